@@ -1,0 +1,122 @@
+"""Loaded, validated resources and the manifest set they form (pure data).
+
+The loader (`reconciler.loading`) turns YAML documents into these; the planner and the engine
+consume them. Nothing here knows where the data came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.models.diagnostics import SourceLocation
+from reconciler.models.envelope import Lifecycle
+from reconciler.models.kinds import Kind, ProviderType, address
+from reconciler.models.specs import ProviderSpec, ResourceSpec
+
+
+@dataclass(frozen=True)
+class DatasetContent:
+    """The identity of a local dataset: its content, not its path (DESIGN.md §2).
+
+    `digest` is sha256 over the sorted (relative name, sha256 of bytes) pairs, so it changes when
+    a caption is edited or an image added, and does not change when the folder moves or files
+    are touched.
+    """
+
+    digest: str
+    files: dict[str, str]  # relative posix name -> sha256 hex of its bytes
+    sample_count: int  # training samples (data.jsonl lines, images, videos…) — drives step counts
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str
+    spec: ProviderSpec
+    location: SourceLocation | None = None
+
+    @property
+    def type(self) -> ProviderType:
+        return self.spec.TYPE
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: Kind
+    name: str
+    spec: ResourceSpec
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    labels: dict[str, str] = field(default_factory=dict)
+    location: SourceLocation | None = None
+    # dotted field path ("spec.hyper_parameters.n_epochs") -> where it was written
+    field_locations: dict[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+    content: DatasetContent | None = None  # local datasets only
+
+    @property
+    def address(self) -> str:
+        return address(self.kind, self.name)
+
+    @property
+    def provider_name(self) -> str:
+        return self.spec.provider
+
+    @property
+    def provider_type(self) -> ProviderType:
+        return self.spec.PROVIDER_TYPE
+
+    def dependencies(self) -> list[str]:
+        """Addresses this resource references (its Provider excluded)."""
+        seen: dict[str, None] = {}
+        for _, kind, name in self.spec.references():
+            seen[address(kind, name)] = None
+        return list(seen)
+
+    def effective_spec(self) -> dict[str, Any]:
+        """The spec with every default applied, as plain JSON data."""
+        return self.spec.model_dump(mode="json")
+
+    def location_of(self, field_path: str) -> SourceLocation | None:
+        return self.field_locations.get(field_path, self.location)
+
+
+@dataclass
+class ManifestSet:
+    """Everything declared under one manifest root."""
+
+    root: str  # the directory given with -f (first one), used to place the state file
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    resources: dict[str, Resource] = field(default_factory=dict)  # address -> resource
+    files: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources.values())
+
+    def get(self, addr: str) -> Resource | None:
+        return self.resources.get(addr)
+
+    def dependents(self, addr: str) -> list[str]:
+        return [r.address for r in self.resources.values() if addr in r.dependencies()]
+
+    def topological_order(self) -> list[str]:
+        """Dependencies first; ties broken by (kind order, name) so output is deterministic.
+
+        The loader has already rejected cycles; a cycle here is a programming error.
+        """
+        kind_rank = {k: i for i, k in enumerate(Kind)}
+        remaining = {a: set(r.dependencies()) & self.resources.keys() for a, r in self.resources.items()}
+        order: list[str] = []
+        while remaining:
+            ready = sorted(
+                (a for a, deps in remaining.items() if not deps),
+                key=lambda a: (kind_rank[self.resources[a].kind], a),
+            )
+            if not ready:
+                raise RuntimeError(f"dependency cycle among {sorted(remaining)}")
+            for a in ready:
+                order.append(a)
+                del remaining[a]
+            for deps in remaining.values():
+                deps.difference_update(ready)
+        return order

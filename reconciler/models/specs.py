@@ -1,0 +1,52 @@
+"""Base classes for provider and resource specs.
+
+Concrete specs live in one module per provider type (`dashscope.py`, `wavespeed.py`,
+`imgopen.py`) and are looked up through `registry`. A spec declares which of its fields
+reference other resources (`REFERENCES`), so the loader can resolve them and build the
+dependency graph without knowing any provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from reconciler.models.envelope import StrictModel
+from reconciler.models.kinds import Kind, ProviderType
+
+
+class ProviderSpec(StrictModel):
+    """spec of a `kind: Provider` document. Subclasses fix `type` with a Literal."""
+
+    TYPE: ClassVar[ProviderType]
+
+    def credential_envs(self) -> dict[str, str]:
+        """Credential role -> environment variable name, e.g. {'api_key': 'DASHSCOPE_API_KEY'}."""
+        raise NotImplementedError
+
+    @property
+    def is_sandbox(self) -> bool:
+        return getattr(self, "endpoint", None) == "sandbox"
+
+
+class ResourceSpec(StrictModel):
+    """spec of a Dataset, FineTune, CheckpointExport or Deployment for one provider type."""
+
+    KIND: ClassVar[Kind]
+    PROVIDER_TYPE: ClassVar[ProviderType]
+    # field name -> kind it references; the field holds a name, a list of names, or None.
+    REFERENCES: ClassVar[dict[str, Kind]] = {}
+
+    provider: str  # a Provider's metadata.name (redeclared by subclasses with its change class)
+
+    def references(self) -> Iterator[tuple[str, Kind, str]]:
+        """Yields (field path, referenced kind, referenced name), e.g. ('training_datasets[0]', DATASET, 'x')."""
+        for field_name, kind in self.REFERENCES.items():
+            value: Any = getattr(self, field_name)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                yield field_name, kind, value
+            else:
+                for i, item in enumerate(value):
+                    yield f"{field_name}[{i}]", kind, item
