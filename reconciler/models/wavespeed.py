@@ -1,0 +1,237 @@
+"""WaveSpeed specs: Provider, Dataset and FineTune (a LoRA trainer prediction).
+
+Field names follow WaveSpeed's trainer inputs (providers.md §2.4–§2.5, seed 000). Each trainer
+has its own defaults and ranges for steps, learning_rate and lora_rank; they are applied after
+validation, so the effective spec is exactly what will be submitted. `TRAINERS` is the table
+other code (dataset checks, the provider, the sandbox) reads for per-trainer facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from reconciler.models.changes import ChangeClass, change_class
+from reconciler.models.connections import ENV_NAME_PATTERN, ProviderConfig, endpoint_error
+from reconciler.models.envelope import Name
+from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
+from reconciler.models.specs import ResourceSpec
+
+RETRAIN, LOCAL = ChangeClass.RETRAIN, ChangeClass.LOCAL
+
+WAVESPEED_DEFAULT_ENDPOINT = "https://api.wavespeed.ai"
+TRAINER_NAMESPACE = "wavespeed-ai"  # model id = f"{TRAINER_NAMESPACE}/{trainer}"
+
+
+class WaveSpeedProvider(ProviderConfig):
+    """A WaveSpeed account (one API key)."""
+
+    TYPE: ClassVar[ProviderType] = ProviderType.WAVESPEED
+    CREDENTIAL_FIELDS: ClassVar[dict[str, str]] = {"api_key": "api_key_env"}
+    ENV_FIELDS: ClassVar[tuple[str, ...]] = ("api_key_env",)
+
+    type: Literal["wavespeed"] = Field(description="Provider type")
+    endpoint: str = Field(
+        WAVESPEED_DEFAULT_ENDPOINT,
+        description=(
+            "'sandbox' (the embedded emulator), the API host as an https:// URL (default "
+            "https://api.wavespeed.ai), or http://localhost:PORT for `reconciler sandbox serve`"
+        ),
+    )
+    api_key_env: str = Field(
+        "WAVESPEED_API_KEY",
+        pattern=ENV_NAME_PATTERN,
+        description="Name of the environment variable that holds the API key (sent as Authorization: Bearer)",
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _valid_endpoint(cls, value: str) -> str:
+        problem = endpoint_error(value)
+        if problem:
+            raise rule_error(problem)
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Trainers (providers.md §2.5)
+
+
+@dataclass(frozen=True)
+class TrainerFacts:
+    """What one LoRA trainer accepts and produces."""
+
+    media: Literal["image", "video"]  # what the dataset zip must contain (plus same-name .txt captions)
+    min_items: int  # minimum number of images/videos in the zip
+    two_loras: bool  # Wan 2.2 MoE: outputs high_noise_lora and low_noise_lora
+    steps_default: int
+    steps_min: int
+    steps_max: int
+    learning_rate_default: float
+    lora_rank_default: int
+    lora_rank_max: int
+    lora_rank_min: int = 1
+
+    @property
+    def lora_outputs(self) -> tuple[str, ...]:
+        return ("high_noise_lora", "low_noise_lora") if self.two_loras else ("lora",)
+
+
+TRAINERS: dict[str, TrainerFacts] = {
+    "wan-2.2-image-lora-trainer": TrainerFacts("image", 10, True, 1000, 1000, 10000, 0.0002, 32, 128),
+    # minimum video count is undocumented; at least one video
+    "wan-2.2-i2v-lora-trainer": TrainerFacts("video", 1, True, 100, 50, 1500, 0.0002, 32, 128),
+    "qwen-image-lora-trainer": TrainerFacts("image", 4, False, 1000, 500, 10000, 0.0004, 16, 64),
+    "flux-dev-lora-trainer": TrainerFacts("image", 4, False, 1000, 500, 10000, 0.0004, 16, 64),
+    "flux-dev-lora-trainer-turbo": TrainerFacts("image", 4, False, 1000, 1000, 10000, 0.0004, 16, 64),
+    "wan-2.1-14b-lora-trainer": TrainerFacts("image", 10, False, 2000, 1000, 10000, 0.0001, 32, 64),
+}
+Trainer = Literal[
+    "wan-2.2-image-lora-trainer",
+    "wan-2.2-i2v-lora-trainer",
+    "qwen-image-lora-trainer",
+    "flux-dev-lora-trainer",
+    "flux-dev-lora-trainer-turbo",
+    "wan-2.1-14b-lora-trainer",
+]
+
+
+def trainer_model_id(trainer: str) -> str:
+    """The model id in the submit path: POST /api/v3/{model_id}."""
+    return f"{TRAINER_NAMESPACE}/{trainer}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Dataset
+
+
+class WaveSpeedDataset(ResourceSpec):
+    """A trainer's `data` zip: a local folder/.zip (uploaded through media upload) or a public URL."""
+
+    KIND: ClassVar[Kind] = Kind.DATASET
+    PROVIDER_TYPE: ClassVar[ProviderType] = ProviderType.WAVESPEED
+
+    provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type wavespeed")
+    source: str | None = change_class(
+        LOCAL,
+        None,
+        min_length=1,
+        description=(
+            "Path to a .zip or a directory of images/videos with same-name .txt captions, relative to this "
+            "manifest file; identity is its content (exactly one of source, url)"
+        ),
+    )
+    url: str | None = change_class(
+        RETRAIN,
+        None,
+        description="Public https:// URL of a ready-made zip (exactly one of source, url)",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme != "https" or not parts.hostname:
+                raise rule_error("must be an https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one_origin(self) -> WaveSpeedDataset:
+        if self.source is None and self.url is None:
+            raise_rule_errors(
+                type(self).__name__, [RuleError(("source",), "exactly one of source or url is required")]
+            )
+        if self.source is not None and self.url is not None:
+            raise_rule_errors(
+                type(self).__name__, [RuleError(("url",), "give either source or url, not both", self.url)]
+            )
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# FineTune
+
+
+class WaveSpeedFineTune(ResourceSpec):
+    """One LoRA trainer prediction (`POST /api/v3/wavespeed-ai/{trainer}`)."""
+
+    KIND: ClassVar[Kind] = Kind.FINE_TUNE
+    PROVIDER_TYPE: ClassVar[ProviderType] = ProviderType.WAVESPEED
+    REFERENCES: ClassVar[dict[str, Kind]] = {"dataset": Kind.DATASET}
+
+    provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type wavespeed")
+    trainer: Trainer = change_class(
+        RETRAIN, description="LoRA trainer (model id without the wavespeed-ai/ prefix)"
+    )
+    dataset: Name = change_class(RETRAIN, description="Name of the Dataset sent as the trainer's data zip")
+    trigger_word: str = change_class(
+        RETRAIN,
+        "p3r5on",
+        max_length=200,
+        description=(
+            "Phrase that triggers the LoRA; prepended to captions that lack it, used alone where a caption is "
+            "missing; empty: train on the captions as they are"
+        ),
+    )
+    steps: int | None = change_class(
+        RETRAIN,
+        None,
+        ge=1,
+        description="Training steps; range and default depend on the trainer (e.g. wan-2.2-image: 1000–10000, 1000)",
+    )
+    learning_rate: float | None = change_class(
+        RETRAIN,
+        None,
+        gt=0,
+        le=1,
+        description="Learning rate in (0, 1]; default depends on the trainer (e.g. wan-2.2-image: 0.0002)",
+    )
+    lora_rank: int | None = change_class(
+        RETRAIN,
+        None,
+        ge=1,
+        description="LoRA rank; range and default depend on the trainer (e.g. wan-2.2-image: 1–128, 32)",
+    )
+
+    @model_validator(mode="after")
+    def _trainer_ranges(self) -> WaveSpeedFineTune:
+        facts = TRAINERS[self.trainer]
+        errors: list[RuleError] = []
+        if self.steps is None:
+            self.steps = facts.steps_default
+        elif not facts.steps_min <= self.steps <= facts.steps_max:
+            errors.append(
+                RuleError(
+                    ("steps",),
+                    f"must be between {facts.steps_min} and {facts.steps_max} for {self.trainer} (got {self.steps})",
+                    self.steps,
+                )
+            )
+        if self.learning_rate is None:  # every trainer documents the range 0–1 (checked on the field)
+            self.learning_rate = facts.learning_rate_default
+        if self.lora_rank is None:
+            self.lora_rank = facts.lora_rank_default
+        elif not facts.lora_rank_min <= self.lora_rank <= facts.lora_rank_max:
+            errors.append(
+                RuleError(
+                    ("lora_rank",),
+                    f"must be between {facts.lora_rank_min} and {facts.lora_rank_max} for {self.trainer} "
+                    f"(got {self.lora_rank})",
+                    self.lora_rank,
+                )
+            )
+        raise_rule_errors(type(self).__name__, errors)
+        return self
+
+    @property
+    def facts(self) -> TrainerFacts:
+        return TRAINERS[self.trainer]
+
+    @property
+    def model_id(self) -> str:
+        return trainer_model_id(self.trainer)
