@@ -1,0 +1,84 @@
+"""Compact JSON for the state's columns, with credentials scrubbed on the way in.
+
+The engine never hands secrets to the store on purpose; this is the seatbelt for when it does
+by accident (an observed object echoing a header, an error message quoting a request). Values
+under credential-like keys (`api_key`, `Authorization`, `access_key_secret`,
+`X-Request-req-accessKeySecret`, `password`, `security_token`, …) and strings that look like
+credentials (`Bearer …`, `sk-…` API keys, `whsec_…` webhook secrets) become `"[redacted]"`.
+Keys that *name* an environment variable (`api_key_env`) are not secrets and are kept.
+
+Cost: one regex scan of the encoded JSON; the walk-and-rewrite only runs when it hits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+REDACTED = "[redacted]"
+
+# Any hit sends the value through the precise walk below; false positives only cost time.
+_HINT = re.compile(
+    r"api_?key|secret|passw|authorization|security_?token|bearer\s|whsec_|sk-[0-9a-z]{16}", re.I
+)
+_SECRET_TEXT = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+|\bsk-[0-9a-zA-Z]{16,}|\bwhsec_[0-9a-zA-Z+/=]+")
+_EXACT_KEYS = frozenset({"authorization", "securitytoken", "passwd", "secretkey", "proxyauthorization"})
+
+
+def is_secret_key(key: str) -> bool:
+    normalized = "".join(ch for ch in key.lower() if ch.isalnum())
+    return (
+        normalized in _EXACT_KEYS
+        or normalized.endswith("apikey")
+        or normalized.endswith("secret")
+        or normalized.endswith("password")
+    )
+
+
+def redact_text(text: str) -> str:
+    return _SECRET_TEXT.sub(REDACTED, text) if _HINT.search(text) else text
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: (
+                REDACTED
+                if isinstance(key, str) and is_secret_key(key) and item not in (None, "")
+                else redact(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def encode(value: Any) -> str:
+    """Compact, key-sorted JSON (stable bytes, so unchanged records compare equal), secrets scrubbed.
+
+    Raises TypeError/ValueError for values that are not JSON data.
+    """
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False)
+    if _HINT.search(text):
+        text = json.dumps(redact(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text
+
+
+_CONSTANTS: dict[str, Any] = {"null": None}
+
+
+def decode(text: str | None) -> Any:
+    if text is None:
+        return None
+    # Most records carry empty {} / [] columns; skip the parser for them (8,000-resource states).
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    if text in _CONSTANTS:
+        return _CONSTANTS[text]
+    return json.loads(text)

@@ -1,0 +1,633 @@
+"""`SqliteStateStore`: the state cache in one SQLite file (via sqlite-utils and sqlite3).
+
+Layout (DESIGN.md §3): `<root>/.reconciler/state.db`, the apply lock beside it in
+`state.db.lock`. Tables: `meta` (lineage, serial, schema version), `resources` (one row per
+address; dict fields as compact JSON), `events` (append-only, enforced by triggers), `journal`
+(provider calls, written before they are sent). Schema changes go through `migrations.py`.
+
+Writes: each is one `BEGIN IMMEDIATE` … `COMMIT` of a few rows (upsert + serial bump + event),
+with prepared statements and no schema checks on the hot path; nothing slow ever runs inside a
+transaction. While writers are open the file is in WAL mode with `synchronous=NORMAL`.
+
+Read-only opens leave the file byte-for-byte unchanged and create no files. SQLite would make a
+read-only connection to a WAL database create `-wal`/`-shm` files and leave them behind, so a
+writable store, when it closes, checkpoints and switches the file back to rollback-journal mode
+(the WAL files disappear); read-only opens of that file then need nothing but a shared read
+lock. If a writer is still open (or died) its WAL files already exist and the reader uses them.
+When the last two cannot switch (a reader outlived the writer), the WAL files stay until the
+next writer closes; readers use them and still create nothing. A file in WAL mode without its
+WAL files (hand-made, or another tool's) is opened `immutable=1`, because otherwise SQLite would
+create them: such a reader does not notice a writer that starts while it is open (its view goes
+stale — and a plan made from it is refused by apply, since the serial moved). A missing state
+file reads as an empty state (lineage `""`, serial 0) and nothing is created.
+
+Threads: one connection, opened with `check_same_thread=False` and guarded by one mutex, so the
+engine's workers may call any method; SQLite serialises writes anyway, and each call is short.
+Other processes are coordinated by SQLite's own locking (`busy_timeout`) and the apply lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlite_utils import Database
+
+from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.models.state import (
+    Event,
+    JournalEntry,
+    JournalStatus,
+    LockInfo,
+    ResourceRecord,
+    StateMeta,
+    iso_utc,
+)
+from reconciler.state import migrations
+from reconciler.state.interface import StateError
+from reconciler.state.locking import FileApplyLock, InProcessApplyLock
+from reconciler.state.redaction import decode, encode, redact_text
+
+BUSY_TIMEOUT_S = 30.0  # another process's write transaction is milliseconds; this is generous
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_RESOURCE_COLUMNS = (
+    "address, kind, name, provider, provider_type, remote_id, spec, spec_hash, content_digest, "
+    "content_files, status, observed, outputs, dependencies, labels, lifecycle, created_at, updated_at, observed_at, "
+    "deposed"
+)
+_COMPARED = (
+    "kind",
+    "name",
+    "provider",
+    "provider_type",
+    "remote_id",
+    "spec",
+    "spec_hash",
+    "content_digest",
+    "content_files",
+    "status",
+    "observed",
+    "outputs",
+    "dependencies",
+    "labels",
+    "lifecycle",
+    "deposed",
+)
+# Insert, or update only when something but the timestamps differs: rowcount 0 means "no change".
+_UPSERT = (
+    f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES (:address, :kind, :name, :provider, :provider_type, "
+    ":remote_id, :spec, :spec_hash, :content_digest, :content_files, :status, :observed, :outputs, "
+    ":dependencies, :labels, :lifecycle, COALESCE(:created_at, :now), :now, :observed_at, :deposed) "
+    "ON CONFLICT (address) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COMPARED)
+    + ", created_at = COALESCE(:created_at, resources.created_at), updated_at = :now, "
+    "observed_at = excluded.observed_at WHERE "
+    + " OR ".join(f"resources.{c} IS NOT excluded.{c}" for c in _COMPARED)
+    + " OR (:created_at IS NOT NULL AND :created_at IS NOT resources.created_at)"
+)
+# A refresh that only re-observed an unchanged object: keep observed_at, move nothing else.
+_TOUCH = "UPDATE resources SET observed_at = :observed_at WHERE address = :address AND observed_at IS NOT :observed_at"
+_BUMP = "UPDATE meta SET serial = serial + 1 WHERE id = 1 RETURNING serial"
+_SERIAL = "SELECT serial FROM meta WHERE id = 1"
+_EVENT = "INSERT INTO events (ts, address, event, detail) VALUES (?, ?, ?, ?)"
+_JOURNAL_COLUMNS = (
+    "id, address, operation, provider, request, fingerprint, status, started_at, finished_at, result, error"
+)
+_CLOSED_STATUSES = frozenset({JournalStatus.DONE, JournalStatus.FAILED, JournalStatus.RESOLVED})
+
+
+def _record_from_row(row: tuple[Any, ...]) -> ResourceRecord:
+    return ResourceRecord(
+        address=row[0],
+        kind=row[1],
+        name=row[2],
+        provider=row[3],
+        provider_type=row[4],
+        remote_id=row[5],
+        spec=decode(row[6]),
+        spec_hash=row[7],
+        content_digest=row[8],
+        content_files=decode(row[9]),
+        status=row[10],
+        observed=decode(row[11]),
+        outputs=decode(row[12]),
+        dependencies=decode(row[13]),
+        labels=decode(row[14]),
+        lifecycle=decode(row[15]),
+        created_at=row[16],
+        updated_at=row[17],
+        observed_at=row[18],
+        deposed=decode(row[19]),
+    )
+
+
+def _journal_from_row(row: tuple[Any, ...]) -> JournalEntry:
+    return JournalEntry(
+        id=row[0],
+        address=row[1],
+        operation=row[2],
+        provider=row[3],
+        request=decode(row[4]),
+        fingerprint=decode(row[5]),
+        status=row[6],
+        started_at=row[7],
+        finished_at=row[8],
+        result=decode(row[9]),
+        error=row[10],
+    )
+
+
+def _check_address(record: ResourceRecord) -> None:
+    if record.address != f"{record.kind}/{record.name}":
+        raise StateError(
+            f"record address {record.address!r} does not match its kind and name ({record.kind}/{record.name})"
+        )
+
+
+def _encode_field(value: Any, what: str) -> str:
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as error:
+        raise StateError(f"{what} is not JSON data and cannot be stored: {error}") from error
+
+
+def _sqlite_error(error: sqlite3.Error, where: str) -> StateError:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return StateError(
+            f"{where} is busy: another reconciler process kept it locked for over {BUSY_TIMEOUT_S:.0f}s; retry"
+        )
+    if "not a database" in text or "malformed" in text:
+        return StateError(f"{where} is not a readable reconciler state ({text}); check --state")
+    if "readonly" in text or "read-only" in text:
+        return StateError(f"{where} cannot be written ({text}); check the file's permissions")
+    return StateError(f"{where}: SQLite error: {text}")
+
+
+class SqliteStateStore:
+    """A `StateStore` in SQLite. Open it with `open()` (a file) or `in_memory()` (tests, scripts)."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        path: str | None,
+        readonly: bool,
+        clock: Clock,
+        apply_lock: FileApplyLock | InProcessApplyLock | None,
+        switch_to_rollback_on_close: bool,
+    ) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._conn: sqlite3.Connection | None = conn
+        self._db = Database(conn, execute_plugins=False)
+        self._clock = clock
+        self._apply_lock = apply_lock
+        self._switch_on_close = switch_to_rollback_on_close
+        self._mutex = threading.RLock()
+        self._where = f"state {path}" if path else "in-memory state"
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, path: str | Path, *, readonly: bool = False, create: bool = True, clock: Clock = SYSTEM_CLOCK
+    ) -> SqliteStateStore:
+        file = Path(path)
+        if file.is_dir():
+            raise StateError(
+                f"--state {file} is a directory; give the state file's path (e.g. {file}/state.db)"
+            )
+        if readonly:
+            return cls._open_readonly(file, clock)
+        if not file.exists() and not create:
+            raise StateError(f"no state at {file}; run 'reconciler apply' first or check --state")
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StateError(f"cannot create {file.parent} for the state: {error.strerror}") from error
+        cls._check_header(file)
+        where = f"state {file}"
+        try:
+            conn = sqlite3.connect(
+                str(file),
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_S,
+                cached_statements=64,
+            )
+        except sqlite3.Error as error:
+            raise _sqlite_error(error, where) from error
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            store = cls(
+                conn,
+                path=str(file),
+                readonly=False,
+                clock=clock,
+                apply_lock=FileApplyLock(Path(f"{file}.lock"), clock),
+                switch_to_rollback_on_close=True,
+            )
+            # Version check (and migration) first: a newer reconciler's file is refused untouched.
+            migrations.migrate(store._db, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where=where)
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as error:
+            conn.close()
+            raise _sqlite_error(error, where) from error
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def in_memory(cls, *, clock: Clock = SYSTEM_CLOCK) -> SqliteStateStore:
+        """A private, empty state that lives as long as the object (its lock is a process-local mutex)."""
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        store = cls(
+            conn,
+            path=None,
+            readonly=False,
+            clock=clock,
+            apply_lock=InProcessApplyLock(clock),
+            switch_to_rollback_on_close=False,
+        )
+        migrations.migrate(
+            store._db, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where="in-memory state"
+        )
+        return store
+
+    @classmethod
+    def _open_readonly(cls, file: Path, clock: Clock) -> SqliteStateStore:
+        where = f"state {file}"
+        header = cls._check_header(file)
+        if header is None:
+            return cls._empty_readonly(file, clock)
+        wal_mode = header[18] == 2
+        wal_files = any(Path(f"{file}{suffix}").exists() for suffix in ("-wal", "-shm"))
+        uri = f"file:{quote(str(file.absolute()))}?mode=ro"
+        if wal_mode and not wal_files:
+            uri += "&immutable=1"
+        try:
+            conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+            )
+        except sqlite3.Error as error:
+            raise _sqlite_error(error, where) from error
+        store = cls(
+            conn,
+            path=str(file),
+            readonly=True,
+            clock=clock,
+            apply_lock=FileApplyLock(Path(f"{file}.lock"), clock),
+            switch_to_rollback_on_close=False,
+        )
+        try:
+            version = migrations.schema_version(store._db)
+        except sqlite3.Error as error:
+            conn.close()
+            raise _sqlite_error(error, where) from error
+        except BaseException:
+            conn.close()
+            raise
+        if version == 0:  # an empty SQLite file: nothing was ever written to it
+            conn.close()
+            return cls._empty_readonly(file, clock)
+        if version > migrations.SCHEMA_VERSION:
+            conn.close()
+            raise migrations.newer_version_error(version, where)
+        if version < migrations.MIN_READABLE_VERSION:
+            conn.close()
+            raise StateError(
+                f"{where} has an old schema (version {version}) that a read-only command cannot read; "
+                "run a command that writes the state (e.g. 'reconciler refresh') to upgrade it"
+            )
+        return store
+
+    @classmethod
+    def _empty_readonly(cls, file: Path, clock: Clock) -> SqliteStateStore:
+        """No state yet: reads see an empty state (lineage "", serial 0), and nothing is created on disk."""
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        store = cls(
+            conn,
+            path=str(file),
+            readonly=True,
+            clock=clock,
+            apply_lock=None,
+            switch_to_rollback_on_close=False,
+        )
+        migrations.migrate(store._db, lineage="", now=iso_utc(clock.now()), where=f"state {file}")
+        return store
+
+    @staticmethod
+    def _check_header(file: Path) -> bytes | None:
+        """The file's first 100 bytes, None when it is missing or empty; StateError if it is not SQLite."""
+        try:
+            with open(file, "rb") as handle:
+                header = handle.read(100)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StateError(f"cannot read the state {file}: {error.strerror}") from error
+        if not header:
+            return None
+        if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
+            raise StateError(f"{file} is not a SQLite file, so not a reconciler state; check --state")
+        return header
+
+    def close(self) -> None:
+        with self._mutex:
+            conn, self._conn = self._conn, None
+            if conn is None:
+                return
+            if self._apply_lock is not None and isinstance(self._apply_lock, FileApplyLock):
+                self._apply_lock.release()
+            if self._switch_on_close:
+                # Leave the file in rollback mode so read-only opens need no -wal/-shm (see module doc).
+                # Another connection still open makes this fail at once; then the file stays in WAL mode.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA busy_timeout = 0")
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    conn.execute("PRAGMA journal_mode = DELETE")
+            conn.close()
+
+    def __enter__(self) -> SqliteStateStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "readonly" if self.readonly else "writable"
+        return f"SqliteStateStore({self.path or ':memory:'!r}, {mode})"
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StateError(f"{self._where} is closed")
+        return self._conn
+
+    def _check_writable(self, what: str) -> None:
+        if self.readonly:
+            raise StateError(f"{self._where} was opened read-only; cannot {what}")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            conn = self._connection()
+            try:
+                yield conn
+            except sqlite3.Error as error:
+                raise _sqlite_error(error, self._where) from error
+
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
+        self._check_writable(what)
+        with self._mutex:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise _sqlite_error(error, self._where) from error
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as error:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise _sqlite_error(error, self._where) from error
+                raise
+
+    def _now(self) -> str:
+        return iso_utc(self._clock.now())
+
+    @staticmethod
+    def _params(record: ResourceRecord, now: str) -> dict[str, Any]:
+        where = f"{record.address}: "
+        return {
+            "address": record.address,
+            "kind": record.kind,
+            "name": record.name,
+            "provider": record.provider,
+            "provider_type": record.provider_type,
+            "remote_id": record.remote_id,
+            "spec": _encode_field(record.spec, where + "spec"),
+            "spec_hash": record.spec_hash,
+            "content_digest": record.content_digest,
+            "content_files": _encode_field(record.content_files, where + "content_files"),
+            "status": record.status,
+            "observed": None
+            if record.observed is None
+            else _encode_field(record.observed, where + "observed"),
+            "outputs": _encode_field(record.outputs, where + "outputs"),
+            "dependencies": _encode_field(record.dependencies, where + "dependencies"),
+            "labels": _encode_field(record.labels, where + "labels"),
+            "lifecycle": _encode_field(record.lifecycle, where + "lifecycle"),
+            "created_at": record.created_at,
+            "observed_at": record.observed_at,
+            "deposed": _encode_field(record.deposed, where + "deposed"),
+            "now": now,
+        }
+
+    @staticmethod
+    def _upsert(conn: sqlite3.Connection, params: dict[str, Any]) -> bool:
+        """True when the row was inserted or meaningfully changed."""
+        if conn.execute(_UPSERT, params).rowcount:
+            return True
+        conn.execute(_TOUCH, params)
+        return False
+
+    # -- StateStore: reads ---------------------------------------------------------------------
+
+    def meta(self) -> StateMeta:
+        with self._reading() as conn:
+            row = conn.execute("SELECT lineage, serial, schema_version FROM meta WHERE id = 1").fetchone()
+        if row is None:
+            raise StateError(
+                f"{self._where} has no meta row; it is damaged — restore it or remove it and refresh"
+            )
+        return StateMeta(lineage=row[0], serial=row[1], schema_version=row[2])
+
+    def _select_columns(self, conn: sqlite3.Connection) -> str:
+        """The resource columns to read; a read-only open of an older schema lacks newer columns."""
+        cached = getattr(self, "_columns", None)
+        if cached is None:
+            present = {row[1] for row in conn.execute("PRAGMA table_info(resources)")}
+            cached = ", ".join(c if c in present or c != "deposed" else "'[]' AS deposed"
+                               for c in _RESOURCE_COLUMNS.split(", "))
+            self._columns = cached
+        return cached
+
+    def get(self, address: str) -> ResourceRecord | None:
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {self._select_columns(conn)} FROM resources WHERE address = ?", (address,)
+            ).fetchone()
+        return None if row is None else _record_from_row(row)
+
+    def all(self) -> dict[str, ResourceRecord]:
+        with self._reading() as conn:
+            rows = conn.execute(f"SELECT {self._select_columns(conn)} FROM resources ORDER BY address").fetchall()
+        return {row[0]: _record_from_row(row) for row in rows}
+
+    def events(self, address: str | None = None, limit: int = 100) -> list[Event]:
+        where, params = ("WHERE address = ?", (address, limit)) if address is not None else ("", (limit,))
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT id, ts, address, event, detail FROM "
+                f"(SELECT * FROM events {where} ORDER BY id DESC LIMIT ?) ORDER BY id",
+                params,
+            ).fetchall()
+        return [Event(id=r[0], ts=r[1], address=r[2], event=r[3], detail=decode(r[4])) for r in rows]
+
+    def open_journal(self) -> list[JournalEntry]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE status = 'open' ORDER BY id"
+            ).fetchall()
+        return [_journal_from_row(row) for row in rows]
+
+    def journal_entries(self, address: str | None = None, limit: int = 100) -> list[JournalEntry]:
+        """The last `limit` journal entries, open or closed (for one address, or all), oldest first."""
+        where, params = ("WHERE address = ?", (address, limit)) if address is not None else ("", (limit,))
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS} FROM "
+                f"(SELECT * FROM journal {where} ORDER BY id DESC LIMIT ?) ORDER BY id",
+                params,
+            ).fetchall()
+        return [_journal_from_row(row) for row in rows]
+
+    # -- StateStore: writes --------------------------------------------------------------------
+
+    def put(self, record: ResourceRecord, *, event: str, detail: dict[str, Any] | None = None) -> int:
+        _check_address(record)
+        now = self._now()
+        params = self._params(record, now)
+        detail_json = _encode_field(detail or {}, f"{record.address}: event detail")
+        with self._writing(f"record {record.address}") as conn:
+            if not self._upsert(conn, params):
+                return int(conn.execute(_SERIAL).fetchone()[0])
+            serial = int(conn.execute(_BUMP).fetchone()[0])
+            conn.execute(_EVENT, (now, record.address, event, detail_json))
+            return serial
+
+    def put_many(self, records: list[ResourceRecord], *, event: str) -> int:
+        now = self._now()
+        for record in records:
+            _check_address(record)
+        all_params = [self._params(record, now) for record in records]  # encode before locking the file
+        with self._writing(f"record {len(records)} resources") as conn:
+            changed = [params["address"] for params in all_params if self._upsert(conn, params)]
+            if not changed:
+                return int(conn.execute(_SERIAL).fetchone()[0])
+            serial = int(conn.execute(_BUMP).fetchone()[0])
+            conn.executemany(_EVENT, [(now, address, event, "{}") for address in changed])
+            return serial
+
+    def remove(self, address: str, *, event: str, detail: dict[str, Any] | None = None) -> int:
+        now = self._now()
+        detail_json = _encode_field(detail or {}, f"{address}: event detail")
+        with self._writing(f"remove {address}") as conn:
+            if not conn.execute("DELETE FROM resources WHERE address = ?", (address,)).rowcount:
+                return int(conn.execute(_SERIAL).fetchone()[0])
+            serial = int(conn.execute(_BUMP).fetchone()[0])
+            conn.execute(_EVENT, (now, address, event, detail_json))
+            return serial
+
+    def append_event(
+        self, event: str, address: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
+        now = self._now()
+        detail_json = _encode_field(detail or {}, "event detail")
+        with self._writing(f"record event {event}") as conn:
+            conn.execute(_EVENT, (now, address, event, detail_json))
+
+    def journal_open(
+        self,
+        address: str,
+        operation: str,
+        provider: str,
+        request: dict[str, Any],
+        fingerprint: dict[str, Any],
+    ) -> int:
+        now = self._now()
+        request_json = _encode_field(request, f"{address}: journal request")
+        fingerprint_json = _encode_field(fingerprint, f"{address}: journal fingerprint")
+        with self._writing(f"journal {operation} of {address}") as conn:
+            cursor = conn.execute(
+                "INSERT INTO journal (address, operation, provider, request, fingerprint, status, started_at) "
+                "VALUES (?, ?, ?, ?, ?, 'open', ?)",
+                (address, operation, provider, request_json, fingerprint_json, now),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def journal_close(
+        self, entry_id: int, status: str, *, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        if status not in _CLOSED_STATUSES:
+            allowed = ", ".join(s.value for s in JournalStatus if s is not JournalStatus.OPEN)
+            raise StateError(
+                f"journal entry {entry_id}: cannot close with status {status!r}; use one of: {allowed}"
+            )
+        now = self._now()
+        result_json = None if result is None else _encode_field(result, f"journal entry {entry_id}: result")
+        error_text = None if error is None else redact_text(error)
+        with self._writing(f"close journal entry {entry_id}") as conn:
+            updated = conn.execute(
+                "UPDATE journal SET status = ?, finished_at = ?, result = ?, error = ? WHERE id = ? AND status = 'open'",
+                (str(status), now, result_json, error_text, entry_id),
+            ).rowcount
+            if not updated:
+                row = conn.execute("SELECT status FROM journal WHERE id = ?", (entry_id,)).fetchone()
+                if row is None:
+                    raise StateError(f"journal entry {entry_id} does not exist in {self._where}")
+                raise StateError(f"journal entry {entry_id} is already closed ({row[0]})")
+
+    # -- StateStore: the apply lock ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
+        self._check_writable(f"take the lock for '{operation}'")
+        self._connection()
+        assert self._apply_lock is not None
+        info = self._apply_lock.acquire(operation, timeout)
+        try:
+            yield info
+        finally:
+            self._apply_lock.release()
+
+    def lock_info(self) -> LockInfo | None:
+        return None if self._apply_lock is None else self._apply_lock.holder()
+
+    def force_unlock(self, lock_id: str | None = None) -> LockInfo | None:
+        self._check_writable("force-unlock")
+        assert self._apply_lock is not None
+        return self._apply_lock.force_unlock(lock_id)
+
+    @property
+    def lock_path(self) -> str | None:
+        """Where the apply lock lives (None for an in-memory state)."""
+        lock = self._apply_lock
+        return str(lock.path) if isinstance(lock, FileApplyLock) else None
+
+
+def default_state_path(manifest_root: str | Path) -> Path:
+    """`<root>/.reconciler/state.db`: a manifest set's state lives beside it (DESIGN.md §3)."""
+    root = Path(manifest_root)
+    if root.is_file():
+        root = root.parent
+    return root / ".reconciler" / "state.db"
+
+
+__all__ = ["BUSY_TIMEOUT_S", "SqliteStateStore", "default_state_path"]
