@@ -29,6 +29,8 @@ class DatasetContent:
     files: dict[str, str]  # relative posix name -> sha256 hex of its bytes
     sample_count: int  # training samples (data.jsonl lines, images, videos…) — drives step counts
     total_bytes: int
+    # where the bytes were read from (absolute); not part of the identity
+    source: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

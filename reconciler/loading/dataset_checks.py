@@ -1,0 +1,199 @@
+"""Local dataset checks run by the loader: content hash, provider layout, training-step warning.
+
+Why here and not in `datasets/`: only the loader knows how a Dataset is *used* — a DashScope
+dataset's layout depends on the base model of the FineTune that trains on it (i2v or kf2v) and
+on whether it is a training or validation set; a WaveSpeed dataset's on the trainer. The file
+work itself is `reconciler.datasets`. Each source is hashed once per load, however many
+fine-tunes use it. Problems are reported at the Dataset's `spec.source`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.datasets import (
+    DatasetError,
+    LayoutReport,
+    check_dashscope_layout,
+    check_wavespeed_layout,
+    content_of_source,
+    open_source,
+)
+from reconciler.loading.paths import display_path
+from reconciler.loading.yaml_source import locate
+from reconciler.models.diagnostics import Diagnostic, Severity, SourceLocation
+from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.resources import DatasetContent, ManifestSet, Resource
+
+MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
+
+# usage: ("dashscope", "i2v"|"kf2v", "training"|"validation") or ("wavespeed", trainer)
+Usage = tuple[str, ...]
+
+
+@dataclass
+class _Reporter:
+    """Diagnostics at one Dataset's spec.source, each message once (several usages may repeat it)."""
+
+    out: list[Diagnostic]
+    where: SourceLocation | None
+    address: str
+    seen: set[tuple[str, Severity]] = field(default_factory=set)
+
+    def __call__(self, message: str, severity: Severity = Severity.ERROR) -> None:
+        if (message, severity) not in self.seen:
+            self.seen.add((message, severity))
+            self.out.append(Diagnostic(message, self.where, self.address, "spec.source", severity))
+
+
+@dataclass
+class _DatasetPlan:
+    resource: Resource
+    path: Path
+    usages: dict[Usage, None] = field(default_factory=dict)
+
+
+def check_datasets(
+    manifests: ManifestSet, base_dirs: dict[str, Path], out: list[Diagnostic], cwd: Path | None = None
+) -> None:
+    """Hash and check every local Dataset; set `Resource.content`; warn about short DashScope trainings."""
+    plans = _plan(manifests, base_dirs, out)
+    cache: dict[Path, DatasetContent | None] = {}
+    for address, plan in plans.items():
+        dataset = plan.resource
+        where = locate(dataset, "spec.source")
+        report = _Reporter(out, where, address)
+
+        if not plan.path.exists():
+            report(
+                f"dataset not found: {display_path(plan.path, cwd)} (source paths are relative to the manifest file)"
+            )
+            continue
+        try:
+            with open_source(plan.path) as source:
+                if plan.path not in cache:
+                    cache[plan.path] = content_of_source(source, dataset.provider_type)
+                for usage in plan.usages:
+                    layout = _check_layout(source, usage)
+                    for problem in layout.problems:
+                        report(problem.message, problem.severity)
+        except DatasetError as exc:
+            cache.setdefault(plan.path, None)
+            for problem in exc.problems:
+                report(problem)
+            continue
+        content = cache[plan.path]
+        if content is not None:
+            located = dataclasses.replace(content, source=str(plan.path.resolve()))
+            manifests.resources[address] = dataclasses.replace(dataset, content=located)
+    _warn_short_trainings(manifests, out)
+
+
+def _plan(
+    manifests: ManifestSet, base_dirs: dict[str, Path], out: list[Diagnostic]
+) -> dict[str, _DatasetPlan]:
+    plans: dict[str, _DatasetPlan] = {}
+    for resource in manifests:
+        if resource.kind is Kind.DATASET:
+            source = getattr(resource.spec, "source", None)
+            if source:
+                base = base_dirs.get(resource.address, Path.cwd())
+                plans[resource.address] = _DatasetPlan(resource, (base / source).resolve())
+    for ft in manifests:
+        if ft.kind is not Kind.FINE_TUNE:
+            continue
+        for field_path, kind, name in ft.spec.references():
+            plan = plans.get(f"{Kind.DATASET.value}/{name}")
+            if kind is not Kind.DATASET or plan is None:
+                continue
+            usage = _usage(ft, field_path, plan.resource, out)
+            if usage is not None:
+                plan.usages[usage] = None
+    for plan in plans.values():
+        if not plan.usages and plan.resource.provider_type is ProviderType.DASHSCOPE:
+            spec = plan.resource.spec
+            plan.usages[
+                ("dashscope", getattr(spec, "format", None) or "i2v", getattr(spec, "role", "training"))
+            ] = None
+    return plans
+
+
+def _usage(ft: Resource, field_path: str, dataset: Resource, out: list[Diagnostic]) -> Usage | None:
+    path = f"spec.{field_path}"
+    if ft.provider_type is ProviderType.DASHSCOPE:
+        wanted_role = "validation" if field_path.startswith("validation_datasets") else "training"
+        model_format = ft.spec.format  # type: ignore[attr-defined]
+        declared_format = getattr(dataset.spec, "format", None)
+        role = getattr(dataset.spec, "role", "training")
+        ok = True
+        if declared_format is not None and declared_format != model_format:
+            ok = False
+            out.append(
+                Diagnostic(
+                    f"Dataset '{dataset.name}' has format: {declared_format}, but "
+                    f"{ft.spec.model} trains on {model_format} data"  # type: ignore[attr-defined]
+                    f"{' (first + last frame)' if model_format == 'kf2v' else ' (first frame)'}",
+                    locate(ft, path),
+                    ft.address,
+                    path,
+                )
+            )
+        if role != wanted_role:
+            ok = False
+            out.append(
+                Diagnostic(
+                    f"Dataset '{dataset.name}' has role: {role}; "
+                    + (
+                        "set role: validation on it to use it as a validation set (no videos)"
+                        if wanted_role == "validation"
+                        else "a validation set cannot be trained on; list it under validation_datasets"
+                    ),
+                    locate(ft, path),
+                    ft.address,
+                    path,
+                )
+            )
+        return ("dashscope", declared_format or model_format, role) if ok or declared_format else None
+    if ft.provider_type is ProviderType.WAVESPEED:
+        return ("wavespeed", str(ft.spec.trainer))  # type: ignore[attr-defined]
+    return None
+
+
+def _check_layout(source, usage: Usage) -> LayoutReport:  # type: ignore[no-untyped-def]
+    if usage[0] == "dashscope":
+        return check_dashscope_layout(source, kf2v=usage[1] == "kf2v", validation=usage[2] == "validation")
+    return check_wavespeed_layout(source, trainer=usage[1])
+
+
+def _warn_short_trainings(manifests: ManifestSet, out: list[Diagnostic]) -> None:
+    for ft in manifests:
+        if ft.kind is not Kind.FINE_TUNE or not hasattr(ft.spec, "training_steps"):
+            continue
+        names = getattr(ft.spec, "training_datasets", None) or []
+        contents = [manifests.resources.get(f"{Kind.DATASET.value}/{n}") for n in names]
+        if not contents or any(r is None or r.content is None for r in contents):
+            continue
+        samples = sum(r.content.sample_count for r in contents)  # type: ignore[union-attr]
+        if samples <= 0:
+            continue
+        steps = ft.spec.training_steps(samples)  # type: ignore[attr-defined]
+        if steps >= MIN_RECOMMENDED_STEPS:
+            continue
+        hp = ft.spec.hyper_parameters  # type: ignore[attr-defined]
+        per_epoch = max(1, steps // max(1, hp.n_epochs))
+        needed = math.ceil(MIN_RECOMMENDED_STEPS / per_epoch)
+        path = "spec.hyper_parameters.n_epochs"
+        out.append(
+            Diagnostic(
+                f"trains for only {steps} steps ({samples} samples, batch_size {hp.batch_size}, "
+                f"n_epochs {hp.n_epochs}); at least {MIN_RECOMMENDED_STEPS} are recommended: "
+                f"set n_epochs to {needed} or more",
+                locate(ft, path),
+                ft.address,
+                path,
+                Severity.WARNING,
+            )
+        )

@@ -1,0 +1,223 @@
+"""Manifest files and directories → a validated `ManifestSet` plus every diagnostic.
+
+Order of work: discover files (recursive `*.yaml`/`*.yml`, sorted, skipping hidden folders and
+`.reconciler/`), parse each once, check envelopes, drop duplicate names, validate Providers, then
+every other kind against its provider's spec model, then references, cycles and local datasets.
+A run reports all errors; nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.loading.dataset_checks import check_datasets
+from reconciler.loading.documents import (
+    Document,
+    did_you_mean,
+    provider_type_of,
+    read_envelope,
+    serving_error,
+    validate_spec,
+)
+from reconciler.loading.errors import ManifestError
+from reconciler.loading.paths import display_path
+from reconciler.loading.references import check_cycles, check_references, drop_duplicates
+from reconciler.loading.yaml_source import parse_yaml
+from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
+from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType
+from reconciler.models.registry import PROVIDER_SPECS, spec_model
+from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
+from reconciler.models.specs import ResourceSpec
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+STATE_DIR = ".reconciler"
+
+
+@dataclass
+class LoadResult:
+    manifests: ManifestSet
+    diagnostics: Diagnostics
+
+    @property
+    def ok(self) -> bool:
+        return not self.diagnostics.has_errors()
+
+
+def load(
+    paths: Iterable[str | Path], *, check_data: bool = True, cwd: str | Path | None = None
+) -> LoadResult:
+    """Load and validate; never raises for anything a user can cause."""
+    here = Path(cwd) if cwd is not None else Path.cwd()
+    out: list[Diagnostic] = []
+    path_list = [Path(p) for p in paths]
+    files = discover(path_list, out)
+    root = _root(path_list, here)
+    manifests = ManifestSet(root=root, files=[display_path(f, here) for f in files])
+
+    documents: list[Document] = []
+    base_dirs: dict[str, Path] = {}
+    for file in files:
+        shown = display_path(file, here)
+        try:
+            text = file.read_bytes()
+        except OSError as exc:
+            out.append(Diagnostic(f"cannot read file: {exc.strerror or exc}", SourceLocation(shown, 1, 1)))
+            continue
+        parsed = parse_yaml(text, shown)
+        out.extend(parsed.diagnostics)
+        for doc in parsed.documents:
+            if doc.data is None:
+                continue
+            document = read_envelope(shown, doc, out)
+            if document is not None:
+                documents.append(document)
+                base_dirs.setdefault(document.address, file.resolve().parent)
+
+    documents = drop_duplicates(documents, out)
+    declared = {(d.kind, d.name): d for d in documents}
+    provider_types = _load_providers(documents, manifests, out)
+    typed = _load_resources(documents, provider_types, manifests, out)
+    check_references(typed, declared, out)
+    check_cycles(typed, declared, out)
+    if check_data:
+        check_datasets(manifests, base_dirs, out, here)
+    diagnostics = Diagnostics()
+    diagnostics.extend(out)
+    return LoadResult(manifests, diagnostics)
+
+
+def load_manifests(paths: Iterable[str | Path], **kwargs: object) -> ManifestSet:
+    """Like `load`, but raises `ManifestError` when there is any error (warnings are kept on it)."""
+    result = load(paths, **kwargs)  # type: ignore[arg-type]
+    if not result.ok:
+        raise ManifestError(result.diagnostics)
+    return result.manifests
+
+
+def in_source_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """By file, line and column; diagnostics without a place first; ties keep the order found."""
+
+    def key(d: Diagnostic) -> tuple[int, str, int, int]:
+        loc = d.location
+        return (1, loc.file, loc.line, loc.column) if loc else (0, "", 0, 0)
+
+    return sorted(diagnostics, key=key)
+
+
+def discover(paths: list[Path], out: list[Diagnostic]) -> list[Path]:
+    """Manifest files in the order given; directories are walked recursively and sorted."""
+    files: dict[Path, None] = {}
+    for path in paths:
+        if not path.exists():
+            out.append(Diagnostic(f"{path}: no such file or directory"))
+            continue
+        if path.is_file():
+            files[path] = None
+            continue
+        found = [
+            p
+            for p in path.rglob("*")
+            if p.suffix in MANIFEST_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ]
+        if not found:
+            out.append(Diagnostic(f"{path}: no *.yaml or *.yml files found"))
+        for p in sorted(found, key=lambda p: p.relative_to(path).as_posix()):
+            files[p] = None
+    # the same file named twice (or reached through two paths) is read once
+    unique: dict[Path, Path] = {}
+    for f in files:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values())
+
+
+def _root(paths: list[Path], cwd: Path) -> str:
+    if not paths:
+        return str(cwd)
+    first = paths[0]
+    return str(first if first.is_dir() else first.parent)
+
+
+def _load_providers(
+    documents: list[Document], manifests: ManifestSet, out: list[Diagnostic]
+) -> dict[str, ProviderType]:
+    types: dict[str, ProviderType] = {}
+    for doc in documents:
+        if doc.kind is not Kind.PROVIDER or doc.spec is None:
+            continue
+        ptype = provider_type_of(doc, out)
+        if ptype is None:
+            continue
+        types[doc.name] = ptype
+        spec = validate_spec(doc, PROVIDER_SPECS[ptype], out)
+        if spec is not None and doc.metadata is not None:
+            manifests.providers[doc.name] = ProviderConfig(doc.name, spec, doc.loc(""))  # type: ignore[arg-type]
+    return types
+
+
+def _load_resources(
+    documents: list[Document],
+    provider_types: dict[str, ProviderType],
+    manifests: ManifestSet,
+    out: list[Diagnostic],
+) -> list[tuple[Document, type[ResourceSpec]]]:
+    """Validate every non-Provider document; returns each with the spec model it was checked against."""
+    typed: list[tuple[Document, type[ResourceSpec]]] = []
+    declared_providers = sorted(d.name for d in documents if d.kind is Kind.PROVIDER)
+    for doc in documents:
+        if doc.kind is Kind.PROVIDER or doc.spec is None:
+            continue
+        provider = doc.spec.get("provider")
+        if provider is None:
+            hint = (
+                f"defined: {', '.join(declared_providers)}"
+                if declared_providers
+                else "no Provider is defined"
+            )
+            out.append(
+                doc.diagnostic("spec.provider", f"missing; name a Provider ({hint})", located_at="spec")
+            )
+            continue
+        if not isinstance(provider, str):
+            out.append(doc.diagnostic("spec.provider", "must be the metadata.name of a Provider"))
+            continue
+        if provider not in declared_providers:
+            if declared_providers:
+                message = (
+                    f"provider '{provider}' not found{did_you_mean(provider, declared_providers)}; "
+                    f"defined: {', '.join(declared_providers)}"
+                )
+            else:
+                message = (
+                    f"provider '{provider}' not found; no Provider is defined (add a kind: Provider document)"
+                )
+            out.append(doc.diagnostic("spec.provider", message))
+            continue
+        ptype = provider_types.get(provider)
+        if ptype is None:
+            continue  # the Provider itself is broken and already reported
+        if doc.kind not in SERVED_KINDS[ptype]:
+            out.append(doc.diagnostic("spec.provider", serving_error(doc.kind, provider, ptype)))
+            continue
+        model = spec_model(doc.kind, ptype)
+        if model is None:  # pragma: no cover - SERVED_KINDS and the registry agree
+            out.append(doc.diagnostic("spec.provider", serving_error(doc.kind, provider, ptype)))
+            continue
+        typed.append((doc, model))
+        spec = validate_spec(doc, model, out)
+        if spec is None or doc.metadata is None or doc.lifecycle is None:
+            continue
+        resource = Resource(
+            kind=doc.kind,
+            name=doc.name,
+            spec=spec,  # type: ignore[arg-type]
+            lifecycle=doc.lifecycle,
+            labels=dict(doc.metadata.labels),
+            location=doc.loc(""),
+            field_locations=doc.doc.locations,
+        )
+        manifests.resources[resource.address] = resource
+    return typed

@@ -1,0 +1,154 @@
+"""Content hashing and deterministic zips: identity depends on names and bytes only."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from reconciler.datasets import DatasetError, content_of, write_deterministic_zip
+from reconciler.datasets.hashing import digest_of
+from reconciler.models.kinds import ProviderType
+
+FILES = {
+    "data.jsonl": b'{"prompt": "a"}\n{"prompt": "b"}\n',
+    "image_1.png": b"\x89PNG\r\n\x1a\n" + b"1" * 100,
+    "sub/notes.txt": b"caption",
+}
+
+
+def write(root: Path, files: dict[str, bytes], order: list[str] | None = None) -> Path:
+    for name in order or list(files):
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(files[name])
+    return root
+
+
+def test_digest_is_sha256_over_sorted_name_and_file_hash_pairs(tmp_path: Path) -> None:
+    content = content_of(write(tmp_path / "d", FILES))
+    expected = hashlib.sha256()
+    for name in sorted(FILES):
+        expected.update(f"{name}\0{hashlib.sha256(FILES[name]).hexdigest()}\n".encode())
+    assert content.digest == expected.hexdigest() == digest_of(content.files)
+    assert content.files["sub/notes.txt"] == hashlib.sha256(b"caption").hexdigest()
+    assert content.total_bytes == sum(map(len, FILES.values()))
+
+
+def test_independent_of_creation_order_mtimes_and_location(tmp_path: Path) -> None:
+    a = content_of(write(tmp_path / "a", FILES))
+    b_dir = write(tmp_path / "b", FILES, order=sorted(FILES, reverse=True))
+    for i, p in enumerate(sorted(b_dir.rglob("*"))):
+        os.utime(p, (1_000_000 + i, 1_000_000 + i))
+    assert content_of(b_dir).digest == a.digest
+    moved = tmp_path / "elsewhere" / "deeper"
+    moved.parent.mkdir()
+    shutil.move(str(b_dir), moved)
+    assert content_of(moved).digest == a.digest
+
+
+def test_changes_with_a_byte_a_name_or_a_new_file(tmp_path: Path) -> None:
+    base = content_of(write(tmp_path / "a", FILES)).digest
+    edited = content_of(write(tmp_path / "b", {**FILES, "sub/notes.txt": b"caption!"})).digest
+    renamed = content_of(
+        write(
+            tmp_path / "c",
+            {**{k: v for k, v in FILES.items() if k != "image_1.png"}, "image_2.png": FILES["image_1.png"]},
+        )
+    ).digest
+    added = content_of(write(tmp_path / "d", {**FILES, "x.txt": b""})).digest
+    assert len({base, edited, renamed, added}) == 4
+
+
+def test_hidden_files_are_not_content(tmp_path: Path) -> None:
+    base = content_of(write(tmp_path / "a", FILES)).digest
+    noisy = write(tmp_path / "b", {**FILES, ".DS_Store": b"junk", ".git/config": b"x", "__MACOSX/._a": b"x"})
+    assert content_of(noisy).digest == base
+
+
+def test_zip_and_folder_with_the_same_files_hash_the_same(tmp_path: Path) -> None:
+    folder = write(tmp_path / "d", FILES)
+    with (tmp_path / "d.zip").open("wb") as fh:
+        write_deterministic_zip(folder, fh)
+    # a zip made by another tool, in another order, with directory entries and a macOS fork
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("sub/", b"")
+        zf.writestr("__MACOSX/._data.jsonl", b"fork")
+        for name in sorted(FILES, reverse=True):
+            zf.writestr(name, FILES[name])
+    assert content_of(tmp_path / "d.zip").digest == content_of(folder).digest == content_of(other).digest
+
+
+def test_sample_counts(tmp_path: Path) -> None:
+    folder = write(tmp_path / "d", FILES)
+    assert content_of(folder, ProviderType.DASHSCOPE).sample_count == 2  # data.jsonl lines
+    assert content_of(folder, ProviderType.WAVESPEED).sample_count == 1  # media files
+
+
+def test_large_files_are_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = tmp_path / "d" / "video.mp4"
+    big.parent.mkdir()
+    with big.open("wb") as fh:
+        fh.truncate(8 * 1024 * 1024)
+    reads: list[int] = []
+    real_open = Path.open
+
+    def spying_open(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        fh = real_open(self, *args, **kwargs)
+        original = fh.read
+
+        def read(n: int = -1) -> bytes:
+            reads.append(n)
+            return original(n)
+
+        fh.read = read  # type: ignore[method-assign]
+        return fh
+
+    monkeypatch.setattr(Path, "open", spying_open)
+    content = content_of(big.parent)
+    assert content.total_bytes == 8 * 1024 * 1024
+    assert reads and all(0 < n <= 1024 * 1024 for n in reads)
+
+
+def test_deterministic_zip_is_byte_identical(tmp_path: Path) -> None:
+    a = write(tmp_path / "a", FILES)
+    b = write(tmp_path / "b", FILES, order=sorted(FILES, reverse=True))
+    os.utime(b / "data.jsonl", (0, 0))
+    os.chmod(b / "image_1.png", 0o600)
+    first, second, third = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    write_deterministic_zip(a, first)
+    write_deterministic_zip(a, second)
+    write_deterministic_zip(b, third)
+    assert first.getvalue() == second.getvalue() == third.getvalue()
+    with zipfile.ZipFile(io.BytesIO(first.getvalue())) as zf:
+        infos = zf.infolist()
+        assert [i.filename for i in infos] == sorted(FILES)
+        assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+        assert {i.external_attr >> 16 for i in infos} == {0o100644}
+        assert all(zf.read(n) == FILES[n] for n in FILES)
+
+
+def test_unreadable_sources(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="does not exist"):
+        content_of(tmp_path / "nope")
+    (tmp_path / "x.tar").write_bytes(b"tar?")
+    with pytest.raises(DatasetError, match="neither a folder nor a .zip"):
+        content_of(tmp_path / "x.tar")
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(DatasetError, match="not a readable zip"):
+        content_of(tmp_path / "broken.zip")
+
+
+def test_symlinks_in_folders(tmp_path: Path) -> None:
+    folder = write(tmp_path / "d", FILES)
+    (folder / "link.png").symlink_to(folder / "image_1.png")  # a file link: its bytes count
+    assert "link.png" in content_of(folder).files
+    (folder / "dangling.png").symlink_to(tmp_path / "missing")
+    with pytest.raises(DatasetError, match="broken symbolic link"):
+        content_of(folder)
