@@ -1,0 +1,627 @@
+"""DashScope `/api/v1/fine-tunes`: jobs, their logs, checkpoints, validation results and exports.
+
+Validation follows the Wan reference (seed 002, providers.md §1.4–1.5); statuses come from the
+pure schedule in `training.py`; checkpoint exports are rows whose status is likewise derived
+from timestamps. Everything a response shows is computed at the request's `now`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.sandbox.dashscope import training
+from reconciler.sandbox.dashscope.common import (
+    CHECKPOINT_TTL_S,
+    DEFAULT_SAMPLES,
+    EXPORT_PENDING_S,
+    EXPORT_PROCESSING_S,
+    JOB_CANCEL_S,
+    JOB_PENDING_S,
+    JOB_POST_S,
+    NATIVE,
+    TOKENS_PER_SAMPLE,
+    USER_ID,
+    WAN_MODELS,
+    WORKSPACE_ID,
+    WanModel,
+    fmt_compact_minute,
+    fmt_iso,
+    fmt_log,
+    fmt_time,
+    int_arg,
+    ok,
+    page,
+    scaled,
+)
+from reconciler.sandbox.dashscope.files import live_file
+from reconciler.sandbox.faults import effective_seed, job_failure
+from reconciler.sandbox.routing import ApiError, Context, Response, Route
+
+QUOTA = 20  # "Only 20 fine-tune job in running or succeeded allowed per user."
+QUOTA_STATUSES = frozenset({"PENDING", "QUEUING", "RUNNING", "CANCELING", "SUCCEEDED"})
+CREATE_KEYS = frozenset({"model", "training_file_ids", "validation_file_ids", "training_type", "hyper_parameters", "job_name"})
+DELETE_REFUSED = "The fine-tune job can not be deleted because it is succeeded,failed or canceled"  # (sic) [doc]
+EXPORT_NAME_RE = re.compile(r"^[\w\-\u4e00-\u9fff]{1,64}$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dashscope_fine_tunes (
+    job_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    created REAL NOT NULL,
+    job_name TEXT NOT NULL,
+    model TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    samples INTEGER NOT NULL,
+    val_records TEXT NOT NULL,
+    steps INTEGER NOT NULL,
+    steps_per_epoch INTEGER NOT NULL,
+    pending_s REAL NOT NULL,
+    train_s REAL NOT NULL,
+    post_s REAL NOT NULL,
+    cancel_s REAL NOT NULL,
+    fail_fraction REAL,
+    fail_message TEXT,
+    cancel_at REAL,
+    deleted REAL
+);
+CREATE TABLE IF NOT EXISTS dashscope_exports (
+    job_id TEXT NOT NULL,
+    checkpoint TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    display_name TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    requested REAL NOT NULL,
+    pending_s REAL NOT NULL,
+    processing_s REAL NOT NULL,
+    PRIMARY KEY (job_id, checkpoint)
+)
+"""
+
+
+# --- hyper-parameters ------------------------------------------------------------------------
+_HP_ORDER = (
+    "n_epochs", "batch_size", "learning_rate", "split", "eval_epochs", "max_pixels",
+    "max_split_val_dataset_sample", "save_total_limit", "lora_rank", "lora_alpha",
+)
+_HP_FLOATS = frozenset({"learning_rate", "split"})
+
+
+def _bad(message: str) -> ApiError:
+    return ApiError(400, "InvalidParameter", message)
+
+
+def effective_hyper_parameters(model: WanModel, given: Any) -> dict[str, Any]:
+    """The documented defaults filled in and every documented rule checked (seed 002)."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise _bad("hyper_parameters must be an object")
+    unknown = sorted(set(given) - set(_HP_ORDER))
+    if unknown:
+        raise _bad(f"Unknown hyper_parameters: {', '.join(unknown)} (supported: {', '.join(_HP_ORDER)})")
+    hp: dict[str, Any] = {
+        "n_epochs": 400,
+        "batch_size": model.batch_size,
+        "learning_rate": 2.0e-5,
+        "split": 0.9,
+        "eval_epochs": 50,
+        "max_pixels": model.max_pixels_default,
+        "max_split_val_dataset_sample": 5,
+        "save_total_limit": 20,
+        "lora_rank": 32,
+        "lora_alpha": 32,
+    }
+    for key, value in given.items():
+        if key in _HP_FLOATS:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise _bad(f"hyper_parameters.{key} must be a number (got {value!r})")
+            hp[key] = float(value)
+        else:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _bad(f"hyper_parameters.{key} must be an integer (got {value!r})")
+            hp[key] = value
+    if hp["batch_size"] != model.batch_size:
+        raise _bad(f"hyper_parameters.batch_size is fixed at {model.batch_size} for {model.name} (got {hp['batch_size']})")
+    if hp["n_epochs"] < 1:
+        raise _bad(f"hyper_parameters.n_epochs must be >= 1 (got {hp['n_epochs']})")
+    if not hp["learning_rate"] > 0:
+        raise _bad(f"hyper_parameters.learning_rate must be > 0 (got {hp['learning_rate']})")
+    if hp["eval_epochs"] < 1 or hp["eval_epochs"] * 10 < hp["n_epochs"]:
+        raise _bad(
+            f"hyper_parameters.eval_epochs must be >= n_epochs/10 = {hp['n_epochs'] / 10:g} (got {hp['eval_epochs']})"
+        )
+    lo, hi = model.max_pixels_range
+    if not lo <= hp["max_pixels"] <= hi:
+        raise _bad(f"hyper_parameters.max_pixels must be between {lo} and {hi} for {model.name} (got {hp['max_pixels']})")
+    if not 0 < hp["split"] < 1:
+        raise _bad(f"hyper_parameters.split must be in (0, 1) (got {hp['split']})")
+    for key in ("max_split_val_dataset_sample", "save_total_limit"):
+        if hp[key] < 1:
+            raise _bad(f"hyper_parameters.{key} must be >= 1 (got {hp[key]})")
+    for key in ("lora_rank", "lora_alpha"):
+        v = hp[key]
+        if v < 1 or v & (v - 1):
+            raise _bad(f"hyper_parameters.{key} must be a power of two such as 16, 32 or 64 (got {v})")
+    return {k: hp[k] for k in _HP_ORDER}
+
+
+# --- loading jobs ----------------------------------------------------------------------------
+@dataclass
+class Job:
+    row: dict[str, Any]
+    timeline: training.Timeline
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return json.loads(self.row["spec"])
+
+    @property
+    def hp(self) -> dict[str, Any]:
+        return self.spec["hyper_parameters"]
+
+    @property
+    def finetuned_output(self) -> str:
+        return f"{self.row['model']}-{self.row['job_id']}"
+
+    def status(self, now: float) -> str:
+        return self.timeline.status(now)
+
+    def saved_checkpoints(self) -> list[tuple[str, int, float]]:
+        """[(checkpoint name, step, saved at)] kept at the end of a successful run (last N)."""
+        hp = self.hp
+        n_epochs, every, limit = hp["n_epochs"], hp["eval_epochs"], hp["save_total_limit"]
+        epochs = list(range(every, n_epochs + 1, every))
+        if not epochs or epochs[-1] != n_epochs:
+            epochs.append(n_epochs)
+        tl = self.timeline
+        start = tl.start if tl.start is not None else tl.end
+        spe = self.row["steps_per_epoch"]
+        return [
+            (f"checkpoint-{e * spe}", e * spe, start + self.row["train_s"] * e / n_epochs) for e in epochs[-limit:]
+        ]
+
+    def checkpoints(self, now: float) -> list[tuple[str, int, float]]:
+        return self.saved_checkpoints() if self.status(now) == training.SUCCEEDED else []
+
+
+def load_jobs(ctx: Context) -> dict[str, Job]:
+    rows = ctx.store.query("SELECT * FROM dashscope_fine_tunes ORDER BY created, seq")
+    facts = [
+        training.JobFacts(
+            job_id=r["job_id"], seq=r["seq"], created=r["created"], pending_s=r["pending_s"], train_s=r["train_s"],
+            post_s=r["post_s"], cancel_s=r["cancel_s"], fail_fraction=r["fail_fraction"], cancel_at=r["cancel_at"],
+        )
+        for r in rows
+    ]
+    timelines = training.schedule(facts)
+    return {r["job_id"]: Job(r, timelines[r["job_id"]]) for r in rows}
+
+
+def live_job(ctx: Context, job_id: str | None = None) -> tuple[Job, dict[str, Job]]:
+    jobs = load_jobs(ctx)
+    job_id = job_id or ctx.params["job_id"]
+    job = jobs.get(job_id)
+    if job is None or job.row["deleted"] is not None:
+        raise ApiError(404, "NotFound", "Not found.")
+    return job, jobs
+
+
+# --- views -----------------------------------------------------------------------------------
+def job_view(job: Job, now: float) -> dict[str, Any]:
+    row, tl, spec = job.row, job.timeline, job.spec
+    status = tl.status(now)
+    hp = spec["hyper_parameters"]
+    out: dict[str, Any] = {
+        "job_id": row["job_id"],
+        "job_name": row["job_name"],
+        "status": status,
+        "finetuned_output": job.finetuned_output,
+        "model": row["model"],
+        "base_model": row["model"],
+        "training_file_ids": spec["training_file_ids"],
+        "validation_file_ids": spec["validation_file_ids"],
+        "hyper_parameters": hp,
+        "training_type": spec["training_type"],
+        "create_time": fmt_time(row["created"]),
+        "workspace_id": WORKSPACE_ID,
+        "user_identity": USER_ID,
+        "modifier": USER_ID,
+        "creator": USER_ID,
+    }
+    if status in training.TERMINAL:
+        out["end_time"] = fmt_time(tl.end)
+    out["group"] = "llm"
+    if status in (training.SUCCEEDED, training.CANCELED):
+        out["usage"] = _tokens(job, now)
+    out["max_output_cnt"] = hp["save_total_limit"]
+    if status in training.TERMINAL:
+        out["output_cnt"] = len(job.checkpoints(now))
+    if status == training.FAILED:
+        out["code"] = "1"
+        out["message"] = row["fail_message"]
+    elif status == training.CANCELED:
+        out["code"] = "1"
+        out["message"] = "The fine-tune job was canceled by the user."
+    return out
+
+
+def _tokens(job: Job, now: float) -> int:
+    steps_done = round(job.row["steps"] * job.timeline.training_fraction(now))
+    return steps_done * job.hp["batch_size"] * TOKENS_PER_SAMPLE
+
+
+def log_lines(job: Job, now: float) -> list[str]:
+    tl, row = job.timeline, job.row
+    events: list[tuple[float, str]] = [(row["created"], "INFO - fine-tune job created, start to process data")]
+    if tl.start is not None:
+        if tl.start > tl.pending_end + 1e-9:
+            events.append((tl.pending_end, "INFO - data process succeeded, waiting for the running fine-tune job"))
+            events.append((tl.start, "INFO - start to fine-tune"))
+        else:
+            events.append((tl.start, "INFO - data process succeeded, start to fine-tune"))
+        train_stop = tl.train_end if tl.train_end is not None else tl.end
+        for k in range(1, 21):
+            t = tl.start + row["train_s"] * k / 20
+            if t > train_stop + 1e-9:
+                break
+            tokens = round(row["steps"] * k / 20) * job.hp["batch_size"] * TOKENS_PER_SAMPLE
+            events.append((t, f" Actual number of consumed tokens is {tokens} !"))
+    if tl.final == training.SUCCEEDED:
+        assert tl.train_end is not None
+        post = tl.end - tl.train_end
+        events += [
+            (tl.train_end, "INFO - fine-tuned output got, start to transfer it for inference"),
+            (tl.train_end + post * 0.05, "INFO - transfer for inference succeeded, start to deliver it for inference"),
+            (tl.train_end + post * 0.5, "INFO - start to save checkpoint"),
+            (tl.end, "INFO - finetune-job succeeded"),
+            (tl.end, "INFO - ##FT_COMPLETE##"),
+        ]
+    elif tl.final == training.FAILED:
+        events += [(tl.end, f"ERROR - {row['fail_message']}"), (tl.end, "INFO - finetune-job failed")]
+    elif tl.final == training.CANCELED and row["cancel_at"] is not None:
+        events += [(row["cancel_at"], "INFO - received cancel request, stopping"), (tl.end, "INFO - finetune-job canceled")]
+    visible = sorted((e for e in events if e[0] <= now), key=lambda e: e[0])  # stable: same-time order kept
+    return [text if text.startswith(" ") else f"{fmt_log(t)} - {text}" for t, text in visible]
+
+
+def checkpoint_view(job: Job, name: str, step: int, saved_at: float, export: dict[str, Any] | None, now: float) -> dict[str, Any]:
+    full_name = f"{job.row['job_id']}-{name}"
+    view: dict[str, Any] = {
+        "create_time": fmt_iso(saved_at),
+        "full_name": full_name,
+        "checkpoint_id": full_name,
+        "job_id": job.row["job_id"],
+        "checkpoint": name,
+        "step": step,
+        "expire_time": fmt_iso(saved_at + CHECKPOINT_TTL_S),
+    }
+    status = export_status(export, now)
+    if status == "SUCCEEDED":
+        assert export is not None
+        view["model_name"] = export["model_name"]
+        view["model_display_name"] = export["display_name"]
+    view["status"] = status
+    return view
+
+
+def export_status(export: dict[str, Any] | None, now: float) -> str:
+    if export is None or now < export["requested"] + export["pending_s"]:
+        return "PENDING"
+    if now < export["requested"] + export["pending_s"] + export["processing_s"]:
+        return "PROCESSING"
+    return "SUCCEEDED"
+
+
+def _exports(ctx: Context, job_id: str) -> dict[str, dict[str, Any]]:
+    rows = ctx.store.query("SELECT * FROM dashscope_exports WHERE job_id = ?", (job_id,))
+    return {r["checkpoint"]: r for r in rows}
+
+
+def checkpoint_views(ctx: Context, job: Job, now: float) -> list[dict[str, Any]]:
+    exports = _exports(ctx, job.row["job_id"])
+    views = [checkpoint_view(job, n, s, t, exports.get(n), now) for n, s, t in job.checkpoints(now)]
+    return sorted(views, key=lambda v: v["step"], reverse=True)
+
+
+# --- handlers --------------------------------------------------------------------------------
+def create(ctx: Context) -> Response:
+    body = ctx.request.json_object()
+    unknown = sorted(set(body) - CREATE_KEYS)
+    if unknown:
+        raise _bad(f"Unknown parameter(s): {', '.join(unknown)}")
+    model_name = body.get("model")
+    if not isinstance(model_name, str) or not model_name:
+        raise _bad("Missing model")
+    model = WAN_MODELS.get(model_name)
+    if model is None:
+        raise ApiError(
+            404, "Model.NotExist", f"Model: {model_name} not found! (fine-tunable here: {', '.join(WAN_MODELS)})"
+        )
+    training_type = body.get("training_type")
+    if training_type is None:
+        raise _bad("training_type is required for Wan models: use efficient_sft")
+    if training_type != "efficient_sft":
+        raise _bad(f"training_type {training_type!r} is not supported for {model_name}: use efficient_sft")
+    training_ids = _file_ids(ctx, body.get("training_file_ids"), "training_file_ids")
+    if not training_ids:
+        raise _bad("Missing training files")
+    validation_ids = _file_ids(ctx, body.get("validation_file_ids"), "validation_file_ids")
+    hp = effective_hyper_parameters(model, body.get("hyper_parameters"))
+    job_name = body.get("job_name")
+    if job_name is not None and (not isinstance(job_name, str) or not job_name.strip()):
+        raise _bad("job_name must be a non-empty string")
+
+    jobs = load_jobs(ctx)
+    active = sum(1 for j in jobs.values() if j.row["deleted"] is None and j.status(ctx.now) in QUOTA_STATUSES)
+    if active >= QUOTA:
+        raise ApiError(429, "Throttling.AllocationQuota", "Only 20 fine-tune job in running or succeeded allowed per user.")
+
+    samples, val_records = _dataset_shape(ctx, training_ids, validation_ids, hp)
+    spe = math.ceil(samples / hp["batch_size"])
+    steps = hp["n_epochs"] * spe
+    seq = ctx.store.next_counter("dashscope_job")
+    job_id = _new_job_id(ctx, jobs)
+    seed = effective_seed(ctx.faults, ctx.seed)
+    fail_fraction = job_failure(ctx.faults, seed, seq)
+    spec = {
+        "training_file_ids": training_ids,
+        "validation_file_ids": validation_ids,
+        "hyper_parameters": hp,
+        "training_type": training_type,
+    }
+    ctx.store.execute(
+        "INSERT INTO dashscope_fine_tunes (job_id, seq, created, job_name, model, spec, samples, val_records, steps,"
+        " steps_per_epoch, pending_s, train_s, post_s, cancel_s, fail_fraction, fail_message)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            job_id, seq, ctx.now, job_name or job_id, model_name, json.dumps(spec), samples,
+            json.dumps(val_records, ensure_ascii=False), steps, spe, scaled(ctx, JOB_PENDING_S),
+            scaled(ctx, steps * model.seconds_per_step), scaled(ctx, JOB_POST_S), scaled(ctx, JOB_CANCEL_S),
+            fail_fraction, ctx.faults.fail_message if fail_fraction is not None else None,
+        ),
+    )
+    job, _ = live_job(ctx, job_id)
+    return ok(ctx, job_view(job, ctx.now))
+
+
+def _file_ids(ctx: Context, value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _bad(f"{field} must be a list of file ids")
+    for file_id in value:
+        row = live_file(ctx, file_id)
+        if row is None:
+            raise _bad("File not found.")
+        if row["purpose"] != "fine-tune":
+            raise _bad(f"File {file_id} was uploaded with purpose {row['purpose']!r}; training data needs purpose fine-tune")
+    return list(value)
+
+
+def _dataset_shape(
+    ctx: Context, training_ids: list[str], validation_ids: list[str], hp: dict[str, Any]
+) -> tuple[int, list[dict[str, str]]]:
+    """(number of training samples, the validation samples' prompts) from the uploaded zips."""
+    samples, records = 0, []
+    for file_id in training_ids:
+        row = live_file(ctx, file_id)
+        assert row is not None
+        samples += row["samples"] if row["samples"] else DEFAULT_SAMPLES
+        records += json.loads(row["records"])
+    if validation_ids:
+        val: list[dict[str, str]] = []
+        count = 0
+        for file_id in validation_ids:
+            row = live_file(ctx, file_id)
+            assert row is not None
+            count += row["samples"] if row["samples"] else 1
+            val += json.loads(row["records"])
+        val = (val or [{}])[:count]
+    else:
+        count = max(1, min(int(samples * (1 - hp["split"])), hp["max_split_val_dataset_sample"]))
+        val = records[-count:] if records else []
+    while len(val) < count:
+        val.append({})
+    return samples, [
+        {
+            "prompt": r.get("prompt", f"validation sample {i + 1}"),
+            "first_frame_path": r.get("first_frame_path", f"image_{i + 1}.jpg"),
+        }
+        for i, r in enumerate(val)
+    ]
+
+
+def _new_job_id(ctx: Context, jobs: dict[str, Job]) -> str:
+    while True:
+        job_id = f"ft-{fmt_compact_minute(ctx.now)}-{ctx.store.token(ctx.seed, 'dashscope_job_id', 4)}"
+        if job_id not in jobs:
+            return job_id
+
+
+def get(ctx: Context) -> Response:
+    job, _ = live_job(ctx)
+    return ok(ctx, job_view(job, ctx.now))
+
+
+def list_jobs(ctx: Context) -> Response:
+    page_no = int_arg(ctx, "page_no", 1, 1, 1_000_000)
+    page_size = int_arg(ctx, "page_size", 10, 1, 100)
+    model = ctx.request.arg("model")
+    jobs = [
+        j for j in load_jobs(ctx).values() if j.row["deleted"] is None and (not model or j.row["model"] == model)
+    ]
+    jobs.sort(key=lambda j: (j.row["created"], j.row["seq"]), reverse=True)
+    return ok(
+        ctx,
+        {
+            "page_no": page_no,
+            "page_size": page_size,
+            "total": len(jobs),
+            "jobs": [job_view(j, ctx.now) for j in page(jobs, page_no, page_size)],
+        },
+    )
+
+
+def cancel(ctx: Context) -> Response:
+    job, _ = live_job(ctx)
+    status = job.status(ctx.now)
+    if status not in training.CANCELABLE:
+        raise ApiError(400, "UnsupportedOperation", f"The fine-tune job can not be canceled because it is {status.lower()}")
+    ctx.store.execute("UPDATE dashscope_fine_tunes SET cancel_at = ? WHERE job_id = ?", (ctx.now, job.row["job_id"]))
+    return ok(ctx, {"status": "success"})
+
+
+def delete(ctx: Context) -> Response:
+    job, _ = live_job(ctx)
+    if job.status(ctx.now) not in training.TERMINAL:
+        raise ApiError(400, "UnsupportedOperation", DELETE_REFUSED)
+    ctx.store.execute("UPDATE dashscope_fine_tunes SET deleted = ? WHERE job_id = ?", (ctx.now, job.row["job_id"]))
+    return ok(ctx, {"status": "success"})
+
+
+def logs(ctx: Context) -> Response:
+    job, _ = live_job(ctx)
+    offset = int_arg(ctx, "offset", 0, 0, 10_000_000)
+    line = int_arg(ctx, "line", 100, 1, 1000)
+    lines = log_lines(job, ctx.now)
+    return ok(ctx, {"total": len(lines), "logs": lines[offset : offset + line]})
+
+
+def validation_results(ctx: Context) -> Response:
+    job, _ = live_job(ctx)
+    names = sorted(name for name, _, _ in job.checkpoints(ctx.now))  # the seed lists them in string order
+    return ok(ctx, [{"checkpoint": n} for n in names])
+
+
+def validation_details(ctx: Context) -> Response:
+    job, _ = live_job(ctx)
+    page_no = int_arg(ctx, "page_no", 1, 1, 1_000_000)
+    page_size = int_arg(ctx, "page_size", 10, 1, 100)
+    checkpoint = ctx.params["checkpoint"]
+    saved = {name: step for name, step, _ in job.checkpoints(ctx.now)}
+    if job.status(ctx.now) == training.SUCCEEDED and checkpoint not in saved:
+        raise ApiError(404, "NotFound", f"Checkpoint {checkpoint} not found.")
+    records = json.loads(job.row["val_records"]) if checkpoint in saved else []
+    expires = int(ctx.now + 24 * 3600)
+    items = []
+    for i, rec in enumerate(records):
+        base = f"https://sandbox-finetune-swap.oss.invalid/{job.row['job_id']}/{checkpoint}"
+        sig = hashlib.sha256(f"{job.row['job_id']}:{checkpoint}:{i}:{expires}".encode()).hexdigest()[:28]
+        query = f"?Expires={expires}&OSSAccessKeyId=sandbox&Signature={sig}"
+        frame = rec["first_frame_path"].rsplit("/", 1)[-1]
+        items.append(
+            {
+                "video_path": f"{base}/validation_{i + 1}.mp4{query}",
+                "prompt": rec["prompt"],
+                "first_frame_path": f"{base}/{frame}{query}",
+            }
+        )
+    return ok(
+        ctx, {"page_no": page_no, "page_size": page_size, "total": len(items), "list": page(items, page_no, page_size)}
+    )
+
+
+def export(ctx: Context) -> Response:
+    job, _ = live_job(ctx)
+    checkpoint = ctx.params["checkpoint"]
+    display = ctx.request.arg("model_name")
+    if not display:
+        raise _bad("Missing model_name: the console display name of the exported model")
+    if not EXPORT_NAME_RE.match(display):
+        raise _bad(f"model_name {display!r} may only contain letters, digits, CJK characters, '_' and '-' (max 64)")
+    status = job.status(ctx.now)
+    if status != training.SUCCEEDED:
+        raise ApiError(
+            400, "UnsupportedOperation", f"The fine-tune job is {status}; checkpoints can be exported only after it succeeded"
+        )
+    saved = {name: (step, at) for name, step, at in job.checkpoints(ctx.now)}
+    if checkpoint not in saved:
+        raise ApiError(404, "NotFound", f"Checkpoint {checkpoint} not found.")
+    step, saved_at = saved[checkpoint]
+    existing = _exports(ctx, job.row["job_id"]).get(checkpoint)
+    if existing is not None:
+        if existing["display_name"] == display:
+            return ok(ctx, True)
+        raise ApiError(
+            400, "UnsupportedOperation", f"{checkpoint} was already exported with model_name {existing['display_name']!r}"
+        )
+    if ctx.now >= saved_at + CHECKPOINT_TTL_S:
+        raise ApiError(400, "UnsupportedOperation", f"{checkpoint} expired at {fmt_iso(saved_at + CHECKPOINT_TTL_S)}; it can no longer be exported")
+    taken = ctx.store.one(
+        "SELECT e.job_id FROM dashscope_exports e JOIN dashscope_fine_tunes j ON j.job_id = e.job_id"
+        " WHERE e.display_name = ? AND j.deleted IS NULL",
+        (display,),
+    )
+    if taken is not None:
+        raise _bad(f"model_name {display!r} already exists; export model names must be globally unique")
+    ctx.store.execute(
+        "INSERT INTO dashscope_exports (job_id, checkpoint, step, display_name, model_name, requested, pending_s, processing_s)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (job.row["job_id"], checkpoint, step, display, f"{job.finetuned_output}-c{step}", ctx.now,
+         scaled(ctx, EXPORT_PENDING_S), scaled(ctx, EXPORT_PROCESSING_S)),
+    )
+    return ok(ctx, True)
+
+
+def checkpoints(ctx: Context) -> Response:
+    job, _ = live_job(ctx)
+    return ok(ctx, checkpoint_views(ctx, job, ctx.now))
+
+
+# --- for deployments -------------------------------------------------------------------------
+def deployable_base_model(ctx: Context, model_name: str) -> str:
+    """The base model behind a deployable name, or the documented error if it cannot be deployed."""
+    for job in load_jobs(ctx).values():
+        if job.row["deleted"] is not None:
+            continue
+        status = job.status(ctx.now)
+        if model_name == job.finetuned_output:
+            if status != training.SUCCEEDED:
+                raise _bad(f"Model {model_name} is not ready: its fine-tune job is {status}")
+            return job.row["model"]
+        exported = {e["model_name"]: e for e in _exports(ctx, job.row["job_id"]).values()}
+        if model_name in exported:
+            e = exported[model_name]
+            state = export_status(e, ctx.now)
+            if state != "SUCCEEDED":
+                raise _bad(f"Model {model_name} is not ready: its checkpoint export is {state}")
+            saved_at = next((at for n, _, at in job.saved_checkpoints() if n == e["checkpoint"]), ctx.now)
+            if ctx.now >= saved_at + CHECKPOINT_TTL_S:
+                raise _bad(f"Model {model_name} comes from a checkpoint that expired; it cannot be deployed")
+            return job.row["model"]
+    raise ApiError(404, "Model.NotExist", f"Model: {model_name} not found!")
+
+
+def list_objects(ctx: Context, kind: str) -> list[dict[str, Any]] | None:
+    if kind == "fine_tunes":
+        return [{**job_view(j, ctx.now), "_deleted": j.row["deleted"] is not None} for j in load_jobs(ctx).values()]
+    if kind == "checkpoints":
+        out = []
+        for job in load_jobs(ctx).values():
+            for view in checkpoint_views(ctx, job, ctx.now):
+                out.append({**view, "_deleted": job.row["deleted"] is not None})
+        return out
+    return None
+
+
+def routes() -> list[Route]:
+    base = f"{NATIVE}/fine-tunes"
+    return [
+        Route("POST", base, create),
+        Route("GET", base, list_jobs),
+        Route("GET", f"{base}/{{job_id}}", get),
+        Route("DELETE", f"{base}/{{job_id}}", delete),
+        Route("POST", f"{base}/{{job_id}}/cancel", cancel),
+        Route("GET", f"{base}/{{job_id}}/logs", logs),
+        Route("GET", f"{base}/{{job_id}}/validation-results", validation_results),
+        Route("GET", f"{base}/{{job_id}}/validation-details/{{checkpoint}}", validation_details),
+        Route("GET", f"{base}/{{job_id}}/export/{{checkpoint}}", export),
+        Route("GET", f"{base}/{{job_id}}/checkpoints", checkpoints),
+    ]

@@ -1,0 +1,139 @@
+"""SQLite persistence for the sandbox: one database per sandbox, shared by every emulator in it.
+
+Why: the emulator must survive between CLI invocations (`reconciler apply` twice, or `sandbox
+serve` restarted) and several processes may open the same file, so every handler runs inside
+`BEGIN IMMEDIATE` (serialising writers across processes) under one in-process lock (across
+threads). Uploaded file bodies live as blobs in a directory beside the database, never in memory.
+This module stores rows and counters; it knows nothing about any provider's semantics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+_CORE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sandbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sandbox_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sandbox_request_counts (route TEXT PRIMARY KEY, count INTEGER NOT NULL);
+"""
+
+
+class Store:
+    def __init__(self, db_path: str | Path | None) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if db_path is None:
+            conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            self._tmp = tempfile.TemporaryDirectory(prefix="reconciler-sandbox-")
+            self.blob_dir = Path(self._tmp.name)
+            self.path: Path | None = None
+        else:
+            self.path = Path(db_path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            self.blob_dir = self.path.with_name(self.path.name + ".blobs")
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        if self.path is not None:
+            self.db.enable_wal()
+        self.conn = conn
+        self.lock = threading.RLock()
+        self._depth = 0
+        self.executescript(_CORE_SCHEMA)
+
+    # --- transactions -------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Serialise against other threads (lock) and other processes (BEGIN IMMEDIATE)."""
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self.conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self.conn.execute("COMMIT")
+
+    def executescript(self, sql: str) -> None:
+        with self.lock:
+            for statement in (s.strip() for s in sql.split(";")):
+                if statement:
+                    self.conn.execute(statement)
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        with self.lock:
+            return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query(sql, params))
+
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    # --- counters and ids ---------------------------------------------------------------
+    def next_counter(self, name: str) -> int:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO sandbox_counters(name, value) VALUES (?, 1) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                (name,),
+            )
+            return int(self.conn.execute("SELECT value FROM sandbox_counters WHERE name = ?", (name,)).fetchone()[0])
+
+    def token(self, seed: int, name: str, length: int) -> str:
+        """A fresh deterministic hex token: same seed and history give the same sequence."""
+        n = self.next_counter(name)
+        digest = hashlib.sha256(f"{seed}:{name}:{n}".encode()).hexdigest()
+        while len(digest) < length:
+            digest += hashlib.sha256(digest.encode()).hexdigest()
+        return digest[:length]
+
+    # --- request counts -----------------------------------------------------------------
+    def count_request(self, route: str) -> int:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO sandbox_request_counts(route, count) VALUES (?, 1) "
+                "ON CONFLICT(route) DO UPDATE SET count = count + 1",
+                (route,),
+            )
+            row = self.conn.execute("SELECT count FROM sandbox_request_counts WHERE route = ?", (route,)).fetchone()
+            return int(row[0])
+
+    def request_counts(self) -> dict[str, int]:
+        rows = self.query("SELECT route, count FROM sandbox_request_counts ORDER BY route")
+        return {r["route"]: int(r["count"]) for r in rows}
+
+    def reset_counts(self) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM sandbox_request_counts")
+
+    # --- blobs --------------------------------------------------------------------------
+    def blob_path(self, name: str) -> Path:
+        return self.blob_dir / name
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None

@@ -1,0 +1,127 @@
+"""Contract: the emulator's responses have the seed document's keys and value types, field for field.
+
+The fixtures in `seed_examples/` are the JSON examples of seed 002. Nested objects are compared
+recursively. Two documented deviations: `hyper_parameters` may carry more keys than the seed's
+example (the emulator echoes every effective value, the seed shows five), and checkpoint objects
+carry the newer docs' `checkpoint_id`, `step`, `expire_time` besides the seed's keys.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sandbox_testkit import Kit, dataset_zip
+
+EXAMPLES = Path(__file__).parent / "seed_examples"
+SEED = next(Path("/work/shared/seeds").glob("002_*"), None) if Path("/work/shared/seeds").is_dir() else None
+
+
+def seed(name: str) -> Any:
+    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def same_shape(actual: Any, expected: Any, path: str = "$", superset_at: tuple[str, ...] = ()) -> list[str]:
+    """Differences in keys and JSON value types between `actual` and `expected`."""
+    problems: list[str] = []
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{path}: expected an object, got {type(actual).__name__}"]
+        missing = set(expected) - set(actual)
+        extra = set() if path in superset_at else set(actual) - set(expected)
+        problems += [f"{path}.{k}: missing" for k in sorted(missing)]
+        problems += [f"{path}.{k}: not in the seed" for k in sorted(extra)]
+        for key in set(expected) & set(actual):
+            problems += same_shape(actual[key], expected[key], f"{path}.{key}", superset_at)
+    elif isinstance(expected, list):
+        if not isinstance(actual, list):
+            return [f"{path}: expected an array, got {type(actual).__name__}"]
+        if expected and actual:
+            for item in actual:
+                problems += same_shape(item, expected[0], f"{path}[]", superset_at)
+    else:
+        def kind(v: Any) -> str:
+            return "number" if isinstance(v, int | float) and not isinstance(v, bool) else type(v).__name__
+        if kind(actual) != kind(expected):
+            problems.append(f"{path}: {kind(actual)} where the seed has {kind(expected)} ({actual!r} vs {expected!r})")
+    return problems
+
+
+def assert_shape(actual: Any, name: str, superset_at: tuple[str, ...] = ()) -> None:
+    problems = same_shape(actual, seed(name), superset_at=superset_at)
+    assert not problems, "\n".join(problems)
+
+
+HP = ("$.output.hyper_parameters", "$.output.jobs[].hyper_parameters")
+
+
+@pytest.fixture
+def flow(kit: Kit) -> dict[str, Any]:
+    """One run through every documented call, recording each raw response body."""
+    out: dict[str, Any] = {}
+    r = kit.http.post("/compatible-mode/v1/files", files={"file": ("ds.zip", dataset_zip(10))}, data={"purpose": "fine-tune"})
+    out["files_upload"] = r.json()
+    r = kit.http.post("/api/v1/fine-tunes", json={
+        "model": "wan2.5-i2v-preview", "training_file_ids": [out["files_upload"]["id"]], "training_type": "efficient_sft",
+        "hyper_parameters": {"n_epochs": 10, "batch_size": 2, "learning_rate": 2e-5, "split": 0.9, "eval_epochs": 2,
+                             "max_pixels": 36864}})
+    out["fine_tune_create"] = r.json()
+    job_id = r.json()["output"]["job_id"]
+    kit.run_until(job_id, "SUCCEEDED")
+    base = f"/api/v1/fine-tunes/{job_id}"
+    out["fine_tune_get"] = kit.http.get(base).json()
+    out["fine_tune_list"] = kit.http.get("/api/v1/fine-tunes").json()
+    out["logs"] = kit.http.get(f"{base}/logs").json()
+    out["validation_results"] = kit.http.get(f"{base}/validation-results").json()
+    out["validation_details"] = kit.http.get(f"{base}/validation-details/checkpoint-50", params={"page_no": 1, "page_size": 10}).json()
+    out["export"] = kit.http.get(f"{base}/export/checkpoint-40", params={"model_name": "display-c40"}).json()
+    kit.clock.advance(5)
+    out["checkpoints"] = kit.http.get(f"{base}/checkpoints").json()
+    finetuned = out["fine_tune_get"]["output"]["finetuned_output"]
+    out["deployment_create"] = kit.http.post("/api/v1/deployments", json={
+        "model_name": finetuned, "capacity": 1, "plan": "lora",
+        "aigc_config": {"use_input_prompt": False, "prompt": "p", "lora_prompt_default": "d"}}).json()
+    kit.clock.advance(5)
+    out["deployment_get"] = kit.http.get(f"/api/v1/deployments/{finetuned}").json()
+    out["deployment_delete"] = kit.http.delete(f"/api/v1/deployments/{finetuned}").json()
+    kit.clock.advance(5)
+    out["deployment_get_deleted"] = kit.http.get(f"/api/v1/deployments/{finetuned}").json()
+    other = kit.create_job(out["files_upload"]["id"])
+    out["fine_tune_cancel"] = kit.http.post(f"/api/v1/fine-tunes/{other['job_id']}/cancel").json()
+    out["fine_tune_delete"] = kit.http.delete(base).json()
+    return out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["files_upload", "fine_tune_create", "fine_tune_get", "fine_tune_list", "logs", "validation_results",
+     "validation_details", "export", "deployment_create", "deployment_get", "deployment_delete",
+     "deployment_get_deleted", "fine_tune_cancel", "fine_tune_delete"],
+)
+def test_response_matches_the_seed_example(flow: dict[str, Any], name: str) -> None:
+    assert_shape(flow[name], name, superset_at=HP)
+
+
+def test_checkpoints_match_the_seed_for_both_exported_and_unexported(flow: dict[str, Any]) -> None:
+    views = flow["checkpoints"]["output"]
+    example = {v["status"]: v for v in seed("checkpoints")["output"]}
+    newer_doc_keys = {"checkpoint_id", "step", "expire_time"}
+    exported = [v for v in views if v["status"] == "SUCCEEDED"]
+    unexported = [v for v in views if v["status"] == "PENDING"]
+    assert len(exported) == 1 and unexported
+    for view, ex in ((exported[0], example["SUCCEEDED"]), (unexported[0], example["PENDING"])):
+        assert set(view) - newer_doc_keys == set(ex)
+        assert not same_shape({k: view[k] for k in ex}, ex)
+    assert isinstance(exported[0]["step"], int)
+
+
+def test_fixtures_are_the_seed_documents_json() -> None:
+    if SEED is None:
+        pytest.skip("seed documents not available here")
+    text = SEED.read_text(encoding="utf-8")
+    for name in ("files_upload", "fine_tune_get", "deployment_delete", "logs"):
+        ex = seed(name)
+        needle = ex.get("request_id") or ex.get("id")
+        assert needle in text, name
