@@ -6,7 +6,13 @@ store together. Each command module registers its commands on `main`.
 
 from __future__ import annotations
 
+from reconciler.cli import (  # noqa: F401,E402  (importing registers the commands)
+    engine_cmds,
+    sandbox_cmd,
+    schema_cmd,
+    state_cmds,
+    validate_cmd,
+)
 from reconciler.cli.app import main
-from reconciler.cli import schema_cmd, validate_cmd, sandbox_cmd  # noqa: F401,E402  (registers commands)
 
 __all__ = ["main"]

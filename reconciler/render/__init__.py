@@ -1,0 +1,35 @@
+"""Rendering plans and apply results for people (text, Markdown) and programs (JSON).
+
+Public interface:
+- `make_console(stream=None, *, no_color=None)` — colour only on a TTY without NO_COLOR
+- `print_plan(console, plan)`, `plan_to_text(plan, color=False)` — Terraform-like text
+- `plan_to_json(plan)`, `plan_from_json(text)` (raises `PlanFormatError`) — versioned JSON
+- `plan_to_markdown(plan, limit=60_000)` — a pull-request comment
+- `print_apply_result(console, result)` — succeeded / failed / skipped / deferred
+- `RichProgress(console)` — the engine's ProgressSink for long waits
+
+Renderers only describe a plan; they never change it and never decide anything apply does.
+"""
+
+from __future__ import annotations
+
+from reconciler.render.apply_text import print_apply_result
+from reconciler.render.describing import summary_line
+from reconciler.render.json_format import PlanFormatError, plan_from_json, plan_to_json
+from reconciler.render.markdown import plan_to_markdown
+from reconciler.render.progress import RichProgress
+from reconciler.render.terminal import make_console
+from reconciler.render.text import plan_to_text, print_plan
+
+__all__ = [
+    "PlanFormatError",
+    "RichProgress",
+    "make_console",
+    "plan_from_json",
+    "plan_to_json",
+    "plan_to_markdown",
+    "plan_to_text",
+    "print_apply_result",
+    "print_plan",
+    "summary_line",
+]

@@ -1,0 +1,108 @@
+"""Options every engine command shares, and the one place library errors become exit codes."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.loading import ManifestError, in_source_order
+from reconciler.providers.errors import ConfigurationError, ProviderError
+from reconciler.render import PlanFormatError
+from reconciler.state.interface import StateError
+from reconciler.wiring import ConfigError
+from reconciler.workspace import Workspace, WorkspaceError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def manifest_options(f: F) -> F:
+    f = click.option("--state", "state_path", metavar="PATH",
+                     help="State file (default: <manifest dir>/.reconciler/state.db).")(f)
+    f = click.option("-f", "--filename", "paths", multiple=True, required=True, metavar="PATH",
+                     help="A manifest file or a directory (searched recursively). Repeatable.")(f)
+    return f
+
+
+def lock_option(f: F) -> F:
+    return click.option("--lock-timeout", type=float, default=0.0, show_default=True, metavar="SECONDS",
+                        help="How long to wait for another run's state lock before giving up.")(f)
+
+
+def parallelism_option(f: F) -> F:
+    return click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
+                        help="How many provider operations run at once.")(f)
+
+
+def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int = 10) -> Workspace:
+    return Workspace(list(paths), state_path=state_path, parallelism=parallelism)
+
+
+def handle_errors(f: F) -> F:
+    """User mistakes and provider failures print one clear message and exit 1; `--debug` adds tracebacks."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
+        try:
+            return f(*args, **kwargs)
+        except ManifestError as e:
+            for d in in_source_order(list(e.diagnostics)):
+                click.echo(str(d), err=True)
+            errors = sum(1 for d in e.diagnostics if d.severity.value == "error")
+            click.echo(f"{errors} error(s) in the manifests; nothing was changed.", err=True)
+            raise SystemExit(EXIT_ERROR) from None
+        except (WorkspaceError, StateError, ConfigError, ConfigurationError, ProviderError, PlanFormatError) as e:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"Error: {e}", err=True)
+            raise SystemExit(EXIT_ERROR) from None
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as e:  # a bug: say so, and how to see more
+            if debug:
+                traceback.print_exc()
+            else:
+                click.echo(f"Internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+            raise SystemExit(EXIT_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Interrupts:
+    """First Ctrl-C: stop scheduling, finish in-flight calls, exit cleanly. Second: exit at once.
+
+    Both leave the state consistent: every transition is its own committed transaction, and the
+    journal row for a call in flight is resolved by the next run.
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._previous: Any = None
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.stop.is_set():
+            sys.stderr.write("\nSecond interrupt: exiting now. Run 'reconciler apply' again to continue.\n")
+            sys.stderr.flush()
+            os._exit(130)
+        self.stop.set()
+        sys.stderr.write("\nInterrupt: finishing calls in flight and stopping (Ctrl-C again to exit at once)...\n")
+        sys.stderr.flush()

@@ -1,0 +1,218 @@
+"""plan, apply, destroy, refresh, import, force-unlock: thin wrappers over `Workspace`.
+
+Exit codes: 0 success (plan: no changes), 1 error, 2 changes present (`plan --detailed-exitcode`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.cli.app import main
+from reconciler.cli.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    Interrupts,
+    handle_errors,
+    lock_option,
+    manifest_options,
+    parallelism_option,
+    workspace,
+)
+from reconciler.models.plans import Plan
+from reconciler.render import (
+    RichProgress,
+    make_console,
+    plan_from_json,
+    plan_to_json,
+    plan_to_markdown,
+    print_apply_result,
+    print_plan,
+)
+
+
+def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
+    if as_json:
+        click.echo(plan_to_json(plan), nl=False)
+    elif as_markdown:
+        click.echo(plan_to_markdown(plan), nl=False)
+    else:
+        print_plan(make_console(), plan)
+
+
+@main.command("plan")
+@manifest_options
+@click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOL",
+              help="Read the providers first (--refresh=false: plan from the cached state, offline and instant).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 1 on error, 2 when there are changes.")
+@click.option("--destroy", is_flag=True, help="Plan the deletion of everything the state manages.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan as JSON, to apply later with 'reconciler apply FILE'.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (versioned format; see README).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment.")
+@parallelism_option
+@handle_errors
+def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, detailed_exitcode: bool, destroy: bool,
+             out_path: str | None, as_json: bool, as_markdown: bool, parallelism: int) -> None:
+    """Show what apply would change, field by field, why, and what it costs. Changes nothing.
+
+    \b
+    Examples:
+      reconciler plan -f manifests/quickstart
+      reconciler plan -f manifests/ --detailed-exitcode      # CI drift check
+      reconciler plan -f manifests/ --out plan.json          # then: reconciler apply plan.json
+      reconciler plan -f manifests/ --markdown > comment.md
+      reconciler plan -f manifests/ --refresh=false          # offline, from the cache
+    """
+    ws = workspace(paths, state_path, parallelism)
+    plan = ws.plan(refresh=refresh, destroy=destroy)
+    _emit_plan(plan, as_json, as_markdown)
+    if out_path:
+        Path(out_path).write_text(plan_to_json(plan), encoding="utf-8")
+        click.echo(f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True)
+    if plan.errors:
+        sys.exit(EXIT_ERROR)
+    if detailed_exitcode and plan.has_changes:
+        sys.exit(EXIT_CHANGES)
+    sys.exit(EXIT_OK)
+
+
+def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, *, destroy: bool,
+               auto_approve: bool, wait: bool, parallelism: int, lock_timeout: float, refresh: bool) -> None:
+    ws = workspace(paths, state_path, parallelism)
+    console = make_console()
+    saved: Plan | None = None
+    if plan_file:
+        saved = plan_from_json(Path(plan_file).read_text(encoding="utf-8"))
+        if saved.operation == "destroy":
+            destroy = True
+
+    def confirm(plan: Plan) -> bool:
+        print_plan(console, plan)
+        if auto_approve or saved is not None:
+            return True
+        if not sys.stdin.isatty():
+            click.echo("Refusing to apply without confirmation: stdin is not a terminal. "
+                       "Use --auto-approve, or save a plan with 'plan --out' and apply that file.", err=True)
+            return False
+        verb = "destroy these resources" if destroy else "perform these actions"
+        answer = click.prompt(f"Do you want to {verb}? Only 'yes' will be accepted", default="", show_default=False)
+        return answer.strip() == "yes"
+
+    with Interrupts() as interrupts:
+        progress = RichProgress(console)
+        try:
+            plan, result = ws.apply(saved, destroy=destroy, confirm=confirm, wait=wait, progress=progress,
+                                    stop=interrupts.stop, lock_timeout=lock_timeout, refresh=refresh)
+        finally:
+            progress.close()
+    if plan.errors:
+        print_plan(console, plan)
+        sys.exit(EXIT_ERROR)
+    if result is None:
+        if plan.has_changes:
+            click.echo("Apply cancelled; nothing was changed.", err=True)
+            sys.exit(EXIT_ERROR)
+        print_plan(console, plan)
+        sys.exit(EXIT_OK)
+    print_apply_result(console, result)
+    sys.exit(result.exit_code)
+
+
+@main.command("apply")
+@manifest_options
+@click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--no-wait", is_flag=True, help="Submit and return; the next apply continues where this one stopped.")
+@click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOL", help="Read the providers before planning.")
+@parallelism_option
+@lock_option
+@handle_errors
+def apply_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, auto_approve: bool, no_wait: bool,
+              refresh: bool, parallelism: int, lock_timeout: float) -> None:
+    """Make the providers match the manifests (or apply exactly a saved plan).
+
+    \b
+    Examples:
+      reconciler apply -f manifests/quickstart --auto-approve
+      reconciler apply -f manifests/ plan.json                # exactly the saved plan; refused if state moved
+      reconciler apply -f manifests/ --no-wait                # submit training and return
+    """
+    _run_apply(paths, state_path, plan_file, destroy=False, auto_approve=auto_approve, wait=not no_wait,
+               parallelism=parallelism, lock_timeout=lock_timeout, refresh=refresh)
+
+
+@main.command("destroy")
+@manifest_options
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@parallelism_option
+@lock_option
+@handle_errors
+def destroy_cmd(paths: tuple[str, ...], state_path: str | None, auto_approve: bool, parallelism: int,
+                lock_timeout: float) -> None:
+    """Delete everything the state manages, dependents first (lifecycle.deletion: retain is only forgotten).
+
+    \b
+    Example:
+      reconciler destroy -f manifests/quickstart --auto-approve
+    """
+    _run_apply(paths, state_path, None, destroy=True, auto_approve=auto_approve, wait=True,
+               parallelism=parallelism, lock_timeout=lock_timeout, refresh=True)
+
+
+@main.command("refresh")
+@manifest_options
+@parallelism_option
+@lock_option
+@handle_errors
+def refresh_cmd(paths: tuple[str, ...], state_path: str | None, parallelism: int, lock_timeout: float) -> None:
+    """Update the state cache from the providers (and adopt objects found by fingerprint). Changes nothing remote.
+
+    \b
+    Example:
+      reconciler refresh -f manifests/quickstart
+    """
+    summary = workspace(paths, state_path, parallelism).refresh(lock_timeout=lock_timeout)
+    click.echo(f"Refreshed {summary.refreshed} resource(s).")
+    for a in summary.adopted:
+        click.echo(f"  adopted {a} (found on the provider by fingerprint)")
+    for a in summary.gone:
+        click.echo(f"  {a}: no longer exists on the provider (the next plan re-creates it)")
+    for d in summary.diagnostics:
+        click.echo(f"Error: {d}", err=True)
+    sys.exit(EXIT_ERROR if summary.diagnostics else EXIT_OK)
+
+
+@main.command("import")
+@manifest_options
+@click.argument("address")
+@click.argument("remote_id")
+@lock_option
+@handle_errors
+def import_cmd(paths: tuple[str, ...], state_path: str | None, address: str, remote_id: str, lock_timeout: float) -> None:
+    """Adopt an existing provider object into state as ADDRESS (Kind/name, declared in the manifests).
+
+    \b
+    REMOTE_ID by kind (DashScope): Dataset = file id, FineTune = job id,
+    CheckpointExport = JOB_ID:CHECKPOINT, Deployment = deployed_model.
+    Example:
+      reconciler import -f manifests/quickstart FineTune/money-rain ft-202611221122-ab12
+    """
+    record = workspace(paths, state_path).import_resource(address, remote_id, lock_timeout=lock_timeout)
+    click.echo(f"Imported {record.address} ({record.remote_id}, {record.status}).")
+
+
+@main.command("force-unlock")
+@manifest_options
+@click.argument("lock_id", required=False)
+@handle_errors
+def force_unlock_cmd(paths: tuple[str, ...], state_path: str | None, lock_id: str | None) -> None:
+    """Clear a stale state lock left by a process that is gone.
+
+    A live holder on this host cannot be unlocked (its lock dies with it). Example:
+      reconciler force-unlock -f manifests/quickstart 6f1c…
+    """
+    info = workspace(paths, state_path).force_unlock(lock_id)
+    click.echo("No lock was held." if info is None else f"Unlocked (was held by {info.owner}, pid {info.pid} on {info.host}).")

@@ -1,0 +1,122 @@
+"""state list/show/rm, output, graph: read (and, for `state rm`, edit) the state cache."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from reconciler.cli.app import main
+from reconciler.cli.common import EXIT_OK, handle_errors, lock_option, manifest_options, workspace
+from reconciler.models.kinds import Kind
+from reconciler.workspace import WorkspaceError
+
+
+@main.group("state")
+def state_group() -> None:
+    """Inspect or edit the state cache (never calls a provider)."""
+
+
+@state_group.command("list")
+@manifest_options
+@handle_errors
+def state_list(paths: tuple[str, ...], state_path: str | None) -> None:
+    """List the addresses the state manages, with remote id and last known status.
+
+    Example: reconciler state list -f manifests/quickstart
+    """
+    for address, rec in sorted(workspace(paths, state_path).records().items()):
+        click.echo(f"{address}\t{rec.remote_id or '-'}\t{rec.status or '-'}")
+
+
+@state_group.command("show")
+@manifest_options
+@click.argument("address")
+@handle_errors
+def state_show(paths: tuple[str, ...], state_path: str | None, address: str) -> None:
+    """Show one resource's state record as JSON.
+
+    Example: reconciler state show -f manifests/quickstart FineTune/money-rain
+    """
+    records = workspace(paths, state_path).records()
+    if address not in records:
+        raise WorkspaceError(f"{address} is not in state (see 'reconciler state list')")
+    click.echo(json.dumps(records[address].to_dict(), indent=2, sort_keys=True))
+
+
+@state_group.command("rm")
+@manifest_options
+@click.argument("addresses", nargs=-1, required=True)
+@lock_option
+@handle_errors
+def state_rm(paths: tuple[str, ...], state_path: str | None, addresses: tuple[str, ...], lock_timeout: float) -> None:
+    """Forget resources: remove them from state, leave them on the provider.
+
+    Example: reconciler state rm -f manifests/quickstart Deployment/money-rain
+    """
+    for a in workspace(paths, state_path).state_rm(list(addresses), lock_timeout=lock_timeout):
+        click.echo(f"Removed {a} from state (left on the provider).")
+
+
+@main.command("output")
+@manifest_options
+@click.argument("address", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print outputs as JSON.")
+@handle_errors
+def output_cmd(paths: tuple[str, ...], state_path: str | None, address: str | None, as_json: bool) -> None:
+    """Show outputs (file ids, job ids, model names, deployed models, LoRA URLs) from state.
+
+    \b
+    Examples:
+      reconciler output -f manifests/quickstart
+      reconciler output -f manifests/quickstart Deployment/money-rain --json
+    """
+    outputs = workspace(paths, state_path).outputs(address)
+    if as_json:
+        click.echo(json.dumps(outputs, indent=2, sort_keys=True))
+        sys.exit(EXIT_OK)
+    for addr, values in outputs.items():
+        click.echo(addr)
+        for k, v in values.items():
+            if v is None or k.startswith("_"):
+                continue
+            click.echo(f"  {k} = {json.dumps(v) if not isinstance(v, str) else v}")
+
+
+@main.command("graph")
+@click.option("-f", "--filename", "paths", multiple=True, required=True, metavar="PATH",
+              help="A manifest file or a directory. Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@handle_errors
+def graph_cmd(paths: tuple[str, ...], fmt: str) -> None:
+    """Print the dependency graph of the manifests (Mermaid or Graphviz DOT).
+
+    \b
+    Examples:
+      reconciler graph -f manifests/quickstart
+      reconciler graph -f manifests/quickstart --format dot | dot -Tsvg > graph.svg
+    """
+    manifests = workspace(paths, None).manifests
+    order = manifests.topological_order()
+    ids = {a: f"n{i}" for i, a in enumerate(order)}
+    shapes = {Kind.DATASET: ("[(", ")]"), Kind.FINE_TUNE: ("[[", "]]"), Kind.CHECKPOINT_EXPORT: ("[/", "/]"),
+              Kind.DEPLOYMENT: ("((", "))")}
+    if fmt == "mermaid":
+        click.echo("graph LR")
+        for a in order:
+            left, right = shapes[manifests.resources[a].kind]
+            click.echo(f'  {ids[a]}{left}"{a}"{right}')
+        for a in order:
+            for dep in manifests.resources[a].dependencies():
+                if dep in ids:
+                    click.echo(f"  {ids[dep]} --> {ids[a]}")
+    else:
+        click.echo("digraph reconciler {\n  rankdir=LR;\n  node [shape=box];")
+        for a in order:
+            click.echo(f'  "{a}";')
+        for a in order:
+            for dep in manifests.resources[a].dependencies():
+                if dep in ids:
+                    click.echo(f'  "{dep}" -> "{a}";')
+        click.echo("}")

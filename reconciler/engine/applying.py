@@ -1,0 +1,514 @@
+"""Apply: run a plan's actions against the providers, in dependency order, crash-safely.
+
+Guarantees (DESIGN.md §3–§4):
+- a journal row is committed before every mutating provider call, and closed after;
+- one short state transaction per resource transition (the store enforces it);
+- an ambiguous create is resolved by looking the object up (`adapter.find`), never by
+  blindly creating again;
+- a replaced object is kept in state as *deposed* until it is deleted, so a crash between
+  "new one created" and "old one deleted" never leaves an object the state does not know;
+- a failure stops only its dependents; everything else goes on.
+
+Scheduling: each action becomes one node (plus a "delete the old one" node for a
+create-before-destroy replace). Provider calls run on a pool of `parallelism` workers; waits
+for readiness run on their own threads so a six-hour training job never starves the pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.clock import Clock
+from reconciler.engine.outcomes import ApplyResult, Outcome, ResourceOutcome
+from reconciler.engine.progress import ProgressSink, SilentProgress
+from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
+from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
+from reconciler.models.state import ResourceRecord
+from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
+from reconciler.providers.interface import Desired, Observation, Phase, ProviderAdapter
+from reconciler.state.interface import StateStore
+
+MAX_CREATES_AFTER_LOOKUP = 2  # re-sends of a create after a look-up proved the first did not land
+
+
+class StepFailed(Exception):
+    """A resource could not be brought to its desired state; the message says why."""
+
+
+class DatasetChanged(StepFailed):
+    pass
+
+
+ContentCheck = Callable[[str], str]  # source path -> content digest (the engine cannot import loading)
+
+
+@dataclass
+class ApplyOptions:
+    parallelism: int = 10
+    wait: bool = True
+    verify_content: ContentCheck | None = None
+
+
+@dataclass
+class _Node:
+    key: str
+    action: Action
+    run: Callable[[], tuple[Outcome, str]]
+    deps: set[str] = field(default_factory=set)
+    dependents: set[str] = field(default_factory=set)
+    # when set, dependents need this node's object READY (not just "done")
+    gives_ready: bool = True
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Executor:
+    def __init__(
+        self,
+        store: StateStore,
+        adapters: Mapping[str, ProviderAdapter],
+        clock: Clock,
+        *,
+        options: ApplyOptions | None = None,
+        progress: ProgressSink | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.clock = clock
+        self.options = options or ApplyOptions()
+        self.progress = progress or SilentProgress()
+        self.stop = stop or threading.Event()
+        self.waiter = Waiter(clock, self.stop)
+        self._claimed_lock = threading.Lock()
+        self._claimed: set[str] = set()
+        self._ready: dict[str, bool] = {}  # address -> its object is ready for dependents
+
+    # ------------------------------------------------------------------ public
+    def apply(self, plan: Plan) -> ApplyResult:
+        records = self.store.all()
+        self._claimed = {r.remote_id for r in records.values() if r.remote_id}
+        nodes = self._build_nodes(plan, records)
+        return self._run(nodes)
+
+    # ------------------------------------------------------------------ graph
+    def _build_nodes(self, plan: Plan, records: Mapping[str, ResourceRecord]) -> dict[str, _Node]:
+        actions = {a.address + (f"#deposed:{a.deposed}" if a.deposed else ""): a for a in plan.actions}
+        nodes: dict[str, _Node] = {}
+        wanted = {a.address for a in plan.actions if a.action is not ActionType.NOOP}
+        # NOOP resources only need a node when something that depends on them changes.
+        needed_noops = {d for a in plan.actions if a.address in wanted for d in a.depends_on}
+        for key, a in actions.items():
+            if a.action is ActionType.NOOP and a.address not in needed_noops:
+                continue
+            nodes[key] = _Node(key=key, action=a, run=self._runner(a))
+            if a.action is ActionType.REPLACE and a.replace_mode is ReplaceMode.CREATE_BEFORE_DESTROY:
+                old = f"{a.address}#old"
+                nodes[old] = _Node(key=old, action=a, run=lambda a=a: self._delete_deposed_of(a), gives_ready=False)
+
+        removal = (ActionType.DELETE, ActionType.CANCEL, ActionType.FORGET)
+        for key, n in nodes.items():
+            a = n.action
+            if key.endswith("#old"):
+                n.deps.add(a.address)
+                # the old object goes only after everything that depended on it has moved on
+                for other in nodes.values():
+                    if a.address in other.action.depends_on and not other.key.endswith("#old"):
+                        n.deps.add(other.key)
+                continue
+            if a.action in removal:
+                # reverse order: dependents are removed first
+                for other in nodes.values():
+                    if other.action.action in removal and a.address in other.action.depends_on:
+                        n.deps.add(other.key)
+                continue
+            for dep in a.depends_on:
+                if dep in nodes:
+                    n.deps.add(dep)
+        for key, n in nodes.items():
+            n.deps.discard(key)
+            for d in n.deps:
+                nodes[d].dependents.add(key)
+        return nodes
+
+    def _run(self, nodes: dict[str, _Node]) -> ApplyResult:
+        result = ApplyResult()
+        lock = threading.Lock()
+        done = threading.Condition(lock)
+        remaining = {k: set(n.deps) for k, n in nodes.items()}
+        blocked: dict[str, tuple[Outcome, str]] = {}
+        running: set[str] = set()
+        finished: set[str] = set()
+
+        def record(key: str, outcome: ResourceOutcome) -> None:
+            if key.endswith("#old"):
+                if outcome.outcome is Outcome.FAILED:
+                    prev = result.outcomes.get(outcome.address)
+                    msg = f"the replacement is in place, but deleting the old object failed: {outcome.message}"
+                    result.outcomes[outcome.address] = replace(prev or outcome, outcome=Outcome.FAILED, message=msg)
+                return
+            result.outcomes[key.split("#", 1)[0] if "#deposed" not in key else key] = outcome
+
+        def complete(key: str, outcome: Outcome, message: str, elapsed: float) -> None:
+            n = nodes[key]
+            ro = ResourceOutcome(n.action.address, n.action.action.value, outcome, message, elapsed=elapsed)
+            self.progress.finished(ro)
+            with lock:
+                running.discard(key)
+                finished.add(key)
+                record(key, ro)
+                ok_for_dependents = outcome is Outcome.SUCCEEDED or (
+                    outcome is Outcome.SUBMITTED and not n.gives_ready)
+                for d in n.dependents:
+                    remaining[d].discard(key)
+                    if not ok_for_dependents and d not in blocked:
+                        if outcome is Outcome.SUBMITTED:
+                            blocked[d] = (Outcome.DEFERRED, f"waiting for {n.action.address} ({message}); "
+                                                            "run apply again to continue")
+                        else:
+                            blocked[d] = (Outcome.SKIPPED, f"{n.action.address} did not succeed")
+                done.notify_all()
+
+        def launch(pool: ThreadPoolExecutor, key: str) -> Future[None]:
+            n = nodes[key]
+
+            def body() -> None:
+                start = self.clock.monotonic()
+                self.progress.started(n.action.address, "delete old" if key.endswith("#old") else n.action.action.value)
+                try:
+                    outcome, message = n.run()
+                except StepFailed as e:
+                    outcome, message = Outcome.FAILED, str(e)
+                except ProviderError as e:
+                    outcome, message = Outcome.FAILED, str(e)
+                except Exception as e:  # a bug must not take the other branches down
+                    outcome, message = Outcome.FAILED, f"internal error: {type(e).__name__}: {e}"
+                complete(key, outcome, message, self.clock.monotonic() - start)
+
+            return pool.submit(body)
+
+        with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism), thread_name_prefix="apply") as pool, \
+                lock:
+                while True:
+                    # propagate blocks transitively to nodes that can no longer run
+                    for key in list(remaining):
+                        if key in blocked and key not in running and key not in finished:
+                            outcome, msg = blocked[key]
+                            del remaining[key]
+                            finished.add(key)
+                            n = nodes[key]
+                            ro = ResourceOutcome(n.action.address, n.action.action.value, outcome, msg)
+                            record(key, ro)
+                            for d in n.dependents:
+                                remaining[d].discard(key)
+                                blocked.setdefault(d, (outcome, f"{n.action.address} was {outcome.value}"))
+                    if self.stop.is_set():
+                        for key in list(remaining):
+                            if key not in running:
+                                del remaining[key]
+                                n = nodes[key]
+                                record(key, ResourceOutcome(n.action.address, n.action.action.value,
+                                                            Outcome.SKIPPED, "interrupted before it started"))
+                        result.interrupted = True
+                    ready = [k for k, deps in remaining.items() if not deps and k not in running]
+                    for key in sorted(ready):
+                        del remaining[key]
+                        running.add(key)
+                        lock.release()
+                        try:
+                            launch(pool, key)
+                        finally:
+                            lock.acquire()
+                    if not remaining and not running:
+                        break
+                    done.wait(timeout=0.5)
+        return result
+
+    # ------------------------------------------------------------------ steps
+    def _runner(self, a: Action) -> Callable[[], tuple[Outcome, str]]:
+        return {
+            ActionType.CREATE: lambda: self._create(a),
+            ActionType.ADOPT: lambda: self._adopt(a),
+            ActionType.UPDATE: lambda: self._update(a),
+            ActionType.REPLACE: lambda: self._replace(a),
+            ActionType.DELETE: lambda: self._delete(a),
+            ActionType.CANCEL: lambda: self._cancel_and_delete(a),
+            ActionType.FORGET: lambda: self._forget(a),
+            ActionType.NOOP: lambda: self._await_existing(a),
+        }[a.action]
+
+    def _adapter(self, a: Action) -> ProviderAdapter:
+        adapter = self.adapters.get(a.provider)
+        if adapter is None:
+            raise StepFailed(f"provider '{a.provider}' is not configured (no Provider manifest with that name)")
+        return adapter
+
+    def _desired(self, a: Action) -> Desired:
+        inputs: dict[str, Mapping[str, Any]] = {}
+        for dep in a.depends_on:
+            rec = self.store.get(dep)
+            if rec is None:
+                raise StepFailed(f"{dep} is not in state; it must be created first")
+            inputs[dep] = rec.outputs
+        content = a.content or {}
+        return Desired(address=a.address, kind=a.kind, name=a.name, spec=a.desired or {},
+                       spec_hash=a.spec_hash or "", inputs=inputs, content_digest=content.get("digest"),
+                       source_path=content.get("source"))
+
+    def _new_record(self, a: Action, obs: Observation, *, created_at: str | None = None,
+                    deposed: list[dict[str, Any]] | None = None) -> ResourceRecord:
+        now = _iso(self.clock.now())
+        content = a.content or {}
+        return ResourceRecord(
+            address=a.address, kind=a.kind, name=a.name, provider=a.provider, provider_type=a.provider_type,
+            remote_id=obs.remote_id, spec=dict(a.desired or {}), spec_hash=a.spec_hash or "",
+            content_digest=content.get("digest"), content_files=dict(content.get("files") or {}),
+            status=obs.status, observed=obs.object, outputs=dict(obs.outputs), dependencies=list(a.depends_on),
+            labels=dict(a.labels), lifecycle=dict(a.lifecycle), created_at=created_at or now, updated_at=now,
+            observed_at=now, deposed=list(deposed or []),
+        )
+
+    def _claim(self, remote_id: str) -> None:
+        with self._claimed_lock:
+            self._claimed.add(remote_id)
+
+    def _claimed_now(self) -> set[str]:
+        with self._claimed_lock:
+            return set(self._claimed)
+
+    def _submit_create(self, a: Action, desired: Desired) -> Observation:
+        """Journal, create, and resolve an ambiguous outcome by look-up — never blindly twice."""
+        adapter = self._adapter(a)
+        if desired.source_path and self.options.verify_content and desired.content_digest:
+            actual = self.options.verify_content(desired.source_path)
+            if actual != desired.content_digest:
+                raise DatasetChanged(f"dataset content at {desired.source_path} changed since the plan was made; "
+                                     "run plan again")
+        since = self.clock.now()
+        entry = self.store.journal_open(a.address, "create", a.provider, {"kind": a.kind, "spec": a.desired},
+                                        adapter.fingerprint(desired))
+        attempts = 0
+        while True:
+            try:
+                obs = adapter.create(desired)
+                break
+            except OutcomeUnknownError as e:
+                found = adapter.find(desired, since - 300, self._claimed_now())
+                if found is not None:
+                    self.store.append_event("create-resolved", a.address,
+                                            {"remote_id": found.remote_id, "how": f"found by look-up after: {e}"})
+                    obs = found
+                    break
+                attempts += 1
+                if attempts > MAX_CREATES_AFTER_LOOKUP:
+                    self.store.journal_close(entry, "failed", error=str(e))
+                    raise StepFailed(f"create outcome unknown after {attempts} attempts ({e}); "
+                                     "the next run looks it up again before creating") from e
+            except ProviderError as e:
+                self.store.journal_close(entry, "failed", error=str(e))
+                raise
+        self._claim(obs.remote_id)
+        self.store.journal_close(entry, "done", result={"remote_id": obs.remote_id, "status": obs.status})
+        return obs
+
+    def _settle(self, a: Action, obs: Observation, record: ResourceRecord) -> tuple[Outcome, str]:
+        """Wait for readiness (unless --no-wait), recording every status change."""
+        adapter = self._adapter(a)
+        if obs.phase is Phase.READY:
+            return Outcome.SUCCEEDED, obs.status
+        if not self.options.wait:
+            return Outcome.SUBMITTED, f"{obs.status}; not waiting (--no-wait)"
+        last_status = [obs.status]
+
+        def on_poll(o: Observation, elapsed: float) -> None:
+            self.progress.waiting(a.address, o.status, elapsed, o.progress)
+            if o.status != last_status[0]:
+                last_status[0] = o.status
+                self.store.put(replace(record, status=o.status, observed=o.object,
+                                       outputs={**record.outputs, **o.outputs}, observed_at=_iso(self.clock.now()),
+                                       updated_at=_iso(self.clock.now())),
+                               event="status", detail={"status": o.status})
+
+        current = record
+        try:
+            final = self.waiter.until_settled(obs, lambda: adapter.read(current), timeout_for(a.kind, a.lifecycle),
+                                              on_poll)
+        except WaitTimeout as t:
+            raise StepFailed(f"{t}; it keeps going on the provider — run apply again to keep waiting, "
+                             "or raise lifecycle.timeouts.create") from None
+        except WaitInterrupted as w:
+            return Outcome.SUBMITTED, f"{w.last.status}; interrupted while waiting — the next apply picks it up"
+        self.store.put(replace(record, status=final.status, observed=final.object,
+                               outputs={**record.outputs, **final.outputs}, observed_at=_iso(self.clock.now()),
+                               updated_at=_iso(self.clock.now())),
+                       event="settled", detail={"status": final.status})
+        if final.phase is Phase.READY:
+            return Outcome.SUCCEEDED, final.status
+        detail = f": {final.message}" if final.message else ""
+        if final.phase is Phase.GONE:
+            raise StepFailed(f"{final.remote_id} disappeared from the provider while waiting")
+        raise StepFailed(f"{final.remote_id} ended {final.status}{detail}")
+
+    def _create(self, a: Action, deposed: list[dict[str, Any]] | None = None) -> tuple[Outcome, str]:
+        desired = self._desired(a)
+        obs = self._submit_create(a, desired)
+        record = self._new_record(a, obs, deposed=deposed)
+        self.store.put(record, event="created", detail={"remote_id": obs.remote_id})
+        return self._settle(a, obs, record)
+
+    def _adopt(self, a: Action) -> tuple[Outcome, str]:
+        found = a.adopted or {}
+        obs = Observation(remote_id=found["remote_id"], phase=Phase(found["phase"]), status=found["status"],
+                          object=found.get("object") or {}, outputs=found.get("outputs") or {},
+                          message=found.get("message"), created_at=found.get("created_at"))
+        record = self._new_record(a, obs)
+        self.store.put(record, event="adopted", detail={"remote_id": obs.remote_id})
+        self._claim(obs.remote_id)
+        if obs.phase in (Phase.FAILED, Phase.CANCELED):
+            raise StepFailed(f"adopted {obs.remote_id}, but it is {obs.status}: {obs.message or ''}; "
+                             "plan again to replace it")
+        return self._settle(a, obs, record)
+
+    def _update(self, a: Action) -> tuple[Outcome, str]:
+        prior = ResourceRecord.from_dict(a.prior or {})
+        current = self.store.get(a.address) or prior
+        from reconciler.models.changes import ChangeClass  # local import keeps the hot path lean
+
+        if a.change_class is ChangeClass.LOCAL:
+            content = a.content or {}
+            self.store.put(replace(current, spec=dict(a.desired or current.spec), spec_hash=a.spec_hash or current.spec_hash,
+                                   labels=dict(a.labels), lifecycle=dict(a.lifecycle),
+                                   content_files=dict(content.get("files") or current.content_files),
+                                   updated_at=_iso(self.clock.now())),
+                           event="updated-local")
+            return Outcome.SUCCEEDED, "state updated"
+        adapter = self._adapter(a)
+        desired = self._desired(a)
+        entry = self.store.journal_open(a.address, "update", a.provider, {"spec": a.desired},
+                                        {"remote_id": current.remote_id})
+        try:
+            obs = adapter.update(desired, current)
+        except ProviderError as e:
+            self.store.journal_close(entry, "failed", error=str(e))
+            raise
+        self.store.journal_close(entry, "done", result={"status": obs.status})
+        record = replace(current, spec=dict(a.desired or {}), spec_hash=a.spec_hash or "", status=obs.status,
+                         observed=obs.object, outputs={**current.outputs, **obs.outputs}, labels=dict(a.labels),
+                         lifecycle=dict(a.lifecycle), updated_at=_iso(self.clock.now()))
+        self.store.put(record, event="updated", detail={"status": obs.status})
+        return self._settle(a, obs, record)
+
+    def _replace(self, a: Action) -> tuple[Outcome, str]:
+        prior = ResourceRecord.from_dict(a.prior or {})
+        if a.replace_mode is ReplaceMode.DESTROY_BEFORE_CREATE:
+            self._destroy_object(a, prior, reason="replace")
+            self.store.remove(a.address, event="replaced-old-deleted", detail={"remote_id": prior.remote_id})
+            return self._create(a)
+        # create-before-destroy: the old object stays in state as deposed until #old deletes it
+        old = prior.to_dict()
+        old.pop("deposed", None)
+        return self._create(a, deposed=[*prior.deposed, old])
+
+    def _delete_deposed_of(self, a: Action) -> tuple[Outcome, str]:
+        current = self.store.get(a.address)
+        if current is None or not current.deposed:
+            return Outcome.SUCCEEDED, "nothing deposed"
+        for old in list(current.deposed):
+            self._destroy_object(a, ResourceRecord.from_dict(old), reason="replace")
+            current = self.store.get(a.address) or current
+            self.store.put(replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != old.get("remote_id")]),
+                           event="deposed-deleted", detail={"remote_id": old.get("remote_id")})
+        return Outcome.SUCCEEDED, "old object deleted"
+
+    def _destroy_object(self, a: Action, record: ResourceRecord, *, reason: str) -> None:
+        """Cancel (if still running) and delete one provider object, journaled."""
+        if not record.remote_id:
+            return
+        adapter = self._adapter(a)
+        obs = adapter.read(record)
+        if obs.phase is Phase.GONE:
+            return
+        if obs.phase is Phase.PENDING and record.kind == "FineTune":
+            entry = self.store.journal_open(a.address, "cancel", a.provider, {"remote_id": record.remote_id},
+                                            {"remote_id": record.remote_id})
+            try:
+                obs = adapter.cancel(record)
+            except NotFoundError:
+                obs = replace(obs, phase=Phase.GONE)
+            except ProviderError as e:
+                self.store.journal_close(entry, "failed", error=str(e))
+                raise
+            self.store.journal_close(entry, "done", result={"status": obs.status})
+            if obs.phase is not Phase.GONE:
+                try:
+                    self.waiter.until_settled(obs, lambda: adapter.read(record), 3600.0,
+                                              lambda o, t: self.progress.waiting(a.address, o.status, t, "canceling"),
+                                              settled=frozenset({Phase.CANCELED, Phase.FAILED, Phase.READY, Phase.GONE}))
+                except WaitTimeout as t:
+                    raise StepFailed(f"job {record.remote_id} did not finish canceling: {t}") from None
+                except WaitInterrupted:
+                    raise StepFailed(f"interrupted while canceling job {record.remote_id}") from None
+        entry = self.store.journal_open(a.address, "delete", a.provider, {"remote_id": record.remote_id, "reason": reason},
+                                        {"remote_id": record.remote_id})
+        try:
+            pending = adapter.delete(record)
+        except NotFoundError:
+            pending = None
+        except ProviderError as e:
+            self.store.journal_close(entry, "failed", error=str(e))
+            raise
+        self.store.journal_close(entry, "done")
+        if pending is not None:
+            # deleted asynchronously (a deployment goes DELETING, then 404): wait until it is gone,
+            # so a replacement can take the same name and destroy really leaves nothing behind
+            try:
+                self.waiter.until_settled(pending, lambda: adapter.read(record),
+                                          timeout_for(record.kind, record.lifecycle, "delete"),
+                                          lambda o, t: self.progress.waiting(a.address, o.status, t, "deleting"),
+                                          settled=frozenset({Phase.GONE}))
+            except WaitTimeout as t:
+                raise StepFailed(f"{record.remote_id} is still being deleted: {t}") from None
+            except WaitInterrupted:
+                raise StepFailed(f"interrupted while {record.remote_id} was being deleted") from None
+
+    def _delete(self, a: Action) -> tuple[Outcome, str]:
+        if a.deposed:
+            current = self.store.get(a.address)
+            old = next((d for d in (current.deposed if current else []) if d.get("remote_id") == a.deposed), None)
+            if old is not None:
+                self._destroy_object(a, ResourceRecord.from_dict(old), reason="deposed")
+                current = self.store.get(a.address)
+                if current is not None:
+                    self.store.put(replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
+                                   event="deposed-deleted", detail={"remote_id": a.deposed})
+            return Outcome.SUCCEEDED, f"deleted deposed {a.deposed}"
+        record = self.store.get(a.address) or ResourceRecord.from_dict(a.prior or {})
+        for old in record.deposed:
+            self._destroy_object(a, ResourceRecord.from_dict(old), reason="deposed")
+        self._destroy_object(a, record, reason="delete")
+        self.store.remove(a.address, event="deleted", detail={"remote_id": record.remote_id})
+        return Outcome.SUCCEEDED, f"deleted {record.remote_id or ''}".strip()
+
+    def _cancel_and_delete(self, a: Action) -> tuple[Outcome, str]:
+        return self._delete(a)
+
+    def _forget(self, a: Action) -> tuple[Outcome, str]:
+        self.store.remove(a.address, event="forgotten", detail={"reason": a.reason})
+        return Outcome.SUCCEEDED, "removed from state; left on the provider"
+
+    def _await_existing(self, a: Action) -> tuple[Outcome, str]:
+        """A no-op resource that something downstream needs ready (e.g. after apply --no-wait)."""
+        record = self.store.get(a.address)
+        if record is None:
+            raise StepFailed("not in state")
+        obs = self._adapter(a).read(record)
+        if obs.phase is Phase.GONE:
+            raise StepFailed(f"{record.remote_id} no longer exists on the provider; plan again")
+        return self._settle(a, obs, record)

@@ -1,0 +1,42 @@
+"""Identity of a desired resource: a hash of what it *is*, not where it came from.
+
+`spec_hash` covers the effective spec, the dataset content digest, and the identities of the
+resources it references — so a changed caption in a dataset changes the dataset's hash, and
+therefore the hash of every fine-tune, export and deployment downstream of it. Labels and
+lifecycle are excluded (they are local). Dataset `source` paths are excluded too: moving a
+folder is not a change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from reconciler.models.changes import ChangeClass, field_change_class
+from reconciler.models.resources import ManifestSet, Resource
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def identity_spec(resource: Resource) -> dict[str, Any]:
+    """The effective spec minus fields of class LOCAL (e.g. a dataset's source path)."""
+    spec = resource.effective_spec()
+    fields = type(resource.spec).model_fields
+    return {k: v for k, v in spec.items() if field_change_class(fields[k]) is not ChangeClass.LOCAL} if fields else spec
+
+
+def spec_hashes(manifests: ManifestSet) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    for address in manifests.topological_order():
+        resource = manifests.resources[address]
+        payload = {
+            "kind": resource.kind.value,
+            "spec": identity_spec(resource),
+            "content": resource.content.digest if resource.content else None,
+            "inputs": {dep: hashes.get(dep) for dep in resource.dependencies()},
+        }
+        hashes[address] = "sha256:" + hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    return hashes

@@ -1,0 +1,557 @@
+"""The planner: desired resources + refreshed state -> a `Plan`. Pure: no I/O, no clock.
+
+Two sources of difference are kept apart (STYLE.md, after Terraform's drift handling):
+- *manifest changes*: the desired spec differs from the spec last applied (state);
+- *drift*: the provider differs from what we applied (deleted, FAILED, scaled outside).
+Each action names its change class and a one-line reason. Apply never reads the reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.engine.identity import spec_hashes
+from reconciler.models.changes import ChangeClass, field_change_class
+from reconciler.models.diagnostics import Diagnostic, Severity
+from reconciler.models.kinds import Kind
+from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
+from reconciler.models.resources import ManifestSet, Resource
+from reconciler.models.state import ResourceRecord, StateMeta
+from reconciler.providers.interface import Observation, Phase
+
+MIN_RECOMMENDED_STEPS = 800
+
+# Rough training speed per base model, for the plan's cost line. The seed's example job
+# (wan2.5-i2v-preview, defaults) ran 5h27m; these are estimates, shown as such.
+SECONDS_PER_STEP: dict[str, float] = {
+    "wan2.6-i2v": 24.0,
+    "wan2.5-i2v-preview": 24.0,
+    "wan2.2-i2v-flash": 12.0,
+    "wan2.2-kf2v-flash": 14.0,
+    "wan-2.2-image-lora-trainer": 1.2,
+    "wan-2.2-i2v-lora-trainer": 9.0,
+    "qwen-image-lora-trainer": 1.5,
+    "flux-dev-lora-trainer": 1.2,
+    "flux-dev-lora-trainer-turbo": 0.6,
+    "wan-2.1-14b-lora-trainer": 1.5,
+    "imgopen": 0.8,
+}
+
+# Which class a kind's replacement costs when it is forced from upstream.
+_FORCED_CLASS = {
+    Kind.DATASET: ChangeClass.RETRAIN,
+    Kind.FINE_TUNE: ChangeClass.RETRAIN,
+    Kind.CHECKPOINT_EXPORT: ChangeClass.REEXPORT,
+    Kind.DEPLOYMENT: ChangeClass.REDEPLOY,
+}
+
+_RUNNING_JOB_STATUSES = {"PENDING", "QUEUING", "RUNNING", "created", "processing", "pending", "1", "3"}
+
+
+@dataclass
+class PlanInputs:
+    manifests: ManifestSet
+    records: Mapping[str, ResourceRecord]  # state (refreshed in memory when refreshed=True)
+    meta: StateMeta
+    observations: Mapping[str, Observation] = field(default_factory=dict)  # address -> refreshed view
+    discovered: Mapping[str, Observation] = field(default_factory=dict)  # no state, found by fingerprint
+    now: float = 0.0  # epoch seconds, for "running for 2h13m"
+    refreshed: bool = True
+    operation: str = "apply"  # apply | destroy
+    targets: frozenset[str] | None = None
+    reconciler_version: str = "0"
+    created_at: str = ""
+    manifest_paths: list[str] = field(default_factory=list)
+    state_path: str | None = None
+
+
+def make_plan(inputs: PlanInputs) -> Plan:
+    planner = _Planner(inputs)
+    actions = planner.destroy_all() if inputs.operation == "destroy" else planner.converge()
+    return Plan(
+        reconciler_version=inputs.reconciler_version,
+        created_at=inputs.created_at,
+        operation=inputs.operation,
+        manifest_paths=list(inputs.manifest_paths),
+        state_path=inputs.state_path,
+        lineage=inputs.meta.lineage,
+        serial=inputs.meta.serial,
+        refreshed=inputs.refreshed,
+        actions=actions,
+        errors=[d.to_dict() for d in planner.diagnostics if d.severity is Severity.ERROR],
+        warnings=[d.to_dict() for d in planner.diagnostics if d.severity is Severity.WARNING],
+    )
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h{m:02d}m"
+    if m:
+        return f"{m}m{s:02d}s"
+    return f"{s}s"
+
+
+class _Planner:
+    def __init__(self, inputs: PlanInputs) -> None:
+        self.i = inputs
+        self.m = inputs.manifests
+        self.hashes = spec_hashes(inputs.manifests)
+        self.diagnostics: list[Diagnostic] = []
+        self.actions: dict[str, Action] = {}
+
+    # ------------------------------------------------------------------ converge
+    def converge(self) -> list[Action]:
+        for address in self.m.topological_order():
+            self.actions[address] = self._plan_desired(self.m.resources[address])
+        prunes = self._plan_prunes()
+        return list(self.actions.values()) + prunes
+
+    def _plan_desired(self, r: Resource) -> Action:
+        address = r.address
+        record = self.i.records.get(address)
+        obs = self.i.observations.get(address)
+        action = self._base_action(r)
+
+        if record is None:
+            found = self.i.discovered.get(address)
+            if found is not None and not self._upstream_new(r):
+                action.action = ActionType.ADOPT
+                action.adopted = _observation_dict(found)
+                action.reason = f"found on {r.provider_name} by fingerprint ({found.remote_id}, {found.status}); adopting instead of creating"
+                return action
+            action.action = ActionType.CREATE
+            action.change_class = _FORCED_CLASS[r.kind]
+            action.reason = "not in state" + ("" if self.i.refreshed else " (refresh skipped)")
+            action.changes = [FieldChange(path=p, before=None, after=v, change_class=self._class_of(r, p))
+                              for p, v in _flatten(action.desired or {}).items()]
+            self._add_cost(action, r)
+            return action
+
+        action.prior = record.to_dict()
+        ignore = list(r.lifecycle.ignore_changes)
+
+        # --- drift: the provider moved
+        if obs is not None:
+            drift = self._drift(r, record, obs, action, ignore)
+            if drift is not None:
+                return drift
+
+        # --- manifest changes (and identity changes upstream)
+        spec_changed = record.spec_hash != self.hashes[address]
+        changes: list[FieldChange] = []
+        if spec_changed or (r.content and r.content.digest != record.content_digest):
+            changes, content_facts = self._field_changes(r, record)
+            changes = [c for c in changes if not _ignored(c.path, ignore)]
+            action.facts.update(content_facts)
+        forced_by = self._forced_by(r)
+        local_changes = self._local_changes(r, record)
+
+        structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
+        if forced_by or structural:
+            cls = max([c.change_class for c in structural] + ([_FORCED_CLASS[r.kind]] if forced_by else []),
+                      key=lambda c: c.rank)
+            action.action = ActionType.REPLACE
+            action.change_class = cls
+            action.changes = changes
+            action.reason = self._replace_reason(changes, forced_by, cls, action.facts)
+            action.replace_mode = self._replace_mode(r, record, changes, forced_by)
+            self._running_job_note(r, record, obs, action)
+            self._add_cost(action, r)
+            self._guard_destroy(r, action)
+            return action
+
+        update_changes = [c for c in changes if c.change_class is ChangeClass.UPDATE]
+        if update_changes:
+            action.action = ActionType.UPDATE
+            action.change_class = ChangeClass.UPDATE
+            action.changes = changes + local_changes
+            action.reason = "; ".join(f"{c.path} {_short(c.before)} → {_short(c.after)}" for c in update_changes)
+            return action
+
+        # A hash that moved with no visible change (e.g. only ignored fields upstream) is a no-op.
+        if changes or local_changes:
+            action.action = ActionType.UPDATE
+            action.change_class = ChangeClass.LOCAL
+            action.changes = changes + local_changes
+            action.reason = "local fields only: recorded in state, no provider call"
+            return action
+
+        action.action = ActionType.NOOP
+        if record.status and obs is None and not self.i.refreshed:
+            action.facts["status"] = record.status
+        if obs is not None:
+            action.facts["status"] = obs.status
+            if obs.progress:
+                action.facts["progress"] = obs.progress
+            if obs.facts.get("expired"):
+                action.warnings.append(f"checkpoint expired at {obs.facts.get('expire_time')}; "
+                                       "the exported model is unaffected, but it cannot be exported again")
+        return action
+
+    def _drift(self, r: Resource, record: ResourceRecord, obs: Observation, action: Action,
+               ignore: list[str]) -> Action | None:
+        if obs.phase is Phase.GONE or obs.phase is Phase.DELETING:
+            action.action = ActionType.CREATE
+            action.drift = True
+            action.change_class = _FORCED_CLASS[r.kind]
+            what = obs.message or f"{record.remote_id or r.address} was deleted outside reconciler"
+            action.reason = f"{what}; it will be created again"
+            self._add_cost(action, r)
+            return action
+        if obs.phase in (Phase.FAILED, Phase.CANCELED):
+            action.action = ActionType.REPLACE
+            action.drift = True
+            action.change_class = _FORCED_CLASS[r.kind]
+            word = {"FineTune": "job", "Deployment": "deployment", "CheckpointExport": "export",
+                    "Dataset": "file"}[r.kind.value]
+            detail = f": {obs.message}" if obs.message else ""
+            action.reason = f"{word} {obs.remote_id} is {obs.status} on the provider{detail}"
+            action.replace_mode = ReplaceMode.CREATE_BEFORE_DESTROY
+            self._add_cost(action, r)
+            self._guard_destroy(r, action)
+            return action
+        if r.kind is Kind.CHECKPOINT_EXPORT and obs.facts.get("expired") and obs.phase is not Phase.READY:
+            self.diagnostics.append(Diagnostic(
+                f"checkpoint {r.spec.model_dump().get('checkpoint')} expired at {obs.facts.get('expire_time')} "
+                "before it was exported; choose another checkpoint or retrain the fine-tune",
+                location=r.location, address=r.address, field="spec.checkpoint"))
+        # in-place drift of live fields (e.g. capacity scaled in the console)
+        desired = _flatten(action.desired or {})
+        outside = [
+            FieldChange(path=p, before=v, after=desired.get(p), change_class=self._class_of(r, p), outside=True)
+            for p, v in obs.live_fields.items()
+            if p in desired and desired[p] != v and not _ignored(p, ignore)
+        ]
+        if outside and record.spec_hash == self.hashes[r.address]:
+            action.action = ActionType.UPDATE
+            action.drift = True
+            action.change_class = max((c.change_class for c in outside), key=lambda c: c.rank)
+            action.changes = outside
+            action.reason = "changed outside reconciler: " + "; ".join(
+                f"{c.path} is {_short(c.before)}, manifest says {_short(c.after)}" for c in outside)
+            if action.change_class.rank > ChangeClass.UPDATE.rank:
+                action.action = ActionType.REPLACE
+                action.replace_mode = ReplaceMode.CREATE_BEFORE_DESTROY
+                self._guard_destroy(r, action)
+            return action
+        return None
+
+    # ------------------------------------------------------------------ prune / destroy
+    def _plan_prunes(self) -> list[Action]:
+        desired = set(self.m.resources)
+        gone = {a: rec for a, rec in self.i.records.items() if a not in desired}
+        return [self._removal(rec, reason="removed from the manifests") for rec in _reverse_order(gone)]
+
+    def destroy_all(self) -> list[Action]:
+        return [self._removal(rec, reason="destroy") for rec in _reverse_order(dict(self.i.records))]
+
+    def _removal(self, rec: ResourceRecord, reason: str) -> Action:
+        lifecycle = rec.lifecycle or {}
+        obs = self.i.observations.get(rec.address)
+        action = Action(
+            address=rec.address, kind=rec.kind, name=rec.name, provider=rec.provider,
+            provider_type=rec.provider_type, action=ActionType.DELETE, prior=rec.to_dict(),
+            depends_on=list(rec.dependencies), labels=dict(rec.labels), lifecycle=dict(lifecycle),
+        )
+        if lifecycle.get("deletion") == "retain":
+            action.action = ActionType.FORGET
+            action.reason = f"{reason}; lifecycle.deletion is retain: forgotten, left on the provider"
+            return action
+        if obs is not None and obs.phase is Phase.GONE:
+            action.action = ActionType.FORGET
+            action.reason = f"{reason}; already deleted outside reconciler"
+            return action
+        status = (obs.status if obs else rec.status) or ""
+        if rec.kind == Kind.FINE_TUNE.value and status in _RUNNING_JOB_STATUSES:
+            action.action = ActionType.CANCEL
+            action.reason = f"{reason}; job {rec.remote_id} is {status}: it will be canceled, then deleted"
+            self._running_for(rec, obs, action)
+        else:
+            action.reason = reason
+        if lifecycle.get("prevent_destroy"):
+            self.diagnostics.append(Diagnostic(
+                f"is set, but the plan would {action.action.value} it ({reason}); "
+                "remove prevent_destroy first, or keep the resource",
+                address=rec.address, field="lifecycle.prevent_destroy"))
+        return action
+
+    # ------------------------------------------------------------------ pieces
+    def _base_action(self, r: Resource) -> Action:
+        return Action(
+            address=r.address, kind=r.kind.value, name=r.name, provider=r.provider_name,
+            provider_type=r.provider_type.value, action=ActionType.NOOP,
+            depends_on=r.dependencies(), desired=r.effective_spec(), spec_hash=self.hashes[r.address],
+            content=_content_dict(r), labels=dict(r.labels), lifecycle=r.lifecycle.model_dump(mode="json"),
+        )
+
+    def _class_of(self, r: Resource, path: str) -> ChangeClass:
+        top = path.split(".", 1)[0].split("[", 1)[0]
+        info = type(r.spec).model_fields.get(top)
+        cls = field_change_class(info) if info is not None else None
+        return cls or _FORCED_CLASS[r.kind]
+
+    def _field_changes(self, r: Resource, record: ResourceRecord) -> tuple[list[FieldChange], dict[str, Any]]:
+        """Field-level before → after, plus (for datasets) which files changed."""
+        before, after = record.spec or {}, r.effective_spec()
+        changes: list[FieldChange] = []
+        facts: dict[str, Any] = {}
+        if before != after:
+            diff = DeepDiff(before, after, ignore_order=False, verbose_level=2)
+            flat_before, flat_after = _flatten(before), _flatten(after)
+            paths = set()
+            for key in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed",
+                        "iterable_item_added", "iterable_item_removed"):
+                for p in diff.get(key, {}):
+                    paths.add(_deepdiff_path(p))
+            for p in sorted(paths):
+                b = flat_before.get(p, _lookup(before, p))
+                a = flat_after.get(p, _lookup(after, p))
+                changes.append(FieldChange(path=p, before=b, after=a, change_class=self._class_of(r, p)))
+        if r.content and r.content.digest != record.content_digest:
+            added, removed, modified = _file_changes(record.content_files or {}, r.content.files)
+            summary = ", ".join(f"{n} {w}" for n, w in ((len(modified), "modified"), (len(added), "added"),
+                                                          (len(removed), "removed")) if n)
+            changes.append(FieldChange(path="(content)", before=record.content_digest, after=r.content.digest,
+                                       change_class=ChangeClass.RETRAIN))
+            facts = {"files_added": added, "files_removed": removed, "files_modified": modified,
+                     "summary": summary or "content changed"}
+        return changes, facts
+
+    def _local_changes(self, r: Resource, record: ResourceRecord) -> list[FieldChange]:
+        out = []
+        if dict(record.labels or {}) != dict(r.labels):
+            out.append(FieldChange(path="metadata.labels", before=record.labels, after=r.labels,
+                                   change_class=ChangeClass.LOCAL))
+        lifecycle = r.lifecycle.model_dump(mode="json")
+        if (record.lifecycle or {}) != lifecycle:
+            for p, v in _flatten({"lifecycle": lifecycle}).items():
+                old = _flatten({"lifecycle": record.lifecycle or {}}).get(p)
+                if old != v:
+                    out.append(FieldChange(path=p, before=old, after=v, change_class=ChangeClass.LOCAL))
+        return out
+
+    def _upstream_new(self, r: Resource) -> bool:
+        return any(self.actions.get(dep) is not None and self.actions[dep].action in (ActionType.CREATE, ActionType.REPLACE)
+                   and self.actions[dep].kind != Kind.DATASET.value or
+                   (self.actions.get(dep) is not None and self.actions[dep].kind == Kind.DATASET.value
+                    and self.actions[dep].action is ActionType.REPLACE)
+                   for dep in r.dependencies())
+
+    def _forced_by(self, r: Resource) -> list[Action]:
+        """Upstream actions that force this resource to be replaced.
+
+        A replaced dataset (new content) or any new fine-tune/export (new model) forces its
+        dependents; a dataset merely re-uploaded with the same content does not retrain anything.
+        """
+        forced = []
+        for dep in r.dependencies():
+            a = self.actions.get(dep)
+            if a is None:
+                continue
+            if a.action is ActionType.REPLACE or a.action is ActionType.CREATE and a.kind != Kind.DATASET.value:
+                forced.append(a)
+        return forced
+
+    def _replace_reason(self, changes: list[FieldChange], forced_by: list[Action], cls: ChangeClass,
+                        facts: dict[str, Any]) -> str:
+        parts = []
+        for c in changes:
+            if c.change_class is ChangeClass.LOCAL:
+                continue
+            if c.path == "(content)":
+                parts.append(f"dataset content changed ({facts.get('summary', 'content changed')})")
+            else:
+                parts.append(f"{c.path} {_short(c.before)} → {_short(c.after)}")
+        for a in forced_by:
+            what = {"Dataset": "content changed", "FineTune": "is retrained (new model)",
+                    "CheckpointExport": "is re-exported (new model)", "Deployment": "is replaced"}[a.kind]
+            if a.action is ActionType.CREATE and a.drift:
+                what = "is created again"
+            parts.append(f"{a.address} {what}")
+        if not parts:
+            parts.append("inputs changed")
+        return f"{'; '.join(parts)} forces {cls.value}"
+
+    def _replace_mode(self, r: Resource, record: ResourceRecord, changes: list[FieldChange],
+                      forced_by: list[Action]) -> ReplaceMode:
+        if r.kind is Kind.DEPLOYMENT:
+            # deployed_model = model_name[-suffix]: the replacement can only stand beside the old
+            # one when its name differs (a new model, or a new suffix).
+            model_changes = any(c.path in ("fine_tune", "checkpoint_export", "suffix") for c in changes)
+            if not model_changes and not forced_by:
+                return ReplaceMode.DESTROY_BEFORE_CREATE
+        return ReplaceMode.CREATE_BEFORE_DESTROY
+
+    def _running_job_note(self, r: Resource, record: ResourceRecord, obs: Observation | None, action: Action) -> None:
+        if r.kind is not Kind.FINE_TUNE:
+            return
+        status = (obs.status if obs else record.status) or ""
+        if status in _RUNNING_JOB_STATUSES:
+            since = self._running_for(record, obs, action)
+            action.replace_mode = ReplaceMode.DESTROY_BEFORE_CREATE
+            action.reason += (f"; the {status} job {record.remote_id}"
+                              + (f" (running for {since})" if since else "") + " will be canceled first")
+
+    def _running_for(self, rec: ResourceRecord, obs: Observation | None, action: Action) -> str | None:
+        started = obs.created_at if obs and obs.created_at else None
+        if started and self.i.now:
+            text = format_duration(self.i.now - started)
+            action.facts["running_for"] = text
+            return text
+        return None
+
+    def _add_cost(self, action: Action, r: Resource) -> None:
+        if r.kind is not Kind.FINE_TUNE:
+            return
+        steps = self._training_steps(r)
+        model = str(action.desired.get("model") or action.desired.get("trainer") or "imgopen") if action.desired else ""
+        spp = SECONDS_PER_STEP.get(model, SECONDS_PER_STEP.get("imgopen", 1.0))
+        cost = Cost(training_steps=steps)
+        if steps is not None:
+            cost.estimated_gpu_hours = round(steps * spp / 3600, 1)
+            cost.note = f"{steps} training steps, about {cost.estimated_gpu_hours} GPU-hours (estimate)"
+            if r.provider_type.value == "dashscope" and steps < MIN_RECOMMENDED_STEPS:
+                action.warnings.append(f"only {steps} training steps; the provider recommends at least "
+                                       f"{MIN_RECOMMENDED_STEPS}")
+        else:
+            cost.note = "a new training job (hours of GPU time)"
+        action.cost = cost
+
+    def _training_steps(self, r: Resource) -> int | None:
+        spec = r.spec
+        samples = 0
+        for _, kind, name in spec.references():
+            if kind is not Kind.DATASET:
+                continue
+            ds = self.m.resources.get(f"Dataset/{name}")
+            if ds is None:
+                continue
+            if getattr(ds.spec, "role", "training") == "validation":
+                continue
+            if ds.content is not None:
+                samples += ds.content.sample_count
+            elif getattr(ds.spec, "urls", None):
+                samples += len(ds.spec.urls)  # type: ignore[attr-defined]
+        method = getattr(spec, "training_steps", None)
+        if callable(method):
+            try:
+                return int(method(samples)) if samples or not _needs_samples(spec) else None
+            except (TypeError, ValueError, ZeroDivisionError):
+                return None
+        return None
+
+    def _guard_destroy(self, r: Resource, action: Action) -> None:
+        if r.lifecycle.prevent_destroy:
+            self.diagnostics.append(Diagnostic(
+                f"is set, but the plan would replace it ({action.reason}); "
+                "remove prevent_destroy to allow it, or revert the change",
+                location=r.location_of("lifecycle.prevent_destroy"), address=r.address,
+                field="lifecycle.prevent_destroy"))
+
+
+# ---------------------------------------------------------------------- helpers
+def _needs_samples(spec: Any) -> bool:
+    return getattr(spec, "KIND", None) is Kind.FINE_TUNE and getattr(spec, "PROVIDER_TYPE", None) is not None and \
+        spec.PROVIDER_TYPE.value == "dashscope"
+
+
+def _content_dict(r: Resource) -> dict[str, Any] | None:
+    if r.content is None:
+        return None
+    return {"digest": r.content.digest, "files": dict(r.content.files), "sample_count": r.content.sample_count,
+            "total_bytes": r.content.total_bytes, "source": r.content.source}
+
+
+def _observation_dict(o: Observation) -> dict[str, Any]:
+    return {"remote_id": o.remote_id, "phase": o.phase.value, "status": o.status, "outputs": o.outputs,
+            "object": o.object, "message": o.message, "created_at": o.created_at}
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        if not data and prefix:
+            out[prefix] = {}
+        for k, v in data.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    else:
+        out[prefix] = data
+    return out
+
+
+def _deepdiff_path(p: str) -> str:
+    # "root['hyper_parameters']['n_epochs']" -> "hyper_parameters.n_epochs"; "root['x'][0]" -> "x[0]"
+    out = p[4:] if p.startswith("root") else p
+    out = out.replace("']['", ".").replace("['", ".").replace("']", "")
+    return out.lstrip(".")
+
+
+def _lookup(data: Any, path: str) -> Any:
+    cur = data
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        if part.startswith("["):
+            try:
+                cur = cur[int(part[1:-1])]
+            except (IndexError, TypeError, ValueError):
+                return None
+        elif isinstance(cur, dict):
+            cur = cur.get(part)
+        else:
+            return None
+    return cur
+
+
+def _ignored(path: str, ignore: list[str]) -> bool:
+    for raw in ignore:
+        p = raw.removeprefix("spec.")
+        if path == p or path.startswith(p + ".") or path.startswith(p + "["):
+            return True
+    return False
+
+
+def _file_changes(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    modified = sorted(n for n in set(before) & set(after) if before[n] != after[n])
+    return added, removed, modified
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    text = repr(v) if isinstance(v, str) else str(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _reverse_order(records: dict[str, ResourceRecord]) -> list[ResourceRecord]:
+    """Dependents before their dependencies; deterministic."""
+    kind_rank = {k.value: i for i, k in enumerate(Kind)}
+    remaining = dict(records)
+    dependents: dict[str, set[str]] = {a: set() for a in remaining}
+    for a, rec in remaining.items():
+        for d in rec.dependencies:
+            if d in dependents:
+                dependents[d].add(a)
+    order: list[ResourceRecord] = []
+    while remaining:
+        ready = sorted((a for a in remaining if not (dependents[a] & remaining.keys())),
+                       key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a))
+        if not ready:  # a cycle in recorded dependencies: fall back to kind order
+            ready = sorted(remaining, key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a))
+        for a in ready:
+            order.append(remaining.pop(a))
+    return order
+
+
+def estimate_steps(n_epochs: int, samples: int, batch_size: int) -> int:
+    return n_epochs * math.ceil(samples / batch_size)

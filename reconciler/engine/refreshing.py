@@ -1,0 +1,148 @@
+"""Refresh and discovery: what the providers say now, for everything we manage or want.
+
+- Known objects (in state) are read through `adapter.read_many`, which batches through list
+  endpoints where the API has them, one thread per provider.
+- Desired resources with no state are looked for by fingerprint (`adapter.discover`), kind
+  by kind in dependency order, because a fine-tune's fingerprint needs its datasets' file ids.
+  This is how a CI runner with no state, or a lost state file, still gets the right plan.
+- Open journal rows (a run killed mid-create) are resolved by `adapter.find`, restricted to
+  objects created after the row was written.
+
+Nothing here writes: the caller decides whether the refreshed view is persisted (`refresh`,
+`apply`) or only used for a plan (`plan` leaves the state byte-for-byte unchanged).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.models.diagnostics import Diagnostic
+from reconciler.models.kinds import Kind
+from reconciler.models.resources import ManifestSet, Resource
+from reconciler.models.state import JournalEntry, ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.providers.errors import ProviderError
+from reconciler.providers.interface import Desired, Observation, ProviderAdapter
+
+
+@dataclass
+class RefreshResult:
+    records: dict[str, ResourceRecord]  # state with observations folded in (in memory)
+    observations: dict[str, Observation] = field(default_factory=dict)
+    discovered: dict[str, Observation] = field(default_factory=dict)
+    resolved_journal: list[tuple[JournalEntry, Observation | None]] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def desired_of(resource: Resource, spec_hash: str, inputs: Mapping[str, Mapping[str, Any]]) -> Desired:
+    content = resource.content
+    return Desired(address=resource.address, kind=resource.kind.value, name=resource.name,
+                   spec=resource.effective_spec(), spec_hash=spec_hash, inputs=dict(inputs),
+                   content_digest=content.digest if content else None,
+                   source_path=content.source if content else None)
+
+
+def observe(records: Mapping[str, ResourceRecord], observations: Mapping[str, Observation],
+            now: float) -> dict[str, ResourceRecord]:
+    """Fold observations into records (status, observed object, outputs, observed_at)."""
+    out = dict(records)
+    stamp = iso_utc(now)
+    for address, obs in observations.items():
+        rec = out.get(address)
+        if rec is None:
+            continue
+        out[address] = replace(rec, status=obs.status, observed=obs.object or rec.observed,
+                               outputs={**rec.outputs, **obs.outputs}, observed_at=stamp)
+    return out
+
+
+def refresh(
+    manifests: ManifestSet,
+    records: Mapping[str, ResourceRecord],
+    adapters: Mapping[str, ProviderAdapter],
+    hashes: Mapping[str, str],
+    *,
+    now: float,
+    journal: list[JournalEntry] | None = None,
+    discover: bool = True,
+    parallelism: int = 10,
+) -> RefreshResult:
+    result = RefreshResult(records=dict(records))
+    by_provider: dict[str, list[ResourceRecord]] = defaultdict(list)
+    for rec in records.values():
+        by_provider[rec.provider].append(rec)
+
+    def read(provider: str, recs: list[ResourceRecord]) -> tuple[str, dict[str, Observation] | Diagnostic]:
+        adapter = adapters.get(provider)
+        if adapter is None:
+            return provider, Diagnostic(
+                f"{len(recs)} resource(s) in state belong to provider '{provider}', which no manifest declares; "
+                "restore its Provider manifest (so they can be refreshed or deleted), or 'reconciler state rm' them",
+                address=recs[0].address)
+        try:
+            return provider, adapter.read_many(recs)
+        except ProviderError as e:
+            return provider, Diagnostic(f"refresh failed for provider '{provider}': {e}")
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(by_provider) or 1))) as pool:
+        for _provider, got in pool.map(lambda kv: read(*kv), by_provider.items()):
+            if isinstance(got, Diagnostic):
+                result.diagnostics.append(got)
+            else:
+                result.observations.update(got)
+    result.records = observe(result.records, result.observations, now)
+
+    if discover:
+        _discover(manifests, result, adapters, hashes, journal or [])
+    return result
+
+
+def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[str, ProviderAdapter],
+              hashes: Mapping[str, str], journal: list[JournalEntry]) -> None:
+    claimed = {r.remote_id for r in result.records.values() if r.remote_id}
+    open_creates = {e.address: e for e in journal if e.operation == "create" and e.is_open}
+
+    def outputs_of(address: str) -> Mapping[str, Any] | None:
+        rec = result.records.get(address)
+        if rec is not None:
+            return rec.outputs
+        found = result.discovered.get(address)
+        return found.outputs if found is not None else None
+
+    for kind in (Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT):
+        wanted: dict[str, list[Desired]] = defaultdict(list)
+        for resource in manifests:
+            if resource.kind is not kind or resource.address in result.records:
+                continue
+            inputs: dict[str, Mapping[str, Any]] = {}
+            for dep in resource.dependencies():
+                out = outputs_of(dep)
+                if out is None:
+                    break
+                inputs[dep] = out
+            else:
+                wanted[resource.provider_name].append(desired_of(resource, hashes[resource.address], inputs))
+        for provider, desired in wanted.items():
+            adapter = adapters.get(provider)
+            if adapter is None:
+                continue
+            try:
+                # an interrupted create narrows the search to objects made after its journal row
+                for d in [d for d in desired if d.address in open_creates]:
+                    entry = open_creates[d.address]
+                    found = adapter.find(d, parse_iso_utc(entry.started_at) - 300, claimed)
+                    result.resolved_journal.append((entry, found))
+                    if found is not None:
+                        result.discovered[d.address] = found
+                        claimed.add(found.remote_id)
+                rest = [d for d in desired if d.address not in result.discovered]
+                if rest:
+                    found_map = adapter.discover(rest, claimed)
+                    for address, obs in found_map.items():
+                        result.discovered[address] = obs
+                        claimed.add(obs.remote_id)
+            except ProviderError as e:
+                result.diagnostics.append(Diagnostic(f"discovery failed for provider '{provider}': {e}"))

@@ -1,0 +1,95 @@
+"""What an apply did, resource by resource: succeeded, failed (with why), skipped, deferred.
+
+Reads the engine's `ApplyResult` by shape (`outcomes`, `interrupted`), not by import: render and
+engine are sibling layers and do not import each other (`.importlinter`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.models.plans import ActionType
+from reconciler.render.describing import format_duration, plural
+
+
+class OutcomeLike(Protocol):
+    address: str
+    action: str
+    outcome: str  # engine.outcomes.Outcome is a StrEnum
+    message: str
+    remote_id: str | None
+    elapsed: float
+
+
+class ApplyResultLike(Protocol):
+    outcomes: Mapping[str, OutcomeLike]
+    interrupted: bool
+
+
+# (outcome value, heading, style) in display order
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("succeeded", "Succeeded", "green"),
+    ("submitted", "Submitted, not waited for (--no-wait): the next apply continues", "cyan"),
+    ("deferred", "Deferred: waiting on a dependency that is not ready; the next apply continues", "cyan"),
+    ("failed", "Failed", "bold red"),
+    ("skipped", "Skipped", "yellow"),
+)
+
+
+def print_apply_result(console: Console, result: ApplyResultLike) -> None:
+    by_outcome: dict[str, list[OutcomeLike]] = {}
+    for o in result.outcomes.values():
+        by_outcome.setdefault(str(o.outcome), []).append(o)
+    for value, title, style in GROUPS:
+        items = by_outcome.get(value, [])
+        if not items:
+            continue
+        console.print("")
+        console.print(Text(f"{title} ({len(items)}):", style=f"bold {style}".strip()), soft_wrap=True)
+        for o in items:
+            console.print(Text("  " + outcome_line(o), style=style if value == "failed" else ""), soft_wrap=True)
+    console.print("")
+    if result.interrupted:
+        console.print(Text("Interrupted: resources not started were skipped; the state is consistent. "
+                           "Run apply again to continue.", style="bold yellow"), soft_wrap=True)
+    console.print(Text(counts_line(result), style="bold green" if _ok(result) else "bold red"), soft_wrap=True)
+
+
+def outcome_line(o: OutcomeLike) -> str:
+    """`  + FineTune/money-rain  create  ft-123  (5h27m)` (and `: why` unless it succeeded)."""
+    try:
+        sym = ActionType(o.action).symbol.strip() or "·"
+    except ValueError:
+        sym = "·"
+    return f"{sym.rjust(3)} {o.address}  {o.action}" + outcome_detail(o)
+
+
+def outcome_detail(o: OutcomeLike) -> str:
+    text = ""
+    if o.remote_id:
+        text += f"  {o.remote_id}"
+    if o.elapsed and str(o.outcome) != "skipped":
+        text += f"  ({format_duration(o.elapsed)})"
+    if o.message and str(o.outcome) != "succeeded":
+        text += f": {o.message}"
+    return text
+
+
+def counts_line(result: ApplyResultLike) -> str:
+    counts: dict[str, int] = {}
+    for o in result.outcomes.values():
+        counts[str(o.outcome)] = counts.get(str(o.outcome), 0) + 1
+    parts = [f"{counts.get(v, 0)} {v}" for v in ("succeeded", "failed", "skipped")]
+    parts += [f"{counts[v]} {v}" for v in ("submitted", "deferred") if counts.get(v)]
+    verb = "Apply complete" if _ok(result) else "Apply interrupted" if result.interrupted else "Apply failed"
+    if not result.outcomes:
+        return f"{verb}: nothing to do."
+    return f"{verb}: " + ", ".join(parts) + f" ({plural(len(result.outcomes), 'resource')})."
+
+
+def _ok(result: ApplyResultLike) -> bool:
+    return not result.interrupted and not any(str(o.outcome) == "failed" for o in result.outcomes.values())

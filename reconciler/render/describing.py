@@ -1,0 +1,308 @@
+"""What a plan says, in words — shared by the text and Markdown renderers.
+
+Turns `Action`s into lines tagged with a *style name* ("warning", "cost", "drift"…); the text
+renderer maps style names to colours, the Markdown renderer ignores them. Keeping the wording in
+one place means the terminal, the PR comment and the golden files never disagree.
+This module must not print, and must not read anything but the plan: display only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.models.changes import ChangeClass
+from reconciler.models.plans import Action, ActionType, FieldChange, Plan, ReplaceMode
+
+VALUE_WIDTH = 72  # a value longer than this is cut, with "…"
+FILES_SHOWN = 5  # file names listed per category before "and N more"
+NONE_TEXT = "(none)"
+
+ACTION_ORDER = (
+    ActionType.CREATE,
+    ActionType.UPDATE,
+    ActionType.REPLACE,
+    ActionType.DELETE,
+    ActionType.CANCEL,
+    ActionType.ADOPT,
+    ActionType.FORGET,
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line under an action's heading. `style` is a name from `text.STYLES` ("" = plain)."""
+
+    text: str
+    style: str = ""
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+
+def format_value(value: Any, width: int = VALUE_WIDTH) -> str:
+    """JSON-ish and on one line: strings quoted, lists/dicts compact, long values cut with '…'."""
+    if value is None:
+        return NONE_TEXT
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    except (TypeError, ValueError):
+        text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def short_digest(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        return NONE_TEXT
+    head, sep, tail = value.rpartition(":")
+    prefix = head + sep if sep else ""
+    return prefix + (tail[:12] + "…" if len(tail) > 12 else tail)
+
+
+def format_duration(seconds: float) -> str:
+    """`130` -> `2m10s`; `7980` -> `2h13m` (the same shape the planner uses for 'running for')."""
+    seconds = int(max(seconds, 0))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h{m:02d}m"
+    if m:
+        return f"{m}m{s:02d}s"
+    return f"{s}s"
+
+
+def name_list(names: Iterable[str], shown: int = FILES_SHOWN) -> str:
+    items = list(names)
+    head = ", ".join(items[:shown])
+    rest = len(items) - shown
+    return f"{head} and {rest} more" if rest > 0 else head
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+# ---------------------------------------------------------------------------------------------- actions
+
+
+def heading(action: Action) -> str:
+    """`-/+ FineTune/money-rain  replace [retrain]` (no symbol padding; callers align)."""
+    cls = f" [{action.change_class.value}]" if action.change_class and action.action is not ActionType.NOOP else ""
+    word = "no change" if action.action is ActionType.NOOP else action.action.value
+    return f"{action.address}  {word}{cls}"
+
+
+def symbol(action: Action) -> str:
+    return action.action.symbol.strip() or "·"
+
+
+def action_lines(action: Action) -> list[Line]:
+    """Everything shown under an action's heading, in reading order."""
+    lines: list[Line] = []
+    if action.reason:
+        lines.append(Line(f"# {action.reason}", "drift" if action.drift else "reason"))
+    lines += _change_lines(action)
+    if action.content and action.action in (ActionType.CREATE, ActionType.REPLACE):
+        lines.append(Line(content_text(action.content), "facts"))
+    lines += _fact_lines(action)
+    if action.cost is not None:
+        lines.append(Line(cost_text(action), "cost"))
+    lines += [Line(f"warning: {w}", "warning") for w in action.warnings]
+    mode = replace_mode_text(action)
+    if mode:
+        lines.append(Line(mode, "mode"))
+    remote = _remote_id(action)
+    if remote and action.action in (ActionType.UPDATE, ActionType.REPLACE, ActionType.DELETE,
+                                    ActionType.CANCEL, ActionType.FORGET):
+        lines.append(Line(f"remote id: {remote}", "dim"))
+    if action.deposed:
+        lines.append(Line(f"deposed object left by an interrupted replace: {action.deposed}", "dim"))
+    return lines
+
+
+def _change_lines(action: Action) -> list[Line]:
+    out: list[Line] = []
+    creating = action.action is ActionType.CREATE
+    for c in action.changes:
+        if creating and not c.outside:
+            if c.after is None:
+                continue  # an unset optional field: nothing will be sent
+            out.append(Line(f"+ {c.path} = {_value_of(c, c.after)}", "create"))
+            continue
+        out.append(Line(change_text(c, action), "drift" if c.outside else _change_style(c)))
+    return out
+
+
+def change_text(c: FieldChange, action: Action | None = None) -> str:
+    """`~ hyper_parameters.n_epochs: 150 → 300  [retrain]`, drift marked."""
+    mark = "+" if c.before is None else "-" if c.after is None else "~"
+    text = f"{mark} {c.path}: {_value_of(c, c.before)} → {_value_of(c, c.after)}"
+    if c.outside:
+        return f"{text}  (changed outside reconciler)"
+    if action is not None and action.action is not ActionType.CREATE:
+        text += f"  [{c.change_class.value}]"
+    return text
+
+
+def _value_of(c: FieldChange, value: Any) -> str:
+    return short_digest(value) if c.path == "(content)" else format_value(value)
+
+
+def _change_style(c: FieldChange) -> str:
+    return {ChangeClass.LOCAL: "dim", ChangeClass.UPDATE: "update"}.get(c.change_class, "replace")
+
+
+_FILE_FACTS = (("files_modified", "modified"), ("files_added", "added"), ("files_removed", "removed"))
+_HIDDEN_FACTS = {"summary", "status", "progress"} | {k for k, _ in _FILE_FACTS}
+
+
+def _fact_lines(action: Action) -> list[Line]:
+    facts = action.facts
+    out: list[Line] = []
+    files = [f"{word}: {name_list(facts[key])}" for key, word in _FILE_FACTS if facts.get(key)]
+    if files:
+        out.append(Line("files " + "; ".join(files), "facts"))
+    if facts.get("running_for") and f"running for {facts['running_for']}" not in action.reason:
+        out.append(Line(f"running for {facts['running_for']}", "facts"))
+    if action.action is ActionType.NOOP and facts.get("status"):
+        progress = f" ({facts['progress']})" if facts.get("progress") else ""
+        out.append(Line(f"status: {facts['status']}{progress}", "dim"))
+    for key in sorted(set(facts) - _HIDDEN_FACTS - {"running_for"}):
+        out.append(Line(f"{key.replace('_', ' ')}: {format_value(facts[key])}", "facts"))
+    return out
+
+
+def content_text(content: dict[str, Any]) -> str:
+    """`content: 23 files, 11 samples, 3,112 bytes` — what will be uploaded."""
+    files = len(content.get("files") or {})
+    parts = [plural(files, "file")]
+    if content.get("sample_count") is not None:
+        parts.append(plural(int(content["sample_count"]), "sample"))
+    if content.get("total_bytes") is not None:
+        parts.append(f"{int(content['total_bytes']):,} bytes")
+    return "upload: " + ", ".join(parts)
+
+
+def cost_text(action: Action) -> str:
+    """`retrain: 1,200 training steps, about 8.0 GPU-hours (estimate)` — a retrain must be visible."""
+    cost = action.cost
+    assert cost is not None
+    word = "retrain" if action.action is ActionType.REPLACE else "train"
+    if cost.training_steps is not None and cost.estimated_gpu_hours is not None:
+        return (f"{word}: {cost.training_steps:,} training steps, "
+                f"about {cost.estimated_gpu_hours:.1f} GPU-hours (estimate)")
+    if cost.training_steps is not None:
+        return f"{word}: {cost.training_steps:,} training steps"
+    return f"{word}: {cost.note or 'a new training job'}"
+
+
+def replace_mode_text(action: Action) -> str | None:
+    if action.action is not ActionType.REPLACE or action.replace_mode is None:
+        return None
+    if action.replace_mode is ReplaceMode.CREATE_BEFORE_DESTROY:
+        return "create-before-destroy: the replacement is made first; the old one is deleted once it is ready"
+    why = {
+        "FineTune": "the running job is canceled before the new one is submitted; "
+                    "until the new job succeeds there is no model from this fine-tune",
+        "Deployment": "the deployed model name cannot exist twice, so the old deployment is deleted first; "
+                      "the model does not serve until the new deployment is RUNNING",
+    }.get(action.kind, "the old object is deleted first; it is unavailable until the replacement is ready")
+    return f"destroy-before-create: {why}"
+
+
+def _remote_id(action: Action) -> str | None:
+    prior = action.prior or {}
+    remote = prior.get("remote_id")
+    return str(remote) if remote else None
+
+
+# ---------------------------------------------------------------------------------------------- plan
+
+
+def shown_actions(plan: Plan) -> list[Action]:
+    """Actions worth a block: every change and adopt, and no-ops that carry warnings."""
+    return [a for a in plan.actions if a.action is not ActionType.NOOP or a.warnings]
+
+
+def sections(plan: Plan) -> list[tuple[str, list[Action]]]:
+    """(title, actions) in display order; empty sections left out."""
+    shown = shown_actions(plan)
+    drift = [a for a in shown if a.drift and a.action is not ActionType.NOOP]
+    adopt = [a for a in shown if a.action is ActionType.ADOPT]
+    noop = [a for a in shown if a.action is ActionType.NOOP]
+    rest = [a for a in shown if a not in drift and a not in adopt and a not in noop]
+    own = "Destroy (everything in the state)" if plan.operation == "destroy" else "Changes from your manifests"
+    out = [
+        ("Changes outside reconciler (drift)", drift),
+        (own, rest),
+        ("Found on the provider: adopted into state, no provider call", adopt),
+        ("Unchanged, with warnings", noop),
+    ]
+    return [(title, items) for title, items in out if items]
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    if not plan.has_changes:
+        return "No changes. The providers match the manifests." if plan.operation != "destroy" \
+            else "No changes. The state manages nothing to destroy."
+    replace_retrains = sum(1 for a in plan.actions if a.action is ActionType.REPLACE and a.kind == "FineTune"
+                           and a.change_class is ChangeClass.RETRAIN)
+    new_jobs = sum(1 for a in plan.actions if a.action is ActionType.CREATE and a.kind == "FineTune")
+    parts = [
+        f"{s.create} to create" + (f" ({plural(new_jobs, 'training job')})" if new_jobs else ""),
+        f"{s.update} to update",
+        f"{s.replace} to replace" + (f" ({plural(replace_retrains, 'retrain')})" if replace_retrains else ""),
+        f"{s.delete} to delete",
+        f"{s.cancel} to cancel",
+    ]
+    if s.adopt:
+        parts.append(f"{s.adopt} to adopt")
+    if s.forget:
+        parts.append(f"{s.forget} to forget")
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def notes(plan: Plan) -> list[str]:
+    """Sentences under the summary line: adopts with no changes, drift, unrefreshed plans."""
+    s = plan.summary()
+    out = []
+    if s.adopt and not plan.has_changes:
+        out.append(f"{plural(s.adopt, 'resource')} found on the provider will be adopted into state "
+                   "(no provider calls).")
+    if s.drifted:
+        out.append(f"{plural(s.drifted, 'resource')} changed outside reconciler.")
+    if not plan.refreshed:
+        out.append("Refresh was skipped: this plan compares with the cached state; drift cannot be seen.")
+    return out
+
+
+def diagnostic_text(d: dict[str, Any]) -> str:
+    """`file:line:col: Kind/name: field: message` from a `Diagnostic.to_dict()`."""
+    parts = []
+    if d.get("file"):
+        parts.append(f"{d['file']}:{d.get('line') or 1}:{d.get('column') or 1}")
+    for key in ("address", "field"):
+        if d.get(key):
+            parts.append(str(d[key]))
+    parts.append(str(d.get("message", "")))
+    return ": ".join(parts)
+
+
+def header_lines(plan: Plan) -> list[str]:
+    first = f"Reconciler plan ({plan.operation})" + (f", created {plan.created_at}" if plan.created_at else "")
+    out = [first]
+    if plan.manifest_paths:
+        out.append("manifests: " + ", ".join(plan.manifest_paths))
+    state = f"state: {plan.state_path}" if plan.state_path else "state:"
+    if plan.lineage:
+        state += f" (lineage {plan.lineage[:8]}, serial {plan.serial})"
+    else:
+        state += " none yet" if not plan.state_path else " (new)"
+    out.append(state)
+    used = [t for t in ACTION_ORDER if any(a.action is t for a in plan.actions)]
+    if used:
+        out.append("symbols: " + "  ".join(f"{t.symbol} {t.value}" for t in used))
+    return out

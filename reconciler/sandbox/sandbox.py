@@ -1,0 +1,119 @@
+"""`Sandbox`: the public face of the emulator — one database, one clock, every provider's API.
+
+It assembles the store, the emulators and the app, reads defaults from the environment
+(`RECONCILER_SANDBOX_FAULTS`, `RECONCILER_SANDBOX_TIME_SCALE`) and hands out the two ways in:
+`transport()` (in process) and `wsgi_app` (for `serve`). WaveSpeed and ImgOpen emulators join
+by being added to `_emulators()`; nothing else here is provider-specific.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.models.faults import FaultConfig
+from reconciler.sandbox.app import SandboxApp
+from reconciler.sandbox.dashscope import DashScopeEmulator
+from reconciler.sandbox.routing import ProviderEmulator
+from reconciler.sandbox.store import Store
+from reconciler.sandbox.transport import SandboxTransport
+from reconciler.sandbox.wavespeed import WaveSpeedEmulator
+
+DEFAULT_TIME_SCALE = 600.0
+"""Emulated seconds per real second: an 800-step Wan 2.5 job (~5 h) takes ~35 s, a deployment ~1 s."""
+
+FAULTS_ENV = "RECONCILER_SANDBOX_FAULTS"
+TIME_SCALE_ENV = "RECONCILER_SANDBOX_TIME_SCALE"
+
+OBJECT_KINDS = ("files", "fine_tunes", "checkpoints", "deployments", "wavespeed_predictions", "wavespeed_uploads")
+
+
+def _emulators() -> list[ProviderEmulator]:
+    return [DashScopeEmulator(), WaveSpeedEmulator()]
+
+
+def faults_from_env() -> FaultConfig:
+    raw = os.environ.get(FAULTS_ENV, "").strip()
+    if not raw:
+        return FaultConfig()
+    try:
+        return FaultConfig.model_validate_json(raw)
+    except ValidationError as exc:
+        raise ValueError(f"{FAULTS_ENV} is not a valid fault configuration (JSON of FaultConfig): {exc}") from exc
+
+
+def time_scale_from_env() -> float:
+    raw = os.environ.get(TIME_SCALE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIME_SCALE
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{TIME_SCALE_ENV} must be a positive number of emulated seconds per real second (got {raw!r})")
+    return value
+
+
+class Sandbox:
+    """An emulator of the providers' HTTP APIs, persisted in SQLite.
+
+    `db_path=None` keeps everything in memory (blobs in a temporary directory); a path persists
+    state across processes. `time_scale` is emulated seconds per real second.
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path | None = None,
+        clock: Clock | None = None,
+        time_scale: float | None = None,
+        faults: FaultConfig | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if time_scale is None:
+            time_scale = time_scale_from_env()
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be positive (got {time_scale})")
+        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.time_scale = float(time_scale)
+        self.faults = faults if faults is not None else faults_from_env()
+        self.seed = seed if seed is not None else 0
+        self.store = Store(db_path)
+        self._app = SandboxApp(self.store, _emulators(), self.clock, self.time_scale, self.seed, self.faults)
+
+    @property
+    def db_path(self) -> Path | None:
+        return self.store.path
+
+    @property
+    def wsgi_app(self) -> SandboxApp:
+        return self._app
+
+    def transport(self, faults: FaultConfig | None = None) -> httpx.BaseTransport:
+        """An in-process httpx transport; `faults` overrides the sandbox's own for this transport."""
+        return SandboxTransport(self._app, self.clock, faults)
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests that reached the sandbox, keyed 'METHOD /route/template' (faulted ones included)."""
+        return self.store.request_counts()
+
+    def reset_counts(self) -> None:
+        self.store.reset_counts()
+
+    def list_objects(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of `kind` ever created, as the API shows it now, plus `_deleted: bool`."""
+        return self._app.list_objects(kind)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

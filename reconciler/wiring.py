@@ -1,0 +1,109 @@
+"""The one place concrete providers, the sandbox and credentials are put together.
+
+`build_adapters` turns the Provider manifests into configured `ProviderAdapter`s: it reads the
+environment variables the manifests name (and nothing else), picks the real HTTP transport or
+the in-process sandbox transport, and hands each adapter its client. Secrets stop here: they go
+into the clients and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.models.kinds import ProviderType
+from reconciler.models.resources import ProviderConfig
+from reconciler.providers.dashscope.adapter import DashScopeAdapter
+from reconciler.providers.dashscope.client import DashScopeClient
+from reconciler.providers.interface import ProviderAdapter
+from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
+
+SANDBOX_PLACEHOLDER_KEY = "sandbox-key"  # the sandbox accepts any non-empty key
+SANDBOX_BASE_URL = "http://127.0.0.1"  # never dialled: the in-process transport answers
+
+
+class ConfigError(Exception):
+    """A Provider cannot be used as configured (e.g. its credential variable is unset)."""
+
+
+@dataclass
+class WiringContext:
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    clock: Clock = SYSTEM_CLOCK
+    sandbox_db: Path | None = None  # default: .reconciler/sandbox.db beside the state file
+    sandbox: Any = None  # an existing reconciler.sandbox.Sandbox to use (tests, benchmarks)
+    parallelism: int = 10
+    transports: dict[str, httpx.BaseTransport] = field(default_factory=dict)  # provider name -> override
+
+    def sandbox_instance(self) -> Any:
+        if self.sandbox is None:
+            from reconciler.sandbox import Sandbox  # the emulator is only loaded when a manifest asks for it
+
+            self.sandbox = Sandbox(db_path=self.sandbox_db, clock=self.clock)
+        return self.sandbox
+
+
+def credential(config: ProviderConfig, role: str, ctx: WiringContext) -> str:
+    env_name = config.spec.credential_envs().get(role)
+    value = ctx.env.get(env_name) if env_name else None
+    if value:
+        return value
+    if config.spec.is_sandbox:
+        return SANDBOX_PLACEHOLDER_KEY
+    where = f"{config.location}: " if config.location else ""
+    field_name = config.spec.CREDENTIAL_FIELDS.get(role, f"{role}_env")  # type: ignore[attr-defined]
+    raise ConfigError(
+        f"{where}Provider/{config.name}: spec.{field_name}: environment variable {env_name} is not set; "
+        f"export it (the {role.replace('_', ' ')} for this {config.type.value} account) and run again")
+
+
+def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTransport | None:
+    if config.name in ctx.transports:
+        return ctx.transports[config.name]
+    if config.spec.is_sandbox:
+        options = config.spec.sandbox  # type: ignore[attr-defined]
+        faults = options.faults if options is not None and options.faults.rules or (
+            options is not None and options.faults.fail_jobs) else None
+        return ctx.sandbox_instance().transport(faults=faults)
+    return None
+
+
+def _dashscope(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
+    spec: Any = config.spec
+    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.base_url
+    workspace_env = getattr(spec, "workspace_env", None)
+    client = DashScopeClient(base, credential(config, "api_key", ctx),
+                             workspace=ctx.env.get(workspace_env) if workspace_env else None,
+                             transport=_transport(config, ctx), clock=ctx.clock)
+    return DashScopeAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
+
+
+def _wavespeed(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
+    spec: Any = config.spec
+    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
+    client = WaveSpeedClient(base, credential(config, "api_key", ctx), transport=_transport(config, ctx), clock=ctx.clock)
+    return WaveSpeedAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
+
+
+AdapterFactory = Callable[[ProviderConfig, WiringContext], ProviderAdapter]
+
+ADAPTER_FACTORIES: dict[ProviderType, AdapterFactory] = {
+    ProviderType.DASHSCOPE: _dashscope,
+    ProviderType.WAVESPEED: _wavespeed,
+}
+
+
+def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) -> dict[str, ProviderAdapter]:
+    adapters: dict[str, ProviderAdapter] = {}
+    for name, config in providers.items():
+        factory = ADAPTER_FACTORIES.get(config.type)
+        if factory is None:
+            raise ConfigError(f"Provider/{name}: provider type {config.type.value} is not supported yet")
+        adapters[name] = factory(config, ctx)
+    return adapters
