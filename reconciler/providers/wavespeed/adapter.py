@@ -1,0 +1,343 @@
+"""WaveSpeed behind the engine's `ProviderAdapter` interface (kinds: Dataset, FineTune).
+
+Kinds → API (providers.md §2):
+- Dataset with `url`    → nothing to call: the URL *is* the dataset. READY, outputs {url}.
+- Dataset with `source` → the folder/zip is zipped and sent through media upload; the file name
+  carries the content hash (`<name>-<hash16>.zip`). WaveSpeed cannot list or delete uploads and
+  keeps them 7 days, so an upload's whole lifecycle is known from its upload time: `read`
+  makes no request and reports GONE ("upload expired …") after 7 days. (We deliberately do not
+  probe the URL: the CDN's answer to HEAD is undocumented and a refresh must not hinge on a
+  third-party host.) Deleting one forgets it. With no state, an upload is found again only
+  through the prediction history — a trainer input `data` whose file name is our upload name;
+  otherwise it is uploaded again (cheap, unbilled).
+- FineTune → one trainer prediction (`POST /api/v3/wavespeed-ai/<trainer>`); remote id = the
+  prediction id. Found again (after a lost response, or with no state) in the prediction
+  history, filtered by model and creation time, by comparing the prediction's `input` with
+  (data URL, trigger_word, steps, learning_rate, lora_rank). Reads are one `GET …/result` per
+  prediction in bounded parallel — there is no batch read, and the docs say not to poll the
+  history. LoRA URLs expire 7 days after training: a completed prediction past that is GONE,
+  with a message saying so (drift → retrain). There is no cancel endpoint: cancel deletes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS, trainer_model_id
+from reconciler.providers.errors import NotFoundError
+from reconciler.providers.interface import Desired, Observation, Phase
+from reconciler.providers.packaging import upload_name, zipped
+from reconciler.providers.wavespeed.client import WaveSpeedClient
+from reconciler.providers.wavespeed.outputs import missing_loras, parse_lora_outputs
+from reconciler.providers.wavespeed.types import Prediction, PredictionStatus, TrainerInputs
+
+UPLOAD_RETENTION_S = 7 * 24 * 3600.0  # "uploads retained 7 days" [doc]
+OUTPUT_RETENTION_S = 7 * 24 * 3600.0  # trainer output URLs "valid for 7 days" [doc]
+
+_PHASES = {
+    PredictionStatus.CREATED: Phase.PENDING,
+    PredictionStatus.PENDING: Phase.PENDING,
+    PredictionStatus.PROCESSING: Phase.PENDING,
+    PredictionStatus.COMPLETED: Phase.READY,
+    PredictionStatus.FAILED: Phase.FAILED,
+    PredictionStatus.CANCELLED: Phase.FAILED,
+    PredictionStatus.TIMEOUT: Phase.FAILED,
+    PredictionStatus.DELETED: Phase.GONE,
+}
+_NOT_ADOPTABLE = frozenset({PredictionStatus.FAILED, PredictionStatus.CANCELLED, PredictionStatus.TIMEOUT,
+                            PredictionStatus.DELETED})
+_PROGRESS = {
+    PredictionStatus.CREATED: "queued on WaveSpeed (Bronze accounts run 3 tasks at a time)",
+    PredictionStatus.PENDING: "queued on WaveSpeed",
+    PredictionStatus.PROCESSING: "training",
+}
+_FINGERPRINT_FIELDS = ("trigger_word", "steps", "learning_rate", "lora_rank")
+
+
+def _epoch(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return parse_iso_utc(text)
+    except ValueError:
+        return None
+
+
+def _day(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool | str):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def _file_name(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _trainer_of(model_id: str | None) -> str | None:
+    if not model_id:
+        return None
+    namespace, _, trainer = model_id.partition("/")
+    return trainer if namespace == TRAINER_NAMESPACE and trainer in TRAINERS else None
+
+
+class WaveSpeedAdapter:
+    type = "wavespeed"
+
+    def __init__(self, name: str, client: WaveSpeedClient, *, clock: Clock = SYSTEM_CLOCK,
+                 parallelism: int = 10) -> None:
+        self.name = name
+        self.client = client
+        self.clock = clock
+        self.parallelism = max(1, parallelism)
+
+    # ------------------------------------------------------------------ observations
+    def _external_dataset_obs(self, url: str) -> Observation:
+        return Observation(remote_id=url, phase=Phase.READY, status="external", object={"url": url},
+                           outputs={"url": url})
+
+    def _upload_obs(self, url: str, filename: str | None, uploaded_at: float | None) -> Observation:
+        outputs: dict[str, Any] = {"url": url}
+        if filename:
+            outputs["filename"] = filename
+        facts: dict[str, Any] = {}
+        phase, status, message = Phase.READY, "uploaded", None
+        if uploaded_at is not None:
+            expires = uploaded_at + UPLOAD_RETENTION_S
+            outputs["uploaded_at"] = iso_utc(uploaded_at)
+            outputs["expires_at"] = iso_utc(expires)
+            facts["expires_at"] = iso_utc(expires)
+            if self.clock.now() >= expires:
+                phase, status = Phase.GONE, "expired"
+                message = f"upload expired on {_day(expires)} (WaveSpeed keeps uploads 7 days)"
+                facts["expired"] = True
+        return Observation(remote_id=url, phase=phase, status=status, object=dict(outputs), outputs=outputs,
+                           created_at=uploaded_at, message=message, facts=facts)
+
+    def _prediction_obs(self, p: Prediction) -> Observation:
+        created = _epoch(p.created_at)
+        status = p.status or PredictionStatus.CREATED
+        phase = _PHASES.get(status, Phase.PENDING)  # unknown statuses: not finished yet
+        outputs: dict[str, Any] = {"prediction_id": p.id}
+        facts: dict[str, Any] = {}
+        message: str | None = None
+        if status == PredictionStatus.COMPLETED:
+            loras = parse_lora_outputs(p.outputs)
+            outputs.update(loras)
+            trainer = _trainer_of(p.model)
+            if trainer is not None and (absent := missing_loras(loras, TRAINERS[trainer].lora_outputs)):
+                facts["missing_outputs"] = absent
+            finished = self._finished_at(p, created)
+            if finished is not None:
+                expires = finished + OUTPUT_RETENTION_S
+                outputs["outputs_expire_at"] = iso_utc(expires)
+                facts["outputs_expire_at"] = iso_utc(expires)
+                if self.clock.now() >= expires:
+                    phase = Phase.GONE
+                    facts["outputs_expired"] = True
+                    message = (f"LoRA output URLs expired on {_day(expires)}; retrain, or next time download "
+                               "them in time with `reconciler output --download`")
+        elif phase is Phase.FAILED:
+            message = p.error or f"prediction {status}"
+        elif phase is Phase.GONE:
+            message = "the prediction was deleted on WaveSpeed"
+        return Observation(remote_id=p.id, phase=phase, status=status,
+                           object=p.model_dump(mode="json", by_alias=True, exclude_none=True),
+                           outputs=outputs, message=message, created_at=created, progress=_PROGRESS.get(status),
+                           facts=facts)
+
+    @staticmethod
+    def _finished_at(p: Prediction, created: float | None) -> float | None:
+        """When the outputs were made: creation + execution time (ms) when reported, else creation."""
+        if created is None:
+            return None
+        millis = p.execution_time
+        if millis is None and p.timings:
+            value = p.timings.get("inference")
+            millis = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return created + max(float(millis or 0.0), 0.0) / 1000.0
+
+    @staticmethod
+    def _gone(remote_id: str | None, message: str | None = None) -> Observation:
+        return Observation(remote_id=remote_id or "", phase=Phase.GONE, status="not_found", message=message)
+
+    # ------------------------------------------------------------------ read
+    def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
+        out = {r.address: self._read_dataset(r) for r in records if r.kind == "Dataset"}
+        fine_tunes = [r for r in records if r.kind == "FineTune"]
+        if fine_tunes:
+            workers = min(self.parallelism, len(fine_tunes))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for record, obs in zip(fine_tunes, pool.map(self._read_prediction, fine_tunes), strict=True):
+                    out[record.address] = obs
+        for r in records:
+            if r.kind not in ("Dataset", "FineTune"):
+                raise ValueError(f"wavespeed cannot serve {r.kind}")
+        return out
+
+    def read(self, record: ResourceRecord) -> Observation:
+        if record.kind == "Dataset":
+            return self._read_dataset(record)
+        if record.kind == "FineTune":
+            return self._read_prediction(record)
+        raise ValueError(f"wavespeed cannot serve {record.kind}")
+
+    def _read_dataset(self, record: ResourceRecord) -> Observation:
+        external = (record.spec or {}).get("url")
+        if external:
+            return self._external_dataset_obs(str(external))
+        url = record.outputs.get("url") or record.remote_id
+        if not url:
+            return self._gone(None)
+        uploaded = _epoch(record.outputs.get("uploaded_at")) or _epoch(record.created_at)
+        return self._upload_obs(str(url), record.outputs.get("filename"), uploaded)
+
+    def _read_prediction(self, record: ResourceRecord) -> Observation:
+        if not record.remote_id:
+            return self._gone(None)
+        try:
+            return self._prediction_obs(self.client.get_result(record.remote_id))
+        except NotFoundError:
+            return self._gone(record.remote_id, "the prediction no longer exists on WaveSpeed (deleted)")
+
+    # ------------------------------------------------------------------ identity
+    @staticmethod
+    def _data_url(desired: Desired) -> str:
+        dataset = desired.spec["dataset"]
+        try:
+            return str(desired.inputs[f"Dataset/{dataset}"]["url"])
+        except KeyError:
+            raise ValueError(f"{desired.address}: Dataset/{dataset} has no URL yet (apply it first)") from None
+
+    def fingerprint(self, desired: Desired) -> dict[str, Any]:
+        spec = desired.spec
+        if desired.kind == "Dataset":
+            if spec.get("url"):
+                return {"url": spec["url"]}
+            return {"filename": upload_name(desired.name, desired.content_digest or "")}
+        if desired.kind == "FineTune":
+            return {"model": trainer_model_id(spec["trainer"]), "data": self._data_url(desired),
+                    **{k: spec.get(k) for k in _FINGERPRINT_FIELDS}}
+        raise ValueError(f"wavespeed cannot serve {desired.kind}")
+
+    @staticmethod
+    def _input_matches(p: Prediction, fp: Mapping[str, Any]) -> bool:
+        given = p.input
+        if not isinstance(given, dict) or given.get("data") != fp["data"]:
+            return False
+        trainer = _trainer_of(fp["model"])
+        facts = TRAINERS.get(trainer or "")
+        defaults = {"trigger_word": "p3r5on", "steps": facts.steps_default if facts else None,
+                    "learning_rate": facts.learning_rate_default if facts else None,
+                    "lora_rank": facts.lora_rank_default if facts else None}
+        # a field the history does not echo counts as the trainer's default (what the API applied)
+        return all(_same(given.get(k, defaults[k]), fp.get(k)) for k in _FINGERPRINT_FIELDS)
+
+    # ------------------------------------------------------------------ discovery
+    def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
+        return self._match(desired, claimed, since=None)
+
+    def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
+        return self._match([desired], claimed, since=since).get(desired.address)
+
+    def _match(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+        out: dict[str, Observation] = {}
+        uploads = [d for d in desired if d.kind == "Dataset" and not d.spec.get("url")]
+        for d in desired:
+            if d.kind == "Dataset" and d.spec.get("url"):
+                out[d.address] = self._external_dataset_obs(str(d.spec["url"]))
+        if uploads and since is None:  # after an ambiguous upload there is nothing to find: upload again
+            out.update(self._match_uploads(uploads, claimed))
+        by_model: dict[str, list[Desired]] = defaultdict(list)
+        for d in desired:
+            if d.kind == "FineTune":
+                by_model[trainer_model_id(d.spec["trainer"])].append(d)
+        for model_id, group in by_model.items():
+            history = [p for p in self.client.iter_predictions(model=model_id, created_after=since)
+                       if p.id not in claimed and p.status not in _NOT_ADOPTABLE]
+            for d in group:
+                fp = self.fingerprint(d)
+                hits = [p for p in history if p.id not in claimed and self._input_matches(p, fp)
+                        and (since is None or (_epoch(p.created_at) or 0.0) >= since)]
+                if not hits:
+                    continue
+                best = max(hits, key=lambda p: (_epoch(p.created_at) or 0.0, p.id))
+                claimed.add(best.id)
+                try:  # history is not for status: read the chosen one properly
+                    out[d.address] = self._prediction_obs(self.client.get_result(best.id))
+                except NotFoundError:
+                    claimed.discard(best.id)
+        return out
+
+    def _match_uploads(self, uploads: list[Desired], claimed: set[str]) -> dict[str, Observation]:
+        """Uploads cannot be listed; a trainer input in the history that names our file can."""
+        wanted = {upload_name(d.name, d.content_digest or ""): d for d in uploads}
+        found: dict[str, Observation] = {}
+        for p in self.client.iter_predictions():
+            data = (p.input or {}).get("data") if isinstance(p.input, dict) else None
+            if not isinstance(data, str) or data in claimed:
+                continue
+            d = wanted.get(_file_name(data))
+            if d is None or d.address in found:
+                continue  # history is newest first: the first hit is the latest upload
+            # the upload happened before the prediction that used it; its creation bounds the upload time
+            obs = self._upload_obs(data, _file_name(data), _epoch(p.created_at))
+            if obs.phase is Phase.READY:
+                found[d.address] = obs
+                claimed.add(data)
+        return found
+
+    # ------------------------------------------------------------------ mutate
+    def create(self, desired: Desired) -> Observation:
+        spec = desired.spec
+        if desired.kind == "Dataset":
+            if spec.get("url"):
+                return self._external_dataset_obs(str(spec["url"]))
+            if not desired.source_path:
+                raise ValueError(f"{desired.address}: no local source to upload")
+            filename = upload_name(desired.name, desired.content_digest or "")
+            with zipped(desired.source_path) as path:
+                media = self.client.upload_media(path, filename=filename, content_type="application/zip")
+            return self._upload_obs(media.url, filename, self.clock.now())
+        if desired.kind == "FineTune":
+            inputs = TrainerInputs(data=self._data_url(desired), trigger_word=spec.get("trigger_word"),
+                                   steps=spec.get("steps"), learning_rate=spec.get("learning_rate"),
+                                   lora_rank=spec.get("lora_rank"))
+            return self._prediction_obs(self.client.submit_trainer(spec["trainer"], inputs))
+        raise ValueError(f"wavespeed cannot serve {desired.kind}")
+
+    def update(self, desired: Desired, record: ResourceRecord) -> Observation:
+        raise ValueError(f"{record.kind} has no in-place update on wavespeed: every change retrains")
+
+    def cancel(self, record: ResourceRecord) -> Observation:
+        """WaveSpeed has no cancel endpoint: a running prediction is deleted instead."""
+        if record.kind == "FineTune" and record.remote_id:
+            self.client.delete_predictions([record.remote_id])
+        return Observation(remote_id=record.remote_id or "", phase=Phase.GONE, status=PredictionStatus.DELETED,
+                           message="WaveSpeed has no cancel endpoint; the prediction was deleted instead")
+
+    def delete(self, record: ResourceRecord) -> None:
+        """FineTune: `predictions/delete` (unknown ids are ignored). Dataset: uploads cannot be
+        deleted through the API — they expire after 7 days — so this only forgets it."""
+        if record.kind == "FineTune" and record.remote_id:
+            try:
+                self.client.delete_predictions([record.remote_id])
+            except NotFoundError:
+                return
+
+    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
+        return True
+
+
+__all__ = ["OUTPUT_RETENTION_S", "UPLOAD_RETENTION_S", "WaveSpeedAdapter"]

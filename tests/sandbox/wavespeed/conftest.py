@@ -1,0 +1,39 @@
+"""Fixtures: a sandbox with the WaveSpeed emulator and a raw httpx client speaking to it in process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import reconciler.sandbox.sandbox as sandbox_module
+from reconciler.clock import FakeClock
+from reconciler.sandbox import Sandbox
+from reconciler.sandbox.wavespeed import WaveSpeedEmulator
+
+
+@pytest.fixture(autouse=True)
+def with_wavespeed_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the lead registers it in `_emulators()`: add the WaveSpeed emulator for these tests."""
+    original = sandbox_module._emulators
+
+    def emulators() -> list:
+        found = original()
+        return found if any(e.name == "wavespeed" for e in found) else [*found, WaveSpeedEmulator()]
+
+    monkeypatch.setattr(sandbox_module, "_emulators", emulators)
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
+    sb = Sandbox(clock=clock, seed=7, time_scale=600.0)
+    yield sb
+    sb.close()
+
+
+@pytest.fixture
+def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(transport=sandbox.transport(), base_url="http://127.0.0.1",
+                      headers={"Authorization": "Bearer ws-key"}) as client:
+        yield client
