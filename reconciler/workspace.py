@@ -91,6 +91,10 @@ class Workspace:
             self._adapters = build_adapters(self.manifests.providers, self.wiring)
         return self._adapters
 
+    def _preflight(self) -> None:
+        """Load manifests and wire providers before anything is written: bad input changes nothing."""
+        self.adapters()
+
     def open_state(self, *, readonly: bool) -> StateStore:
         return SqliteStateStore.open(self.state_path, readonly=readonly, clock=self.clock)
 
@@ -145,6 +149,7 @@ class Workspace:
         refresh: bool = True,
     ) -> tuple[Plan, ApplyResult | None]:
         """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined)."""
+        self._preflight()
         store = self.open_state(readonly=False)
         try:
             with store.lock("destroy" if destroy else "apply", timeout=lock_timeout):
@@ -192,6 +197,7 @@ class Workspace:
 
     def refresh(self, *, lock_timeout: float = 0.0) -> RefreshSummary:
         """Update the cache from the providers (and adopt what discovery finds); nothing remote changes."""
+        self._preflight()
         store = self.open_state(readonly=False)
         try:
             with store.lock("refresh", timeout=lock_timeout):
@@ -232,6 +238,7 @@ class Workspace:
         resource = self.manifests.get(address)
         if resource is None:
             raise WorkspaceError(f"{address} is not declared in the manifests; add it first, then import it")
+        self._preflight()
         store = self.open_state(readonly=False)
         try:
             with store.lock("import", timeout=lock_timeout):
