@@ -112,7 +112,25 @@ class _Planner:
         for address in self.m.topological_order():
             self.actions[address] = self._plan_desired(self.m.resources[address])
         prunes = self._plan_prunes()
-        return list(self.actions.values()) + prunes
+        return list(self.actions.values()) + self._plan_deposed() + prunes
+
+    def _plan_deposed(self) -> list[Action]:
+        """Objects an interrupted create-before-destroy replace left behind: delete them now.
+
+        A replace in this plan deletes them itself (its "old" step), and so does a removal.
+        """
+        out = []
+        for address, rec in sorted(self.i.records.items()):
+            current = self.actions.get(address)
+            if not rec.deposed or current is None or current.action is ActionType.REPLACE:
+                continue
+            for old in rec.deposed:
+                remote = str(old.get("remote_id") or "")
+                out.append(Action(
+                    address=address, kind=rec.kind, name=rec.name, provider=rec.provider,
+                    provider_type=rec.provider_type, action=ActionType.DELETE, deposed=remote, prior=old,
+                    depends_on=[], reason=f"{remote} was replaced by an earlier apply that stopped before deleting it"))
+        return out
 
     def _plan_desired(self, r: Resource) -> Action:
         address = r.address

@@ -272,3 +272,33 @@ def test_secrets_never_reach_the_state(make_env, monkeypatch):
     blob = b"".join(p.read_bytes() for p in env.state_file.parent.iterdir())
     assert b"verysecretvalue" not in blob
     assert hashlib.sha256(b"x").hexdigest()  # keep hashlib import meaningful for future checks
+
+
+def test_an_interrupted_replace_leaves_a_deposed_object_that_the_next_plan_deletes(make_env):
+    from dataclasses import replace as dc_replace
+
+    from reconciler.providers.dashscope.types import FineTuneCreate
+
+    env = make_env()
+    env.workspace().apply()
+    ws = env.workspace()
+    current = ws.records()["FineTune/money-rain"]
+    # the "old" job a replace superseded, as if apply was killed before deleting it
+    old_job = client(env).create_fine_tune(FineTuneCreate(
+        model="wan2.5-i2v-preview", training_file_ids=current.spec and [ws.records()["Dataset/money-rain-train"].remote_id],
+        training_type="efficient_sft", hyper_parameters={"n_epochs": 150, "batch_size": 2}))
+    env.clock.advance(7200)
+    store = ws.open_state(readonly=False)
+    try:
+        store.put(dc_replace(current, deposed=[dc_replace(current, remote_id=old_job.job_id).to_dict()]), event="test")
+    finally:
+        store.close()
+    plan = env.workspace().plan()
+    deposed = [(a.address, a.deposed, a.action) for a in plan.actions if a.deposed]
+    assert deposed == [("FineTune/money-rain", old_job.job_id, ActionType.DELETE)]
+    assert plan.has_changes
+    _, result = env.workspace().apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    assert [j["job_id"] for j in env.live("fine_tunes")] == [current.remote_id]
+    assert env.workspace().records()["FineTune/money-rain"].deposed == []
+    assert not env.workspace().plan().has_changes
