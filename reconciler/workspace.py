@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc
-from reconciler.providers.interface import Phase, ProviderAdapter
+from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.sqlite import SqliteStateStore, default_state_path
 from reconciler.wiring import WiringContext, build_adapters
@@ -258,6 +258,45 @@ class Workspace:
                 return record
         finally:
             store.close()
+
+    def download_outputs(self, directory: str | Path, address: str | None = None,
+                         *, lock_timeout: float = 0.0) -> dict[str, dict[str, dict[str, Any]]]:
+        """Fetch every LoRA file in the outputs to DIRECTORY/<Kind>/<name>/, recording sha256s in state.
+
+        Provider output URLs expire (WaveSpeed: 7 days); the recorded sha256 lets a later
+        download, or a copy elsewhere, be checked against what the provider produced.
+        """
+        self._preflight()
+        adapters = self.adapters()
+        store = self.open_state(readonly=False)
+        done: dict[str, dict[str, dict[str, Any]]] = {}
+        try:
+            with store.lock("output --download", timeout=lock_timeout):
+                records = store.all()
+                if address is not None and address not in records:
+                    raise WorkspaceError(f"{address} is not in state (see 'reconciler state list')")
+                for addr, rec in sorted(records.items()):
+                    if address is not None and addr != address:
+                        continue
+                    urls = {k: rec.outputs[k] for k in LORA_OUTPUT_KEYS if isinstance(rec.outputs.get(k), str)}
+                    if not urls:
+                        continue
+                    adapter = adapters.get(rec.provider)
+                    if adapter is None or not hasattr(adapter, "download"):
+                        raise WorkspaceError(f"{addr}: provider '{rec.provider}' cannot download outputs")
+                    files: dict[str, dict[str, Any]] = {}
+                    for key, url in urls.items():
+                        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or f"{key}.safetensors"
+                        target = Path(directory) / rec.kind / rec.name / f"{key}-{name}"
+                        size, sha = adapter.download(url, str(target))
+                        files[key] = {"path": str(target), "sha256": sha, "bytes": size, "url": url}
+                    downloads = {**(rec.outputs.get("downloads") or {}), **files}
+                    store.put(replace(rec, outputs={**rec.outputs, "downloads": downloads}), event="downloaded",
+                              detail={k: v["sha256"] for k, v in files.items()})
+                    done[addr] = files
+        finally:
+            store.close()
+        return done
 
     # ------------------------------------------------------------------ state inspection
     def records(self) -> dict[str, ResourceRecord]:

@@ -63,16 +63,27 @@ def state_rm(paths: tuple[str, ...], state_path: str | None, addresses: tuple[st
 @manifest_options
 @click.argument("address", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print outputs as JSON.")
+@click.option("--download", "download_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Download LoRA files (their URLs expire) into DIR and record their sha256 in state.")
+@lock_option
 @handle_errors
-def output_cmd(paths: tuple[str, ...], state_path: str | None, address: str | None, as_json: bool) -> None:
+def output_cmd(paths: tuple[str, ...], state_path: str | None, address: str | None, as_json: bool,
+               download_dir: str | None, lock_timeout: float) -> None:
     """Show outputs (file ids, job ids, model names, deployed models, LoRA URLs) from state.
 
     \b
     Examples:
       reconciler output -f manifests/quickstart
       reconciler output -f manifests/quickstart Deployment/money-rain --json
+      reconciler output -f manifests/examples/wavespeed --download loras/
     """
-    outputs = workspace(paths, state_path).outputs(address)
+    ws = workspace(paths, state_path)
+    if download_dir:
+        for addr, files in ws.download_outputs(download_dir, address, lock_timeout=lock_timeout).items():
+            for key, info in files.items():
+                click.echo(f"{addr}: {key} → {info['path']} ({info['bytes']} bytes, sha256 {info['sha256']})",
+                           err=as_json)
+    outputs = ws.outputs(address)
     if as_json:
         click.echo(json.dumps(outputs, indent=2, sort_keys=True))
         sys.exit(EXIT_OK)

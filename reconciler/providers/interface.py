@@ -119,3 +119,15 @@ class ProviderAdapter(Protocol):
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         """Whether a replacement can exist beside the old object (e.g. distinct deployment names)."""
         ...
+
+
+# Output keys that hold downloadable LoRA files (WaveSpeed, ImgOpen). Their URLs expire.
+LORA_OUTPUT_KEYS = ("lora", "high_noise_lora", "low_noise_lora", "lora_url")
+
+
+class Downloader(Protocol):
+    """Optional adapter capability: fetch an output file (e.g. a LoRA) to disk."""
+
+    def download(self, url: str, destination: str) -> tuple[int, str]:
+        """Stream `url` to `destination`; returns (bytes, sha256 hex)."""
+        ...

@@ -336,6 +336,10 @@ class WaveSpeedAdapter:
             except NotFoundError:
                 return
 
+    def download(self, url: str, destination: str) -> tuple[int, str]:
+        """LoRA outputs expire after 7 days: `reconciler output --download` keeps a copy."""
+        return self.client.download(url, destination)
+
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         return True
 
