@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
-from reconciler.models.kinds import ProviderType
+from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType, providers_serving
 from reconciler.models.resources import ProviderConfig
 from reconciler.providers.dashscope.adapter import DashScopeAdapter
 from reconciler.providers.dashscope.client import DashScopeClient
@@ -97,6 +97,31 @@ ADAPTER_FACTORIES: dict[ProviderType, AdapterFactory] = {
     ProviderType.DASHSCOPE: _dashscope,
     ProviderType.WAVESPEED: _wavespeed,
 }
+
+
+ADAPTER_CLASSES: dict[ProviderType, type] = {
+    ProviderType.DASHSCOPE: DashScopeAdapter,
+    ProviderType.WAVESPEED: WaveSpeedAdapter,
+}
+
+CAPABILITY_ROWS = ("Dataset", "FineTune", "CheckpointExport", "Deployment", "Refresh", "Found again without state by",
+                   "Ambiguous create", "Cancel a running job", "Delete", "Outputs")
+_TITLES = {ProviderType.DASHSCOPE: "DashScope", ProviderType.WAVESPEED: "WaveSpeed", ProviderType.IMGOPEN: "ImgOpen"}
+
+
+def capability_table() -> str:
+    """The README's provider table, generated from each adapter's CAPABILITIES and SERVED_KINDS."""
+    types = [t for t in ProviderType if t in ADAPTER_CLASSES]
+    lines = ["| | " + " | ".join(_TITLES[t] for t in types) + " |", "|---" * (len(types) + 1) + "|"]
+    for row in CAPABILITY_ROWS:
+        cells = []
+        for t in types:
+            text = ADAPTER_CLASSES[t].CAPABILITIES.get(row)
+            if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[t]:
+                text = "— (validation error: use " + ", ".join(p.value for p in providers_serving(Kind(row))) + ")"
+            cells.append(text or "—")
+        lines.append(f"| **{row}** | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) -> dict[str, ProviderAdapter]:

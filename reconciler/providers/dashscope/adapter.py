@@ -86,6 +86,19 @@ def _same_number(a: Any, b: Any) -> bool:
 
 class DashScopeAdapter:
     type = "dashscope"
+    # For the README's provider table (generated from here and tested to be current).
+    CAPABILITIES: dict[str, str] = {
+        "Dataset": "zip uploaded to the OpenAI-compatible files API",
+        "FineTune": "`/api/v1/fine-tunes` job (Wan i2v/kf2v LoRA)",
+        "CheckpointExport": "`export/{checkpoint}` + `/checkpoints`",
+        "Deployment": "`/api/v1/deployments` (scale in place)",
+        "Refresh": "batched: files list, jobs list (100/page), deployments list (200/page); checkpoints per job",
+        "Found again without state by": "file name with content hash; model + file ids + hyper-parameters; export name; deployed_model",
+        "Ambiguous create": "looked up, never re-sent blindly",
+        "Cancel a running job": "`POST /fine-tunes/{id}/cancel`",
+        "Delete": "files, jobs (terminal), deployments; exports are forgotten (no API)",
+        "Outputs": "`file_id`, `job_id`, `finetuned_output`, export `model_name`, `deployed_model`",
+    }
 
     def __init__(self, name: str, client: DashScopeClient, *, clock: Clock = SYSTEM_CLOCK,
                  parallelism: int = 10) -> None:

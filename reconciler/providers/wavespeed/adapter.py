@@ -93,6 +93,17 @@ def _trainer_of(model_id: str | None) -> str | None:
 
 
 class WaveSpeedAdapter:
+    # For the README's provider table (generated from here and tested to be current).
+    CAPABILITIES: dict[str, str] = {
+        "Dataset": "folder/zip uploaded to media upload (kept 7 days), or a given URL",
+        "FineTune": "LoRA trainer prediction (wan-2.2 image/i2v, qwen-image, flux-dev(+turbo), wan-2.1-14b)",
+        "Refresh": "one `predictions/{id}/result` per training (no batch read exists)",
+        "Found again without state by": "prediction history (last 7 days): trainer inputs",
+        "Ambiguous create": "looked up in prediction history, never re-sent blindly",
+        "Cancel a running job": "no cancel API: the prediction is deleted",
+        "Delete": "`predictions/delete`; uploads cannot be deleted (expire after 7 days)",
+        "Outputs": "`high_noise_lora` + `low_noise_lora`, or `lora` (URLs expire after 7 days: `output --download`)",
+    }
     type = "wavespeed"
 
     def __init__(self, name: str, client: WaveSpeedClient, *, clock: Clock = SYSTEM_CLOCK,
