@@ -9,6 +9,7 @@ from reconciler.clock import FakeClock
 from reconciler.models.faults import FaultConfig, FaultRule
 from reconciler.sandbox import Sandbox
 
+
 class Witness(httpx.BaseTransport):
     """Counts what the client actually suffered, so the test proves faults happened."""
 
@@ -36,7 +37,7 @@ def test_apply_converges_through_a_20_percent_fault_rate(make_env, seed):
     env.sandbox = Sandbox(clock=env.clock, seed=seed, faults=FaultConfig(seed=seed, rules=[FAULTY]))
     witness = Witness(env.sandbox.transport())
     runs = 0
-    for runs in range(1, 6):  # a run may end with a step failed by an exhausted retry; the next run finishes it
+    for runs in range(1, 6):  # noqa: B007 — a run may end with a step failed by an exhausted retry; the next run finishes it
         ws = env.workspace()
         ws.wiring.transports["dashscope"] = witness
         _, result = ws.apply()
