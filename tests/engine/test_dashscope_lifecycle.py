@@ -302,3 +302,26 @@ def test_an_interrupted_replace_leaves_a_deposed_object_that_the_next_plan_delet
     assert [j["job_id"] for j in env.live("fine_tunes")] == [current.remote_id]
     assert env.workspace().records()["FineTune/money-rain"].deposed == []
     assert not env.workspace().plan().has_changes
+
+
+def test_progress_shows_the_queue_position_of_a_waiting_job(make_env):
+    from reconciler.models.state import ResourceRecord
+    from reconciler.providers.dashscope.types import FineTuneCreate
+
+    env = make_env()
+    env.workspace().apply(wait=False)  # uploads the dataset, submits the job
+    records = env.workspace().records()
+    file_id = records["Dataset/money-rain-train"].remote_id
+    body = FineTuneCreate(model="wan2.5-i2v-preview", training_file_ids=[file_id], training_type="efficient_sft",
+                          hyper_parameters={"n_epochs": 400, "batch_size": 2})
+    c = client(env)
+    c.create_fine_tune(body)
+    env.clock.advance(1)
+    third = c.create_fine_tune(body)
+    env.clock.advance(60)  # PENDING → QUEUING
+    adapter = env.workspace().adapters()["dashscope"]
+    probe = ResourceRecord(address="FineTune/x", kind="FineTune", name="x", provider="dashscope",
+                           provider_type="dashscope", remote_id=third.job_id, spec={}, spec_hash="")
+    obs = adapter.read(probe)
+    assert obs.status == "QUEUING"
+    assert obs.progress is not None and obs.progress.startswith("queued: 1 job ahead")  # the first job already finished

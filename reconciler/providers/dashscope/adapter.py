@@ -215,13 +215,24 @@ class DashScopeAdapter:
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(ids) or 1))) as pool:
             return dict(pool.map(one, ids))
 
+    def _queue_position(self, obs: Observation) -> str:
+        """'queued: 2 jobs ahead' — one training job runs at a time per account (one list request)."""
+        mine = (obs.created_at or 0.0, obs.remote_id)
+        ahead = sum(1 for j in self.client.iter_fine_tunes()
+                    if j.job_id != obs.remote_id and j.status in ("PENDING", "QUEUING", "RUNNING")
+                    and (_epoch(j.create_time) or 0.0, j.job_id) < mine)
+        return f"queued: {ahead} job{'s' if ahead != 1 else ''} ahead (one training job runs at a time per account)"
+
     def read(self, record: ResourceRecord) -> Observation:
         rid = record.remote_id or ""
         try:
             if record.kind == "Dataset":
                 return self._file_obs(self.client.get_file(rid))
             if record.kind == "FineTune":
-                return self._job_obs(self.client.get_fine_tune(rid))
+                obs = self._job_obs(self.client.get_fine_tune(rid))
+                if obs.status == "QUEUING":
+                    obs.progress = self._queue_position(obs)
+                return obs
             if record.kind == "CheckpointExport":
                 job_id, _, name = rid.partition(":")
                 c = next((c for c in self.client.list_checkpoints(job_id) if c.checkpoint == name), None)
