@@ -21,6 +21,7 @@ from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType, providers_
 from reconciler.models.resources import ProviderConfig
 from reconciler.providers.dashscope.adapter import DashScopeAdapter
 from reconciler.providers.dashscope.client import DashScopeClient
+from reconciler.providers.imgopen import ImgOpenAdapter, ImgOpenClient
 from reconciler.providers.interface import ProviderAdapter
 from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
 
@@ -91,17 +92,27 @@ def _wavespeed(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
     return WaveSpeedAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
 
 
+def _imgopen(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
+    spec: Any = config.spec
+    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
+    client = ImgOpenClient(base, credential(config, "access_key_id", ctx), credential(config, "access_key_secret", ctx),
+                           transport=_transport(config, ctx), clock=ctx.clock)
+    return ImgOpenAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
+
+
 AdapterFactory = Callable[[ProviderConfig, WiringContext], ProviderAdapter]
 
 ADAPTER_FACTORIES: dict[ProviderType, AdapterFactory] = {
     ProviderType.DASHSCOPE: _dashscope,
     ProviderType.WAVESPEED: _wavespeed,
+    ProviderType.IMGOPEN: _imgopen,
 }
 
 
 ADAPTER_CLASSES: dict[ProviderType, type] = {
     ProviderType.DASHSCOPE: DashScopeAdapter,
     ProviderType.WAVESPEED: WaveSpeedAdapter,
+    ProviderType.IMGOPEN: ImgOpenAdapter,
 }
 
 CAPABILITY_ROWS = ("Dataset", "FineTune", "CheckpointExport", "Deployment", "Refresh", "Found again without state by",

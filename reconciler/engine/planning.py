@@ -50,7 +50,7 @@ _FORCED_CLASS = {
     Kind.DEPLOYMENT: ChangeClass.REDEPLOY,
 }
 
-_RUNNING_JOB_STATUSES = {"PENDING", "QUEUING", "RUNNING", "created", "processing", "pending", "1", "3"}
+_RUNNING_JOB_STATUSES = {"PENDING", "QUEUING", "RUNNING", "created", "processing", "pending", "1", "3", "SUBMITTED"}
 
 
 @dataclass

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import ipaddress
 import logging
+import os
 import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -234,3 +237,63 @@ __all__ = [
     "map_transport_errors",
     "parse_retry_after",
 ]
+
+
+def check_direct_url(url: str, what: str) -> httpx.URL:
+    """A URL we talk to without credentials (upload tickets, output files): https, or http to this machine."""
+    try:
+        parsed = httpx.URL(url)
+        origin = f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+    except (httpx.InvalidURL, TypeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{what} is not a valid URL: {url!r}") from exc
+    try:
+        check_base_url(origin)  # the same rule as for base URLs: clear text only to this machine
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"refusing {what} {url!r}: {exc}") from exc
+    return parsed
+
+
+def stream_download(
+    http: httpx.Client,
+    url: str,
+    destination: str | os.PathLike[str],
+    *,
+    provider: str,
+    secrets: tuple[str, ...],
+    on_error: Callable[[httpx.Response], Exception],
+    policy: RetryPolicy,
+    clock: Clock,
+    timeout: httpx.Timeout,
+    chunk: int = 1 << 16,
+) -> tuple[int, str]:
+    """Stream an output file (e.g. a LoRA) to disk without credentials; returns (bytes, sha256 hex).
+
+    Written to `<destination>.part` first and renamed, so a failed download never leaves a partial
+    file under the final name. Retried like any read.
+    """
+    target = check_direct_url(url, "output URL")
+    dest = Path(destination)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+
+    def attempt() -> tuple[int, str]:
+        digest, size = hashlib.sha256(), 0
+        with (
+            map_transport_errors(provider=provider, operation="download", secrets=secrets),
+            http.stream("GET", str(target), auth=None, timeout=timeout) as response,
+        ):
+            if response.status_code != 200:
+                response.read()
+                raise on_error(response)
+            with open(partial, "wb") as out:
+                for block in response.iter_bytes(chunk):
+                    out.write(block)
+                    digest.update(block)
+                    size += len(block)
+        os.replace(partial, dest)
+        return size, digest.hexdigest()
+
+    try:
+        return call_with_retries(attempt, policy=policy, clock=clock, retry=Retry.IDEMPOTENT)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.faults import FaultConfig
 from reconciler.sandbox.app import SandboxApp
 from reconciler.sandbox.dashscope import DashScopeEmulator
+from reconciler.sandbox.imgopen import ImgOpenEmulator
 from reconciler.sandbox.routing import ProviderEmulator
 from reconciler.sandbox.store import Store
 from reconciler.sandbox.transport import SandboxTransport
@@ -30,11 +31,12 @@ DEFAULT_TIME_SCALE = 600.0
 FAULTS_ENV = "RECONCILER_SANDBOX_FAULTS"
 TIME_SCALE_ENV = "RECONCILER_SANDBOX_TIME_SCALE"
 
-OBJECT_KINDS = ("files", "fine_tunes", "checkpoints", "deployments", "wavespeed_predictions", "wavespeed_uploads")
+OBJECT_KINDS = ("files", "fine_tunes", "checkpoints", "deployments", "wavespeed_predictions", "wavespeed_uploads",
+                "imgopen_tasks")
 
 
 def _emulators() -> list[ProviderEmulator]:
-    return [DashScopeEmulator(), WaveSpeedEmulator()]
+    return [DashScopeEmulator(), WaveSpeedEmulator(), ImgOpenEmulator()]
 
 
 def faults_from_env() -> FaultConfig:

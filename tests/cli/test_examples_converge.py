@@ -48,3 +48,17 @@ def test_wavespeed_example_converges_and_downloads_its_loras(tmp_path: Path):
         assert hashlib.sha256(Path(info["path"]).read_bytes()).hexdigest() == info["sha256"]
     assert run("destroy", "-f", str(root), "--auto-approve").exit_code == 0
     assert run("state", "list", "-f", str(root)).output.strip() == ""
+
+
+def test_imgopen_example_converges_and_downloads_its_lora(tmp_path: Path):
+    root = copy(tmp_path, "imgopen")
+    r = run("apply", "-f", str(root), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert run("plan", "-f", str(root), "--detailed-exitcode").exit_code == 0
+    assert "lora_url = http" in run("output", "-f", str(root)).output
+    r = run("output", "-f", str(root), "--download", str(tmp_path / "loras"), "--json")
+    assert r.exit_code == 0, r.output
+    ft = next(v for k, v in json.loads(r.stdout).items() if k.startswith("FineTune/"))
+    info = ft["downloads"]["lora_url"]
+    assert hashlib.sha256(Path(info["path"]).read_bytes()).hexdigest() == info["sha256"]
+    assert run("destroy", "-f", str(root), "--auto-approve").exit_code == 0

@@ -23,7 +23,6 @@ a ticket URL and downloads of output URLs carry no key (they are pre-signed / pu
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +37,6 @@ from pydantic import ValidationError
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.wavespeed import trainer_model_id
 from reconciler.providers.errors import (
-    ConfigurationError,
     InvalidRequestError,
     NotFoundError,
     ProviderError,
@@ -49,7 +47,9 @@ from reconciler.providers.http import (
     RetryPolicy,
     call_with_retries,
     check_base_url,
+    check_direct_url,
     map_transport_errors,
+    stream_download,
 )
 from reconciler.providers.wavespeed.envelopes import (
     PROVIDER,
@@ -115,20 +115,6 @@ def iso_time(value: float | str) -> str:
         return value
     text = datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
-
-
-def _check_direct_url(url: str, what: str) -> httpx.URL:
-    """A ticket or output URL we will talk to without the key: https, or http to this machine."""
-    try:
-        parsed = httpx.URL(url)
-        origin = f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
-    except (httpx.InvalidURL, TypeError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{what} is not a valid URL: {url!r}") from exc
-    try:
-        check_base_url(origin)  # the same rule as for base URLs: clear text only to this machine
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"refusing {what} {url!r}: {exc}") from exc
-    return parsed
 
 
 def _endpoint_missing(exc: ProviderError) -> bool:
@@ -289,8 +275,8 @@ class WaveSpeedClient:
                 f"invalid upload instruction: method {ticket.upload.method!r} (expected PUT) or no URL",
                 provider=PROVIDER, operation="create_upload",
             )
-        target = _check_direct_url(ticket.upload.url, "upload URL")
-        _check_direct_url(ticket.download_url, "download URL")
+        target = check_direct_url(ticket.upload.url, "upload URL")
+        check_direct_url(ticket.download_url, "download URL")
         headers = {**ticket.upload.headers, "Content-Length": str(size)}
 
         def attempt() -> None:
@@ -412,38 +398,12 @@ class WaveSpeedClient:
     # --- outputs ---------------------------------------------------------------------------------
 
     def download(self, url: str, destination: str | Path) -> tuple[int, str]:
-        """Stream a LoRA output URL to `destination` (no key sent); returns (bytes, sha256 hex).
-
-        Written to a temporary name first, so a failed download never leaves a partial file.
-        """
-        target = _check_direct_url(url, "output URL")
-        dest = Path(destination)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        partial = dest.with_name(dest.name + ".part")
-
-        def attempt() -> tuple[int, str]:
-            digest, size = hashlib.sha256(), 0
-            timeout = httpx.Timeout(self._timeout, read=max(self._timeout, UPLOAD_READ_TIMEOUT))
-            with (
-                map_transport_errors(provider=PROVIDER, operation="download", secrets=(self._auth._api_key,)),
-                self._http.stream("GET", str(target), auth=None, timeout=timeout) as response,
-            ):
-                if response.status_code != 200:
-                    response.read()
-                    raise error_from_response(response, operation="download", now=self._clock.now(),
-                                              api_key=self._auth._api_key)
-                with open(partial, "wb") as out:
-                    for chunk in response.iter_bytes(CHUNK):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        size += len(chunk)
-            os.replace(partial, dest)
-            return size, digest.hexdigest()
-
-        try:
-            return call_with_retries(attempt, policy=self._retry, clock=self._clock, retry=Retry.IDEMPOTENT)
-        finally:
-            partial.unlink(missing_ok=True)
+        """Stream a LoRA output URL to `destination` (no key sent); returns (bytes, sha256 hex)."""
+        key = self._auth._api_key
+        return stream_download(
+            self._http, url, destination, provider=PROVIDER, secrets=(key,), policy=self._retry, clock=self._clock,
+            timeout=httpx.Timeout(self._timeout, read=max(self._timeout, UPLOAD_READ_TIMEOUT)),
+            on_error=lambda r: error_from_response(r, operation="download", now=self._clock.now(), api_key=key))
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
