@@ -247,9 +247,11 @@ class Workspace:
                     raise WorkspaceError(f"{address} is already in state (remote id {existing.remote_id}); "
                                          f"'reconciler state rm {address}' first to re-import")
                 adapter = self.adapters()[resource.provider_name]
+                content = resource.content
                 probe = ResourceRecord(address=address, kind=resource.kind.value, name=resource.name,
                                        provider=resource.provider_name, provider_type=resource.provider_type.value,
-                                       remote_id=remote_id, spec={}, spec_hash="")
+                                       remote_id=remote_id, spec=resource.effective_spec(), spec_hash="",
+                                       content_digest=content.digest if content else None)
                 obs = adapter.read(probe)
                 if obs.phase is Phase.GONE:
                     raise WorkspaceError(f"{resource.provider_name} has no {resource.kind.value} with id {remote_id}")
