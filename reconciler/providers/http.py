@@ -27,14 +27,19 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from reconciler.clock import Clock
 from reconciler.providers.errors import (
+    AuthError,
     ConfigurationError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
     OutcomeUnknownError,
+    PermanentError,
     ProviderError,
     RateLimitedError,
     ServerError,
@@ -297,3 +302,28 @@ def stream_download(
         return call_with_retries(attempt, policy=policy, clock=clock, retry=Retry.IDEMPOTENT)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The response's JSON, or None when the body is not JSON (an HTML error page, nothing at all)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def error_class_for_status(status: int) -> type[ProviderError]:
+    """The error class an HTTP status means on its own; providers refine it with their business codes."""
+    if status == 429:
+        return RateLimitedError
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return NotFoundError
+    if status == 409:
+        return ConflictError
+    if status == 408 or status >= 500:
+        return ServerError
+    if status in (400, 405, 413, 415, 422):
+        return InvalidRequestError
+    return PermanentError

@@ -27,7 +27,7 @@ from reconciler.providers.errors import (
     TemporaryError,
     redact,
 )
-from reconciler.providers.http import body_excerpt, parse_retry_after
+from reconciler.providers.http import body_excerpt, error_class_for_status, json_body, parse_retry_after
 
 PROVIDER = "dashscope"
 
@@ -72,12 +72,6 @@ def request_id_of(response: httpx.Response, body: Any) -> str | None:
     return response.headers.get("x-request-id")
 
 
-def json_body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
 
 def _code_and_message(body: Any) -> tuple[str | None, str | None]:
     if not isinstance(body, dict):
@@ -103,20 +97,10 @@ def _classify(status: int, code: str | None, message: str, *, missing_file_is_40
         if code == "Throttling.AllocationQuota" or _ALLOCATION_QUOTA.search(message):
             return QuotaError
         return RateLimitedError
-    if status in (401, 403):
-        return AuthError
-    if status == 404:
-        return NotFoundError
-    if status == 409:
-        return ConflictError
-    if status == 408 or status >= 500:
-        return ServerError
     if status == 400 and missing_file_is_404 and _FILE_NOT_FOUND.search(message):
         return NotFoundError
-    if status in (400, 405, 413, 415, 422):
-        return InvalidRequestError
-    if 400 <= status < 500:
-        return PermanentError
+    if status >= 400:
+        return error_class_for_status(status)
     # A 2xx/3xx carrying an error envelope: the business code decides.
     if code is not None and code in _CODE_CLASSES:
         cls = _CODE_CLASSES[code]

@@ -39,7 +39,7 @@ from reconciler.providers.errors import (
     ServerError,
     TemporaryError,
 )
-from reconciler.providers.http import body_excerpt, parse_retry_after
+from reconciler.providers.http import body_excerpt, json_body, parse_retry_after
 
 PROVIDER = "imgopen"
 SUCCESS_CODE = "200"
@@ -60,12 +60,6 @@ _HINTS: dict[type[ProviderError], str] = {
 class DuplicateTaskError(ConflictError):
     """ImgOpen refused a submit because its taskId is already taken."""
 
-
-def json_body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def envelope_code(body: Any) -> str | None:

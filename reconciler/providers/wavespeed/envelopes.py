@@ -14,16 +14,12 @@ import httpx
 
 from reconciler.providers.errors import (
     AuthError,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    PermanentError,
     ProviderError,
     RateLimitedError,
     ServerError,
     TemporaryError,
 )
-from reconciler.providers.http import body_excerpt, parse_retry_after
+from reconciler.providers.http import body_excerpt, error_class_for_status, json_body, parse_retry_after
 
 PROVIDER = "wavespeed"
 
@@ -38,12 +34,6 @@ _HINTS: dict[type[ProviderError], str] = {
     ),
 }
 
-
-def json_body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _int_code(body: Any) -> int | None:
@@ -82,20 +72,7 @@ def message_of(body: Any) -> str | None:
     return None
 
 
-def _classify(status: int) -> type[ProviderError]:
-    if status == 429:
-        return RateLimitedError
-    if status in (401, 403):
-        return AuthError
-    if status == 404:
-        return NotFoundError
-    if status == 409:
-        return ConflictError
-    if status == 408 or status >= 500:
-        return ServerError
-    if status in (400, 405, 413, 415, 422):
-        return InvalidRequestError
-    return PermanentError
+_classify = error_class_for_status
 
 
 def error_from_response(response: httpx.Response, *, operation: str, now: float, api_key: str | None) -> ProviderError:
