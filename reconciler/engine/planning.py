@@ -18,6 +18,7 @@ from deepdiff import DeepDiff
 from reconciler.engine.identity import spec_hashes
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
+from reconciler.models.envelope import format_duration
 from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
 from reconciler.models.resources import ManifestSet, Resource
@@ -86,17 +87,6 @@ def make_plan(inputs: PlanInputs) -> Plan:
         errors=[d.to_dict() for d in planner.diagnostics if d.severity is Severity.ERROR],
         warnings=[d.to_dict() for d in planner.diagnostics if d.severity is Severity.WARNING],
     )
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    if h:
-        return f"{h}h{m:02d}m"
-    if m:
-        return f"{m}m{s:02d}s"
-    return f"{s}s"
 
 
 class _Planner:

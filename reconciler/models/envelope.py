@@ -33,6 +33,18 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=d, hours=h, minutes=mi, seconds=s)
 
 
+def format_duration(seconds: float) -> str:
+    """`130` -> `2m10s`; `7980` -> `2h13m`: the inverse direction of parse_duration, for humans."""
+    seconds = int(max(seconds, 0))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h{m:02d}m"
+    if m:
+        return f"{m}m{s:02d}s"
+    return f"{s}s"
+
+
 Duration = Annotated[str, Field(description="A duration like 30s, 45m, 12h or 2d")]
 
 

@@ -12,8 +12,9 @@ from typing import Protocol
 from rich.console import Console
 from rich.text import Text
 
+from reconciler.models.envelope import format_duration
 from reconciler.models.plans import ActionType
-from reconciler.render.describing import format_duration, plural
+from reconciler.render.describing import plural
 
 
 class OutcomeLike(Protocol):

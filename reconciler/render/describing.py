@@ -61,17 +61,6 @@ def short_digest(value: Any) -> str:
     return prefix + (tail[:12] + "…" if len(tail) > 12 else tail)
 
 
-def format_duration(seconds: float) -> str:
-    """`130` -> `2m10s`; `7980` -> `2h13m` (the same shape the planner uses for 'running for')."""
-    seconds = int(max(seconds, 0))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    if h:
-        return f"{h}h{m:02d}m"
-    if m:
-        return f"{m}m{s:02d}s"
-    return f"{s}s"
-
 
 def name_list(names: Iterable[str], shown: int = FILES_SHOWN) -> str:
     items = list(names)

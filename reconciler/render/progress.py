@@ -20,8 +20,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from reconciler.models.envelope import format_duration
 from reconciler.render.apply_text import OutcomeLike, outcome_detail
-from reconciler.render.describing import format_duration
 
 _OUTCOME_STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow",
                    "submitted": "cyan", "deferred": "cyan"}
