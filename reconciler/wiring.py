@@ -41,12 +41,13 @@ class WiringContext:
     sandbox: Any = None  # an existing reconciler.sandbox.Sandbox to use (tests, benchmarks)
     parallelism: int = 10
     transports: dict[str, httpx.BaseTransport] = field(default_factory=dict)  # provider name -> override
+    sandbox_time_scale: float | None = None  # from a Provider manifest's spec.sandbox.time_scale
 
     def sandbox_instance(self) -> Any:
         if self.sandbox is None:
             from reconciler.sandbox import Sandbox  # the emulator is only loaded when a manifest asks for it
 
-            self.sandbox = Sandbox(db_path=self.sandbox_db, clock=self.clock)
+            self.sandbox = Sandbox(db_path=self.sandbox_db, clock=self.clock, time_scale=self.sandbox_time_scale)
         return self.sandbox
 
 
@@ -137,6 +138,11 @@ def capability_table() -> str:
 
 def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) -> dict[str, ProviderAdapter]:
     adapters: dict[str, ProviderAdapter] = {}
+    # All sandbox providers of a run share one emulator (one database); the first time scale set wins.
+    scales = [c.spec.sandbox.time_scale for c in providers.values()  # type: ignore[attr-defined]
+              if c.spec.is_sandbox and c.spec.sandbox is not None and c.spec.sandbox.time_scale]  # type: ignore[attr-defined]
+    if scales and ctx.sandbox_time_scale is None:
+        ctx.sandbox_time_scale = scales[0]
     for name, config in providers.items():
         factory = ADAPTER_FACTORIES.get(config.type)
         if factory is None:
