@@ -11,14 +11,15 @@ Guarantees (DESIGN.md §3–§4):
 
 Scheduling: each action becomes one node (plus a "delete the old one" node for a
 create-before-destroy replace). Provider calls run on a pool of `parallelism` workers; waits
-for readiness run on their own threads so a six-hour training job never starves the pool.
+for readiness run on a separate pool, so a six-hour training job never holds a worker.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -55,10 +56,20 @@ class ApplyOptions:
 
 
 @dataclass
+class _Wait:
+    """A step that has submitted and now waits for readiness (runs on the wait pool)."""
+
+    run: Callable[[], tuple[Outcome, str]]
+
+
+StepResult = tuple[Outcome, str] | _Wait
+
+
+@dataclass
 class _Node:
     key: str
     action: Action
-    run: Callable[[], tuple[Outcome, str]]
+    run: Callable[[], StepResult]
     deps: set[str] = field(default_factory=set)
     dependents: set[str] = field(default_factory=set)
     # when set, dependents need this node's object READY (not just "done")
@@ -139,13 +150,20 @@ class Executor:
         return nodes
 
     def _run(self, nodes: dict[str, _Node]) -> ApplyResult:
+        """Run the node graph: a ready queue fed by dependency counts (O(N) overall).
+
+        A step's provider calls run on the work pool (`parallelism` threads). When a step has
+        submitted and must wait for readiness, it returns a `_Wait`, which runs on the wait pool,
+        so long trainings never hold a worker that other resources need.
+        """
         result = ApplyResult()
         lock = threading.Lock()
-        done = threading.Condition(lock)
-        remaining = {k: set(n.deps) for k, n in nodes.items()}
+        wake = threading.Condition(lock)
+        pending = {k: len(n.deps) for k, n in nodes.items()}
+        ready: deque[str] = deque(sorted(k for k, c in pending.items() if c == 0))
         blocked: dict[str, tuple[Outcome, str]] = {}
-        running: set[str] = set()
-        finished: set[str] = set()
+        unfinished = set(nodes)
+        running = 0
 
         def record(key: str, outcome: ResourceOutcome) -> None:
             if key.endswith("#old"):
@@ -156,83 +174,80 @@ class Executor:
                 return
             result.outcomes[key.split("#", 1)[0] if "#deposed" not in key else key] = outcome
 
-        def complete(key: str, outcome: Outcome, message: str, elapsed: float) -> None:
+        def settle(key: str, outcome: Outcome, message: str, elapsed: float = 0.0) -> None:
+            """Record a node's end and release (or block) its dependents. Caller holds the lock."""
             n = nodes[key]
-            ro = ResourceOutcome(n.action.address, n.action.action.value, outcome, message, elapsed=elapsed)
-            self.progress.finished(ro)
+            unfinished.discard(key)
+            record(key, ResourceOutcome(n.action.address, n.action.action.value, outcome, message, elapsed=elapsed))
+            ok = outcome is Outcome.SUCCEEDED or (outcome is Outcome.SUBMITTED and not n.gives_ready)
+            for d in sorted(n.dependents):
+                if not ok and d not in blocked:
+                    if outcome in (Outcome.SUBMITTED, Outcome.DEFERRED):
+                        blocked[d] = (Outcome.DEFERRED, f"waiting for {n.action.address} ({message}); "
+                                                        "run apply again to continue")
+                    else:
+                        blocked[d] = (Outcome.SKIPPED, f"{n.action.address} did not succeed")
+                pending[d] -= 1
+                if pending[d] == 0:
+                    ready.append(d)
+
+        def finish(key: str, outcome: Outcome, message: str, elapsed: float) -> None:
+            nonlocal running
+            n = nodes[key]
+            self.progress.finished(ResourceOutcome(n.action.address, n.action.action.value, outcome, message,
+                                                   elapsed=elapsed))
             with lock:
-                running.discard(key)
-                finished.add(key)
-                record(key, ro)
-                ok_for_dependents = outcome is Outcome.SUCCEEDED or (
-                    outcome is Outcome.SUBMITTED and not n.gives_ready)
-                for d in n.dependents:
-                    remaining[d].discard(key)
-                    if not ok_for_dependents and d not in blocked:
-                        if outcome is Outcome.SUBMITTED:
-                            blocked[d] = (Outcome.DEFERRED, f"waiting for {n.action.address} ({message}); "
-                                                            "run apply again to continue")
-                        else:
-                            blocked[d] = (Outcome.SKIPPED, f"{n.action.address} did not succeed")
-                done.notify_all()
+                running -= 1
+                settle(key, outcome, message, elapsed)
+                wake.notify_all()
 
-        def launch(pool: ThreadPoolExecutor, key: str) -> Future[None]:
+        def guarded(step: Callable[[], StepResult]) -> StepResult:
+            try:
+                return step()
+            except (StepFailed, ProviderError) as e:
+                return Outcome.FAILED, str(e)
+            except Exception as e:  # a bug must not take the other branches down
+                return Outcome.FAILED, f"internal error: {type(e).__name__}: {e}"
+
+        def launch(key: str) -> None:
             n = nodes[key]
 
-            def body() -> None:
+            def act() -> None:
                 start = self.clock.monotonic()
                 self.progress.started(n.action.address, "delete old" if key.endswith("#old") else n.action.action.value)
-                try:
-                    outcome, message = n.run()
-                except StepFailed as e:
-                    outcome, message = Outcome.FAILED, str(e)
-                except ProviderError as e:
-                    outcome, message = Outcome.FAILED, str(e)
-                except Exception as e:  # a bug must not take the other branches down
-                    outcome, message = Outcome.FAILED, f"internal error: {type(e).__name__}: {e}"
-                complete(key, outcome, message, self.clock.monotonic() - start)
+                got = guarded(n.run)
+                if isinstance(got, _Wait):
+                    waiting = got
+                    wait_pool.submit(lambda: finish(key, *guarded(waiting.run), self.clock.monotonic() - start))
+                else:
+                    finish(key, got[0], got[1], self.clock.monotonic() - start)
 
-            return pool.submit(body)
+            work_pool.submit(act)
 
-        with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism), thread_name_prefix="apply") as pool, \
-                lock:
-                while True:
-                    # propagate blocks transitively to nodes that can no longer run
-                    for key in list(remaining):
-                        if key in blocked and key not in running and key not in finished:
-                            outcome, msg = blocked[key]
-                            del remaining[key]
-                            finished.add(key)
-                            n = nodes[key]
-                            ro = ResourceOutcome(n.action.address, n.action.action.value, outcome, msg)
-                            record(key, ro)
-                            for d in n.dependents:
-                                remaining[d].discard(key)
-                                blocked.setdefault(d, (outcome, f"{n.action.address} was {outcome.value}"))
-                    if self.stop.is_set():
-                        for key in list(remaining):
-                            if key not in running:
-                                del remaining[key]
-                                n = nodes[key]
-                                record(key, ResourceOutcome(n.action.address, n.action.action.value,
-                                                            Outcome.SKIPPED, "interrupted before it started"))
-                        result.interrupted = True
-                    ready = [k for k, deps in remaining.items() if not deps and k not in running]
-                    for key in sorted(ready):
-                        del remaining[key]
-                        running.add(key)
-                        lock.release()
-                        try:
-                            launch(pool, key)
-                        finally:
-                            lock.acquire()
-                    if not remaining and not running:
-                        break
-                    done.wait(timeout=0.5)
+        waits = max(32, self.options.parallelism * 4)
+        work_pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallelism), thread_name_prefix="apply")
+        wait_pool = ThreadPoolExecutor(max_workers=waits, thread_name_prefix="wait")
+        # exit order: the lock is released first, then the pools drain (their threads need the lock)
+        with work_pool, wait_pool, lock:
+            while unfinished:
+                while ready:
+                    key = ready.popleft()
+                    if key in blocked:
+                        settle(key, *blocked[key])
+                    elif self.stop.is_set():
+                        settle(key, Outcome.SKIPPED, "interrupted before it started")
+                    else:
+                        running += 1
+                        launch(key)
+                if self.stop.is_set():
+                    result.interrupted = True
+                if not unfinished or (not ready and running == 0):
+                    break
+                wake.wait(timeout=0.5)
         return result
 
     # ------------------------------------------------------------------ steps
-    def _runner(self, a: Action) -> Callable[[], tuple[Outcome, str]]:
+    def _runner(self, a: Action) -> Callable[[], StepResult]:
         return {
             ActionType.CREATE: lambda: self._create(a),
             ActionType.ADOPT: lambda: self._adopt(a),
@@ -318,13 +333,17 @@ class Executor:
         self.store.journal_close(entry, "done", result={"remote_id": obs.remote_id, "status": obs.status})
         return obs
 
-    def _settle(self, a: Action, obs: Observation, record: ResourceRecord) -> tuple[Outcome, str]:
-        """Wait for readiness (unless --no-wait), recording every status change."""
-        adapter = self._adapter(a)
+    def _settle(self, a: Action, obs: Observation, record: ResourceRecord) -> StepResult:
+        """Done if ready; else wait for readiness on the wait pool (unless --no-wait)."""
         if obs.phase is Phase.READY:
             return Outcome.SUCCEEDED, obs.status
         if not self.options.wait:
             return Outcome.SUBMITTED, f"{obs.status}; not waiting (--no-wait)"
+        return _Wait(lambda: self._wait_ready(a, obs, record))
+
+    def _wait_ready(self, a: Action, obs: Observation, record: ResourceRecord) -> tuple[Outcome, str]:
+        """Poll until ready, failed or gone, recording every status change."""
+        adapter = self._adapter(a)
         last_status = [obs.status]
 
         def on_poll(o: Observation, elapsed: float) -> None:
@@ -356,14 +375,14 @@ class Executor:
             raise StepFailed(f"{final.remote_id} disappeared from the provider while waiting")
         raise StepFailed(f"{final.remote_id} ended {final.status}{detail}")
 
-    def _create(self, a: Action, deposed: list[dict[str, Any]] | None = None) -> tuple[Outcome, str]:
+    def _create(self, a: Action, deposed: list[dict[str, Any]] | None = None) -> StepResult:
         desired = self._desired(a)
         obs = self._submit_create(a, desired)
         record = self._new_record(a, obs, deposed=deposed)
         self.store.put(record, event="created", detail={"remote_id": obs.remote_id})
         return self._settle(a, obs, record)
 
-    def _adopt(self, a: Action) -> tuple[Outcome, str]:
+    def _adopt(self, a: Action) -> StepResult:
         found = a.adopted or {}
         obs = Observation(remote_id=found["remote_id"], phase=Phase(found["phase"]), status=found["status"],
                           object=found.get("object") or {}, outputs=found.get("outputs") or {},
@@ -376,7 +395,7 @@ class Executor:
                              "plan again to replace it")
         return self._settle(a, obs, record)
 
-    def _update(self, a: Action) -> tuple[Outcome, str]:
+    def _update(self, a: Action) -> StepResult:
         prior = ResourceRecord.from_dict(a.prior or {})
         current = self.store.get(a.address) or prior
         from reconciler.models.changes import ChangeClass  # local import keeps the hot path lean
@@ -405,7 +424,7 @@ class Executor:
         self.store.put(record, event="updated", detail={"status": obs.status})
         return self._settle(a, obs, record)
 
-    def _replace(self, a: Action) -> tuple[Outcome, str]:
+    def _replace(self, a: Action) -> StepResult:
         prior = ResourceRecord.from_dict(a.prior or {})
         if a.replace_mode is ReplaceMode.DESTROY_BEFORE_CREATE:
             self._destroy_object(a, prior, reason="replace")
@@ -503,7 +522,7 @@ class Executor:
         self.store.remove(a.address, event="forgotten", detail={"reason": a.reason})
         return Outcome.SUCCEEDED, "removed from state; left on the provider"
 
-    def _await_existing(self, a: Action) -> tuple[Outcome, str]:
+    def _await_existing(self, a: Action) -> StepResult:
         """A no-op resource that something downstream needs ready (e.g. after apply --no-wait)."""
         record = self.store.get(a.address)
         if record is None:
