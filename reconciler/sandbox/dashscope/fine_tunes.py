@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,7 +190,31 @@ class Job:
         return self.saved_checkpoints() if self.status(now) == training.SUCCEEDED else []
 
 
+# Almost every fine-tune and deployment request calls `load_jobs`, which must schedule the whole
+# account (jobs queue one at a time), so N requests cost O(N²). Rows only change by INSERT and by
+# setting cancel_at or deleted, so the result is kept per store and rebuilt when this fingerprint
+# of the table changes (one aggregate query, which also sees other processes' writes).
+_JOBS_FINGERPRINT = (
+    "SELECT count(*) AS n, max(seq) AS s, count(cancel_at) AS c, total(cancel_at) AS ct,"
+    " total(cancel_at * seq) AS cw, count(deleted) AS d, total(deleted) AS dt, total(deleted * seq) AS dw"
+    " FROM dashscope_fine_tunes"
+)
+_jobs_cache: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], dict[str, Job]]] = weakref.WeakKeyDictionary()
+
+
 def load_jobs(ctx: Context) -> dict[str, Job]:
+    # The rows are read after the fingerprint, so a write in between can only make the cached
+    # fingerprint older than its rows: the next call then reloads. Never a stale answer.
+    fingerprint = tuple((ctx.store.one(_JOBS_FINGERPRINT) or {}).values())
+    cached = _jobs_cache.get(ctx.store)
+    if cached is not None and cached[0] == fingerprint:
+        return dict(cached[1])
+    jobs = _load_jobs(ctx)
+    _jobs_cache[ctx.store] = (fingerprint, jobs)
+    return dict(jobs)
+
+
+def _load_jobs(ctx: Context) -> dict[str, Job]:
     rows = ctx.store.query("SELECT * FROM dashscope_fine_tunes ORDER BY created, seq")
     facts = [
         training.JobFacts(
@@ -578,6 +603,9 @@ def checkpoints(ctx: Context) -> Response:
 # --- for deployments -------------------------------------------------------------------------
 def deployable_base_model(ctx: Context, model_name: str) -> str:
     """The base model behind a deployable name, or the documented error if it cannot be deployed."""
+    # jobs with an export of this name: one query instead of one per job
+    named = {r["job_id"] for r in ctx.store.query("SELECT job_id FROM dashscope_exports WHERE model_name = ?",
+                                                   (model_name,))}
     for job in load_jobs(ctx).values():
         if job.row["deleted"] is not None:
             continue
@@ -586,6 +614,8 @@ def deployable_base_model(ctx: Context, model_name: str) -> str:
             if status != training.SUCCEEDED:
                 raise _bad(f"Model {model_name} is not ready: its fine-tune job is {status}")
             return job.row["model"]
+        if job.row["job_id"] not in named:
+            continue
         exported = {e["model_name"]: e for e in _exports(ctx, job.row["job_id"]).values()}
         if model_name in exported:
             e = exported[model_name]

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The `reconciler` command, with the sandbox's 20-job DashScope quota lifted — for benchmarks only.
+
+Why: the sandbox faithfully refuses a 21st running-or-succeeded fine-tune per account
+("Only 20 fine-tune job in running or succeeded allowed per user."), so 100–2000 chains cannot
+be applied against it as shipped. This wrapper raises that one constant in the emulator and then
+runs the unchanged CLI entry point in the same process; every other code path — loading,
+planning, refresh, apply, the state store, the sandbox's routes and timing — is what users run.
+
+With RECONCILER_BENCH_SANDBOX_TIME_FILE=PATH it also writes, at exit, how long the in-process
+sandbox held its store lock (all emulator work runs under that one lock, so this is the share of
+wall time the *emulator* cost, not the engine), as JSON {"sandbox_lock_s": float}.
+
+What it must not do: change anything but the emulator's quota, or be used outside benchmarks.
+
+    python benchmarks/bench_cli.py apply -f DIR --auto-approve
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import reconciler.sandbox.dashscope.fine_tunes as sandbox_fine_tunes
+import reconciler.sandbox.store as sandbox_store
+from reconciler.cli import main
+
+BENCHMARK_FINE_TUNE_QUOTA = 1_000_000
+TIME_FILE_ENV = "RECONCILER_BENCH_SANDBOX_TIME_FILE"
+
+
+class HoldTimedRLock:
+    """An RLock that adds up how long it was held (outermost acquire to matching release)."""
+
+    def __init__(self, totals: list[float]) -> None:
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._totals = totals
+
+    def __enter__(self) -> HoldTimedRLock:
+        self._lock.acquire()
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._local.since = time.perf_counter()
+        self._local.depth = depth + 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._local.depth -= 1
+        if self._local.depth == 0:
+            self._totals[0] += time.perf_counter() - self._local.since
+        self._lock.release()
+
+
+def time_sandbox_lock(path: Path) -> None:
+    totals = [0.0]
+    original_init = sandbox_store.Store.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.lock = HoldTimedRLock(totals)
+
+    sandbox_store.Store.__init__ = init  # type: ignore[method-assign]
+    atexit.register(lambda: path.write_text(json.dumps({"sandbox_lock_s": totals[0]})))
+
+
+if __name__ == "__main__":
+    sandbox_fine_tunes.QUOTA = BENCHMARK_FINE_TUNE_QUOTA
+    if os.environ.get(TIME_FILE_ENV):
+        time_sandbox_lock(Path(os.environ[TIME_FILE_ENV]))
+    main()
