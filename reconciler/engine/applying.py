@@ -224,7 +224,7 @@ class Executor:
 
             work_pool.submit(act)
 
-        waits = max(32, self.options.parallelism * 4)
+        waits = max(128, self.options.parallelism * 8)  # waiting threads mostly sleep
         work_pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallelism), thread_name_prefix="apply")
         wait_pool = ThreadPoolExecutor(max_workers=waits, thread_name_prefix="wait")
         # exit order: the lock is released first, then the pools drain (their threads need the lock)

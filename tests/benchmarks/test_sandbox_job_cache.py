@@ -77,3 +77,30 @@ def test_writes_from_another_sandbox_on_the_same_file_are_seen(tmp_path: Path) -
     finally:
         a.close()
         b.close()
+
+
+def test_jobs_appended_one_by_one_are_scheduled_exactly_as_a_full_replay(tmp_path: Path) -> None:
+    from reconciler.sandbox.dashscope import fine_tunes
+
+    db = tmp_path / "sandbox.db"
+    clock = FakeClock()
+    sb = Sandbox(db, clock=clock, seed=1)
+    try:
+        http = _client(sb)
+        ids = []
+        for _ in range(5):
+            ids.append(_create(http))  # each create extends the cached schedule incrementally
+            http.get(f"/api/v1/fine-tunes/{ids[-1]}")
+            clock.advance(0.5)
+        cached = {i: http.get(f"/api/v1/fine-tunes/{i}").json()["output"]["status"] for i in ids}
+        timelines = {i: j.timeline for i, j in fine_tunes._jobs_cache[sb.store].jobs.items()}
+    finally:
+        sb.close()
+    fresh = Sandbox(db, clock=clock, seed=1)  # a new process: the whole account replayed
+    try:
+        http = _client(fresh)
+        assert {i: http.get(f"/api/v1/fine-tunes/{i}").json()["output"]["status"] for i in ids} == cached
+        assert {i: j.timeline for i, j in fine_tunes._jobs_cache[fresh.store].jobs.items()} == timelines
+        assert "QUEUING" in cached.values()  # the jobs really queue behind each other
+    finally:
+        fresh.close()

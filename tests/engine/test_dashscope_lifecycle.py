@@ -54,12 +54,11 @@ def test_a_no_change_plan_makes_an_exact_number_of_requests(make_env):
     ws.apply()
     env.sandbox.reset_counts()
     assert not ws.plan().has_changes
-    # files: 1 list page; job: 1 GET (≤ 2 jobs are read one by one); checkpoints: 1 per job;
-    # deployments: 1 list page.
+    # files: 1 list page; job: 1 GET (≤ 2 jobs are read one by one); the SUCCEEDED export needs
+    # nothing more (its job was just read); deployments: 1 list page.
     assert env.sandbox.request_counts() == {
         "GET /compatible-mode/v1/files": 1,
         "GET /api/v1/fine-tunes/{job_id}": 1,
-        "GET /api/v1/fine-tunes/{job_id}/checkpoints": 1,
         "GET /api/v1/deployments": 1,
     }
 

@@ -164,13 +164,14 @@ class DashScopeAdapter:
             for r in by_kind["Dataset"]:
                 f = files.get(r.remote_id or "")
                 out[r.address] = self._file_obs(f) if f else self._gone(r.remote_id)
+        jobs: dict[str, FineTuneJob] | None = None
         if by_kind.get("FineTune"):
             jobs = self._jobs_by_id(by_kind["FineTune"])
             for r in by_kind["FineTune"]:
                 j = jobs.get(r.remote_id or "")
                 out[r.address] = self._job_obs(j) if j else self._gone(r.remote_id)
         if by_kind.get("CheckpointExport"):
-            out.update(self._read_exports(by_kind["CheckpointExport"]))
+            out.update(self._read_exports(by_kind["CheckpointExport"], jobs or {}))
         if by_kind.get("Deployment"):
             deployments = {d.deployed_model: d for d in self.client.iter_deployments()}
             for r in by_kind["Deployment"]:
@@ -189,13 +190,28 @@ class DashScopeAdapter:
             return found
         return {j.job_id: j for j in self.client.iter_fine_tunes()}
 
-    def _read_exports(self, records: list[ResourceRecord]) -> dict[str, Observation]:
+    def _read_exports(self, records: list[ResourceRecord], jobs: dict[str, FineTuneJob]) -> dict[str, Observation]:
+        """Exports, batched as far as the API allows.
+
+        There is no account-wide checkpoint list, so an export costs one request per job — except
+        one that already SUCCEEDED: an exported model never changes while its job exists, and its
+        expiry is known from the recorded `expire_time`. Its job's presence in the jobs list
+        (paged, 100 per request) is enough.
+        """
+        out: dict[str, Observation] = {}
+        settled = [r for r in records if r.status == "SUCCEEDED" and r.observed]
+        if settled:
+            if any((r.remote_id or "").partition(":")[0] not in jobs for r in settled):
+                jobs = {j.job_id: j for j in self.client.iter_fine_tunes()}
+            for r in settled:
+                job_id = (r.remote_id or "").partition(":")[0]
+                if job_id in jobs:
+                    out[r.address] = self._export_obs(job_id, Checkpoint.model_validate(r.observed))
         by_job: dict[str, list[ResourceRecord]] = defaultdict(list)
         for r in records:
-            job_id, _, _ = (r.remote_id or "").partition(":")
-            by_job[job_id].append(r)
+            if r.address not in out:
+                by_job[(r.remote_id or "").partition(":")[0]].append(r)
         checkpoints = self._checkpoints_of(by_job)
-        out: dict[str, Observation] = {}
         for job_id, recs in by_job.items():
             cps = checkpoints.get(job_id)
             for r in recs:

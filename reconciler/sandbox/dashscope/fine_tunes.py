@@ -199,7 +199,17 @@ _JOBS_FINGERPRINT = (
     " total(cancel_at * seq) AS cw, count(deleted) AS d, total(deleted) AS dt, total(deleted * seq) AS dw"
     " FROM dashscope_fine_tunes"
 )
-_jobs_cache: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], dict[str, Job]]] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _JobsCache:
+    fingerprint: tuple[Any, ...]
+    jobs: dict[str, Job]
+    last: tuple[float, int]  # (created, seq) of the newest job
+    slot_free: float  # when the training slot frees after every cached job
+
+
+_jobs_cache: weakref.WeakKeyDictionary[Any, _JobsCache] = weakref.WeakKeyDictionary()
 
 
 def load_jobs(ctx: Context) -> dict[str, Job]:
@@ -207,24 +217,46 @@ def load_jobs(ctx: Context) -> dict[str, Job]:
     # fingerprint older than its rows: the next call then reloads. Never a stale answer.
     fingerprint = tuple((ctx.store.one(_JOBS_FINGERPRINT) or {}).values())
     cached = _jobs_cache.get(ctx.store)
-    if cached is not None and cached[0] == fingerprint:
-        return dict(cached[1])
-    jobs = _load_jobs(ctx)
-    _jobs_cache[ctx.store] = (fingerprint, jobs)
-    return dict(jobs)
+    if cached is not None and cached.fingerprint == fingerprint:
+        return dict(cached.jobs)
+    fresh = _appended(ctx, cached, fingerprint) if cached is not None else None
+    if fresh is None:
+        fresh = _load_all(ctx, fingerprint)
+    _jobs_cache[ctx.store] = fresh
+    return dict(fresh.jobs)
 
 
-def _load_jobs(ctx: Context) -> dict[str, Job]:
+def _facts(r: dict[str, Any]) -> training.JobFacts:
+    return training.JobFacts(
+        job_id=r["job_id"], seq=r["seq"], created=r["created"], pending_s=r["pending_s"], train_s=r["train_s"],
+        post_s=r["post_s"], cancel_s=r["cancel_s"], fail_fraction=r["fail_fraction"], cancel_at=r["cancel_at"],
+    )
+
+
+def _load_all(ctx: Context, fingerprint: tuple[Any, ...]) -> _JobsCache:
     rows = ctx.store.query("SELECT * FROM dashscope_fine_tunes ORDER BY created, seq")
-    facts = [
-        training.JobFacts(
-            job_id=r["job_id"], seq=r["seq"], created=r["created"], pending_s=r["pending_s"], train_s=r["train_s"],
-            post_s=r["post_s"], cancel_s=r["cancel_s"], fail_fraction=r["fail_fraction"], cancel_at=r["cancel_at"],
-        )
-        for r in rows
-    ]
-    timelines = training.schedule(facts)
-    return {r["job_id"]: Job(r, timelines[r["job_id"]]) for r in rows}
+    timelines, slot_free = training.schedule_from([_facts(r) for r in rows], -math.inf)
+    last = (rows[-1]["created"], rows[-1]["seq"]) if rows else (-math.inf, -1)
+    return _JobsCache(fingerprint, {r["job_id"]: Job(r, timelines[r["job_id"]]) for r in rows}, last, slot_free)
+
+
+def _appended(ctx: Context, cached: _JobsCache, fingerprint: tuple[Any, ...]) -> _JobsCache | None:
+    """Only new jobs since the cache (the common case: a create): schedule just them.
+
+    Anything else — a cancel, a delete, a job created out of order by another process — replays
+    the whole account (None).
+    """
+    if fingerprint[2:] != cached.fingerprint[2:]:
+        return None
+    rows = ctx.store.query("SELECT * FROM dashscope_fine_tunes WHERE seq > ? ORDER BY created, seq",
+                           (cached.last[1],))
+    if not rows or (rows[0]["created"], rows[0]["seq"]) < cached.last or \
+            len(rows) + len(cached.jobs) != fingerprint[0]:
+        return None
+    timelines, slot_free = training.schedule_from([_facts(r) for r in rows], cached.slot_free)
+    jobs = dict(cached.jobs)
+    jobs.update({r["job_id"]: Job(r, timelines[r["job_id"]]) for r in rows})
+    return _JobsCache(fingerprint, jobs, (rows[-1]["created"], rows[-1]["seq"]), slot_free)
 
 
 def live_job(ctx: Context, job_id: str | None = None) -> tuple[Job, dict[str, Job]]:

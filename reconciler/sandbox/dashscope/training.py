@@ -64,7 +64,15 @@ class Timeline:
 
 
 def schedule(jobs: list[JobFacts]) -> dict[str, Timeline]:
-    slot_free = -math.inf
+    return schedule_from(jobs, -math.inf)[0]
+
+
+def schedule_from(jobs: list[JobFacts], slot_free: float) -> tuple[dict[str, Timeline], float]:
+    """Schedule `jobs` (all created after those already scheduled) once the slot frees at `slot_free`.
+
+    Returns their timelines and when the slot frees after them, so appended jobs can be scheduled
+    without replaying the whole account.
+    """
     timelines: dict[str, Timeline] = {}
     for job in sorted(jobs, key=lambda j: (j.created, j.seq)):
         pending_end = job.created + job.pending_s
@@ -86,4 +94,4 @@ def schedule(jobs: list[JobFacts]) -> dict[str, Timeline]:
             end = natural_end
             timelines[job.job_id] = Timeline(job, pending_end, start, train_end, end, final)
         slot_free = end
-    return timelines
+    return timelines, slot_free
