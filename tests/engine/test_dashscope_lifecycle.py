@@ -324,3 +324,37 @@ def test_progress_shows_the_queue_position_of_a_waiting_job(make_env):
     obs = adapter.read(probe)
     assert obs.status == "QUEUING"
     assert obs.progress is not None and obs.progress.startswith("queued: 1 job ahead")  # the first job already finished
+
+
+def test_a_training_job_removed_from_the_manifests_is_canceled_then_deleted(make_env):
+    env = make_env()
+    env.workspace().apply(wait=False)  # the job is training
+    text = (env.root / "money-rain.yaml").read_text()
+    (env.root / "money-rain.yaml").write_text(text.split("---\n")[0])  # keep only the Dataset
+    plan = env.workspace().plan()
+    ft = next(a for a in plan.actions if a.address == "FineTune/money-rain")
+    assert ft.action is ActionType.CANCEL
+    assert "it will be canceled, then deleted" in ft.reason
+    _, result = env.workspace().apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    assert env.live("fine_tunes") == []
+    statuses = [j["status"] for j in env.sandbox.list_objects("fine_tunes")]
+    assert statuses == ["CANCELED"]
+    assert set(env.workspace().records()) == {"Dataset/money-rain-train"}
+
+
+def test_changing_a_job_that_is_still_training_cancels_it_first(make_env):
+    env = make_env()
+    env.workspace().apply(wait=False)
+    env.clock.advance(5)
+    env.edit("money-rain.yaml", "n_epochs: 150", "n_epochs: 160")
+    plan = env.workspace().plan()
+    ft = next(a for a in plan.actions if a.address == "FineTune/money-rain")
+    assert ft.action is ActionType.REPLACE and ft.replace_mode.value == "destroy_before_create"
+    assert "will be canceled first" in ft.reason and "running for" in ft.reason
+    _, result = env.workspace().apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    jobs = env.sandbox.list_objects("fine_tunes")
+    assert sorted(j["status"] for j in jobs) == ["CANCELED", "SUCCEEDED"]
+    assert len(env.live("fine_tunes")) == 1 and env.live("fine_tunes")[0]["hyper_parameters"]["n_epochs"] == 160
+    assert not env.workspace().plan().has_changes
