@@ -136,7 +136,8 @@ class _Planner:
                 action.reason = f"found on {r.provider_name} by fingerprint ({found.remote_id}, {found.status}); adopting instead of creating"
                 return action
             action.action = ActionType.CREATE
-            action.change_class = _FORCED_CLASS[r.kind]
+            # a create has no change class, except that a new training job costs what a retrain costs
+            action.change_class = ChangeClass.RETRAIN if r.kind is Kind.FINE_TUNE else None
             action.reason = "not in state" + ("" if self.i.refreshed else " (refresh skipped)")
             action.changes = [FieldChange(path=p, before=None, after=v, change_class=self._class_of(r, p))
                               for p, v in _flatten(action.desired or {}).items()]
