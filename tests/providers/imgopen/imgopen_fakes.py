@@ -15,7 +15,6 @@ from reconciler.models.faults import FaultConfig
 from reconciler.providers.http import RetryPolicy
 from reconciler.providers.imgopen import ImgOpenClient
 from reconciler.sandbox import Sandbox
-from reconciler.sandbox.imgopen import ImgOpenEmulator
 
 ACCESS_KEY_ID = "AKID-imgopen-0123456789"
 ACCESS_KEY_SECRET = "SECRET-imgopen-abcdef9876543210"
@@ -81,15 +80,7 @@ def scripted_client(server: ScriptedImgOpen, clock: FakeClock, max_attempts: int
                          retry=RetryPolicy(max_attempts=max_attempts, rng=random.Random(7)), clock=clock)
 
 
-def imgopen_sandbox(monkeypatch: Any, clock: FakeClock, faults: FaultConfig | None = None) -> Sandbox:
-    """A sandbox whose emulators include ImgOpen (until the lead adds it to `_emulators()`)."""
-    import reconciler.sandbox.sandbox as sandbox_module
-
-    original = sandbox_module._emulators
-    monkeypatch.setattr(
-        sandbox_module, "_emulators",
-        lambda: [*(e for e in original() if e.name != "imgopen"), ImgOpenEmulator()],
-    )
+def imgopen_sandbox(clock: FakeClock, faults: FaultConfig | None = None) -> Sandbox:
     return Sandbox(clock=clock, seed=5, time_scale=600.0, faults=faults or FaultConfig())
 
 

@@ -33,8 +33,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[Sandbox]:
-    sb = imgopen_sandbox(monkeypatch, clock)
+def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
+    sb = imgopen_sandbox(clock)
     yield sb
     sb.close()
 

@@ -1,7 +1,4 @@
 """The ImgOpen example through the real engine (Workspace) and the in-process sandbox.
-
-Wiring is done here with the same factory the lead adds to `reconciler.wiring` (see `imgopen_factory`),
-so these tests keep working — unchanged — once it is registered there.
 """
 
 from __future__ import annotations
@@ -15,14 +12,9 @@ from typing import Any
 import pytest
 from imgopen_fakes import imgopen_sandbox
 
-import reconciler.wiring as wiring
 from reconciler.clock import FakeClock
 from reconciler.models.faults import FaultConfig, FaultRule
-from reconciler.models.kinds import ProviderType
 from reconciler.models.plans import ActionType
-from reconciler.models.resources import ProviderConfig
-from reconciler.providers.imgopen import ImgOpenAdapter, ImgOpenClient
-from reconciler.providers.interface import ProviderAdapter
 from reconciler.sandbox import Sandbox
 from reconciler.wiring import WiringContext
 from reconciler.workspace import Workspace
@@ -33,16 +25,6 @@ FT = "FineTune/watercolor-cats"
 DS = "Dataset/watercolor-cats"
 SUBMIT = "POST /AIGCImgOpenServ/saas/modelTraining/submitTraining/Job"
 QUERY = "POST /AIGCImgOpenServ/saas/modelTraining/queryTrainingResult"
-
-
-def imgopen_factory(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
-    """The wiring factory for `ADAPTER_FACTORIES[ProviderType.IMGOPEN]`."""
-    spec: Any = config.spec
-    base = wiring.SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
-    client = ImgOpenClient(base, wiring.credential(config, "access_key_id", ctx),
-                           wiring.credential(config, "access_key_secret", ctx),
-                           transport=wiring._transport(config, ctx), clock=ctx.clock)
-    return ImgOpenAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
 
 
 @dataclass
@@ -61,13 +43,11 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    if ProviderType.IMGOPEN not in wiring.ADAPTER_FACTORIES:
-        monkeypatch.setitem(wiring.ADAPTER_FACTORIES, ProviderType.IMGOPEN, imgopen_factory)
+def env(tmp_path: Path) -> Iterator[Env]:
     root = tmp_path / "imgopen"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
     clock = FakeClock()
-    sb = imgopen_sandbox(monkeypatch, clock)
+    sb = imgopen_sandbox(clock)
     yield Env(root, clock, sb, {})
     sb.close()
 

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from wavespeed_fakes import API_KEY, BASE, ScriptedServer
 
-import reconciler.sandbox.sandbox as sandbox_module
 from reconciler.clock import FakeClock
 from reconciler.providers.http import RetryPolicy
 from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
 from reconciler.sandbox import Sandbox
-from reconciler.sandbox.wavespeed import WaveSpeedEmulator
 
 
 @pytest.fixture
 def server() -> ScriptedServer:
     return ScriptedServer()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def policy() -> RetryPolicy:
-    return RetryPolicy(rng=random.Random(7))
 
 
 @pytest.fixture
@@ -40,21 +27,14 @@ def client(server: ScriptedServer, clock: FakeClock, policy: RetryPolicy) -> Ite
 
 
 @pytest.fixture
-def with_wavespeed_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until the lead registers it in `_emulators()`: add the WaveSpeed emulator for these tests."""
-    original = sandbox_module._emulators
-
-    def emulators() -> list:
-        found = original()
-        return found if any(e.name == "wavespeed" for e in found) else [*found, WaveSpeedEmulator()]
-
-    monkeypatch.setattr(sandbox_module, "_emulators", emulators)
+def clean_sandbox_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox reads faults and time scale from the environment; these tests set their own."""
     monkeypatch.delenv("RECONCILER_SANDBOX_FAULTS", raising=False)
     monkeypatch.delenv("RECONCILER_SANDBOX_TIME_SCALE", raising=False)
 
 
 @pytest.fixture
-def sandbox(with_wavespeed_emulator: None, clock: FakeClock) -> Iterator[Sandbox]:
+def sandbox(clean_sandbox_env: None, clock: FakeClock) -> Iterator[Sandbox]:
     sb = Sandbox(clock=clock, seed=7, time_scale=600.0)
     yield sb
     sb.close()

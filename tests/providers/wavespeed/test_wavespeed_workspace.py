@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-import reconciler.wiring as wiring
 from reconciler.clock import FakeClock
-from reconciler.models.kinds import ProviderType
 from reconciler.models.plans import ActionType
-from reconciler.providers.interface import ProviderAdapter
-from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
 from reconciler.sandbox import Sandbox
 from reconciler.wiring import WiringContext
 from reconciler.workspace import Workspace
@@ -27,18 +22,8 @@ EXAMPLE = REPO / "manifests" / "examples" / "wavespeed"
 WEEK = 7 * 24 * 3600.0
 
 
-def _wavespeed(config: Any, ctx: WiringContext) -> ProviderAdapter:
-    spec: Any = config.spec
-    base = wiring.SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
-    client = WaveSpeedClient(base, wiring.credential(config, "api_key", ctx),
-                             transport=wiring._transport(config, ctx), clock=ctx.clock)
-    return WaveSpeedAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
-
-
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_wavespeed_emulator: None) -> Path:
-    if ProviderType.WAVESPEED not in wiring.ADAPTER_FACTORIES:
-        monkeypatch.setitem(wiring.ADAPTER_FACTORIES, ProviderType.WAVESPEED, _wavespeed)
+def root(tmp_path: Path, clean_sandbox_env: None) -> Path:
     target = tmp_path / "wavespeed"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".reconciler"))
     return target

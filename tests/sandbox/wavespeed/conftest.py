@@ -7,22 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-import reconciler.sandbox.sandbox as sandbox_module
 from reconciler.clock import FakeClock
 from reconciler.sandbox import Sandbox
-from reconciler.sandbox.wavespeed import WaveSpeedEmulator
-
-
-@pytest.fixture(autouse=True)
-def with_wavespeed_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until the lead registers it in `_emulators()`: add the WaveSpeed emulator for these tests."""
-    original = sandbox_module._emulators
-
-    def emulators() -> list:
-        found = original()
-        return found if any(e.name == "wavespeed" for e in found) else [*found, WaveSpeedEmulator()]
-
-    monkeypatch.setattr(sandbox_module, "_emulators", emulators)
 
 
 @pytest.fixture
