@@ -28,9 +28,10 @@ def identity_spec(resource: Resource) -> dict[str, Any]:
     return {k: v for k, v in spec.items() if field_change_class(fields[k]) is not ChangeClass.LOCAL} if fields else spec
 
 
-def spec_hashes(manifests: ManifestSet) -> dict[str, str]:
+def spec_hashes(manifests: ManifestSet, order: list[str] | None = None) -> dict[str, str]:
+    """Identity of every resource; `order` is the topological order when the caller already has it."""
     hashes: dict[str, str] = {}
-    for address in manifests.topological_order():
+    for address in order if order is not None else manifests.topological_order():
         resource = manifests.resources[address]
         payload = {
             "kind": resource.kind.value,

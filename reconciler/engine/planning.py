@@ -93,13 +93,14 @@ class _Planner:
     def __init__(self, inputs: PlanInputs) -> None:
         self.i = inputs
         self.m = inputs.manifests
-        self.hashes = spec_hashes(inputs.manifests)
+        self.order = inputs.manifests.topological_order()
+        self.hashes = spec_hashes(inputs.manifests, self.order)
         self.diagnostics: list[Diagnostic] = []
         self.actions: dict[str, Action] = {}
 
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
-        for address in self.m.topological_order():
+        for address in self.order:
             self.actions[address] = self._plan_desired(self.m.resources[address])
         prunes = self._plan_prunes()
         return list(self.actions.values()) + self._plan_deposed() + prunes
