@@ -72,7 +72,8 @@ def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTranspor
         options = config.spec.sandbox  # type: ignore[attr-defined]
         faults = options.faults if options is not None and options.faults.rules or (
             options is not None and options.faults.fail_jobs) else None
-        return ctx.sandbox_instance().transport(faults=faults)
+        fidelity = options.fidelity if options is not None else None
+        return ctx.sandbox_instance().transport(faults=faults, fidelity=fidelity)
     return None
 
 

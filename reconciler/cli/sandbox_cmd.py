@@ -40,11 +40,12 @@ def _load_faults(path: Path | None) -> FaultConfig | None:
         raise click.ClickException(f"{path}: invalid fault configuration: {problems}") from exc
 
 
-def _open_sandbox(db: Path, time_scale: float | None, faults: FaultConfig | None):  # type: ignore[no-untyped-def]
+def _open_sandbox(db: Path, time_scale: float | None, faults: FaultConfig | None,  # type: ignore[no-untyped-def]
+                  fidelity: str | None = None):
     from reconciler.sandbox import Sandbox
 
     try:
-        return Sandbox(db_path=db, time_scale=time_scale, faults=faults)
+        return Sandbox(db_path=db, time_scale=time_scale, faults=faults, fidelity=fidelity)
     except ValueError as exc:  # bad environment variables
         raise click.ClickException(str(exc)) from exc
 
@@ -58,7 +59,11 @@ def _open_sandbox(db: Path, time_scale: float | None, faults: FaultConfig | None
               help="SQLite database holding the emulated accounts (created if missing).")
 @click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Fault configuration (YAML or JSON; the FaultConfig model). Default: $RECONCILER_SANDBOX_FAULTS.")
-def serve_command(port: int, host: str, time_scale: float | None, db: Path, faults_file: Path | None) -> None:
+@click.option("--fidelity", type=click.Choice(["permissive", "documented"]), default=None,
+              help="'documented': answer only with the least helpful documented shapes (what recovery may rely "
+                   "on). Default: $RECONCILER_SANDBOX_FIDELITY, else permissive.")
+def serve_command(port: int, host: str, time_scale: float | None, db: Path, faults_file: Path | None,
+                  fidelity: str | None) -> None:
     """Serve the emulator over HTTP until interrupted (Ctrl-C).
 
     Point clients at http://HOST:PORT/api/v1 (DashScope native) and
@@ -67,7 +72,7 @@ def serve_command(port: int, host: str, time_scale: float | None, db: Path, faul
     from reconciler.sandbox import serve
 
     faults = _load_faults(faults_file)
-    sandbox = _open_sandbox(db, time_scale, faults)
+    sandbox = _open_sandbox(db, time_scale, faults, fidelity)
     if host not in LOOPBACK:
         click.echo(f"warning: binding {host}: the sandbox accepts any API key; anyone who can reach it can use it",
                    err=True)
@@ -76,7 +81,8 @@ def serve_command(port: int, host: str, time_scale: float | None, db: Path, faul
     except OSError as exc:
         sandbox.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port") from exc
-    click.echo(f"reconciler sandbox listening on {server.url}  (database {db}, time scale {sandbox.time_scale:g}x)")
+    click.echo(f"reconciler sandbox listening on {server.url}  (database {db}, time scale {sandbox.time_scale:g}x, "
+               f"{sandbox.fidelity} fidelity)")
     click.echo(f"  DashScope native:            {server.url}/api/v1")
     click.echo(f"  DashScope OpenAI-compatible: {server.url}/compatible-mode/v1")
     click.echo("Press Ctrl-C to stop.", nl=True)

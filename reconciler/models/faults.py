@@ -9,11 +9,21 @@ socket over real HTTP).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from reconciler.models.envelope import StrictModel
 
 Rate = float
+
+Fidelity = Literal["permissive", "documented"]
+"""How helpful the emulator is where the provider documents leave a choice (DESIGN.md §5).
+
+`documented` answers with the least helpful documented shape (providers.md §4b) and turns every
+undocumented convenience off; crash, fault and end-to-end tests run in it. `permissive` keeps the
+conveniences, for the quickstart."""
+FIDELITIES: tuple[str, ...] = ("permissive", "documented")
 
 
 class FaultRule(StrictModel):
@@ -33,6 +43,18 @@ class FaultRule(StrictModel):
     rate_lost_response: Rate = Field(
         0.0, ge=0, le=1, description="Fraction processed and committed, but whose response is lost"
     )
+    rate_late_commit: Rate = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Fraction that time out for the client but are committed by the provider later, "
+            "late_commit_delay_s after they arrived (no idempotency keys: a re-sent create makes a twin)"
+        ),
+    )
+    late_commit_delay_s: float = Field(
+        35.0, ge=0, le=86_400, description="How long after arrival a late-committed request takes effect"
+    )
 
 
 class FaultConfig(StrictModel):
@@ -47,3 +69,10 @@ class SandboxOptions(StrictModel):
         None, gt=0, description="How many emulated seconds pass per real second (default: the sandbox's own)"
     )
     faults: FaultConfig = Field(default_factory=FaultConfig)
+    fidelity: Fidelity | None = Field(
+        None,
+        description=(
+            "'documented': answer with the least helpful documented shapes (what recovery may rely on); "
+            "'permissive' (the default): keep the emulator's conveniences"
+        ),
+    )

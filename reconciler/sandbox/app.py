@@ -20,6 +20,7 @@ from reconciler.clock import Clock
 from reconciler.models.faults import FaultConfig
 from reconciler.sandbox import faults as fault_rules
 from reconciler.sandbox.faults import FaultDecision
+from reconciler.sandbox.late_commits import LateCommits
 from reconciler.sandbox.routing import ApiError, Context, ProviderEmulator, Request, Response, Router
 from reconciler.sandbox.store import Store
 
@@ -45,8 +46,10 @@ class SandboxApp:
         time_scale: float,
         seed: int,
         faults: FaultConfig,
+        fidelity: str = "permissive",
     ) -> None:
         self.store = store
+        self.fidelity = fidelity
         self.router = Router(emulators)
         self.clock = clock
         self.time_scale = time_scale
@@ -54,10 +57,13 @@ class SandboxApp:
         self.faults = faults
         for emu in self.router.emulators:
             store.executescript(emu.schema())
+        self.late_commits = LateCommits(store)
 
     # --- the shared entry point ---------------------------------------------------------
-    def handle(self, request: Request, faults: FaultConfig | None = None) -> Outcome:
+    def handle(self, request: Request, faults: FaultConfig | None = None, fidelity: str | None = None) -> Outcome:
         faults = self.faults if faults is None else faults
+        fidelity = fidelity or self.fidelity
+        self.commit_due()
         request_id = self._request_id()
         matched = self.router.match(request.method, request.path)
         emulator = matched[2] if matched else self.router.owner(request.path)
@@ -73,8 +79,13 @@ class SandboxApp:
             return Outcome(self._plain(502, "connection dropped (injected fault)"), drop=decision.kind, fault=decision)
         if decision.kind in ("throttle", "server_error"):
             return Outcome(self._injected_error(decision, request, request_id, emulator), fault=decision)
+        if decision.kind == "late_commit":
+            # the client times out; the provider commits the request later (late_commits.py)
+            self.late_commits.park(request, due=self.clock.now() + decision.commit_delay_s, fidelity=fidelity,
+                                   request_id=request_id)
+            return Outcome(self._plain(502, "no answer (injected fault)"), drop="timeout", fault=decision)
 
-        response = self._run(request, request_id, matched, emulator, faults)
+        response = self._run(request, request_id, matched, emulator, faults, fidelity)
         response.headers.append(("x-request-id", request_id))
         if decision.kind == "lost":
             return Outcome(response, drop="lost", fault=decision)
@@ -87,6 +98,8 @@ class SandboxApp:
         matched: tuple[Any, dict[str, str], ProviderEmulator] | None,
         emulator: ProviderEmulator | None,
         faults: FaultConfig,
+        fidelity: str,
+        at: float | None = None,
     ) -> Response:
         if emulator is None:
             return self._plain(404, f"No emulated API serves {request.path}")
@@ -106,10 +119,13 @@ class SandboxApp:
                 seed=self.seed,
                 faults=faults,
                 request_id=request_id,
+                fidelity=fidelity,
             )
+            if at is not None:
+                ctx.now = at
             if route.transactional:
                 with self.store.transaction():
-                    ctx.now = self.clock.now()
+                    ctx.now = self.clock.now() if at is None else at
                     return route.handler(ctx)
             return route.handler(ctx)
         except ApiError as err:
@@ -119,6 +135,21 @@ class SandboxApp:
             return emulator.error_response(
                 ApiError(500, "InternalError", "Internal server error!"), request, request_id
             )
+
+    def commit_due(self) -> None:
+        """Run the late-committed requests whose time has come, oldest first, at their due time."""
+        now = self.clock.now()
+        if not self.late_commits.any_due(now):
+            return
+        while True:
+            with self.store.transaction():
+                parked = self.late_commits.take_due(now)
+                if parked is None:
+                    return
+                matched = self.router.match(parked.request.method, parked.request.path)
+                emulator = matched[2] if matched else self.router.owner(parked.request.path)
+                self._run(parked.request, parked.request_id, matched, emulator, FaultConfig(), parked.fidelity,
+                          at=parked.due)
 
     def _injected_error(
         self, decision: FaultDecision, request: Request, request_id: str, emulator: ProviderEmulator | None
@@ -151,6 +182,7 @@ class SandboxApp:
 
     # --- introspection ------------------------------------------------------------------
     def list_objects(self, kind: str) -> list[dict[str, Any]]:
+        self.commit_due()
         ctx = Context(
             request=Request.build("GET", "/", "", {}, _EmptyBody(), 0),
             params={},
@@ -160,6 +192,7 @@ class SandboxApp:
             seed=self.seed,
             faults=self.faults,
             request_id="introspection",
+            fidelity=self.fidelity,
         )
         with self.store.transaction():
             for emu in self.router.emulators:

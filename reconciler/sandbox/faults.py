@@ -7,8 +7,10 @@ wire. Semantics:
 
 - every rule whose `match` fits the request contributes its `latency_ms` (they add up);
 - rules are then tried in order; each rolls once, and the first that hits decides the fault;
-- within a rule the rates partition one roll: reset, timeout, 429, 5xx, lost response
-  (if they sum above 1, later kinds get what is left).
+- within a rule the rates partition one roll: reset, timeout, 429, 5xx, lost response, late
+  commit (if they sum above 1, later kinds get what is left);
+- a late commit times out for the client and takes effect `late_commit_delay_s` after it
+  arrived ([inf] providers.md §4b: no idempotency keys, so a timed-out create may still land).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Literal
 
 from reconciler.models.faults import FaultConfig, FaultRule
 
-FaultKind = Literal["none", "reset", "timeout", "throttle", "server_error", "lost"]
+FaultKind = Literal["none", "reset", "timeout", "throttle", "server_error", "lost", "late_commit"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class FaultDecision:
     status: int = 0  # for throttle / server_error
     retry_after_s: float = 0.0
     lost_as: Literal["timeout", "disconnect"] = "disconnect"  # how a lost response looks in process
+    commit_delay_s: float = 0.0  # late_commit: when, after arrival, the provider commits the request
 
     @property
     def processes_request(self) -> bool:
@@ -70,6 +73,7 @@ def decide(config: FaultConfig, seed: int, method: str, path: str, route_key: st
             ("throttle", rule.rate_429),
             ("server_error", rule.rate_5xx),
             ("lost", rule.rate_lost_response),
+            ("late_commit", rule.rate_late_commit),
         ):
             edge += rate
             if rate > 0 and roll < edge:
@@ -80,6 +84,7 @@ def decide(config: FaultConfig, seed: int, method: str, path: str, route_key: st
                     status=429 if kind == "throttle" else (500 if detail < 0.5 else 503),
                     retry_after_s=rule.retry_after_s,
                     lost_as="timeout" if detail < 0.5 else "disconnect",
+                    commit_delay_s=rule.late_commit_delay_s,
                 )
     return FaultDecision(latency_s=latency)
 

@@ -139,6 +139,12 @@ class Context:
     seed: int
     faults: FaultConfig
     request_id: str
+    fidelity: str = "permissive"  # "documented": least helpful documented shapes (models.faults.Fidelity)
+
+    @property
+    def documented(self) -> bool:
+        """Whether to answer with the least helpful shape the documents allow (providers.md §4b)."""
+        return self.fidelity == "documented"
 
 
 Handler = Callable[[Context], Response]

@@ -16,7 +16,7 @@ import httpx
 from pydantic import ValidationError
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
-from reconciler.models.faults import FaultConfig
+from reconciler.models.faults import FIDELITIES, FaultConfig
 from reconciler.sandbox.app import SandboxApp
 from reconciler.sandbox.dashscope import DashScopeEmulator
 from reconciler.sandbox.imgopen import ImgOpenEmulator
@@ -30,6 +30,7 @@ DEFAULT_TIME_SCALE = 600.0
 
 FAULTS_ENV = "RECONCILER_SANDBOX_FAULTS"
 TIME_SCALE_ENV = "RECONCILER_SANDBOX_TIME_SCALE"
+FIDELITY_ENV = "RECONCILER_SANDBOX_FIDELITY"
 
 OBJECT_KINDS = ("files", "fine_tunes", "checkpoints", "deployments", "wavespeed_predictions", "wavespeed_uploads",
                 "imgopen_tasks")
@@ -62,11 +63,24 @@ def time_scale_from_env() -> float:
     return value
 
 
+def check_fidelity(value: str, where: str) -> str:
+    if value not in FIDELITIES:
+        raise ValueError(f"{where} must be one of {', '.join(FIDELITIES)} (got {value!r})")
+    return value
+
+
+def fidelity_from_env() -> str:
+    raw = os.environ.get(FIDELITY_ENV, "").strip()
+    return check_fidelity(raw, FIDELITY_ENV) if raw else "permissive"
+
+
 class Sandbox:
     """An emulator of the providers' HTTP APIs, persisted in SQLite.
 
     `db_path=None` keeps everything in memory (blobs in a temporary directory); a path persists
-    state across processes. `time_scale` is emulated seconds per real second.
+    state across processes. `time_scale` is emulated seconds per real second. `fidelity`
+    ("permissive" or "documented", default from RECONCILER_SANDBOX_FIDELITY) is the default for
+    every transport; a transport may ask for another.
     """
 
     def __init__(
@@ -76,7 +90,9 @@ class Sandbox:
         time_scale: float | None = None,
         faults: FaultConfig | None = None,
         seed: int | None = None,
+        fidelity: str | None = None,
     ) -> None:
+        self.fidelity = check_fidelity(fidelity, "fidelity") if fidelity is not None else fidelity_from_env()
         if time_scale is None:
             time_scale = time_scale_from_env()
         if not time_scale > 0:
@@ -86,7 +102,8 @@ class Sandbox:
         self.faults = faults if faults is not None else faults_from_env()
         self.seed = seed if seed is not None else 0
         self.store = Store(db_path)
-        self._app = SandboxApp(self.store, _emulators(), self.clock, self.time_scale, self.seed, self.faults)
+        self._app = SandboxApp(self.store, _emulators(), self.clock, self.time_scale, self.seed, self.faults,
+                               self.fidelity)
 
     @property
     def db_path(self) -> Path | None:
@@ -96,9 +113,11 @@ class Sandbox:
     def wsgi_app(self) -> SandboxApp:
         return self._app
 
-    def transport(self, faults: FaultConfig | None = None) -> httpx.BaseTransport:
-        """An in-process httpx transport; `faults` overrides the sandbox's own for this transport."""
-        return SandboxTransport(self._app, self.clock, faults)
+    def transport(self, faults: FaultConfig | None = None, fidelity: str | None = None) -> httpx.BaseTransport:
+        """An in-process httpx transport; `faults` and `fidelity` override the sandbox's own for it."""
+        if fidelity is not None:
+            check_fidelity(fidelity, "fidelity")
+        return SandboxTransport(self._app, self.clock, faults, fidelity)
 
     def request_counts(self) -> dict[str, int]:
         """Requests that reached the sandbox, keyed 'METHOD /route/template' (faulted ones included)."""

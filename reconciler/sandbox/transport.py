@@ -36,10 +36,12 @@ class _BodyStream(httpx.SyncByteStream):
 
 
 class SandboxTransport(httpx.BaseTransport):
-    def __init__(self, app: SandboxApp, clock: Clock, faults: FaultConfig | None = None) -> None:
+    def __init__(self, app: SandboxApp, clock: Clock, faults: FaultConfig | None = None,
+                 fidelity: str | None = None) -> None:
         self._app = app
         self._clock = clock
         self._faults = faults
+        self._fidelity = fidelity
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         length = request.headers.get("content-length")
@@ -51,7 +53,7 @@ class SandboxTransport(httpx.BaseTransport):
             BodyReader(request.stream),  # type: ignore[arg-type]
             int(length) if length and length.isdigit() else None,
         )
-        outcome = self._app.handle(sandbox_request, self._faults)
+        outcome = self._app.handle(sandbox_request, self._faults, self._fidelity)
         if outcome.drop == "reset":
             raise httpx.ReadError("[Errno 104] Connection reset by peer (injected by the sandbox)", request=request)
         if outcome.drop == "timeout":

@@ -120,3 +120,49 @@ def test_faults_from_the_environment(monkeypatch: pytest.MonkeyPatch, clock: Fak
     monkeypatch.setenv("RECONCILER_SANDBOX_FAULTS", '{"rules": [{"rate_429": 2}]}')
     with pytest.raises(ValueError, match="RECONCILER_SANDBOX_FAULTS"):
         Sandbox(clock=clock)
+
+
+def test_late_commit_times_out_then_lands_after_its_delay(kit: Kit, clock: FakeClock) -> None:
+    """A create the provider commits after the client gave up (providers.md §4b, [inf])."""
+    file_id = kit.upload()
+    late = client(kit.sb, rule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=35.0),
+                  timeout=30.0)
+    body = {"model": "wan2.5-i2v-preview", "training_file_ids": [file_id], "training_type": "efficient_sft",
+            "hyper_parameters": {"n_epochs": 400}}
+    sent_at = clock.now()
+    with pytest.raises(httpx.ReadTimeout):
+        late.post("/api/v1/fine-tunes", json=body)
+    assert clock.now() - sent_at == pytest.approx(30.0)  # the client waited its read timeout
+    plain = client(kit.sb)
+    assert plain.get("/api/v1/fine-tunes").json()["output"]["jobs"] == []  # not committed yet: a look-up misses it
+    clock.advance(5.0)
+    jobs = plain.get("/api/v1/fine-tunes").json()["output"]["jobs"]
+    assert len(jobs) == 1 and jobs[0]["training_file_ids"] == [file_id]
+    assert kit.sb.request_counts()["POST /api/v1/fine-tunes"] == 1  # the late commit is not a second request
+
+
+def test_late_commits_survive_a_restart_of_the_sandbox(tmp_path, clock: FakeClock) -> None:
+    db = tmp_path / "sb.db"
+    first = Sandbox(db_path=db, clock=clock, seed=3)
+    with pytest.raises(httpx.ReadTimeout):
+        client(first, rule(match="POST /api/v1/deployments", rate_late_commit=1.0, late_commit_delay_s=10.0)).post(
+            "/api/v1/deployments", json={"model_name": "m", "plan": "lora", "capacity": 1})
+    first.close()
+    clock.advance(10.0)
+    second = Sandbox(db_path=db, clock=clock, seed=3)
+    try:
+        assert second.wsgi_app.late_commits.pending() == 1
+        client(second).get("/api/v1/deployments")
+        assert second.wsgi_app.late_commits.pending() == 0
+    finally:
+        second.close()
+
+
+def test_fidelity_is_checked_and_reaches_the_handlers(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
+    monkeypatch.setenv("RECONCILER_SANDBOX_FIDELITY", "documented")
+    assert Sandbox(clock=clock).fidelity == "documented"
+    monkeypatch.setenv("RECONCILER_SANDBOX_FIDELITY", "helpful")
+    with pytest.raises(ValueError, match="RECONCILER_SANDBOX_FIDELITY must be one of permissive, documented"):
+        Sandbox(clock=clock)
+    with pytest.raises(ValueError, match="fidelity must be one of"):
+        Sandbox(clock=clock, fidelity="everything")
