@@ -66,6 +66,24 @@ class Desired:
 ProgressCallback = Callable[[str], None]
 
 
+class AmbiguousMatch(Exception):
+    """`find`/`discover` cannot tell which provider object is this resource's (DESIGN.md §3b).
+
+    Raised instead of guessing when more than one live, unclaimed object fits everything the
+    provider's documents let us compare (e.g. several trainings of one trainer model created after
+    the journal row). The engine stops that resource — it never creates again — and shows the
+    candidates with the commands that settle it (`reconciler import ADDRESS ID`, or
+    `reconciler state resolve ADDRESS --absent`).
+    """
+
+    def __init__(self, address: str, candidates: list[str], why: str) -> None:
+        self.address = address
+        self.candidates = list(candidates)
+        self.why = why
+        super().__init__(f"{address}: {len(self.candidates)} provider objects could be this resource "
+                         f"({', '.join(self.candidates)}): {why}")
+
+
 class ProviderAdapter(Protocol):
     name: str  # the Provider manifest's metadata.name
     type: str  # dashscope | wavespeed | imgopen
