@@ -24,12 +24,21 @@ from reconciler.engine.identity import spec_hashes
 from reconciler.engine.outcomes import ApplyResult
 from reconciler.engine.planning import PlanInputs, make_plan
 from reconciler.engine.progress import ProgressSink
+from reconciler.engine.recovering import (
+    LOOK_AGAIN_S,
+    SETTLE_WINDOW_S,
+    Resolution,
+    blocked_message,
+    persist,
+    repair,
+    resolve,
+)
 from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.loading import load_manifests
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
-from reconciler.models.state import ResourceRecord, iso_utc
+from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.sqlite import SqliteStateStore, default_state_path
@@ -98,21 +107,57 @@ class Workspace:
     def open_state(self, *, readonly: bool) -> StateStore:
         return SqliteStateStore.open(self.state_path, readonly=readonly, clock=self.clock)
 
-    def _refresh(self, store: StateStore, *, discover: bool = True) -> RefreshResult:
-        manifests = self.manifests
-        return refresh(manifests, store.all(), self.adapters(), spec_hashes(manifests), now=self.clock.now(),
-                       journal=store.open_journal(), discover=discover, parallelism=self.parallelism)
+    def _recover(self, store: StateStore, *, wait: bool, write: bool,
+                 stop: threading.Event | None = None) -> tuple[dict[str, ResourceRecord], list[Resolution]]:
+        """Settle the open journal rows (recovering.py); returns the records as they should be.
 
-    def _plan_from(self, store: StateStore, *, refresh_first: bool, operation: str) -> tuple[Plan, RefreshResult | None]:
+        `wait`: while a create is still settling, look again until its window has passed (apply);
+        otherwise one look each (plan). `write`: persist what was settled (apply, refresh).
+        """
+        records = store.all()
+        entries = store.open_journal()
+        if not entries:
+            return records, []
+        adapters = self.adapters()
+        pauses = iter(LOOK_AGAIN_S)
+        pause = LOOK_AGAIN_S[0]
+        while True:
+            resolutions = resolve(entries, records, adapters, self.clock.now())
+            settling = [r for r in resolutions if r.verdict == "settling"]
+            if not wait or not settling or (stop is not None and stop.is_set()):
+                break
+            closes = min(parse_iso_utc(r.entry.started_at) + SETTLE_WINDOW_S for r in settling)
+            pause = next(pauses, pause)
+            self.clock.sleep(max(0.0, min(pause, closes - self.clock.now())) or 0.01)
+        repaired = repair(records, resolutions, self.clock.now())
+        if write:
+            persist(store, resolutions, repaired)
+        return repaired, resolutions
+
+    def _refresh(self, store: StateStore, records: dict[str, ResourceRecord], held: frozenset[str], *,
+                 discover: bool = True) -> RefreshResult:
+        manifests = self.manifests
+        return refresh(manifests, records, self.adapters(), spec_hashes(manifests), now=self.clock.now(),
+                       held=held, discover=discover, parallelism=self.parallelism)
+
+    def _plan_from(self, store: StateStore, *, refresh_first: bool, operation: str,
+                   recovered: tuple[dict[str, ResourceRecord], list[Resolution]] | None = None,
+                   ) -> tuple[Plan, RefreshResult | None]:
         manifests = self.manifests
         meta = store.meta()
-        result = self._refresh(store, discover=operation == "apply") if refresh_first else None
+        if recovered is None:
+            recovered = self._recover(store, wait=False, write=False) if refresh_first else (store.all(), [])
+        records, resolutions = recovered
+        blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
+        result = self._refresh(store, records, frozenset(blocked), discover=operation == "apply") \
+            if refresh_first else None
         inputs = PlanInputs(
             manifests=manifests,
-            records=result.records if result else store.all(),
+            records=result.records if result else records,
             meta=meta,
             observations=result.observations if result else {},
             discovered=result.discovered if result else {},
+            blocked=blocked,
             now=self.clock.now(),
             refreshed=refresh_first,
             operation=operation,
@@ -154,8 +199,10 @@ class Workspace:
         try:
             with store.lock("destroy" if destroy else "apply", timeout=lock_timeout):
                 refreshed: RefreshResult | None = None
+                # what an interrupted run left open is settled (and written) before anything is planned
+                recovered = self._recover(store, wait=True, write=True, stop=stop)
                 if plan is None:
-                    plan, refreshed = self._plan_from(store, refresh_first=refresh,
+                    plan, refreshed = self._plan_from(store, refresh_first=refresh, recovered=recovered,
                                                       operation="destroy" if destroy else "apply")
                 else:
                     self._check_saved(plan, store)
@@ -183,17 +230,16 @@ class Workspace:
         if plan.serial != meta.serial:
             raise StalePlanError(f"the state changed since this plan was made (serial {plan.serial} → {meta.serial}); "
                                  "run 'reconciler plan --out' again and apply the new plan")
+        held = [a.address for a in plan.actions if a.facts.get("journal")]
+        if held:
+            raise StalePlanError(f"this plan was made while an interrupted create of {', '.join(held)} was not "
+                                 "settled yet; it is settled now: run 'reconciler plan --out' again")
 
     def _persist_refresh(self, store: StateStore, refreshed: RefreshResult) -> None:
         current = store.all()
         changed = [r for a, r in refreshed.records.items() if a in current and r != current[a]]
         if changed:
             store.put_many(changed, event="refreshed")
-        for entry, found in refreshed.resolved_journal:
-            store.journal_close(entry.id, "resolved", result={"found": found.remote_id if found else None})
-        for entry in store.open_journal():
-            if entry.operation != "create" or entry.address in current:
-                store.journal_close(entry.id, "resolved", result={"how": "re-planned from refreshed state"})
 
     def refresh(self, *, lock_timeout: float = 0.0) -> RefreshSummary:
         """Update the cache from the providers (and adopt what discovery finds); nothing remote changes."""
@@ -201,7 +247,9 @@ class Workspace:
         store = self.open_state(readonly=False)
         try:
             with store.lock("refresh", timeout=lock_timeout):
-                result = self._refresh(store)
+                records, resolutions = self._recover(store, wait=False, write=True)
+                held = frozenset(r.address for r in resolutions if r.blocks)
+                result = self._refresh(store, records, held)
                 self._persist_refresh(store, result)
                 hashes = spec_hashes(self.manifests)
                 adopted = []
@@ -212,8 +260,9 @@ class Workspace:
                     adopted.append(address)
                 gone = [a for a, o in result.observations.items() if o.phase is Phase.GONE]
                 return RefreshSummary(refreshed=len(result.observations), adopted=adopted, gone=gone,
-                                      resolved_journal=len(result.resolved_journal),
-                                      diagnostics=[str(d) for d in result.diagnostics])
+                                      resolved_journal=sum(1 for r in resolutions if not r.blocks),
+                                      diagnostics=[str(d) for d in result.diagnostics]
+                                      + [blocked_message(r) for r in resolutions if r.blocks])
         finally:
             store.close()
 
@@ -227,7 +276,18 @@ class Workspace:
             content_digest=content.digest if content else None,
             content_files=dict(content.files) if content else {}, status=obs.status, observed=obs.object,
             outputs=dict(obs.outputs), dependencies=resource.dependencies(), labels=dict(resource.labels),
-            lifecycle=resource.lifecycle.model_dump(mode="json"), created_at=now, updated_at=now, observed_at=now)
+            lifecycle=resource.lifecycle.model_dump(mode="json"), created_at=now, updated_at=now, observed_at=now,
+            built_from=self._upstream_objects(resource, store))
+
+    @staticmethod
+    def _upstream_objects(resource: Any, store: StateStore) -> dict[str, str]:
+        """Lineage of an object found or imported now: the upstreams' current objects."""
+        out = {}
+        for dep in resource.dependencies():
+            rec = store.get(dep)
+            if rec is not None and rec.remote_id:
+                out[dep] = rec.remote_id
+        return out
 
     def import_resource(self, address: str, remote_id: str, *, lock_timeout: float = 0.0) -> ResourceRecord:
         """Adopt an existing provider object into state (the resource must be declared in the manifests)."""
@@ -243,7 +303,8 @@ class Workspace:
         try:
             with store.lock("import", timeout=lock_timeout):
                 existing = store.get(address)
-                if existing is not None:
+                interrupted = [e for e in store.open_journal() if e.address == address and e.operation == "create"]
+                if existing is not None and not interrupted:
                     raise WorkspaceError(f"{address} is already in state (remote id {existing.remote_id}); "
                                          f"'reconciler state rm {address}' first to re-import")
                 adapter = self.adapters()[resource.provider_name]
@@ -256,8 +317,37 @@ class Workspace:
                 if obs.phase is Phase.GONE:
                     raise WorkspaceError(f"{resource.provider_name} has no {resource.kind.value} with id {remote_id}")
                 record = self._record_for(resource, spec_hashes(self.manifests)[address], obs, store)
+                if existing is not None and existing.remote_id and existing.remote_id != remote_id:
+                    # an interrupted replace: the imported object is the replacement; the old one is
+                    # kept as deposed until the next apply deletes it, after its dependents moved on
+                    old = existing.to_dict()
+                    old.pop("deposed", None)
+                    record = replace(record, deposed=[*existing.deposed, old])
+                for entry in interrupted:
+                    store.journal_close(entry.id, "resolved", result={"found": remote_id, "how": "imported"})
                 store.put(record, event="imported", detail={"remote_id": remote_id})
                 return record
+        finally:
+            store.close()
+
+    def state_resolve_absent(self, address: str, *, lock_timeout: float = 0.0) -> int:
+        """Declare that an interrupted create of ADDRESS never reached the provider; returns rows closed.
+
+        For when `plan` says an interrupted create cannot be settled and you have checked the
+        provider's console: the next apply then creates the resource again.
+        """
+        store = self.open_state(readonly=False)
+        try:
+            with store.lock("state resolve", timeout=lock_timeout):
+                rows = [e for e in store.open_journal() if e.address == address and e.operation == "create"]
+                if not rows:
+                    raise WorkspaceError(f"{address} has no interrupted create to resolve "
+                                         "(nothing is open in the journal for it)")
+                for entry in rows:
+                    store.journal_close(entry.id, "resolved",
+                                        result={"found": None, "how": "declared absent by the user"})
+                store.append_event("state-resolve", address, {"absent": True, "journal": [e.id for e in rows]})
+                return len(rows)
         finally:
             store.close()
 

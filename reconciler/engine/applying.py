@@ -3,8 +3,11 @@
 Guarantees (DESIGN.md §3–§4):
 - a journal row is committed before every mutating provider call, and closed after;
 - one short state transaction per resource transition (the store enforces it);
-- an ambiguous create is resolved by looking the object up (`adapter.find`), never by
-  blindly creating again;
+- an ambiguous create is settled by looking the object up (`adapter.find`) again and again
+  until the provider has had time to commit it (`recovering.SETTLE_WINDOW_S`); it is never
+  re-sent in the same run — the journal row stays open and the next run looks again first;
+- a create's outcome and the record holding it are committed in one transaction;
+- every record remembers which upstream objects it was built from (lineage);
 - a replaced object is kept in state as *deposed* until it is deleted, so a crash between
   "new one created" and "old one deleted" never leaves an object the state does not know;
 - a failure stops only its dependents; everything else goes on.
@@ -27,14 +30,21 @@ from typing import Any
 from reconciler.clock import Clock
 from reconciler.engine.outcomes import ApplyResult, Outcome, ResourceOutcome
 from reconciler.engine.progress import ProgressSink, SilentProgress
+from reconciler.engine.recovering import (
+    CLOCK_SKEW_S,
+    LOOK_AGAIN_S,
+    SETTLE_WINDOW_S,
+    Resolution,
+    blocked_message,
+    create_request,
+)
 from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
+from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
-from reconciler.models.state import ResourceRecord
+from reconciler.models.state import JournalEntry, ResourceRecord, iso_utc
 from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
-from reconciler.providers.interface import Desired, Observation, Phase, ProviderAdapter
+from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
 from reconciler.state.interface import StateStore
-
-MAX_CREATES_AFTER_LOOKUP = 2  # re-sends of a create after a look-up proved the first did not land
 
 
 class StepFailed(Exception):
@@ -114,8 +124,10 @@ class Executor:
         actions = {a.address + (f"#deposed:{a.deposed}" if a.deposed else ""): a for a in plan.actions}
         nodes: dict[str, _Node] = {}
         wanted = {a.address for a in plan.actions if a.action is not ActionType.NOOP}
-        # NOOP resources only need a node when something that depends on them changes.
+        # NOOP resources only need a node when something that depends on them changes (or when an
+        # object they replaced waits for them to be ready before it is deleted).
         needed_noops = {d for a in plan.actions if a.address in wanted for d in a.depends_on}
+        needed_noops |= {a.address for a in plan.actions if a.deposed}
         for key, a in actions.items():
             if a.action is ActionType.NOOP and a.address not in needed_noops:
                 continue
@@ -127,11 +139,14 @@ class Executor:
         removal = (ActionType.DELETE, ActionType.CANCEL, ActionType.FORGET)
         for key, n in nodes.items():
             a = n.action
-            if key.endswith("#old"):
-                n.deps.add(a.address)
-                # the old object goes only after everything that depended on it has moved on
+            if key.endswith("#old") or a.deposed:
+                # the replace protocol: the old object goes only after the new one is ready (its own
+                # node) and everything that depended on it has moved on to the new one
+                if a.address in nodes:
+                    n.deps.add(a.address)
                 for other in nodes.values():
-                    if a.address in other.action.depends_on and not other.key.endswith("#old"):
+                    if (a.address in other.action.depends_on and not other.key.endswith("#old")
+                            and other.action.action not in removal):
                         n.deps.add(other.key)
                 continue
             if a.action in removal:
@@ -256,6 +271,7 @@ class Executor:
             ActionType.DELETE: lambda: self._delete(a),
             ActionType.CANCEL: lambda: self._cancel_and_delete(a),
             ActionType.FORGET: lambda: self._forget(a),
+            ActionType.WAIT: lambda: self._await_existing(a),
             ActionType.NOOP: lambda: self._await_existing(a),
         }[a.action]
 
@@ -265,20 +281,25 @@ class Executor:
             raise StepFailed(f"provider '{a.provider}' is not configured (no Provider manifest with that name)")
         return adapter
 
-    def _desired(self, a: Action) -> Desired:
+    def _desired(self, a: Action) -> tuple[Desired, dict[str, str]]:
+        """What the adapter needs, and the lineage: which upstream object each input comes from."""
         inputs: dict[str, Mapping[str, Any]] = {}
+        built_from: dict[str, str] = {}
         for dep in a.depends_on:
             rec = self.store.get(dep)
             if rec is None:
                 raise StepFailed(f"{dep} is not in state; it must be created first")
             inputs[dep] = rec.outputs
+            if rec.remote_id:
+                built_from[dep] = rec.remote_id
         content = a.content or {}
-        return Desired(address=a.address, kind=a.kind, name=a.name, spec=a.desired or {},
-                       spec_hash=a.spec_hash or "", inputs=inputs, content_digest=content.get("digest"),
-                       source_path=content.get("source"))
+        desired = Desired(address=a.address, kind=a.kind, name=a.name, spec=a.desired or {},
+                          spec_hash=a.spec_hash or "", inputs=inputs, content_digest=content.get("digest"),
+                          source_path=content.get("source"))
+        return desired, built_from
 
-    def _new_record(self, a: Action, obs: Observation, *, created_at: str | None = None,
-                    deposed: list[dict[str, Any]] | None = None) -> ResourceRecord:
+    def _new_record(self, a: Action, obs: Observation, *, built_from: dict[str, str],
+                    created_at: str | None = None, deposed: list[dict[str, Any]] | None = None) -> ResourceRecord:
         now = _iso(self.clock.now())
         content = a.content or {}
         return ResourceRecord(
@@ -287,7 +308,7 @@ class Executor:
             content_digest=content.get("digest"), content_files=dict(content.get("files") or {}),
             status=obs.status, observed=obs.object, outputs=dict(obs.outputs), dependencies=list(a.depends_on),
             labels=dict(a.labels), lifecycle=dict(a.lifecycle), created_at=created_at or now, updated_at=now,
-            observed_at=now, deposed=list(deposed or []),
+            observed_at=now, deposed=list(deposed or []), built_from=dict(built_from),
         )
 
     def _claim(self, remote_id: str) -> None:
@@ -298,40 +319,78 @@ class Executor:
         with self._claimed_lock:
             return set(self._claimed)
 
-    def _submit_create(self, a: Action, desired: Desired) -> Observation:
-        """Journal, create, and resolve an ambiguous outcome by look-up — never blindly twice."""
-        adapter = self._adapter(a)
+    def _verify_content(self, desired: Desired) -> None:
         if desired.source_path and self.options.verify_content and desired.content_digest:
             actual = self.options.verify_content(desired.source_path)
             if actual != desired.content_digest:
                 raise DatasetChanged(f"dataset content at {desired.source_path} changed since the plan was made; "
                                      "run plan again")
-        since = self.clock.now()
-        entry = self.store.journal_open(a.address, "create", a.provider, {"kind": a.kind, "spec": a.desired},
-                                        adapter.fingerprint(desired))
-        attempts = 0
+
+    def _create(self, a: Action, deposed: list[dict[str, Any]] | None = None) -> StepResult:
+        """Journal the intent, send the create once, and commit its outcome with the record."""
+        desired, built_from = self._desired(a)
+        self._verify_content(desired)
+        adapter = self._adapter(a)
+        content = a.content or {}
+        template = {"content_files": dict(content.get("files") or {}), "dependencies": list(a.depends_on),
+                    "labels": dict(a.labels), "lifecycle": dict(a.lifecycle), "built_from": built_from}
+        sent_at = self.clock.now()
+        entry = self.store.journal_open(
+            a.address, "create", a.provider,
+            create_request(desired, provider=a.provider, provider_type=a.provider_type, record=template),
+            adapter.fingerprint(desired))
+        try:
+            obs = adapter.create(desired)
+        except OutcomeUnknownError as e:
+            obs = self._settle_unknown_create(a, adapter, desired, entry, sent_at, e)
+        except ProviderError as e:
+            self.store.journal_close(entry, "failed", error=str(e))
+            raise
+        self._claim(obs.remote_id)
+        record = self._new_record(a, obs, built_from=built_from, deposed=deposed)
+        self.store.put(record, event="created", detail={"remote_id": obs.remote_id},
+                       close_journal=(entry, "done", {"remote_id": obs.remote_id, "status": obs.status}))
+        return self._settle(a, obs, record)
+
+    def _settle_unknown_create(self, a: Action, adapter: ProviderAdapter, desired: Desired, entry: int,
+                               sent_at: float, error: OutcomeUnknownError) -> Observation:
+        """A create that may or may not have landed: look, and look again, until the window closes.
+
+        One negative look-up proves nothing (the provider may commit it after the client gave up),
+        and there is no idempotency key: re-sending could pay for a second training. So this never
+        re-sends. Nothing found by the end of the window → the step fails and the journal row stays
+        open; the next run looks again before it plans anything for this resource.
+        """
+        pauses = iter(LOOK_AGAIN_S)
+        pause = LOOK_AGAIN_S[0]
         while True:
             try:
-                obs = adapter.create(desired)
-                break
-            except OutcomeUnknownError as e:
-                found = adapter.find(desired, since - 300, self._claimed_now())
-                if found is not None:
-                    self.store.append_event("create-resolved", a.address,
-                                            {"remote_id": found.remote_id, "how": f"found by look-up after: {e}"})
-                    obs = found
-                    break
-                attempts += 1
-                if attempts > MAX_CREATES_AFTER_LOOKUP:
-                    self.store.journal_close(entry, "failed", error=str(e))
-                    raise StepFailed(f"create outcome unknown after {attempts} attempts ({e}); "
-                                     "the next run looks it up again before creating") from e
-            except ProviderError as e:
-                self.store.journal_close(entry, "failed", error=str(e))
-                raise
-        self._claim(obs.remote_id)
-        self.store.journal_close(entry, "done", result={"remote_id": obs.remote_id, "status": obs.status})
-        return obs
+                found = adapter.find(desired, sent_at - CLOCK_SKEW_S, self._claimed_now())
+            except AmbiguousMatch as m:
+                row = JournalEntry(id=entry, address=a.address, operation="create", provider=a.provider, request={},
+                                   fingerprint={}, status="open", started_at=iso_utc(sent_at))
+                raise StepFailed(blocked_message(Resolution(row, "ambiguous", candidates=m.candidates,
+                                                            message=m.why))) from None
+            except ProviderError:
+                found = None  # the look-up itself failed; the next one may work
+            if found is not None:
+                self.store.append_event("create-resolved", a.address,
+                                        {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"})
+                return found
+            waited = self.clock.now() - sent_at
+            if waited >= SETTLE_WINDOW_S:
+                raise StepFailed(
+                    f"the create's outcome is unknown ({error}) and nothing appeared on '{a.provider}' within "
+                    f"{SETTLE_WINDOW_S:.0f}s; it is not sent again. The journal keeps it open, so the next apply "
+                    "looks again before creating anything. If you know it never reached the provider: "
+                    f"'reconciler state resolve {a.address} --absent'")
+            pause = next(pauses, pause)
+            self.progress.waiting(a.address, "outcome unknown", waited, "looking again: the provider may commit late")
+            try:
+                self.waiter.pause(min(pause, SETTLE_WINDOW_S - waited))
+            except WaitInterrupted:
+                raise StepFailed("interrupted while settling an ambiguous create; the next apply looks again "
+                                 "before creating anything") from None
 
     def _settle(self, a: Action, obs: Observation, record: ResourceRecord) -> StepResult:
         """Done if ready; else wait for readiness on the wait pool (unless --no-wait)."""
@@ -375,19 +434,13 @@ class Executor:
             raise StepFailed(f"{final.remote_id} disappeared from the provider while waiting")
         raise StepFailed(f"{final.remote_id} ended {final.status}{detail}")
 
-    def _create(self, a: Action, deposed: list[dict[str, Any]] | None = None) -> StepResult:
-        desired = self._desired(a)
-        obs = self._submit_create(a, desired)
-        record = self._new_record(a, obs, deposed=deposed)
-        self.store.put(record, event="created", detail={"remote_id": obs.remote_id})
-        return self._settle(a, obs, record)
-
     def _adopt(self, a: Action) -> StepResult:
         found = a.adopted or {}
         obs = Observation(remote_id=found["remote_id"], phase=Phase(found["phase"]), status=found["status"],
                           object=found.get("object") or {}, outputs=found.get("outputs") or {},
                           message=found.get("message"), created_at=found.get("created_at"))
-        record = self._new_record(a, obs)
+        _, built_from = self._desired(a)
+        record = self._new_record(a, obs, built_from=built_from)
         self.store.put(record, event="adopted", detail={"remote_id": obs.remote_id})
         self._claim(obs.remote_id)
         if obs.phase in (Phase.FAILED, Phase.CANCELED):
@@ -398,8 +451,6 @@ class Executor:
     def _update(self, a: Action) -> StepResult:
         prior = ResourceRecord.from_dict(a.prior or {})
         current = self.store.get(a.address) or prior
-        from reconciler.models.changes import ChangeClass  # local import keeps the hot path lean
-
         if a.change_class is ChangeClass.LOCAL:
             content = a.content or {}
             self.store.put(replace(current, spec=dict(a.desired or current.spec), spec_hash=a.spec_hash or current.spec_hash,
@@ -409,7 +460,7 @@ class Executor:
                            event="updated-local")
             return Outcome.SUCCEEDED, "state updated"
         adapter = self._adapter(a)
-        desired = self._desired(a)
+        desired, _ = self._desired(a)
         entry = self.store.journal_open(a.address, "update", a.provider, {"spec": a.desired},
                                         {"remote_id": current.remote_id})
         try:
@@ -417,11 +468,11 @@ class Executor:
         except ProviderError as e:
             self.store.journal_close(entry, "failed", error=str(e))
             raise
-        self.store.journal_close(entry, "done", result={"status": obs.status})
         record = replace(current, spec=dict(a.desired or {}), spec_hash=a.spec_hash or "", status=obs.status,
                          observed=obs.object, outputs={**current.outputs, **obs.outputs}, labels=dict(a.labels),
                          lifecycle=dict(a.lifecycle), updated_at=_iso(self.clock.now()))
-        self.store.put(record, event="updated", detail={"status": obs.status})
+        self.store.put(record, event="updated", detail={"status": obs.status},
+                       close_journal=(entry, "done", {"status": obs.status}))
         return self._settle(a, obs, record)
 
     def _replace(self, a: Action) -> StepResult:

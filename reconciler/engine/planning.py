@@ -61,6 +61,8 @@ class PlanInputs:
     meta: StateMeta
     observations: Mapping[str, Observation] = field(default_factory=dict)  # address -> refreshed view
     discovered: Mapping[str, Observation] = field(default_factory=dict)  # no state, found by fingerprint
+    # resources an open journal row holds back (recovering.Resolution.blocks): address -> (verdict, message)
+    blocked: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     now: float = 0.0  # epoch seconds, for "running for 2h13m"
     refreshed: bool = True
     operation: str = "apply"  # apply | destroy
@@ -117,10 +119,13 @@ class _Planner:
                 continue
             for old in rec.deposed:
                 remote = str(old.get("remote_id") or "")
+                # depends on its own address: the replacement must be ready, and its dependents moved
+                # onto it, before the old object goes (the replace protocol, DESIGN.md §3b.5)
                 out.append(Action(
                     address=address, kind=rec.kind, name=rec.name, provider=rec.provider,
                     provider_type=rec.provider_type, action=ActionType.DELETE, deposed=remote, prior=old,
-                    depends_on=[], reason=f"{remote} was replaced by an earlier apply that stopped before deleting it"))
+                    depends_on=[address],
+                    reason=f"{remote} was replaced by an earlier apply that stopped before deleting it"))
         return out
 
     def _plan_desired(self, r: Resource) -> Action:
@@ -128,6 +133,8 @@ class _Planner:
         record = self.i.records.get(address)
         obs = self.i.observations.get(address)
         action = self._base_action(r)
+        if address in self.i.blocked:
+            return self._held_back(r, record, action, *self.i.blocked[address])
 
         if record is None:
             found = self.i.discovered.get(address)
@@ -162,17 +169,19 @@ class _Planner:
             changes = [c for c in changes if not _ignored(c.path, ignore)]
             action.facts.update(content_facts)
         forced_by = self._forced_by(r)
+        stale = [] if forced_by else self._stale_lineage(r, record)
         local_changes = self._local_changes(r, record)
 
         structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
-        if forced_by or structural:
-            cls = max([c.change_class for c in structural] + ([_FORCED_CLASS[r.kind]] if forced_by else []),
+        if forced_by or structural or stale:
+            forced = bool(forced_by or stale)
+            cls = max([c.change_class for c in structural] + ([_FORCED_CLASS[r.kind]] if forced else []),
                       key=lambda c: c.rank)
             action.action = ActionType.REPLACE
             action.change_class = cls
             action.changes = changes
-            action.reason = self._replace_reason(changes, forced_by, cls, action.facts)
-            action.replace_mode = self._replace_mode(r, record, changes, forced_by)
+            action.reason = self._replace_reason(changes, forced_by, cls, action.facts, stale)
+            action.replace_mode = self._replace_mode(r, record, changes, forced)
             self._running_job_note(r, record, obs, action)
             self._add_cost(action, r)
             self._guard_destroy(r, action)
@@ -194,6 +203,16 @@ class _Planner:
             action.reason = "local fields only: recorded in state, no provider call"
             return action
 
+        if obs is not None and obs.phase is Phase.PENDING:
+            # unsettled is not converged (DESIGN.md §3b.4): apply waits for it, CI sees a change
+            action.action = ActionType.WAIT
+            action.facts["status"] = obs.status
+            if obs.progress:
+                action.facts["progress"] = obs.progress
+            action.reason = f"{obs.remote_id} is still {obs.status} on the provider" + (
+                f" ({obs.progress})" if obs.progress else "") + "; apply waits until it is ready"
+            return action
+
         action.action = ActionType.NOOP
         if record.status and obs is None and not self.i.refreshed:
             action.facts["status"] = record.status
@@ -205,6 +224,32 @@ class _Planner:
                 action.warnings.append(f"checkpoint expired at {obs.facts.get('expire_time')}; "
                                        "the exported model is unaffected, but it cannot be exported again")
         return action
+
+    def _held_back(self, r: Resource, record: ResourceRecord | None, action: Action, verdict: str,
+                   message: str) -> Action:
+        """An open journal row holds this resource: nothing is planned for it until it settles."""
+        action.action = ActionType.WAIT
+        action.prior = record.to_dict() if record is not None else None
+        action.reason = message
+        action.facts["journal"] = verdict
+        if verdict != "settling":
+            self.diagnostics.append(Diagnostic(message, location=r.location, address=r.address))
+        return action
+
+    def _stale_lineage(self, r: Resource, record: ResourceRecord) -> list[tuple[str, str, str]]:
+        """Upstreams whose current object is not the one this resource was built from.
+
+        (upstream address, object built from, current object). Datasets are left out: their
+        identity is their content, and a re-upload of the same bytes retrains nothing.
+        """
+        out = []
+        for dep, built in sorted((record.built_from or {}).items()):
+            upstream = self.i.records.get(dep)
+            if upstream is None or upstream.kind == Kind.DATASET.value or not upstream.remote_id:
+                continue
+            if upstream.remote_id != built:
+                out.append((dep, built, upstream.remote_id))
+        return out
 
     def _drift(self, r: Resource, record: ResourceRecord, obs: Observation, action: Action,
                ignore: list[str]) -> Action | None:
@@ -371,8 +416,8 @@ class _Planner:
         return forced
 
     def _replace_reason(self, changes: list[FieldChange], forced_by: list[Action], cls: ChangeClass,
-                        facts: dict[str, Any]) -> str:
-        parts = []
+                        facts: dict[str, Any], stale: list[tuple[str, str, str]] | None = None) -> str:
+        parts = [f"built from {built}, but {dep} is now {now}" for dep, built, now in stale or []]
         for c in changes:
             if c.change_class is ChangeClass.LOCAL:
                 continue
@@ -391,7 +436,7 @@ class _Planner:
         return f"{'; '.join(parts)} forces {cls.value}"
 
     def _replace_mode(self, r: Resource, record: ResourceRecord, changes: list[FieldChange],
-                      forced_by: list[Action]) -> ReplaceMode:
+                      forced_by: list[Action] | bool) -> ReplaceMode:
         if r.kind is Kind.DEPLOYMENT:
             # deployed_model = model_name[-suffix]: the replacement can only stand beside the old
             # one when its name differs (a new model, or a new suffix).

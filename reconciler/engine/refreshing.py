@@ -5,8 +5,8 @@
 - Desired resources with no state are looked for by fingerprint (`adapter.discover`), kind
   by kind in dependency order, because a fine-tune's fingerprint needs its datasets' file ids.
   This is how a CI runner with no state, or a lost state file, still gets the right plan.
-- Open journal rows (a run killed mid-create) are resolved by `adapter.find`, restricted to
-  objects created after the row was written.
+- Open journal rows (a run killed mid-create) are settled *before* this, by `recovering`, for
+  every address; the addresses they still hold back are not discovered here (`held`).
 
 Nothing here writes: the caller decides whether the refreshed view is persisted (`refresh`,
 `apply`) or only used for a plan (`plan` leaves the state byte-for-byte unchanged).
@@ -20,12 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.engine.recovering import claimed_ids
 from reconciler.models.diagnostics import Diagnostic
 from reconciler.models.kinds import Kind
 from reconciler.models.resources import ManifestSet, Resource
-from reconciler.models.state import JournalEntry, ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.models.state import ResourceRecord, iso_utc
 from reconciler.providers.errors import ProviderError
-from reconciler.providers.interface import Desired, Observation, ProviderAdapter
+from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, ProviderAdapter
 
 
 @dataclass
@@ -33,7 +34,6 @@ class RefreshResult:
     records: dict[str, ResourceRecord]  # state with observations folded in (in memory)
     observations: dict[str, Observation] = field(default_factory=dict)
     discovered: dict[str, Observation] = field(default_factory=dict)
-    resolved_journal: list[tuple[JournalEntry, Observation | None]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -66,7 +66,7 @@ def refresh(
     hashes: Mapping[str, str],
     *,
     now: float,
-    journal: list[JournalEntry] | None = None,
+    held: frozenset[str] = frozenset(),
     discover: bool = True,
     parallelism: int = 10,
 ) -> RefreshResult:
@@ -96,14 +96,13 @@ def refresh(
     result.records = observe(result.records, result.observations, now)
 
     if discover:
-        _discover(manifests, result, adapters, hashes, journal or [])
+        _discover(manifests, result, adapters, hashes, held)
     return result
 
 
 def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[str, ProviderAdapter],
-              hashes: Mapping[str, str], journal: list[JournalEntry]) -> None:
-    claimed = {r.remote_id for r in result.records.values() if r.remote_id}
-    open_creates = {e.address: e for e in journal if e.operation == "create" and e.is_open}
+              hashes: Mapping[str, str], held: frozenset[str]) -> None:
+    claimed = claimed_ids(result.records)
 
     def outputs_of(address: str) -> Mapping[str, Any] | None:
         rec = result.records.get(address)
@@ -115,7 +114,7 @@ def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[s
     for kind in (Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT):
         wanted: dict[str, list[Desired]] = defaultdict(list)
         for resource in manifests:
-            if resource.kind is not kind or resource.address in result.records:
+            if resource.kind is not kind or resource.address in result.records or resource.address in held:
                 continue
             inputs: dict[str, Mapping[str, Any]] = {}
             for dep in resource.dependencies():
@@ -130,19 +129,14 @@ def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[s
             if adapter is None:
                 continue
             try:
-                # an interrupted create narrows the search to objects made after its journal row
-                for d in [d for d in desired if d.address in open_creates]:
-                    entry = open_creates[d.address]
-                    found = adapter.find(d, parse_iso_utc(entry.started_at) - 300, claimed)
-                    result.resolved_journal.append((entry, found))
-                    if found is not None:
-                        result.discovered[d.address] = found
-                        claimed.add(found.remote_id)
                 rest = [d for d in desired if d.address not in result.discovered]
                 if rest:
                     found_map = adapter.discover(rest, claimed)
                     for address, obs in found_map.items():
                         result.discovered[address] = obs
                         claimed.add(obs.remote_id)
+            except AmbiguousMatch as e:
+                result.diagnostics.append(Diagnostic(
+                    f"{e}. If one of them is it: 'reconciler import {e.address} ID'", address=e.address))
             except ProviderError as e:
                 result.diagnostics.append(Diagnostic(f"discovery failed for provider '{provider}': {e}"))

@@ -81,6 +81,10 @@ class Waiter:
             on_poll(obs, self.clock.monotonic() - start)
         return obs
 
+    def pause(self, seconds: float) -> None:
+        """Sleep (interruptibly: raises WaitInterrupted on Ctrl-C)."""
+        self._sleep(seconds, Observation(remote_id="", phase=Phase.PENDING, status="waiting"))
+
     def _sleep(self, seconds: float, obs: Observation) -> None:
         # sleep in short slices so Ctrl-C is noticed promptly
         end = self.clock.monotonic() + seconds

@@ -27,6 +27,7 @@ class ActionType(StrEnum):
     CANCEL = "cancel"  # a running job that is no longer wanted: cancel, then delete
     ADOPT = "adopt"  # found on the provider by fingerprint; recorded in state, no provider call
     FORGET = "forget"  # lifecycle.deletion: retain — removed from state, left on the provider
+    WAIT = "wait"  # unsettled: pending on the provider (training, exporting, deploying); apply waits for it
     NOOP = "no-op"
 
     @property
@@ -51,6 +52,7 @@ _SYMBOLS = {
     ActionType.CANCEL: "x",
     ActionType.ADOPT: "<=",
     ActionType.FORGET: "~>",
+    ActionType.WAIT: "..",
     ActionType.NOOP: " ",
 }
 
@@ -122,6 +124,7 @@ class PlanSummary(_Data):
     cancel: int = 0
     adopt: int = 0
     forget: int = 0
+    wait: int = 0
     no_op: int = 0
     retrains: int = 0
     drifted: int = 0

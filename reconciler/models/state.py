@@ -74,6 +74,10 @@ class ResourceRecord:
     # record's to_dict()). Kept so a crash between "new created" and "old deleted" never leaves a
     # provider object the state does not know about (Terraform's "deposed" objects).
     deposed: list[dict[str, Any]] = field(default_factory=list)
+    # Lineage (DESIGN.md §3b.3): the upstream objects this one was built from, address -> remote id
+    # (the job an export came from, the export a deployment serves). The planner compares it with
+    # each upstream's current object, so a dependent left on a replaced upstream is never "no change".
+    built_from: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +101,7 @@ class ResourceRecord:
             "updated_at": self.updated_at,
             "observed_at": self.observed_at,
             "deposed": self.deposed,
+            "built_from": self.built_from,
         }
 
     @classmethod

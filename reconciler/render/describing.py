@@ -28,6 +28,7 @@ ACTION_ORDER = (
     ActionType.CANCEL,
     ActionType.ADOPT,
     ActionType.FORGET,
+    ActionType.WAIT,
 )
 
 
@@ -104,7 +105,7 @@ def action_lines(action: Action) -> list[Line]:
         lines.append(Line(mode, "mode"))
     remote = _remote_id(action)
     if remote and action.action in (ActionType.UPDATE, ActionType.REPLACE, ActionType.DELETE,
-                                    ActionType.CANCEL, ActionType.FORGET):
+                                    ActionType.CANCEL, ActionType.FORGET, ActionType.WAIT):
         lines.append(Line(f"remote id: {remote}", "dim"))
     if action.deposed:
         lines.append(Line(f"deposed object left by an interrupted replace: {action.deposed}", "dim"))
@@ -251,6 +252,8 @@ def summary_line(plan: Plan) -> str:
         parts.append(f"{s.adopt} to adopt")
     if s.forget:
         parts.append(f"{s.forget} to forget")
+    if s.wait:
+        parts.append(f"{s.wait} still settling on the provider (apply waits for it)")
     return "Plan: " + ", ".join(parts) + "."
 
 

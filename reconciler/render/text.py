@@ -48,6 +48,7 @@ ACTION_STYLES: dict[ActionType, str] = {
     ActionType.CANCEL: "bold red",
     ActionType.ADOPT: "bold cyan",
     ActionType.FORGET: "bold magenta",
+    ActionType.WAIT: "bold blue",
     ActionType.NOOP: "bold",
 }
 

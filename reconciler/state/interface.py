@@ -66,8 +66,20 @@ class StateStore(Protocol):
 
     def all(self) -> dict[str, ResourceRecord]: ...
 
-    def put(self, record: ResourceRecord, *, event: str, detail: dict[str, Any] | None = None) -> int:
-        """Insert or replace the record at `record.address`; returns the serial after the write."""
+    def put(
+        self,
+        record: ResourceRecord,
+        *,
+        event: str,
+        detail: dict[str, Any] | None = None,
+        close_journal: tuple[int, str, dict[str, Any] | None] | None = None,
+    ) -> int:
+        """Insert or replace the record at `record.address`; returns the serial after the write.
+
+        `close_journal=(entry_id, status, result)` closes that journal row in the same transaction:
+        a create's outcome and the record that holds it are committed together, so a kill can never
+        leave a row closed `done` whose object the state does not know (DESIGN.md §3b).
+        """
         ...
 
     def put_many(self, records: list[ResourceRecord], *, event: str) -> int:

@@ -97,6 +97,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE resources ADD COLUMN deposed TEXT NOT NULL DEFAULT '[]'",
         ),
     ),
+    (
+        4,
+        (
+            # Lineage: the upstream objects this one was built from (address -> remote id, JSON).
+            "ALTER TABLE resources ADD COLUMN built_from TEXT NOT NULL DEFAULT '{}'",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -60,8 +60,10 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _RESOURCE_COLUMNS = (
     "address, kind, name, provider, provider_type, remote_id, spec, spec_hash, content_digest, "
     "content_files, status, observed, outputs, dependencies, labels, lifecycle, created_at, updated_at, observed_at, "
-    "deposed"
+    "deposed, built_from"
 )
+# Columns later migrations added, and what a read-only open of an older file reads instead.
+_LATER_COLUMNS = {"deposed": "'[]' AS deposed", "built_from": "'{}' AS built_from"}
 _COMPARED = (
     "kind",
     "name",
@@ -79,12 +81,13 @@ _COMPARED = (
     "labels",
     "lifecycle",
     "deposed",
+    "built_from",
 )
 # Insert, or update only when something but the timestamps differs: rowcount 0 means "no change".
 _UPSERT = (
     f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES (:address, :kind, :name, :provider, :provider_type, "
     ":remote_id, :spec, :spec_hash, :content_digest, :content_files, :status, :observed, :outputs, "
-    ":dependencies, :labels, :lifecycle, COALESCE(:created_at, :now), :now, :observed_at, :deposed) "
+    ":dependencies, :labels, :lifecycle, COALESCE(:created_at, :now), :now, :observed_at, :deposed, :built_from) "
     "ON CONFLICT (address) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _COMPARED)
     + ", created_at = COALESCE(:created_at, resources.created_at), updated_at = :now, "
@@ -125,6 +128,7 @@ def _record_from_row(row: tuple[Any, ...]) -> ResourceRecord:
         updated_at=row[17],
         observed_at=row[18],
         deposed=decode(row[19]),
+        built_from=decode(row[20]),
     )
 
 
@@ -436,6 +440,7 @@ class SqliteStateStore:
             "created_at": record.created_at,
             "observed_at": record.observed_at,
             "deposed": _encode_field(record.deposed, where + "deposed"),
+            "built_from": _encode_field(record.built_from, where + "built_from"),
             "now": now,
         }
 
@@ -463,7 +468,7 @@ class SqliteStateStore:
         cached = getattr(self, "_columns", None)
         if cached is None:
             present = {row[1] for row in conn.execute("PRAGMA table_info(resources)")}
-            cached = ", ".join(c if c in present or c != "deposed" else "'[]' AS deposed"
+            cached = ", ".join(c if c in present or c not in _LATER_COLUMNS else _LATER_COLUMNS[c]
                                for c in _RESOURCE_COLUMNS.split(", "))
             self._columns = cached
         return cached
@@ -510,12 +515,25 @@ class SqliteStateStore:
 
     # -- StateStore: writes --------------------------------------------------------------------
 
-    def put(self, record: ResourceRecord, *, event: str, detail: dict[str, Any] | None = None) -> int:
+    def put(
+        self,
+        record: ResourceRecord,
+        *,
+        event: str,
+        detail: dict[str, Any] | None = None,
+        close_journal: tuple[int, str, dict[str, Any] | None] | None = None,
+    ) -> int:
         _check_address(record)
         now = self._now()
         params = self._params(record, now)
         detail_json = _encode_field(detail or {}, f"{record.address}: event detail")
+        closing = None
+        if close_journal is not None:
+            entry_id, status, result = close_journal
+            closing = self._closing(entry_id, status, result, None)
         with self._writing(f"record {record.address}") as conn:
+            if closing is not None:
+                self._close(conn, *closing)
             if not self._upsert(conn, params):
                 return int(conn.execute(_SERIAL).fetchone()[0])
             serial = int(conn.execute(_BUMP).fetchone()[0])
@@ -575,24 +593,36 @@ class SqliteStateStore:
     def journal_close(
         self, entry_id: int, status: str, *, result: dict[str, Any] | None = None, error: str | None = None
     ) -> None:
+        closing = self._closing(entry_id, status, result, error)
+        with self._writing(f"close journal entry {entry_id}") as conn:
+            self._close(conn, *closing)
+
+    def _closing(
+        self, entry_id: int, status: str, result: dict[str, Any] | None, error: str | None
+    ) -> tuple[int, str, str, str | None, str | None]:
+        """Validate and encode a journal close (before any lock is taken)."""
         if status not in _CLOSED_STATUSES:
             allowed = ", ".join(s.value for s in JournalStatus if s is not JournalStatus.OPEN)
             raise StateError(
                 f"journal entry {entry_id}: cannot close with status {status!r}; use one of: {allowed}"
             )
-        now = self._now()
         result_json = None if result is None else _encode_field(result, f"journal entry {entry_id}: result")
         error_text = None if error is None else redact_text(error)
-        with self._writing(f"close journal entry {entry_id}") as conn:
-            updated = conn.execute(
-                "UPDATE journal SET status = ?, finished_at = ?, result = ?, error = ? WHERE id = ? AND status = 'open'",
-                (str(status), now, result_json, error_text, entry_id),
-            ).rowcount
-            if not updated:
-                row = conn.execute("SELECT status FROM journal WHERE id = ?", (entry_id,)).fetchone()
-                if row is None:
-                    raise StateError(f"journal entry {entry_id} does not exist in {self._where}")
-                raise StateError(f"journal entry {entry_id} is already closed ({row[0]})")
+        return entry_id, str(status), self._now(), result_json, error_text
+
+    def _close(
+        self, conn: sqlite3.Connection, entry_id: int, status: str, now: str, result_json: str | None,
+        error_text: str | None,
+    ) -> None:
+        updated = conn.execute(
+            "UPDATE journal SET status = ?, finished_at = ?, result = ?, error = ? WHERE id = ? AND status = 'open'",
+            (status, now, result_json, error_text, entry_id),
+        ).rowcount
+        if not updated:
+            row = conn.execute("SELECT status FROM journal WHERE id = ?", (entry_id,)).fetchone()
+            if row is None:
+                raise StateError(f"journal entry {entry_id} does not exist in {self._where}")
+            raise StateError(f"journal entry {entry_id} is already closed ({row[0]})")
 
     # -- StateStore: the apply lock ------------------------------------------------------------
 

@@ -248,7 +248,10 @@ def test_no_wait_submits_and_the_next_apply_continues(make_env):
     assert result.outcomes["Deployment/money-rain"].outcome is Outcome.DEFERRED
     assert result.ok
     plan = env.workspace().plan()
-    assert actions(plan)["FineTune/money-rain"] is ActionType.NOOP  # still training: re-polled, not replaced
+    # still training: neither replaced nor "no changes" — unsettled is a change, and apply waits for it
+    assert actions(plan)["FineTune/money-rain"] is ActionType.WAIT
+    assert plan.has_changes
+    assert "apply waits until it is ready" in next(a.reason for a in plan.actions if a.address == "FineTune/money-rain")
     _, result = env.workspace().apply()
     assert result.ok
     assert len(env.live("fine_tunes")) == 1

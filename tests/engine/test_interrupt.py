@@ -42,5 +42,5 @@ def test_one_interrupt_exits_cleanly_and_the_running_job_is_kept(tmp_path: Path)
     assert plan.returncode == 0, plan.stderr
     actions = {a["address"]: a["action"] for a in json.loads(plan.stdout)["actions"]}
     assert actions["Dataset/money-rain-train"] == "no-op"
-    assert actions["FineTune/money-rain"] == "no-op"  # re-polled by the next apply, never replaced
+    assert actions["FineTune/money-rain"] == "wait"  # still training: the next apply waits for it, never replaces it
     assert actions["Deployment/money-rain"] == "create"
