@@ -10,6 +10,7 @@ Every CLI command is a thin wrapper over a method here. The workspace owns the s
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ from reconciler.engine.recovering import (
 )
 from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.loading import load_manifests
+from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
@@ -43,6 +45,19 @@ from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdap
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.sqlite import SqliteStateStore, default_state_path
 from reconciler.wiring import WiringContext, build_adapters
+
+SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"
+
+
+def settle_window_from_env() -> float:
+    """`RECONCILER_SETTLE_WINDOW` (a duration: `90s`, `5m`), else the engine's default."""
+    raw = os.environ.get(SETTLE_WINDOW_ENV, "").strip()
+    if not raw:
+        return SETTLE_WINDOW_S
+    try:
+        return parse_duration(raw).total_seconds()
+    except ValueError as e:
+        raise WorkspaceError(f"{SETTLE_WINDOW_ENV}={raw!r}: {e}; use a duration such as 90s or 5m") from None
 
 
 class WorkspaceError(Exception):
@@ -71,8 +86,10 @@ class Workspace:
         clock: Clock = SYSTEM_CLOCK,
         wiring: WiringContext | None = None,
         parallelism: int = 10,
+        settle_window_s: float | None = None,
     ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.settle_window_s = settle_window_s if settle_window_s is not None else settle_window_from_env()
         if not self.paths:
             raise WorkspaceError("no manifests given; use -f PATH (a file or a directory)")
         self.clock = clock
@@ -122,11 +139,11 @@ class Workspace:
         pauses = iter(LOOK_AGAIN_S)
         pause = LOOK_AGAIN_S[0]
         while True:
-            resolutions = resolve(entries, records, adapters, self.clock.now())
+            resolutions = resolve(entries, records, adapters, self.clock.now(), window=self.settle_window_s)
             settling = [r for r in resolutions if r.verdict == "settling"]
             if not wait or not settling or (stop is not None and stop.is_set()):
                 break
-            closes = min(parse_iso_utc(r.entry.started_at) + SETTLE_WINDOW_S for r in settling)
+            closes = min(parse_iso_utc(r.entry.started_at) + self.settle_window_s for r in settling)
             pause = next(pauses, pause)
             self.clock.sleep(max(0.0, min(pause, closes - self.clock.now())) or 0.01)
         repaired = repair(records, resolutions, self.clock.now())
@@ -214,6 +231,7 @@ class Workspace:
                     self._persist_refresh(store, refreshed)
                 executor = Executor(store, self.adapters(), self.clock,
                                     options=ApplyOptions(parallelism=self.parallelism, wait=wait,
+                                                         settle_window_s=self.settle_window_s,
                                                          verify_content=lambda p: content_of(p).digest),
                                     progress=progress, stop=stop)
                 return plan, executor.apply(plan)

@@ -59,6 +59,31 @@ def state_rm(paths: tuple[str, ...], state_path: str | None, addresses: tuple[st
         click.echo(f"Removed {a} from state (left on the provider).")
 
 
+@state_group.command("resolve")
+@manifest_options
+@click.argument("address")
+@click.option("--absent", is_flag=True, required=True,
+              help="Declare that the interrupted create never reached the provider (you checked its console).")
+@lock_option
+@handle_errors
+def state_resolve(paths: tuple[str, ...], state_path: str | None, address: str, absent: bool,
+                  lock_timeout: float) -> None:
+    """Settle an interrupted create that reconciler cannot settle by itself.
+
+    When a create's outcome is unknown (a timeout, a kill) and the provider's documented
+    answers cannot tell whether it landed, plan stops that resource and says so. If the
+    object is there, adopt it with 'reconciler import ADDRESS ID'. If you are sure it is not,
+    this closes the journal row, and the next apply creates the resource.
+
+    \b
+    Example:
+      reconciler state resolve -f manifests/quickstart FineTune/money-rain --absent
+    """
+    n = workspace(paths, state_path).state_resolve_absent(address, lock_timeout=lock_timeout)
+    click.echo(f"{address}: {n} interrupted create{'s' if n != 1 else ''} marked absent; "
+               "the next apply creates it")
+
+
 @main.command("output")
 @manifest_options
 @click.argument("address", required=False)

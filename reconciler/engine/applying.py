@@ -63,6 +63,7 @@ class ApplyOptions:
     parallelism: int = 10
     wait: bool = True
     verify_content: ContentCheck | None = None
+    settle_window_s: float = SETTLE_WINDOW_S  # how long an ambiguous create is looked for before the step stops
 
 
 @dataclass
@@ -378,16 +379,17 @@ class Executor:
                                         {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"})
                 return found
             waited = self.clock.now() - sent_at
-            if waited >= SETTLE_WINDOW_S:
+            window = self.options.settle_window_s
+            if waited >= window:
                 raise StepFailed(
                     f"the create's outcome is unknown ({error}) and nothing appeared on '{a.provider}' within "
-                    f"{SETTLE_WINDOW_S:.0f}s; it is not sent again. The journal keeps it open, so the next apply "
+                    f"{window:.0f}s; it is not sent again. The journal keeps it open, so the next apply "
                     "looks again before creating anything. If you know it never reached the provider: "
                     f"'reconciler state resolve {a.address} --absent'")
             pause = next(pauses, pause)
             self.progress.waiting(a.address, "outcome unknown", waited, "looking again: the provider may commit late")
             try:
-                self.waiter.pause(min(pause, SETTLE_WINDOW_S - waited))
+                self.waiter.pause(min(pause, window - waited))
             except WaitInterrupted:
                 raise StepFailed("interrupted while settling an ambiguous create; the next apply looks again "
                                  "before creating anything") from None

@@ -35,10 +35,11 @@ from reconciler.providers.interface import AmbiguousMatch, Desired, Observation,
 from reconciler.state.interface import StateStore
 
 SETTLE_WINDOW_S = 120.0
-"""How long after a create was sent a negative look-up is not yet proof of absence.
+"""How long after a create was sent a negative look-up is not yet proof of absence (the default).
 
 A create the client timed out on (30 s) may still be committed by the provider afterwards; the
-window covers the client's timeout plus the provider's commit delay with room to spare."""
+window covers the client's timeout plus the provider's commit delay with room to spare. The
+workspace may set another (`RECONCILER_SETTLE_WINDOW`), e.g. for a sandbox run in compressed time."""
 
 CLOCK_SKEW_S = 60.0
 """Provider creation times are compared with our journal's clock: allow this much skew."""
@@ -122,7 +123,7 @@ def claimed_ids(records: Mapping[str, ResourceRecord]) -> set[str]:
 
 
 def look_up(entry: JournalEntry, adapter: ProviderAdapter | None, claimed: set[str], now: float,
-            fallback: Desired | None = None) -> Resolution:
+            fallback: Desired | None = None, window: float = SETTLE_WINDOW_S) -> Resolution:
     """One look-up for one open create row."""
     desired = desired_from(entry) or fallback
     if adapter is None:
@@ -141,16 +142,16 @@ def look_up(entry: JournalEntry, adapter: ProviderAdapter | None, claimed: set[s
     if found is not None:
         return Resolution(entry, "found", found=found, message=f"found {found.remote_id} ({found.status})")
     age = now - started
-    if age < SETTLE_WINDOW_S:
+    if age < window:
         return Resolution(entry, "settling", message=(
             f"a create sent at {entry.started_at} has not appeared on the provider yet; it may still land "
-            f"(looking again until {iso_utc(started + SETTLE_WINDOW_S)})"))
+            f"(looking again until {iso_utc(started + window)})"))
     return Resolution(entry, "absent", message=f"a create sent at {entry.started_at} never appeared on the provider")
 
 
 def resolve(entries: list[JournalEntry], records: Mapping[str, ResourceRecord],
             adapters: Mapping[str, ProviderAdapter], now: float,
-            fallbacks: Mapping[str, Desired] | None = None) -> list[Resolution]:
+            fallbacks: Mapping[str, Desired] | None = None, window: float = SETTLE_WINDOW_S) -> list[Resolution]:
     """Look at every open row once (oldest first); found objects are claimed for the rows after."""
     claimed = claimed_ids(records)
     out: list[Resolution] = []
@@ -160,7 +161,8 @@ def resolve(entries: list[JournalEntry], records: Mapping[str, ResourceRecord],
         if entry.operation != "create":
             out.append(Resolution(entry, "closed", message="re-read by refresh"))
             continue
-        got = look_up(entry, adapters.get(entry.provider), claimed, now, (fallbacks or {}).get(entry.address))
+        got = look_up(entry, adapters.get(entry.provider), claimed, now, (fallbacks or {}).get(entry.address),
+                      window)
         if got.found is not None:
             claimed.add(got.found.remote_id)
         out.append(got)

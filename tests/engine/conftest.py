@@ -1,4 +1,7 @@
-"""End-to-end fixtures: a copy of a manifest set, a fake clock, and the in-process sandbox."""
+"""End-to-end fixtures: a copy of a manifest set, a fake clock, and the in-process sandbox.
+
+The sandbox answers in documented fidelity (DESIGN.md §5): recovery and discovery are proved
+against the least helpful shapes the providers document, never against emulator conveniences."""
 
 from __future__ import annotations
 
@@ -48,6 +51,6 @@ def make_env(tmp_path: Path) -> Callable[[str], Env]:
         root = tmp_path / Path(example).name
         shutil.copytree(REPO / example, root, ignore=shutil.ignore_patterns(".reconciler"))
         clock = FakeClock()
-        return Env(root=root, clock=clock, sandbox=Sandbox(clock=clock, seed=7))
+        return Env(root=root, clock=clock, sandbox=Sandbox(clock=clock, seed=7, fidelity="documented"))
 
     return make

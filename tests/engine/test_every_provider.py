@@ -67,8 +67,10 @@ def test_apply_refresh_import_destroy(make_env, example):
 def test_apply_converges_through_a_20_percent_fault_rate(make_env, example, seed):
     provider, trainings, _ = EXAMPLES[example]
     env = make_env(example)
-    rule = FaultRule(match="*", rate_429=0.05, rate_5xx=0.05, rate_timeout=0.05, rate_lost_response=0.05)
-    env.sandbox = Sandbox(clock=env.clock, seed=seed, faults=FaultConfig(seed=seed, rules=[rule]))
+    rule = FaultRule(match="*", rate_429=0.05, rate_5xx=0.04, rate_timeout=0.04, rate_lost_response=0.04,
+                     rate_late_commit=0.03)
+    env.sandbox = Sandbox(clock=env.clock, seed=seed, faults=FaultConfig(seed=seed, rules=[rule]),
+                          fidelity="documented")
     for _ in range(5):
         _, result = env.workspace().apply()
         if result is not None and result.ok:
@@ -86,7 +88,8 @@ def test_kill_minus_9_then_apply_converges(tmp_path: Path, example: str):
     _, trainings, _ = EXAMPLES[example]
     root = tmp_path / Path(example).name
     shutil.copytree(REPO / example, root, ignore=shutil.ignore_patterns(".reconciler"))
-    env = dict(os.environ, RECONCILER_SANDBOX_TIME_SCALE="3000", NO_COLOR="1")
+    env = dict(os.environ, RECONCILER_SANDBOX_TIME_SCALE="3000", NO_COLOR="1", RECONCILER_SANDBOX_FIDELITY="documented",
+               RECONCILER_SETTLE_WINDOW="3s")  # the sandbox never commits late here: a short window will do
     env.pop("RECONCILER_SANDBOX_FAULTS", None)
     cmd = [sys.executable, "-m", "reconciler.cli", "apply", "--auto-approve", "-f", str(root)]
     rng = random.Random(example)
@@ -100,7 +103,7 @@ def test_kill_minus_9_then_apply_converges(tmp_path: Path, example: str):
     plan = subprocess.run([sys.executable, "-m", "reconciler.cli", "plan", "--detailed-exitcode", "-f", str(root)],
                           env=env, capture_output=True, text=True, timeout=60)
     assert plan.returncode == 0, plan.stdout + plan.stderr
-    sandbox = Sandbox(db_path=root / ".reconciler" / "sandbox.db")
+    sandbox = Sandbox(db_path=root / ".reconciler" / "sandbox.db", fidelity="documented")
     try:
         live = [o for o in sandbox.list_objects(trainings) if not o.get("_deleted")]
     finally:

@@ -31,6 +31,8 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["RECONCILER_SANDBOX_TIME_SCALE"] = "20000"  # the 900-step job takes about a second
     env.pop("RECONCILER_SANDBOX_FAULTS", None)
+    env["RECONCILER_SANDBOX_FIDELITY"] = "documented"
+    env["RECONCILER_SETTLE_WINDOW"] = "3s"  # the sandbox never commits late here: a short window will do
     env["NO_COLOR"] = "1"
     return env
 
@@ -53,7 +55,7 @@ def test_kill_minus_9_then_apply_converges_without_duplicates(tmp_path: Path, se
                            timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
 
-    sandbox = Sandbox(db_path=root / ".reconciler" / "sandbox.db")
+    sandbox = Sandbox(db_path=root / ".reconciler" / "sandbox.db", fidelity="documented")
     try:
         live = {k: [o for o in sandbox.list_objects(k) if not o.get("_deleted")]
                 for k in ("files", "fine_tunes", "deployments")}
