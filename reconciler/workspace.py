@@ -33,6 +33,7 @@ from reconciler.engine.recovering import (
     persist,
     repair,
     resolve,
+    unlooked,
 )
 from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.loading import load_manifests
@@ -163,7 +164,8 @@ class Workspace:
         manifests = self.manifests
         meta = store.meta()
         if recovered is None:
-            recovered = self._recover(store, wait=False, write=False) if refresh_first else (store.all(), [])
+            recovered = self._recover(store, wait=False, write=False) if refresh_first else \
+                (store.all(), unlooked(store.open_journal()))
         records, resolutions = recovered
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
         result = self._refresh(store, records, frozenset(blocked), discover=operation == "apply") \

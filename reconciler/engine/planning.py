@@ -232,7 +232,7 @@ class _Planner:
         action.prior = record.to_dict() if record is not None else None
         action.reason = message
         action.facts["journal"] = verdict
-        if verdict != "settling":
+        if verdict in ("ambiguous", "unknown"):
             self.diagnostics.append(Diagnostic(message, location=r.location, address=r.address))
         return action
 

@@ -47,7 +47,7 @@ CLOCK_SKEW_S = 60.0
 LOOK_AGAIN_S = (5.0, 10.0, 20.0, 40.0, 60.0)
 """Pauses between look-ups while a create settles (the last repeats until the window closes)."""
 
-Verdict = Literal["found", "absent", "settling", "ambiguous", "unknown", "closed"]
+Verdict = Literal["found", "absent", "settling", "ambiguous", "unknown", "unlooked", "closed"]
 
 
 @dataclass
@@ -65,7 +65,12 @@ class Resolution:
     @property
     def blocks(self) -> bool:
         """Whether the resource must not be acted on until this row is settled."""
-        return self.verdict in ("settling", "ambiguous", "unknown")
+        return self.verdict in ("settling", "ambiguous", "unknown", "unlooked")
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the plan must stop here (as opposed to showing the resource as unsettled)."""
+        return self.verdict in ("ambiguous", "unknown")
 
 
 # ---------------------------------------------------------------------- what a create row carries
@@ -167,6 +172,13 @@ def resolve(entries: list[JournalEntry], records: Mapping[str, ResourceRecord],
             claimed.add(got.found.remote_id)
         out.append(got)
     return out
+
+
+def unlooked(entries: list[JournalEntry]) -> list[Resolution]:
+    """Open create rows when the providers are not asked (`plan --refresh=false`): held back, unsettled."""
+    return [Resolution(e, "unlooked", message=f"an interrupted create (sent at {e.started_at}) is still open in the "
+                                             "journal; plan with refresh, or apply, to settle it")
+            for e in entries if e.is_open and e.operation == "create"]
 
 
 # ---------------------------------------------------------------------- the state as it should be

@@ -183,3 +183,12 @@ def test_a_replace_whose_new_job_landed_late_is_resumed_not_trained_again(make_e
     assert records[FINE_TUNE].remote_id == job["job_id"]
     assert records["Deployment/money-rain"].built_from[FINE_TUNE] == job["job_id"]
     assert not _calm(env).plan().has_changes
+
+
+def test_plan_without_refresh_shows_an_open_create_as_unsettled_not_as_no_changes(make_env):
+    env = _env_with(make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_timeout=1.0))
+    env.workspace().apply()
+    plan = env.workspace().plan(refresh=False)
+    action = _actions(plan)[FINE_TUNE]
+    assert action.action is ActionType.WAIT and plan.has_changes and not plan.errors
+    assert "still open in the journal" in action.reason
