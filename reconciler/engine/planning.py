@@ -51,6 +51,9 @@ _FORCED_CLASS = {
     Kind.DEPLOYMENT: ChangeClass.REDEPLOY,
 }
 
+# How a dependent names the upstream object it was built from, in a lineage reason.
+_BUILT_FROM = {"Deployment": "serves", "CheckpointExport": "was exported from", "FineTune": "was trained from"}
+
 _RUNNING_JOB_STATUSES = {"PENDING", "QUEUING", "RUNNING", "created", "processing", "pending", "1", "3", "SUBMITTED"}
 
 
@@ -180,7 +183,7 @@ class _Planner:
             action.action = ActionType.REPLACE
             action.change_class = cls
             action.changes = changes
-            action.reason = self._replace_reason(changes, forced_by, cls, action.facts, stale)
+            action.reason = self._replace_reason(changes, forced_by, cls, action.facts, stale, r.kind.value)
             action.replace_mode = self._replace_mode(r, record, changes, forced)
             self._running_job_note(r, record, obs, action)
             self._add_cost(action, r)
@@ -416,8 +419,10 @@ class _Planner:
         return forced
 
     def _replace_reason(self, changes: list[FieldChange], forced_by: list[Action], cls: ChangeClass,
-                        facts: dict[str, Any], stale: list[tuple[str, str, str]] | None = None) -> str:
-        parts = [f"built from {built}, but {dep} is now {now}" for dep, built, now in stale or []]
+                        facts: dict[str, Any], stale: list[tuple[str, str, str]] | None = None,
+                        kind: str = "") -> str:
+        parts = [f"{_BUILT_FROM.get(kind, 'was built from')} {built}, but {dep} is now {now}"
+                 for dep, built, now in stale or []]
         for c in changes:
             if c.change_class is ChangeClass.LOCAL:
                 continue

@@ -123,7 +123,7 @@ def test_a_dependent_built_from_a_superseded_upstream_is_replaced_and_the_old_ob
     assert plan.has_changes
     for dependent in ("CheckpointExport/money-rain-c600", "Deployment/money-rain"):
         assert acts[dependent].action is ActionType.REPLACE, acts[dependent]
-        assert f"{FINE_TUNE} is now {new_obs.remote_id}" in acts[dependent].reason
+        assert f"{old.remote_id}, but {FINE_TUNE} is now {new_obs.remote_id}" in acts[dependent].reason
     old_delete = acts[f"{FINE_TUNE}#{old.remote_id}"]
     assert old_delete.action is ActionType.DELETE and old_delete.depends_on == [FINE_TUNE]
 
