@@ -52,7 +52,7 @@ _FORCED_CLASS = {
 }
 
 # How a dependent names the upstream object it was built from, in a lineage reason.
-_BUILT_FROM = {"Deployment": "serves", "CheckpointExport": "was exported from", "FineTune": "was trained from"}
+_BUILT_FROM = {"Deployment": "serves", "CheckpointExport": "was exported from", "FineTune": "was trained on"}
 
 _RUNNING_JOB_STATUSES = {"PENDING", "QUEUING", "RUNNING", "created", "processing", "pending", "1", "3", "SUBMITTED"}
 
@@ -172,7 +172,7 @@ class _Planner:
             changes = [c for c in changes if not _ignored(c.path, ignore)]
             action.facts.update(content_facts)
         forced_by = self._forced_by(r)
-        stale = [] if forced_by else self._stale_lineage(r, record)
+        stale = [] if forced_by else self._stale_lineage(r, record, hash_moved=spec_changed)
         local_changes = self._local_changes(r, record)
 
         structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
@@ -239,16 +239,21 @@ class _Planner:
             self.diagnostics.append(Diagnostic(message, location=r.location, address=r.address))
         return action
 
-    def _stale_lineage(self, r: Resource, record: ResourceRecord) -> list[tuple[str, str, str]]:
+    def _stale_lineage(self, r: Resource, record: ResourceRecord, *, hash_moved: bool) -> list[tuple[str, str, str]]:
         """Upstreams whose current object is not the one this resource was built from.
 
-        (upstream address, object built from, current object). Datasets are left out: their
-        identity is their content, and a re-upload of the same bytes retrains nothing.
+        (upstream address, object built from, current object). A dataset's identity is its
+        content: a new upload of the same bytes (an expired WaveSpeed upload, say) retrains
+        nothing, so a dataset counts only when this resource's identity hash moved too — the
+        content it was trained on is not the content the manifests now say (e.g. a run killed
+        after uploading the new dataset, before retraining).
         """
         out = []
         for dep, built in sorted((record.built_from or {}).items()):
             upstream = self.i.records.get(dep)
-            if upstream is None or upstream.kind == Kind.DATASET.value or not upstream.remote_id:
+            if upstream is None or not upstream.remote_id:
+                continue
+            if upstream.kind == Kind.DATASET.value and not hash_moved:
                 continue
             if upstream.remote_id != built:
                 out.append((dep, built, upstream.remote_id))
