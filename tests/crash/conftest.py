@@ -63,3 +63,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         tr.write_line(f"{len(failing)} failing trial(s):")
         for v in sorted(failing, key=lambda v: (v["provider"], v["scenario"], v["point"])):
             tr.write_line(f"  {v['provider']}/{v['scenario']}/{v['point']}: " + " | ".join(v["problems"]))
+    noted = [v for v in _verdicts if v.get("notes")]
+    if noted:
+        tr.write_line("")
+        tr.write_line(f"{len(noted)} trial(s) with notes (no invariant broken):")
+        for v in sorted(noted, key=lambda v: (v["provider"], v["scenario"], v["point"])):
+            tr.write_line(f"  {v['provider']}/{v['scenario']}/{v['point']}: " + " | ".join(v["notes"]))

@@ -87,16 +87,32 @@ def observe(root: Path, provider: str, scenario: Scenario, clock: Clock | None =
     return World(provider, scenario, records, journal, ws.manifests, plan, sandbox)
 
 
-def check(root: Path, provider: str, scenario: Scenario, clock: Clock | None = None) -> list[str]:
+def check(root: Path, provider: str, scenario: Scenario, clock: Clock | None = None,
+          notes: list[str] | None = None) -> list[str]:
     """Every invariant violation after recovery; empty when the trial passes.
 
     `clock`: the time to look at the world at (default: where the last engine run left the fake clock).
+    `notes`: if given, receives facts worth reporting that break no invariant (e.g. an extra upload).
     """
     world = observe(root, provider, scenario, clock)
     try:
+        if notes is not None:
+            notes.extend(_notes(world))
         return [*_converged(world), *PROVIDER_CHECKS[provider](world)]
     finally:
         world.sandbox.close()
+
+
+def _notes(w: World) -> list[str]:
+    if w.provider != "wavespeed":
+        return []
+    uploads = [u for u in w.objects("wavespeed_uploads") if u.get("completed")]
+    # the setup's upload, plus one per re-upload of changed content, is what a clean run makes
+    clean = 1 + (w.scenario.name == "dataset")
+    if len(uploads) > clean:
+        return [f"{len(uploads)} completed uploads, a clean run makes {clean} (uploads cannot be deleted; "
+                "the extra one expires after 7 days)"]
+    return []
 
 
 # --------------------------------------------------------------------------- shared checks

@@ -29,6 +29,7 @@ class Verdict:
     point: str  # "before POST /api/v1/fine-tunes#1", or "no kill" for the control
     problems: list[str] = field(default_factory=list)
     recovery_applies: int = 0
+    notes: list[str] = field(default_factory=list)  # worth reporting, but no invariant broken
 
     @property
     def passed(self) -> bool:
@@ -39,13 +40,14 @@ class Verdict:
         return f"{self.provider}/{self.scenario}/{self.point}"
 
     def line(self) -> str:
+        notes = "".join(f"; note: {n}" for n in self.notes)
         if self.passed:
-            return f"PASS {self.title} (recovery: {self.recovery_applies} apply run(s))"
-        return f"FAIL {self.title}: " + " | ".join(self.problems)
+            return f"PASS {self.title} (recovery: {self.recovery_applies} apply run(s){notes})"
+        return f"FAIL {self.title}: " + " | ".join(self.problems) + notes
 
     def to_dict(self) -> dict[str, object]:
         return {"provider": self.provider, "scenario": self.scenario, "point": self.point,
-                "problems": self.problems, "recovery_applies": self.recovery_applies}
+                "problems": self.problems, "recovery_applies": self.recovery_applies, "notes": self.notes}
 
 
 def _last_line(text: str) -> str:
@@ -104,7 +106,7 @@ def run_trial(baseline: Path, work: Path, provider: str, scenario_name: str,
     if unclassified:
         problems.append(f"harness: unclassified requests {unclassified}; add them to crash_routes.ROUTES")
     try:
-        problems.extend(check(root, provider, scenario))
+        problems.extend(check(root, provider, scenario, notes=verdict.notes))
     except Exception as e:  # the invariants must be reported, not crash the test
         problems.append(f"invariant check raised: {type(e).__name__}: {e}")
     if verdict.passed:
