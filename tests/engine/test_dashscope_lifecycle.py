@@ -359,3 +359,27 @@ def test_changing_a_job_that_is_still_training_cancels_it_first(make_env):
     assert sorted(j["status"] for j in jobs) == ["CANCELED", "SUCCEEDED"]
     assert len(env.live("fine_tunes")) == 1 and env.live("fine_tunes")[0]["hyper_parameters"]["n_epochs"] == 160
     assert not env.workspace().plan().has_changes
+
+
+def test_a_saved_plan_is_refused_by_a_different_state_even_at_the_same_serial(make_env):
+    """Lineage, not only the serial: a plan made against one state never applies to another."""
+    env = make_env()
+    env.workspace().apply()
+    env.edit("money-rain.yaml", "n_epochs: 150", "n_epochs: 160")
+    saved = env.workspace().plan()
+    assert saved.lineage and saved.has_changes
+    foreign = saved.model_copy(update={"lineage": "00000000-0000-4000-8000-000000000000"})
+    with pytest.raises(StalePlanError, match="different state"):
+        env.workspace().apply(foreign)
+    assert env.sandbox.request_counts().get("POST /api/v1/fine-tunes") == 1  # nothing was sent
+
+
+def test_a_dataset_edited_between_plan_and_apply_is_refused_not_uploaded(make_env):
+    env = make_env()
+    saved = env.workspace().plan()
+    caption = next((env.root / "data" / "money-rain").glob("*.jsonl"))
+    caption.write_text(caption.read_text().replace("golden", "silver", 1))
+    _, result = env.workspace().apply(saved)
+    assert not result.ok
+    assert "changed since the plan was made" in result.outcomes["Dataset/money-rain-train"].message
+    assert not env.sandbox.list_objects("files")
