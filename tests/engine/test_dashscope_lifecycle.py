@@ -383,3 +383,4 @@ def test_a_dataset_edited_between_plan_and_apply_is_refused_not_uploaded(make_en
     assert not result.ok
     assert "changed since the plan was made" in result.outcomes["Dataset/money-rain-train"].message
     assert not env.sandbox.list_objects("files")
+
