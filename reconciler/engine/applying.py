@@ -37,6 +37,8 @@ from reconciler.engine.recovering import (
     Resolution,
     blocked_message,
     create_request,
+    keep_older,
+    look_for_twin,
 )
 from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
 from reconciler.models.changes import ChangeClass
@@ -353,6 +355,26 @@ class Executor:
                        close_journal=(entry, "done", {"remote_id": obs.remote_id, "status": obs.status}))
         return self._settle(a, obs, record)
 
+    def _without_twin(self, a: Action, adapter: ProviderAdapter, desired: Desired, sent_at: float,
+                      found: Observation) -> Observation:
+        """If the same create landed twice, keep the older object and delete the newer one now.
+
+        The journal row is still open while this runs: a kill here is settled by the next run,
+        which finds both again.
+        """
+        twin = look_for_twin(adapter, desired, sent_at - CLOCK_SKEW_S, self._claimed_now(), found)
+        kept, extra = keep_older(found, twin)
+        if extra is None:
+            return kept
+        self.store.append_event("duplicate-found", a.address, {
+            "kept": kept.remote_id, "deleting": extra.remote_id,
+            "why": "two provider objects fit one create; the older is kept, the newer deleted"})
+        probe = ResourceRecord(address=a.address, kind=a.kind, name=a.name, provider=a.provider,
+                               provider_type=a.provider_type, remote_id=extra.remote_id, spec=dict(a.desired or {}),
+                               spec_hash=a.spec_hash or "", lifecycle=dict(a.lifecycle))
+        self._destroy_object(a, probe, reason="duplicate")
+        return kept
+
     def _settle_unknown_create(self, a: Action, adapter: ProviderAdapter, desired: Desired, entry: int,
                                sent_at: float, error: OutcomeUnknownError) -> Observation:
         """A create that may or may not have landed: look, and look again, until the window closes.
@@ -377,7 +399,7 @@ class Executor:
             if found is not None:
                 self.store.append_event("create-resolved", a.address,
                                         {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"})
-                return found
+                return self._without_twin(a, adapter, desired, sent_at, found)
             waited = self.clock.now() - sent_at
             window = self.options.settle_window_s
             if waited >= window:

@@ -128,7 +128,7 @@ class _Planner:
                     address=address, kind=rec.kind, name=rec.name, provider=rec.provider,
                     provider_type=rec.provider_type, action=ActionType.DELETE, deposed=remote, prior=old,
                     depends_on=[address],
-                    reason=f"{remote} was replaced by an earlier apply that stopped before deleting it"))
+                    reason=_deposed_reason(remote, old, rec)))
         return out
 
     def _plan_desired(self, r: Resource) -> Action:
@@ -526,6 +526,14 @@ class _Planner:
 def _needs_samples(spec: Any) -> bool:
     return getattr(spec, "KIND", None) is Kind.FINE_TUNE and getattr(spec, "PROVIDER_TYPE", None) is not None and \
         spec.PROVIDER_TYPE.value == "dashscope"
+
+
+def _deposed_reason(remote: str, old: Mapping[str, Any], current: ResourceRecord) -> str:
+    if old.get("spec_hash") == current.spec_hash and old.get("built_from") == current.built_from \
+            and old.get("status") == current.status:
+        return (f"{remote} duplicates {current.remote_id} (the same create landed twice): the older one is kept, "
+                "this one is deleted")
+    return f"{remote} was replaced by {current.remote_id} in an earlier apply that stopped before deleting it"
 
 
 def _content_dict(r: Resource) -> dict[str, Any] | None:

@@ -192,3 +192,27 @@ def test_plan_without_refresh_shows_an_open_create_as_unsettled_not_as_no_change
     action = _actions(plan)[FINE_TUNE]
     assert action.action is ActionType.WAIT and plan.has_changes and not plan.errors
     assert "still open in the journal" in action.reason
+
+
+def test_a_create_that_landed_twice_keeps_the_older_object_and_deletes_the_newer(make_env):
+    env = _env_with(make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_timeout=1.0))
+    _, result = env.workspace().apply()  # the create never answers; the row stays open
+    assert not result.ok
+    ws = _calm(env)
+    from reconciler.engine.refreshing import desired_of
+
+    resource = ws.manifests.resources[FINE_TUNE]
+    records = ws.records()
+    inputs = {d: records[d].outputs for d in resource.dependencies()}
+    adapter = ws.adapters()["dashscope"]
+    desired = desired_of(resource, "", inputs)
+    first = adapter.create(desired)  # as if the lost request had landed ...
+    env.clock.advance(2)
+    second = adapter.create(desired)  # ... twice
+    _, result = _calm(env).apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    assert {j["job_id"] for j in env.live("fine_tunes")} == {first.remote_id}
+    assert env.workspace().records()[FINE_TUNE].remote_id == first.remote_id
+    events = [e for e in ws.open_state(readonly=True).events(FINE_TUNE) if e.event == "duplicate-found"]
+    assert events and events[0].detail["deleting"] == second.remote_id
+    assert not _calm(env).plan().has_changes
