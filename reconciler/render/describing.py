@@ -222,9 +222,11 @@ def sections(plan: Plan) -> list[tuple[str, list[Action]]]:
     drift = [a for a in shown if a.drift and a.action is not ActionType.NOOP]
     adopt = [a for a in shown if a.action is ActionType.ADOPT]
     noop = [a for a in shown if a.action is ActionType.NOOP]
-    rest = [a for a in shown if a not in drift and a not in adopt and a not in noop]
+    waiting = [a for a in shown if a.action is ActionType.WAIT]
+    rest = [a for a in shown if a not in drift and a not in adopt and a not in noop and a not in waiting]
     own = "Destroy (everything in the state)" if plan.operation == "destroy" else "Changes from your manifests"
     out = [
+        ("Unsettled on the provider: apply waits for these before it is done", waiting),
         ("Changes outside reconciler (drift)", drift),
         (own, rest),
         ("Found on the provider: adopted into state, no provider call", adopt),
