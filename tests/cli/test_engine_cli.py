@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,13 +11,10 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(REPO / "manifests" / "quickstart", dest, ignore=shutil.ignore_patterns(".reconciler"))
+def root(monkeypatch: pytest.MonkeyPatch, example_copy: Callable[..., Path]) -> Path:
+    dest = example_copy("manifests/quickstart")
     monkeypatch.setenv("RECONCILER_SANDBOX_TIME_SCALE", "1e9")  # jobs finish at once
     monkeypatch.delenv("RECONCILER_SANDBOX_FAULTS", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +42,8 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    root = tmp_path / "imgopen"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
+def env(example_copy: Callable[..., Path]) -> Iterator[Env]:
+    root = example_copy(EXAMPLE)
     clock = FakeClock()
     sb = imgopen_sandbox(clock)
     yield Env(root, clock, sb, {})
