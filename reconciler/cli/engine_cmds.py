@@ -24,6 +24,7 @@ from reconciler.cli.common import (
 )
 from reconciler.models.plans import Plan
 from reconciler.render import (
+    PlanFormatError,
     RichProgress,
     make_console,
     plan_from_json,
@@ -32,6 +33,40 @@ from reconciler.render import (
     print_apply_result,
     print_plan,
 )
+
+
+def _read_saved_plan(plan_file: str) -> Plan:
+    """The plan file, or one line naming it and what is wrong (never a traceback)."""
+    path = Path(plan_file)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise click.ClickException(f"{plan_file}: cannot read the plan file: {e.strerror or e}") from None
+    try:
+        return plan_from_json(data)
+    except PlanFormatError as e:
+        hint = ""
+        if path.suffix.lower() in (".yaml", ".yml"):
+            hint = " (this looks like a manifest: give manifests with -f; PLAN_FILE is a plan saved by 'plan --out')"
+        raise click.ClickException(f"{plan_file}: {e}{hint}") from None
+
+
+def _check_out_path(out_path: str) -> None:
+    """Before planning (a refresh can take a while): the folder must exist, as with Terraform's -out."""
+    parent = Path(out_path).parent
+    if not parent.is_dir():
+        what = f"{parent} is a file, not a directory" if parent.exists() else f"the directory {parent} does not exist"
+        raise click.ClickException(f"--out {out_path}: {what}; create it first, or choose another path")
+
+
+def _save_plan(plan: Plan, out_path: str) -> None:
+    # Written in place (a temporary file renamed over it would replace /dev/stdout when run as root);
+    # a half-written plan is not valid JSON, and apply refuses it.
+    try:
+        Path(out_path).write_text(plan_to_json(plan), encoding="utf-8")
+    except OSError as e:
+        raise click.ClickException(f"--out {out_path}: cannot write the plan: {e.strerror or e}; "
+                                   "nothing was changed") from None
 
 
 def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
@@ -66,12 +101,17 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
       reconciler plan -f manifests/ --markdown > comment.md
       reconciler plan -f manifests/ --refresh=false          # offline, from the cache
     """
+    if out_path:
+        _check_out_path(out_path)
     ws = workspace(paths, state_path, parallelism)
     plan = ws.plan(refresh=refresh, destroy=destroy)
     _emit_plan(plan, as_json, as_markdown)
     if out_path:
-        Path(out_path).write_text(plan_to_json(plan), encoding="utf-8")
-        click.echo(f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True)
+        _save_plan(plan, out_path)
+        if plan.errors:
+            click.echo(f"Saved the plan to {out_path}; it has errors, so apply will refuse it.", err=True)
+        else:
+            click.echo(f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True)
     if plan.errors:
         sys.exit(EXIT_ERROR)
     if detailed_exitcode and plan.has_changes:
@@ -85,7 +125,7 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
     console = make_console()
     saved: Plan | None = None
     if plan_file:
-        saved = plan_from_json(Path(plan_file).read_text(encoding="utf-8"))
+        saved = _read_saved_plan(plan_file)
         if saved.operation == "destroy":
             destroy = True
 

@@ -1,0 +1,147 @@
+"""Bad input gets one clear line — which file, what is wrong, what to do — and changes nothing.
+
+Never a traceback, never "Internal error" for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+
+
+@pytest.fixture
+def root(monkeypatch: pytest.MonkeyPatch, example_copy: Callable[..., Path]) -> Path:
+    monkeypatch.setenv("RECONCILER_SANDBOX_TIME_SCALE", "1e9")  # jobs finish at once
+    monkeypatch.delenv("RECONCILER_SANDBOX_FAULTS", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return example_copy("manifests/quickstart")
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def one_error_line(r: Result) -> str:
+    """The only thing on stderr: one line starting with 'Error: '."""
+    lines = r.stderr.splitlines()
+    assert r.exit_code == 1, r.output
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("Error: "), r.stderr
+    assert "Traceback" not in r.output and "Internal error" not in r.output
+    return lines[0]
+
+
+def state_files(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((root / ".reconciler").glob("state.db*")) if p.is_file()}
+
+
+# ---------------------------------------------------------------------------------------------- saved plans
+
+GARBAGE = {
+    "garbage.json": (b"garbage\n", "the file is not valid JSON"),
+    "truncated.json": (None, "the file is not valid JSON"),
+    "array.json": (b"[1, 2]\n", "the file holds a JSON array, not an object with a format_version field"),
+    "null.json": (b"null\n", "the file holds a JSON null"),
+    "binary.json": (b"\xff\xfe\x00garbage", "the file is not valid JSON"),
+    "wrong-shape.json": (b'{"format_version": "1.0", "actions": 3}',
+                         "not a valid reconciler plan (reconciler_version: Field required"),
+    "newer-major.json": (None, "this plan uses format 2.0, written by a newer reconciler"),
+    "not-a-version.json": (None, "format_version 'soon' is not MAJOR.MINOR"),
+    "operation.json": (None, "operation: 'upgrade' is not one of apply, destroy"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GARBAGE))
+def test_a_garbage_plan_file_is_one_line_naming_the_file(root: Path, tmp_path: Path, name: str):
+    good = tmp_path / "good.json"
+    assert run("plan", "-f", str(root), "--out", str(good)).exit_code == 0
+    text = good.read_text()
+    content, message = GARBAGE[name]
+    if content is None:
+        content = {
+            "truncated.json": text[:300],
+            "newer-major.json": text.replace('"format_version": "1.0"', '"format_version": "2.0"'),
+            "not-a-version.json": text.replace('"format_version": "1.0"', '"format_version": "soon"'),
+            "operation.json": text.replace('"operation": "apply"', '"operation": "upgrade"'),
+        }[name].encode()
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    line = one_error_line(run("apply", "-f", str(root), str(bad), "--auto-approve"))
+    assert line.startswith(f"Error: {bad}: "), line
+    assert message in line
+    assert "reconciler plan --out" in line  # what to do
+    assert state_files(root) == {}  # nothing was written
+
+
+def test_a_manifest_given_as_the_plan_file_says_so(root: Path):
+    line = one_error_line(run("apply", "-f", str(root), str(root / "money-rain.yaml")))
+    assert "money-rain.yaml: not a reconciler plan" in line and "give manifests with -f" in line
+
+
+def test_an_unreadable_plan_file_is_one_line(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    plan = tmp_path / "plan.json"
+    plan.write_text("{}")
+    real = Path.read_bytes
+
+    def denied(self: Path) -> bytes:
+        if self == plan:
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    line = one_error_line(run("apply", "-f", str(root), str(plan)))
+    assert line == f"Error: {plan}: cannot read the plan file: Permission denied"
+
+
+# ---------------------------------------------------------------------------------------------- plan --out
+
+def test_plan_out_into_a_missing_directory_is_refused_before_planning(root: Path, tmp_path: Path):
+    out = tmp_path / "plans" / "plan.json"
+    r = run("plan", "-f", str(root), "--out", str(out))
+    line = one_error_line(r)
+    assert line == (f"Error: --out {out}: the directory {out.parent} does not exist; "
+                    "create it first, or choose another path")
+    assert r.stdout == ""  # refused before refreshing or planning anything
+    assert not out.parent.exists()
+    assert not (root / ".reconciler").exists()
+
+
+def test_plan_out_under_a_file_is_refused(root: Path):
+    out = root / "money-rain.yaml" / "plan.json"
+    line = one_error_line(run("plan", "-f", str(root), "--out", str(out)))
+    assert f"{out.parent} is a file, not a directory" in line
+
+
+def test_plan_out_that_cannot_be_written_is_one_line(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    out = tmp_path / "plan.json"
+    real = Path.write_text
+
+    def full(self: Path, *args: object, **kwargs: object) -> int:
+        if self == out:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full)
+    r = run("plan", "-f", str(root), "--out", str(out))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[-1] == f"Error: --out {out}: cannot write the plan: No space left on device; " \
+                                        "nothing was changed"
+    assert "Traceback" not in r.output and "Internal error" not in r.output
+
+
+def test_a_plan_saved_with_errors_says_apply_will_refuse_it(root: Path, tmp_path: Path):
+    assert run("apply", "-f", str(root), "--auto-approve").exit_code == 0
+    ft = root / "money-rain.yaml"
+    ft.write_text(ft.read_text().replace("n_epochs: 150", "n_epochs: 300").replace(
+        "prevent_destroy: false", "prevent_destroy: true", 1))
+    out = tmp_path / "plan.json"
+    r = run("plan", "-f", str(root), "--out", str(out))
+    assert r.exit_code == 1, r.output
+    assert f"Saved the plan to {out}; it has errors, so apply will refuse it." in r.stderr
+    assert json.loads(out.read_text())["errors"]
