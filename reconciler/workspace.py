@@ -25,12 +25,13 @@ from reconciler.engine.outcomes import ApplyResult
 from reconciler.engine.planning import PlanInputs, make_plan
 from reconciler.engine.progress import ProgressSink
 from reconciler.engine.refreshing import RefreshResult, refresh
-from reconciler.loading import load_manifests
+from reconciler.loading import ManifestError, load_manifests
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
+from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.sqlite import SqliteStateStore, default_state_path
 from reconciler.wiring import WiringContext, build_adapters
@@ -62,8 +63,10 @@ class Workspace:
         clock: Clock = SYSTEM_CLOCK,
         wiring: WiringContext | None = None,
         parallelism: int = 10,
+        allow_empty: bool = False,
     ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.allow_empty = allow_empty  # plan removing everything because nothing is declared (prune_guard)
         if not self.paths:
             raise WorkspaceError("no manifests given; use -f PATH (a file or a directory)")
         self.clock = clock
@@ -83,7 +86,11 @@ class Workspace:
     @property
     def manifests(self) -> ManifestSet:
         if self._manifests is None:
-            self._manifests = load_manifests(self.paths)  # raises ManifestError with every diagnostic
+            try:
+                self._manifests = load_manifests(self.paths)  # raises ManifestError with every diagnostic
+            except ManifestError as e:
+                e.diagnostics.extend(skipped_files(self.paths))  # e.g. every file renamed to .YAML
+                raise
         return self._manifests
 
     def adapters(self) -> dict[str, ProviderAdapter]:
@@ -124,6 +131,7 @@ class Workspace:
         plan = make_plan(inputs)
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
+        guard_prunes(plan, manifests, self.paths, allow_empty=self.allow_empty)
         return plan, result
 
     # ------------------------------------------------------------------ commands

@@ -16,6 +16,7 @@ from reconciler.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     Interrupts,
+    allow_empty_option,
     handle_errors,
     lock_option,
     manifest_options,
@@ -87,10 +88,11 @@ def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan as JSON, to apply later with 'reconciler apply FILE'.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (versioned format; see README).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment.")
+@allow_empty_option
 @parallelism_option
 @handle_errors
 def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, detailed_exitcode: bool, destroy: bool,
-             out_path: str | None, as_json: bool, as_markdown: bool, parallelism: int) -> None:
+             out_path: str | None, as_json: bool, as_markdown: bool, allow_empty: bool, parallelism: int) -> None:
     """Show what apply would change, field by field, why, and what it costs. Changes nothing.
 
     \b
@@ -103,7 +105,7 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
     """
     if out_path:
         _check_out_path(out_path)
-    ws = workspace(paths, state_path, parallelism)
+    ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
     plan = ws.plan(refresh=refresh, destroy=destroy)
     _emit_plan(plan, as_json, as_markdown)
     if out_path:
@@ -120,8 +122,9 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
 
 
 def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, *, destroy: bool,
-               auto_approve: bool, wait: bool, parallelism: int, lock_timeout: float, refresh: bool) -> None:
-    ws = workspace(paths, state_path, parallelism)
+               auto_approve: bool, wait: bool, parallelism: int, lock_timeout: float, refresh: bool,
+               allow_empty: bool = False) -> None:
+    ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
     console = make_console()
     saved: Plan | None = None
     if plan_file:
@@ -167,11 +170,12 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--no-wait", is_flag=True, help="Submit and return; the next apply continues where this one stopped.")
 @click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOL", help="Read the providers before planning.")
+@allow_empty_option
 @parallelism_option
 @lock_option
 @handle_errors
 def apply_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, auto_approve: bool, no_wait: bool,
-              refresh: bool, parallelism: int, lock_timeout: float) -> None:
+              refresh: bool, allow_empty: bool, parallelism: int, lock_timeout: float) -> None:
     """Make the providers match the manifests (or apply exactly a saved plan).
 
     \b
@@ -181,7 +185,7 @@ def apply_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | N
       reconciler apply -f manifests/ --no-wait                # submit training and return
     """
     _run_apply(paths, state_path, plan_file, destroy=False, auto_approve=auto_approve, wait=not no_wait,
-               parallelism=parallelism, lock_timeout=lock_timeout, refresh=refresh)
+               parallelism=parallelism, lock_timeout=lock_timeout, refresh=refresh, allow_empty=allow_empty)
 
 
 @main.command("destroy")

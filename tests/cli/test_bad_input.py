@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
+from reconciler.state.sqlite import SqliteStateStore
 
 
 @pytest.fixture
@@ -145,3 +146,128 @@ def test_a_plan_saved_with_errors_says_apply_will_refuse_it(root: Path, tmp_path
     assert r.exit_code == 1, r.output
     assert f"Saved the plan to {out}; it has errors, so apply will refuse it." in r.stderr
     assert json.loads(out.read_text())["errors"]
+
+
+# ---------------------------------------------------------------------------------------------- lost manifests
+
+def records(root: Path) -> list[str]:
+    return run("state", "list", "-f", str(root)).output.splitlines()
+
+
+def state_contents(root: Path) -> tuple[int, str | None, dict[str, object]]:
+    """Serial, lineage and records: what "nothing changed" means for a command that took the lock."""
+    with SqliteStateStore.open(root / ".reconciler" / "state.db", readonly=True) as store:
+        meta = store.meta()
+        return meta.serial, meta.lineage, {a: r.to_dict() for a, r in store.all().items()}
+
+
+def test_a_set_whose_manifests_were_renamed_does_not_prune_the_state(root: Path, tmp_path: Path):
+    assert run("apply", "-f", str(root), "--auto-approve").exit_code == 0
+    held = records(root)
+    assert len(held) == 4
+    (root / "money-rain.yaml").rename(root / "money-rain.YAML")
+    before = state_contents(root)
+
+    r = run("plan", "-f", str(root), "--detailed-exitcode")
+    assert r.exit_code == 1, r.output
+    assert ("the manifests declare no resources (only Providers), but the state holds 4, so this plan would "
+            "delete all 4. Refusing, in case manifests were lost rather than removed (not read: ") in r.output
+    assert "money-rain.YAML): restore them; to delete everything, run 'reconciler destroy', " \
+           "or plan again with --allow-empty" in r.output
+    assert "money-rain.YAML:1:1: not read: only files ending in .yaml or .yml (lower case) are manifests; " \
+           "if it is one, rename it to money-rain.yaml" in r.output
+
+    r = run("apply", "-f", str(root), "--auto-approve")
+    assert r.exit_code == 1 and "Refusing, in case manifests were lost" in r.output
+    saved = tmp_path / "plan.json"
+    assert run("plan", "-f", str(root), "--out", str(saved)).exit_code == 1
+    r = run("apply", "-f", str(root), str(saved))
+    assert r.exit_code == 1 and "Refusing, in case manifests were lost" in r.output
+    assert records(root) == held and state_contents(root) == before
+
+    (root / "money-rain.YAML").rename(root / "money-rain.yaml")
+    assert run("plan", "-f", str(root), "--detailed-exitcode").exit_code == 0  # nothing was deleted
+
+
+def test_allow_empty_plans_and_applies_the_prune(root: Path, tmp_path: Path):
+    assert run("apply", "-f", str(root), "--auto-approve").exit_code == 0
+    (root / "money-rain.yaml").unlink()  # removed on purpose: only the Provider is left
+    r = run("plan", "-f", str(root))
+    assert r.exit_code == 1 and "(only Providers), but the state holds 4" in r.output
+    assert "not read" not in r.output
+    r = run("plan", "-f", str(root), "--allow-empty", "--detailed-exitcode")
+    assert r.exit_code == 2, r.output
+    assert "4 to delete" in r.output and "Refusing" not in r.output
+    saved = tmp_path / "plan.json"
+    assert run("plan", "-f", str(root), "--allow-empty", "--out", str(saved)).exit_code == 0
+    r = run("apply", "-f", str(root), str(saved))
+    assert r.exit_code == 0, r.output
+    assert records(root) == []
+
+
+def test_apply_allow_empty(root: Path):
+    assert run("apply", "-f", str(root), "--auto-approve").exit_code == 0
+    (root / "money-rain.yaml").unlink()
+    r = run("apply", "-f", str(root), "--allow-empty", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert records(root) == []
+
+
+def test_an_empty_set_with_an_empty_state_is_no_error(root: Path):
+    (root / "money-rain.yaml").unlink()
+    r = run("plan", "-f", str(root), "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
+
+
+def test_destroy_is_not_refused_for_an_empty_set(root: Path):
+    assert run("apply", "-f", str(root), "--auto-approve").exit_code == 0
+    (root / "money-rain.yaml").unlink()
+    r = run("plan", "-f", str(root), "--destroy", "--detailed-exitcode")
+    assert r.exit_code == 2 and "Refusing" not in r.output, r.output
+
+
+def test_every_file_renamed_is_one_error_and_names_the_files(root: Path):
+    for name in ("money-rain.yaml", "provider.yaml"):
+        (root / name).rename(root / name.replace(".yaml", ".Yml"))
+    r = run("plan", "-f", str(root))
+    assert r.exit_code == 1
+    lines = r.stderr.splitlines()
+    assert lines[0] == f"{root}: no *.yaml or *.yml files found"
+    assert [line.split(": ", 1)[0] for line in lines[1:3]] == [f"{root / 'money-rain.Yml'}:1:1",
+                                                               f"{root / 'provider.Yml'}:1:1"]
+    assert all("warning: not read" in line for line in lines[1:3])
+    assert lines[3] == "1 error(s) in the manifests; nothing was changed."
+
+
+def test_a_near_miss_beside_real_manifests_is_a_warning(root: Path):
+    (root / "notes.yaml.txt").write_text("kind: Deployment\n")
+    r = run("plan", "-f", str(root), "--json")
+    assert r.exit_code == 0, r.output
+    warnings = json.loads(r.stdout)["warnings"]
+    assert [(Path(w["file"]).name, w["severity"]) for w in warnings] == [("notes.yaml.txt", "warning")]
+    assert warnings[0]["message"].endswith("rename it to notes.yaml")
+    r = run("validate", "-f", str(root))
+    assert r.exit_code == 0
+    assert "notes.yaml.txt:1:1: warning: not read" in r.stderr
+
+
+@pytest.mark.parametrize(("name", "suffix"), [
+    ("ft.YAML", ".YAML"), ("ft.Yml", ".Yml"), ("ft.yaml.txt", ".yaml.txt"), ("ft.YML.TXT", ".YML.TXT"),
+    ("ft.yaml", None), ("ft.yml", None), ("ft.json", None), ("ft.yaml.bak", None), ("notes.txt", None),
+    ("yaml", None),
+])
+def test_near_miss_suffixes(name: str, suffix: str | None):
+    from reconciler.prune_guard import near_miss_suffix
+
+    assert near_miss_suffix(name) == suffix
+
+
+def test_hidden_folders_are_not_searched_for_near_misses(tmp_path: Path):
+    from reconciler.prune_guard import skipped_files
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.YAML").write_text("")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "y.YAML").write_text("")
+    found = skipped_files([tmp_path], cwd=tmp_path)
+    assert [(d.location.file, d.message.rsplit(" ", 1)[-1]) for d in found if d.location] == [("sub/y.YAML", "y.yaml")]
