@@ -155,6 +155,18 @@ def capability_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def undeletable_kinds(providers: Mapping[str, ProviderConfig]) -> dict[str, dict[str, str]]:
+    """Provider name -> kind -> why its API cannot delete it: data for the planner, asked of the adapter
+    classes so that no client or sandbox is started (`plan --refresh=false` stays offline)."""
+    out: dict[str, dict[str, str]] = {}
+    for name, config in providers.items():
+        adapter = ADAPTER_CLASSES.get(config.type)
+        reasons = {k.value: why for k in Kind if adapter is not None and (why := adapter.no_delete_api(k.value))}
+        if reasons:
+            out[name] = reasons
+    return out
+
+
 def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) -> dict[str, ProviderAdapter]:
     adapters: dict[str, ProviderAdapter] = {}
     # All sandbox providers of a run share one emulator (one database); the first time scale set wins.

@@ -34,7 +34,7 @@ from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdap
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.sqlite import SqliteStateStore, default_state_path
-from reconciler.wiring import WiringContext, build_adapters
+from reconciler.wiring import WiringContext, build_adapters, undeletable_kinds
 
 
 class WorkspaceError(Exception):
@@ -127,6 +127,7 @@ class Workspace:
             created_at=iso_utc(self.clock.now()),
             manifest_paths=[str(p.resolve()) for p in self.paths],
             state_path=str(self.state_path.resolve()),
+            undeletable=undeletable_kinds(manifests.providers),
         )
         plan = make_plan(inputs)
         if result and result.diagnostics:

@@ -160,7 +160,7 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
             sys.exit(EXIT_ERROR)
         print_plan(console, plan)
         sys.exit(EXIT_OK)
-    print_apply_result(console, result)
+    print_apply_result(console, result, plan)
     sys.exit(result.exit_code)
 
 

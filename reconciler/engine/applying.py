@@ -519,6 +519,12 @@ class Executor:
         return self._delete(a)
 
     def _forget(self, a: Action) -> tuple[Outcome, str]:
+        if a.deposed:  # an old object the provider cannot delete: drop it from the record, keep the record
+            current = self.store.get(a.address)
+            if current is not None:
+                self.store.put(replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
+                               event="deposed-forgotten", detail={"remote_id": a.deposed})
+            return Outcome.SUCCEEDED, f"forgot deposed {a.deposed}; left on the provider"
         self.store.remove(a.address, event="forgotten", detail={"reason": a.reason})
         return Outcome.SUCCEEDED, "removed from state; left on the provider"
 

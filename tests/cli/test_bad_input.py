@@ -171,7 +171,7 @@ def test_a_set_whose_manifests_were_renamed_does_not_prune_the_state(root: Path,
     r = run("plan", "-f", str(root), "--detailed-exitcode")
     assert r.exit_code == 1, r.output
     assert ("the manifests declare no resources (only Providers), but the state holds 4, so this plan would "
-            "delete all 4. Refusing, in case manifests were lost rather than removed (not read: ") in r.output
+            "delete 3 and forget 1. Refusing, in case manifests were lost rather than removed (not read: ") in r.output
     assert "money-rain.YAML): restore them; to delete everything, run 'reconciler destroy', " \
            "or plan again with --allow-empty" in r.output
     assert "money-rain.YAML:1:1: not read: only files ending in .yaml or .yml (lower case) are manifests; " \
@@ -197,7 +197,7 @@ def test_allow_empty_plans_and_applies_the_prune(root: Path, tmp_path: Path):
     assert "not read" not in r.output
     r = run("plan", "-f", str(root), "--allow-empty", "--detailed-exitcode")
     assert r.exit_code == 2, r.output
-    assert "4 to delete" in r.output and "Refusing" not in r.output
+    assert "3 to delete, 0 to cancel, 1 to forget" in r.output and "Refusing" not in r.output
     saved = tmp_path / "plan.json"
     assert run("plan", "-f", str(root), "--allow-empty", "--out", str(saved)).exit_code == 0
     r = run("apply", "-f", str(root), str(saved))

@@ -53,4 +53,8 @@ def test_imgopen_example_converges_and_downloads_its_lora(tmp_path: Path, exampl
     ft = next(v for k, v in json.loads(r.stdout).items() if k.startswith("FineTune/"))
     info = ft["downloads"]["lora_url"]
     assert hashlib.sha256(Path(info["path"]).read_bytes()).hexdigest() == info["sha256"]
-    assert run("destroy", "-f", str(root), "--auto-approve").exit_code == 0
+    r = run("destroy", "-f", str(root), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    # ImgOpen has no delete API: the plan and the result say "forgotten", never "deleted"
+    assert "forget" in r.output and "forgotten, not deleted: ImgOpen has no delete or cancel API" in r.output
+    assert "  delete" not in r.output
