@@ -271,3 +271,25 @@ def test_hidden_folders_are_not_searched_for_near_misses(tmp_path: Path):
     (tmp_path / "sub" / "y.YAML").write_text("")
     found = skipped_files([tmp_path], cwd=tmp_path)
     assert [(d.location.file, d.message.rsplit(" ", 1)[-1]) for d in found if d.location] == [("sub/y.YAML", "y.yaml")]
+
+
+def _plan_removing(*actions: str):
+    from reconciler.models.plans import Action, ActionType, Plan
+
+    return Plan(reconciler_version="0", created_at="", actions=[
+        Action(address=f"FineTune/ft-{i}", kind="FineTune", name=f"ft-{i}", provider="p", provider_type="imgopen",
+               action=ActionType(a)) for i, a in enumerate(actions)])
+
+
+@pytest.mark.parametrize(("actions", "says"), [
+    (("delete", "cancel"), "the state holds 2, so this plan would delete all 2."),
+    (("forget", "forget"), "the state holds 2, so this plan would forget all 2."),
+    (("delete", "forget", "forget"), "the state holds 3, so this plan would delete 1 and forget 2."),
+])
+def test_the_refusal_counts_what_the_plan_would_remove(actions: tuple[str, ...], says: str):
+    from reconciler.models.resources import ManifestSet
+    from reconciler.prune_guard import refuse_empty_prune
+
+    refusal = refuse_empty_prune(_plan_removing(*actions), ManifestSet(root="m"), [], "m", allow_empty=False)
+    assert refusal is not None and says in refusal.message
+    assert refuse_empty_prune(_plan_removing(*actions), ManifestSet(root="m"), [], "m", allow_empty=True) is None
