@@ -43,8 +43,15 @@ def parallelism_option(f: F) -> F:
                         help="How many provider operations run at once.")(f)
 
 
-def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int = 10) -> Workspace:
-    return Workspace(list(paths), state_path=state_path, parallelism=parallelism)
+def allow_empty_option(f: F) -> F:
+    return click.option("--allow-empty", is_flag=True,
+                        help="Allow a plan that deletes everything in the state because the manifests declare "
+                             "no resources (refused otherwise: files may have been lost, not removed).")(f)
+
+
+def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int = 10,
+              allow_empty: bool = False) -> Workspace:
+    return Workspace(list(paths), state_path=state_path, parallelism=parallelism, allow_empty=allow_empty)
 
 
 def handle_errors(f: F) -> F:

@@ -129,8 +129,8 @@ class Executor:
         wanted = {a.address for a in plan.actions if a.action is not ActionType.NOOP}
         # NOOP resources only need a node when something that depends on them changes (or when an
         # object they replaced waits for them to be ready before it is deleted).
-        needed_noops = {d for a in plan.actions if a.address in wanted for d in a.depends_on}
-        needed_noops |= {a.address for a in plan.actions if a.deposed}
+        needed_noops = {d for a in plan.actions if a.address in wanted and not a.deposed for d in a.depends_on}
+        needed_noops |= {a.address for a in plan.actions if a.deposed and a.action is ActionType.DELETE}
         for key, a in actions.items():
             if a.action is ActionType.NOOP and a.address not in needed_noops:
                 continue
@@ -594,6 +594,12 @@ class Executor:
         return self._delete(a)
 
     def _forget(self, a: Action) -> tuple[Outcome, str]:
+        if a.deposed:  # an old object the provider cannot delete: drop it from the record, keep the record
+            current = self.store.get(a.address)
+            if current is not None:
+                self.store.put(replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
+                               event="deposed-forgotten", detail={"remote_id": a.deposed})
+            return Outcome.SUCCEEDED, f"forgot deposed {a.deposed}; left on the provider"
         self.store.remove(a.address, event="forgotten", detail={"reason": a.reason})
         return Outcome.SUCCEEDED, "removed from state; left on the provider"
 

@@ -74,6 +74,8 @@ class PlanInputs:
     created_at: str = ""
     manifest_paths: list[str] = field(default_factory=list)
     state_path: str | None = None
+    # provider name -> kind -> why its API cannot delete that kind: removing one only forgets it
+    undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
@@ -108,7 +110,14 @@ class _Planner:
         for address in self.order:
             self.actions[address] = self._plan_desired(self.m.resources[address])
         prunes = self._plan_prunes()
+        for action in self.actions.values():
+            why = self._no_delete_api(action.provider, action.kind)
+            if why and action.action is ActionType.REPLACE:
+                action.facts["old_object"] = f"forgotten, not deleted: {why}"
         return list(self.actions.values()) + self._plan_deposed() + prunes
+
+    def _no_delete_api(self, provider: str, kind: str) -> str | None:
+        return self.i.undeletable.get(provider, {}).get(kind)
 
     def _plan_deposed(self) -> list[Action]:
         """Objects an interrupted create-before-destroy replace left behind: delete them now.
@@ -120,15 +129,16 @@ class _Planner:
             current = self.actions.get(address)
             if not rec.deposed or current is None or current.action is ActionType.REPLACE:
                 continue
+            why = self._no_delete_api(rec.provider, rec.kind)
             for old in rec.deposed:
                 remote = str(old.get("remote_id") or "")
                 # depends on its own address: the replacement must be ready, and its dependents moved
                 # onto it, before the old object goes (the replace protocol, DESIGN.md §3b.5)
                 out.append(Action(
                     address=address, kind=rec.kind, name=rec.name, provider=rec.provider,
-                    provider_type=rec.provider_type, action=ActionType.DELETE, deposed=remote, prior=old,
-                    depends_on=[address],
-                    reason=_deposed_reason(remote, old, rec)))
+                    provider_type=rec.provider_type, action=ActionType.FORGET if why else ActionType.DELETE,
+                    deposed=remote, prior=old, depends_on=[address],
+                    reason=_deposed_reason(remote, old, rec) + (f"; forgotten, not deleted: {why}" if why else "")))
         return out
 
     def _plan_desired(self, r: Resource) -> Action:
@@ -332,8 +342,12 @@ class _Planner:
             action.action = ActionType.FORGET
             action.reason = f"{reason}; already deleted outside reconciler"
             return action
+        why = self._no_delete_api(rec.provider, rec.kind)
         status = (obs.status if obs else rec.status) or ""
-        if rec.kind == Kind.FINE_TUNE.value and status in _RUNNING_JOB_STATUSES:
+        if why:  # prevent_destroy still refuses it (below): reconciler would stop managing it
+            action.action = ActionType.FORGET
+            action.reason = f"{reason}; forgotten, not deleted: {why}"
+        elif rec.kind == Kind.FINE_TUNE.value and status in _RUNNING_JOB_STATUSES:
             action.action = ActionType.CANCEL
             action.reason = f"{reason}; job {rec.remote_id} is {status}: it will be canceled, then deleted"
             self._running_for(rec, obs, action)

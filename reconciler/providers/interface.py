@@ -138,6 +138,15 @@ class ProviderAdapter(Protocol):
         """Whether a replacement can exist beside the old object (e.g. distinct deployment names)."""
         ...
 
+    def no_delete_api(self, kind: str) -> str | None:
+        """Why this provider cannot delete objects of `kind` (a sentence for the plan); None when it can.
+
+        Asked before planning, with no connection (the adapters make it a classmethod): the planner
+        turns removing such a resource into a forget with this reason, so apply makes no call and
+        nothing says "deleted" for what stays on the provider.
+        """
+        ...
+
 
 # Output keys that hold downloadable LoRA files (WaveSpeed, ImgOpen). Their URLs expire.
 LORA_OUTPUT_KEYS = ("lora", "high_noise_lora", "low_noise_lora", "lora_url")

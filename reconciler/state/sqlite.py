@@ -29,6 +29,7 @@ Other processes are coordinated by SQLite's own locking (`busy_timeout`) and the
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import uuid
@@ -162,7 +163,7 @@ def _encode_field(value: Any, what: str) -> str:
         raise StateError(f"{what} is not JSON data and cannot be stored: {error}") from error
 
 
-def _sqlite_error(error: sqlite3.Error, where: str) -> StateError:
+def _sqlite_error(error: sqlite3.Error, where: str, file: str | Path | None = None) -> StateError:
     text = str(error)
     if "locked" in text or "busy" in text:
         return StateError(
@@ -171,8 +172,22 @@ def _sqlite_error(error: sqlite3.Error, where: str) -> StateError:
     if "not a database" in text or "malformed" in text:
         return StateError(f"{where} is not a readable reconciler state ({text}); check --state")
     if "readonly" in text or "read-only" in text:
-        return StateError(f"{where} cannot be written ({text}); check the file's permissions")
+        return StateError(f"{where} cannot be written ({text}); {_how_to_write(file)}. "
+                          "Commands that only read the state ('plan', 'state list', 'output') still work")
     return StateError(f"{where}: SQLite error: {text}")
+
+
+def _how_to_write(file: str | Path | None) -> str:
+    """Which of the two SQLite needs is missing: the file, or its directory (for the journal beside it)."""
+    if file is None:
+        return "check the permissions of the file and its directory"
+    path = Path(file)
+    if not os.access(path.parent, os.W_OK):
+        return (f"its directory {path.parent} is read-only, and SQLite writes its journal beside the file: "
+                f"make the directory writable (chmod u+w {path.parent})")
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file is read-only: make it writable (chmod u+w {path})"
+    return "check the permissions of the file and its directory"
 
 
 class SqliteStateStore:
@@ -216,7 +231,8 @@ class SqliteStateStore:
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StateError(f"cannot create {file.parent} for the state: {error.strerror}") from error
+            raise StateError(f"cannot create {file.parent} for the state: {error.strerror}; make its parent "
+                             "directory writable, or keep the state elsewhere with --state PATH") from error
         cls._check_header(file)
         where = f"state {file}"
         try:
@@ -228,7 +244,7 @@ class SqliteStateStore:
                 cached_statements=64,
             )
         except sqlite3.Error as error:
-            raise _sqlite_error(error, where) from error
+            raise _sqlite_error(error, where, file) from error
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -245,7 +261,7 @@ class SqliteStateStore:
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as error:
             conn.close()
-            raise _sqlite_error(error, where) from error
+            raise _sqlite_error(error, where, file) from error
         except BaseException:
             conn.close()
             raise
@@ -284,7 +300,7 @@ class SqliteStateStore:
                 uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
             )
         except sqlite3.Error as error:
-            raise _sqlite_error(error, where) from error
+            raise _sqlite_error(error, where, file) from error
         store = cls(
             conn,
             path=str(file),
@@ -297,7 +313,7 @@ class SqliteStateStore:
             version = migrations.schema_version(store._db)
         except sqlite3.Error as error:
             conn.close()
-            raise _sqlite_error(error, where) from error
+            raise _sqlite_error(error, where, file) from error
         except BaseException:
             conn.close()
             raise
@@ -339,7 +355,8 @@ class SqliteStateStore:
         except FileNotFoundError:
             return None
         except OSError as error:
-            raise StateError(f"cannot read the state {file}: {error.strerror}") from error
+            raise StateError(f"cannot read the state {file}: {error.strerror}; check its permissions, "
+                             "or the path given with --state") from error
         if not header:
             return None
         if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
@@ -390,7 +407,7 @@ class SqliteStateStore:
             try:
                 yield conn
             except sqlite3.Error as error:
-                raise _sqlite_error(error, self._where) from error
+                raise _sqlite_error(error, self._where, self.path) from error
 
     @contextlib.contextmanager
     def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -400,7 +417,7 @@ class SqliteStateStore:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
-                raise _sqlite_error(error, self._where) from error
+                raise _sqlite_error(error, self._where, self.path) from error
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -409,7 +426,7 @@ class SqliteStateStore:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 if isinstance(error, sqlite3.Error):
-                    raise _sqlite_error(error, self._where) from error
+                    raise _sqlite_error(error, self._where, self.path) from error
                 raise
 
     def _now(self) -> str:

@@ -5,7 +5,6 @@ against the least helpful shapes the providers document, never against emulator 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,6 @@ from reconciler.clock import FakeClock
 from reconciler.sandbox import Sandbox
 from reconciler.wiring import WiringContext
 from reconciler.workspace import Workspace
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -46,10 +43,9 @@ class Env:
 
 
 @pytest.fixture
-def make_env(tmp_path: Path) -> Callable[[str], Env]:
+def make_env(example_copy: Callable[..., Path]) -> Callable[[str], Env]:
     def make(example: str = "manifests/quickstart") -> Env:
-        root = tmp_path / Path(example).name
-        shutil.copytree(REPO / example, root, ignore=shutil.ignore_patterns(".reconciler"))
+        root = example_copy(example)
         clock = FakeClock()
         return Env(root=root, clock=clock, sandbox=Sandbox(clock=clock, seed=7, fidelity="documented"))
 

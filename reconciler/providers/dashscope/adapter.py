@@ -443,6 +443,10 @@ class DashScopeAdapter:
             return None
         return None
 
+    @classmethod
+    def no_delete_api(cls, kind: str) -> str | None:
+        return "DashScope has no API to delete an exported model" if kind == "CheckpointExport" else None
+
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         if record.kind != "Deployment":
             return True

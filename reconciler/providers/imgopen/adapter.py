@@ -247,6 +247,13 @@ class ImgOpenAdapter:
     def download(self, url: str, destination: str) -> tuple[int, str]:
         return self.client.download(url, destination)
 
+    @classmethod
+    def no_delete_api(cls, kind: str) -> str | None:
+        return {
+            "Dataset": "ImgOpen keeps no dataset objects (the dataset is your list of image URLs)",
+            "FineTune": "ImgOpen has no delete or cancel API: the task stays on ImgOpen (a running one keeps running)",
+        }.get(kind)
+
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         return True
 

@@ -351,6 +351,13 @@ class WaveSpeedAdapter:
         """LoRA outputs expire after 7 days: `reconciler output --download` keeps a copy."""
         return self.client.download(url, destination)
 
+    @classmethod
+    def no_delete_api(cls, kind: str) -> str | None:
+        if kind == "Dataset":
+            return ("WaveSpeed has no API to delete an upload (it expires 7 days after upload; "
+                    "a dataset given by URL was never uploaded)")
+        return None
+
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         return True
 

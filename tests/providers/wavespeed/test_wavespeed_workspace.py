@@ -6,7 +6,7 @@ the exact code proposed for `ADAPTER_FACTORIES[ProviderType.WAVESPEED]`.
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,8 @@ WEEK = 7 * 24 * 3600.0
 
 
 @pytest.fixture
-def root(tmp_path: Path, clean_sandbox_env: None) -> Path:
-    target = tmp_path / "wavespeed"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".reconciler"))
-    return target
+def root(clean_sandbox_env: None, example_copy: Callable[..., Path]) -> Path:
+    return example_copy(EXAMPLE)
 
 
 def workspace(root: Path, clock: FakeClock, sandbox: Sandbox) -> Workspace:
