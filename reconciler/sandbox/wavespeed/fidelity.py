@@ -18,8 +18,8 @@ PROVIDER = "WaveSpeed"
 BEHAVIOURS: list[tuple[str, str, str, str]] = [
     # --- predictions ------------------------------------------------------------------------------
     ("Submit and result answers (`POST /api/v3/wavespeed-ai/<trainer>`, `GET …/predictions/{id}/result`)",
-     "`{code: 200, message, data}` with exactly the seed's fields: id, model, outputs, urls.get, "
-     "has_nsfw_contents, status, created_at (milliseconds), error, timings — no `input`",
+     "`{code: 200, message, data}` with exactly the seed's fields: `id`, `model`, `outputs`, `urls.get`, "
+     "`has_nsfw_contents`, `status`, `created_at` (milliseconds), `error`, `timings` — no `input`",
      "the same", "[seed]"),
     ("History items (`POST /api/v3/predictions`): the submitted `input`",
      "absent (the predictions page's examples carry none; only the webhook payload does)",
