@@ -79,7 +79,7 @@ class ImgOpenAdapter:
         "FineTune": "`submitTraining/Job` with a deterministic `taskId` (address + spec hash)",
         "Refresh": "one result query per training (no list endpoint exists)",
         "Found again without state by": "the deterministic `taskId`",
-        "Ambiguous create": "re-submitted safely: a duplicate `taskId` is recognised",
+        "Ambiguous create": "re-submitted safely: a taken `taskId` is recognised by the result query",
         "Cancel a running job": "no API: forgotten (keeps running on ImgOpen)",
         "Delete": "no API: forgotten",
         "Outputs": "`task_id`, `lora_url` — result query is **inferred** (undocumented; see below)",
