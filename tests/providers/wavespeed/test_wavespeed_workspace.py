@@ -44,13 +44,24 @@ def test_apply_converges_and_outputs_the_loras(root: Path, clock: FakeClock, san
     outputs = ws.outputs()["FineTune/product-shots"]
     assert {"prediction_id", "high_noise_lora", "low_noise_lora", "outputs_expire_at"} <= set(outputs)
 
-    # A lost state file: discovery finds the upload and the prediction through the history.
+    # A lost state file: an upload cannot be found again (opaque URL, no listing) and the history
+    # shows no inputs, so nothing is provably ours — the plan creates both (and lists the trainer's
+    # unclaimed trainings: the adapter's `unrecognised`); importing the training settles it.
+    prediction = outputs["prediction_id"]
     (root / ".reconciler" / "state.db").unlink()
     for extra in (root / ".reconciler").glob("state.db-*"):
         extra.unlink()
-    fresh = workspace(root, clock, sandbox).plan()
-    assert all(a.action is not ActionType.CREATE for a in fresh.actions), [(a.address, a.action) for a in fresh.actions]
-    assert len([p for p in sandbox.list_objects("wavespeed_predictions") if not p["_deleted"]]) == 1
+    fresh = workspace(root, clock, sandbox)
+    assert {a.address: a.action for a in fresh.plan().actions} == {
+        "Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.CREATE}
+    fresh.import_resource("FineTune/product-shots", prediction)
+    assert {a.address: a.action for a in fresh.plan().actions} == {
+        "Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.NOOP}
+    _, result = fresh.apply()
+    assert result.ok, result.outcomes
+    assert not fresh.plan().has_changes
+    assert [p["id"] for p in sandbox.list_objects("wavespeed_predictions") if not p["_deleted"]] == [prediction]
+    assert len(sandbox.list_objects("wavespeed_uploads")) == 2  # uploaded again: cheap, and retrains nothing
 
 
 def test_expired_outputs_plan_a_retrain(root: Path, clock: FakeClock, sandbox: Sandbox) -> None:
