@@ -183,6 +183,7 @@ class Workspace:
             meta=meta,
             observations=result.observations if result else {},
             discovered=result.discovered if result else {},
+            unrecognised=result.unrecognised if result else {},
             blocked=blocked,
             now=self.clock.now(),
             refreshed=refresh_first,

@@ -66,6 +66,8 @@ class PlanInputs:
     discovered: Mapping[str, Observation] = field(default_factory=dict)  # no state, found by fingerprint
     # resources an open journal row holds back (recovering.Resolution.blocks): address -> (verdict, message)
     blocked: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # no state, not recognised, but the provider holds objects that might be them (display only)
+    unrecognised: Mapping[str, str] = field(default_factory=dict)
     now: float = 0.0  # epoch seconds, for "running for 2h13m"
     refreshed: bool = True
     operation: str = "apply"  # apply | destroy
@@ -157,6 +159,8 @@ class _Planner:
                 action.reason = f"found on {r.provider_name} by fingerprint ({found.remote_id}, {found.status}); adopting instead of creating"
                 return action
             action.action = ActionType.CREATE
+            if address in self.i.unrecognised:
+                action.warnings.append(self.i.unrecognised[address])
             # a create has no change class, except that a new training job costs what a retrain costs
             action.change_class = ChangeClass.RETRAIN if r.kind is Kind.FINE_TUNE else None
             action.reason = "not in state" + ("" if self.i.refreshed else " (refresh skipped)")
