@@ -210,6 +210,19 @@ def test_discover_never_adopts_a_claimed_job_and_two_live_candidates_are_ambiguo
     with pytest.raises(AmbiguousMatch):
         w.adapter.find(desired, 0.0, set())
     assert w.adapter.discover([desired], {first.remote_id})["FineTune/ft"].remote_id == second.remote_id
+    # one object for one resource: a second resource with the same fingerprint is not given the same
+    # job; and a batch that raises leaves the caller's claims untouched (the engine may ask again)
+    claims = {second.remote_id}
+    twin = w.fine_tune("twin", train)
+    found = w.adapter.discover([desired, twin], claims)
+    assert {a: o.remote_id for a, o in found.items()} == {"FineTune/ft": first.remote_id}
+    assert claims == {second.remote_id}
+    elsewhere = w.fine_tune("elsewhere", two_files[1])
+    w.adapter.create(elsewhere)
+    claims = set()
+    with pytest.raises(AmbiguousMatch):
+        w.adapter.discover([elsewhere, desired], claims)  # "elsewhere" is matched, then "ft" is ambiguous
+    assert claims == set()
     # a hyper-parameter DashScope does not echo cannot tell two jobs apart: ambiguous, never a guess
     w.adapter.cancel(w.record("FineTune", "ft", second.remote_id))
     w.adapter.create(w.fine_tune("other-rank", train, lora_rank=64))

@@ -368,11 +368,13 @@ class DashScopeAdapter:
     def _match(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
         """Objects that fit each resource's fingerprint; `since` (epoch) narrows `find` to recent ones.
 
-        Only live, unclaimed objects count; each adopted one is added to `claimed`. More than one
+        Only live, unclaimed objects count, and one object is adopted for one resource. More than one
         candidate for a resource raises `AmbiguousMatch` at once, naming that resource (the engine
         discovers kind by kind, so the batch's other resources of that kind are looked up again
-        when it asks again).
+        when it asks again). `claimed` itself is never changed: a batch that raises leaves the
+        caller's claims as they were, so asking again for the other resources finds them again.
         """
+        claimed = set(claimed)  # this batch's own claims stay here
         out: dict[str, Observation] = {}
         by_kind: dict[str, list[Desired]] = defaultdict(list)
         for d in desired:

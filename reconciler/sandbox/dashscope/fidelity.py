@@ -88,6 +88,8 @@ BEHAVIOURS: list[tuple[str, str, str, str]] = [
     ("scale of a deployment that is not RUNNING", "400 `UnsupportedOperation`", SAME, "guess"),
     ("capacity fields of a `plan: lora` deployment",
      "absent (`base_capacity`, `capacity`, `ready_capacity` only for mu and cu)", SAME, "[doc]"),
+    ("`name` in a deployment create", "optional (the intl seed and the SDK omit it; a newer Beijing doc requires it)",
+     SAME, "[seed]"),
     ("deployment status", "PENDING for 5–10 min emulated, then RUNNING; UPDATING after a scale", SAME, "[seed]"),
     ("delete of a deployment", "answers `DELETING`; a later GET is 404 `NotFound` \"Not found.\"", SAME, "[seed]"),
     ("how long a deployment is DELETING", "60 s emulated, listed meanwhile", SAME, "guess"),
