@@ -37,6 +37,17 @@ class Env:
         assert old in text, f"{old!r} not in {name}"
         path.write_text(text.replace(old, new))
 
+    def submit_training(self) -> None:
+        """`apply --no-wait` until the training job is submitted (in documented fidelity an upload
+        stays `processing` for a while, so the first run may only upload the dataset)."""
+        for _ in range(10):
+            self.workspace().apply(wait=False)
+            record = self.workspace().records().get("FineTune/money-rain")
+            if record is not None:
+                return
+            self.clock.advance(1)
+        raise AssertionError("the training job was never submitted")
+
     def live(self, kind: str) -> list[dict]:
         """Objects of one kind that still exist in the sandbox."""
         return [o for o in self.sandbox.list_objects(kind) if not o.get("_deleted")]

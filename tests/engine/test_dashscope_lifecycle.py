@@ -244,6 +244,12 @@ def test_removed_with_retain_is_forgotten_and_left_running(make_env):
 def test_no_wait_submits_and_the_next_apply_continues(make_env):
     env = make_env()
     _, result = env.workspace().apply(wait=False)
+    # documented fidelity: the upload is still `processing`, so the job waits for the next run
+    assert result.outcomes["Dataset/money-rain-train"].outcome is Outcome.SUBMITTED
+    assert result.outcomes["FineTune/money-rain"].outcome is Outcome.DEFERRED
+    assert result.ok
+    env.clock.advance(1)
+    _, result = env.workspace().apply(wait=False)
     assert result.outcomes["FineTune/money-rain"].outcome is Outcome.SUBMITTED
     assert result.outcomes["Deployment/money-rain"].outcome is Outcome.DEFERRED
     assert result.ok
@@ -309,7 +315,7 @@ def test_progress_shows_the_queue_position_of_a_waiting_job(make_env):
     from reconciler.providers.dashscope.types import FineTuneCreate
 
     env = make_env()
-    env.workspace().apply(wait=False)  # uploads the dataset, submits the job
+    env.submit_training()
     records = env.workspace().records()
     file_id = records["Dataset/money-rain-train"].remote_id
     body = FineTuneCreate(model="wan2.5-i2v-preview", training_file_ids=[file_id], training_type="efficient_sft",
@@ -329,7 +335,7 @@ def test_progress_shows_the_queue_position_of_a_waiting_job(make_env):
 
 def test_a_training_job_removed_from_the_manifests_is_canceled_then_deleted(make_env):
     env = make_env()
-    env.workspace().apply(wait=False)  # the job is training
+    env.submit_training()  # the job is training
     text = (env.root / "money-rain.yaml").read_text()
     (env.root / "money-rain.yaml").write_text(text.split("---\n")[0])  # keep only the Dataset
     plan = env.workspace().plan()
@@ -346,7 +352,7 @@ def test_a_training_job_removed_from_the_manifests_is_canceled_then_deleted(make
 
 def test_changing_a_job_that_is_still_training_cancels_it_first(make_env):
     env = make_env()
-    env.workspace().apply(wait=False)
+    env.submit_training()
     env.clock.advance(5)
     env.edit("money-rain.yaml", "n_epochs: 150", "n_epochs: 160")
     plan = env.workspace().plan()

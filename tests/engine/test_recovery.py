@@ -142,8 +142,7 @@ def test_a_training_nothing_depends_on_is_waited_for_not_passed_as_converged(mak
     env = _env_with(make_env)
     text = (env.root / "money-rain.yaml").read_text()
     (env.root / "money-rain.yaml").write_text(text.split("\n---\napiVersion: reconciler/v1\nkind: CheckpointExport")[0])
-    _, result = env.workspace().apply(wait=False)
-    assert result.ok
+    env.submit_training()
     plan = env.workspace().plan()
     assert _actions(plan)[FINE_TUNE].action is ActionType.WAIT and plan.has_changes
     _, result = env.workspace().apply()
