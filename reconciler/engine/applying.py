@@ -37,8 +37,7 @@ from reconciler.engine.recovering import (
     Resolution,
     blocked_message,
     create_request,
-    keep_older,
-    look_for_twin,
+    keep_oldest,
 )
 from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
 from reconciler.models.changes import ChangeClass
@@ -355,24 +354,22 @@ class Executor:
                        close_journal=(entry, "done", {"remote_id": obs.remote_id, "status": obs.status}))
         return self._settle(a, obs, record)
 
-    def _without_twin(self, a: Action, adapter: ProviderAdapter, desired: Desired, sent_at: float,
-                      found: Observation) -> Observation:
-        """If the same create landed twice, keep the older object and delete the newer one now.
+    def _keep_oldest(self, a: Action, twins: list[Observation]) -> Observation:
+        """One create landed more than once: keep the oldest object and delete the others now.
 
         The journal row is still open while this runs: a kill here is settled by the next run,
-        which finds both again.
+        which finds them all again.
         """
-        twin = look_for_twin(adapter, desired, sent_at - CLOCK_SKEW_S, self._claimed_now(), found)
-        kept, extra = keep_older(found, twin)
-        if extra is None:
-            return kept
+        kept, extra = keep_oldest(twins)
         self.store.append_event("duplicate-found", a.address, {
-            "kept": kept.remote_id, "deleting": extra.remote_id,
-            "why": "two provider objects fit one create; the older is kept, the newer deleted"})
-        probe = ResourceRecord(address=a.address, kind=a.kind, name=a.name, provider=a.provider,
-                               provider_type=a.provider_type, remote_id=extra.remote_id, spec=dict(a.desired or {}),
-                               spec_hash=a.spec_hash or "", lifecycle=dict(a.lifecycle))
-        self._destroy_object(a, probe, reason="duplicate")
+            "kept": kept.remote_id, "deleting": [t.remote_id for t in extra],
+            "why": "one create landed more than once; the oldest object is kept, the others deleted"})
+        for twin in extra:
+            probe = ResourceRecord(address=a.address, kind=a.kind, name=a.name, provider=a.provider,
+                                   provider_type=a.provider_type, remote_id=twin.remote_id,
+                                   spec=dict(a.desired or {}), spec_hash=a.spec_hash or "",
+                                   lifecycle=dict(a.lifecycle))
+            self._destroy_object(a, probe, reason="duplicate")
         return kept
 
     def _settle_unknown_create(self, a: Action, adapter: ProviderAdapter, desired: Desired, entry: int,
@@ -390,6 +387,8 @@ class Executor:
             try:
                 found = adapter.find(desired, sent_at - CLOCK_SKEW_S, self._claimed_now())
             except AmbiguousMatch as m:
+                if m.twins:
+                    return self._keep_oldest(a, m.twins)
                 row = JournalEntry(id=entry, address=a.address, operation="create", provider=a.provider, request={},
                                    fingerprint={}, status="open", started_at=iso_utc(sent_at))
                 raise StepFailed(blocked_message(Resolution(row, "ambiguous", candidates=m.candidates,
@@ -399,7 +398,7 @@ class Executor:
             if found is not None:
                 self.store.append_event("create-resolved", a.address,
                                         {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"})
-                return self._without_twin(a, adapter, desired, sent_at, found)
+                return found
             waited = self.clock.now() - sent_at
             window = self.options.settle_window_s
             if waited >= window:

@@ -76,10 +76,15 @@ class AmbiguousMatch(Exception):
     `reconciler state resolve ADDRESS --absent`).
     """
 
-    def __init__(self, address: str, candidates: list[str], why: str) -> None:
+    def __init__(self, address: str, candidates: list[str], why: str,
+                 twins: list[Observation] | None = None) -> None:
         self.address = address
         self.candidates = list(candidates)
         self.why = why
+        # Set only when the provider shows every field the create sent, and each candidate carries
+        # exactly those values: then they are one create landed twice, not a question. The engine
+        # keeps the oldest and deletes the others (DESIGN.md §3b.1).
+        self.twins = list(twins or [])
         super().__init__(f"{address}: {len(self.candidates)} provider objects could be this resource "
                          f"({', '.join(self.candidates)}): {why}")
 

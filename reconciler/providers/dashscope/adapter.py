@@ -398,9 +398,13 @@ class DashScopeAdapter:
                         and j.status not in ("FAILED", "CANCELED", "CANCELING")
                         and (since is None or (_epoch(j.create_time) or 0) >= since)]
                 if len(hits) > 1:
+                    wanted = fp.get("hyper_parameters") or {}
+                    # every hyper-parameter we sent is echoed, and equal: one create that landed twice
+                    same = all(set(wanted) <= set(j.hyper_parameters) for j in hits)
                     raise AmbiguousMatch(d.address, sorted(j.job_id for j in hits),
                                          "several live jobs have this model, these training and validation files "
-                                         "and the hyper-parameters they echo")
+                                         "and the hyper-parameters they echo",
+                                         twins=[self._job_obs(j) for j in hits] if same else None)
                 if hits:
                     out[d.address] = self._job_obs(hits[0])
                     claimed.add(hits[0].job_id)
