@@ -342,7 +342,7 @@ class Executor:
             create_request(desired, provider=a.provider, provider_type=a.provider_type, record=template),
             adapter.fingerprint(desired))
         try:
-            obs = adapter.create(desired)
+            obs = adapter.create(desired, claimed=self._claimed_now())
         except OutcomeUnknownError as e:
             obs = self._settle_unknown_create(a, adapter, desired, entry, sent_at, e)
         except ProviderError as e:

@@ -466,10 +466,12 @@ class _Planner:
     def _replace_mode(self, r: Resource, record: ResourceRecord, changes: list[FieldChange],
                       forced_by: list[Action] | bool) -> ReplaceMode:
         if r.kind is Kind.DEPLOYMENT:
-            # deployed_model = model_name[-suffix]: the replacement can only stand beside the old
-            # one when its name differs (a new model, or a new suffix).
-            model_changes = any(c.path in ("fine_tune", "checkpoint_export", "suffix") for c in changes)
-            if not model_changes and not forced_by:
+            # A suffix is globally unique, and without one deployed_model is the model name: the
+            # replacement can stand beside the old one only when it keeps neither (providers.md §1.6).
+            old_suffix = (record.spec or {}).get("suffix")
+            new_suffix = r.effective_spec().get("suffix")
+            model_changes = forced_by or any(c.path in ("fine_tune", "checkpoint_export") for c in changes)
+            if (new_suffix and new_suffix == old_suffix) or (not new_suffix and not old_suffix and not model_changes):
                 return ReplaceMode.DESTROY_BEFORE_CREATE
         return ReplaceMode.CREATE_BEFORE_DESTROY
 

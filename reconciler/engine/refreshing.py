@@ -136,16 +136,25 @@ def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[s
                 continue
             try:
                 rest = [d for d in wanted.get(provider, []) if d.address not in result.discovered]
-                if rest:
-                    found_map = adapter.discover(rest, claimed)
+                asked = list(rest)
+                while asked:
+                    try:
+                        found_map = adapter.discover(asked, claimed)
+                    except AmbiguousMatch as e:  # that one stops; the others are asked again
+                        result.diagnostics.append(Diagnostic(
+                            f"{e}. If one of them is it: 'reconciler import {e.address} ID'", address=e.address))
+                        asked = [d for d in asked if d.address != e.address]
+                        rest = [d for d in rest if d.address != e.address]
+                        continue
                     for address, obs in found_map.items():
                         result.discovered[address] = obs
                         claimed.add(obs.remote_id)
+                    break
                 missing = [d for d in rest + partial.get(provider, []) if d.address not in result.discovered]
                 if missing and isinstance(adapter, ReportsUnrecognised):
                     for address, report in adapter.unrecognised(missing, claimed).items():
                         result.unrecognised[address] = report.warning()
-            except AmbiguousMatch as e:
+            except AmbiguousMatch as e:  # from `unrecognised`: it reports, it does not decide
                 result.diagnostics.append(Diagnostic(
                     f"{e}. If one of them is it: 'reconciler import {e.address} ID'", address=e.address))
             except ProviderError as e:

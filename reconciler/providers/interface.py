@@ -107,8 +107,11 @@ class ProviderAdapter(Protocol):
         """
         ...
 
-    def create(self, desired: Desired) -> Observation:
-        """Submit the create. May raise OutcomeUnknownError (resolved with `find`)."""
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
+        """Submit the create. May raise OutcomeUnknownError (resolved with `find`).
+
+        `claimed`: remote ids other resources own, for a create that may answer "it exists" (a 409)
+        and must not take another resource's object for its own."""
         ...
 
     def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:

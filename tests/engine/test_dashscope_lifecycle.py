@@ -390,3 +390,20 @@ def test_a_dataset_edited_between_plan_and_apply_is_refused_not_uploaded(make_en
     assert "changed since the plan was made" in result.outcomes["Dataset/money-rain-train"].message
     assert not env.sandbox.list_objects("files")
 
+
+
+def test_a_retrain_that_keeps_a_deployment_suffix_redeploys_destroy_first(make_env):
+    """A suffix is globally unique (providers.md §1.6): a new deployment cannot take it while the old lives."""
+    env = make_env()
+    env.edit("money-rain.yaml", "  plan: lora\n", "  plan: lora\n  suffix: rain01\n")
+    _, result = env.workspace().apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    env.edit("money-rain.yaml", "n_epochs: 150", "n_epochs: 160")
+    plan = env.workspace().plan()
+    deployment = next(a for a in plan.actions if a.address == "Deployment/money-rain")
+    assert deployment.action is ActionType.REPLACE and deployment.replace_mode.value == "destroy_before_create"
+    _, result = env.workspace().apply(plan)
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    (live,) = env.live("deployments")
+    assert live["deployed_model"].endswith("-rain01")
+    assert not env.workspace().plan().has_changes

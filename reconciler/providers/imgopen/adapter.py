@@ -203,7 +203,7 @@ class ImgOpenAdapter:
         return self._locate(desired, claimed)
 
     # ------------------------------------------------------------------ mutate
-    def create(self, desired: Desired) -> Observation:
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
         if desired.kind == "Dataset":
             return self._dataset_obs(desired.name, [str(u) for u in desired.spec.get("urls") or []])
         self._require_fine_tune(desired.kind)

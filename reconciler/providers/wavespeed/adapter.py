@@ -395,7 +395,7 @@ class WaveSpeedAdapter:
         return out
 
     # ------------------------------------------------------------------ mutate
-    def create(self, desired: Desired) -> Observation:
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
         spec = desired.spec
         if desired.kind == "Dataset":
             if spec.get("url"):
