@@ -72,8 +72,13 @@ MUTATIONS = (
              "            obs = adapter.update(desired, current)", "            obs = adapter.read(current)",
              ("tests/engine/test_updates.py",)),
     Mutation("a twin is kept", "reconciler/engine/recovering.py",
-             "        return adapter.find(desired, since, claimed | {found.remote_id})", "        return None",
-             (RECOVERY,)),
+             "        if e.twins:\n            kept, extra = keep_oldest(e.twins)",
+             "        if False:\n            kept, extra = keep_oldest(e.twins)", (RECOVERY,)),
+    Mutation("a twin is kept (in the run)", "reconciler/engine/applying.py",
+             "                if m.twins:\n                    return self._keep_oldest(a, m.twins)",
+             "                if False:\n                    return self._keep_oldest(a, m.twins)", (RECOVERY,)),
+    Mutation("a suffix kept across a redeploy is created beside the old one", "reconciler/engine/planning.py",
+             "            if (new_suffix and new_suffix == old_suffix) or", "            if False or", (LIFECYCLE,)),
 )
 
 

@@ -95,6 +95,17 @@ def test_a_lost_state_file_is_rebuilt_by_adoption_not_duplicates(make_env):
         assert len(env.live(kind)) == 1, kind
 
 
+def test_refresh_rebuilds_a_lost_state_by_storing_what_it_adopts(make_env):
+    env = make_env()
+    env.workspace().apply()
+    before = {a: r.remote_id for a, r in env.workspace().records().items()}
+    env.state_file.unlink()
+    summary = env.workspace().refresh()
+    assert sorted(summary.adopted) == sorted(before)
+    assert {a: r.remote_id for a, r in env.workspace().records().items()} == before  # stored, not only shown
+    assert not env.workspace().plan(refresh=False).has_changes
+
+
 def test_a_hyper_parameter_change_retrains_and_cascades(make_env):
     env = make_env()
     env.workspace().apply()
