@@ -34,15 +34,15 @@ from reconciler.engine.recovering import (
     CLOCK_SKEW_S,
     LOOK_AGAIN_S,
     SETTLE_WINDOW_S,
-    Resolution,
-    blocked_message,
+    ambiguous_message,
+    claimed_ids,
     create_request,
     keep_oldest,
 )
 from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
-from reconciler.models.state import JournalEntry, ResourceRecord, iso_utc
+from reconciler.models.state import ResourceRecord
 from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
 from reconciler.state.interface import StateStore
@@ -117,7 +117,7 @@ class Executor:
     # ------------------------------------------------------------------ public
     def apply(self, plan: Plan) -> ApplyResult:
         records = self.store.all()
-        self._claimed = {r.remote_id for r in records.values() if r.remote_id}
+        self._claimed = claimed_ids(records)
         nodes = self._build_nodes(plan, records)
         return self._run(nodes)
 
@@ -389,10 +389,7 @@ class Executor:
             except AmbiguousMatch as m:
                 if m.twins:
                     return self._keep_oldest(a, m.twins)
-                row = JournalEntry(id=entry, address=a.address, operation="create", provider=a.provider, request={},
-                                   fingerprint={}, status="open", started_at=iso_utc(sent_at))
-                raise StepFailed(blocked_message(Resolution(row, "ambiguous", candidates=m.candidates,
-                                                            message=m.why))) from None
+                raise StepFailed(ambiguous_message(a.address, m.candidates, m.why)) from None
             except ProviderError:
                 found = None  # the look-up itself failed; the next one may work
             if found is not None:

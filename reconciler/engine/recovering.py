@@ -250,10 +250,13 @@ def persist(store: StateStore, resolutions: list[Resolution], repaired: Mapping[
             store.journal_close(r.entry.id, "resolved", result={"how": r.message})
 
 
+def ambiguous_message(address: str, candidates: list[str], why: str) -> str:
+    return (f"an interrupted create cannot be settled: {len(candidates)} provider objects could be this "
+            f"resource ({', '.join(candidates)}): {why}. If one of them is it: 'reconciler import {address} ID'; "
+            f"if none is: 'reconciler state resolve {address} --absent'. Nothing is created for it until then")
+
+
 def blocked_message(r: Resolution) -> str:
     if r.verdict == "ambiguous":
-        ids = ", ".join(r.candidates)
-        return (f"an interrupted create cannot be settled: {len(r.candidates)} provider objects could be this "
-                f"resource ({ids}): {r.message}. If one of them is it: 'reconciler import {r.address} ID'; if none "
-                f"is: 'reconciler state resolve {r.address} --absent'. Nothing is created for it until then")
+        return ambiguous_message(r.address, r.candidates, r.message)
     return r.message
