@@ -353,9 +353,11 @@ class Workspace:
                     old = existing.to_dict()
                     old.pop("deposed", None)
                     record = replace(record, deposed=[*existing.deposed, old])
-                for entry in interrupted:
-                    store.journal_close(entry.id, "resolved", result={"found": remote_id, "how": "imported"})
-                store.put(record, event="imported", detail={"remote_id": remote_id})
+                settled = {"found": remote_id, "how": "imported"}
+                first = (interrupted[0].id, "resolved", settled) if interrupted else None
+                store.put(record, event="imported", detail={"remote_id": remote_id}, close_journal=first)
+                for entry in interrupted[1:]:
+                    store.journal_close(entry.id, "resolved", result=settled)
                 return record
         finally:
             store.close()

@@ -240,3 +240,28 @@ def test_two_objects_the_documents_cannot_tell_apart_stop_the_resource_with_the_
     assert first.remote_id in message and second.remote_id in message
     assert f"reconciler import {FINE_TUNE} ID" in message and f"reconciler state resolve {FINE_TUNE} --absent" in message
     assert len(env.live("fine_tunes")) == 2  # neither deleted nor a third created
+
+
+def test_import_settles_an_interrupted_replace_and_keeps_the_old_object_deposed(make_env):
+    """Two candidates: the user imports the right one; the old job goes once its dependents moved."""
+    env = _env_with(make_env)
+    _apply_then_retrain(env)
+    old = env.workspace().records()[FINE_TUNE]
+    never = FaultRule(match="POST /api/v1/fine-tunes", rate_timeout=1.0)
+    ws = env.workspace()
+    ws.wiring.transports["dashscope"] = env.sandbox.transport(faults=FaultConfig(seed=5, rules=[never]))
+    ws.apply()  # the replacement's create never answers: its row stays open
+    ws = _calm(env)
+    from reconciler.engine.refreshing import desired_of
+
+    resource = ws.manifests.resources[FINE_TUNE]
+    records = ws.records()
+    job = ws.adapters()["dashscope"].create(desired_of(resource, "", {d: records[d].outputs
+                                                                       for d in resource.dependencies()}))
+    record = ws.import_resource(FINE_TUNE, job.remote_id)
+    assert record.remote_id == job.remote_id and [d["remote_id"] for d in record.deposed] == [old.remote_id]
+    _, result = _calm(env).apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    assert {j["job_id"] for j in env.live("fine_tunes")} == {job.remote_id}
+    assert env.workspace().records()["Deployment/money-rain"].built_from[FINE_TUNE] == job.remote_id
+    assert not _calm(env).plan().has_changes
