@@ -380,9 +380,14 @@ class Executor:
         and there is no idempotency key: re-sending could pay for a second training. So this never
         re-sends. Nothing found by the end of the window → the step fails and the journal row stays
         open; the next run looks again before it plans anything for this resource.
+
+        A match that is older than the request (it fits only thanks to the clock-skew margin) may
+        be someone else's twin while ours is still to land: keep looking until the window closes,
+        then keep the oldest of what is there.
         """
         pauses = iter(LOOK_AGAIN_S)
         pause = LOOK_AGAIN_S[0]
+        earlier: Observation | None = None  # a match made before our request
         while True:
             try:
                 found = adapter.find(desired, sent_at - CLOCK_SKEW_S, self._claimed_now())
@@ -392,12 +397,16 @@ class Executor:
                 raise StepFailed(ambiguous_message(a.address, m.candidates, m.why)) from None
             except ProviderError:
                 found = None  # the look-up itself failed; the next one may work
-            if found is not None:
+            waited = self.clock.now() - sent_at
+            window = self.options.settle_window_s
+            if found is not None and ((found.created_at or sent_at) >= sent_at - 1.0 or waited >= window):
                 self.store.append_event("create-resolved", a.address,
                                         {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"})
                 return found
-            waited = self.clock.now() - sent_at
-            window = self.options.settle_window_s
+            if found is not None:
+                earlier = found
+            elif earlier is not None and waited >= window:
+                return earlier
             if waited >= window:
                 raise StepFailed(
                     f"the create's outcome is unknown ({error}) and nothing appeared on '{a.provider}' within "

@@ -265,3 +265,31 @@ def test_import_settles_an_interrupted_replace_and_keeps_the_old_object_deposed(
     assert {j["job_id"] for j in env.live("fine_tunes")} == {job.remote_id}
     assert env.workspace().records()["Deployment/money-rain"].built_from[FINE_TUNE] == job.remote_id
     assert not _calm(env).plan().has_changes
+
+
+def test_a_replacement_that_lands_beside_a_twin_in_the_same_run_keeps_the_older(make_env):
+    """In the run: the create timed out, and when it lands a twin of it is already there."""
+    env = _env_with(make_env)
+    env.sandbox = Sandbox(clock=env.clock, seed=5, fidelity="permissive")  # echoes every hyper-parameter
+    _apply_then_retrain(env)
+    ws = _calm(env)
+    from reconciler.engine.identity import spec_hashes
+    from reconciler.engine.refreshing import desired_of
+
+    resource = ws.manifests.resources[FINE_TUNE]
+    records = ws.records()
+    desired = desired_of(resource, spec_hashes(ws.manifests)[FINE_TUNE],
+                         {d: records[d].outputs for d in resource.dependencies()})
+    twin = ws.adapters()["dashscope"].create(desired)  # the same spec, created 20 s before our request:
+    env.clock.advance(20)  # inside the clock-skew margin, so it fits our look-up too
+    late = FaultRule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=35.0)
+    ws = env.workspace()
+    ws.wiring.transports["dashscope"] = env.sandbox.transport(faults=FaultConfig(seed=5, rules=[late]))
+    _, result = ws.apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    assert {j["job_id"] for j in env.live("fine_tunes")} == {twin.remote_id}
+    store = env.workspace().open_state(readonly=True)
+    events = [e for e in store.events(FINE_TUNE) if e.event == "duplicate-found"]
+    store.close()
+    assert events and events[0].detail["kept"] == twin.remote_id
+    assert not _calm(env).plan().has_changes
