@@ -5,6 +5,11 @@ so we compose YAML *nodes* once (libyaml's C composer when present, ~10× faster
 Python values ourselves, recording a 1-based `SourceLocation` for each mapping key and sequence
 item on the way. Duplicate keys — which PyYAML silently overwrites — are errors here.
 
+Hostile input is bounded: aliases may expand to at most `MAX_ALIAS_NODES` nodes per document
+(a few hundred bytes of "billion laughs" would otherwise build 10⁹ nodes), nesting is at most
+`MAX_DEPTH` levels, and an alias or merge key that refers to its own enclosing node is an error,
+not an endless loop. The checks are counters on the existing walk, so they cost nothing measurable.
+
 What it must not do: know anything about kinds, specs or providers. It returns documents and
 diagnostics; the loader decides what they mean.
 """
@@ -23,6 +28,16 @@ from reconciler.models.resources import Resource
 YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+MAX_ALIAS_NODES = 10_000  # nodes built by expanding aliases, per document; real manifests use dozens
+MAX_DEPTH = 100  # nested mappings and lists; manifests need fewer than ten
+
+
+class _DocumentTooLarge(Exception):
+    """Raised inside the builder to abandon a document; carries its diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
 
 
 @dataclass
@@ -96,8 +111,12 @@ def parse_yaml(text: str | bytes, display_path: str) -> YamlFile:
             if node is None:  # pragma: no cover - check_node() said there was one
                 break
             doc = YamlDocument(index=index, data=None, location=builder.loc(node))
-            builder.locations = doc.locations
-            doc.data = builder.build(node, "")
+            builder.start_document(doc.locations)
+            try:
+                doc.data = builder.build(node, "")
+            except _DocumentTooLarge as exc:  # the document is unusable; one clear error instead
+                result.diagnostics.append(exc.diagnostic)
+                doc.data, doc.locations = None, {}
             result.documents.append(doc)
             index += 1
     except yaml.MarkedYAMLError as exc:
@@ -140,6 +159,17 @@ class _Builder:
         self.locations: dict[str, SourceLocation] = {}
         self._active: set[int] = set()  # nodes being built: an alias to one of them is a cycle
         self._constructors = loader.yaml_constructors
+        self._built: set[int] = set()  # nodes built once already: building one again expands an alias
+        self._alias_nodes = 0
+        self._in_alias = 0
+        self._depth = 0
+
+    def start_document(self, locations: dict[str, SourceLocation]) -> None:
+        """Anchors, and the alias budget, are per document."""
+        self.locations = locations
+        self._built.clear()
+        self._alias_nodes = 0
+        self._in_alias = self._depth = 0
 
     def loc(self, node: Node) -> SourceLocation:
         mark = node.start_mark
@@ -149,13 +179,27 @@ class _Builder:
         self.diagnostics.append(Diagnostic(message, self.loc(node)))
 
     def build(self, node: Node, path: str) -> Any:
-        if isinstance(node, ScalarNode):
-            return self.scalar(node)
         key = id(node)
+        alias = key in self._built
+        if alias or self._in_alias:
+            self._count_alias_node(node)
+        if isinstance(node, ScalarNode):
+            self._built.add(key)
+            return self.scalar(node)
         if key in self._active:
             self.error(node, "recursive YAML alias is not allowed")
             return None
+        if self._depth >= MAX_DEPTH:
+            raise _DocumentTooLarge(
+                Diagnostic(
+                    f"YAML nesting is deeper than {MAX_DEPTH} levels; a manifest needs only a few — "
+                    "flatten the structure",
+                    self.loc(node),
+                )
+            )
         self._active.add(key)
+        self._depth += 1
+        self._in_alias += alias
         try:
             if isinstance(node, MappingNode):
                 return self.mapping(node, path)
@@ -163,8 +207,22 @@ class _Builder:
                 return self.sequence(node, path)
         finally:
             self._active.discard(key)
+            self._built.add(key)
+            self._depth -= 1
+            self._in_alias -= alias
         self.error(node, f"unsupported YAML node {type(node).__name__}")  # pragma: no cover
         return None
+
+    def _count_alias_node(self, node: Node) -> None:
+        self._alias_nodes += 1
+        if self._alias_nodes > MAX_ALIAS_NODES:
+            raise _DocumentTooLarge(
+                Diagnostic(
+                    f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes (an alias bomb?); "
+                    "write the repeated values out, or anchor smaller parts",
+                    self.loc(node),
+                )
+            )
 
     def scalar(self, node: ScalarNode) -> Any:
         constructor = self._constructors.get(node.tag)
@@ -188,10 +246,10 @@ class _Builder:
     def mapping(self, node: MappingNode, path: str) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         seen: dict[Any, Node] = {}
-        merges: list[Node] = []
+        merges: list[tuple[Node, Node]] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                merges.append(value_node)
+                merges.append((key_node, value_node))
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.error(key_node, "mapping keys must be plain scalars")
@@ -214,16 +272,19 @@ class _Builder:
             child_path = join_path(path, str(key))
             self.locations[child_path] = self.loc(key_node)
             result[key] = self.build(value_node, child_path)
-        for merge in merges:
-            self._merge_into(result, merge, path)
+        for merge_key, merge in merges:
+            self._merge_into(result, merge_key, merge, path)
         return result
 
-    def _merge_into(self, result: dict[Any, Any], merge: Node, path: str) -> None:
+    def _merge_into(self, result: dict[Any, Any], merge_key: Node, merge: Node, path: str) -> None:
         """`<<: *anchor` — explicit keys win over merged ones, as in YAML 1.1."""
         sources = merge.value if isinstance(merge, SequenceNode) else [merge]
         for source in sources:
             if not isinstance(source, MappingNode):
                 self.error(source, "a merge key (<<) needs a mapping or a list of mappings")
+                continue
+            if id(source) in self._active:
+                self.error(merge_key, "a merge key (<<) merges a mapping into itself; remove this '<<' line")
                 continue
             before = dict(self.locations)
             merged = self.build(source, path)

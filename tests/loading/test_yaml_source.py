@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from reconciler.loading.yaml_source import YamlLoader, parent_path, parse_yaml
+from reconciler.loading.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH, YamlLoader, parent_path, parse_yaml
 from reconciler.models.diagnostics import SourceLocation
 
 
@@ -81,6 +81,50 @@ def test_unknown_tag_and_non_scalar_key() -> None:
 def test_recursive_alias_does_not_hang() -> None:
     parsed = parse_yaml("a: &x [1, *x]\n", "m.yaml")
     assert [d.message for d in parsed.diagnostics] == ["recursive YAML alias is not allowed"]
+
+
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    start = time.perf_counter()
+    parsed = parse_yaml(BILLION_LAUGHS, "m.yaml")
+    assert time.perf_counter() - start < 2.0  # 10^9 nodes if expanded; the budget stops it at 10^4
+    (d,) = parsed.diagnostics
+    assert d.message.startswith(f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes")
+    assert d.location is not None and d.location.file == "m.yaml"
+    assert [doc.data for doc in parsed.documents] == [None]  # the document is dropped, not half-built
+
+
+def test_aliases_within_the_budget_are_fine() -> None:
+    text = "hp: &hp {n_epochs: 400, lora_rank: 32}\n" + "".join(f"ft{i}: *hp\n" for i in range(100))
+    (doc,) = parse_yaml(text, "m.yaml").documents
+    assert doc.data["ft99"] == {"n_epochs": 400, "lora_rank": 32}
+
+
+def test_alias_budget_is_per_document() -> None:
+    one = "x: &x [" + ", ".join(["v"] * 100) + "]\n" + "".join(f"y{i}: *x\n" for i in range(90))
+    parsed = parse_yaml("---\n".join([one] * 3), "m.yaml")
+    assert not parsed.diagnostics and len(parsed.documents) == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x: &x\n  <<: *x\n", "x: &x\n  a: 1\n  <<: *x\n", "x: &x\n  a: [{<<: *x}]\n"],
+)
+def test_self_merge_is_an_error_not_a_traceback(text: str) -> None:
+    parsed = parse_yaml(text, "m.yaml")
+    (d,) = parsed.diagnostics
+    assert d.message == "a merge key (<<) merges a mapping into itself; remove this '<<' line"
+    assert d.location is not None and d.location.line == text.count("\n", 0, text.index("<<")) + 1
+
+
+def test_nesting_depth_is_capped() -> None:
+    parsed = parse_yaml("a: " + "[" * 500 + "]" * 500 + "\n", "m.yaml")  # libyaml itself allows 1000
+    (d,) = parsed.diagnostics
+    assert d.message.startswith(f"YAML nesting is deeper than {MAX_DEPTH} levels")
 
 
 def test_not_text() -> None:
