@@ -4,7 +4,8 @@ Why this exists: hashing, layout checks and zipping all need "the sorted list of
 to stream each one", and must see the *same* list for a folder and for a zip of that folder.
 Hidden files (`.DS_Store`, `.git/`…) and macOS `__MACOSX/` entries are not part of a dataset.
 
-What it must not do: read whole files into memory, follow a zip entry outside the archive, or
+What it must not do: read whole files into memory, follow a zip entry outside the archive or a
+symbolic link out of a folder (a link to a file or a folder is refused, never read through), or
 know any provider's layout rules.
 """
 
@@ -91,12 +92,10 @@ class DirectorySource(DatasetSource):
                 name = _rel(rel_dir, f)
                 if is_ignored(name):
                     continue
-                try:
-                    st = (base / f).stat()  # follows a symlink to a file: its bytes are the content
-                except OSError:
-                    problems.append(f"'{name}' is a broken symbolic link")
-                    continue
-                if stat.S_ISREG(st.st_mode):
+                st = (base / f).lstat()
+                if stat.S_ISLNK(st.st_mode):
+                    problems.append(_link_problem(base / f, name))
+                elif stat.S_ISREG(st.st_mode):
                     files[name] = st.st_size
         if problems:
             raise DatasetError(problems)
@@ -156,6 +155,15 @@ class ZipSource(DatasetSource):
 
     def close(self) -> None:
         self._zip.close()
+
+
+def _link_problem(path: Path, name: str) -> str:
+    """A link would upload whatever it points to (`/etc/passwd`, a secret outside the folder)."""
+    try:
+        target = f" (to {os.readlink(path)})"
+    except OSError:  # pragma: no cover - it was a link a moment ago
+        target = ""
+    return f"'{name}' is a symbolic link{target}; a dataset holds only regular files: copy the file in instead"
 
 
 def _rel(rel_dir: str, name: str) -> str:

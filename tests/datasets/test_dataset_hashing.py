@@ -145,10 +145,21 @@ def test_unreadable_sources(tmp_path: Path) -> None:
         content_of(tmp_path / "broken.zip")
 
 
-def test_symlinks_in_folders(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["/etc/passwd", "image_1.png", "missing.png"])
+def test_a_symlink_in_a_folder_is_refused_never_read_through(tmp_path: Path, target: str) -> None:
     folder = write(tmp_path / "d", FILES)
-    (folder / "link.png").symlink_to(folder / "image_1.png")  # a file link: its bytes count
-    assert "link.png" in content_of(folder).files
-    (folder / "dangling.png").symlink_to(tmp_path / "missing")
-    with pytest.raises(DatasetError, match="broken symbolic link"):
+    (folder / "link.png").symlink_to(target)  # outside, inside, or dangling: all refused
+    with pytest.raises(DatasetError) as caught:
+        content_of(folder)
+    assert caught.value.problems == [
+        f"'link.png' is a symbolic link (to {target}); a dataset holds only regular files: copy the file in instead"
+    ]
+    with pytest.raises(DatasetError, match="symbolic link"):
+        write_deterministic_zip(folder, io.BytesIO())  # nor zipped for upload
+
+
+def test_a_symlinked_folder_is_refused(tmp_path: Path) -> None:
+    folder = write(tmp_path / "d", FILES)
+    (folder / "more").symlink_to(tmp_path)
+    with pytest.raises(DatasetError, match="'more' is a symbolic link to a folder"):
         content_of(folder)
