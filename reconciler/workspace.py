@@ -18,7 +18,7 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
-from reconciler.datasets.hashing import content_of
+from reconciler.datasets import ContentCache, content_digest
 from reconciler.engine.applying import ApplyOptions, Executor
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.outcomes import ApplyResult
@@ -78,13 +78,23 @@ class Workspace:
         self.wiring.clock = clock
         self.wiring.parallelism = parallelism
         self._adapters: dict[str, ProviderAdapter] | None = None
+        self._content_cache: ContentCache | None = None
 
     # ------------------------------------------------------------------ plumbing
     @property
     def manifests(self) -> ManifestSet:
         if self._manifests is None:
-            self._manifests = load_manifests(self.paths)  # raises ManifestError with every diagnostic
+            # raises ManifestError with every diagnostic (and then writes nothing)
+            self._manifests = load_manifests(self.paths, content_cache=self.content_cache)
+            self.content_cache.save()
         return self._manifests
+
+    @property
+    def content_cache(self) -> ContentCache:
+        """Dataset hashes and layout results beside the state (never inside `state.db`)."""
+        if self._content_cache is None:
+            self._content_cache = ContentCache.in_directory(self.state_path.parent)
+        return self._content_cache
 
     def adapters(self) -> dict[str, ProviderAdapter]:
         if self._adapters is None:
@@ -167,11 +177,17 @@ class Workspace:
                     self._persist_refresh(store, refreshed)
                 executor = Executor(store, self.adapters(), self.clock,
                                     options=ApplyOptions(parallelism=self.parallelism, wait=wait,
-                                                         verify_content=lambda p: content_of(p).digest),
+                                                         verify_content=self._verify_content),
                                     progress=progress, stop=stop)
-                return plan, executor.apply(plan)
+                result = executor.apply(plan)
+                self.content_cache.save()  # what the pre-upload re-checks hashed
+                return plan, result
         finally:
             store.close()
+
+    def _verify_content(self, source_path: str) -> str:
+        """Apply's re-check of a dataset before upload: stat'ed against the cache, changed files re-read."""
+        return content_digest(source_path, self.content_cache)
 
     def _check_saved(self, plan: Plan, store: StateStore) -> None:
         meta = store.meta()

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.datasets import ContentCache
 from reconciler.loading.dataset_checks import check_datasets
 from reconciler.loading.documents import (
     Document,
@@ -46,9 +47,17 @@ class LoadResult:
 
 
 def load(
-    paths: Iterable[str | Path], *, check_data: bool = True, cwd: str | Path | None = None
+    paths: Iterable[str | Path],
+    *,
+    check_data: bool = True,
+    cwd: str | Path | None = None,
+    content_cache: ContentCache | None = None,
 ) -> LoadResult:
-    """Load and validate; never raises for anything a user can cause."""
+    """Load and validate; never raises for anything a user can cause.
+
+    `content_cache` lets unchanged datasets be only stat'ed; what it learned is saved by the
+    caller (`ContentCache.save()`), so a load itself writes nothing anywhere.
+    """
     here = Path(cwd) if cwd is not None else Path.cwd()
     out: list[Diagnostic] = []
     path_list = [Path(p) for p in paths]
@@ -82,7 +91,7 @@ def load(
     check_references(typed, declared, out)
     check_cycles(typed, declared, out)
     if check_data:
-        check_datasets(manifests, base_dirs, out, here)
+        check_datasets(manifests, base_dirs, out, here, content_cache)
     diagnostics = Diagnostics()
     diagnostics.extend(out)
     return LoadResult(manifests, diagnostics)
