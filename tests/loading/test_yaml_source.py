@@ -153,3 +153,35 @@ def test_thousands_of_documents_load_quickly() -> None:
     assert len(parsed.documents) == 3000
     assert parsed.documents[2999].locations["spec.training_datasets[0]"].line == 2999 * 9 + 7
     assert elapsed < 3.0
+
+
+SAME_AS_SAFE_LOAD = [
+    "a: yes\nb: No\nc: ~\nd: 0x1F\ne: 1_000\nf: 1.5e3\ng: 2.0e-5\nh: 2026-01-01\ni: '01'\nj: !!str 5\n"
+    "k: 0o17\nl: .inf\nm: ''\nn:\no: -3\np: 190:20:30\nq: \"x\"\nr: !!float 1\ns: [1, 'a', {t: null}]\n",
+    "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 5\n",
+    "a: &a {p: 1}\nb: &b {q: 2, p: 3}\nc:\n  z: 0\n  <<: [*a, *b]\n  w: 9\n",
+    "c:\n  <<: {a: 1, b: {c: 2}}\n  a: 5\n",
+    "x: &x [1, 2, {k: v}]\ny: [*x, *x]\nz: *x\n",
+    "k: &k name\n*k : v\n",
+    "a: 1\n---\n---\n# only a comment\n---\nb: [1, {c: d}]\n",
+]
+
+
+@pytest.mark.parametrize("text", SAME_AS_SAFE_LOAD)
+def test_values_are_what_safe_load_gives(text: str) -> None:
+    import yaml
+
+    assert [d.data for d in parse_yaml(text, "m.yaml").documents] == list(yaml.safe_load_all(text))
+
+
+def test_merged_and_aliased_fields_are_located_where_they_were_written() -> None:
+    text = "hp: &hp\n  n: 1\n  m: 2\nft:\n  <<: *hp\n  m: 3\nseq: [*hp]\n"
+    (doc,) = parse_yaml(text, "m.yaml").documents
+    assert doc.locations["ft.n"] == loc(2, 3)  # merged: where the anchor defined it
+    assert doc.locations["ft.m"] == loc(6, 3)  # explicit: where it was written here
+    assert doc.locations["seq[0]"] == loc(7, 7) and doc.locations["seq[0].m"] == loc(3, 3)
+
+
+def test_an_undefined_alias_is_a_syntax_error_naming_it() -> None:
+    (d,) = parse_yaml("a: *nope\n", "m.yaml").diagnostics
+    assert str(d) == "m.yaml:1:4: YAML syntax error: found undefined alias 'nope'"
