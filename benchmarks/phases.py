@@ -28,6 +28,7 @@ START = time.perf_counter()
 TARGETS = [
     ("reconciler.workspace", "load_manifests", "loading manifests"),
     ("reconciler.loading.loader", "discover", "  file discovery"),
+    ("reconciler.loading.discovering.ManifestWalk", "_scan", "  file discovery (scandir)"),
     ("reconciler.loading.loader", "parse_yaml", "  YAML"),
     ("reconciler.loading.loader", "read_envelope", "  envelopes (pydantic)"),
     ("reconciler.loading.loader", "validate_spec", "  specs (pydantic)"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from reconciler.datasets import (
     check_wavespeed_layout,
     inspect_dataset,
 )
+from reconciler.loading.discovering import normalized_source
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
 from reconciler.models.diagnostics import Diagnostic, Severity, SourceLocation
@@ -59,7 +61,7 @@ class _DatasetPlan:
 
 def check_datasets(
     manifests: ManifestSet,
-    base_dirs: dict[str, Path],
+    base_dirs: dict[str, str],
     out: list[Diagnostic],
     cwd: Path | None = None,
     cache: ContentCache | None = None,
@@ -99,15 +101,16 @@ def check_datasets(
 
 
 def _plan(
-    manifests: ManifestSet, base_dirs: dict[str, Path], out: list[Diagnostic]
+    manifests: ManifestSet, base_dirs: dict[str, str], out: list[Diagnostic]
 ) -> dict[str, _DatasetPlan]:
     plans: dict[str, _DatasetPlan] = {}
+    cwd = os.getcwd()
     for resource in manifests:
         if resource.kind is Kind.DATASET:
             source = getattr(resource.spec, "source", None)
             if source:
-                base = base_dirs.get(resource.address, Path.cwd())
-                plans[resource.address] = _DatasetPlan(resource, (base / source).resolve())
+                base = base_dirs.get(resource.address, cwd)
+                plans[resource.address] = _DatasetPlan(resource, Path(normalized_source(base, source)))
     for ft in manifests:
         if ft.kind is not Kind.FINE_TUNE:
             continue
