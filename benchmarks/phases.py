@@ -40,7 +40,7 @@ TARGETS = [
     ("reconciler.workspace", "spec_hashes", "spec hashes (workspace)"),
     ("reconciler.workspace", "make_plan", "planning"),
     ("reconciler.engine.planning", "spec_hashes", "  spec hashes (planner)"),
-    ("reconciler.cli.engine_cmds", "print_plan", "rendering"),
+    ("reconciler.render.text", "print_plan", "rendering"),
 ]
 
 _totals: dict[str, float] = defaultdict(float)

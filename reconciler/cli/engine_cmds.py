@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from reconciler import render  # its names import on first use: rich only to print text
 from reconciler.cli.app import main
 from reconciler.cli.common import (
     EXIT_CHANGES,
@@ -22,25 +24,18 @@ from reconciler.cli.common import (
     parallelism_option,
     workspace,
 )
-from reconciler.models.plans import Plan
-from reconciler.render import (
-    RichProgress,
-    make_console,
-    plan_from_json,
-    plan_to_json,
-    plan_to_markdown,
-    print_apply_result,
-    print_plan,
-)
+
+if TYPE_CHECKING:
+    from reconciler.models.plans import Plan
 
 
 def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
     if as_json:
-        click.echo(plan_to_json(plan), nl=False)
+        click.echo(render.plan_to_json(plan), nl=False)
     elif as_markdown:
-        click.echo(plan_to_markdown(plan), nl=False)
+        click.echo(render.plan_to_markdown(plan), nl=False)
     else:
-        print_plan(make_console(), plan)
+        render.print_plan(render.make_console(), plan)
 
 
 @main.command("plan")
@@ -70,7 +65,7 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
     plan = ws.plan(refresh=refresh, destroy=destroy)
     _emit_plan(plan, as_json, as_markdown)
     if out_path:
-        Path(out_path).write_text(plan_to_json(plan), encoding="utf-8")
+        Path(out_path).write_text(render.plan_to_json(plan), encoding="utf-8")
         click.echo(f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True)
     if plan.errors:
         sys.exit(EXIT_ERROR)
@@ -82,15 +77,15 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
 def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, *, destroy: bool,
                auto_approve: bool, wait: bool, parallelism: int, lock_timeout: float, refresh: bool) -> None:
     ws = workspace(paths, state_path, parallelism)
-    console = make_console()
+    console = render.make_console()
     saved: Plan | None = None
     if plan_file:
-        saved = plan_from_json(Path(plan_file).read_text(encoding="utf-8"))
+        saved = render.plan_from_json(Path(plan_file).read_text(encoding="utf-8"))
         if saved.operation == "destroy":
             destroy = True
 
     def confirm(plan: Plan) -> bool:
-        print_plan(console, plan)
+        render.print_plan(console, plan)
         if auto_approve or saved is not None:
             return True
         if not sys.stdin.isatty():
@@ -102,22 +97,22 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
         return answer.strip() == "yes"
 
     with Interrupts() as interrupts:
-        progress = RichProgress(console)
+        progress = render.RichProgress(console)
         try:
             plan, result = ws.apply(saved, destroy=destroy, confirm=confirm, wait=wait, progress=progress,
                                     stop=interrupts.stop, lock_timeout=lock_timeout, refresh=refresh)
         finally:
             progress.close()
     if plan.errors:
-        print_plan(console, plan)
+        render.print_plan(console, plan)
         sys.exit(EXIT_ERROR)
     if result is None:
         if plan.has_changes:
             click.echo("Apply cancelled; nothing was changed.", err=True)
             sys.exit(EXIT_ERROR)
-        print_plan(console, plan)
+        render.print_plan(console, plan)
         sys.exit(EXIT_OK)
-    print_apply_result(console, result)
+    render.print_apply_result(console, result)
     sys.exit(result.exit_code)
 
 

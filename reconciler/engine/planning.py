@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.engine.identity import spec_hashes
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
@@ -314,6 +312,8 @@ class _Planner:
         changes: list[FieldChange] = []
         facts: dict[str, Any] = {}
         if before != after:
+            from deepdiff import DeepDiff  # ~0.15 s to import; a no-change plan never needs it
+
             diff = DeepDiff(before, after, ignore_order=False, verbose_level=2)
             flat_before, flat_after = _flatten(before), _flatten(after)
             paths = set()

@@ -34,10 +34,8 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from sqlite_utils import Database
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import (
@@ -53,6 +51,9 @@ from reconciler.state import migrations
 from reconciler.state.interface import StateError
 from reconciler.state.locking import FileApplyLock, InProcessApplyLock
 from reconciler.state.redaction import decode, encode, redact_text
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 BUSY_TIMEOUT_S = 30.0  # another process's write transaction is milliseconds; this is generous
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -187,12 +188,22 @@ class SqliteStateStore:
         self.path = path
         self.readonly = readonly
         self._conn: sqlite3.Connection | None = conn
-        self._db = Database(conn, execute_plugins=False)
+        self._database: Database | None = None
         self._clock = clock
         self._apply_lock = apply_lock
         self._switch_on_close = switch_to_rollback_on_close
         self._mutex = threading.RLock()
         self._where = f"state {path}" if path else "in-memory state"
+
+    @property
+    def _db(self) -> Database:
+        """sqlite-utils over the same connection, for migrations (a read-only open never needs it)."""
+        if self._database is None:
+            from sqlite_utils import Database
+
+            assert self._conn is not None
+            self._database = Database(self._conn, execute_plugins=False)
+        return self._database
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -237,7 +248,7 @@ class SqliteStateStore:
                 switch_to_rollback_on_close=True,
             )
             # Version check (and migration) first: a newer reconciler's file is refused untouched.
-            migrations.migrate(store._db, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where=where)
+            migrations.migrate(conn, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where=where)
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as error:
             conn.close()
@@ -260,7 +271,7 @@ class SqliteStateStore:
             switch_to_rollback_on_close=False,
         )
         migrations.migrate(
-            store._db, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where="in-memory state"
+            conn, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where="in-memory state"
         )
         return store
 
@@ -290,7 +301,7 @@ class SqliteStateStore:
             switch_to_rollback_on_close=False,
         )
         try:
-            version = migrations.schema_version(store._db)
+            version = migrations.schema_version(conn)
         except sqlite3.Error as error:
             conn.close()
             raise _sqlite_error(error, where) from error
@@ -323,7 +334,7 @@ class SqliteStateStore:
             apply_lock=None,
             switch_to_rollback_on_close=False,
         )
-        migrations.migrate(store._db, lineage="", now=iso_utc(clock.now()), where=f"state {file}")
+        migrations.migrate(conn, lineage="", now=iso_utc(clock.now()), where=f"state {file}")
         return store
 
     @staticmethod
