@@ -28,7 +28,7 @@ from typing import Any
 
 import reconciler.sandbox.dashscope.fine_tunes as sandbox_fine_tunes
 import reconciler.sandbox.store as sandbox_store
-from reconciler.cli import main
+from reconciler.cli import run
 
 BENCHMARK_FINE_TUNE_QUOTA = 1_000_000
 TIME_FILE_ENV = "RECONCILER_BENCH_SANDBOX_TIME_FILE"
@@ -73,4 +73,4 @@ if __name__ == "__main__":
     sandbox_fine_tunes.QUOTA = BENCHMARK_FINE_TUNE_QUOTA
     if os.environ.get(TIME_FILE_ENV):
         time_sandbox_lock(Path(os.environ[TIME_FILE_ENV]))
-    main()
+    run()

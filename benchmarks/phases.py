@@ -95,12 +95,14 @@ def _gc_callback(phase: str, info: dict[str, int]) -> None:
 def main() -> None:
     gc.callbacks.append(_gc_callback)
     import reconciler.sandbox.dashscope.fine_tunes as sandbox_fine_tunes
+    from reconciler.cli import collector
     from reconciler.cli import main as cli
 
     sandbox_fine_tunes.QUOTA = 1_000_000
     imported = time.perf_counter()
     IMPORT_CPU[0] = time.process_time()
     _install()
+    collector.pause()  # what the `reconciler` executable does (reconciler.cli.run)
     code = 0
     try:
         cli(args=sys.argv[1:], prog_name="reconciler", standalone_mode=False)

@@ -15,4 +15,13 @@ from reconciler.cli import (  # noqa: F401,E402  (importing registers the comman
 )
 from reconciler.cli.app import main
 
-__all__ = ["main"]
+
+def run() -> None:
+    """The `reconciler` executable: process-wide settings, then the click group."""
+    from reconciler.cli import collector
+
+    collector.pause()
+    main()
+
+
+__all__ = ["main", "run"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler import render  # its names import on first use: rich only to print text
+from reconciler.cli import collector
 from reconciler.cli.app import main
 from reconciler.cli.common import (
     EXIT_CHANGES,
@@ -87,6 +88,7 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
     def confirm(plan: Plan) -> bool:
         render.print_plan(console, plan)
         if auto_approve or saved is not None:
+            collector.resume()  # executing: per-request garbage from here on is collected
             return True
         if not sys.stdin.isatty():
             click.echo("Refusing to apply without confirmation: stdin is not a terminal. "
@@ -94,6 +96,7 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
             return False
         verb = "destroy these resources" if destroy else "perform these actions"
         answer = click.prompt(f"Do you want to {verb}? Only 'yes' will be accepted", default="", show_default=False)
+        collector.resume()
         return answer.strip() == "yes"
 
     with Interrupts() as interrupts:

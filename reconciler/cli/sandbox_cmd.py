@@ -70,8 +70,10 @@ def serve_command(port: int, host: str, time_scale: float | None, db: Path, faul
     Point clients at http://HOST:PORT/api/v1 (DashScope native) and
     http://HOST:PORT/compatible-mode/v1 (OpenAI-compatible files). Any non-empty API key works.
     """
+    from reconciler.cli import collector
     from reconciler.sandbox import serve
 
+    collector.resume()  # a server runs for hours: collect as usual
     faults = _load_faults(faults_file)
     sandbox = _open_sandbox(db, time_scale, faults)
     if host not in LOOPBACK:

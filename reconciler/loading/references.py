@@ -131,3 +131,4 @@ def check_cycles(
     for node in sorted(graph):
         if node not in state:
             visit(node)
+    del visit  # the recursive closure refers to itself: a reference cycle holding every document
