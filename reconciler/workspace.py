@@ -79,6 +79,7 @@ class Workspace:
         self.wiring.parallelism = parallelism
         self._adapters: dict[str, ProviderAdapter] | None = None
         self._content_cache: ContentCache | None = None
+        self._hashes: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -96,6 +97,12 @@ class Workspace:
             self._content_cache = ContentCache.in_directory(self.state_path.parent)
         return self._content_cache
 
+    def spec_hashes(self) -> dict[str, str]:
+        """Every resource's identity hash, computed once per workspace (refresh and planner share it)."""
+        if self._hashes is None:
+            self._hashes = spec_hashes(self.manifests)
+        return self._hashes
+
     def adapters(self) -> dict[str, ProviderAdapter]:
         if self._adapters is None:
             self._adapters = build_adapters(self.manifests.providers, self.wiring)
@@ -110,7 +117,7 @@ class Workspace:
 
     def _refresh(self, store: StateStore, *, discover: bool = True) -> RefreshResult:
         manifests = self.manifests
-        return refresh(manifests, store.all(), self.adapters(), spec_hashes(manifests), now=self.clock.now(),
+        return refresh(manifests, store.all(), self.adapters(), self.spec_hashes(), now=self.clock.now(),
                        journal=store.open_journal(), discover=discover, parallelism=self.parallelism)
 
     def _plan_from(self, store: StateStore, *, refresh_first: bool, operation: str) -> tuple[Plan, RefreshResult | None]:
@@ -130,6 +137,7 @@ class Workspace:
             created_at=iso_utc(self.clock.now()),
             manifest_paths=[str(p.resolve()) for p in self.paths],
             state_path=str(self.state_path.resolve()),
+            hashes=self.spec_hashes(),
         )
         plan = make_plan(inputs)
         if result and result.diagnostics:
@@ -219,7 +227,7 @@ class Workspace:
             with store.lock("refresh", timeout=lock_timeout):
                 result = self._refresh(store)
                 self._persist_refresh(store, result)
-                hashes = spec_hashes(self.manifests)
+                hashes = self.spec_hashes()
                 adopted = []
                 for address, obs in result.discovered.items():
                     resource = self.manifests.resources[address]
@@ -271,7 +279,7 @@ class Workspace:
                 obs = adapter.read(probe)
                 if obs.phase is Phase.GONE:
                     raise WorkspaceError(f"{resource.provider_name} has no {resource.kind.value} with id {remote_id}")
-                record = self._record_for(resource, spec_hashes(self.manifests)[address], obs, store)
+                record = self._record_for(resource, self.spec_hashes()[address], obs, store)
                 store.put(record, event="imported", detail={"remote_id": remote_id})
                 return record
         finally:

@@ -67,6 +67,7 @@ class PlanInputs:
     created_at: str = ""
     manifest_paths: list[str] = field(default_factory=list)
     state_path: str | None = None
+    hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
@@ -92,7 +93,7 @@ class _Planner:
         self.i = inputs
         self.m = inputs.manifests
         self.order = inputs.manifests.topological_order()
-        self.hashes = spec_hashes(inputs.manifests, self.order)
+        self.hashes = inputs.hashes if inputs.hashes is not None else spec_hashes(inputs.manifests, self.order)
         self.diagnostics: list[Diagnostic] = []
         self.actions: dict[str, Action] = {}
 
