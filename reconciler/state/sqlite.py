@@ -29,6 +29,7 @@ Other processes are coordinated by SQLite's own locking (`busy_timeout`) and the
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 import uuid
@@ -127,6 +128,33 @@ def _record_from_row(row: tuple[Any, ...]) -> ResourceRecord:
         observed_at=row[18],
         deposed=decode(row[19]),
     )
+
+
+_JSON_AT = (6, 9, 11, 12, 13, 14, 15, 19)  # the JSON columns of a resources row, in _RESOURCE_COLUMNS
+
+
+def _records_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, ResourceRecord]:
+    """Many rows at once: every JSON column of every row decoded by one `json.loads` of one array.
+
+    (32,000 small decodes at 4,000 resources cost twice what one large one does.) A column that
+    is not JSON falls back to decoding row by row, which raises exactly as a single read would.
+    """
+    texts = [row[i] or "null" for row in rows for i in _JSON_AT]
+    try:
+        values = json.loads(f"[{','.join(texts)}]")
+    except ValueError:
+        return {row[0]: _record_from_row(row) for row in rows}
+    records: dict[str, ResourceRecord] = {}
+    n = len(_JSON_AT)
+    for k, row in enumerate(rows):
+        spec, content_files, observed, outputs, dependencies, labels, lifecycle, deposed = values[k * n : k * n + n]
+        records[row[0]] = ResourceRecord(
+            address=row[0], kind=row[1], name=row[2], provider=row[3], provider_type=row[4], remote_id=row[5],
+            spec=spec, spec_hash=row[7], content_digest=row[8], content_files=content_files, status=row[10],
+            observed=observed, outputs=outputs, dependencies=dependencies, labels=labels, lifecycle=lifecycle,
+            created_at=row[16], updated_at=row[17], observed_at=row[18], deposed=deposed,
+        )  # fmt: skip
+    return records
 
 
 def _journal_from_row(row: tuple[Any, ...]) -> JournalEntry:
@@ -489,7 +517,7 @@ class SqliteStateStore:
     def all(self) -> dict[str, ResourceRecord]:
         with self._reading() as conn:
             rows = conn.execute(f"SELECT {self._select_columns(conn)} FROM resources ORDER BY address").fetchall()
-        return {row[0]: _record_from_row(row) for row in rows}
+        return _records_from_rows(rows)
 
     def events(self, address: str | None = None, limit: int = 100) -> list[Event]:
         where, params = ("WHERE address = ?", (address, limit)) if address is not None else ("", (limit,))
