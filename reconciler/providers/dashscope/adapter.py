@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
@@ -66,6 +67,12 @@ def _epoch(text: str | None) -> float | None:
     """'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DDTHH:MM:SS' in China time → epoch seconds."""
     if not text:
         return None
+    head = text[:19]
+    if len(head) == 19 and head[10] in " T":  # the usual shape: fromisoformat is ~40x faster than strptime
+        try:
+            return datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp() - CHINA_UTC_OFFSET_S
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
             return float(calendar.timegm(time.strptime(text[:19], fmt)) - CHINA_UTC_OFFSET_S)

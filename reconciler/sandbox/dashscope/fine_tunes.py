@@ -7,6 +7,7 @@ from timestamps. Everything a response shows is computed at the request's `now`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -157,8 +158,9 @@ class Job:
     row: dict[str, Any]
     timeline: training.Timeline
 
-    @property
+    @functools.cached_property
     def spec(self) -> dict[str, Any]:
+        """The stored request (decoded once: a Job lives in the per-store cache between requests)."""
         return json.loads(self.row["spec"])
 
     @property
@@ -207,23 +209,35 @@ class _JobsCache:
     jobs: dict[str, Job]
     last: tuple[float, int]  # (created, seq) of the newest job
     slot_free: float  # when the training slot frees after every cached job
+    newest_first: list[Job] | None = None  # live jobs in list order, made on the first list request
+
+    def listed(self) -> list[Job]:
+        if self.newest_first is None:
+            live = [j for j in self.jobs.values() if j.row["deleted"] is None]
+            live.sort(key=lambda j: (j.row["created"], j.row["seq"]), reverse=True)
+            self.newest_first = live
+        return self.newest_first
 
 
 _jobs_cache: weakref.WeakKeyDictionary[Any, _JobsCache] = weakref.WeakKeyDictionary()
 
 
 def load_jobs(ctx: Context) -> dict[str, Job]:
+    return dict(_current(ctx).jobs)
+
+
+def _current(ctx: Context) -> _JobsCache:
     # The rows are read after the fingerprint, so a write in between can only make the cached
     # fingerprint older than its rows: the next call then reloads. Never a stale answer.
     fingerprint = tuple((ctx.store.one(_JOBS_FINGERPRINT) or {}).values())
     cached = _jobs_cache.get(ctx.store)
     if cached is not None and cached.fingerprint == fingerprint:
-        return dict(cached.jobs)
+        return cached
     fresh = _appended(ctx, cached, fingerprint) if cached is not None else None
     if fresh is None:
         fresh = _load_all(ctx, fingerprint)
     _jobs_cache[ctx.store] = fresh
-    return dict(fresh.jobs)
+    return fresh
 
 
 def _facts(r: dict[str, Any]) -> training.JobFacts:
@@ -511,10 +525,9 @@ def list_jobs(ctx: Context) -> Response:
     page_no = int_arg(ctx, "page_no", 1, 1, 1_000_000)
     page_size = int_arg(ctx, "page_size", 10, 1, 100)
     model = ctx.request.arg("model")
-    jobs = [
-        j for j in load_jobs(ctx).values() if j.row["deleted"] is None and (not model or j.row["model"] == model)
-    ]
-    jobs.sort(key=lambda j: (j.row["created"], j.row["seq"]), reverse=True)
+    jobs = _current(ctx).listed()  # sorted once per change of the table, not once per page
+    if model:
+        jobs = [j for j in jobs if j.row["model"] == model]
     return ok(
         ctx,
         {
