@@ -57,7 +57,7 @@ def print_lines(console: Console, lines: list[Text]) -> None:
     """
     text = Text("\n").join(lines)
     plain = text.plain
-    if console.color_system is None and console.no_color and "\t" not in plain:
+    if console.color_system is None and console.no_color and not console.is_terminal and "\t" not in plain:
         console.file.write(plain + "\n")
         return
     console.print(text, soft_wrap=True)
