@@ -167,7 +167,7 @@ class Job:
     def hp(self) -> dict[str, Any]:
         return self.spec["hyper_parameters"]
 
-    @property
+    @functools.cached_property
     def finetuned_output(self) -> str:
         return f"{self.row['model']}-{self.row['job_id']}"
 
@@ -428,7 +428,10 @@ def create(ctx: Context) -> Response:
         raise _bad("job_name must be a non-empty string")
 
     jobs = load_jobs(ctx)
-    active = sum(1 for j in jobs.values() if j.row["deleted"] is None and j.status(ctx.now) in QUOTA_STATUSES)
+    # fewer jobs than the quota cannot have reached it: skip scheduling every one of them
+    active = 0 if len(jobs) < QUOTA else sum(
+        1 for j in jobs.values() if j.row["deleted"] is None and j.status(ctx.now) in QUOTA_STATUSES
+    )
     if active >= QUOTA:
         raise ApiError(429, "Throttling.AllocationQuota", "Only 20 fine-tune job in running or succeeded allowed per user.")
 
@@ -651,11 +654,11 @@ def deployable_base_model(ctx: Context, model_name: str) -> str:
     # jobs with an export of this name: one query instead of one per job
     named = {r["job_id"] for r in ctx.store.query("SELECT job_id FROM dashscope_exports WHERE model_name = ?",
                                                    (model_name,))}
-    for job in load_jobs(ctx).values():
+    for job in _current(ctx).jobs.values():  # read only: no copy of the table per request
         if job.row["deleted"] is not None:
             continue
-        status = job.status(ctx.now)
         if model_name == job.finetuned_output:
+            status = job.status(ctx.now)
             if status != training.SUCCEEDED:
                 raise _bad(f"Model {model_name} is not ready: its fine-tune job is {status}")
             return job.row["model"]
