@@ -26,6 +26,7 @@ from reconciler.engine.planning import PlanInputs, make_plan
 from reconciler.engine.progress import ProgressSink
 from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.loading import load_manifests
+from reconciler.loading.parse_cache import ParseCache
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
@@ -86,8 +87,10 @@ class Workspace:
     def manifests(self) -> ManifestSet:
         if self._manifests is None:
             # raises ManifestError with every diagnostic (and then writes nothing)
-            self._manifests = load_manifests(self.paths, content_cache=self.content_cache)
+            parse_cache = ParseCache.in_directory(self.state_path.parent)
+            self._manifests = load_manifests(self.paths, content_cache=self.content_cache, parse_cache=parse_cache)
             self.content_cache.save()
+            parse_cache.save()
         return self._manifests
 
     @property

@@ -17,10 +17,10 @@ Correctness first: the digest decides retrains, which cost hours of GPU time.
   other code, another Python, a bad checksum or any decoding error means an empty cache: hash again.
 
 Storage: one file beside the state (`<root>/.reconciler/datasets.cache`), never inside `state.db`
-(plan leaves that byte-for-byte unchanged). It is written only when something changed, to a
-temporary file renamed over the old one, so readers — concurrent plans included — see an old
-or a new file, never a torn one. The payload is `marshal` (5–10× faster to load than JSON for
-this shape; it builds plain data and never runs code) behind a magic line and a sha256.
+(plan leaves that byte-for-byte unchanged), written only when something changed, sealed and
+replaced atomically (`cache_files.py`: readers — concurrent plans included — see an old or a
+new file, never a torn one). The payload is `marshal`: 5–10× faster to load than JSON for this
+shape, and it builds plain data only.
 
 What it must not do: decide anything about a dataset. It answers "what did these exact files
 hash to"; `inspecting.py` decides when to ask it.
@@ -28,7 +28,6 @@ hash to"; `inspecting.py` decides when to ask it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
 import os
@@ -40,15 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.datasets.cache_files import read_sealed, write_sealed
 from reconciler.datasets.sources import FileFacts
 
 CACHE_FILE = "datasets.cache"
 RACY_NS = 2_000_000_000
 FORGET_AFTER_NS = 30 * 24 * 3600 * 10**9  # an entry no run has used for 30 days is dropped
-_MAGIC = b"reconciler dataset cache\n"
+_MAGIC = b"reconciler dataset cache 1\n"
 _FORMAT = 1
 _KEY = "QqqQQ"  # StatKey: size, mtime_ns, ctime_ns, inode, device
-_DIGEST = 32
 
 
 @dataclass
@@ -165,28 +164,12 @@ class ContentCache:
     # -- reading ---------------------------------------------------------------------------------
 
     def _read(self, path: Path) -> None:
-        try:
-            blob = path.read_bytes()
-        except FileNotFoundError:
-            return
-        except OSError as error:
-            self.load_problem = f"unreadable: {error}"
-            return
-        head = len(_MAGIC)
-        if not blob.startswith(_MAGIC) or len(blob) < head + 1 + _DIGEST or blob[head] != _FORMAT:
-            self.load_problem = "not a cache file of this format"
-            return
-        digest, payload = blob[head + 1 : head + 1 + _DIGEST], blob[head + 1 + _DIGEST :]
-        if hashlib.sha256(payload).digest() != digest:
-            self.load_problem = "checksum mismatch"
+        rows, self.load_problem = read_sealed(path, _MAGIC, rules_fingerprint())
+        if rows is None:
             return
         try:
-            fingerprint, rows = marshal.loads(payload)
-            if fingerprint != rules_fingerprint():
-                self.load_problem = "written by other code"
-                return
             entries = {str(k): CachedDataset.from_row(v) for k, v in rows.items()}
-        except Exception as error:  # anything undecodable is a cache miss, never a crash
+        except Exception as error:  # a well-sealed file of the wrong shape is a miss, never a crash
             self.load_problem = f"undecodable: {type(error).__name__}"
             return
         self._entries = entries
@@ -224,17 +207,4 @@ class ContentCache:
                 if k in self._seen or now - e.written_ns < FORGET_AFTER_NS
             }
             self._dirty = False
-        payload = marshal.dumps((rules_fingerprint(), rows))
-        blob = _MAGIC + bytes([_FORMAT]) + hashlib.sha256(payload).digest() + payload
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as fh:
-                fh.write(blob)
-            os.replace(tmp, self.path)
-        except OSError:
-            # a read-only checkout, a full disk: the plan is still right, the next one hashes again
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            return False
-        return True
+        return write_sealed(self.path, _MAGIC, rules_fingerprint(), rows)

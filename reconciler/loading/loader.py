@@ -26,6 +26,7 @@ from reconciler.loading.documents import (
     validate_spec,
 )
 from reconciler.loading.errors import ManifestError
+from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.references import check_cycles, check_references, drop_duplicates
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
 from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
@@ -54,11 +55,13 @@ def load(
     check_data: bool = True,
     cwd: str | Path | None = None,
     content_cache: ContentCache | None = None,
+    parse_cache: ParseCache | None = None,
 ) -> LoadResult:
     """Load and validate; never raises for anything a user can cause.
 
-    `content_cache` lets unchanged datasets be only stat'ed; what it learned is saved by the
-    caller (`ContentCache.save()`), so a load itself writes nothing anywhere.
+    `content_cache` lets unchanged datasets be only stat'ed, `parse_cache` unchanged files be
+    not parsed again; what they learned is saved by the caller (their `save()`), so a load
+    itself writes nothing anywhere.
     """
     here = Path(cwd) if cwd is not None else Path.cwd()
     out: list[Diagnostic] = []
@@ -72,7 +75,7 @@ def load(
         except OSError as exc:
             parsed[found.real] = f"cannot read file: {exc.strerror or exc}"
             continue
-        yaml_file = parse_yaml(text, found.shown)
+        yaml_file = parse_cache.parse(text, found.shown) if parse_cache is not None else parse_yaml(text, found.shown)
         parsed[found.real] = yaml_file
         walk.declare(found, _dataset_sources(yaml_file, os.path.dirname(found.real)))
     files = walk.files()

@@ -283,7 +283,7 @@ def test_an_unchanged_zip_is_not_opened_and_a_changed_one_is_seen(tmp_path: Path
         lambda blob: blob[: len(blob) // 2],  # torn
         lambda blob: blob[:-1] + bytes([blob[-1] ^ 1]),  # one bit flipped: checksum mismatch
         lambda blob: b"not a cache at all",
-        lambda blob: blob.replace(b"cache\n", b"cache\nX", 1),
+        lambda blob: blob.replace(b"cache 1\n", b"cache 2\n", 1),  # another format
     ],
 )
 def test_a_damaged_cache_file_means_hashing_again(tmp_path: Path, later: None, damage) -> None:  # type: ignore[no-untyped-def]
@@ -308,7 +308,7 @@ def test_a_well_formed_payload_with_wrong_shapes_is_a_miss(tmp_path: Path, later
     data = write_dataset(tmp_path / "d")
     path = tmp_path / CACHE_FILE
     payload = marshal.dumps((content_cache.rules_fingerprint(), {str(data): (1, 2, 3)}))
-    path.write_bytes(content_cache._MAGIC + bytes([content_cache._FORMAT]) + hashlib.sha256(payload).digest() + payload)
+    path.write_bytes(content_cache._MAGIC + hashlib.sha256(payload).digest() + payload)
     cache = ContentCache(path)
     assert cache.load_problem is not None
     assert inspect(data, cache).content.digest == fresh_digest(data)
