@@ -19,7 +19,6 @@ from typing import Any
 from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
-from reconciler.engine.applying import ApplyOptions, Executor
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.outcomes import ApplyResult
 from reconciler.engine.planning import PlanInputs, make_plan
@@ -186,6 +185,8 @@ class Workspace:
                     return plan, None
                 if refreshed is not None:
                     self._persist_refresh(store, refreshed)
+                from reconciler.engine.applying import ApplyOptions, Executor  # only apply executes
+
                 executor = Executor(store, self.adapters(), self.clock,
                                     options=ApplyOptions(parallelism=self.parallelism, wait=wait,
                                                          verify_content=self._verify_content),
