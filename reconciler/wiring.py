@@ -13,18 +13,16 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType, providers_serving
-from reconciler.models.resources import ProviderConfig
-from reconciler.providers.dashscope.adapter import DashScopeAdapter
-from reconciler.providers.dashscope.client import DashScopeClient
-from reconciler.providers.imgopen import ImgOpenAdapter, ImgOpenClient
-from reconciler.providers.interface import ProviderAdapter
-from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
+
+if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a manifest uses it
+    import httpx
+
+    from reconciler.models.resources import ProviderConfig
+    from reconciler.providers.interface import ProviderAdapter
 
 SANDBOX_PLACEHOLDER_KEY = "sandbox-key"  # the sandbox accepts any non-empty key
 SANDBOX_BASE_URL = "http://127.0.0.1"  # never dialled: the in-process transport answers
@@ -97,6 +95,9 @@ def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTranspor
 
 
 def _dashscope(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
+    from reconciler.providers.dashscope.adapter import DashScopeAdapter
+    from reconciler.providers.dashscope.client import DashScopeClient
+
     spec: Any = config.spec
     base = SANDBOX_BASE_URL if spec.is_sandbox else spec.base_url
     workspace_env = getattr(spec, "workspace_env", None)
@@ -107,6 +108,8 @@ def _dashscope(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
 
 
 def _wavespeed(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
+    from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
+
     spec: Any = config.spec
     base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
     client = WaveSpeedClient(base, credential(config, "api_key", ctx), transport=_transport(config, ctx), clock=ctx.clock)
@@ -114,6 +117,8 @@ def _wavespeed(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
 
 
 def _imgopen(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
+    from reconciler.providers.imgopen import ImgOpenAdapter, ImgOpenClient
+
     spec: Any = config.spec
     base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
     client = ImgOpenClient(base, credential(config, "access_key_id", ctx), credential(config, "access_key_secret", ctx),
@@ -121,7 +126,7 @@ def _imgopen(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
     return ImgOpenAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
 
 
-AdapterFactory = Callable[[ProviderConfig, WiringContext], ProviderAdapter]
+AdapterFactory = Callable[["ProviderConfig", WiringContext], "ProviderAdapter"]
 
 ADAPTER_FACTORIES: dict[ProviderType, AdapterFactory] = {
     ProviderType.DASHSCOPE: _dashscope,
@@ -130,11 +135,22 @@ ADAPTER_FACTORIES: dict[ProviderType, AdapterFactory] = {
 }
 
 
-ADAPTER_CLASSES: dict[ProviderType, type] = {
-    ProviderType.DASHSCOPE: DashScopeAdapter,
-    ProviderType.WAVESPEED: WaveSpeedAdapter,
-    ProviderType.IMGOPEN: ImgOpenAdapter,
-}
+def adapter_classes() -> dict[ProviderType, type]:
+    from reconciler.providers.dashscope.adapter import DashScopeAdapter
+    from reconciler.providers.imgopen import ImgOpenAdapter
+    from reconciler.providers.wavespeed import WaveSpeedAdapter
+
+    return {
+        ProviderType.DASHSCOPE: DashScopeAdapter,
+        ProviderType.WAVESPEED: WaveSpeedAdapter,
+        ProviderType.IMGOPEN: ImgOpenAdapter,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ADAPTER_CLASSES":  # kept for callers that read the table; it imports every provider
+        return adapter_classes()
+    raise AttributeError(f"module 'reconciler.wiring' has no attribute {name!r}")
 
 CAPABILITY_ROWS = ("Dataset", "FineTune", "CheckpointExport", "Deployment", "Refresh", "Found again without state by",
                    "Ambiguous create", "Cancel a running job", "Delete", "Outputs")
@@ -143,12 +159,13 @@ _TITLES = {ProviderType.DASHSCOPE: "DashScope", ProviderType.WAVESPEED: "WaveSpe
 
 def capability_table() -> str:
     """The README's provider table, generated from each adapter's CAPABILITIES and SERVED_KINDS."""
-    types = [t for t in ProviderType if t in ADAPTER_CLASSES]
+    classes = adapter_classes()
+    types = [t for t in ProviderType if t in classes]
     lines = ["| | " + " | ".join(_TITLES[t] for t in types) + " |", "|---" * (len(types) + 1) + "|"]
     for row in CAPABILITY_ROWS:
         cells = []
         for t in types:
-            text = ADAPTER_CLASSES[t].CAPABILITIES.get(row)
+            text = classes[t].CAPABILITIES.get(row)
             if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[t]:
                 text = "— (validation error: use " + ", ".join(p.value for p in providers_serving(Kind(row))) + ")"
             cells.append(text or "—")
@@ -159,10 +176,11 @@ def capability_table() -> str:
 def undeletable_kinds(providers: Mapping[str, ProviderConfig]) -> dict[str, dict[str, str]]:
     """Provider name -> kind -> why its API cannot delete it: data for the planner, asked of the adapter
     classes so that no client or sandbox is started (`plan --refresh=false` stays offline)."""
+    from reconciler.providers.deletion import no_delete_api
+
     out: dict[str, dict[str, str]] = {}
     for name, config in providers.items():
-        adapter = ADAPTER_CLASSES.get(config.type)
-        reasons = {k.value: why for k in Kind if adapter is not None and (why := adapter.no_delete_api(k.value))}
+        reasons = {k.value: why for k in Kind if (why := no_delete_api(config.type.value, k.value))}
         if reasons:
             out[name] = reasons
     return out

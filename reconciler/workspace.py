@@ -19,8 +19,7 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
-from reconciler.datasets.hashing import content_of
-from reconciler.engine.applying import ApplyOptions, Executor
+from reconciler.datasets import ContentCache, content_digest
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.outcomes import ApplyResult
 from reconciler.engine.planning import PlanInputs, make_plan
@@ -37,6 +36,7 @@ from reconciler.engine.recovering import (
 )
 from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.loading import ManifestError, load_manifests
+from reconciler.loading.parse_cache import ParseCache
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
@@ -108,17 +108,37 @@ class Workspace:
         self.wiring.clock = clock
         self.wiring.parallelism = parallelism
         self._adapters: dict[str, ProviderAdapter] | None = None
+        self._content_cache: ContentCache | None = None
+        self._hashes: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ plumbing
     @property
     def manifests(self) -> ManifestSet:
         if self._manifests is None:
+            # raises ManifestError with every diagnostic (and then writes nothing)
+            parse_cache = ParseCache.in_directory(self.state_path.parent)
             try:
-                self._manifests = load_manifests(self.paths)  # raises ManifestError with every diagnostic
+                self._manifests = load_manifests(self.paths, content_cache=self.content_cache,
+                                                 parse_cache=parse_cache)
             except ManifestError as e:
                 e.diagnostics.extend(skipped_files(self.paths))  # e.g. every file renamed to .YAML
                 raise
+            self.content_cache.save()
+            parse_cache.save()
         return self._manifests
+
+    @property
+    def content_cache(self) -> ContentCache:
+        """Dataset hashes and layout results beside the state (never inside `state.db`)."""
+        if self._content_cache is None:
+            self._content_cache = ContentCache.in_directory(self.state_path.parent)
+        return self._content_cache
+
+    def spec_hashes(self) -> dict[str, str]:
+        """Every resource's identity hash, computed once per workspace (refresh and planner share it)."""
+        if self._hashes is None:
+            self._hashes = spec_hashes(self.manifests)
+        return self._hashes
 
     def adapters(self) -> dict[str, ProviderAdapter]:
         if self._adapters is None:
@@ -162,7 +182,7 @@ class Workspace:
     def _refresh(self, store: StateStore, records: dict[str, ResourceRecord], held: frozenset[str], *,
                  discover: bool = True) -> RefreshResult:
         manifests = self.manifests
-        return refresh(manifests, records, self.adapters(), spec_hashes(manifests), now=self.clock.now(),
+        return refresh(manifests, records, self.adapters(), self.spec_hashes(), now=self.clock.now(),
                        held=held, discover=discover, parallelism=self.parallelism)
 
     def _plan_from(self, store: StateStore, *, refresh_first: bool, operation: str,
@@ -193,6 +213,7 @@ class Workspace:
             manifest_paths=[str(p.resolve()) for p in self.paths],
             state_path=str(self.state_path.resolve()),
             undeletable=undeletable_kinds(manifests.providers),
+            hashes=self.spec_hashes(),
         )
         plan = make_plan(inputs)
         if result and result.diagnostics:
@@ -241,14 +262,22 @@ class Workspace:
                     return plan, None
                 if refreshed is not None:
                     self._persist_refresh(store, refreshed)
+                from reconciler.engine.applying import ApplyOptions, Executor  # only apply executes
+
                 executor = Executor(store, self.adapters(), self.clock,
                                     options=ApplyOptions(parallelism=self.parallelism, wait=wait,
                                                          settle_window_s=self.settle_window_s,
-                                                         verify_content=lambda p: content_of(p).digest),
+                                                         verify_content=self._verify_content),
                                     progress=progress, stop=stop)
-                return plan, executor.apply(plan)
+                result = executor.apply(plan)
+                self.content_cache.save()  # what the pre-upload re-checks hashed
+                return plan, result
         finally:
             store.close()
+
+    def _verify_content(self, source_path: str) -> str:
+        """Apply's re-check of a dataset before upload: stat'ed against the cache, changed files re-read."""
+        return content_digest(source_path, self.content_cache)
 
     def _check_saved(self, plan: Plan, store: StateStore) -> None:
         meta = store.meta()
@@ -281,7 +310,7 @@ class Workspace:
                 held = frozenset(r.address for r in resolutions if r.blocks)
                 result = self._refresh(store, records, held)
                 self._persist_refresh(store, result)
-                hashes = spec_hashes(self.manifests)
+                hashes = self.spec_hashes()
                 adopted = []
                 for address, obs in result.discovered.items():
                     resource = self.manifests.resources[address]
@@ -346,7 +375,7 @@ class Workspace:
                 obs = adapter.read(probe)
                 if obs.phase is Phase.GONE:
                     raise WorkspaceError(f"{resource.provider_name} has no {resource.kind.value} with id {remote_id}")
-                record = self._record_for(resource, spec_hashes(self.manifests)[address], obs, store)
+                record = self._record_for(resource, self.spec_hashes()[address], obs, store)
                 if existing is not None and existing.remote_id and existing.remote_id != remote_id:
                     # an interrupted replace: the imported object is the replacement; the old one is
                     # kept as deposed until the next apply deletes it, after its dependents moved on

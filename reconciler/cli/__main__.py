@@ -1,5 +1,5 @@
 """`python -m reconciler.cli` — the same as the `reconciler` command."""
 
-from reconciler.cli import main
+from reconciler.cli import run
 
-main()
+run()

@@ -9,18 +9,46 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler.loading import ManifestError, in_source_order
-from reconciler.providers.errors import ConfigurationError, ProviderError
-from reconciler.render import PlanFormatError
-from reconciler.state.interface import StateError
-from reconciler.wiring import ConfigError
-from reconciler.workspace import Workspace, WorkspaceError
+if TYPE_CHECKING:
+    from reconciler.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Errors:
+    """The library's exception classes, imported only when an exception reaches `handle_errors`.
+
+    (`except _errors.X` evaluates `_errors.X` only when something was raised, so `--help` and a
+    successful run never import the modules that define them.)
+    """
+
+    _WHERE = {
+        "ManifestError": "reconciler.loading.errors",
+        "ConfigurationError": "reconciler.providers.errors",
+        "ProviderError": "reconciler.providers.errors",
+        "PlanFormatError": "reconciler.render.json_format",
+        "StateError": "reconciler.state.interface",
+        "ConfigError": "reconciler.wiring",
+        "WorkspaceError": "reconciler.workspace",
+    }
+
+    def __getattr__(self, name: str) -> Any:
+        import importlib
+
+        value = getattr(importlib.import_module(self._WHERE[name]), name)
+        setattr(self, name, value)
+        return value
+
+    def user_errors(self) -> tuple[type[Exception], ...]:
+        return (self.WorkspaceError, self.StateError, self.ConfigError, self.ConfigurationError,
+                self.ProviderError, self.PlanFormatError)
+
+
+_errors = _Errors()
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -51,6 +79,8 @@ def allow_empty_option(f: F) -> F:
 
 def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int = 10,
               allow_empty: bool = False) -> Workspace:
+    from reconciler.workspace import Workspace
+
     return Workspace(list(paths), state_path=state_path, parallelism=parallelism, allow_empty=allow_empty)
 
 
@@ -62,13 +92,15 @@ def handle_errors(f: F) -> F:
         debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
         try:
             return f(*args, **kwargs)
-        except ManifestError as e:
+        except _errors.ManifestError as e:
+            from reconciler.loading.loader import in_source_order
+
             for d in in_source_order(list(e.diagnostics)):
                 click.echo(str(d), err=True)
             errors = sum(1 for d in e.diagnostics if d.severity.value == "error")
             click.echo(f"{errors} error(s) in the manifests; nothing was changed.", err=True)
             raise SystemExit(EXIT_ERROR) from None
-        except (WorkspaceError, StateError, ConfigError, ConfigurationError, ProviderError, PlanFormatError) as e:
+        except _errors.user_errors() as e:
             if debug:
                 traceback.print_exc()
             click.echo(f"Error: {e}", err=True)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from reconciler import render  # its names import on first use: rich only to print text
+from reconciler.cli import collector
 from reconciler.cli.app import main
 from reconciler.cli.common import (
     EXIT_CHANGES,
@@ -23,17 +26,9 @@ from reconciler.cli.common import (
     parallelism_option,
     workspace,
 )
-from reconciler.models.plans import Plan
-from reconciler.render import (
-    PlanFormatError,
-    RichProgress,
-    make_console,
-    plan_from_json,
-    plan_to_json,
-    plan_to_markdown,
-    print_apply_result,
-    print_plan,
-)
+
+if TYPE_CHECKING:
+    from reconciler.models.plans import Plan
 
 
 def _read_saved_plan(plan_file: str) -> Plan:
@@ -44,8 +39,8 @@ def _read_saved_plan(plan_file: str) -> Plan:
     except OSError as e:
         raise click.ClickException(f"{plan_file}: cannot read the plan file: {e.strerror or e}") from None
     try:
-        return plan_from_json(data)
-    except PlanFormatError as e:
+        return render.plan_from_json(data)
+    except render.PlanFormatError as e:
         hint = ""
         if path.suffix.lower() in (".yaml", ".yml"):
             hint = " (this looks like a manifest: give manifests with -f; PLAN_FILE is a plan saved by 'plan --out')"
@@ -64,7 +59,7 @@ def _save_plan(plan: Plan, out_path: str) -> None:
     # Written in place (a temporary file renamed over it would replace /dev/stdout when run as root);
     # a half-written plan is not valid JSON, and apply refuses it.
     try:
-        Path(out_path).write_text(plan_to_json(plan), encoding="utf-8")
+        Path(out_path).write_text(render.plan_to_json(plan), encoding="utf-8")
     except OSError as e:
         raise click.ClickException(f"--out {out_path}: cannot write the plan: {e.strerror or e}; "
                                    "nothing was changed") from None
@@ -72,11 +67,11 @@ def _save_plan(plan: Plan, out_path: str) -> None:
 
 def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
     if as_json:
-        click.echo(plan_to_json(plan), nl=False)
+        click.echo(render.plan_to_json(plan), nl=False)
     elif as_markdown:
-        click.echo(plan_to_markdown(plan), nl=False)
+        click.echo(render.plan_to_markdown(plan), nl=False)
     else:
-        print_plan(make_console(), plan)
+        render.print_plan(render.make_console(), plan)
 
 
 @main.command("plan")
@@ -125,7 +120,7 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
                auto_approve: bool, wait: bool, parallelism: int, lock_timeout: float, refresh: bool,
                allow_empty: bool = False) -> None:
     ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
-    console = make_console()
+    console = render.make_console()
     saved: Plan | None = None
     if plan_file:
         saved = _read_saved_plan(plan_file)
@@ -133,8 +128,9 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
             destroy = True
 
     def confirm(plan: Plan) -> bool:
-        print_plan(console, plan)
+        render.print_plan(console, plan)
         if auto_approve or saved is not None:
+            collector.resume()  # executing: per-request garbage from here on is collected
             return True
         if not sys.stdin.isatty():
             click.echo("Refusing to apply without confirmation: stdin is not a terminal. "
@@ -142,25 +138,26 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
             return False
         verb = "destroy these resources" if destroy else "perform these actions"
         answer = click.prompt(f"Do you want to {verb}? Only 'yes' will be accepted", default="", show_default=False)
+        collector.resume()
         return answer.strip() == "yes"
 
     with Interrupts() as interrupts:
-        progress = RichProgress(console)
+        progress = render.RichProgress(console)
         try:
             plan, result = ws.apply(saved, destroy=destroy, confirm=confirm, wait=wait, progress=progress,
                                     stop=interrupts.stop, lock_timeout=lock_timeout, refresh=refresh)
         finally:
             progress.close()
     if plan.errors:
-        print_plan(console, plan)
+        render.print_plan(console, plan)
         sys.exit(EXIT_ERROR)
     if result is None:
         if plan.has_changes:
             click.echo("Apply cancelled; nothing was changed.", err=True)
             sys.exit(EXIT_ERROR)
-        print_plan(console, plan)
+        render.print_plan(console, plan)
         sys.exit(EXIT_OK)
-    print_apply_result(console, result, plan)
+    render.print_apply_result(console, result, plan)
     sys.exit(result.exit_code)
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import yaml
-from pydantic import ValidationError
 
 from reconciler.cli.app import main
-from reconciler.models.faults import FaultConfig
+
+if TYPE_CHECKING:
+    from reconciler.models.faults import FaultConfig
 
 DEFAULT_DB = Path(".reconciler") / "sandbox.db"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -29,6 +30,11 @@ def sandbox_group() -> None:
 def _load_faults(path: Path | None) -> FaultConfig | None:
     if path is None:
         return None
+    import yaml
+    from pydantic import ValidationError
+
+    from reconciler.models.faults import FaultConfig
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
     except (OSError, yaml.YAMLError) as exc:
@@ -69,8 +75,10 @@ def serve_command(port: int, host: str, time_scale: float | None, db: Path, faul
     Point clients at http://HOST:PORT/api/v1 (DashScope native) and
     http://HOST:PORT/compatible-mode/v1 (OpenAI-compatible files). Any non-empty API key works.
     """
+    from reconciler.cli import collector
     from reconciler.sandbox import serve
 
+    collector.resume()  # a server runs for hours: collect as usual
     faults = _load_faults(faults_file)
     sandbox = _open_sandbox(db, time_scale, faults, fidelity)
     if host not in LOOPBACK:
@@ -106,6 +114,8 @@ def stats_command(db: Path, as_json: bool, reset: bool) -> None:
     """Print how many requests each endpoint received (faulted ones included)."""
     if not db.exists():
         raise click.ClickException(f"{db}: no sandbox database here; pass --db PATH (the one `sandbox serve` uses)")
+    from reconciler.models.faults import FaultConfig
+
     sandbox = _open_sandbox(db, None, FaultConfig())
     try:
         counts = sandbox.request_counts()

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from reconciler.cli.app import main
-from reconciler.models.schemas import render_schema_files
 
 DEFAULT_SCHEMA_DIR = "schemas"
 
@@ -39,6 +38,8 @@ def schema_command(out_dir: Path, check: bool) -> None:
 
     Editors use them through a `# yaml-language-server: $schema=...` line at the top of a manifest.
     """
+    from reconciler.models.schemas import render_schema_files
+
     expected = render_schema_files()
     problems = stale_schema_files(out_dir, expected)
     if check:

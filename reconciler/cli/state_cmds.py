@@ -10,7 +10,6 @@ import click
 from reconciler.cli.app import main
 from reconciler.cli.common import EXIT_OK, handle_errors, lock_option, manifest_options, workspace
 from reconciler.models.kinds import Kind
-from reconciler.workspace import WorkspaceError
 
 
 @main.group("state")
@@ -41,6 +40,8 @@ def state_show(paths: tuple[str, ...], state_path: str | None, address: str) -> 
     """
     records = workspace(paths, state_path).records()
     if address not in records:
+        from reconciler.workspace import WorkspaceError
+
         raise WorkspaceError(f"{address} is not in state (see 'reconciler state list')")
     click.echo(json.dumps(records[address].to_dict(), indent=2, sort_keys=True))
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
 from reconciler.cli.app import main
-from reconciler.loading import LoadResult, in_source_order, load
-from reconciler.models.diagnostics import Diagnostic
 from reconciler.models.kinds import API_VERSION, Kind
-from reconciler.prune_guard import skipped_files
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+if TYPE_CHECKING:
+    from reconciler.loading import LoadResult
+    from reconciler.models.diagnostics import Diagnostic
 
 
 @main.command("validate")
@@ -49,6 +47,9 @@ def validate(paths: tuple[str, ...], as_json: bool, show_effective: bool, skip_d
       reconciler validate -f providers.yaml -f jobs/ --json
       reconciler validate -f manifests/quickstart --show-effective
     """
+    from reconciler.loading.loader import in_source_order, load
+    from reconciler.prune_guard import skipped_files
+
     result = load(list(paths), check_data=not skip_data)
     result.diagnostics.extend(skipped_files([Path(p) for p in paths]))  # e.g. money-rain.YAML
     diagnostics = in_source_order(list(result.diagnostics))
@@ -150,4 +151,7 @@ def effective_yaml(result: LoadResult) -> str:
                 "lifecycle": r.lifecycle.model_dump(mode="json"),
             }
         )
-    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, explicit_start=True, allow_unicode=True)
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump_all(docs, Dumper=dumper, sort_keys=False, explicit_start=True, allow_unicode=True)

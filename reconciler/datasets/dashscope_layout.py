@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from reconciler.datasets.layouts import GB, MB, LayoutReport, human_size, name_list
-from reconciler.datasets.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, describe, image_size, sniff
+from reconciler.datasets.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, describe
 from reconciler.datasets.sources import DatasetSource
 
 ANNOTATIONS = "data.jsonl"
@@ -189,8 +189,7 @@ def _parse_line(problems: _LineProblems, raw: bytes, number: int) -> dict[str, A
 def _media_problem(source: DatasetSource, name: str, kind: str) -> str | None:
     """Why `name` is not an acceptable image/video for DashScope, or None."""
     ext = PurePosixPath(name).suffix.lower()
-    head = source.read_head(name)
-    fmt = sniff(head)
+    fmt, dims = source.media_info(name)
     size = source.size(name)
     if kind == "image":
         if fmt not in ALLOWED_IMAGES:
@@ -199,7 +198,6 @@ def _media_problem(source: DatasetSource, name: str, kind: str) -> str | None:
             return f"is {describe(fmt)} but named '{ext or '(no extension)'}'; use .bmp, .jpg, .jpeg, .png or .webp"
         if size > MAX_IMAGE_BYTES:
             return f"is {human_size(size)}; images may be at most 10 MB"
-        dims = image_size(head, fmt)
         if dims and (dims[0] > MAX_SIDE or dims[1] > MAX_SIDE):
             return f"is {dims[0]}x{dims[1]}; images may be at most {MAX_SIDE}x{MAX_SIDE}"
         return None

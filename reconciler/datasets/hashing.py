@@ -2,15 +2,28 @@
 
 digest = sha256 over the sorted lines `"<relative posix name>\\0<sha256 hex of bytes>\\n"`. It is the
 same for a folder and for a zip holding the same files, and does not change with file order,
-modification times or where the folder lives. Files are streamed, never loaded whole.
+modification times or where the folder lives. Files are streamed, never loaded whole (except a
+DashScope `data.jsonl`, kept for the layout check so that it is not read twice).
+
+The same read also yields each file's `FileFacts` (format, image size, UTF-8 or not), so the
+layout checks that follow ask nothing of the disk; `content_cache.py` remembers both.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from pathlib import Path
 
-from reconciler.datasets.sources import DatasetSource, open_source
+from reconciler.datasets.media import image_size, sniff
+from reconciler.datasets.sources import (
+    HEAD_BYTES,
+    KEEP,
+    MAX_KEPT_BYTES,
+    DatasetSource,
+    FileFacts,
+    open_source,
+)
 from reconciler.models.kinds import ProviderType
 from reconciler.models.resources import DatasetContent
 
@@ -25,13 +38,44 @@ def digest_of(files: dict[str, str]) -> str:
     return h.hexdigest()
 
 
+def hash_file(source: DatasetSource, name: str) -> FileFacts:
+    """Read `name` once: its sha256 and facts (a `KEEP` file's bytes stay in `source.kept`)."""
+    h = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    head = b""
+    kept = source.kept.get(name)
+    parts: list[bytes] | None = [] if kept is None and name in KEEP and source.size(name) <= MAX_KEPT_BYTES else None
+    for chunk in (kept,) if kept is not None else source.chunks(name):
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        h.update(chunk)
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
+        if parts is not None:
+            parts.append(chunk)
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    fmt = sniff(head)
+    facts = FileFacts(h.hexdigest(), fmt, image_size(head, fmt) if fmt else None, utf8)
+    source.facts[name] = facts
+    if parts is not None:
+        source.kept[name] = b"".join(parts)
+    return facts
+
+
 def file_hashes(source: DatasetSource) -> dict[str, str]:
+    """sha256 of every file not already in `source.facts` (which the same read fills in)."""
     hashes: dict[str, str] = {}
     for name in source.names():
-        h = hashlib.sha256()
-        for chunk in source.chunks(name):
-            h.update(chunk)
-        hashes[name] = h.hexdigest()
+        known = source.facts.get(name)
+        hashes[name] = (known or hash_file(source, name)).sha256
     return hashes
 
 

@@ -4,35 +4,43 @@ Why this exists: hashing, layout checks and zipping all need "the sorted list of
 to stream each one", and must see the *same* list for a folder and for a zip of that folder.
 Hidden files (`.DS_Store`, `.git/`…) and macOS `__MACOSX/` entries are not part of a dataset.
 
-What it must not do: read whole files into memory, follow a zip entry outside the archive, or
-know any provider's layout rules.
+What it must not do: read whole files into memory (only an annotations file the hashing pass
+was asked to keep), follow a zip entry outside the archive or a symbolic link out of a folder
+(a link to a file or a folder is refused, never read through), or know any provider's layout rules.
 """
 
 from __future__ import annotations
 
-import os
-import stat
+import io
 import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from reconciler.datasets.archives import unsafe_entries
+from reconciler.datasets.errors import DatasetError
+from reconciler.datasets.media import image_size, sniff
+from reconciler.datasets.scanning import ScannedFile, scan_folder
 
 CHUNK = 1 << 20
+HEAD_BYTES = 65536  # enough for every format's magic bytes and a JPEG's frame header
+# Read whole once and kept for the rest of the pass: DashScope's annotations (at most 20 MB, or
+# its layout check refuses it), which hashing, sample counting and the layout check all read.
+KEEP = frozenset({"data.jsonl"})
+MAX_KEPT_BYTES = 20 << 20
+
+__all__ = ["CHUNK", "DatasetError", "DatasetSource", "DirectorySource", "FileFacts", "ZipSource", "open_source"]
 
 
-class DatasetError(Exception):
-    """The dataset cannot be read at all (missing, not a folder or zip, unsafe archive).
+class FileFacts(NamedTuple):
+    """What hashing learns about one file in the same read: its digest and what a layout check asks."""
 
-    `problems` holds one message per problem so each becomes its own diagnostic.
-    """
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+    sha256: str
+    media: str | None  # format sniffed from the first bytes (media.sniff)
+    dimensions: tuple[int, int] | None  # (width, height) from an image's header
+    utf8: bool  # the whole file decodes as UTF-8
 
 
 def is_ignored(name: str) -> bool:
@@ -41,10 +49,18 @@ def is_ignored(name: str) -> bool:
 
 
 class DatasetSource(ABC):
-    """Read-only view of a dataset's regular files, by relative posix name (sorted)."""
+    """Read-only view of a dataset's regular files, by relative posix name (sorted).
+
+    `facts` and `kept` hold what this pass already learned while hashing (or what the content
+    cache remembers): a layout check asks `media_info`/`is_utf8`/`open` and is answered from
+    them without reading a file again.
+    """
 
     path: Path
     is_zip: bool = False
+    facts: dict[str, FileFacts]
+    kept: dict[str, bytes]  # whole contents of `KEEP` files from their first read
+    opened: list[str]  # names read from disk (or the archive) by this source, once per read
 
     @abstractmethod
     def names(self) -> list[str]: ...
@@ -53,7 +69,18 @@ class DatasetSource(ABC):
     def size(self, name: str) -> int: ...
 
     @abstractmethod
-    def open(self, name: str) -> BinaryIO: ...
+    def _open(self, name: str) -> BinaryIO: ...
+
+    def open(self, name: str) -> BinaryIO:
+        kept = self.kept.get(name)
+        if kept is not None:
+            return io.BytesIO(kept)
+        self.opened.append(name)
+        if name in KEEP and self.size(name) <= MAX_KEPT_BYTES:
+            with self._open(name) as fh:
+                self.kept[name] = fh.read()
+            return io.BytesIO(self.kept[name])
+        return self._open(name)
 
     def close(self) -> None:  # noqa: B027 - directories hold nothing open
         pass
@@ -63,9 +90,29 @@ class DatasetSource(ABC):
         """Bytes that would be uploaded: the zip's own size, or the files' total for a folder."""
         return sum(self.size(n) for n in self.names())
 
-    def read_head(self, name: str, limit: int = 65536) -> bytes:
+    def read_head(self, name: str, limit: int = HEAD_BYTES) -> bytes:
         with self.open(name) as fh:
             return fh.read(limit)
+
+    def media_info(self, name: str) -> tuple[str | None, tuple[int, int] | None]:
+        """(sniffed format, image dimensions) — from this pass's facts when it has them."""
+        facts = self.facts.get(name)
+        if facts is not None:
+            return facts.media, facts.dimensions
+        head = self.read_head(name)
+        fmt = sniff(head)
+        return fmt, image_size(head, fmt) if fmt else None
+
+    def is_utf8(self, name: str) -> bool:
+        facts = self.facts.get(name)
+        if facts is not None:
+            return facts.utf8
+        with self.open(name) as fh:
+            try:
+                fh.read().decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+        return True
 
     def chunks(self, name: str) -> Iterator[bytes]:
         with self.open(name) as fh:
@@ -74,42 +121,25 @@ class DatasetSource(ABC):
 
 
 class DirectorySource(DatasetSource):
-    def __init__(self, path: Path) -> None:
+    """A folder, listed by one `scan_folder` pass (or given that pass's result)."""
+
+    def __init__(self, path: Path, files: list[ScannedFile] | None = None) -> None:
         self.path = path
-        problems: list[str] = []
-        files: dict[str, int] = {}
-        for dirpath, dirnames, filenames in os.walk(path):
-            base = Path(dirpath)
-            rel_dir = base.relative_to(path).as_posix()
-            for d in sorted(dirnames):
-                if (base / d).is_symlink() and not is_ignored(d):
-                    problems.append(
-                        f"'{_rel(rel_dir, d)}' is a symbolic link to a folder; copy the files in instead"
-                    )
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX")
-            for f in filenames:
-                name = _rel(rel_dir, f)
-                if is_ignored(name):
-                    continue
-                try:
-                    st = (base / f).stat()  # follows a symlink to a file: its bytes are the content
-                except OSError:
-                    problems.append(f"'{name}' is a broken symbolic link")
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    files[name] = st.st_size
-        if problems:
-            raise DatasetError(problems)
-        self._files = dict(sorted(files.items()))
+        self.scanned = scan_folder(path) if files is None else files
+        self._files = {f.name: f for f in self.scanned}
+        self.facts, self.kept, self.opened = {}, {}, []
 
     def names(self) -> list[str]:
         return list(self._files)
 
     def size(self, name: str) -> int:
-        return self._files[name]
+        return self._files[name].key[0]
 
-    def open(self, name: str) -> BinaryIO:
-        return (self.path / name).open("rb")
+    def file_path(self, name: str) -> str:
+        return self._files[name].path
+
+    def _open(self, name: str) -> BinaryIO:
+        return open(self._files[name].path, "rb")  # noqa: SIM115 - the caller closes it
 
 
 class ZipSource(DatasetSource):
@@ -117,6 +147,7 @@ class ZipSource(DatasetSource):
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.facts, self.kept, self.opened = {}, {}, []
         self._archive_bytes = path.stat().st_size
         try:
             self._zip = zipfile.ZipFile(path)
@@ -142,7 +173,7 @@ class ZipSource(DatasetSource):
     def size(self, name: str) -> int:
         return self._infos[name].file_size
 
-    def open(self, name: str) -> BinaryIO:
+    def _open(self, name: str) -> BinaryIO:
         try:
             return self._zip.open(self._infos[name])  # type: ignore[return-value]
         except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encryption
@@ -158,18 +189,14 @@ class ZipSource(DatasetSource):
         self._zip.close()
 
 
-def _rel(rel_dir: str, name: str) -> str:
-    return name if rel_dir == "." else f"{rel_dir}/{name}"
-
-
 @contextmanager
-def open_source(path: str | Path) -> Iterator[DatasetSource]:
+def open_source(path: str | Path, files: list[ScannedFile] | None = None) -> Iterator[DatasetSource]:
     """A directory or a `.zip`; raises `DatasetError` with a usable message for anything else."""
     p = Path(path)
     if not p.exists():
         raise DatasetError([f"'{p.name}' does not exist"])
     if p.is_dir():
-        source: DatasetSource = DirectorySource(p)
+        source: DatasetSource = DirectorySource(p, files)
     elif p.suffix.lower() == ".zip" or zipfile.is_zipfile(p):
         source = ZipSource(p)
     else:
@@ -178,3 +205,4 @@ def open_source(path: str | Path) -> Iterator[DatasetSource]:
         yield source
     finally:
         source.close()
+

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from reconciler.datasets.layouts import LayoutReport, name_list
-from reconciler.datasets.media import describe, sniff
+from reconciler.datasets.media import describe
 from reconciler.datasets.sources import DatasetSource
 from reconciler.models.wavespeed import TRAINERS
 
@@ -38,7 +38,7 @@ def check_wavespeed_layout(source: DatasetSource, *, trainer: str) -> LayoutRepo
         path = PurePosixPath(name)
         ext = path.suffix.lower()
         if ext in exts:
-            fmt = sniff(source.read_head(name, 64))
+            fmt = source.media_info(name)[0]
             stems.add(str(path.with_suffix("")))  # its caption belongs to it even when the file is bad
             if fmt not in formats:
                 report.error(f"'{name}' is {describe(fmt)}, not a {ext.lstrip('.').upper()} {media}")
@@ -59,10 +59,7 @@ def check_wavespeed_layout(source: DatasetSource, *, trainer: str) -> LayoutRepo
             expected = " or ".join(f"'{path.with_suffix(e).name}'" for e in exts)
             report.error(f"caption '{name}' has no {media} beside it (expected {expected})")
             continue
-        try:
-            with source.open(name) as fh:
-                fh.read().decode("utf-8")
-        except UnicodeDecodeError:
+        if not source.is_utf8(name):
             report.error(f"caption '{name}' is not UTF-8 text")
     if ignored:
         report.warning(f"not {media}s or captions, ignored by the trainer: {name_list(ignored)}")

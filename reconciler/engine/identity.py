@@ -9,6 +9,7 @@ folder is not a change.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
@@ -21,11 +22,18 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+@functools.cache
+def _local_fields(spec_type: type) -> frozenset[str]:
+    """Fields of class LOCAL in a spec model (models are fixed once defined, so this is cached)."""
+    fields = spec_type.model_fields  # type: ignore[attr-defined]
+    return frozenset(k for k, info in fields.items() if field_change_class(info) is ChangeClass.LOCAL)
+
+
 def identity_spec(resource: Resource) -> dict[str, Any]:
     """The effective spec minus fields of class LOCAL (e.g. a dataset's source path)."""
     spec = resource.effective_spec()
-    fields = type(resource.spec).model_fields
-    return {k: v for k, v in spec.items() if field_change_class(fields[k]) is not ChangeClass.LOCAL} if fields else spec
+    local = _local_fields(type(resource.spec))
+    return {k: v for k, v in spec.items() if k not in local} if local else spec
 
 
 def spec_hashes(manifests: ManifestSet, order: list[str] | None = None) -> dict[str, str]:

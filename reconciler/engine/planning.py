@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.engine.identity import spec_hashes
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
@@ -78,6 +76,7 @@ class PlanInputs:
     state_path: str | None = None
     # provider name -> kind -> why its API cannot delete that kind: removing one only forgets it
     undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
@@ -103,7 +102,7 @@ class _Planner:
         self.i = inputs
         self.m = inputs.manifests
         self.order = inputs.manifests.topological_order()
-        self.hashes = spec_hashes(inputs.manifests, self.order)
+        self.hashes = inputs.hashes if inputs.hashes is not None else spec_hashes(inputs.manifests, self.order)
         self.diagnostics: list[Diagnostic] = []
         self.actions: dict[str, Action] = {}
 
@@ -385,6 +384,8 @@ class _Planner:
         changes: list[FieldChange] = []
         facts: dict[str, Any] = {}
         if before != after:
+            from deepdiff import DeepDiff  # ~0.15 s to import; a no-change plan never needs it
+
             diff = DeepDiff(before, after, ignore_order=False, verbose_level=2)
             flat_before, flat_after = _flatten(before), _flatten(after)
             paths = set()

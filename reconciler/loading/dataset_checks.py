@@ -3,30 +3,33 @@
 Why here and not in `datasets/`: only the loader knows how a Dataset is *used* — a DashScope
 dataset's layout depends on the base model of the FineTune that trains on it (i2v or kf2v) and
 on whether it is a training or validation set; a WaveSpeed dataset's on the trainer. The file
-work itself is `reconciler.datasets`. Each source is hashed once per load, however many
-fine-tunes use it. Problems are reported at the Dataset's `spec.source`.
+work itself is `reconciler.datasets`: each source is scanned once per load, however many
+fine-tunes use it, and read only when the content cache cannot vouch for it. Problems are
+reported at the Dataset's `spec.source`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.datasets import (
+    ContentCache,
     DatasetError,
     LayoutReport,
     check_dashscope_layout,
     check_wavespeed_layout,
-    content_of_source,
-    open_source,
+    inspect_dataset,
 )
+from reconciler.loading.discovering import normalized_source
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
 from reconciler.models.diagnostics import Diagnostic, Severity, SourceLocation
 from reconciler.models.kinds import Kind, ProviderType
-from reconciler.models.resources import DatasetContent, ManifestSet, Resource
+from reconciler.models.resources import ManifestSet, Resource
 
 MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
 
@@ -57,51 +60,57 @@ class _DatasetPlan:
 
 
 def check_datasets(
-    manifests: ManifestSet, base_dirs: dict[str, Path], out: list[Diagnostic], cwd: Path | None = None
+    manifests: ManifestSet,
+    base_dirs: dict[str, str],
+    out: list[Diagnostic],
+    cwd: Path | None = None,
+    cache: ContentCache | None = None,
 ) -> None:
-    """Hash and check every local Dataset; set `Resource.content`; warn about short DashScope trainings."""
+    """Hash and check every local Dataset; set `Resource.content`; warn about short DashScope trainings.
+
+    With a `cache`, an unchanged dataset is only stat'ed (`datasets.inspecting`). Saving it is
+    the caller's decision: bad manifests change nothing on disk.
+    """
     plans = _plan(manifests, base_dirs, out)
-    cache: dict[Path, DatasetContent | None] = {}
     for address, plan in plans.items():
         dataset = plan.resource
-        where = locate(dataset, "spec.source")
-        report = _Reporter(out, where, address)
-
+        report = _Reporter(out, locate(dataset, "spec.source"), address)
         if not plan.path.exists():
             report(
                 f"dataset not found: {display_path(plan.path, cwd)} (source paths are relative to the manifest file)"
             )
             continue
         try:
-            with open_source(plan.path) as source:
-                if plan.path not in cache:
-                    cache[plan.path] = content_of_source(source, dataset.provider_type)
-                for usage in plan.usages:
-                    layout = _check_layout(source, usage)
-                    for problem in layout.problems:
-                        report(problem.message, problem.severity)
+            inspection = inspect_dataset(
+                plan.path,
+                provider=dataset.provider_type,
+                usages=plan.usages,
+                check_layout=_check_layout,
+                cache=cache,
+            )
         except DatasetError as exc:
-            cache.setdefault(plan.path, None)
             for problem in exc.problems:
                 report(problem)
             continue
-        content = cache[plan.path]
-        if content is not None:
-            located = dataclasses.replace(content, source=str(plan.path.resolve()))
-            manifests.resources[address] = dataclasses.replace(dataset, content=located)
+        for usage in plan.usages:
+            for problem in inspection.layouts.get(usage, ()):
+                report(problem.message, problem.severity)
+        located = dataclasses.replace(inspection.content, source=str(plan.path))
+        manifests.resources[address] = dataclasses.replace(dataset, content=located)
     _warn_short_trainings(manifests, out)
 
 
 def _plan(
-    manifests: ManifestSet, base_dirs: dict[str, Path], out: list[Diagnostic]
+    manifests: ManifestSet, base_dirs: dict[str, str], out: list[Diagnostic]
 ) -> dict[str, _DatasetPlan]:
     plans: dict[str, _DatasetPlan] = {}
+    cwd = os.getcwd()
     for resource in manifests:
         if resource.kind is Kind.DATASET:
             source = getattr(resource.spec, "source", None)
             if source:
-                base = base_dirs.get(resource.address, Path.cwd())
-                plans[resource.address] = _DatasetPlan(resource, (base / source).resolve())
+                base = base_dirs.get(resource.address, cwd)
+                plans[resource.address] = _DatasetPlan(resource, Path(normalized_source(base, source)))
     for ft in manifests:
         if ft.kind is not Kind.FINE_TUNE:
             continue

@@ -1,18 +1,22 @@
 """Manifest files and directories → a validated `ManifestSet` plus every diagnostic.
 
-Order of work: discover files (recursive `*.yaml`/`*.yml`, sorted, skipping hidden folders and
-`.reconciler/`), parse each once, check envelopes, drop duplicate names, validate Providers, then
+Order of work: discover files (recursive `*.yaml`/`*.yml`, sorted, skipping hidden folders,
+`.reconciler/` and dataset folders: `discovering.py`), parsing each once as it is found; check
+envelopes, drop duplicate names, validate Providers, then
 every other kind against its provider's spec model, then references, cycles and local datasets.
 A run reports all errors; nothing is written anywhere.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.datasets import ContentCache
 from reconciler.loading.dataset_checks import check_datasets
+from reconciler.loading.discovering import MANIFEST_SUFFIXES, ManifestWalk, normalized_source
 from reconciler.loading.documents import (
     Document,
     did_you_mean,
@@ -22,17 +26,17 @@ from reconciler.loading.documents import (
     validate_spec,
 )
 from reconciler.loading.errors import ManifestError
-from reconciler.loading.paths import display_path
+from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.references import check_cycles, check_references, drop_duplicates
-from reconciler.loading.yaml_source import parse_yaml
+from reconciler.loading.yaml_source import YamlFile, parse_yaml
 from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
 from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType
 from reconciler.models.registry import PROVIDER_SPECS, spec_model
 from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
 from reconciler.models.specs import ResourceSpec
 
-MANIFEST_SUFFIXES = (".yaml", ".yml")
 STATE_DIR = ".reconciler"
+__all__ = ["MANIFEST_SUFFIXES", "STATE_DIR", "LoadResult", "discover", "in_source_order", "load", "load_manifests"]
 
 
 @dataclass
@@ -46,34 +50,52 @@ class LoadResult:
 
 
 def load(
-    paths: Iterable[str | Path], *, check_data: bool = True, cwd: str | Path | None = None
+    paths: Iterable[str | Path],
+    *,
+    check_data: bool = True,
+    cwd: str | Path | None = None,
+    content_cache: ContentCache | None = None,
+    parse_cache: ParseCache | None = None,
 ) -> LoadResult:
-    """Load and validate; never raises for anything a user can cause."""
+    """Load and validate; never raises for anything a user can cause.
+
+    `content_cache` lets unchanged datasets be only stat'ed, `parse_cache` unchanged files be
+    not parsed again; what they learned is saved by the caller (their `save()`), so a load
+    itself writes nothing anywhere.
+    """
     here = Path(cwd) if cwd is not None else Path.cwd()
     out: list[Diagnostic] = []
     path_list = [Path(p) for p in paths]
-    files = discover(path_list, out)
-    root = _root(path_list, here)
-    manifests = ManifestSet(root=root, files=[display_path(f, here) for f in files])
+    walk = ManifestWalk(path_list, str(here), out)
+    parsed: dict[str, YamlFile | str] = {}  # real path -> parsed file, or why it could not be read
+    for found in walk:  # each file is parsed as it is found, so the walk can skip dataset folders
+        try:
+            with open(found.real, "rb") as fh:
+                text = fh.read()
+        except OSError as exc:
+            parsed[found.real] = f"cannot read file: {exc.strerror or exc}"
+            continue
+        yaml_file = parse_cache.parse(text, found.shown) if parse_cache is not None else parse_yaml(text, found.shown)
+        parsed[found.real] = yaml_file
+        walk.declare(found, _dataset_sources(yaml_file, os.path.dirname(found.real)))
+    files = walk.files()
+    manifests = ManifestSet(root=_root(path_list, here), files=[f.shown for f in files])
 
     documents: list[Document] = []
-    base_dirs: dict[str, Path] = {}
+    base_dirs: dict[str, str] = {}
     for file in files:
-        shown = display_path(file, here)
-        try:
-            text = file.read_bytes()
-        except OSError as exc:
-            out.append(Diagnostic(f"cannot read file: {exc.strerror or exc}", SourceLocation(shown, 1, 1)))
+        yaml_file = parsed[file.real]
+        if isinstance(yaml_file, str):
+            out.append(Diagnostic(yaml_file, SourceLocation(file.shown, 1, 1)))
             continue
-        parsed = parse_yaml(text, shown)
-        out.extend(parsed.diagnostics)
-        for doc in parsed.documents:
+        out.extend(yaml_file.diagnostics)
+        for doc in yaml_file.documents:
             if doc.data is None:
                 continue
-            document = read_envelope(shown, doc, out)
+            document = read_envelope(file.shown, doc, out)
             if document is not None:
                 documents.append(document)
-                base_dirs.setdefault(document.address, file.resolve().parent)
+                base_dirs.setdefault(document.address, os.path.dirname(file.real))
 
     documents = drop_duplicates(documents, out)
     declared = {(d.kind, d.name): d for d in documents}
@@ -82,10 +104,23 @@ def load(
     check_references(typed, declared, out)
     check_cycles(typed, declared, out)
     if check_data:
-        check_datasets(manifests, base_dirs, out, here)
+        check_datasets(manifests, base_dirs, out, here, content_cache)
     diagnostics = Diagnostics()
     diagnostics.extend(out)
     return LoadResult(manifests, diagnostics)
+
+
+def _dataset_sources(parsed: YamlFile, base_dir: str) -> list[str]:
+    """The folders a file's Dataset documents name as `source` (read from the raw data, pre-validation)."""
+    sources = []
+    for doc in parsed.documents:
+        data = doc.data
+        if isinstance(data, dict) and data.get("kind") == Kind.DATASET.value:
+            spec = data.get("spec")
+            source = spec.get("source") if isinstance(spec, dict) else None
+            if isinstance(source, str) and source:
+                sources.append(normalized_source(base_dir, source))
+    return sources
 
 
 def load_manifests(paths: Iterable[str | Path], **kwargs: object) -> ManifestSet:
@@ -107,31 +142,11 @@ def in_source_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 
 def discover(paths: list[Path], out: list[Diagnostic]) -> list[Path]:
-    """Manifest files in the order given; directories are walked recursively and sorted."""
-    files: dict[Path, None] = {}
-    for path in paths:
-        if not path.exists():
-            out.append(Diagnostic(f"{path}: no such file or directory"))
-            continue
-        if path.is_file():
-            files[path] = None
-            continue
-        found = [
-            p
-            for p in path.rglob("*")
-            if p.suffix in MANIFEST_SUFFIXES
-            and p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        ]
-        if not found:
-            out.append(Diagnostic(f"{path}: no *.yaml or *.yml files found"))
-        for p in sorted(found, key=lambda p: p.relative_to(path).as_posix()):
-            files[p] = None
-    # the same file named twice (or reached through two paths) is read once
-    unique: dict[Path, Path] = {}
-    for f in files:
-        unique.setdefault(f.resolve(), f)
-    return list(unique.values())
+    """Manifest files in load order (directories walked, sorted); no dataset folders are known here."""
+    walk = ManifestWalk(paths, os.getcwd(), out)
+    for _ in walk:
+        pass
+    return [Path(f.real) for f in walk.files()]
 
 
 def _root(paths: list[Path], cwd: Path) -> str:

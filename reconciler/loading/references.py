@@ -108,26 +108,33 @@ def check_cycles(
     }
     state: dict[str, int] = {}  # 1 = on the stack, 2 = done
     stack: list[str] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        stack.append(node)
-        for dep in graph[node]:
-            if state.get(dep) == 1:
-                cycle = stack[stack.index(dep) :]
-                start = min(cycle)
-                i = cycle.index(start)
-                ordered = [*cycle[i:], *cycle[:i], start]
-                out.append(
-                    docs[start].diagnostic(
-                        "", f"dependency cycle: {' → '.join(ordered)}; remove one of these references"
-                    )
-                )
-            elif dep not in state:
-                visit(dep)
-        stack.pop()
-        state[node] = 2
-
     for node in sorted(graph):
         if node not in state:
-            visit(node)
+            _visit(node, graph, state, stack, docs, out)
+
+
+def _visit(
+    node: str,
+    graph: dict[str, list[str]],
+    state: dict[str, int],
+    stack: list[str],
+    docs: dict[str, Document],
+    out: list[Diagnostic],
+) -> None:
+    # a module function, not a closure: a recursive closure refers to itself (a reference cycle
+    # that keeps every document alive until the cyclic collector runs, and it is paused)
+    state[node] = 1
+    stack.append(node)
+    for dep in graph[node]:
+        if state.get(dep) == 1:
+            cycle = stack[stack.index(dep) :]
+            start = min(cycle)
+            i = cycle.index(start)
+            ordered = [*cycle[i:], *cycle[:i], start]
+            out.append(
+                docs[start].diagnostic("", f"dependency cycle: {' → '.join(ordered)}; remove one of these references")
+            )
+        elif dep not in state:
+            _visit(dep, graph, state, stack, docs, out)
+    stack.pop()
+    state[node] = 2

@@ -1,9 +1,18 @@
 """YAML text → plain Python data plus where every field was written.
 
-Why this exists: every diagnostic must name the file, line and column of the offending field,
-so we compose YAML *nodes* once (libyaml's C composer when present, ~10× faster) and build the
-Python values ourselves, recording a 1-based `SourceLocation` for each mapping key and sequence
-item on the way. Duplicate keys — which PyYAML silently overwrites — are errors here.
+Why this exists: every diagnostic must name the file, line and column of the offending field.
+libyaml's C parser (PyYAML's `CSafeLoader`, when installed) turns the text into *events*; one
+loop here builds the Python values from them and records, for each mapping key and sequence item,
+where it was written — as one packed integer per field path (`Positions`), turned into a
+`SourceLocation` only when a diagnostic asks. This skips PyYAML's node composer and constructor,
+which call Python methods per node and cost more than the C parser itself. Scalars resolve to the
+same types as `yaml.safe_load` (PyYAML's own implicit resolvers and constructors decide). Duplicate
+keys — which PyYAML silently overwrites — are errors here.
+
+Hostile input is bounded: aliases may expand to at most `MAX_ALIAS_NODES` nodes per document
+(a few hundred bytes of "billion laughs" would otherwise build 10⁹ nodes), nesting is at most
+`MAX_DEPTH` levels, and an alias or merge key that refers to its own enclosing node is an error,
+not an endless loop. The checks are counters on the one loop, so they cost nothing measurable.
 
 What it must not do: know anything about kinds, specs or providers. It returns documents and
 diagnostics; the loader decides what they mean.
@@ -11,18 +20,74 @@ diagnostics; the loader decides what they mean.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.composer import ComposerError
+from yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import ScalarNode
 
 from reconciler.models.diagnostics import Diagnostic, SourceLocation
 from reconciler.models.resources import Resource
 
 YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
 
-_MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_ALIAS_NODES = 10_000  # nodes built by expanding aliases, per document; real manifests use dozens
+MAX_DEPTH = 100  # nested mappings and lists; manifests need fewer than ten
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
+_RESOLVERS: dict[Any, list[tuple[str, Any]]] = YamlLoader.yaml_implicit_resolvers
+_WILDCARD = _RESOLVERS.get(None, [])
+_CONSTRUCTORS = YamlLoader.yaml_constructors
+_SHIFT = 32  # a position is (line << _SHIFT) | column, both 1-based
+
+
+def _pack(mark: Any) -> int:
+    return ((mark.line + 1) << _SHIFT) | (mark.column + 1)
+
+
+class Positions(Mapping[str, SourceLocation]):
+    """{field path: SourceLocation} for one document, stored packed and built on lookup."""
+
+    __slots__ = ("file", "packed")
+
+    def __init__(self, file: str, packed: dict[str, int] | None = None) -> None:
+        self.file = file
+        self.packed: dict[str, int] = {} if packed is None else packed
+
+    def __getitem__(self, path: str) -> SourceLocation:
+        p = self.packed[path]
+        return SourceLocation(self.file, p >> _SHIFT, p & ((1 << _SHIFT) - 1))
+
+    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
+        p = self.packed.get(path)
+        return default if p is None else SourceLocation(self.file, p >> _SHIFT, p & ((1 << _SHIFT) - 1))
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.packed
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.packed)
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+    def __repr__(self) -> str:
+        return f"Positions({self.file!r}, {len(self.packed)} paths)"
 
 
 @dataclass
@@ -37,7 +102,7 @@ class YamlDocument:
     index: int  # 0-based position in the file (empty documents count)
     data: Any
     location: SourceLocation
-    locations: dict[str, SourceLocation] = field(default_factory=dict)
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict)
 
     def location_of(self, path: str) -> SourceLocation:
         """The location of `path`, or of its nearest written ancestor (a missing key → its mapping)."""
@@ -57,7 +122,7 @@ class YamlFile:
 
 
 def nearest_location(
-    locations: dict[str, SourceLocation], path: str, default: SourceLocation
+    locations: Mapping[str, SourceLocation], path: str, default: SourceLocation
 ) -> SourceLocation:
     """The location of `path`, or of its nearest written ancestor, or `default`."""
     while path:
@@ -81,23 +146,23 @@ def join_path(parent: str, key: str) -> str:
 
 
 def parse_yaml(text: str | bytes, display_path: str) -> YamlFile:
-    """Compose every document in `text` once; syntax errors and duplicate keys become diagnostics.
+    """Parse every document in `text` once; syntax errors and duplicate keys become diagnostics.
 
     Documents before a syntax error are kept (their own errors are still worth reporting); the
     rest of the file is not readable and is dropped.
     """
     result = YamlFile(path=display_path)
     loader = YamlLoader(text)
-    builder = _Builder(loader, display_path, result.diagnostics)
-    index = 0
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:  # pragma: no cover - check_node() said there was one
-                break
-            doc = YamlDocument(index=index, data=None, location=builder.loc(node))
-            builder.locations = doc.locations
-            doc.data = builder.build(node, "")
+        loader.get_event()  # StreamStartEvent
+        index = 0
+        while not loader.check_event(StreamEndEvent):
+            start = loader.get_event()
+            if not isinstance(start, DocumentStartEvent):  # pragma: no cover - the parser guarantees it
+                raise ComposerError(None, None, "expected a document", start.start_mark)
+            builder = _Builder(loader, display_path, result.diagnostics)
+            doc = builder.document(index)
+            loader.get_event()  # DocumentEndEvent
             result.documents.append(doc)
             index += 1
     except yaml.MarkedYAMLError as exc:
@@ -130,107 +195,352 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, display_path: str) -> Diagnost
     return Diagnostic(detail, loc)
 
 
+class _Abandon(Exception):
+    """The document is unusable (an alias bomb, too deep): its one diagnostic, the rest skipped."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+@dataclass
+class _Anchor:
+    value: Any = None
+    nodes: int = 0  # nodes in the anchored subtree, expansions of inner aliases included
+    positions: list[tuple[str, int]] = field(default_factory=list)  # (path relative to the anchor, packed)
+    done: bool = False
+
+
+_WANT_KEY, _WANT_VALUE, _SKIP_KEY, _SKIP_VALUE = range(4)
+
+
+class _Frame:
+    """A mapping or sequence being built, a `<<:` list of merge sources, or a subtree being skipped."""
+
+    __slots__ = ("kind", "value", "path", "state", "key", "key_pos", "seen", "merges", "merge_src",
+                 "anchor", "anchor_nodes", "anchor_at", "index")
+
+    def __init__(self, kind: str, value: Any, path: str, merge_src: bool = False) -> None:
+        self.kind = kind  # "map" | "seq" | "merge" | "skip"
+        self.value = value
+        self.path = path
+        self.state = _WANT_KEY
+        self.key: Any = None
+        self.key_pos = 0
+        self.seen: dict[Any, int] = {}  # mapping keys -> packed position of their first definition
+        self.merges: list[tuple[int, Any]] = []  # (position of the `<<` key, merged value)
+        self.merge_src = merge_src  # inside a merged mapping: explicit keys keep their own positions
+        self.anchor: str | None = None
+        self.anchor_nodes = 0
+        self.anchor_at = 0
+        self.index = 0  # next sequence index; for "skip", the nesting depth left
+
+
+class _MergeKey:
+    """The key `<<`."""
+
+
+_MERGE_KEY = _MergeKey()
+_SELF_MERGE = object()  # an alias that merged a mapping into itself (already reported)
+
+
+class _MergeSources(list):  # type: ignore[type-arg]
+    """The value of `<<: [*a, *b]`."""
+
+
 class _Builder:
-    """Builds Python values from composed nodes, recording field locations as it goes."""
+    """Builds one document's values from parser events, recording packed positions as it goes."""
 
     def __init__(self, loader: yaml.SafeLoader, display_path: str, diagnostics: list[Diagnostic]) -> None:
         self.loader = loader
         self.path = display_path
         self.diagnostics = diagnostics
-        self.locations: dict[str, SourceLocation] = {}
-        self._active: set[int] = set()  # nodes being built: an alias to one of them is a cycle
-        self._constructors = loader.yaml_constructors
+        self.packed: dict[str, int] = {}
+        self.log: list[tuple[str, int]] = []  # (path, position) as recorded while an anchor is open
+        self.open_anchors = 0
+        self.anchors: dict[str, _Anchor] = {}
+        self.nodes = 0
+        self.alias_nodes = 0
 
-    def loc(self, node: Node) -> SourceLocation:
-        mark = node.start_mark
-        return SourceLocation(self.path, mark.line + 1, mark.column + 1)
+    def loc(self, pos: int) -> SourceLocation:
+        return SourceLocation(self.path, pos >> _SHIFT, pos & ((1 << _SHIFT) - 1))
 
-    def error(self, node: Node, message: str) -> None:
-        self.diagnostics.append(Diagnostic(message, self.loc(node)))
+    def error(self, pos: int, message: str) -> None:
+        self.diagnostics.append(Diagnostic(message, self.loc(pos)))
 
-    def build(self, node: Node, path: str) -> Any:
-        if isinstance(node, ScalarNode):
-            return self.scalar(node)
-        key = id(node)
-        if key in self._active:
-            self.error(node, "recursive YAML alias is not allowed")
-            return None
-        self._active.add(key)
+    def document(self, index: int) -> YamlDocument:
+        first = self.loader.peek_event()
+        doc = YamlDocument(index=index, data=None, location=self.loc(_pack(first.start_mark)))
         try:
-            if isinstance(node, MappingNode):
-                return self.mapping(node, path)
-            if isinstance(node, SequenceNode):
-                return self.sequence(node, path)
-        finally:
-            self._active.discard(key)
-        self.error(node, f"unsupported YAML node {type(node).__name__}")  # pragma: no cover
-        return None
+            doc.data = self.build()
+            doc.locations = Positions(self.path, self.packed)
+        except _Abandon as exc:
+            self.diagnostics.append(exc.diagnostic)
+            get, check = self.loader.get_event, self.loader.check_event
+            while not check(DocumentEndEvent):
+                get()
+        return doc
 
-    def scalar(self, node: ScalarNode) -> Any:
-        constructor = self._constructors.get(node.tag)
+    def record(self, frame: _Frame, path: str, pos: int) -> None:
+        if frame.merge_src and path in self.packed:
+            return
+        self.packed[path] = pos
+        if self.open_anchors:
+            self.log.append((path, pos))
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def build(self) -> Any:  # noqa: C901 - one flat loop over events, for speed
+        get = self.loader.get_event
+        packed = self.packed
+        resolvers = _RESOLVERS
+        stack: list[_Frame] = []
+        top: _Frame | None = None
+        while True:
+            ev = get()
+            cls = type(ev)
+            top = stack[-1] if stack else None
+            # fast path (most events): an untagged, unanchored string key or value in a mapping
+            if (
+                cls is ScalarEvent
+                and top is not None
+                and top.kind == "map"
+                and ev.tag is None
+                and ev.anchor is None
+                and not top.merge_src
+                and not self.open_anchors
+            ):
+                value = ev.value
+                if not ev.implicit[0] or (value and value[0] not in resolvers):
+                    state = top.state
+                    if state == _WANT_VALUE and top.key is not _MERGE_KEY:
+                        self.nodes += 1
+                        top.value[top.key] = value
+                        top.state = _WANT_KEY
+                        continue
+                    if state == _WANT_KEY and value not in top.seen:
+                        self.nodes += 1
+                        mark = ev.start_mark
+                        pos = ((mark.line + 1) << _SHIFT) | (mark.column + 1)
+                        top.seen[value] = pos
+                        top.key = value
+                        top.state = _WANT_VALUE
+                        packed[f"{top.path}.{value}" if top.path else value] = pos
+                        continue
+            if top is not None and top.kind == "skip":
+                if cls is MappingStartEvent or cls is SequenceStartEvent:
+                    top.index += 1
+                elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                    top.index -= 1
+                    if top.index == 0:
+                        stack.pop()
+                        parent = stack[-1]
+                        parent.state = _SKIP_VALUE if parent.state == _SKIP_KEY else _WANT_KEY
+                continue
+            if cls is ScalarEvent or cls is AliasEvent:
+                pos = _pack(ev.start_mark)
+                if top is not None and top.kind == "map" and top.state != _WANT_VALUE:
+                    if top.state == _SKIP_VALUE:
+                        top.state = _WANT_KEY
+                    elif cls is ScalarEvent:
+                        self.nodes += 1
+                        self._key(top, self._scalar(ev, pos, key=True), pos)
+                    else:
+                        self._key(top, self._alias(ev, pos, None), pos)
+                    continue
+                if cls is ScalarEvent:
+                    self.nodes += 1
+                    value = self._scalar(ev, pos)
+                    if ev.anchor is not None:
+                        self.anchors[ev.anchor] = _Anchor(value, 1, [], True)
+                else:
+                    value = self._alias(ev, pos, top)
+                if top is not None and top.kind == "seq":
+                    self.record(top, f"{top.path}[{top.index}]", pos)
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                pos = _pack(ev.start_mark)
+                if top is not None and top.kind == "map" and top.state != _WANT_VALUE:
+                    if top.state == _WANT_KEY:
+                        self.error(pos, "mapping keys must be plain scalars")
+                        top.state = _SKIP_KEY
+                    skip = _Frame("skip", None, "")
+                    skip.index = 1
+                    stack.append(skip)
+                    continue
+                if len(stack) >= MAX_DEPTH:
+                    raise _Abandon(
+                        Diagnostic(
+                            f"YAML nesting is deeper than {MAX_DEPTH} levels; a manifest needs only a few — "
+                            "flatten the structure",
+                            self.loc(pos),
+                        )
+                    )
+                self.nodes += 1
+                frame = self._open(cls is MappingStartEvent, top, pos)
+                if ev.anchor is not None:
+                    frame.anchor, frame.anchor_nodes, frame.anchor_at = ev.anchor, self.nodes - 1, len(self.log)
+                    self.anchors[ev.anchor] = _Anchor()
+                    self.open_anchors += 1
+                stack.append(frame)
+                continue
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                value = self._close(stack.pop())
+                top = stack[-1] if stack else None
+            else:  # pragma: no cover - stream and document events cannot appear inside a document
+                raise ComposerError(None, None, f"unexpected {cls.__name__}", ev.start_mark)
+            # deliver the finished value to its parent
+            if top is None:
+                return value
+            if top.kind == "map":
+                if top.key is _MERGE_KEY:
+                    top.merges.append((top.key_pos, value))
+                else:
+                    top.value[top.key] = value
+                top.state = _WANT_KEY
+            else:
+                top.value.append(value)
+                top.index += 1
+
+    # -- pieces ------------------------------------------------------------------------------------
+
+    def _open(self, mapping: bool, top: _Frame | None, pos: int) -> _Frame:
+        """A new mapping or sequence under `top`, its position recorded where it is an item."""
+        merge_src = top is not None and top.merge_src
+        if top is None:
+            path = ""
+        elif top.kind == "map":
+            if top.key is _MERGE_KEY:  # `<<: {...}` or `<<: [...]`: merged into the parent mapping
+                if mapping:
+                    return _Frame("map", {}, top.path, merge_src=True)
+                frame = _Frame("merge", _MergeSources(), top.path, merge_src=True)
+                frame.key_pos = top.key_pos
+                return frame
+            path = join_path(top.path, str(top.key))
+        elif top.kind == "merge":
+            return _Frame("map" if mapping else "seq", {} if mapping else [], top.path, merge_src=True)
+        else:
+            path = f"{top.path}[{top.index}]"
+            self.record(top, path, pos)
+        return _Frame("map" if mapping else "seq", {} if mapping else [], path, merge_src)
+
+    def _key(self, top: _Frame, key: Any, pos: int) -> None:
+        top.key_pos = pos
+        if key is _MERGE_KEY:
+            top.key, top.state = _MERGE_KEY, _WANT_VALUE
+            return
+        try:
+            hash(key)
+        except TypeError:
+            self.error(pos, "mapping keys must be plain scalars")
+            top.state = _SKIP_VALUE
+            return
+        first = top.seen.get(key)
+        if first is not None:
+            self.error(
+                pos,
+                f"duplicate key {key!r} (first defined at line {first >> _SHIFT}, column "
+                f"{first & ((1 << _SHIFT) - 1)}); remove one of them",
+            )
+            top.state = _SKIP_VALUE
+            return
+        top.seen[key] = pos
+        top.key, top.state = key, _WANT_VALUE
+        self.record(top, join_path(top.path, str(key)), pos)
+
+    def _scalar(self, ev: Any, pos: int, *, key: bool = False) -> Any:
+        value = ev.value
+        tag = ev.tag
+        if tag is None or tag == "!":
+            if not ev.implicit[0]:
+                return value  # quoted: a string
+            tag = _STR
+            for candidate, regexp in _RESOLVERS.get(value[0] if value else "", []) + _WILDCARD:
+                if regexp.match(value):
+                    tag = candidate
+                    break
+            if tag == _STR:
+                return value
+            if tag == _NULL:
+                return None
+            if tag == _MERGE:
+                return _MERGE_KEY if key else value
+        elif tag == _STR:
+            return value
+        constructor = _CONSTRUCTORS.get(tag)
         if constructor is None:
-            self.error(node, f"unsupported YAML tag {node.tag!r}; use plain values")
-            return node.value
+            self.error(pos, f"unsupported YAML tag {tag!r}; use plain values")
+            return value
         try:
-            return constructor(self.loader, node)
+            return constructor(self.loader, ScalarNode(tag, value, ev.start_mark, ev.end_mark))
         except (yaml.constructor.ConstructorError, ValueError) as exc:
-            self.error(node, f"cannot read value {node.value!r}: {exc}")
-            return node.value
+            self.error(pos, f"cannot read value {value!r}: {exc}")
+            return value
 
-    def sequence(self, node: SequenceNode, path: str) -> list[Any]:
-        items = []
-        for i, child in enumerate(node.value):
-            child_path = f"{path}[{i}]"
-            self.locations[child_path] = self.loc(child)
-            items.append(self.build(child, child_path))
-        return items
-
-    def mapping(self, node: MappingNode, path: str) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        seen: dict[Any, Node] = {}
-        merges: list[Node] = []
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
-                merges.append(value_node)
-                continue
-            if not isinstance(key_node, ScalarNode):
-                self.error(key_node, "mapping keys must be plain scalars")
-                continue
-            key = self.scalar(key_node)
-            try:
-                hash(key)
-            except TypeError:  # pragma: no cover - scalars are hashable
-                self.error(key_node, "mapping keys must be plain scalars")
-                continue
-            if key in seen:
-                first = seen[key].start_mark
-                self.error(
-                    key_node,
-                    f"duplicate key {key!r} (first defined at line {first.line + 1}, column {first.column + 1});"
-                    " remove one of them",
+    def _alias(self, ev: Any, pos: int, top: _Frame | None) -> Any:
+        anchor = self.anchors.get(ev.anchor)
+        if anchor is None:
+            raise ComposerError(None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark)
+        merging = top is not None and (top.kind == "merge" or (top.kind == "map" and top.key is _MERGE_KEY))
+        if not anchor.done:
+            if merging and top is not None:
+                self.error(top.key_pos, "a merge key (<<) merges a mapping into itself; remove this '<<' line")
+                return _SELF_MERGE
+            self.error(pos, "recursive YAML alias is not allowed")
+            return None
+        self.alias_nodes += anchor.nodes
+        self.nodes += anchor.nodes
+        if self.alias_nodes > MAX_ALIAS_NODES:
+            raise _Abandon(
+                Diagnostic(
+                    f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes (an alias bomb?); "
+                    "write the repeated values out, or anchor smaller parts",
+                    self.loc(pos),
                 )
+            )
+        if top is None or not anchor.positions:
+            return anchor.value
+        # the anchored fields are written (for diagnostics) where the anchor defined them
+        if merging:
+            base, explicit_wins = top.path, True
+        elif top.kind == "seq":
+            base, explicit_wins = f"{top.path}[{top.index}]", top.merge_src
+        else:
+            base, explicit_wins = join_path(top.path, str(top.key)), top.merge_src
+        packed, log, logging = self.packed, self.log, self.open_anchors
+        for suffix, p in anchor.positions:
+            child = base + suffix if base or not suffix.startswith(".") else suffix[1:]
+            if explicit_wins and child in packed:
                 continue
-            seen[key] = key_node
-            child_path = join_path(path, str(key))
-            self.locations[child_path] = self.loc(key_node)
-            result[key] = self.build(value_node, child_path)
-        for merge in merges:
-            self._merge_into(result, merge, path)
-        return result
+            packed[child] = p
+            if logging:
+                log.append((child, p))
+        return anchor.value
 
-    def _merge_into(self, result: dict[Any, Any], merge: Node, path: str) -> None:
-        """`<<: *anchor` — explicit keys win over merged ones, as in YAML 1.1."""
-        sources = merge.value if isinstance(merge, SequenceNode) else [merge]
-        for source in sources:
-            if not isinstance(source, MappingNode):
-                self.error(source, "a merge key (<<) needs a mapping or a list of mappings")
+    def _close(self, frame: _Frame) -> Any:
+        value = frame.value
+        for merge_pos, source in frame.merges:
+            self._merge_into(value, merge_pos, source)
+        if frame.anchor is not None:
+            self.open_anchors -= 1
+            prefix = len(frame.path)
+            self.anchors[frame.anchor] = _Anchor(
+                list(value) if frame.kind == "merge" else value,
+                self.nodes - frame.anchor_nodes,
+                [(path[prefix:], p) for path, p in self.log[frame.anchor_at :]],
+                True,
+            )
+        return value
+
+    def _merge_into(self, result: dict[Any, Any], merge_pos: int, source: Any) -> None:
+        """`<<: *anchor` — explicit keys win over merged ones, earlier merged ones over later (YAML 1.1)."""
+        for item in source if isinstance(source, _MergeSources) else [source]:
+            if item is _SELF_MERGE:
                 continue
-            before = dict(self.locations)
-            merged = self.build(source, path)
-            # keys written explicitly keep their own locations
-            self.locations.update({k: v for k, v in before.items()})
-            for k, v in merged.items():
-                result.setdefault(k, v)
+            if not isinstance(item, dict):
+                self.error(merge_pos, "a merge key (<<) needs a mapping or a list of mappings")
+                continue
+            for k, v in item.items():
+                if k not in result:
+                    result[k] = v
 
 
 def locate(resource: Resource, path: str) -> SourceLocation | None:

@@ -107,18 +107,28 @@ class ManifestSet:
         The loader has already rejected cycles; a cycle here is a programming error.
         """
         kind_rank = {k: i for i, k in enumerate(Kind)}
-        remaining = {a: set(r.dependencies()) & self.resources.keys() for a, r in self.resources.items()}
+        resources = self.resources
+        waiting: dict[str, int] = {}  # address -> dependencies not yet placed
+        dependents: dict[str, list[str]] = {}
+        for a, r in resources.items():
+            deps = [d for d in r.dependencies() if d in resources]
+            waiting[a] = len(deps)
+            for d in deps:
+                dependents.setdefault(d, []).append(a)
+        # rounds: everything whose dependencies are all placed, sorted, then the next round
+        ready = [a for a, n in waiting.items() if n == 0]
         order: list[str] = []
-        while remaining:
-            ready = sorted(
-                (a for a, deps in remaining.items() if not deps),
-                key=lambda a: (kind_rank[self.resources[a].kind], a),
-            )
-            if not ready:
-                raise RuntimeError(f"dependency cycle among {sorted(remaining)}")
+        while ready:
+            ready.sort(key=lambda a: (kind_rank[resources[a].kind], a))
+            order.extend(ready)
+            following = []
             for a in ready:
-                order.append(a)
-                del remaining[a]
-            for deps in remaining.values():
-                deps.difference_update(ready)
+                for b in dependents.get(a, ()):
+                    waiting[b] -= 1
+                    if waiting[b] == 0:
+                        following.append(b)
+            ready = following
+        if len(order) != len(resources):
+            left = sorted(a for a, n in waiting.items() if n > 0)
+            raise RuntimeError(f"dependency cycle among {left}")
         return order

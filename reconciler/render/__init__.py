@@ -13,13 +13,31 @@ Renderers only describe a plan; they never change it and never decide anything a
 
 from __future__ import annotations
 
-from reconciler.render.apply_text import print_apply_result
-from reconciler.render.describing import summary_line
-from reconciler.render.json_format import PlanFormatError, plan_from_json, plan_to_json
-from reconciler.render.markdown import plan_to_markdown
-from reconciler.render.progress import RichProgress
-from reconciler.render.terminal import make_console
-from reconciler.render.text import plan_to_text, print_plan
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.render.apply_text import print_apply_result
+    from reconciler.render.describing import summary_line
+    from reconciler.render.json_format import PlanFormatError, plan_from_json, plan_to_json
+    from reconciler.render.markdown import plan_to_markdown
+    from reconciler.render.progress import RichProgress
+    from reconciler.render.terminal import make_console
+    from reconciler.render.text import plan_to_text, print_plan
+
+# Imported on first use: a command that prints JSON never loads rich, and --help loads nothing.
+_LAZY = {
+    "print_apply_result": "reconciler.render.apply_text",
+    "summary_line": "reconciler.render.describing",
+    "PlanFormatError": "reconciler.render.json_format",
+    "plan_from_json": "reconciler.render.json_format",
+    "plan_to_json": "reconciler.render.json_format",
+    "plan_to_markdown": "reconciler.render.markdown",
+    "RichProgress": "reconciler.render.progress",
+    "make_console": "reconciler.render.terminal",
+    "plan_to_text": "reconciler.render.text",
+    "print_plan": "reconciler.render.text",
+}
 
 __all__ = [
     "PlanFormatError",
@@ -33,3 +51,12 @@ __all__ = [
     "print_plan",
     "summary_line",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reconciler.render' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -15,6 +15,7 @@ from rich.text import Text
 from reconciler.models.envelope import format_duration
 from reconciler.models.plans import ActionType, Plan
 from reconciler.render.describing import plural
+from reconciler.render.terminal import print_lines
 
 
 class OutcomeLike(Protocol):
@@ -47,22 +48,24 @@ def print_apply_result(console: Console, result: ApplyResultLike, plan: Plan | N
     by_outcome: dict[str, list[OutcomeLike]] = {}
     for o in result.outcomes.values():
         by_outcome.setdefault(str(o.outcome), []).append(o)
+    lines: list[Text] = []
     for value, title, style in GROUPS:
         items = by_outcome.get(value, [])
         if not items:
             continue
-        console.print("")
-        console.print(Text(f"{title} ({len(items)}):", style=f"bold {style}".strip()), soft_wrap=True)
+        lines.append(Text(""))
+        lines.append(Text(f"{title} ({len(items)}):", style=f"bold {style}".strip()))
         for o in items:
             line = outcome_line(o)
             if value == "succeeded" and o.action == ActionType.FORGET.value and why_forgotten.get(o.address):
                 line += f": {why_forgotten[o.address]}"
-            console.print(Text("  " + line, style=style if value == "failed" else ""), soft_wrap=True)
-    console.print("")
+            lines.append(Text("  " + line, style=style if value == "failed" else ""))
+    lines.append(Text(""))
     if result.interrupted:
-        console.print(Text("Interrupted: resources not started were skipped; the state is consistent. "
-                           "Run apply again to continue.", style="bold yellow"), soft_wrap=True)
-    console.print(Text(counts_line(result), style="bold green" if _ok(result) else "bold red"), soft_wrap=True)
+        lines.append(Text("Interrupted: resources not started were skipped; the state is consistent. "
+                          "Run apply again to continue.", style="bold yellow"))
+    lines.append(Text(counts_line(result), style="bold green" if _ok(result) else "bold red"))
+    print_lines(console, lines)
 
 
 def outcome_line(o: OutcomeLike) -> str:

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from reconciler.models.envelope import format_duration
 from reconciler.render.apply_text import OutcomeLike, outcome_detail
+from reconciler.render.terminal import print_lines
 
 _OUTCOME_STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow",
                    "submitted": "cyan", "deferred": "cyan"}
@@ -118,7 +119,7 @@ class RichProgress:
         return True
 
     def _print(self, text: Text) -> None:
-        self.console.print(text, soft_wrap=True)
+        print_lines(self.console, [text])  # one write on a plain console: no rich pipeline per event
 
 
 def status_line(address: str, status: str, elapsed: float, hint: str | None) -> str:

@@ -12,6 +12,7 @@ import sys
 from typing import IO
 
 from rich.console import Console
+from rich.text import Text
 
 
 def wants_colour(stream: IO[str], no_color: bool | None = None) -> bool:
@@ -46,3 +47,17 @@ def _isatty(stream: IO[str]) -> bool:
         return bool(isatty and isatty())
     except (OSError, ValueError):
         return False
+
+
+def print_lines(console: Console, lines: list[Text]) -> None:
+    """Print many lines at once (rich costs ~0.1 ms per `print`; a 4,000-action plan has 40,000 lines).
+
+    A plain console (no colour: a pipe, a file, CI) gets the text itself — what rich would write
+    there anyway, minus its rendering pipeline; a terminal gets one rich `print` of them all.
+    """
+    text = Text("\n").join(lines)
+    plain = text.plain
+    if console.color_system is None and console.no_color and not console.is_terminal and "\t" not in plain:
+        console.file.write(plain + "\n")
+        return
+    console.print(text, soft_wrap=True)

@@ -24,7 +24,7 @@ from reconciler.render.describing import (
     summary_line,
     symbol,
 )
-from reconciler.render.terminal import make_console
+from reconciler.render.terminal import make_console, print_lines
 
 # style names used by `describing.Line` -> rich styles
 STYLES: dict[str, str] = {
@@ -57,34 +57,45 @@ BODY_INDENT = " " * (2 + SYMBOL_WIDTH + 1)
 
 
 def print_plan(console: Console, plan: Plan) -> None:
-    """Header, drift, manifest changes, adopts, errors, then the summary line."""
-    out = console.print
+    """Header, drift, manifest changes, adopts, errors, then the summary line.
+
+    All lines go to the console in one `print`: rich's per-call cost (~0.1 ms) made a 400-action
+    plan take a third of a second to print, line by line.
+    """
+    print_lines(console, plan_lines(plan))
+
+
+def plan_lines(plan: Plan) -> list[Text]:
+    lines: list[Text] = []
+    out = lines.append
+    blank = Text("")
     for i, line in enumerate(header_lines(plan)):
-        out(Text(line, style="bold" if i == 0 else "dim"), soft_wrap=True)
+        out(Text(line, style="bold" if i == 0 else "dim"))
     for title, actions in sections(plan):
-        out("")
-        out(Text(title + ":", style="bold underline"), soft_wrap=True)
+        out(blank)
+        out(Text(title + ":", style="bold underline"))
         for action in actions:
-            out("")
-            _print_action(console, action)
+            out(blank)
+            _action_lines(lines, action)
     if plan.warnings:
-        out("")
-        out(Text("Warnings:", style="bold yellow"), soft_wrap=True)
+        out(blank)
+        out(Text("Warnings:", style="bold yellow"))
         for d in plan.warnings:
-            out(Text("  " + diagnostic_text(d), style="yellow"), soft_wrap=True)
+            out(Text("  " + diagnostic_text(d), style="yellow"))
     if plan.errors:
-        out("")
+        out(blank)
         count = f"{len(plan.errors)} error" + ("s" if len(plan.errors) != 1 else "")
-        out(Text(f"Error: {count}; this plan cannot be applied:", style="bold red"), soft_wrap=True)
+        out(Text(f"Error: {count}; this plan cannot be applied:", style="bold red"))
         for d in plan.errors:
-            out(Text("  " + diagnostic_text(d), style="red"), soft_wrap=True)
-    out("")
-    out(Text(summary_line(plan), style="bold"), soft_wrap=True)
+            out(Text("  " + diagnostic_text(d), style="red"))
+    out(blank)
+    out(Text(summary_line(plan), style="bold"))
     for note in notes(plan):
-        out(Text(note), soft_wrap=True)
+        out(Text(note))
+    return lines
 
 
-def _print_action(console: Console, action: Action) -> None:
+def _action_lines(lines: list[Text], action: Action) -> None:
     style = ACTION_STYLES[action.action]
     head = Text("  ")
     head.append(symbol(action).rjust(SYMBOL_WIDTH), style=style)
@@ -96,11 +107,11 @@ def _print_action(console: Console, action: Action) -> None:
         head.append(tag, style="bold magenta")  # hours of GPU time: make it stand out
     else:
         head.append(title, style="bold")
-    console.print(head, soft_wrap=True)
+    lines.append(head)
     for line in action_lines(action):
         text = Text(BODY_INDENT)
         text.append(line.text, style=STYLES.get(line.style, ""))
-        console.print(text, soft_wrap=True)
+        lines.append(text)
 
 
 def plan_to_text(plan: Plan, *, color: bool = False, width: int = 120) -> str:

@@ -64,11 +64,12 @@ class SandboxApp:
         faults = self.faults if faults is None else faults
         fidelity = fidelity or self.fidelity
         self.commit_due()
-        request_id = self._request_id()
         matched = self.router.match(request.method, request.path)
         emulator = matched[2] if matched else self.router.owner(request.path)
         key = matched[0].key if matched else f"{request.method} (no such route)"
-        n = self.store.count_request(key)
+        with self.store.transaction():  # the request id and the request count: one commit, not two
+            request_id = self._request_id()
+            n = self.store.count_request(key)
 
         decision = fault_rules.decide(
             faults, fault_rules.effective_seed(faults, self.seed), request.method, request.path, key, n

@@ -15,11 +15,12 @@ This module must not decide anything about records; it only shapes tables.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from reconciler.state.interface import StateError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 Migration = tuple[int, tuple[str, ...]]
 
@@ -110,9 +111,10 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIN_READABLE_VERSION = 1  # the oldest schema SqliteStateStore's queries can read without migrating
 
 
-def schema_version(db: Database) -> int:
+def schema_version(db: Database | sqlite3.Connection) -> int:
     """0 for an empty database; StateError for a SQLite file that is not a reconciler state."""
-    tables = set(db.table_names())
+    conn: sqlite3.Connection = db if isinstance(db, sqlite3.Connection) else db.conn
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "meta" not in tables:
         if tables:
             raise StateError(
@@ -120,7 +122,7 @@ def schema_version(db: Database) -> int:
                 f"{', '.join(sorted(tables)[:5])}); point --state at a reconciler state file"
             )
         return 0
-    row = db.execute("SELECT schema_version FROM meta WHERE id = 1").fetchone()
+    row = conn.execute("SELECT schema_version FROM meta WHERE id = 1").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -131,13 +133,13 @@ def newer_version_error(found: int, where: str) -> StateError:
     )
 
 
-def migrate(db: Database, *, lineage: str, now: str, where: str, up_to: int | None = None) -> int:
+def migrate(db: Database | sqlite3.Connection, *, lineage: str, now: str, where: str, up_to: int | None = None) -> int:
     """Apply pending migrations (up to `up_to`, for tests) in one transaction; returns the version reached.
 
     A fresh database also gets its meta row: `lineage` (generated once, by the caller) and serial 0.
     """
     up_to = SCHEMA_VERSION if up_to is None else up_to
-    conn: sqlite3.Connection = db.conn
+    conn: sqlite3.Connection = db if isinstance(db, sqlite3.Connection) else db.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = schema_version(db)

@@ -29,16 +29,15 @@ Other processes are coordinated by SQLite's own locking (`busy_timeout`) and the
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from sqlite_utils import Database
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import (
@@ -54,6 +53,9 @@ from reconciler.state import migrations
 from reconciler.state.interface import StateError
 from reconciler.state.locking import FileApplyLock, InProcessApplyLock
 from reconciler.state.redaction import decode, encode, redact_text
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 BUSY_TIMEOUT_S = 30.0  # another process's write transaction is milliseconds; this is generous
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -133,6 +135,34 @@ def _record_from_row(row: tuple[Any, ...]) -> ResourceRecord:
     )
 
 
+_JSON_AT = (6, 9, 11, 12, 13, 14, 15, 19, 20)  # the JSON columns of a resources row, in _RESOURCE_COLUMNS
+
+
+def _records_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, ResourceRecord]:
+    """Many rows at once: every JSON column of every row decoded by one `json.loads` of one array.
+
+    (32,000 small decodes at 4,000 resources cost twice what one large one does.) A column that
+    is not JSON falls back to decoding row by row, which raises exactly as a single read would.
+    """
+    texts = [row[i] or "null" for row in rows for i in _JSON_AT]
+    try:
+        values = json.loads(f"[{','.join(texts)}]")
+    except ValueError:
+        return {row[0]: _record_from_row(row) for row in rows}
+    records: dict[str, ResourceRecord] = {}
+    n = len(_JSON_AT)
+    for k, row in enumerate(rows):
+        spec, content_files, observed, outputs, dependencies, labels, lifecycle, deposed, built_from = \
+            values[k * n : k * n + n]
+        records[row[0]] = ResourceRecord(
+            address=row[0], kind=row[1], name=row[2], provider=row[3], provider_type=row[4], remote_id=row[5],
+            spec=spec, spec_hash=row[7], content_digest=row[8], content_files=content_files, status=row[10],
+            observed=observed, outputs=outputs, dependencies=dependencies, labels=labels, lifecycle=lifecycle,
+            created_at=row[16], updated_at=row[17], observed_at=row[18], deposed=deposed, built_from=built_from,
+        )  # fmt: skip
+    return records
+
+
 def _journal_from_row(row: tuple[Any, ...]) -> JournalEntry:
     return JournalEntry(
         id=row[0],
@@ -206,12 +236,22 @@ class SqliteStateStore:
         self.path = path
         self.readonly = readonly
         self._conn: sqlite3.Connection | None = conn
-        self._db = Database(conn, execute_plugins=False)
+        self._database: Database | None = None
         self._clock = clock
         self._apply_lock = apply_lock
         self._switch_on_close = switch_to_rollback_on_close
         self._mutex = threading.RLock()
         self._where = f"state {path}" if path else "in-memory state"
+
+    @property
+    def _db(self) -> Database:
+        """sqlite-utils over the same connection, for migrations (a read-only open never needs it)."""
+        if self._database is None:
+            from sqlite_utils import Database
+
+            assert self._conn is not None
+            self._database = Database(self._conn, execute_plugins=False)
+        return self._database
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -257,7 +297,7 @@ class SqliteStateStore:
                 switch_to_rollback_on_close=True,
             )
             # Version check (and migration) first: a newer reconciler's file is refused untouched.
-            migrations.migrate(store._db, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where=where)
+            migrations.migrate(conn, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where=where)
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as error:
             conn.close()
@@ -280,7 +320,7 @@ class SqliteStateStore:
             switch_to_rollback_on_close=False,
         )
         migrations.migrate(
-            store._db, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where="in-memory state"
+            conn, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where="in-memory state"
         )
         return store
 
@@ -310,7 +350,7 @@ class SqliteStateStore:
             switch_to_rollback_on_close=False,
         )
         try:
-            version = migrations.schema_version(store._db)
+            version = migrations.schema_version(conn)
         except sqlite3.Error as error:
             conn.close()
             raise _sqlite_error(error, where, file) from error
@@ -343,7 +383,7 @@ class SqliteStateStore:
             apply_lock=None,
             switch_to_rollback_on_close=False,
         )
-        migrations.migrate(store._db, lineage="", now=iso_utc(clock.now()), where=f"state {file}")
+        migrations.migrate(conn, lineage="", now=iso_utc(clock.now()), where=f"state {file}")
         return store
 
     @staticmethod
@@ -500,7 +540,7 @@ class SqliteStateStore:
     def all(self) -> dict[str, ResourceRecord]:
         with self._reading() as conn:
             rows = conn.execute(f"SELECT {self._select_columns(conn)} FROM resources ORDER BY address").fetchall()
-        return {row[0]: _record_from_row(row) for row in rows}
+        return _records_from_rows(rows)
 
     def events(self, address: str | None = None, limit: int = 100) -> list[Event]:
         where, params = ("WHERE address = ?", (address, limit)) if address is not None else ("", (limit,))

@@ -108,6 +108,10 @@ def ws_files(n: int = 10) -> dict[str, bytes]:
     return files
 
 
+class Link(str):
+    """A symbolic link to this target (git stores it as a link, mode 120000)."""
+
+
 def zip_bytes(entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -133,6 +137,12 @@ def symlink_info(name: str) -> zipfile.ZipInfo:
     info.create_system = 3
     info.external_attr = 0o120777 << 16
     return info
+
+
+# "Billion laughs": 342 bytes whose aliases would expand to 10^9 nodes.
+ALIAS_BOMB = "lol: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
 
 
 def ds_dataset(source: str = "data", extra: str = "") -> str:
@@ -165,7 +175,7 @@ def docs(*parts: str) -> str:
 
 
 def ds_case(
-    files: dict[str, bytes] | None = None,
+    files: dict[str, bytes | Link] | None = None,
     *,
     source: str = "data",
     dataset_extra: str = "",
@@ -173,8 +183,8 @@ def ds_case(
     ft_extra: str | None = None,
     zip_name: str | None = None,
     zip_data: bytes | None = None,
-) -> dict[str, str | bytes]:
-    case: dict[str, str | bytes] = {}
+) -> dict[str, str | bytes | Link]:
+    case: dict[str, str | bytes | Link] = {}
     ft = ds_finetune(model) if ft_extra is None else ds_finetune(model, ft_extra)
     case["manifest.yaml"] = docs(DS_PROVIDER, ds_dataset(source, dataset_extra), ft)
     if files is not None:
@@ -185,7 +195,7 @@ def ds_case(
     return case
 
 
-CASES: dict[str, dict[str, str | bytes]] = {
+CASES: dict[str, dict[str, str | bytes | Link]] = {
     # --- YAML and the envelope ---
     "yaml-syntax-error": {
         "manifest.yaml": SCHEMA + "apiVersion: reconciler/v1\nkind: Provider\nmetadata: {name: ds\nspec: {}\n"
@@ -198,6 +208,11 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "yaml-unsupported-tag": {
         "manifest.yaml": docs(DS_PROVIDER.replace("endpoint: sandbox", "endpoint: !env ENDPOINT"))
     },
+    "yaml-alias-bomb": {"manifest.yaml": docs(DS_PROVIDER, ALIAS_BOMB)},
+    "yaml-self-merge": {
+        "manifest.yaml": docs(DS_PROVIDER.replace("spec:\n", "spec: &spec\n") + "  <<: *spec\n")
+    },
+    "yaml-too-deep": {"manifest.yaml": docs(DS_PROVIDER + "  extra: " + "[" * 200 + "]" * 200 + "\n")},
     "document-not-a-mapping": {"manifest.yaml": SCHEMA + "- apiVersion: reconciler/v1\n- kind: Provider\n"},
     "missing-api-version": {"manifest.yaml": docs(DS_PROVIDER.replace("apiVersion: reconciler/v1\n", ""))},
     "wrong-api-version": {"manifest.yaml": docs(DS_PROVIDER.replace("reconciler/v1", "v1"))},
@@ -417,6 +432,7 @@ CASES: dict[str, dict[str, str | bytes]] = {
         zip_name="data.zip",
         zip_data=zip_bytes([*i2v_files().items(), (symlink_info("image_11.png"), b"/etc/passwd")]),
     ),
+    "ds-symlink-to-outside": ds_case({**i2v_files(), "image_3.png": Link("/etc/passwd")}),
     "zip-bomb": ds_case(source="data.zip", zip_name="data.zip", zip_data=zip_bomb()),
     # --- WaveSpeed datasets ---
     "ws-caption-without-image": {
@@ -465,7 +481,10 @@ def main() -> int:
         for rel, data in files.items():
             path = target / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data.encode() if isinstance(data, str) else data)
+            if isinstance(data, Link):
+                path.symlink_to(data)
+            else:
+                path.write_bytes(data.encode() if isinstance(data, str) else data)
         if expected is not None:
             (target / "expected.txt").write_bytes(expected)
     print(f"wrote {len(CASES)} cases")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.datasets import DatasetError, content_of, write_deterministic_zip
+from reconciler.datasets import DatasetError, content_of, sources, write_deterministic_zip
 from reconciler.datasets.hashing import digest_of
 from reconciler.models.kinds import ProviderType
 
@@ -97,10 +97,10 @@ def test_large_files_are_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with big.open("wb") as fh:
         fh.truncate(8 * 1024 * 1024)
     reads: list[int] = []
-    real_open = Path.open
+    real_open = open
 
-    def spying_open(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        fh = real_open(self, *args, **kwargs)
+    def spying_open(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fh = real_open(*args, **kwargs)
         original = fh.read
 
         def read(n: int = -1) -> bytes:
@@ -110,7 +110,7 @@ def test_large_files_are_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         fh.read = read  # type: ignore[method-assign]
         return fh
 
-    monkeypatch.setattr(Path, "open", spying_open)
+    monkeypatch.setattr(sources, "open", spying_open, raising=False)  # what DirectorySource calls
     content = content_of(big.parent)
     assert content.total_bytes == 8 * 1024 * 1024
     assert reads and all(0 < n <= 1024 * 1024 for n in reads)
@@ -145,10 +145,21 @@ def test_unreadable_sources(tmp_path: Path) -> None:
         content_of(tmp_path / "broken.zip")
 
 
-def test_symlinks_in_folders(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["/etc/passwd", "image_1.png", "missing.png"])
+def test_a_symlink_in_a_folder_is_refused_never_read_through(tmp_path: Path, target: str) -> None:
     folder = write(tmp_path / "d", FILES)
-    (folder / "link.png").symlink_to(folder / "image_1.png")  # a file link: its bytes count
-    assert "link.png" in content_of(folder).files
-    (folder / "dangling.png").symlink_to(tmp_path / "missing")
-    with pytest.raises(DatasetError, match="broken symbolic link"):
+    (folder / "link.png").symlink_to(target)  # outside, inside, or dangling: all refused
+    with pytest.raises(DatasetError) as caught:
+        content_of(folder)
+    assert caught.value.problems == [
+        f"'link.png' is a symbolic link (to {target}); a dataset holds only regular files: copy the file in instead"
+    ]
+    with pytest.raises(DatasetError, match="symbolic link"):
+        write_deterministic_zip(folder, io.BytesIO())  # nor zipped for upload
+
+
+def test_a_symlinked_folder_is_refused(tmp_path: Path) -> None:
+    folder = write(tmp_path / "d", FILES)
+    (folder / "more").symlink_to(tmp_path)
+    with pytest.raises(DatasetError, match="'more' is a symbolic link to a folder"):
         content_of(folder)

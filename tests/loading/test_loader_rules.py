@@ -113,20 +113,19 @@ def test_a_dataset_used_by_several_fine_tunes_is_hashed_once(
     (target / "more.yaml").write_text(
         "\n---\n".join(extra.replace("name: money-rain\n", f"name: money-rain-{i}\n") for i in range(3))
     )
-    calls: list[object] = []
-    from reconciler.loading import dataset_checks
+    opened: list[str] = []
+    from reconciler.datasets import sources
 
-    real = dataset_checks.content_of_source
+    def counting_open(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(path))
+        return open(path, *args, **kwargs)
 
-    def counting(source, provider=None):  # type: ignore[no-untyped-def]
-        calls.append(source.path)
-        return real(source, provider)
-
-    monkeypatch.setattr(dataset_checks, "content_of_source", counting)
+    monkeypatch.setattr(sources, "open", counting_open, raising=False)  # what DirectorySource calls
     result = load([target], cwd=tmp_path)
     assert result.ok, [str(d) for d in result.diagnostics]
     assert len([r for r in result.manifests if r.kind is Kind.FINE_TUNE]) == 4
-    assert len(calls) == 1
+    files = sorted(str(p) for p in (target / "data" / "money-rain").iterdir())
+    assert sorted(opened) == files  # hashing and every layout check share one read of each file
 
 
 def test_check_data_false_skips_datasets(tmp_path: Path, example_copy: Callable[..., Path]) -> None:

@@ -36,10 +36,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord
+from reconciler.providers import deletion
 from reconciler.providers.dashscope.client import DashScopeClient
 from reconciler.providers.dashscope.types import (
     Checkpoint,
@@ -79,6 +81,12 @@ def _epoch(text: str | None) -> float | None:
     """'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DDTHH:MM:SS' in China time → epoch seconds."""
     if not text:
         return None
+    head = text[:19]
+    if len(head) == 19 and head[10] in " T":  # the usual shape: fromisoformat is ~40x faster than strptime
+        try:
+            return datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp() - CHINA_UTC_OFFSET_S
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
             return float(calendar.timegm(time.strptime(text[:19], fmt)) - CHINA_UTC_OFFSET_S)
@@ -620,7 +628,7 @@ class DashScopeAdapter:
 
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
-        return "DashScope has no API to delete an exported model" if kind == "CheckpointExport" else None
+        return deletion.no_delete_api(cls.type, kind)
 
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         """Whether the replacement deployment can be created while the old one still runs.

@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.imgopen import ImgOpenFineTune
 from reconciler.models.state import ResourceRecord
+from reconciler.providers import deletion
 from reconciler.providers.errors import AuthError, ConflictError, NotFoundError, PermanentError
 from reconciler.providers.imgopen import result_endpoint
 from reconciler.providers.imgopen.client import ImgOpenClient
@@ -270,10 +271,7 @@ class ImgOpenAdapter:
 
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
-        return {
-            "Dataset": "ImgOpen keeps no dataset objects (the dataset is your list of image URLs)",
-            "FineTune": "ImgOpen has no delete or cancel API: the task stays on ImgOpen (a running one keeps running)",
-        }.get(kind)
+        return deletion.no_delete_api(cls.type, kind)
 
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         return True

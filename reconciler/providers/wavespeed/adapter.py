@@ -41,6 +41,7 @@ from typing import Any
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS, trainer_model_id
+from reconciler.providers import deletion
 from reconciler.providers.candidates import Candidate, Unrecognised
 from reconciler.providers.errors import NotFoundError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
@@ -438,10 +439,7 @@ class WaveSpeedAdapter:
 
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
-        if kind == "Dataset":
-            return ("WaveSpeed has no API to delete an upload (it expires 7 days after upload; "
-                    "a dataset given by URL was never uploaded)")
-        return None
+        return deletion.no_delete_api(cls.type, kind)
 
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         return True

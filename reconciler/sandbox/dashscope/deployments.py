@@ -211,17 +211,22 @@ def get(ctx: Context) -> Response:
 def list_deployments(ctx: Context) -> Response:
     page_no = int_arg(ctx, "page_no", 1, 1, 1_000_000)
     page_size = int_arg(ctx, "page_size", 50, 1, 200)
+    # listed: every deployment for which status_at() is not None (not deleted, or still deleting).
     # The order is undocumented: newest first is the convenient one; documented fidelity lists oldest first.
     order = "created, id" if ctx.documented else "created DESC, id DESC"
-    rows = [r for r in ctx.store.query(f"SELECT * FROM dashscope_deployments ORDER BY {order}")
-            if status_at(r, ctx.now) is not None]
+    live = "FROM dashscope_deployments WHERE deleted IS NULL OR gone > :now"
+    total = ctx.store.one(f"SELECT count(*) AS n {live}", {"now": ctx.now})
+    rows = ctx.store.query(
+        f"SELECT * {live} ORDER BY {order} LIMIT :size OFFSET :skip",
+        {"now": ctx.now, "size": page_size, "skip": (page_no - 1) * page_size},
+    )
     return ok(
         ctx,
         {
             "page_no": page_no,
             "page_size": page_size,
-            "total": len(rows),
-            "deployments": [view(r, ctx.now) for r in page(rows, page_no, page_size)],
+            "total": total["n"] if total else 0,
+            "deployments": [view(r, ctx.now) for r in rows],
         },
     )
 

@@ -13,6 +13,7 @@ processed, and a second export of a checkpoint refused without saying by whom.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -165,15 +166,16 @@ class Job:
     row: dict[str, Any]
     timeline: training.Timeline
 
-    @property
+    @functools.cached_property
     def spec(self) -> dict[str, Any]:
+        """The stored request (decoded once: a Job lives in the per-store cache between requests)."""
         return json.loads(self.row["spec"])
 
     @property
     def hp(self) -> dict[str, Any]:
         return self.spec["hyper_parameters"]
 
-    @property
+    @functools.cached_property
     def finetuned_output(self) -> str:
         return f"{self.row['model']}-{self.row['job_id']}"
 
@@ -215,23 +217,35 @@ class _JobsCache:
     jobs: dict[str, Job]
     last: tuple[float, int]  # (created, seq) of the newest job
     slot_free: float  # when the training slot frees after every cached job
+    newest_first: list[Job] | None = None  # live jobs in list order, made on the first list request
+
+    def listed(self) -> list[Job]:
+        if self.newest_first is None:
+            live = [j for j in self.jobs.values() if j.row["deleted"] is None]
+            live.sort(key=lambda j: (j.row["created"], j.row["seq"]), reverse=True)
+            self.newest_first = live
+        return self.newest_first
 
 
 _jobs_cache: weakref.WeakKeyDictionary[Any, _JobsCache] = weakref.WeakKeyDictionary()
 
 
 def load_jobs(ctx: Context) -> dict[str, Job]:
+    return dict(_current(ctx).jobs)
+
+
+def _current(ctx: Context) -> _JobsCache:
     # The rows are read after the fingerprint, so a write in between can only make the cached
     # fingerprint older than its rows: the next call then reloads. Never a stale answer.
     fingerprint = tuple((ctx.store.one(_JOBS_FINGERPRINT) or {}).values())
     cached = _jobs_cache.get(ctx.store)
     if cached is not None and cached.fingerprint == fingerprint:
-        return dict(cached.jobs)
+        return cached
     fresh = _appended(ctx, cached, fingerprint) if cached is not None else None
     if fresh is None:
         fresh = _load_all(ctx, fingerprint)
     _jobs_cache[ctx.store] = fresh
-    return dict(fresh.jobs)
+    return fresh
 
 
 def _facts(r: dict[str, Any]) -> training.JobFacts:
@@ -439,7 +453,10 @@ def create(ctx: Context) -> Response:
         job_name = None  # documented for LLM jobs only; whether a Wan job honours it is unknown [inf]
 
     jobs = load_jobs(ctx)
-    active = sum(1 for j in jobs.values() if j.row["deleted"] is None and j.status(ctx.now) in QUOTA_STATUSES)
+    # fewer jobs than the quota cannot have reached it: skip scheduling every one of them
+    active = 0 if len(jobs) < QUOTA else sum(
+        1 for j in jobs.values() if j.row["deleted"] is None and j.status(ctx.now) in QUOTA_STATUSES
+    )
     if active >= QUOTA:
         raise ApiError(429, "Throttling.AllocationQuota", "Only 20 fine-tune job in running or succeeded allowed per user.")
 
@@ -539,11 +556,12 @@ def list_jobs(ctx: Context) -> Response:
     page_no = int_arg(ctx, "page_no", 1, 1, 1_000_000)
     page_size = int_arg(ctx, "page_size", 10, 1, 100)
     model = ctx.request.arg("model")
-    jobs = [
-        j for j in load_jobs(ctx).values() if j.row["deleted"] is None and (not model or j.row["model"] == model)
-    ]
+    jobs = _current(ctx).listed()  # newest first, sorted once per change of the table, not once per page
     # The order is undocumented: newest first is the convenient one; documented fidelity lists oldest first.
-    jobs.sort(key=lambda j: (j.row["created"], j.row["seq"]), reverse=not ctx.documented)
+    if ctx.documented:
+        jobs = jobs[::-1]
+    if model:
+        jobs = [j for j in jobs if j.row["model"] == model]
     return ok(
         ctx,
         {
@@ -672,11 +690,11 @@ def deployable_base_model(ctx: Context, model_name: str) -> str:
     # jobs with an export of this name: one query instead of one per job
     named = {r["job_id"] for r in ctx.store.query("SELECT job_id FROM dashscope_exports WHERE model_name = ?",
                                                    (model_name,))}
-    for job in load_jobs(ctx).values():
+    for job in _current(ctx).jobs.values():  # read only: no copy of the table per request
         if job.row["deleted"] is not None:
             continue
-        status = job.status(ctx.now)
         if model_name == job.finetuned_output:
+            status = job.status(ctx.now)
             if status != training.SUCCEEDED:
                 raise _bad(f"Model {model_name} is not ready: its fine-tune job is {status}")
             return job.row["model"]

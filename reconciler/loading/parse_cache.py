@@ -1,0 +1,141 @@
+"""Parsed manifests by the sha256 of their bytes, so an unchanged file is not parsed again.
+
+Why this exists: parsing YAML is the largest single cost of loading a manifest set (2,000 files
+at 2,000 chains), and between two plans almost no file changes. A parse is a pure function of
+the file's bytes (and of this code), so the cache is keyed by content: a hit is by definition
+the same result — there is no staleness to get wrong. Each entry is the file's documents (data,
+where each starts, the packed field positions) and its YAML diagnostics, without the file's
+name: the caller's display path is put back on a hit, so a moved or renamed file still hits.
+
+Storage: `<root>/.reconciler/manifests.cache`, beside the dataset content cache and like it
+sealed, versioned by the code that parses (`fingerprint()`), replaced atomically, and written
+only after a successful load (bad manifests write nothing). Entries not used by this load and
+older than a day are dropped when it is written. A value `marshal` cannot hold (a YAML
+timestamp) makes that file uncacheable: it is simply parsed every time.
+
+What it must not do: share objects between two results (each hit decodes its own copy), or
+change what `parse_yaml` returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from reconciler.datasets.cache_files import read_sealed, write_sealed
+from reconciler.loading import yaml_source
+from reconciler.loading.yaml_source import Positions, YamlDocument, YamlFile, parse_yaml
+from reconciler.models.diagnostics import Diagnostic, Severity, SourceLocation
+
+CACHE_FILE = "manifests.cache"
+_MAGIC = b"reconciler manifest cache 1\n"
+FORGET_AFTER_NS = 24 * 3600 * 10**9
+
+_fingerprint: str | None = None
+
+
+def fingerprint() -> str:
+    """This parser: its source, PyYAML (its resolvers decide scalar types) and libyaml, this Python."""
+    global _fingerprint
+    if _fingerprint is None:
+        import yaml
+
+        parts = [sys.version.split()[0], str(marshal.version), yaml.__version__, str(yaml.__with_libyaml__)]
+        try:
+            st = os.stat(yaml_source.__file__ or "")
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append("?")
+        _fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return _fingerprint
+
+
+class ParseCache:
+    """`parse(text, display_path)` — `parse_yaml` through the cache. Thread-safe; `save()` when changed."""
+
+    def __init__(self, path: Path | None, *, writable: bool = True) -> None:
+        self.path = path
+        self.writable = writable and path is not None
+        self._entries: dict[bytes, tuple[bytes, int]] = {}  # sha256 -> (marshalled result, written_ns)
+        self._seen: set[bytes] = set()
+        self._dirty = False
+        self._lock = threading.Lock()
+        self.load_problem: str | None = None
+        self.hits = self.misses = 0
+        if path is not None:
+            content, self.load_problem = read_sealed(path, _MAGIC, fingerprint())
+            if isinstance(content, dict):
+                self._entries = content
+
+    @classmethod
+    def in_directory(cls, directory: Path, *, writable: bool = True) -> ParseCache:
+        return cls(directory / CACHE_FILE, writable=writable)
+
+    def parse(self, text: bytes, display_path: str) -> YamlFile:
+        key = hashlib.sha256(text).digest()
+        with self._lock:
+            self._seen.add(key)
+            entry = self._entries.get(key)
+        if entry is not None:
+            try:
+                result = _restore(marshal.loads(entry[0]), display_path)
+                self.hits += 1
+                return result
+            except Exception:  # a damaged entry: parse again (and overwrite it)
+                pass
+        self.misses += 1
+        parsed = parse_yaml(text, display_path)
+        try:
+            blob = marshal.dumps(_entry(parsed))
+        except ValueError:  # a value marshal cannot hold (a YAML timestamp): not cached
+            return parsed
+        with self._lock:
+            self._entries[key] = (blob, time.time_ns())
+            self._dirty = True
+        return parsed
+
+    def save(self) -> bool:
+        if not self.writable or self.path is None:
+            return False
+        with self._lock:
+            if not self._dirty:
+                return False
+            now = time.time_ns()
+            keep = {k: v for k, v in self._entries.items() if k in self._seen or now - v[1] < FORGET_AFTER_NS}
+            self._dirty = False
+        return write_sealed(self.path, _MAGIC, fingerprint(), keep)
+
+
+def _entry(parsed: YamlFile) -> tuple[Any, ...]:
+    docs = []
+    for d in parsed.documents:
+        packed = d.locations.packed if isinstance(d.locations, Positions) else None
+        if packed is None and d.locations:
+            raise ValueError("positions not packed")
+        docs.append((d.index, d.data, d.location.line, d.location.column, packed or {}))
+    diags = []
+    for g in parsed.diagnostics:
+        loc = g.location
+        if loc is not None and loc.file != parsed.path:
+            raise ValueError("a diagnostic about another file")
+        diags.append((g.message, loc.line if loc else 0, loc.column if loc else 0, g.severity.value))
+    return tuple(docs), tuple(diags)
+
+
+def _restore(entry: tuple[Any, ...], display_path: str) -> YamlFile:
+    docs, diags = entry
+    result = YamlFile(path=display_path)
+    for index, data, line, column, packed in docs:
+        result.documents.append(
+            YamlDocument(index, data, SourceLocation(display_path, line, column), Positions(display_path, packed))
+        )
+    for message, line, column, severity in diags:
+        where = SourceLocation(display_path, line, column) if line else None
+        result.diagnostics.append(Diagnostic(message, where, severity=Severity(severity)))
+    return result
