@@ -1,9 +1,12 @@
-"""The one place concrete providers, the sandbox and credentials are put together.
+"""The one place concrete providers, the sandbox, the state store and credentials are put together.
 
 `build_adapters` turns the Provider manifests into configured `ProviderAdapter`s: it reads the
 environment variables the manifests name (and nothing else), picks the real HTTP transport or
 the in-process sandbox transport, and hands each adapter its client. Secrets stop here: they go
 into the clients and nowhere else.
+
+`open_store` picks the state store for a location: a SQLite file, or a PostgreSQL workspace. The
+PostgreSQL store (and psycopg) is imported only then, so a SQLite user never loads it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from reconciler.providers.dashscope.client import DashScopeClient
 from reconciler.providers.imgopen import ImgOpenAdapter, ImgOpenClient
 from reconciler.providers.interface import ProviderAdapter
 from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
+from reconciler.state.interface import StateError, StateStore
+from reconciler.state.locations import StateLocation
+from reconciler.state.sqlite import SqliteStateStore
 
 SANDBOX_PLACEHOLDER_KEY = "sandbox-key"  # the sandbox accepts any non-empty key
 SANDBOX_BASE_URL = "http://127.0.0.1"  # never dialled: the in-process transport answers
@@ -150,3 +156,22 @@ def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) 
             raise ConfigError(f"Provider/{name}: provider type {config.type.value} is not supported yet")
         adapters[name] = factory(config, ctx)
     return adapters
+
+
+POSTGRES_EXTRA_HINT = "pip install 'reconciler[postgres]'"
+
+
+def open_store(location: StateLocation, *, readonly: bool, clock: Clock = SYSTEM_CLOCK,
+               create: bool = True) -> StateStore:
+    """The state store at `location` (see `reconciler.state.locations.state_location`)."""
+    if location.url is None:
+        assert location.path is not None
+        return SqliteStateStore.open(location.path, readonly=readonly, clock=clock, create=create)
+    try:
+        from reconciler.state.postgres import PostgresStateStore
+    except ImportError as error:  # psycopg itself, or its libpq, is missing
+        raise StateError(f"--state {location.display}: the PostgreSQL driver cannot be loaded ({error}); "
+                         f"install it with {POSTGRES_EXTRA_HINT}") from error
+    assert location.workspace is not None
+    return PostgresStateStore.open(location.url, workspace=location.workspace, readonly=readonly, clock=clock,
+                                   create=create)
