@@ -11,8 +11,9 @@ PostgreSQL store (and psycopg) is imported only then, so a SQLite user never loa
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from reconciler.providers.interface import ProviderAdapter
 from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation
+from reconciler.state.locking import FileApplyLock
 from reconciler.state.sqlite import SqliteStateStore
 
 SANDBOX_PLACEHOLDER_KEY = "sandbox-key"  # the sandbox accepts any non-empty key
@@ -175,3 +177,24 @@ def open_store(location: StateLocation, *, readonly: bool, clock: Clock = SYSTEM
     assert location.workspace is not None
     return PostgresStateStore.open(location.url, workspace=location.workspace, readonly=readonly, clock=clock,
                                    create=create)
+
+
+@contextlib.contextmanager
+def holding_lock(location: StateLocation, operation: str, *, timeout: float = 0.0,
+                 clock: Clock = SYSTEM_CLOCK) -> Iterator[None]:
+    """Hold a state's apply lock without opening it for writing (`state migrate` reads its source
+    read-only, so a SQLite source file is left byte for byte as it was)."""
+    if location.path is not None:
+        lock = FileApplyLock(Path(f"{location.path}.lock"), clock)
+        lock.acquire(operation, timeout)
+        try:
+            yield
+        finally:
+            lock.release()
+        return
+    store = open_store(location, readonly=False, clock=clock, create=False)
+    try:
+        with store.lock(operation, timeout=timeout):
+            yield
+    finally:
+        store.close()

@@ -47,7 +47,7 @@ from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
 from reconciler.state.sqlite import default_state_path
-from reconciler.wiring import WiringContext, build_adapters, open_store
+from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store
 
 SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"
 
@@ -456,7 +456,8 @@ class Workspace:
                       lock_timeout: float = 0.0) -> MigrationSummary:
         """Copy this state, with its lineage, serial, journal and events, into the empty state at `to`.
 
-        Both states are locked while it runs; the copy is verified; the source is only read. A
+        Both states are locked while it runs; the copy is verified; the source is only read (opened
+        read-only: a SQLite source file is left byte for byte as it was). A
         PostgreSQL destination keeps the source's workspace name unless `to_workspace` names another.
         """
         if to_workspace is None and self.state_location.is_postgresql and is_postgres_url(to):
@@ -468,17 +469,20 @@ class Workspace:
                 destination.path is not None and self.state_location.path is not None
                 and destination.path.resolve() == self.state_location.path.resolve()):
             raise WorkspaceError(f"--to {destination.display} is the state being migrated; name another one")
-        source = self.open_state(readonly=False)
-        try:
-            with source.lock("state migrate", timeout=lock_timeout):
+        with holding_lock(self.state_location, "state migrate", timeout=lock_timeout, clock=self.clock):
+            source = self.open_state(readonly=True)
+            try:
+                if not source.meta().lineage:
+                    raise WorkspaceError(f"there is no state at {self.state_display} to migrate "
+                                         "(check -f, --state and --workspace)")
                 target = open_store(destination, readonly=False, clock=self.clock)
                 try:
                     with target.lock("state migrate", timeout=lock_timeout):
                         copied = copy_state(source, target)  # type: ignore[arg-type]
                 finally:
                     target.close()
-        finally:
-            source.close()
+            finally:
+                source.close()
         return MigrationSummary(source=self.state_display, destination=destination, lineage=copied.lineage,
                                 serial=copied.serial, counts=copied.counts())
 
