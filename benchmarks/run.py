@@ -21,6 +21,10 @@ do: run anything against a real provider, or time anything but the CLI process.
     python benchmarks/run.py                                   # N = 100 1000 2000, latency 0 and 50 ms
     python benchmarks/run.py --chains 100 --latency-ms 0       # one quick scenario
     python benchmarks/run.py --json results.json --workdir /tmp/reconciler-bench
+    python benchmarks/run.py --chains 1000 --latency-ms 0 --state postgresql://USER@HOST:PORT/DB
+
+With `--state URL` the state is a PostgreSQL database: each scenario starts in a new, empty
+workspace of it (`bench/n<N>-lat<ms>-<time>`), so nothing needs clearing between runs.
 """
 
 from __future__ import annotations
@@ -119,7 +123,15 @@ def sandbox_counts(db: Path, env: dict[str, str], *, reset: bool) -> dict[str, i
     return json.loads(done.stdout)
 
 
-def run_scenario(directory: Path, chains: int, latency_ms: int, timeout_s: float, logs: Path) -> Scenario:
+def state_arguments(state: str | None, chains: int, latency_ms: int) -> list[str]:
+    """`--state`/`--workspace` for one scenario: a fresh PostgreSQL workspace, or the default SQLite file."""
+    if not state:
+        return []
+    return ["--state", state, "--workspace", f"bench/n{chains}-lat{latency_ms}-{int(time.time())}"]
+
+
+def run_scenario(directory: Path, chains: int, latency_ms: int, timeout_s: float, logs: Path,
+                 state: str | None = None) -> Scenario:
     shutil.rmtree(directory / ".reconciler", ignore_errors=True)
     env = dict(os.environ)
     env["RECONCILER_SANDBOX_TIME_SCALE"] = INSTANT_TIME_SCALE
@@ -128,11 +140,13 @@ def run_scenario(directory: Path, chains: int, latency_ms: int, timeout_s: float
         env["RECONCILER_SANDBOX_FAULTS"] = json.dumps({"rules": [{"match": "*", "latency_ms": latency_ms}]})
     db = directory / ".reconciler" / "sandbox.db"
     cli = [sys.executable, str(BENCH_CLI)]
+    where = state_arguments(state, chains, latency_ms)
     scenario = Scenario(chains=chains, resources=4 * chains, latency_ms=latency_ms)
     plan = [
-        ("apply", [*cli, "apply", "-f", str(directory), "--auto-approve"]),
-        ("plan", [*cli, "plan", "-f", str(directory), "--detailed-exitcode"]),
-        ("plan --refresh=false", [*cli, "plan", "-f", str(directory), "--refresh=false", "--detailed-exitcode"]),
+        ("apply", [*cli, "apply", "-f", str(directory), "--auto-approve", *where]),
+        ("plan", [*cli, "plan", "-f", str(directory), "--detailed-exitcode", *where]),
+        ("plan --refresh=false", [*cli, "plan", "-f", str(directory), "--refresh=false", "--detailed-exitcode",
+                                  *where]),
     ]
     for name, command in plan:
         step = Step(name=name, command=command)
@@ -191,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/reconciler-bench"), help="where the chains live")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds before one step is killed")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--state", metavar="URL", help="a PostgreSQL state (postgresql://…) instead of SQLite")
     args = parser.parse_args(argv)
 
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -209,12 +224,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"N={chains}: generated {4 * chains} resources in {time.perf_counter() - t:.1f} s ({directory})")
         for latency in args.latency_ms:
             print(f" latency {latency} ms")
-            scenarios.append(run_scenario(directory, chains, latency, args.timeout, logs))
+            scenarios.append(run_scenario(directory, chains, latency, args.timeout, logs, args.state))
     print(f"\ntotal {time.perf_counter() - began:.0f} s\n")
     print(markdown(scenarios, start))
     if args.json:
         payload = {
             "machine": info,
+            "state": "postgresql" if args.state else "sqlite",
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "startup": asdict(start),
             "scenarios": [asdict(s) for s in scenarios],

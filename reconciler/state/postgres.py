@@ -6,9 +6,10 @@ their layout are described in `pg_schema.py`; every row belongs to one workspace
 reads or writes another workspace's rows.
 
 Connections: one per store, autocommit, guarded by a mutex, so the engine's worker threads may
-call any method. Every write is one short transaction (`BEGIN` … `COMMIT` of a few statements)
-and nothing else runs inside it: never a provider call, never a wait. Reads are single
-statements. The session sets `lock_timeout` and `idle_in_transaction_session_timeout`, so a
+call any method. Every write is one short transaction and nothing else runs inside it: never a
+provider call, never a wait. A write that is one statement (a journal row, an event) is its own
+autocommitted transaction; a put (record + serial + event, maybe closing a journal row) is a
+`BEGIN` … `COMMIT` sent in pipeline mode. Reads are single statements. The session sets `lock_timeout` and `idle_in_transaction_session_timeout`, so a
 stuck peer cannot hang us and we cannot hang it, and server-side TCP keepalives, so a holder
 whose machine vanished loses its session (and the lock) within about half a minute.
 
@@ -106,6 +107,8 @@ _TOUCH = (f"UPDATE {S}.resources SET observed_at = %(observed_at)s WHERE workspa
 _BUMP = f"UPDATE {S}.workspaces SET serial = serial + 1 WHERE workspace = %s RETURNING serial"
 _SERIAL = f"SELECT serial FROM {S}.workspaces WHERE workspace = %s"
 _EVENT = f"INSERT INTO {S}.events (workspace, ts, address, event, detail) VALUES (%s, %s, %s, %s, %s)"
+_CLOSE = (f"UPDATE {S}.journal SET status = %s, finished_at = %s, result = %s, error = %s "
+          "WHERE workspace = %s AND id = %s AND status = 'open' RETURNING id")
 _JOURNAL_COLUMNS = (
     "id, address, operation, provider, request, fingerprint, status, started_at, finished_at, result, error"
 )
@@ -338,9 +341,22 @@ class PostgresStateStore:
                 raise self._error(error, doing) from error
 
     @contextlib.contextmanager
-    def _writing(self, doing: str) -> Iterator[Any]:
+    def _writing(self, doing: str, *, pipelined: bool = False) -> Iterator[Any]:
+        """One transaction. `pipelined`: statements are sent without waiting for each answer (psycopg's
+        pipeline mode; reading a result waits), so a put costs about three round trips, not six."""
         self._check_writable(doing)
-        with self._session(doing) as conn, conn.transaction():
+        with contextlib.ExitStack() as stack:
+            conn = stack.enter_context(self._session(doing))
+            if pipelined:
+                stack.enter_context(conn.pipeline())
+            stack.enter_context(conn.transaction())
+            yield conn
+
+    @contextlib.contextmanager
+    def _statement(self, doing: str) -> Iterator[Any]:
+        """A write that is one statement: autocommit makes it its own transaction (one round trip)."""
+        self._check_writable(doing)
+        with self._session(doing) as conn:
             yield conn
 
     def _now(self) -> str:
@@ -420,15 +436,18 @@ class PostgresStateStore:
         params = _params(self.workspace, record, now)
         detail_json = _encode(detail or {}, f"{record.address}: event detail")
         closing = None if close_journal is None else self._closing(*close_journal, None)
-        with self._writing(f"record {record.address}") as conn:
-            if closing is not None:
-                self._close_entry(conn, *closing)
-            if conn.execute(_UPSERT, params).fetchone() is None:
+        with self._writing(f"record {record.address}", pipelined=True) as conn:
+            closed = None if closing is None else conn.execute(_CLOSE, self._close_params(*closing))
+            upserted = conn.execute(_UPSERT, params)
+            if closed is not None and closed.fetchone() is None:
+                assert closing is not None
+                self._closing_failed(conn, closing[0])  # raises: the transaction is rolled back
+            if upserted.fetchone() is None:
                 conn.execute(_TOUCH, params)
                 return self._serial(conn)
-            serial = int(conn.execute(_BUMP, (self.workspace,)).fetchone()[0])
+            bumped = conn.execute(_BUMP, (self.workspace,))
             conn.execute(_EVENT, (self.workspace, now, record.address, event, detail_json))
-            return serial
+            return int(bumped.fetchone()[0])
 
     def put_many(self, records: list[ResourceRecord], *, event: str) -> int:
         now = self._now()
@@ -468,7 +487,7 @@ class PostgresStateStore:
     def append_event(self, event: str, address: str | None = None, detail: dict[str, Any] | None = None) -> None:
         now = self._now()
         detail_json = _encode(detail or {}, "event detail")
-        with self._writing(f"record event {event}") as conn:
+        with self._statement(f"record event {event}") as conn:
             conn.execute(_EVENT, (self.workspace, now, address, event, detail_json))
 
     def journal_open(self, address: str, operation: str, provider: str, request: dict[str, Any],
@@ -476,7 +495,7 @@ class PostgresStateStore:
         now = self._now()
         request_json = _encode(request, f"{address}: journal request")
         fingerprint_json = _encode(fingerprint, f"{address}: journal fingerprint")
-        with self._writing(f"journal {operation} of {address}") as conn:
+        with self._statement(f"journal {operation} of {address}") as conn:
             row = conn.execute(
                 f"INSERT INTO {S}.journal (workspace, address, operation, provider, request, fingerprint, status, "
                 "started_at) VALUES (%s, %s, %s, %s, %s, %s, 'open', %s) RETURNING id",
@@ -487,8 +506,9 @@ class PostgresStateStore:
     def journal_close(self, entry_id: int, status: str, *, result: dict[str, Any] | None = None,
                       error: str | None = None) -> None:
         closing = self._closing(entry_id, status, result, error)
-        with self._writing(f"close journal entry {entry_id}") as conn:
-            self._close_entry(conn, *closing)
+        with self._statement(f"close journal entry {entry_id}") as conn:
+            if conn.execute(_CLOSE, self._close_params(*closing)).fetchone() is None:
+                self._closing_failed(conn, entry_id)
 
     def _serial(self, conn: Any) -> int:
         row = conn.execute(_SERIAL, (self.workspace,)).fetchone()
@@ -504,19 +524,17 @@ class PostgresStateStore:
         result_json = None if result is None else _encode(result, f"journal entry {entry_id}: result")
         return entry_id, str(status), self._now(), result_json, None if error is None else redact_text(error)
 
-    def _close_entry(self, conn: Any, entry_id: int, status: str, now: str, result_json: str | None,
-                     error_text: str | None) -> None:
-        updated = conn.execute(
-            f"UPDATE {S}.journal SET status = %s, finished_at = %s, result = %s, error = %s "
-            "WHERE workspace = %s AND id = %s AND status = 'open'",
-            (status, now, result_json, error_text, self.workspace, entry_id),
-        ).rowcount
-        if not updated:
-            row = conn.execute(f"SELECT status FROM {S}.journal WHERE workspace = %s AND id = %s",
-                               (self.workspace, entry_id)).fetchone()
-            if row is None:
-                raise StateError(f"journal entry {entry_id} does not exist in {self._where}")
-            raise StateError(f"journal entry {entry_id} is already closed ({row[0]})")
+    def _close_params(self, entry_id: int, status: str, now: str, result_json: str | None,
+                      error_text: str | None) -> tuple[Any, ...]:
+        return (status, now, result_json, error_text, self.workspace, entry_id)
+
+    def _closing_failed(self, conn: Any, entry_id: int) -> None:
+        """Say why an entry could not be closed (it is not open, or does not exist)."""
+        row = conn.execute(f"SELECT status FROM {S}.journal WHERE workspace = %s AND id = %s",
+                           (self.workspace, entry_id)).fetchone()
+        if row is None:
+            raise StateError(f"journal entry {entry_id} does not exist in {self._where}")
+        raise StateError(f"journal entry {entry_id} is already closed ({row[0]})")
 
     # -- moving a state (`state migrate`) ------------------------------------------------------
 
