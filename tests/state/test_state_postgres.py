@@ -16,6 +16,7 @@ import pytest
 from state_backends import PostgresBackend
 from state_fixtures import make_record
 
+from reconciler.clock import FakeClock
 from reconciler.state import pg_schema
 from reconciler.state.interface import StateError
 from reconciler.state.postgres import PostgresStateStore
@@ -319,3 +320,13 @@ def test_without_the_driver_a_postgresql_state_says_what_to_install(tmp_path) ->
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "pip install 'reconciler[postgres]'" in done.stdout, done.stdout + done.stderr
     assert "s3cret" not in done.stdout
+
+
+def test_any_message_that_quotes_the_password_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpq never echoes a password, but a server message or a future driver might: the store scrubs it."""
+    monkeypatch.setenv("TEAM_STATE_PASSWORD", "from-the-variable")
+    store = PostgresStateStore("postgresql://ana:in-the-url@db.example/x?password_env=TEAM_STATE_PASSWORD",
+                               "w", readonly=False, clock=FakeClock())  # not opened: no connection is made
+    for secret in ("in-the-url", "from-the-variable"):
+        message = str(store._error(psycopg.OperationalError(f"something failed for {secret}"), "connect"))
+        assert secret not in message and "***" in message
