@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +56,26 @@ class WiringContext:
         if self.sandbox is None:
             from reconciler.sandbox import Sandbox  # the emulator is only loaded when a manifest asks for it
 
-            self.sandbox = Sandbox(db_path=self.sandbox_db, clock=self.clock, time_scale=self.sandbox_time_scale)
+            try:
+                self.sandbox = Sandbox(db_path=self.sandbox_db, clock=self.clock, time_scale=self.sandbox_time_scale)
+            except (sqlite3.Error, OSError) as e:
+                raise ConfigError(_sandbox_unusable(self.sandbox_db, e)) from e
         return self.sandbox
+
+
+def _sandbox_unusable(db: Path | None, error: Exception) -> str:
+    """The emulated providers keep their objects in `db`: talking to them (even for a plan) writes it."""
+    where = db.parent if db is not None else Path(".")
+    while not where.exists() and where != where.parent:
+        where = where.parent  # the directory that must become writable to create the rest
+    why = getattr(error, "strerror", None) or str(error)
+    if not where.is_dir():
+        return (f"the sandbox database {db} cannot be created ({why}): {where} is a file, not a directory; "
+                "keep the state (and the sandbox beside it) elsewhere with --state PATH")
+    return (f"the sandbox database {db} cannot be written ({why}); the embedded sandbox keeps the emulated "
+            f"providers' objects there, so any command that calls them writes it: make {where} writable "
+            "(until then, only commands that read the cached state work: 'plan --refresh=false', 'state list', "
+            "'output')")
 
 
 def credential(config: ProviderConfig, role: str, ctx: WiringContext) -> str:
@@ -143,6 +162,18 @@ def capability_table() -> str:
             cells.append(text or "—")
         lines.append(f"| **{row}** | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def undeletable_kinds(providers: Mapping[str, ProviderConfig]) -> dict[str, dict[str, str]]:
+    """Provider name -> kind -> why its API cannot delete it: data for the planner, asked of the adapter
+    classes so that no client or sandbox is started (`plan --refresh=false` stays offline)."""
+    out: dict[str, dict[str, str]] = {}
+    for name, config in providers.items():
+        adapter = ADAPTER_CLASSES.get(config.type)
+        reasons = {k.value: why for k in Kind if adapter is not None and (why := adapter.no_delete_api(k.value))}
+        if reasons:
+            out[name] = reasons
+    return out
 
 
 def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) -> dict[str, ProviderAdapter]:

@@ -36,18 +36,19 @@ from reconciler.engine.recovering import (
     unlooked,
 )
 from reconciler.engine.refreshing import RefreshResult, refresh
-from reconciler.loading import load_manifests
+from reconciler.loading import ManifestError, load_manifests
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
+from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
 from reconciler.state.sqlite import default_state_path
-from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store
+from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store, undeletable_kinds
 
 SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"
 
@@ -100,9 +101,11 @@ class Workspace:
         wiring: WiringContext | None = None,
         parallelism: int = 10,
         settle_window_s: float | None = None,
+        allow_empty: bool = False,
     ) -> None:
         self.paths = [Path(p) for p in paths]
         self.settle_window_s = settle_window_s if settle_window_s is not None else settle_window_from_env()
+        self.allow_empty = allow_empty  # plan removing everything because nothing is declared (prune_guard)
         if not self.paths:
             raise WorkspaceError("no manifests given; use -f PATH (a file or a directory)")
         self.clock = clock
@@ -124,7 +127,11 @@ class Workspace:
     @property
     def manifests(self) -> ManifestSet:
         if self._manifests is None:
-            self._manifests = load_manifests(self.paths)  # raises ManifestError with every diagnostic
+            try:
+                self._manifests = load_manifests(self.paths)  # raises ManifestError with every diagnostic
+            except ManifestError as e:
+                e.diagnostics.extend(skipped_files(self.paths))  # e.g. every file renamed to .YAML
+                raise
         return self._manifests
 
     def adapters(self) -> dict[str, ProviderAdapter]:
@@ -197,6 +204,7 @@ class Workspace:
             meta=meta,
             observations=result.observations if result else {},
             discovered=result.discovered if result else {},
+            unrecognised=result.unrecognised if result else {},
             blocked=blocked,
             now=self.clock.now(),
             refreshed=refresh_first,
@@ -205,10 +213,12 @@ class Workspace:
             created_at=iso_utc(self.clock.now()),
             manifest_paths=[str(p.resolve()) for p in self.paths],
             state_path=self.state_display,
+            undeletable=undeletable_kinds(manifests.providers),
         )
         plan = make_plan(inputs)
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
+        guard_prunes(plan, manifests, self.paths, allow_empty=self.allow_empty)
         return plan, result
 
     # ------------------------------------------------------------------ commands
@@ -364,9 +374,11 @@ class Workspace:
                     old = existing.to_dict()
                     old.pop("deposed", None)
                     record = replace(record, deposed=[*existing.deposed, old])
-                for entry in interrupted:
-                    store.journal_close(entry.id, "resolved", result={"found": remote_id, "how": "imported"})
-                store.put(record, event="imported", detail={"remote_id": remote_id})
+                settled = {"found": remote_id, "how": "imported"}
+                first = (interrupted[0].id, "resolved", settled) if interrupted else None
+                store.put(record, event="imported", detail={"remote_id": remote_id}, close_journal=first)
+                for entry in interrupted[1:]:
+                    store.journal_close(entry.id, "resolved", result=settled)
                 return record
         finally:
             store.close()

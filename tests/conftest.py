@@ -1,19 +1,24 @@
-"""Fixtures every suite may use: a real PostgreSQL server, and databases and workspaces in it.
+"""Fixtures every test directory shares.
 
-The server is `RECONCILER_TEST_POSTGRES_URL` when set (`.ci/run` starts one and exports it, with
-`PGPASSFILE`), else one this session starts itself (`postgres_server.py`: initdb into a temp
-directory, pg_ctl on a free loopback port, stopped at the end). No mocks: every PostgreSQL test
-talks to a real server. Without PostgreSQL (no binaries, no psycopg) those tests are skipped on a
-developer's machine, and fail under `CI` (set by `.ci/run`): CI must never pass by skipping them.
+`example_copy` is the one way tests use the example manifest sets: a copy in the test's own
+temporary directory, without the `.reconciler/` state a user leaves behind by running the README's
+quickstart in this checkout (tests must pass after it; `test_example_copies.py` keeps it so).
 
-Isolation: each pytest-xdist worker gets its own database, each test its own workspace in it
-(`pg_workspace`); a test that needs a pristine database (schema creation, migrations) gets one of
-its own (`pg_fresh_database`).
+A real PostgreSQL server, and databases and workspaces in it: the server is
+`RECONCILER_TEST_POSTGRES_URL` when set (`.ci/run` starts one and exports it, with `PGPASSFILE`),
+else one this session starts itself (`postgres_server.py`: initdb into a temp directory, pg_ctl on a
+free loopback port, stopped at the end). No mocks: every PostgreSQL test talks to a real server.
+Without PostgreSQL (no binaries, no psycopg) those tests are skipped on a developer's machine, and
+fail under `CI` (set by `.ci/run`): CI must never pass by skipping them. Isolation: each
+pytest-xdist worker gets its own database, each test its own workspace in it (`pg_workspace`); a
+test that needs a pristine database (schema creation, migrations) gets one of its own
+(`pg_fresh_database`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +27,29 @@ from urllib.parse import urlsplit, urlunsplit
 
 import postgres_server
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LEFT_OUT = shutil.ignore_patterns(".reconciler")
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path) -> Callable[..., Path]:
+    """`example_copy("manifests/quickstart", "qs")` -> tmp_path/qs, a copy without any `.reconciler/`.
+
+    The example is relative to the repository (an absolute path is copied as it is).
+    """
+
+    def copy(example: str | Path, name: str | None = None) -> Path:
+        source = REPO / example
+        target = tmp_path / (name or source.name)
+        shutil.copytree(source, target, ignore=LEFT_OUT)
+        return target
+
+    return copy
+
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
 
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 

@@ -58,12 +58,20 @@ def parallelism_option(f: F) -> F:
                         help="How many provider operations run at once.")(f)
 
 
-def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int = 10) -> Workspace:
+def allow_empty_option(f: F) -> F:
+    return click.option("--allow-empty", is_flag=True,
+                        help="Allow a plan that deletes everything in the state because the manifests declare "
+                             "no resources (refused otherwise: files may have been lost, not removed).")(f)
+
+
+def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int = 10,
+              allow_empty: bool = False) -> Workspace:
     ctx = click.get_current_context(silent=True)
     name, from_env = ctx.meta.get(_WORKSPACE_META, (None, False)) if ctx is not None else (None, False)
     if from_env and not is_postgres_url(state_path):
         name = None  # RECONCILER_WORKSPACE only names PostgreSQL workspaces; a state file has none
-    return Workspace(list(paths), state_path=state_path, workspace=name, parallelism=parallelism)
+    return Workspace(list(paths), state_path=state_path, workspace=name, parallelism=parallelism,
+                     allow_empty=allow_empty)
 
 
 def handle_errors(f: F) -> F:

@@ -16,6 +16,7 @@ from reconciler.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     Interrupts,
+    allow_empty_option,
     handle_errors,
     lock_option,
     manifest_options,
@@ -24,6 +25,7 @@ from reconciler.cli.common import (
 )
 from reconciler.models.plans import Plan
 from reconciler.render import (
+    PlanFormatError,
     RichProgress,
     make_console,
     plan_from_json,
@@ -32,6 +34,40 @@ from reconciler.render import (
     print_apply_result,
     print_plan,
 )
+
+
+def _read_saved_plan(plan_file: str) -> Plan:
+    """The plan file, or one line naming it and what is wrong (never a traceback)."""
+    path = Path(plan_file)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise click.ClickException(f"{plan_file}: cannot read the plan file: {e.strerror or e}") from None
+    try:
+        return plan_from_json(data)
+    except PlanFormatError as e:
+        hint = ""
+        if path.suffix.lower() in (".yaml", ".yml"):
+            hint = " (this looks like a manifest: give manifests with -f; PLAN_FILE is a plan saved by 'plan --out')"
+        raise click.ClickException(f"{plan_file}: {e}{hint}") from None
+
+
+def _check_out_path(out_path: str) -> None:
+    """Before planning (a refresh can take a while): the folder must exist, as with Terraform's -out."""
+    parent = Path(out_path).parent
+    if not parent.is_dir():
+        what = f"{parent} is a file, not a directory" if parent.exists() else f"the directory {parent} does not exist"
+        raise click.ClickException(f"--out {out_path}: {what}; create it first, or choose another path")
+
+
+def _save_plan(plan: Plan, out_path: str) -> None:
+    # Written in place (a temporary file renamed over it would replace /dev/stdout when run as root);
+    # a half-written plan is not valid JSON, and apply refuses it.
+    try:
+        Path(out_path).write_text(plan_to_json(plan), encoding="utf-8")
+    except OSError as e:
+        raise click.ClickException(f"--out {out_path}: cannot write the plan: {e.strerror or e}; "
+                                   "nothing was changed") from None
 
 
 def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
@@ -52,10 +88,11 @@ def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan as JSON, to apply later with 'reconciler apply FILE'.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (versioned format; see README).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment.")
+@allow_empty_option
 @parallelism_option
 @handle_errors
 def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, detailed_exitcode: bool, destroy: bool,
-             out_path: str | None, as_json: bool, as_markdown: bool, parallelism: int) -> None:
+             out_path: str | None, as_json: bool, as_markdown: bool, allow_empty: bool, parallelism: int) -> None:
     """Show what apply would change, field by field, why, and what it costs. Changes nothing.
 
     \b
@@ -66,12 +103,17 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
       reconciler plan -f manifests/ --markdown > comment.md
       reconciler plan -f manifests/ --refresh=false          # offline, from the cache
     """
-    ws = workspace(paths, state_path, parallelism)
+    if out_path:
+        _check_out_path(out_path)
+    ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
     plan = ws.plan(refresh=refresh, destroy=destroy)
     _emit_plan(plan, as_json, as_markdown)
     if out_path:
-        Path(out_path).write_text(plan_to_json(plan), encoding="utf-8")
-        click.echo(f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True)
+        _save_plan(plan, out_path)
+        if plan.errors:
+            click.echo(f"Saved the plan to {out_path}; it has errors, so apply will refuse it.", err=True)
+        else:
+            click.echo(f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True)
     if plan.errors:
         sys.exit(EXIT_ERROR)
     if detailed_exitcode and plan.has_changes:
@@ -80,12 +122,13 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
 
 
 def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, *, destroy: bool,
-               auto_approve: bool, wait: bool, parallelism: int, lock_timeout: float, refresh: bool) -> None:
-    ws = workspace(paths, state_path, parallelism)
+               auto_approve: bool, wait: bool, parallelism: int, lock_timeout: float, refresh: bool,
+               allow_empty: bool = False) -> None:
+    ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
     console = make_console()
     saved: Plan | None = None
     if plan_file:
-        saved = plan_from_json(Path(plan_file).read_text(encoding="utf-8"))
+        saved = _read_saved_plan(plan_file)
         if saved.operation == "destroy":
             destroy = True
 
@@ -117,7 +160,7 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
             sys.exit(EXIT_ERROR)
         print_plan(console, plan)
         sys.exit(EXIT_OK)
-    print_apply_result(console, result)
+    print_apply_result(console, result, plan)
     sys.exit(result.exit_code)
 
 
@@ -127,11 +170,12 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--no-wait", is_flag=True, help="Submit and return; the next apply continues where this one stopped.")
 @click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOL", help="Read the providers before planning.")
+@allow_empty_option
 @parallelism_option
 @lock_option
 @handle_errors
 def apply_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, auto_approve: bool, no_wait: bool,
-              refresh: bool, parallelism: int, lock_timeout: float) -> None:
+              refresh: bool, allow_empty: bool, parallelism: int, lock_timeout: float) -> None:
     """Make the providers match the manifests (or apply exactly a saved plan).
 
     \b
@@ -141,7 +185,7 @@ def apply_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | N
       reconciler apply -f manifests/ --no-wait                # submit training and return
     """
     _run_apply(paths, state_path, plan_file, destroy=False, auto_approve=auto_approve, wait=not no_wait,
-               parallelism=parallelism, lock_timeout=lock_timeout, refresh=refresh)
+               parallelism=parallelism, lock_timeout=lock_timeout, refresh=refresh, allow_empty=allow_empty)
 
 
 @main.command("destroy")

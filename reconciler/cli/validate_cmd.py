@@ -8,6 +8,7 @@ any error was found. Diagnostics go to stderr, one per line, in source order:
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +18,7 @@ from reconciler.cli.app import main
 from reconciler.loading import LoadResult, in_source_order, load
 from reconciler.models.diagnostics import Diagnostic
 from reconciler.models.kinds import API_VERSION, Kind
+from reconciler.prune_guard import skipped_files
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -48,6 +50,7 @@ def validate(paths: tuple[str, ...], as_json: bool, show_effective: bool, skip_d
       reconciler validate -f manifests/quickstart --show-effective
     """
     result = load(list(paths), check_data=not skip_data)
+    result.diagnostics.extend(skipped_files([Path(p) for p in paths]))  # e.g. money-rain.YAML
     diagnostics = in_source_order(list(result.diagnostics))
     errors = [d for d in diagnostics if d.severity.value == "error"]
     warnings = [d for d in diagnostics if d.severity.value == "warning"]

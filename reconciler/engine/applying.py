@@ -35,16 +35,15 @@ from reconciler.engine.recovering import (
     CLOCK_SKEW_S,
     LOOK_AGAIN_S,
     SETTLE_WINDOW_S,
-    Resolution,
-    blocked_message,
+    ambiguous_message,
+    claimed_ids,
     create_request,
-    keep_older,
-    look_for_twin,
+    keep_oldest,
 )
 from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
-from reconciler.models.state import JournalEntry, ResourceRecord, iso_utc
+from reconciler.models.state import ResourceRecord
 from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
 from reconciler.state.interface import StateError, StateStore
@@ -123,7 +122,7 @@ class Executor:
         it) stops the whole apply: calls in flight finish, nothing new starts, and the `StateError`
         is raised. Every call already sent is in the journal, so the next run continues from there."""
         records = self.store.all()
-        self._claimed = {r.remote_id for r in records.values() if r.remote_id}
+        self._claimed = claimed_ids(records)
         nodes = self._build_nodes(plan, records)
         result = self._run(nodes)
         if self._state_error is not None:
@@ -137,8 +136,8 @@ class Executor:
         wanted = {a.address for a in plan.actions if a.action is not ActionType.NOOP}
         # NOOP resources only need a node when something that depends on them changes (or when an
         # object they replaced waits for them to be ready before it is deleted).
-        needed_noops = {d for a in plan.actions if a.address in wanted for d in a.depends_on}
-        needed_noops |= {a.address for a in plan.actions if a.deposed}
+        needed_noops = {d for a in plan.actions if a.address in wanted and not a.deposed for d in a.depends_on}
+        needed_noops |= {a.address for a in plan.actions if a.deposed and a.action is ActionType.DELETE}
         for key, a in actions.items():
             if a.action is ActionType.NOOP and a.address not in needed_noops:
                 continue
@@ -356,7 +355,7 @@ class Executor:
             create_request(desired, provider=a.provider, provider_type=a.provider_type, record=template),
             adapter.fingerprint(desired))
         try:
-            obs = adapter.create(desired)
+            obs = adapter.create(desired, claimed=self._claimed_now())
         except OutcomeUnknownError as e:
             obs = self._settle_unknown_create(a, adapter, desired, entry, sent_at, e)
         except ProviderError as e:
@@ -368,24 +367,22 @@ class Executor:
                        close_journal=(entry, "done", {"remote_id": obs.remote_id, "status": obs.status}))
         return self._settle(a, obs, record)
 
-    def _without_twin(self, a: Action, adapter: ProviderAdapter, desired: Desired, sent_at: float,
-                      found: Observation) -> Observation:
-        """If the same create landed twice, keep the older object and delete the newer one now.
+    def _keep_oldest(self, a: Action, twins: list[Observation]) -> Observation:
+        """One create landed more than once: keep the oldest object and delete the others now.
 
         The journal row is still open while this runs: a kill here is settled by the next run,
-        which finds both again.
+        which finds them all again.
         """
-        twin = look_for_twin(adapter, desired, sent_at - CLOCK_SKEW_S, self._claimed_now(), found)
-        kept, extra = keep_older(found, twin)
-        if extra is None:
-            return kept
+        kept, extra = keep_oldest(twins)
         self.store.append_event("duplicate-found", a.address, {
-            "kept": kept.remote_id, "deleting": extra.remote_id,
-            "why": "two provider objects fit one create; the older is kept, the newer deleted"})
-        probe = ResourceRecord(address=a.address, kind=a.kind, name=a.name, provider=a.provider,
-                               provider_type=a.provider_type, remote_id=extra.remote_id, spec=dict(a.desired or {}),
-                               spec_hash=a.spec_hash or "", lifecycle=dict(a.lifecycle))
-        self._destroy_object(a, probe, reason="duplicate")
+            "kept": kept.remote_id, "deleting": [t.remote_id for t in extra],
+            "why": "one create landed more than once; the oldest object is kept, the others deleted"})
+        for twin in extra:
+            probe = ResourceRecord(address=a.address, kind=a.kind, name=a.name, provider=a.provider,
+                                   provider_type=a.provider_type, remote_id=twin.remote_id,
+                                   spec=dict(a.desired or {}), spec_hash=a.spec_hash or "",
+                                   lifecycle=dict(a.lifecycle))
+            self._destroy_object(a, probe, reason="duplicate")
         return kept
 
     def _settle_unknown_create(self, a: Action, adapter: ProviderAdapter, desired: Desired, entry: int,
@@ -396,25 +393,33 @@ class Executor:
         and there is no idempotency key: re-sending could pay for a second training. So this never
         re-sends. Nothing found by the end of the window → the step fails and the journal row stays
         open; the next run looks again before it plans anything for this resource.
+
+        A match that is older than the request (it fits only thanks to the clock-skew margin) may
+        be someone else's twin while ours is still to land: keep looking until the window closes,
+        then keep the oldest of what is there.
         """
         pauses = iter(LOOK_AGAIN_S)
         pause = LOOK_AGAIN_S[0]
+        earlier: Observation | None = None  # a match made before our request
         while True:
             try:
                 found = adapter.find(desired, sent_at - CLOCK_SKEW_S, self._claimed_now())
             except AmbiguousMatch as m:
-                row = JournalEntry(id=entry, address=a.address, operation="create", provider=a.provider, request={},
-                                   fingerprint={}, status="open", started_at=iso_utc(sent_at))
-                raise StepFailed(blocked_message(Resolution(row, "ambiguous", candidates=m.candidates,
-                                                            message=m.why))) from None
+                if m.twins:
+                    return self._keep_oldest(a, m.twins)
+                raise StepFailed(ambiguous_message(a.address, m.candidates, m.why)) from None
             except ProviderError:
                 found = None  # the look-up itself failed; the next one may work
-            if found is not None:
-                self.store.append_event("create-resolved", a.address,
-                                        {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"})
-                return self._without_twin(a, adapter, desired, sent_at, found)
             waited = self.clock.now() - sent_at
             window = self.options.settle_window_s
+            if found is not None and ((found.created_at or sent_at) >= sent_at - 1.0 or waited >= window):
+                self.store.append_event("create-resolved", a.address,
+                                        {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"})
+                return found
+            if found is not None:
+                earlier = found
+            elif earlier is not None and waited >= window:
+                return earlier
             if waited >= window:
                 raise StepFailed(
                     f"the create's outcome is unknown ({error}) and nothing appeared on '{a.provider}' within "
@@ -607,6 +612,12 @@ class Executor:
         return self._delete(a)
 
     def _forget(self, a: Action) -> tuple[Outcome, str]:
+        if a.deposed:  # an old object the provider cannot delete: drop it from the record, keep the record
+            current = self.store.get(a.address)
+            if current is not None:
+                self.store.put(replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
+                               event="deposed-forgotten", detail={"remote_id": a.deposed})
+            return Outcome.SUCCEEDED, f"forgot deposed {a.deposed}; left on the provider"
         self.store.remove(a.address, event="forgotten", detail={"reason": a.reason})
         return Outcome.SUCCEEDED, "removed from state; left on the provider"
 

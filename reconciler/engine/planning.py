@@ -66,6 +66,8 @@ class PlanInputs:
     discovered: Mapping[str, Observation] = field(default_factory=dict)  # no state, found by fingerprint
     # resources an open journal row holds back (recovering.Resolution.blocks): address -> (verdict, message)
     blocked: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # no state, not recognised, but the provider holds objects that might be them (display only)
+    unrecognised: Mapping[str, str] = field(default_factory=dict)
     now: float = 0.0  # epoch seconds, for "running for 2h13m"
     refreshed: bool = True
     operation: str = "apply"  # apply | destroy
@@ -74,6 +76,8 @@ class PlanInputs:
     created_at: str = ""
     manifest_paths: list[str] = field(default_factory=list)
     state_path: str | None = None
+    # provider name -> kind -> why its API cannot delete that kind: removing one only forgets it
+    undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
@@ -108,7 +112,14 @@ class _Planner:
         for address in self.order:
             self.actions[address] = self._plan_desired(self.m.resources[address])
         prunes = self._plan_prunes()
+        for action in self.actions.values():
+            why = self._no_delete_api(action.provider, action.kind)
+            if why and action.action is ActionType.REPLACE:
+                action.facts["old_object"] = f"forgotten, not deleted: {why}"
         return list(self.actions.values()) + self._plan_deposed() + prunes
+
+    def _no_delete_api(self, provider: str, kind: str) -> str | None:
+        return self.i.undeletable.get(provider, {}).get(kind)
 
     def _plan_deposed(self) -> list[Action]:
         """Objects an interrupted create-before-destroy replace left behind: delete them now.
@@ -120,15 +131,16 @@ class _Planner:
             current = self.actions.get(address)
             if not rec.deposed or current is None or current.action is ActionType.REPLACE:
                 continue
+            why = self._no_delete_api(rec.provider, rec.kind)
             for old in rec.deposed:
                 remote = str(old.get("remote_id") or "")
                 # depends on its own address: the replacement must be ready, and its dependents moved
                 # onto it, before the old object goes (the replace protocol, DESIGN.md §3b.5)
                 out.append(Action(
                     address=address, kind=rec.kind, name=rec.name, provider=rec.provider,
-                    provider_type=rec.provider_type, action=ActionType.DELETE, deposed=remote, prior=old,
-                    depends_on=[address],
-                    reason=_deposed_reason(remote, old, rec)))
+                    provider_type=rec.provider_type, action=ActionType.FORGET if why else ActionType.DELETE,
+                    deposed=remote, prior=old, depends_on=[address],
+                    reason=_deposed_reason(remote, old, rec) + (f"; forgotten, not deleted: {why}" if why else "")))
         return out
 
     def _plan_desired(self, r: Resource) -> Action:
@@ -147,6 +159,8 @@ class _Planner:
                 action.reason = f"found on {r.provider_name} by fingerprint ({found.remote_id}, {found.status}); adopting instead of creating"
                 return action
             action.action = ActionType.CREATE
+            if address in self.i.unrecognised:
+                action.warnings.append(self.i.unrecognised[address])
             # a create has no change class, except that a new training job costs what a retrain costs
             action.change_class = ChangeClass.RETRAIN if r.kind is Kind.FINE_TUNE else None
             action.reason = "not in state" + ("" if self.i.refreshed else " (refresh skipped)")
@@ -332,8 +346,12 @@ class _Planner:
             action.action = ActionType.FORGET
             action.reason = f"{reason}; already deleted outside reconciler"
             return action
+        why = self._no_delete_api(rec.provider, rec.kind)
         status = (obs.status if obs else rec.status) or ""
-        if rec.kind == Kind.FINE_TUNE.value and status in _RUNNING_JOB_STATUSES:
+        if why:  # prevent_destroy still refuses it (below): reconciler would stop managing it
+            action.action = ActionType.FORGET
+            action.reason = f"{reason}; forgotten, not deleted: {why}"
+        elif rec.kind == Kind.FINE_TUNE.value and status in _RUNNING_JOB_STATUSES:
             action.action = ActionType.CANCEL
             action.reason = f"{reason}; job {rec.remote_id} is {status}: it will be canceled, then deleted"
             self._running_for(rec, obs, action)
@@ -448,10 +466,12 @@ class _Planner:
     def _replace_mode(self, r: Resource, record: ResourceRecord, changes: list[FieldChange],
                       forced_by: list[Action] | bool) -> ReplaceMode:
         if r.kind is Kind.DEPLOYMENT:
-            # deployed_model = model_name[-suffix]: the replacement can only stand beside the old
-            # one when its name differs (a new model, or a new suffix).
-            model_changes = any(c.path in ("fine_tune", "checkpoint_export", "suffix") for c in changes)
-            if not model_changes and not forced_by:
+            # A suffix is globally unique, and without one deployed_model is the model name: the
+            # replacement can stand beside the old one only when it keeps neither (providers.md §1.6).
+            old_suffix = (record.spec or {}).get("suffix")
+            new_suffix = r.effective_spec().get("suffix")
+            model_changes = forced_by or any(c.path in ("fine_tune", "checkpoint_export") for c in changes)
+            if (new_suffix and new_suffix == old_suffix) or (not new_suffix and not old_suffix and not model_changes):
                 return ReplaceMode.DESTROY_BEFORE_CREATE
         return ReplaceMode.CREATE_BEFORE_DESTROY
 

@@ -57,7 +57,7 @@ class Resolution:
     found: Observation | None = None
     message: str = ""
     candidates: list[str] = field(default_factory=list)
-    twin: Observation | None = None  # a second object the same create made (kept as deposed, then deleted)
+    twins: list[Observation] = field(default_factory=list)  # more objects the same create made (deposed, deleted)
 
     @property
     def address(self) -> str:
@@ -142,12 +142,15 @@ def look_up(entry: JournalEntry, adapter: ProviderAdapter | None, claimed: set[s
     try:
         found = adapter.find(desired, started - CLOCK_SKEW_S, claimed)
     except AmbiguousMatch as e:
+        if e.twins:
+            kept, extra = keep_oldest(e.twins)
+            return Resolution(entry, "found", found=kept, twins=extra,
+                              message=f"found {kept.remote_id} ({kept.status}) and {len(extra)} duplicate(s)")
         return Resolution(entry, "ambiguous", candidates=e.candidates, message=e.why)
     except ProviderError as e:
         return Resolution(entry, "unknown", message=f"could not look up the interrupted create: {e}")
     if found is not None:
-        kept, twin = keep_older(found, look_for_twin(adapter, desired, started - CLOCK_SKEW_S, claimed, found))
-        return Resolution(entry, "found", found=kept, twin=twin, message=f"found {kept.remote_id} ({kept.status})")
+        return Resolution(entry, "found", found=found, message=f"found {found.remote_id} ({found.status})")
     age = now - started
     if age < window:
         return Resolution(entry, "settling", message=(
@@ -156,25 +159,10 @@ def look_up(entry: JournalEntry, adapter: ProviderAdapter | None, claimed: set[s
     return Resolution(entry, "absent", message=f"a create sent at {entry.started_at} never appeared on the provider")
 
 
-def look_for_twin(adapter: ProviderAdapter, desired: Desired, since: float, claimed: set[str],
-                  found: Observation) -> Observation | None:
-    """A second object that fits the same create (sent twice by some earlier run, or a late commit).
-
-    Asked only after an interrupted or ambiguous create, so a normal plan pays nothing for it.
-    """
-    try:
-        return adapter.find(desired, since, claimed | {found.remote_id})
-    except (AmbiguousMatch, ProviderError):
-        return None  # cannot tell: leave it; the next look-up after an ambiguous create asks again
-
-
-def keep_older(found: Observation, twin: Observation | None) -> tuple[Observation, Observation | None]:
-    """(the object to keep, the duplicate to delete): the older one stays (DESIGN.md §3b.1)."""
-    if twin is None:
-        return found, None
-    if (twin.created_at or 0.0, twin.remote_id) < (found.created_at or 0.0, found.remote_id):
-        return twin, found
-    return found, twin
+def keep_oldest(twins: list[Observation]) -> tuple[Observation, list[Observation]]:
+    """(the object to keep, the duplicates to delete): the oldest one stays (DESIGN.md §3b.1)."""
+    ordered = sorted(twins, key=lambda o: (o.created_at or 0.0, o.remote_id))
+    return ordered[0], ordered[1:]
 
 
 def twin_record(template: ResourceRecord, twin: Observation) -> dict[str, Any]:
@@ -199,8 +187,7 @@ def resolve(entries: list[JournalEntry], records: Mapping[str, ResourceRecord],
                       window)
         if got.found is not None:
             claimed.add(got.found.remote_id)
-        if got.twin is not None:
-            claimed.add(got.twin.remote_id)
+        claimed.update(t.remote_id for t in got.twins)
         out.append(got)
     return out
 
@@ -222,8 +209,8 @@ def repair(records: Mapping[str, ResourceRecord], resolutions: list[Resolution],
             continue
         current = out.get(r.address)
         if current is not None and current.remote_id == r.found.remote_id:
-            if r.twin is not None:
-                out[r.address] = replace(current, deposed=[*current.deposed, twin_record(current, r.twin)])
+            if r.twins:
+                out[r.address] = replace(current, deposed=[*current.deposed, *(twin_record(current, t) for t in r.twins)])
             continue
         new = record_from(r.entry, r.found, now)
         if new is None:
@@ -234,8 +221,8 @@ def repair(records: Mapping[str, ResourceRecord], resolutions: list[Resolution],
             new = replace(new, deposed=[*current.deposed, old], created_at=current.created_at)
         elif current is not None:
             new = replace(new, deposed=list(current.deposed))
-        if r.twin is not None:
-            new = replace(new, deposed=[*new.deposed, twin_record(new, r.twin)])
+        if r.twins:
+            new = replace(new, deposed=[*new.deposed, *(twin_record(new, t) for t in r.twins)])
         out[r.address] = new
     return out
 
@@ -245,11 +232,11 @@ def persist(store: StateStore, resolutions: list[Resolution], repaired: Mapping[
     for r in resolutions:
         if r.verdict == "found" and r.found is not None:
             result = {"found": r.found.remote_id, "how": "looked up after an interrupted create"}
-            if r.twin is not None:
-                result["duplicate"] = r.twin.remote_id
+            if r.twins:
+                result["duplicates"] = [t.remote_id for t in r.twins]
                 store.append_event("duplicate-found", r.address, {
-                    "kept": r.found.remote_id, "deleting": r.twin.remote_id,
-                    "why": "two provider objects fit one create; the older is kept, the newer deleted"})
+                    "kept": r.found.remote_id, "deleting": [t.remote_id for t in r.twins],
+                    "why": "one create landed more than once; the oldest object is kept, the others deleted"})
             record = repaired.get(r.address)
             current = store.get(r.address)
             if record is not None and (current is None or current != record):
@@ -263,10 +250,13 @@ def persist(store: StateStore, resolutions: list[Resolution], repaired: Mapping[
             store.journal_close(r.entry.id, "resolved", result={"how": r.message})
 
 
+def ambiguous_message(address: str, candidates: list[str], why: str) -> str:
+    return (f"an interrupted create cannot be settled: {len(candidates)} provider objects could be this "
+            f"resource ({', '.join(candidates)}): {why}. If one of them is it: 'reconciler import {address} ID'; "
+            f"if none is: 'reconciler state resolve {address} --absent'. Nothing is created for it until then")
+
+
 def blocked_message(r: Resolution) -> str:
     if r.verdict == "ambiguous":
-        ids = ", ".join(r.candidates)
-        return (f"an interrupted create cannot be settled: {len(r.candidates)} provider objects could be this "
-                f"resource ({ids}): {r.message}. If one of them is it: 'reconciler import {r.address} ID'; if none "
-                f"is: 'reconciler state resolve {r.address} --absent'. Nothing is created for it until then")
+        return ambiguous_message(r.address, r.candidates, r.message)
     return r.message

@@ -25,6 +25,7 @@ from reconciler.models.diagnostics import Diagnostic
 from reconciler.models.kinds import Kind
 from reconciler.models.resources import ManifestSet, Resource
 from reconciler.models.state import ResourceRecord, iso_utc
+from reconciler.providers.candidates import ReportsUnrecognised
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, ProviderAdapter
 
@@ -34,6 +35,8 @@ class RefreshResult:
     records: dict[str, ResourceRecord]  # state with observations folded in (in memory)
     observations: dict[str, Observation] = field(default_factory=dict)
     discovered: dict[str, Observation] = field(default_factory=dict)
+    # no state, not recognised, but the provider holds objects that might be them: address -> warning
+    unrecognised: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -113,29 +116,45 @@ def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[s
 
     for kind in (Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT):
         wanted: dict[str, list[Desired]] = defaultdict(list)
+        partial: dict[str, list[Desired]] = defaultdict(list)  # an upstream was not found either
         for resource in manifests:
             if resource.kind is not kind or resource.address in result.records or resource.address in held:
                 continue
             inputs: dict[str, Mapping[str, Any]] = {}
+            complete = True
             for dep in resource.dependencies():
                 out = outputs_of(dep)
                 if out is None:
-                    break
-                inputs[dep] = out
-            else:
-                wanted[resource.provider_name].append(desired_of(resource, hashes[resource.address], inputs))
-        for provider, desired in wanted.items():
+                    complete = False
+                else:
+                    inputs[dep] = out
+            (wanted if complete else partial)[resource.provider_name].append(
+                desired_of(resource, hashes[resource.address], inputs))
+        for provider in sorted(set(wanted) | set(partial)):
             adapter = adapters.get(provider)
             if adapter is None:
                 continue
             try:
-                rest = [d for d in desired if d.address not in result.discovered]
-                if rest:
-                    found_map = adapter.discover(rest, claimed)
+                rest = [d for d in wanted.get(provider, []) if d.address not in result.discovered]
+                asked = list(rest)
+                while asked:
+                    try:
+                        found_map = adapter.discover(asked, claimed)
+                    except AmbiguousMatch as e:  # that one stops; the others are asked again
+                        result.diagnostics.append(Diagnostic(
+                            f"{e}. If one of them is it: 'reconciler import {e.address} ID'", address=e.address))
+                        asked = [d for d in asked if d.address != e.address]
+                        rest = [d for d in rest if d.address != e.address]
+                        continue
                     for address, obs in found_map.items():
                         result.discovered[address] = obs
                         claimed.add(obs.remote_id)
-            except AmbiguousMatch as e:
+                    break
+                missing = [d for d in rest + partial.get(provider, []) if d.address not in result.discovered]
+                if missing and isinstance(adapter, ReportsUnrecognised):
+                    for address, report in adapter.unrecognised(missing, claimed).items():
+                        result.unrecognised[address] = report.warning()
+            except AmbiguousMatch as e:  # from `unrecognised`: it reports, it does not decide
                 result.diagnostics.append(Diagnostic(
                     f"{e}. If one of them is it: 'reconciler import {e.address} ID'", address=e.address))
             except ProviderError as e:

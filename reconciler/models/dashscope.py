@@ -441,7 +441,10 @@ class DashScopeDeployment(ResourceSpec):
         1,
         ge=1,
         lt=1000,
-        description="Model instances (< 1000); with plan lora it is sent but ignored by DashScope",
+        description=(
+            "Model instances (< 1000), scaled in place; capacity applies to plan mu only: with plan lora it "
+            "must be 1 (DashScope ignores it and cannot scale it)"
+        ),
     )
     aigc_config: DashScopeAigcConfig | None = change_class(
         REDEPLOY, None, description="Prompt configuration; required for plan lora (Wan LoRA)"
@@ -475,6 +478,15 @@ class DashScopeDeployment(ResourceSpec):
         if self.plan == "lora" and self.aigc_config is None:
             errors.append(
                 RuleError(("aigc_config",), "is required when plan is lora (use {} to accept the defaults)")
+            )
+        if self.plan == "lora" and self.capacity != 1:
+            errors.append(
+                RuleError(
+                    ("capacity",),
+                    "capacity applies to plan mu only; for plan lora it is ignored (providers.md §1.6): "
+                    f"remove it or set 1 (got {self.capacity})",
+                    self.capacity,
+                )
             )
         raise_rule_errors(type(self).__name__, errors)
         return self

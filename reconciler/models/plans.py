@@ -100,7 +100,7 @@ class Action(_Data):
     content: dict[str, Any] | None = None  # {"digest", "files", "sample_count", "source"} for local datasets
     prior: dict[str, Any] | None = None  # the state record this acts on (ResourceRecord.to_dict())
     adopted: dict[str, Any] | None = None  # adopt: the observation found by fingerprint
-    deposed: str | None = None  # delete: the remote id of an object an interrupted replace left behind
+    deposed: str | None = None  # delete/forget: the remote id of an object an interrupted replace left behind
     labels: dict[str, str] = Field(default_factory=dict)
     lifecycle: dict[str, Any] = Field(default_factory=dict)
     drift: bool = False  # the action exists because the provider changed, not the manifest

@@ -76,10 +76,15 @@ class AmbiguousMatch(Exception):
     `reconciler state resolve ADDRESS --absent`).
     """
 
-    def __init__(self, address: str, candidates: list[str], why: str) -> None:
+    def __init__(self, address: str, candidates: list[str], why: str,
+                 twins: list[Observation] | None = None) -> None:
         self.address = address
         self.candidates = list(candidates)
         self.why = why
+        # Set only when the provider shows every field the create sent, and each candidate carries
+        # exactly those values: then they are one create landed twice, not a question. The engine
+        # keeps the oldest and deletes the others (DESIGN.md §3b.1).
+        self.twins = list(twins or [])
         super().__init__(f"{address}: {len(self.candidates)} provider objects could be this resource "
                          f"({', '.join(self.candidates)}): {why}")
 
@@ -102,8 +107,11 @@ class ProviderAdapter(Protocol):
         """
         ...
 
-    def create(self, desired: Desired) -> Observation:
-        """Submit the create. May raise OutcomeUnknownError (resolved with `find`)."""
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
+        """Submit the create. May raise OutcomeUnknownError (resolved with `find`).
+
+        `claimed`: remote ids other resources own, for a create that may answer "it exists" (a 409)
+        and must not take another resource's object for its own."""
         ...
 
     def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
@@ -136,6 +144,15 @@ class ProviderAdapter(Protocol):
 
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         """Whether a replacement can exist beside the old object (e.g. distinct deployment names)."""
+        ...
+
+    def no_delete_api(self, kind: str) -> str | None:
+        """Why this provider cannot delete objects of `kind` (a sentence for the plan); None when it can.
+
+        Asked before planning, with no connection (the adapters make it a classmethod): the planner
+        turns removing such a resource into a forget with this reason, so apply makes no call and
+        nothing says "deleted" for what stays on the provider.
+        """
         ...
 
 

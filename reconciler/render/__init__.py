@@ -5,7 +5,7 @@ Public interface:
 - `print_plan(console, plan)`, `plan_to_text(plan, color=False)` — Terraform-like text
 - `plan_to_json(plan)`, `plan_from_json(text)` (raises `PlanFormatError`) — versioned JSON
 - `plan_to_markdown(plan, limit=60_000)` — a pull-request comment
-- `print_apply_result(console, result)` — succeeded / failed / skipped / deferred
+- `print_apply_result(console, result, plan=None)` — succeeded / failed / skipped / deferred (the plan adds why a forget was only a forget)
 - `RichProgress(console)` — the engine's ProgressSink for long waits
 
 Renderers only describe a plan; they never change it and never decide anything apply does.

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.models.envelope import format_duration
-from reconciler.models.plans import ActionType
+from reconciler.models.plans import ActionType, Plan
 from reconciler.render.describing import plural
 
 
@@ -41,7 +41,9 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def print_apply_result(console: Console, result: ApplyResultLike) -> None:
+def print_apply_result(console: Console, result: ApplyResultLike, plan: Plan | None = None) -> None:
+    """`plan` (the one applied) adds why each forgotten resource was only forgotten."""
+    why_forgotten = {a.address: a.reason for a in plan.actions if a.action is ActionType.FORGET} if plan else {}
     by_outcome: dict[str, list[OutcomeLike]] = {}
     for o in result.outcomes.values():
         by_outcome.setdefault(str(o.outcome), []).append(o)
@@ -52,7 +54,10 @@ def print_apply_result(console: Console, result: ApplyResultLike) -> None:
         console.print("")
         console.print(Text(f"{title} ({len(items)}):", style=f"bold {style}".strip()), soft_wrap=True)
         for o in items:
-            console.print(Text("  " + outcome_line(o), style=style if value == "failed" else ""), soft_wrap=True)
+            line = outcome_line(o)
+            if value == "succeeded" and o.action == ActionType.FORGET.value and why_forgotten.get(o.address):
+                line += f": {why_forgotten[o.address]}"
+            console.print(Text("  " + line, style=style if value == "failed" else ""), soft_wrap=True)
     console.print("")
     if result.interrupted:
         console.print(Text("Interrupted: resources not started were skipped; the state is consistent. "

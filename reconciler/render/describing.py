@@ -145,7 +145,7 @@ def _change_style(c: FieldChange) -> str:
 
 
 _FILE_FACTS = (("files_modified", "modified"), ("files_added", "added"), ("files_removed", "removed"))
-_HIDDEN_FACTS = {"summary", "status", "progress"} | {k for k, _ in _FILE_FACTS}
+_HIDDEN_FACTS = {"summary", "status", "progress", "old_object"} | {k for k, _ in _FILE_FACTS}
 
 
 def _fact_lines(action: Action) -> list[Line]:
@@ -156,6 +156,8 @@ def _fact_lines(action: Action) -> list[Line]:
         out.append(Line("files " + "; ".join(files), "facts"))
     if facts.get("running_for") and f"running for {facts['running_for']}" not in action.reason:
         out.append(Line(f"running for {facts['running_for']}", "facts"))
+    if facts.get("old_object"):  # the provider cannot delete the object this replaces
+        out.append(Line(f"old object: {facts['old_object']}", "warning"))
     if action.action is ActionType.NOOP and facts.get("status"):
         progress = f" ({facts['progress']})" if facts.get("progress") else ""
         out.append(Line(f"status: {facts['status']}{progress}", "dim"))
@@ -191,6 +193,10 @@ def cost_text(action: Action) -> str:
 def replace_mode_text(action: Action) -> str | None:
     if action.action is not ActionType.REPLACE or action.replace_mode is None:
         return None
+    if action.facts.get("old_object"):  # the provider cannot delete the old one (its own line says why)
+        if action.replace_mode is ReplaceMode.CREATE_BEFORE_DESTROY:
+            return "create-before-destroy: the replacement is made first; the old one is then forgotten, not deleted"
+        return "destroy-before-create: the old one is forgotten first (it cannot be deleted), then replaced"
     if action.replace_mode is ReplaceMode.CREATE_BEFORE_DESTROY:
         return "create-before-destroy: the replacement is made first; the old one is deleted once it is ready"
     why = {
@@ -222,9 +228,11 @@ def sections(plan: Plan) -> list[tuple[str, list[Action]]]:
     drift = [a for a in shown if a.drift and a.action is not ActionType.NOOP]
     adopt = [a for a in shown if a.action is ActionType.ADOPT]
     noop = [a for a in shown if a.action is ActionType.NOOP]
-    rest = [a for a in shown if a not in drift and a not in adopt and a not in noop]
+    waiting = [a for a in shown if a.action is ActionType.WAIT]
+    rest = [a for a in shown if a not in drift and a not in adopt and a not in noop and a not in waiting]
     own = "Destroy (everything in the state)" if plan.operation == "destroy" else "Changes from your manifests"
     out = [
+        ("Unsettled on the provider: apply waits for these before it is done", waiting),
         ("Changes outside reconciler (drift)", drift),
         (own, rest),
         ("Found on the provider: adopted into state, no provider call", adopt),

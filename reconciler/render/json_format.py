@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from reconciler.models.plans import PLAN_FORMAT_VERSION, Plan
 
 REMAKE = "make a new one with `reconciler plan --out plan.json`"
+OPERATIONS = ("apply", "destroy")
 
 
 class PlanFormatError(ValueError):
@@ -37,7 +38,10 @@ def plan_from_json(text: str | bytes) -> Plan:
         data: Any = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise PlanFormatError(f"not a reconciler plan: the file is not valid JSON ({e}); {REMAKE}") from e
-    if not isinstance(data, dict) or "format_version" not in data:
+    if not isinstance(data, dict):
+        raise PlanFormatError(f"not a reconciler plan: the file holds a JSON {_json_type(data)}, not an object "
+                              f"with a format_version field; {REMAKE}")
+    if "format_version" not in data:
         raise PlanFormatError(f"not a reconciler plan: no format_version field; {REMAKE}")
     version = data["format_version"]
     ours = _parse_version(PLAN_FORMAT_VERSION)
@@ -51,7 +55,7 @@ def plan_from_json(text: str | bytes) -> Plan:
             f"{ours[0]}.x only. Make the plan again with this reconciler (`reconciler plan --out plan.json`)"
             + (", or upgrade reconciler" if theirs[0] > ours[0] else ""))
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
                              for err in e.errors()[:3])
@@ -61,6 +65,14 @@ def plan_from_json(text: str | bytes) -> Plan:
                 f"this plan uses format {version}, newer than this reconciler's {PLAN_FORMAT_VERSION}, and has "
                 f"fields it does not know ({problems}{more}); upgrade reconciler, or {REMAKE}") from e
         raise PlanFormatError(f"not a valid reconciler plan ({problems}{more}); {REMAKE}") from e
+    if plan.operation not in OPERATIONS:
+        raise PlanFormatError(f"not a valid reconciler plan (operation: {plan.operation!r} is not one of "
+                              f"{', '.join(OPERATIONS)}); {REMAKE}")
+    return plan
+
+
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
 
 
 def _parse_version(text: str) -> tuple[int, int] | None:

@@ -29,6 +29,7 @@ Other processes are coordinated by SQLite's own locking (`busy_timeout`) and the
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import uuid
@@ -163,7 +164,7 @@ def _encode_field(value: Any, what: str) -> str:
         raise StateError(f"{what} is not JSON data and cannot be stored: {error}") from error
 
 
-def _sqlite_error(error: sqlite3.Error, where: str) -> StateError:
+def _sqlite_error(error: sqlite3.Error, where: str, file: str | Path | None = None) -> StateError:
     text = str(error)
     if "locked" in text or "busy" in text:
         return StateError(
@@ -172,8 +173,22 @@ def _sqlite_error(error: sqlite3.Error, where: str) -> StateError:
     if "not a database" in text or "malformed" in text:
         return StateError(f"{where} is not a readable reconciler state ({text}); check --state")
     if "readonly" in text or "read-only" in text:
-        return StateError(f"{where} cannot be written ({text}); check the file's permissions")
+        return StateError(f"{where} cannot be written ({text}); {_how_to_write(file)}. "
+                          "Commands that only read the state ('plan', 'state list', 'output') still work")
     return StateError(f"{where}: SQLite error: {text}")
+
+
+def _how_to_write(file: str | Path | None) -> str:
+    """Which of the two SQLite needs is missing: the file, or its directory (for the journal beside it)."""
+    if file is None:
+        return "check the permissions of the file and its directory"
+    path = Path(file)
+    if not os.access(path.parent, os.W_OK):
+        return (f"its directory {path.parent} is read-only, and SQLite writes its journal beside the file: "
+                f"make the directory writable (chmod u+w {path.parent})")
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file is read-only: make it writable (chmod u+w {path})"
+    return "check the permissions of the file and its directory"
 
 
 class SqliteStateStore:
@@ -217,7 +232,8 @@ class SqliteStateStore:
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StateError(f"cannot create {file.parent} for the state: {error.strerror}") from error
+            raise StateError(f"cannot create {file.parent} for the state: {error.strerror}; make its parent "
+                             "directory writable, or keep the state elsewhere with --state PATH") from error
         cls._check_header(file)
         where = f"state {file}"
         try:
@@ -229,7 +245,7 @@ class SqliteStateStore:
                 cached_statements=64,
             )
         except sqlite3.Error as error:
-            raise _sqlite_error(error, where) from error
+            raise _sqlite_error(error, where, file) from error
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -246,7 +262,7 @@ class SqliteStateStore:
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as error:
             conn.close()
-            raise _sqlite_error(error, where) from error
+            raise _sqlite_error(error, where, file) from error
         except BaseException:
             conn.close()
             raise
@@ -285,7 +301,7 @@ class SqliteStateStore:
                 uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
             )
         except sqlite3.Error as error:
-            raise _sqlite_error(error, where) from error
+            raise _sqlite_error(error, where, file) from error
         store = cls(
             conn,
             path=str(file),
@@ -298,7 +314,7 @@ class SqliteStateStore:
             version = migrations.schema_version(store._db)
         except sqlite3.Error as error:
             conn.close()
-            raise _sqlite_error(error, where) from error
+            raise _sqlite_error(error, where, file) from error
         except BaseException:
             conn.close()
             raise
@@ -340,7 +356,8 @@ class SqliteStateStore:
         except FileNotFoundError:
             return None
         except OSError as error:
-            raise StateError(f"cannot read the state {file}: {error.strerror}") from error
+            raise StateError(f"cannot read the state {file}: {error.strerror}; check its permissions, "
+                             "or the path given with --state") from error
         if not header:
             return None
         if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
@@ -391,7 +408,7 @@ class SqliteStateStore:
             try:
                 yield conn
             except sqlite3.Error as error:
-                raise _sqlite_error(error, self._where) from error
+                raise _sqlite_error(error, self._where, self.path) from error
 
     @contextlib.contextmanager
     def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -401,7 +418,7 @@ class SqliteStateStore:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
-                raise _sqlite_error(error, self._where) from error
+                raise _sqlite_error(error, self._where, self.path) from error
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -410,7 +427,7 @@ class SqliteStateStore:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 if isinstance(error, sqlite3.Error):
-                    raise _sqlite_error(error, self._where) from error
+                    raise _sqlite_error(error, self._where, self.path) from error
                 raise
 
     def _now(self) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,10 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    dest = tmp_path / "quickstart"
-    shutil.copytree(REPO / "manifests" / "quickstart", dest, ignore=shutil.ignore_patterns(".reconciler"))
+def root(monkeypatch: pytest.MonkeyPatch, example_copy: Callable[..., Path]) -> Path:
+    dest = example_copy("manifests/quickstart")
     monkeypatch.setenv("RECONCILER_SANDBOX_TIME_SCALE", "1e9")  # jobs finish at once
     monkeypatch.delenv("RECONCILER_SANDBOX_FAULTS", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
@@ -132,6 +130,19 @@ def test_destroy_then_state_is_empty(root: Path):
     r = run("destroy", "-f", str(root), "--auto-approve")
     assert r.exit_code == 0, r.output
     assert run("state", "list", "-f", str(root)).output.strip() == ""
+
+
+def test_destroy_says_forgotten_for_what_the_provider_cannot_delete(root: Path):
+    assert run("apply", "-f", str(root), "--auto-approve").exit_code == 0
+    r = run("destroy", "-f", str(root), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    why = "destroy; forgotten, not deleted: DashScope has no API to delete an exported model"
+    assert f"~> CheckpointExport/money-rain-c600  forget\n      # {why}\n" in r.output  # the plan
+    assert re.search(rf"~> CheckpointExport/money-rain-c600  forget(  \(\d+s\))?: {re.escape(why)}\n",
+                     r.output), r.output  # what apply did
+    assert "CheckpointExport/money-rain-c600  delete" not in r.output
+    assert "3 to delete, 0 to cancel, 1 to forget." in r.output
+    assert "- FineTune/money-rain  delete" in r.output
 
 
 def test_every_command_has_help():

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str):
@@ -26,14 +24,8 @@ def fast_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
 
 
-def copy(tmp_path: Path, example: str) -> Path:
-    dest = tmp_path / example
-    shutil.copytree(REPO / "manifests" / "examples" / example, dest, ignore=shutil.ignore_patterns(".reconciler"))
-    return dest
-
-
-def test_wavespeed_example_converges_and_downloads_its_loras(tmp_path: Path):
-    root = copy(tmp_path, "wavespeed")
+def test_wavespeed_example_converges_and_downloads_its_loras(tmp_path: Path, example_copy: Callable[..., Path]):
+    root = example_copy("manifests/examples/wavespeed")
     r = run("apply", "-f", str(root), "--auto-approve")
     assert r.exit_code == 0, r.output
     assert run("plan", "-f", str(root), "--detailed-exitcode").exit_code == 0
@@ -50,8 +42,8 @@ def test_wavespeed_example_converges_and_downloads_its_loras(tmp_path: Path):
     assert run("state", "list", "-f", str(root)).output.strip() == ""
 
 
-def test_imgopen_example_converges_and_downloads_its_lora(tmp_path: Path):
-    root = copy(tmp_path, "imgopen")
+def test_imgopen_example_converges_and_downloads_its_lora(tmp_path: Path, example_copy: Callable[..., Path]):
+    root = example_copy("manifests/examples/imgopen")
     r = run("apply", "-f", str(root), "--auto-approve")
     assert r.exit_code == 0, r.output
     assert run("plan", "-f", str(root), "--detailed-exitcode").exit_code == 0
@@ -61,4 +53,8 @@ def test_imgopen_example_converges_and_downloads_its_lora(tmp_path: Path):
     ft = next(v for k, v in json.loads(r.stdout).items() if k.startswith("FineTune/"))
     info = ft["downloads"]["lora_url"]
     assert hashlib.sha256(Path(info["path"]).read_bytes()).hexdigest() == info["sha256"]
-    assert run("destroy", "-f", str(root), "--auto-approve").exit_code == 0
+    r = run("destroy", "-f", str(root), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    # ImgOpen has no delete API: the plan and the result say "forgotten", never "deleted"
+    assert "forget" in r.output and "forgotten, not deleted: ImgOpen has no delete or cancel API" in r.output
+    assert "  delete" not in r.output

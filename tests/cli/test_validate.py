@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,10 +25,9 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(QUICKSTART, tmp_path / "qs")
+def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, example_copy: Callable[..., Path]) -> Path:
     monkeypatch.chdir(tmp_path)
-    return tmp_path / "qs"
+    return example_copy("manifests/quickstart", "qs")
 
 
 def test_valid_exits_0_with_a_summary(runner: CliRunner, quickstart: Path) -> None:

@@ -294,6 +294,12 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "deploy.yaml": SCHEMA
         + "apiVersion: reconciler/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  provider: ds\n  fine_tune: effect\n",
     },
+    "deployment-lora-capacity": {
+        **ds_case(i2v_files()),
+        "deploy.yaml": SCHEMA
+        + "apiVersion: reconciler/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  provider: ds\n  fine_tune: effect\n"
+        "  plan: lora\n  capacity: 2\n  aigc_config: {}\n",
+    },
     "deployment-two-sources": {
         **ds_case(i2v_files()),
         "deploy.yaml": SCHEMA

@@ -5,7 +5,6 @@ against the least helpful shapes the providers document, never against emulator 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,6 @@ from reconciler.clock import FakeClock
 from reconciler.sandbox import Sandbox
 from reconciler.wiring import WiringContext
 from reconciler.workspace import Workspace
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -40,16 +37,26 @@ class Env:
         assert old in text, f"{old!r} not in {name}"
         path.write_text(text.replace(old, new))
 
+    def submit_training(self) -> None:
+        """`apply --no-wait` until the training job is submitted (in documented fidelity an upload
+        stays `processing` for a while, so the first run may only upload the dataset)."""
+        for _ in range(10):
+            self.workspace().apply(wait=False)
+            record = self.workspace().records().get("FineTune/money-rain")
+            if record is not None:
+                return
+            self.clock.advance(1)
+        raise AssertionError("the training job was never submitted")
+
     def live(self, kind: str) -> list[dict]:
         """Objects of one kind that still exist in the sandbox."""
         return [o for o in self.sandbox.list_objects(kind) if not o.get("_deleted")]
 
 
 @pytest.fixture
-def make_env(tmp_path: Path) -> Callable[[str], Env]:
+def make_env(example_copy: Callable[..., Path]) -> Callable[[str], Env]:
     def make(example: str = "manifests/quickstart") -> Env:
-        root = tmp_path / Path(example).name
-        shutil.copytree(REPO / example, root, ignore=shutil.ignore_patterns(".reconciler"))
+        root = example_copy(example)
         clock = FakeClock()
         return Env(root=root, clock=clock, sandbox=Sandbox(clock=clock, seed=7, fidelity="documented"))
 

@@ -95,6 +95,17 @@ def test_a_lost_state_file_is_rebuilt_by_adoption_not_duplicates(make_env):
         assert len(env.live(kind)) == 1, kind
 
 
+def test_refresh_rebuilds_a_lost_state_by_storing_what_it_adopts(make_env):
+    env = make_env()
+    env.workspace().apply()
+    before = {a: r.remote_id for a, r in env.workspace().records().items()}
+    env.state_file.unlink()
+    summary = env.workspace().refresh()
+    assert sorted(summary.adopted) == sorted(before)
+    assert {a: r.remote_id for a, r in env.workspace().records().items()} == before  # stored, not only shown
+    assert not env.workspace().plan(refresh=False).has_changes
+
+
 def test_a_hyper_parameter_change_retrains_and_cascades(make_env):
     env = make_env()
     env.workspace().apply()
@@ -244,6 +255,12 @@ def test_removed_with_retain_is_forgotten_and_left_running(make_env):
 def test_no_wait_submits_and_the_next_apply_continues(make_env):
     env = make_env()
     _, result = env.workspace().apply(wait=False)
+    # documented fidelity: the upload is still `processing`, so the job waits for the next run
+    assert result.outcomes["Dataset/money-rain-train"].outcome is Outcome.SUBMITTED
+    assert result.outcomes["FineTune/money-rain"].outcome is Outcome.DEFERRED
+    assert result.ok
+    env.clock.advance(1)
+    _, result = env.workspace().apply(wait=False)
     assert result.outcomes["FineTune/money-rain"].outcome is Outcome.SUBMITTED
     assert result.outcomes["Deployment/money-rain"].outcome is Outcome.DEFERRED
     assert result.ok
@@ -309,7 +326,7 @@ def test_progress_shows_the_queue_position_of_a_waiting_job(make_env):
     from reconciler.providers.dashscope.types import FineTuneCreate
 
     env = make_env()
-    env.workspace().apply(wait=False)  # uploads the dataset, submits the job
+    env.submit_training()
     records = env.workspace().records()
     file_id = records["Dataset/money-rain-train"].remote_id
     body = FineTuneCreate(model="wan2.5-i2v-preview", training_file_ids=[file_id], training_type="efficient_sft",
@@ -329,7 +346,7 @@ def test_progress_shows_the_queue_position_of_a_waiting_job(make_env):
 
 def test_a_training_job_removed_from_the_manifests_is_canceled_then_deleted(make_env):
     env = make_env()
-    env.workspace().apply(wait=False)  # the job is training
+    env.submit_training()  # the job is training
     text = (env.root / "money-rain.yaml").read_text()
     (env.root / "money-rain.yaml").write_text(text.split("---\n")[0])  # keep only the Dataset
     plan = env.workspace().plan()
@@ -346,7 +363,7 @@ def test_a_training_job_removed_from_the_manifests_is_canceled_then_deleted(make
 
 def test_changing_a_job_that_is_still_training_cancels_it_first(make_env):
     env = make_env()
-    env.workspace().apply(wait=False)
+    env.submit_training()
     env.clock.advance(5)
     env.edit("money-rain.yaml", "n_epochs: 150", "n_epochs: 160")
     plan = env.workspace().plan()
@@ -384,3 +401,20 @@ def test_a_dataset_edited_between_plan_and_apply_is_refused_not_uploaded(make_en
     assert "changed since the plan was made" in result.outcomes["Dataset/money-rain-train"].message
     assert not env.sandbox.list_objects("files")
 
+
+
+def test_a_retrain_that_keeps_a_deployment_suffix_redeploys_destroy_first(make_env):
+    """A suffix is globally unique (providers.md §1.6): a new deployment cannot take it while the old lives."""
+    env = make_env()
+    env.edit("money-rain.yaml", "  plan: lora\n", "  plan: lora\n  suffix: rain01\n")
+    _, result = env.workspace().apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    env.edit("money-rain.yaml", "n_epochs: 150", "n_epochs: 160")
+    plan = env.workspace().plan()
+    deployment = next(a for a in plan.actions if a.address == "Deployment/money-rain")
+    assert deployment.action is ActionType.REPLACE and deployment.replace_mode.value == "destroy_before_create"
+    _, result = env.workspace().apply(plan)
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    (live,) = env.live("deployments")
+    assert live["deployed_model"].endswith("-rain01")
+    assert not env.workspace().plan().has_changes

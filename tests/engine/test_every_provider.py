@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,6 @@ import pytest
 from reconciler.clock import FakeClock
 from reconciler.models.faults import FaultConfig, FaultRule
 from reconciler.sandbox import Sandbox
-
-REPO = Path(__file__).resolve().parents[2]
 
 # example -> (provider name, the sandbox listing of its training objects, the submit route)
 EXAMPLES = {
@@ -84,10 +82,9 @@ def test_apply_converges_through_a_20_percent_fault_rate(make_env, example, seed
 
 @pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_kill_minus_9_then_apply_converges(tmp_path: Path, example: str):
+def test_kill_minus_9_then_apply_converges(example: str, example_copy: Callable[..., Path]):
     _, trainings, _ = EXAMPLES[example]
-    root = tmp_path / Path(example).name
-    shutil.copytree(REPO / example, root, ignore=shutil.ignore_patterns(".reconciler"))
+    root = example_copy(example)
     env = dict(os.environ, RECONCILER_SANDBOX_TIME_SCALE="3000", NO_COLOR="1", RECONCILER_SANDBOX_FIDELITY="documented",
                RECONCILER_SETTLE_WINDOW="3s")  # the sandbox never commits late here: a short window will do
     env.pop("RECONCILER_SANDBOX_FAULTS", None)

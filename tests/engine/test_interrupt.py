@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def test_one_interrupt_exits_cleanly_and_the_running_job_is_kept(tmp_path: Path):
-    root = tmp_path / "quickstart"
-    shutil.copytree(REPO / "manifests" / "quickstart", root, ignore=shutil.ignore_patterns(".reconciler"))
+def test_one_interrupt_exits_cleanly_and_the_running_job_is_kept(example_copy: Callable[..., Path]):
+    root = example_copy("manifests/quickstart")
     env = dict(os.environ, RECONCILER_SANDBOX_TIME_SCALE="600", NO_COLOR="1")  # training takes ~35 s
     env.pop("RECONCILER_SANDBOX_FAULTS", None)
     cli = [sys.executable, "-m", "reconciler.cli"]

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from reconciler.sandbox import Sandbox
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
@@ -38,9 +37,8 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
-def test_kill_minus_9_then_apply_converges_without_duplicates(tmp_path: Path, seed: int):
-    root = tmp_path / "quickstart"
-    shutil.copytree(REPO / "manifests" / "quickstart", root, ignore=shutil.ignore_patterns(".reconciler"))
+def test_kill_minus_9_then_apply_converges_without_duplicates(seed: int, example_copy: Callable[..., Path]):
+    root = example_copy("manifests/quickstart")
     rng = random.Random(seed)
     for _ in range(3):
         proc = subprocess.Popen(_cli(root, "apply", "--auto-approve"), env=_env(),

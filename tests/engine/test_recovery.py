@@ -142,8 +142,7 @@ def test_a_training_nothing_depends_on_is_waited_for_not_passed_as_converged(mak
     env = _env_with(make_env)
     text = (env.root / "money-rain.yaml").read_text()
     (env.root / "money-rain.yaml").write_text(text.split("\n---\napiVersion: reconciler/v1\nkind: CheckpointExport")[0])
-    _, result = env.workspace().apply(wait=False)
-    assert result.ok
+    env.submit_training()
     plan = env.workspace().plan()
     assert _actions(plan)[FINE_TUNE].action is ActionType.WAIT and plan.has_changes
     _, result = env.workspace().apply()
@@ -194,9 +193,9 @@ def test_plan_without_refresh_shows_an_open_create_as_unsettled_not_as_no_change
     assert "still open in the journal" in action.reason
 
 
-def test_a_create_that_landed_twice_keeps_the_older_object_and_deletes_the_newer(make_env):
-    env = _env_with(make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_timeout=1.0))
-    _, result = env.workspace().apply()  # the create never answers; the row stays open
+def _landed_twice(env):
+    """The create never answered, yet (as the provider may) it landed, twice."""
+    _, result = env.workspace().apply()
     assert not result.ok
     ws = _calm(env)
     from reconciler.engine.refreshing import desired_of
@@ -206,13 +205,91 @@ def test_a_create_that_landed_twice_keeps_the_older_object_and_deletes_the_newer
     inputs = {d: records[d].outputs for d in resource.dependencies()}
     adapter = ws.adapters()["dashscope"]
     desired = desired_of(resource, "", inputs)
-    first = adapter.create(desired)  # as if the lost request had landed ...
+    first = adapter.create(desired)
     env.clock.advance(2)
-    second = adapter.create(desired)  # ... twice
+    second = adapter.create(desired)
+    return first, second
+
+
+def test_a_create_that_landed_twice_keeps_the_older_object_and_deletes_the_newer(make_env):
+    """When the provider echoes every hyper-parameter sent, two matching jobs are provably one
+    create landed twice. DashScope's documents show only five echoed (providers.md §4b), so this
+    needs the permissive emulator, which echoes them all; in documented shapes it is a question
+    (the next test)."""
+    env = _env_with(make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_timeout=1.0))
+    env.sandbox = Sandbox(clock=env.clock, seed=5, fidelity="permissive", faults=env.sandbox.faults)
+    first, second = _landed_twice(env)
     _, result = _calm(env).apply()
     assert result.ok, {a: o.message for a, o in result.outcomes.items()}
     assert {j["job_id"] for j in env.live("fine_tunes")} == {first.remote_id}
     assert env.workspace().records()[FINE_TUNE].remote_id == first.remote_id
-    events = [e for e in ws.open_state(readonly=True).events(FINE_TUNE) if e.event == "duplicate-found"]
-    assert events and events[0].detail["deleting"] == second.remote_id
+    store = env.workspace().open_state(readonly=True)
+    events = [e for e in store.events(FINE_TUNE) if e.event == "duplicate-found"]
+    store.close()
+    assert events and events[0].detail["deleting"] == [second.remote_id]
+    assert not _calm(env).plan().has_changes
+
+
+def test_two_objects_the_documents_cannot_tell_apart_stop_the_resource_with_the_commands(make_env):
+    """lora_rank is not echoed (documented shapes): the two jobs might be different trainings."""
+    env = _env_with(make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_timeout=1.0))
+    first, second = _landed_twice(env)
+    plan, result = _calm(env).apply()
+    assert result is None and plan.errors  # nothing is applied
+    message = " ".join(e["message"] for e in plan.errors)
+    assert first.remote_id in message and second.remote_id in message
+    assert f"reconciler import {FINE_TUNE} ID" in message and f"reconciler state resolve {FINE_TUNE} --absent" in message
+    assert len(env.live("fine_tunes")) == 2  # neither deleted nor a third created
+
+
+def test_import_settles_an_interrupted_replace_and_keeps_the_old_object_deposed(make_env):
+    """Two candidates: the user imports the right one; the old job goes once its dependents moved."""
+    env = _env_with(make_env)
+    _apply_then_retrain(env)
+    old = env.workspace().records()[FINE_TUNE]
+    never = FaultRule(match="POST /api/v1/fine-tunes", rate_timeout=1.0)
+    ws = env.workspace()
+    ws.wiring.transports["dashscope"] = env.sandbox.transport(faults=FaultConfig(seed=5, rules=[never]))
+    ws.apply()  # the replacement's create never answers: its row stays open
+    ws = _calm(env)
+    from reconciler.engine.refreshing import desired_of
+
+    resource = ws.manifests.resources[FINE_TUNE]
+    records = ws.records()
+    job = ws.adapters()["dashscope"].create(desired_of(resource, "", {d: records[d].outputs
+                                                                       for d in resource.dependencies()}))
+    record = ws.import_resource(FINE_TUNE, job.remote_id)
+    assert record.remote_id == job.remote_id and [d["remote_id"] for d in record.deposed] == [old.remote_id]
+    _, result = _calm(env).apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    assert {j["job_id"] for j in env.live("fine_tunes")} == {job.remote_id}
+    assert env.workspace().records()["Deployment/money-rain"].built_from[FINE_TUNE] == job.remote_id
+    assert not _calm(env).plan().has_changes
+
+
+def test_a_replacement_that_lands_beside_a_twin_in_the_same_run_keeps_the_older(make_env):
+    """In the run: the create timed out, and when it lands a twin of it is already there."""
+    env = _env_with(make_env)
+    env.sandbox = Sandbox(clock=env.clock, seed=5, fidelity="permissive")  # echoes every hyper-parameter
+    _apply_then_retrain(env)
+    ws = _calm(env)
+    from reconciler.engine.identity import spec_hashes
+    from reconciler.engine.refreshing import desired_of
+
+    resource = ws.manifests.resources[FINE_TUNE]
+    records = ws.records()
+    desired = desired_of(resource, spec_hashes(ws.manifests)[FINE_TUNE],
+                         {d: records[d].outputs for d in resource.dependencies()})
+    twin = ws.adapters()["dashscope"].create(desired)  # the same spec, created 20 s before our request:
+    env.clock.advance(20)  # inside the clock-skew margin, so it fits our look-up too
+    late = FaultRule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=35.0)
+    ws = env.workspace()
+    ws.wiring.transports["dashscope"] = env.sandbox.transport(faults=FaultConfig(seed=5, rules=[late]))
+    _, result = ws.apply()
+    assert result.ok, {a: o.message for a, o in result.outcomes.items()}
+    assert {j["job_id"] for j in env.live("fine_tunes")} == {twin.remote_id}
+    store = env.workspace().open_state(readonly=True)
+    events = [e for e in store.events(FINE_TUNE) if e.event == "duplicate-found"]
+    store.close()
+    assert events and events[0].detail["kept"] == twin.remote_id
     assert not _calm(env).plan().has_changes

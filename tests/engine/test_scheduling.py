@@ -27,7 +27,7 @@ class Fake:
     def fingerprint(self, desired: Desired) -> dict[str, Any]:
         return {"name": desired.name}
 
-    def create(self, desired: Desired) -> Observation:
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
         if desired.name == "bad":
             raise InvalidRequestError("refused", provider="fake", operation="create")
         self.created.append(desired.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -86,9 +87,8 @@ def test_load_manifests_raises_with_every_diagnostic(tmp_path: Path) -> None:
     assert str(caught.value).startswith("invalid manifests: ")
 
 
-def test_quickstart_resources_locations_and_content(tmp_path: Path) -> None:
-    target = tmp_path / "qs"
-    shutil.copytree(QUICKSTART, target)
+def test_quickstart_resources_locations_and_content(tmp_path: Path, example_copy: Callable[..., Path]) -> None:
+    target = example_copy("manifests/quickstart", "qs")
     m = load_manifests([target], cwd=tmp_path)
     dataset = m.get("Dataset/money-rain-train")
     assert dataset is not None and dataset.content is not None
@@ -106,10 +106,9 @@ def test_quickstart_resources_locations_and_content(tmp_path: Path) -> None:
 
 
 def test_a_dataset_used_by_several_fine_tunes_is_hashed_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, example_copy: Callable[..., Path]
 ) -> None:
-    target = tmp_path / "qs"
-    shutil.copytree(QUICKSTART, target)
+    target = example_copy("manifests/quickstart", "qs")
     extra = (target / "money-rain.yaml").read_text().split("---\n")[1]
     (target / "more.yaml").write_text(
         "\n---\n".join(extra.replace("name: money-rain\n", f"name: money-rain-{i}\n") for i in range(3))
@@ -130,9 +129,8 @@ def test_a_dataset_used_by_several_fine_tunes_is_hashed_once(
     assert len(calls) == 1
 
 
-def test_check_data_false_skips_datasets(tmp_path: Path) -> None:
-    target = tmp_path / "qs"
-    shutil.copytree(QUICKSTART, target)
+def test_check_data_false_skips_datasets(tmp_path: Path, example_copy: Callable[..., Path]) -> None:
+    target = example_copy("manifests/quickstart", "qs")
     shutil.rmtree(target / "data")
     assert not load([target], cwd=tmp_path).ok
     result = load([target], cwd=tmp_path, check_data=False)

@@ -2,6 +2,7 @@
 
 upload → create → poll to SUCCEEDED (FakeClock, no wall time) → logs, checkpoints, validation →
 export → deploy → scale → delete everything; request counts come from the emulator's own counter.
+Both fidelity modes; `documented` differs where the documents are less helpful (providers.md §4b).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from reconciler.providers.dashscope import (
     FineTuneCreate,
     FineTuneStatus,
 )
-from reconciler.providers.errors import ConflictError, NotFoundError, OutcomeUnknownError
+from reconciler.providers.errors import ConflictError, InvalidRequestError, NotFoundError, OutcomeUnknownError
 from reconciler.providers.http import RetryPolicy
 from reconciler.sandbox import Sandbox, serve
 
@@ -56,10 +57,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
-    with Sandbox(db_path=None, clock=clock, time_scale=60.0, seed=1) as sb:
+@pytest.fixture(params=["permissive", "documented"])
+def sandbox(request, clock: FakeClock) -> Iterator[Sandbox]:
+    with Sandbox(db_path=None, clock=clock, time_scale=60.0, seed=1, fidelity=request.param) as sb:
         yield sb
+
+
+def processed(client: DashScopeClient, clock: FakeClock, file_id: str) -> None:
+    assert poll(clock, lambda: client.get_file(file_id).status or "", {"processed", "error"}) == "processed"
 
 
 @pytest.fixture(params=["in-process", "http"])
@@ -82,10 +87,13 @@ def test_full_flow(client: DashScopeClient, sandbox: Sandbox, clock: FakeClock, 
     sandbox.reset_counts()
 
     # dataset
+    documented = sandbox.fidelity == "documented"
     zip_path = wan_zip(tmp_path / "money-rain.zip")
     f = client.upload_file(zip_path, filename="money-rain.zip")
     assert f.id and f.bytes == zip_path.stat().st_size and f.filename == "money-rain.zip"
     assert f.purpose == "fine-tune"
+    assert f.status == ("uploaded" if documented else "processed")
+    processed(client, clock, f.id)
     assert client.get_file(f.id).id == f.id
     assert f.id in [x.id for x in client.iter_files(purpose="fine-tune")]
 
@@ -113,9 +121,14 @@ def test_full_flow(client: DashScopeClient, sandbox: Sandbox, clock: FakeClock, 
     chosen = names[0]
     assert checkpoints[chosen].status == "PENDING" and checkpoints[chosen].model_name is None
 
-    # export: a re-send with the same name is harmless (why the client retries it like a read)
+    # export: a re-send with the same name is harmless (why the client retries it like a read);
+    # documented fidelity refuses any second export — the adapter reads the checkpoint row instead
     assert client.export_checkpoint(job.job_id, chosen, model_name="money-rain-c1") is True
-    assert client.export_checkpoint(job.job_id, chosen, model_name="money-rain-c1") is True
+    if documented:
+        with pytest.raises(InvalidRequestError, match="already been exported"):
+            client.export_checkpoint(job.job_id, chosen, model_name="money-rain-c1")
+    else:
+        assert client.export_checkpoint(job.job_id, chosen, model_name="money-rain-c1") is True
     exported = poll(
         clock,
         lambda: next(c for c in client.list_checkpoints(job.job_id) if c.checkpoint == chosen).status,
@@ -135,7 +148,11 @@ def test_full_flow(client: DashScopeClient, sandbox: Sandbox, clock: FakeClock, 
         client.create_deployment(DeploymentCreate(model_name=model_name))
     assert poll(clock, lambda: client.get_deployment(dep.deployed_model).status, {"RUNNING", "FAILED"}) == "RUNNING"
     assert dep.deployed_model in [d.deployed_model for d in client.iter_deployments()]
-    assert client.scale_deployment(dep.deployed_model, 2).status == "UPDATING"
+    if documented:  # capacity applies to plan mu only [doc]
+        with pytest.raises(InvalidRequestError, match="plan mu only"):
+            client.scale_deployment(dep.deployed_model, 2)
+    else:
+        assert client.scale_deployment(dep.deployed_model, 2).status == "UPDATING"
     assert poll(clock, lambda: client.get_deployment(dep.deployed_model).status, {"RUNNING"}) == "RUNNING"
 
     # delete everything
@@ -160,6 +177,7 @@ def test_full_flow(client: DashScopeClient, sandbox: Sandbox, clock: FakeClock, 
 
 def test_cancel_a_queued_job(client: DashScopeClient, clock: FakeClock, tmp_path: Path) -> None:
     f = client.upload_file(wan_zip(tmp_path / "d.zip"), filename="d.zip")
+    processed(client, clock, f.id)
     spec = FineTuneCreate(model="wan2.2-i2v-flash", training_file_ids=[f.id], training_type="efficient_sft",
                           hyper_parameters={"n_epochs": 40, "eval_epochs": 10})
     first = client.create_fine_tune(spec)

@@ -42,7 +42,7 @@ def test_newer_minor_is_read_when_it_validates_and_explained_when_not() -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("not json", "not valid JSON"),
-    ("[1, 2]", "no format_version"),
+    ("[1, 2]", "holds a JSON array"),
     ('{"resources": []}', "no format_version"),
     ('{"format_version": 1}', "is not MAJOR.MINOR"),
     ('{"format_version": "one"}', "is not MAJOR.MINOR"),

@@ -45,7 +45,18 @@ class Kit:
             data={"purpose": "fine-tune"},
         )
         assert r.status_code == 200, r.text
-        return r.json()["id"]
+        file_id = r.json()["id"]
+        if self.sb.fidelity == "documented":
+            self.wait_processed(file_id)
+        return file_id
+
+    def wait_processed(self, file_id: str, step: float = 0.05, limit: float = 600) -> None:
+        """Documented fidelity: a file is `uploaded`, then `processing`, before jobs may use it."""
+        waited = 0.0
+        while self.http.get(f"/compatible-mode/v1/files/{file_id}").json()["status"] != "processed":
+            assert waited <= limit, f"{file_id} never processed"
+            self.clock.advance(step)
+            waited += step
 
     def create_job(self, file_id: str | None = None, model: str = MODEL, **hp: Any) -> dict[str, Any]:
         r = self.create_job_response(file_id, model, **hp)

@@ -4,16 +4,24 @@ The fixtures in `seed_examples/` are the JSON examples of seed 002. Nested objec
 recursively. Two documented deviations: `hyper_parameters` may carry more keys than the seed's
 example (the emulator echoes every effective value, the seed shows five), and checkpoint objects
 carry the newer docs' `checkpoint_id`, `step`, `expire_time` besides the seed's keys.
+
+Every test runs in both fidelity modes. In `documented` mode two more documented shapes are
+allowed, and required: hyper-parameters echoed as strings (exactly the seed's five keys), and no
+`finetuned_output` before the job SUCCEEDED (the LLM reference).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sandbox_testkit import Kit, dataset_zip
+
+from reconciler.clock import FakeClock
+from reconciler.sandbox import Sandbox
 
 EXAMPLES = Path(__file__).parent / "seed_examples"
 SEED = next(Path("/work/shared/seeds").glob("002_*"), None) if Path("/work/shared/seeds").is_dir() else None
@@ -23,24 +31,41 @@ def seed(name: str) -> Any:
     return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def same_shape(actual: Any, expected: Any, path: str = "$", superset_at: tuple[str, ...] = ()) -> list[str]:
-    """Differences in keys and JSON value types between `actual` and `expected`."""
+def _numeric_text(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(v, str)
+
+
+def same_shape(actual: Any, expected: Any, path: str = "$", superset_at: tuple[str, ...] = (),
+               text_numbers_under: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> list[str]:
+    """Differences in keys and JSON value types between `actual` and `expected`.
+
+    `superset_at`: objects that may carry keys the seed lacks; `text_numbers_under`: objects whose
+    values may be numbers written as strings where the seed has numbers; `optional`: paths that may
+    be absent.
+    """
     problems: list[str] = []
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return [f"{path}: expected an object, got {type(actual).__name__}"]
-        missing = set(expected) - set(actual)
+        missing = {k for k in set(expected) - set(actual) if f"{path}.{k}" not in optional}
         extra = set() if path in superset_at else set(actual) - set(expected)
         problems += [f"{path}.{k}: missing" for k in sorted(missing)]
         problems += [f"{path}.{k}: not in the seed" for k in sorted(extra)]
         for key in set(expected) & set(actual):
-            problems += same_shape(actual[key], expected[key], f"{path}.{key}", superset_at)
+            if path in text_numbers_under and _numeric_text(actual[key]) and not isinstance(expected[key], str | bool):
+                continue
+            problems += same_shape(actual[key], expected[key], f"{path}.{key}", superset_at, text_numbers_under,
+                                   optional)
     elif isinstance(expected, list):
         if not isinstance(actual, list):
             return [f"{path}: expected an array, got {type(actual).__name__}"]
         if expected and actual:
             for item in actual:
-                problems += same_shape(item, expected[0], f"{path}[]", superset_at)
+                problems += same_shape(item, expected[0], f"{path}[]", superset_at, text_numbers_under, optional)
     else:
         def kind(v: Any) -> str:
             return "number" if isinstance(v, int | float) and not isinstance(v, bool) else type(v).__name__
@@ -49,12 +74,27 @@ def same_shape(actual: Any, expected: Any, path: str = "$", superset_at: tuple[s
     return problems
 
 
-def assert_shape(actual: Any, name: str, superset_at: tuple[str, ...] = ()) -> None:
-    problems = same_shape(actual, seed(name), superset_at=superset_at)
+def assert_shape(actual: Any, name: str, **allowances: tuple[str, ...]) -> None:
+    problems = same_shape(actual, seed(name), **allowances)
     assert not problems, "\n".join(problems)
 
 
 HP = ("$.output.hyper_parameters", "$.output.jobs[].hyper_parameters")
+FIDELITIES = ("permissive", "documented")
+
+
+@pytest.fixture(params=FIDELITIES)
+def sandbox(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Sandbox]:
+    sb = Sandbox(clock=clock, seed=7, fidelity=request.param)
+    yield sb
+    sb.close()
+
+
+def allowances(fidelity: str) -> dict[str, tuple[str, ...]]:
+    if fidelity == "documented":
+        # exactly the seed's five keys, as strings (list-jobs page); finetuned_output only on SUCCEEDED
+        return {"text_numbers_under": HP, "optional": ("$.output.finetuned_output",)}
+    return {"superset_at": HP}
 
 
 @pytest.fixture
@@ -63,6 +103,7 @@ def flow(kit: Kit) -> dict[str, Any]:
     out: dict[str, Any] = {}
     r = kit.http.post("/compatible-mode/v1/files", files={"file": ("ds.zip", dataset_zip(10))}, data={"purpose": "fine-tune"})
     out["files_upload"] = r.json()
+    kit.wait_processed(out["files_upload"]["id"])
     r = kit.http.post("/api/v1/fine-tunes", json={
         "model": "wan2.5-i2v-preview", "training_file_ids": [out["files_upload"]["id"]], "training_type": "efficient_sft",
         "hyper_parameters": {"n_epochs": 10, "batch_size": 2, "learning_rate": 2e-5, "split": 0.9, "eval_epochs": 2,
@@ -100,8 +141,23 @@ def flow(kit: Kit) -> dict[str, Any]:
      "validation_details", "export", "deployment_create", "deployment_get", "deployment_delete",
      "deployment_get_deleted", "fine_tune_cancel", "fine_tune_delete"],
 )
-def test_response_matches_the_seed_example(flow: dict[str, Any], name: str) -> None:
-    assert_shape(flow[name], name, superset_at=HP)
+def test_response_matches_the_seed_example(flow: dict[str, Any], kit: Kit, name: str) -> None:
+    assert_shape(flow[name], name, **allowances(kit.sb.fidelity))
+
+
+def test_documented_fidelity_shows_the_least_helpful_documented_shapes(flow: dict[str, Any], kit: Kit) -> None:
+    created, got = flow["fine_tune_create"]["output"], flow["fine_tune_get"]["output"]
+    listed = flow["fine_tune_list"]["output"]["jobs"][0]
+    if kit.sb.fidelity == "permissive":
+        assert created["finetuned_output"] == got["finetuned_output"]
+        assert got["hyper_parameters"]["learning_rate"] == 2e-5 and got["hyper_parameters"]["lora_rank"] == 32
+        assert flow["files_upload"]["status"] == "processed"
+        return
+    assert "finetuned_output" not in created and got["finetuned_output"]
+    for job in (created, got, listed):
+        assert job["hyper_parameters"] == {"n_epochs": "10", "batch_size": "2", "learning_rate": "2.0E-5",
+                                           "split": "0.9", "eval_epochs": "2"}
+    assert flow["files_upload"]["status"] == "uploaded"
 
 
 def test_checkpoints_match_the_seed_for_both_exported_and_unexported(flow: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """The sandbox over real HTTP, driven by clients nobody here wrote: the openai and dashscope SDKs.
 
 One server on a free 127.0.0.1 port per test module; a FakeClock shared with the server makes
-training, exports and deployments finish as fast as the test advances time. Socket-level faults
-and the `reconciler sandbox serve` subprocess are checked at the end.
+training, exports and deployments finish as fast as the test advances time. The SDK tests run in
+both fidelity modes. Socket-level faults and the `reconciler sandbox serve` subprocess are checked
+at the end.
 """
 
 from __future__ import annotations
@@ -32,21 +33,39 @@ from reconciler.sandbox import RunningServer, Sandbox, serve
 KEY = "sk-sandbox-test"
 
 
-@pytest.fixture
-def served(clock: FakeClock) -> Iterator[tuple[Sandbox, RunningServer]]:
-    sb = Sandbox(clock=clock, seed=11)
+@pytest.fixture(params=["permissive", "documented"])
+def served(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[tuple[Sandbox, RunningServer]]:
+    sb = Sandbox(clock=clock, seed=11, fidelity=request.param)
     server = serve(sb, port=0)
     yield sb, server
     server.shutdown()
     sb.close()
 
 
-def test_openai_sdk_files_client(served: tuple[Sandbox, RunningServer]) -> None:
+def _until_processed(client: openai.OpenAI, file_id: str, clock: FakeClock) -> str:
+    """Documented fidelity: `uploaded` → `processing` → `processed`; returns the statuses seen."""
+    seen = []
+    for _ in range(2000):
+        status = client.files.retrieve(file_id).status
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status == "processed":
+            return " → ".join(seen)
+        clock.advance(0.01)
+    raise AssertionError(f"{file_id} never processed: {seen}")
+
+
+def test_openai_sdk_files_client(served: tuple[Sandbox, RunningServer], clock: FakeClock) -> None:
     sb, server = served
     client = openai.OpenAI(api_key=KEY, base_url=f"{server.url}/compatible-mode/v1", max_retries=0)
     content = dataset_zip(10)
     created = client.files.create(file=("wan-i2v-training-dataset.zip", io.BytesIO(content)), purpose="fine-tune")
-    assert created.id.startswith("file-ft-") and created.bytes == len(content) and created.status == "processed"
+    assert created.id.startswith("file-ft-") and created.bytes == len(content)
+    if sb.fidelity == "documented":
+        assert created.status == "uploaded"
+        assert _until_processed(client, created.id, clock) == "uploaded → processing → processed"
+    else:
+        assert created.status == "processed"
     assert created.filename == "wan-i2v-training-dataset.zip" and created.purpose == "fine-tune"
     got = client.files.retrieve(created.id)
     assert got.id == created.id and got.created_at == created.created_at
@@ -76,9 +95,9 @@ def test_dashscope_sdk_create_poll_export_deploy_delete(
 ) -> None:
     sb, server = served
     monkeypatch.setattr(dashscope, "base_http_api_url", f"{server.url}/api/v1")
-    file_id = openai.OpenAI(api_key=KEY, base_url=f"{server.url}/compatible-mode/v1").files.create(
-        file=("ds.zip", io.BytesIO(dataset_zip(10))), purpose="fine-tune"
-    ).id
+    files = openai.OpenAI(api_key=KEY, base_url=f"{server.url}/compatible-mode/v1")
+    file_id = files.files.create(file=("ds.zip", io.BytesIO(dataset_zip(10))), purpose="fine-tune").id
+    _until_processed(files, file_id, clock)
 
     created = FineTunes.call(
         model="wan2.5-i2v-preview", training_file_ids=[file_id], mode="efficient_sft",
@@ -126,7 +145,10 @@ def test_dashscope_sdk_create_poll_export_deploy_delete(
     assert Deployments.get(name, api_key=KEY).output["status"] == "RUNNING"
     assert Deployments.list(api_key=KEY).output["total"] == 1
     scaled = Deployments.scale(name, capacity=2, api_key=KEY)
-    assert scaled.status_code == 200 and scaled.output["status"] == "UPDATING"
+    if sb.fidelity == "documented":  # capacity applies to plan mu only [doc]
+        assert scaled.status_code == 400 and scaled.code == "UnsupportedOperation"
+    else:
+        assert scaled.status_code == 200 and scaled.output["status"] == "UPDATING"
     clock.advance(1)
 
     removed = Deployments.delete(name, api_key=KEY)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import postgres_server
@@ -250,8 +251,10 @@ def test_a_lock_holder_whose_connection_drops_loses_the_lock_at_once_and_stops(
         with holder.lock("apply"):
             with psycopg.connect(pg_database, autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (_backend_pid(holder),))
-            with other.lock("apply") as taken:  # free at once: the lock died with the session
+            started = time.monotonic()
+            with other.lock("apply", timeout=5) as taken:  # the server ends the session within moments…
                 assert other.lock_info() == taken
+            assert time.monotonic() - started < 1.0  # …and the lock died with it
             with pytest.raises(StateError, match="the apply lock went with it, so this run stopped"):
                 holder.put(make_record(), event="create")
             with pytest.raises(StateError, match="while holding the apply lock, so this run stopped"):

@@ -4,14 +4,26 @@ Kinds → API (providers.md §1):
 - Dataset          → a zip on the OpenAI-compatible files API; the file name carries the content
                      hash (`<name>-<hash16>.zip`), which is how discovery finds it again.
 - FineTune         → a `/fine-tunes` job; found again by (model, training/validation file ids,
-                     hyper-parameters) — DashScope has no idempotency key.
+                     the hyper-parameters the job echoes) — DashScope has no idempotency key.
 - CheckpointExport → `export/{checkpoint}?model_name=` on the job; found again by the display
                      name we gave it. DashScope has no API to delete an exported model: deleting
                      a CheckpointExport only forgets it (the job's deletion removes its checkpoints).
-- Deployment       → `/deployments`; `deployed_model` = model_name[-suffix] is its natural key,
-                     and a 409 on create is a cheap "it already exists" check.
+- Deployment       → `/deployments`; looked up by listing and matching `model_name` (+ suffix),
+                     never by a computed id: with a suffix the server inserts 8 hex characters
+                     (`<model_name>-<8 hex>-<suffix>`). The remote id is `deployed_model` as returned.
 Reads are batched through the list endpoints (files: 1 request per 2,000; jobs: per 100;
 deployments: per 200); checkpoints have no account-wide list, so exports cost one request per job.
+
+Recovery and discovery read only documented fields (DESIGN.md §3b, providers.md §4b):
+- hyper-parameters may be echoed as numbers or as strings ("2.0E-5", "1.6e-5", "400"), and only
+  some of them (seed 002 echoes five): echoed values compare numerically, missing ones are not
+  evidence either way, and a job whose echoed value differs is never adopted;
+- `finetuned_output` may be absent until the job SUCCEEDED, an exported checkpoint's names until
+  its export SUCCEEDED; nothing here needs them earlier;
+- a checkpoint row is PENDING both when never exported and when queued: only the engine's journal
+  knows we asked, so `find` treats PENDING as "not known yet" and `create` reads the row when an
+  export is refused (see `_export_checkpoint`);
+- more than one live, unclaimed object that fits → `AmbiguousMatch`, never a guess.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -37,7 +50,7 @@ from reconciler.providers.dashscope.types import (
     FineTuneJob,
 )
 from reconciler.providers.errors import ConflictError, InvalidRequestError, NotFoundError, ServerError
-from reconciler.providers.interface import Desired, Observation, Phase
+from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
 
 _JOB_PHASES = {
@@ -78,10 +91,60 @@ def _dump(model: Any) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
-def _same_number(a: Any, b: Any) -> bool:
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
+# A decimal number as text: "400", "-3", "0.9", ".5", "2.", "2.0E-5", "1.6e-5", "2e-05". Not
+# "nan", "inf", "1_000" or hex, which Python's float() would also take.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _as_number(value: Any) -> float | None:
+    """A hyper-parameter as a number, whether echoed as one or as its text; None if it is neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
+        number = float(value.strip())
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()
+
+
+def same_hyper_parameter(echoed: Any, wanted: Any) -> bool:
+    """Whether a job's echoed hyper-parameter is the one we asked for.
+
+    DashScope echoes numbers in some documents and strings in others (providers.md §4b), so two
+    numbers, or a number and its text, compare numerically (2e-05 == "2.0E-5" == "2e-5",
+    400 == "400" == "400.0"); anything else — booleans, words — compares as text
+    (True == "true", "cosine" == "cosine").
+    """
+    a, b = _as_number(echoed), _as_number(wanted)
+    if a is not None and b is not None:
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return _as_text(echoed) == _as_text(wanted)
+
+
+_DELETING = frozenset({"DELETING", "OFFLINING"})
+_HEX8 = r"[0-9A-Fa-f]{8}"
+
+
+def deployed_model_fits(deployed_model: str, model_name: str, suffix: str | None) -> bool:
+    """Whether a `deployed_model` is what DashScope names a deployment of `model_name` (+ `suffix`).
+
+    Without a suffix it is the model name; with one, `<model_name>-<8 hex>-<suffix>` [doc]
+    (`emo` + `sample01` → `emo-35b3f106-sample01`), or `<model_name>-<suffix>` (the permissive
+    sandbox's shape). The caller also requires the listed `model_name` to be ours, and two
+    candidates are an `AmbiguousMatch`, so accepting both shapes never picks a stranger.
+    """
+    if not suffix:
+        return deployed_model == model_name
+    if deployed_model == f"{model_name}-{suffix}":
+        return True
+    return re.fullmatch(f"{re.escape(model_name)}-{_HEX8}-{re.escape(suffix)}", deployed_model) is not None
 
 
 class DashScopeAdapter:
@@ -91,9 +154,10 @@ class DashScopeAdapter:
         "Dataset": "zip uploaded to the OpenAI-compatible files API",
         "FineTune": "`/api/v1/fine-tunes` job (Wan i2v/kf2v LoRA)",
         "CheckpointExport": "`export/{checkpoint}` + `/checkpoints`",
-        "Deployment": "`/api/v1/deployments` (scale in place)",
+        "Deployment": "`/api/v1/deployments` (plan mu scales in place; plan lora: capacity 1, never scaled)",
         "Refresh": "batched: files list, jobs list (100/page), deployments list (200/page); checkpoints per job",
-        "Found again without state by": "file name with content hash; model + file ids + hyper-parameters; export name; deployed_model",
+        "Found again without state by": ("file name with content hash; model + file ids + echoed hyper-parameters; "
+                                         "export display name (once SUCCEEDED); model_name + suffix, by listing"),
         "Ambiguous create": "looked up, never re-sent blindly",
         "Cancel a running job": "`POST /fine-tunes/{id}/cancel`",
         "Delete": "files, jobs (terminal), deployments; exports are forgotten (no API)",
@@ -265,16 +329,20 @@ class DashScopeAdapter:
         return [str(desired.inputs[f"Dataset/{n}"]["file_id"]) for n in desired.spec.get(field) or []]
 
     @staticmethod
-    def _model_name(desired: Desired) -> str:
+    def _model_name(desired: Desired) -> str | None:
+        """The model a Deployment serves, once its source has produced it (else None).
+
+        A job's `finetuned_output` may be absent until it SUCCEEDED, an export's `model_name`
+        until the export SUCCEEDED [doc]: discovery before then finds nothing, never guesses.
+        """
         spec = desired.spec
         if spec.get("checkpoint_export"):
-            return str(desired.inputs[f"CheckpointExport/{spec['checkpoint_export']}"]["model_name"])
-        return str(desired.inputs[f"FineTune/{spec['fine_tune']}"]["finetuned_output"])
-
-    @classmethod
-    def _deployed_model(cls, desired: Desired) -> str:
-        suffix = desired.spec.get("suffix")
-        return cls._model_name(desired) + (f"-{suffix}" if suffix else "")
+            source = desired.inputs.get(f"CheckpointExport/{spec['checkpoint_export']}") or {}
+            name = source.get("model_name")
+        else:
+            source = desired.inputs.get(f"FineTune/{spec.get('fine_tune')}") or {}
+            name = source.get("finetuned_output")
+        return str(name) if name else None
 
     def fingerprint(self, desired: Desired) -> dict[str, Any]:
         spec = desired.spec
@@ -287,7 +355,8 @@ class DashScopeAdapter:
         if desired.kind == "CheckpointExport":
             job_id = desired.inputs[f"FineTune/{spec['fine_tune']}"]["job_id"]
             return {"job_id": job_id, "checkpoint": spec["checkpoint"], "model_name": spec["model_name"]}
-        return {"deployed_model": self._deployed_model(desired)}
+        # never a computed deployed_model: with a suffix the server adds 8 hex characters
+        return {"model_name": self._model_name(desired), "suffix": desired.spec.get("suffix")}
 
     # ------------------------------------------------------------------ discovery
     def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
@@ -297,6 +366,15 @@ class DashScopeAdapter:
         return self._match([desired], claimed, since=since).get(desired.address)
 
     def _match(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+        """Objects that fit each resource's fingerprint; `since` (epoch) narrows `find` to recent ones.
+
+        Only live, unclaimed objects count, and one object is adopted for one resource. More than one
+        candidate for a resource raises `AmbiguousMatch` at once, naming that resource (the engine
+        discovers kind by kind, so the batch's other resources of that kind are looked up again
+        when it asks again). `claimed` itself is never changed: a batch that raises leaves the
+        caller's claims as they were, so asking again for the other resources finds them again.
+        """
+        claimed = set(claimed)  # this batch's own claims stay here
         out: dict[str, Observation] = {}
         by_kind: dict[str, list[Desired]] = defaultdict(list)
         for d in desired:
@@ -305,9 +383,10 @@ class DashScopeAdapter:
             files = [f for f in self.client.iter_files(purpose="fine-tune") if f.id not in claimed]
             for d in by_kind["Dataset"]:
                 name = upload_name(d.name, d.content_digest or "")
-                hits = [f for f in files if f.filename == name and f.status != "error"
+                hits = [f for f in files if f.filename == name and f.status != "error" and f.id not in claimed
                         and (since is None or (f.created_at or 0) >= since)]
                 if hits:
+                    # the name carries the content hash: every hit holds the same bytes, any is ours
                     best = max(hits, key=lambda f: f.created_at or 0)
                     out[d.address] = self._file_obs(best)
                     claimed.add(best.id)
@@ -315,32 +394,65 @@ class DashScopeAdapter:
             jobs = [j for j in self.client.iter_fine_tunes() if j.job_id not in claimed]
             for d in by_kind["FineTune"]:
                 fp = self.fingerprint(d)
-                hits = [j for j in jobs if self._job_matches(j, fp) and j.status not in ("FAILED", "CANCELED", "CANCELING")
+                hits = [j for j in jobs if j.job_id not in claimed and self._job_matches(j, fp)
+                        and j.status not in ("FAILED", "CANCELED", "CANCELING")
                         and (since is None or (_epoch(j.create_time) or 0) >= since)]
+                if len(hits) > 1:
+                    wanted = fp.get("hyper_parameters") or {}
+                    # every hyper-parameter we sent is echoed, and equal: one create that landed twice
+                    same = all(set(wanted) <= set(j.hyper_parameters) for j in hits)
+                    raise AmbiguousMatch(d.address, sorted(j.job_id for j in hits),
+                                         "several live jobs have this model, these training and validation files "
+                                         "and the hyper-parameters they echo",
+                                         twins=[self._job_obs(j) for j in hits] if same else None)
                 if hits:
-                    best = max(hits, key=lambda j: (_epoch(j.create_time) or 0, j.job_id))
-                    out[d.address] = self._job_obs(best)
-                    claimed.add(best.job_id)
+                    out[d.address] = self._job_obs(hits[0])
+                    claimed.add(hits[0].job_id)
         if by_kind.get("CheckpointExport"):
             wanted = {d.address: self.fingerprint(d) for d in by_kind["CheckpointExport"]}
             checkpoints = self._checkpoints_of({fp["job_id"] for fp in wanted.values()})
             for address, fp in wanted.items():
-                names = self._display_names(fp)
-                for c in checkpoints.get(fp["job_id"]) or []:
-                    if c.checkpoint == fp["checkpoint"] and c.model_display_name in names:
-                        out[address] = self._export_obs(fp["job_id"], c)
+                rid = f"{fp['job_id']}:{fp['checkpoint']}"
+                c = next((c for c in checkpoints.get(fp["job_id"]) or [] if c.checkpoint == fp["checkpoint"]), None)
+                if c is None or rid in claimed:
+                    continue
+                ours = c.status == "SUCCEEDED" and c.model_display_name in self._display_names(fp)
+                # After an ambiguous export (`find`), PROCESSING is ours too: the journal says we asked.
+                # PENDING is "not known yet" — never exported and queued look the same [seed].
+                if ours or (since is not None and c.status == "PROCESSING"):
+                    out[address] = self._export_obs(fp["job_id"], c)
+                    claimed.add(rid)
         if by_kind.get("Deployment"):
+            deployments = list(self.client.iter_deployments())
             for d in by_kind["Deployment"]:
-                name = self._deployed_model(d)
-                if name in claimed:
-                    continue
-                try:
-                    dep = self.client.get_deployment(name)
-                except NotFoundError:
-                    continue
-                if dep.status not in ("DELETING", "OFFLINING"):
-                    out[d.address] = self._deployment_obs(dep)
+                model = self._model_name(d)
+                if model is None:
+                    continue  # its model does not exist yet: nothing can serve it
+                hits = self._deployment_candidates(deployments, model, d.spec.get("suffix"), claimed, since)
+                if len(hits) > 1:
+                    raise AmbiguousMatch(d.address, sorted(h.deployed_model for h in hits),
+                                         f"several live deployments serve {model}"
+                                         + (f" with suffix {d.spec['suffix']}" if d.spec.get("suffix") else ""))
+                if hits:
+                    out[d.address] = self._deployment_obs(hits[0])
+                    claimed.add(hits[0].deployed_model)
         return out
+
+    @staticmethod
+    def _deployment_candidates(deployments: Iterable[Deployment], model_name: str, suffix: str | None,
+                               claimed: set[str], since: float | None = None) -> list[Deployment]:
+        """Live, unclaimed deployments of `model_name` named as DashScope names one with `suffix`."""
+        hits = []
+        for dep in deployments:
+            if dep.status in _DELETING or dep.deployed_model in claimed or dep.model_name != model_name:
+                continue
+            if not deployed_model_fits(dep.deployed_model, model_name, suffix):
+                continue
+            created = _epoch(dep.gmt_create)
+            if since is not None and created is not None and created < since:
+                continue
+            hits.append(dep)
+        return hits
 
     @staticmethod
     def _job_matches(job: FineTuneJob, fp: Mapping[str, Any]) -> bool:
@@ -351,11 +463,15 @@ class DashScopeAdapter:
         if sorted(job.validation_file_ids or []) != sorted(fp["validation_file_ids"]):
             return False
         wanted = fp.get("hyper_parameters") or {}
-        # the provider echoes back a subset of the hyper-parameters; every echoed one must agree
-        return all(_same_number(v, wanted.get(k)) for k, v in job.hyper_parameters.items() if k in wanted)
+        # The provider echoes a subset of the hyper-parameters (seed 002 shows five), as numbers or
+        # as strings; every one it echoes must be the one we asked for. One it does not echo is no
+        # evidence either way (and max_output_cnt is not compared: the seed's own examples disagree).
+        return all(same_hyper_parameter(v, wanted[k]) for k, v in job.hyper_parameters.items()
+                   if wanted.get(k) is not None)
 
     # ------------------------------------------------------------------ mutate
-    def create(self, desired: Desired) -> Observation:
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
+        """Submit the create. `claimed` (remote ids other resources own) guards the 409 look-up."""
         spec = desired.spec
         if desired.kind == "Dataset":
             if not desired.source_path:
@@ -371,27 +487,39 @@ class DashScopeAdapter:
                 training_type=spec.get("training_type"), hyper_parameters=spec.get("hyper_parameters"))
             return self._job_obs(self.client.create_fine_tune(body))
         if desired.kind == "CheckpointExport":
-            fp = self.fingerprint(desired)
-            self._export(fp)
-            c = next((c for c in self.client.list_checkpoints(fp["job_id"]) if c.checkpoint == fp["checkpoint"]), None)
-            if c is None:
-                raise NotFoundError(f"checkpoint {fp['checkpoint']} not found on job {fp['job_id']}",
-                                    provider="dashscope", operation="export checkpoint")
-            return self._export_obs(fp["job_id"], c)
+            return self._export_checkpoint(desired)
         if desired.kind == "Deployment":
-            body = DeploymentCreate(
-                model_name=self._model_name(desired), plan=spec.get("plan") or "lora",
-                capacity=int(spec.get("capacity") or 1), aigc_config=spec.get("aigc_config"),
-                name=spec.get("name"), suffix=spec.get("suffix"))
-            try:
-                return self._deployment_obs(self.client.create_deployment(body))
-            except ConflictError:
-                # 409: it exists. Ours if it serves the model we asked for (e.g. a lost response).
-                existing = self.client.get_deployment(self._deployed_model(desired))
-                if existing.model_name == body.model_name and existing.status not in ("DELETING", "OFFLINING"):
-                    return self._deployment_obs(existing)
-                raise
+            return self._create_deployment(desired, claimed or set())
         raise ValueError(f"dashscope cannot serve {desired.kind}")
+
+    def _create_deployment(self, desired: Desired, claimed: set[str]) -> Observation:
+        spec = desired.spec
+        model = self._model_name(desired)
+        if model is None:
+            raise ValueError(f"{desired.address}: the model to deploy is not known yet (its source is not ready)")
+        suffix = spec.get("suffix")
+        body = DeploymentCreate(
+            model_name=model, plan=spec.get("plan") or "lora", capacity=int(spec.get("capacity") or 1),
+            aigc_config=spec.get("aigc_config"), name=spec.get("name"), suffix=suffix)
+        try:
+            return self._deployment_obs(self.client.create_deployment(body))
+        except ConflictError as conflict:
+            # 409: a live deployment already holds this model (+ suffix). Ours if exactly one live,
+            # unclaimed deployment serves this model under this suffix (e.g. a lost response) —
+            # found by listing, never by computing its id.
+            hits = self._deployment_candidates(self.client.iter_deployments(), model, suffix, claimed)
+            if len(hits) > 1:
+                raise AmbiguousMatch(desired.address, sorted(h.deployed_model for h in hits),
+                                     f"DashScope answered 409 and several live deployments serve {model}") from conflict
+            if hits:
+                return self._deployment_obs(hits[0])
+            holder = f"suffix {suffix}" if suffix else f"{model} without a suffix"
+            raise ConflictError(
+                f"{conflict.message} — no live deployment that could be this resource's holds {holder} (another "
+                f"resource, another model with this suffix, or one still being deleted); give this Deployment a "
+                f"different suffix, or delete the holder and apply again",
+                status=conflict.status, code=conflict.code, request_id=conflict.request_id,
+                provider=conflict.provider, operation=conflict.operation) from conflict
 
     @staticmethod
     def _display_names(fp: Mapping[str, Any]) -> tuple[str, str]:
@@ -403,24 +531,71 @@ class DashScopeAdapter:
         """
         return fp["model_name"], f"{fp['model_name']}-{str(fp['job_id'])[-4:]}"
 
-    def _export(self, fp: Mapping[str, Any]) -> None:
-        preferred, fallback = self._display_names(fp)
-        for name in (preferred, fallback):
+    def _checkpoint_row(self, fp: Mapping[str, Any]) -> Checkpoint:
+        c = next((c for c in self.client.list_checkpoints(fp["job_id"]) if c.checkpoint == fp["checkpoint"]), None)
+        if c is None:
+            raise NotFoundError(f"checkpoint {fp['checkpoint']} not found on job {fp['job_id']}",
+                                provider="dashscope", operation="export checkpoint")
+        return c
+
+    def _export_checkpoint(self, desired: Desired) -> Observation:
+        """Export, idempotently and resumably: a refused export is settled by the checkpoint row.
+
+        The row has no names before its export SUCCEEDED, and PENDING means both "never exported"
+        and "queued" [seed] — so when DashScope refuses an export (its wording is undocumented) the
+        row decides: PROCESSING is an export in flight, ours (the engine calls `create` only for a
+        resource its journal says this run or an earlier one asked for); PENDING after the
+        preferred name was refused is tried once more with the fallback name (the preferred may be
+        held by a previous job's export), and PENDING after both were refused is an export queued
+        earlier — ours, in flight; SUCCEEDED is ours only under one of our display names.
+        """
+        fp = self.fingerprint(desired)
+        for name in self._display_names(fp):
             try:
                 submitted = self.client.export_checkpoint(fp["job_id"], fp["checkpoint"], model_name=name)
-            except InvalidRequestError as e:
-                if name == preferred and "exist" in e.message.lower():
+            except InvalidRequestError as refusal:
+                row = self._checkpoint_row(fp)
+                if row.status == "PENDING" and name == fp["model_name"]:
                     continue
-                raise
+                return self._settle_refused_export(desired, fp, row, refusal)
             if not submitted:
                 # `output: false` means "not submitted, retry" (providers.md §1.5)
                 raise ServerError("export was not submitted (output: false); retry later",
                                   provider="dashscope", operation="export checkpoint")
-            return
+            return self._export_obs(fp["job_id"], self._checkpoint_row(fp))
+        raise AssertionError("unreachable: the fallback name settles or returns")  # pragma: no cover
+
+    def _settle_refused_export(self, desired: Desired, fp: Mapping[str, Any], row: Checkpoint,
+                               refusal: InvalidRequestError) -> Observation:
+        obs = self._export_obs(fp["job_id"], row)
+        names = self._display_names(fp)
+        if row.status == "SUCCEEDED":
+            if row.model_display_name in names:
+                return obs
+            raise ConflictError(
+                f"{fp['checkpoint']} of job {fp['job_id']} is already exported as '{row.model_display_name}' "
+                f"(model {row.model_name}), not under this resource's name ('{names[0]}' or '{names[1]}'); "
+                f"DashScope exports a checkpoint once and cannot delete an export. To use that export, set "
+                f"model_name: {row.model_display_name} in {desired.address}; or export another checkpoint",
+                status=refusal.status, code=refusal.code, request_id=refusal.request_id,
+                provider="dashscope", operation="export checkpoint") from refusal
+        if row.status == "PROCESSING":
+            return obs
+        if row.status == "PENDING":
+            if obs.facts.get("expired"):
+                raise refusal  # an expired checkpoint is refused for that; nothing is queued
+            obs.progress = ("export requested earlier and queued (DashScope shows PENDING both for queued and "
+                            f"never exported; it refused a new request: {refusal.message})")
+            return obs
+        raise refusal  # FAILED / UNSUPPORTED: the row says why it will not be exported
 
     def update(self, desired: Desired, record: ResourceRecord) -> Observation:
         if record.kind != "Deployment":
             raise ValueError(f"{record.kind} has no in-place update on dashscope")
+        plan = (record.observed or {}).get("plan") or record.spec.get("plan") or desired.spec.get("plan") or "lora"
+        if plan == "lora" or desired.spec.get("plan", "lora") == "lora":
+            # capacity applies to plan mu only; for lora it is ignored and cannot be scaled [doc]
+            return self.read(record)
         return self._deployment_obs(self.client.scale_deployment(record.remote_id or "", int(desired.spec["capacity"])))
 
     def cancel(self, record: ResourceRecord) -> Observation:
@@ -435,7 +610,7 @@ class DashScopeAdapter:
             elif record.kind == "FineTune":
                 self.client.delete_fine_tune(rid)
             elif record.kind == "Deployment":
-                # DELETING now, 404 later: the caller waits before re-using the deployed_model name
+                # DELETING now, 404 later: the caller waits before re-using the model and suffix
                 obs = self._deployment_obs(self.client.delete_deployment(rid))
                 return obs if obs.phase is Phase.DELETING else None
             # CheckpointExport: DashScope has no delete for an exported model (see module note)
@@ -443,7 +618,22 @@ class DashScopeAdapter:
             return None
         return None
 
+    @classmethod
+    def no_delete_api(cls, kind: str) -> str | None:
+        return "DashScope has no API to delete an exported model" if kind == "CheckpointExport" else None
+
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
+        """Whether the replacement deployment can be created while the old one still runs.
+
+        DashScope answers 409 to a second live deployment of one model without a suffix, and to
+        a suffix a live deployment already holds — a suffix is globally unique [doc]. The ids
+        themselves are the server's (`<model>-<8 hex>-<suffix>`), never compared here.
+        """
         if record.kind != "Deployment":
             return True
-        return self._deployed_model(desired) != record.remote_id
+        new_model, new_suffix = self._model_name(desired), desired.spec.get("suffix") or None
+        old_model = (record.outputs or {}).get("model_name") or (record.observed or {}).get("model_name")
+        old_suffix = (record.spec or {}).get("suffix") or None
+        if new_suffix is not None:
+            return new_suffix != old_suffix
+        return old_suffix is not None or (new_model is not None and new_model != old_model)

@@ -8,8 +8,9 @@ everything else the native API (`/api/v1`).
 Retry classes (see `reconciler.providers.http`):
 - reads and lists, DELETE, cancel, scale: idempotent by nature, retried on temporary failures;
 - export (a GET with a side effect): retried like a read. A checkpoint has a single export slot
-  keyed by (job, checkpoint) — re-sending cannot create a second model — and the docs themselves
-  say to re-send when the answer is `false`;
+  keyed by (job, checkpoint) [inf], and the docs themselves say to re-send when the answer is
+  `false`. What a re-send answers once the first one landed is undocumented (it may be refused):
+  the adapter settles a refused export by reading the checkpoint row, never by the message;
 - creates (POST /files, /fine-tunes, /deployments) carry no idempotency key: retried only when the
   request surely never reached the server, else `OutcomeUnknownError`.
 

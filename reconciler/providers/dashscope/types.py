@@ -85,11 +85,13 @@ class FineTuneJob(_Response):
     job_id: str
     job_name: str | None = None
     status: str
-    finetuned_output: str | None = None  # Wan creates return it at once; LLM jobs only on SUCCEEDED
+    finetuned_output: str | None = None  # the Wan seed shows it at create, the LLM doc only on SUCCEEDED: optional
     model: str | None = None
     base_model: str | None = None
     training_file_ids: list[str] = Field(default_factory=list)
     validation_file_ids: list[str] = Field(default_factory=list)
+    # A subset of what was sent (seed 002 echoes five keys), as numbers or as strings ("2.0E-5",
+    # "400": the list-jobs page): compare with `adapter.same_hyper_parameter`, never with ==.
     hyper_parameters: dict[str, Any] = Field(default_factory=dict)
     training_type: str | None = None
     create_time: str | None = None
@@ -159,8 +161,8 @@ class Checkpoint(_Response):
     create_time: str | None = None
     expire_time: str | None = None
     status: str | None = None
-    model_name: str | None = None  # the deployable id, present once status is SUCCEEDED
-    model_display_name: str | None = None
+    model_name: str | None = None  # the deployable id; absent until status is SUCCEEDED [seed]
+    model_display_name: str | None = None  # the name given to the export; absent until SUCCEEDED too
 
 
 # --- Deployments (/api/v1/deployments) -----------------------------------------------------------
@@ -211,6 +213,8 @@ class DeploymentCreate(_Request):
 
 
 class Deployment(_Response):
+    # The server's id: the model name, or with a suffix `<model_name>-<8 hex>-<suffix>` [doc] —
+    # never computed by us; deployments are found by listing and matching `model_name`.
     deployed_model: str
     model_name: str | None = None
     base_model: str | None = None

@@ -13,8 +13,12 @@ Kinds → API:
 Finding objects again: the taskId *is* the fingerprint. `find`/`discover` query the ids this
 address and spec would have used (attempt 0, then -r1, -r2, … while they exist — a taskId can
 never be reused, so retraining an unchanged spec after a FAILED task takes the next attempt id).
-A submit whose taskId is taken answers "already exists"; `create` then reads that task and adopts
-it unless it FAILED. So a crash, a lost response or a lost state never trains twice, and
+How ImgOpen answers a submit whose taskId is taken is undocumented (a guess in the sandbox, which
+answers a bare refusal in `documented` fidelity), so `create` never trusts a refusal's wording:
+after any refusal it asks the result query whether the taskId exists (an "already exists" it
+recognises only saves nothing but that question), then reads that task and adopts it unless it
+FAILED. The result query is the one undocumented contract this adapter depends on, and it lives
+in `result_endpoint.py`. So a crash, a lost response or a lost state never trains twice, and
 re-applying a spec that trained before (even after `destroy`) adopts the finished LoRA instead of
 paying for it again. Two manifest sets with the same address and spec on one ImgOpen account
 would share a task the same way.
@@ -41,7 +45,7 @@ from typing import Any, TypeVar
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.imgopen import ImgOpenFineTune
 from reconciler.models.state import ResourceRecord
-from reconciler.providers.errors import ConflictError, NotFoundError
+from reconciler.providers.errors import AuthError, ConflictError, NotFoundError, PermanentError
 from reconciler.providers.imgopen import result_endpoint
 from reconciler.providers.imgopen.client import ImgOpenClient
 from reconciler.providers.imgopen.envelopes import PROVIDER
@@ -75,7 +79,7 @@ class ImgOpenAdapter:
         "FineTune": "`submitTraining/Job` with a deterministic `taskId` (address + spec hash)",
         "Refresh": "one result query per training (no list endpoint exists)",
         "Found again without state by": "the deterministic `taskId`",
-        "Ambiguous create": "re-submitted safely: a duplicate `taskId` is recognised",
+        "Ambiguous create": "re-submitted safely: a taken `taskId` is recognised by the result query",
         "Cancel a running job": "no API: forgotten (keeps running on ImgOpen)",
         "Delete": "no API: forgotten",
         "Outputs": "`task_id`, `lora_url` — result query is **inferred** (undocumented; see below)",
@@ -199,19 +203,18 @@ class ImgOpenAdapter:
         return self._locate(desired, claimed)
 
     # ------------------------------------------------------------------ mutate
-    def create(self, desired: Desired) -> Observation:
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
         if desired.kind == "Dataset":
             return self._dataset_obs(desired.name, [str(u) for u in desired.spec.get("urls") or []])
         self._require_fine_tune(desired.kind)
         urls, fields = self._urls(desired), self._fields(desired)
         for attempt in range(MAX_ATTEMPTS):
             tid = task_id(desired.address, desired.spec_hash, attempt)
-            submitted = self.client.submit_training(tid, urls, fields)
-            if not submitted.already_existed:
+            taken, existing = self._submit(tid, urls, fields)
+            if not taken:
                 return Observation(remote_id=tid, phase=Phase.PENDING, status=SUBMITTED,
                                    object={"taskId": tid}, outputs={"task_id": tid},
                                    progress="submitted; waiting for ImgOpen to report a status")
-            existing = self._query(tid)
             if existing is None:
                 raise ConflictError(
                     f"ImgOpen says taskId {tid} already exists, but the result query does not know it "
@@ -226,6 +229,24 @@ class ImgOpenAdapter:
             f"{desired.address}: all {MAX_ATTEMPTS} taskIds for this spec are spent on failed trainings; "
             "change the spec (e.g. the seed or learningRate) to train under new ids",
             provider=PROVIDER, operation="submit_training")
+
+    def _submit(self, tid: str, urls: list[str], fields: dict[str, Any]) -> tuple[bool, TrainingResult | None]:
+        """Submit. (False, None): ImgOpen took it as a new task. (True, task or None): the taskId
+        was already taken — with the task as the result query reports it.
+
+        "Taken" is decided by the result query, never by the wording of a refusal (undocumented):
+        a refusal whose taskId the query does not know is re-raised as it came.
+        """
+        try:
+            submitted = self.client.submit_training(tid, urls, fields)
+        except AuthError:
+            raise
+        except PermanentError:
+            existing = self._query(tid)
+            if existing is None:
+                raise
+            return True, existing
+        return (True, self._query(tid)) if submitted.already_existed else (False, None)
 
     def update(self, desired: Desired, record: ResourceRecord) -> Observation:
         raise ValueError(f"{record.kind} has no in-place update on imgopen: every change retrains")
@@ -246,6 +267,13 @@ class ImgOpenAdapter:
 
     def download(self, url: str, destination: str) -> tuple[int, str]:
         return self.client.download(url, destination)
+
+    @classmethod
+    def no_delete_api(cls, kind: str) -> str | None:
+        return {
+            "Dataset": "ImgOpen keeps no dataset objects (the dataset is your list of image URLs)",
+            "FineTune": "ImgOpen has no delete or cancel API: the task stays on ImgOpen (a running one keeps running)",
+        }.get(kind)
 
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         return True

@@ -2,21 +2,31 @@
 
 Kinds → API (providers.md §2):
 - Dataset with `url`    → nothing to call: the URL *is* the dataset. READY, outputs {url}.
-- Dataset with `source` → the folder/zip is zipped and sent through media upload; the file name
-  carries the content hash (`<name>-<hash16>.zip`). WaveSpeed cannot list or delete uploads and
-  keeps them 7 days, so an upload's whole lifecycle is known from its upload time: `read`
-  makes no request and reports GONE ("upload expired …") after 7 days. (We deliberately do not
-  probe the URL: the CDN's answer to HEAD is undocumented and a refresh must not hinge on a
-  third-party host.) Deleting one forgets it. With no state, an upload is found again only
-  through the prediction history — a trainer input `data` whose file name is our upload name;
-  otherwise it is uploaded again (cheap, unbilled).
+- Dataset with `source` → the folder/zip is zipped and sent through media upload (the file name
+  we send carries the content hash, for humans; the URL we get back is opaque and is never
+  assumed to keep it). WaveSpeed cannot list or delete uploads and keeps them 7 days, so an
+  upload's whole lifecycle is known from its upload time: `read` makes no request and reports
+  GONE ("upload expired …") after 7 days. (We deliberately do not probe the URL: the CDN's answer
+  to HEAD is undocumented and a refresh must not hinge on a third-party host.) Deleting one
+  forgets it. An upload is never found again — with no state it is simply uploaded again, which
+  is cheap and retrains nothing (a re-created Dataset with the same content does not force the
+  FineTunes that use it; `engine/planning.py` `_forced_by`).
 - FineTune → one trainer prediction (`POST /api/v3/wavespeed-ai/<trainer>`); remote id = the
-  prediction id. Found again (after a lost response, or with no state) in the prediction
-  history, filtered by model and creation time, by comparing the prediction's `input` with
-  (data URL, trigger_word, steps, learning_rate, lora_rank). Reads are one `GET …/result` per
-  prediction in bounded parallel — there is no batch read, and the docs say not to poll the
-  history. LoRA URLs expire 7 days after training: a completed prediction past that is GONE,
-  with a message saying so (drift → retrain). There is no cancel endpoint: cancel deletes.
+  prediction id. Reads are one `GET …/result` per prediction in bounded parallel — there is no
+  batch read, and the docs say not to poll the history. LoRA URLs expire 7 days after training:
+  a completed prediction past that is GONE, with a message saying so (drift → retrain). There
+  is no cancel endpoint: cancel deletes.
+
+Finding a training again reads only what the documents promise (providers.md §4b): the history
+(`POST /api/v3/predictions`, last 7 days) shows a prediction's model, status and creation time —
+not its `input`. So:
+- `find` (after an ambiguous submit, with the journal row's time): the unclaimed, live
+  predictions of the same trainer created since then. One → ours; several → `AmbiguousMatch`;
+  none → None (look again later). An `input`, where one happens to be shown, only rules a
+  candidate out.
+- `discover` (no state, no journal row): adopts only a prediction that shows an `input` matching
+  exactly — normally none — and `unrecognised` lists the candidates so the plan can say "N
+  unclaimed trainings of <trainer> exist; `reconciler import` one if it is this resource".
 """
 
 from __future__ import annotations
@@ -27,13 +37,13 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS, trainer_model_id
+from reconciler.providers.candidates import Candidate, Unrecognised
 from reconciler.providers.errors import NotFoundError
-from reconciler.providers.interface import Desired, Observation, Phase
+from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
 from reconciler.providers.wavespeed.client import WaveSpeedClient
 from reconciler.providers.wavespeed.outputs import missing_loras, parse_lora_outputs
@@ -55,7 +65,7 @@ _PHASES = {
 _NOT_ADOPTABLE = frozenset({PredictionStatus.FAILED, PredictionStatus.CANCELLED, PredictionStatus.TIMEOUT,
                             PredictionStatus.DELETED})
 _PROGRESS = {
-    PredictionStatus.CREATED: "queued on WaveSpeed (Bronze accounts run 3 tasks at a time)",
+    PredictionStatus.CREATED: "queued on WaveSpeed (Bronze accounts run 2–3 tasks at a time)",
     PredictionStatus.PENDING: "queued on WaveSpeed",
     PredictionStatus.PROCESSING: "training",
 }
@@ -81,10 +91,6 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _file_name(url: str) -> str:
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-
-
 def _trainer_of(model_id: str | None) -> str | None:
     if not model_id:
         return None
@@ -98,8 +104,10 @@ class WaveSpeedAdapter:
         "Dataset": "folder/zip uploaded to media upload (kept 7 days), or a given URL",
         "FineTune": "LoRA trainer prediction (wan-2.2 image/i2v, qwen-image, flux-dev(+turbo), wan-2.1-14b)",
         "Refresh": "one `predictions/{id}/result` per training (no batch read exists)",
-        "Found again without state by": "prediction history (last 7 days): trainer inputs",
-        "Ambiguous create": "looked up in prediction history, never re-sent blindly",
+        "Found again without state by": "nothing provable (the history shows no inputs): the plan lists the "
+                                        "trainer's unclaimed trainings to `import`; datasets are uploaded again",
+        "Ambiguous create": "looked up in prediction history (trainer, submit time); several candidates stop it, "
+                            "never re-sent blindly",
         "Cancel a running job": "no cancel API: the prediction is deleted",
         "Delete": "`predictions/delete`; uploads cannot be deleted (expire after 7 days)",
         "Outputs": "`high_noise_lora` + `low_noise_lora`, or `lora` (URLs expire after 7 days: `output --download`)",
@@ -225,13 +233,26 @@ class WaveSpeedAdapter:
     # ------------------------------------------------------------------ identity
     @staticmethod
     def _data_url(desired: Desired) -> str:
-        dataset = desired.spec["dataset"]
-        try:
-            return str(desired.inputs[f"Dataset/{dataset}"]["url"])
-        except KeyError:
-            raise ValueError(f"{desired.address}: Dataset/{dataset} has no URL yet (apply it first)") from None
+        url = WaveSpeedAdapter._known_data_url(desired)
+        if url is None:
+            raise ValueError(f"{desired.address}: Dataset/{desired.spec['dataset']} has no URL yet (apply it first)")
+        return url
+
+    @staticmethod
+    def _known_data_url(desired: Desired) -> str | None:
+        dataset = desired.spec.get("dataset")
+        url = (desired.inputs.get(f"Dataset/{dataset}") or {}).get("url")
+        return str(url) if url else None
 
     def fingerprint(self, desired: Desired) -> dict[str, Any]:
+        """What `find` recognises this create by (journaled before the call).
+
+        FineTune: the trainer `model` is what the history can filter on and shows; the submit time
+        is the journal row's own. `data` and the hyper-parameters are kept too, but only to rule a
+        candidate *out* where a prediction happens to show its `input` — the documents never
+        promise it does. Dataset: nothing to find (an upload's URL is opaque and uploads cannot be
+        listed); the file name is journaled for humans only.
+        """
         spec = desired.spec
         if desired.kind == "Dataset":
             if spec.get("url"):
@@ -243,74 +264,138 @@ class WaveSpeedAdapter:
         raise ValueError(f"wavespeed cannot serve {desired.kind}")
 
     @staticmethod
-    def _input_matches(p: Prediction, fp: Mapping[str, Any]) -> bool:
+    def _wanted_inputs(model_id: str, spec: Mapping[str, Any], data: str | None) -> dict[str, Any]:
+        """The input the API applies for this spec: unset fields are the trainer's defaults."""
+        facts = TRAINERS.get(_trainer_of(model_id) or "")
+        defaults: dict[str, Any] = {"trigger_word": "p3r5on"}
+        if facts is not None:
+            defaults.update(steps=facts.steps_default, learning_rate=facts.learning_rate_default,
+                            lora_rank=facts.lora_rank_default)
+        wanted = {k: spec.get(k) if spec.get(k) is not None else defaults.get(k) for k in _FINGERPRINT_FIELDS}
+        return {"data": data, **wanted}
+
+    @staticmethod
+    def _input_differs(p: Prediction, wanted: Mapping[str, Any]) -> bool:
+        """Whether a prediction that *shows* its input was provably not made from `wanted`.
+
+        A prediction without `input` (the documented history) is never ruled out here; a field it
+        does not echo counts as the trainer's default (what the API applied).
+        """
         given = p.input
-        if not isinstance(given, dict) or given.get("data") != fp["data"]:
+        if not isinstance(given, dict):
             return False
-        trainer = _trainer_of(fp["model"])
-        facts = TRAINERS.get(trainer or "")
-        defaults = {"trigger_word": "p3r5on", "steps": facts.steps_default if facts else None,
-                    "learning_rate": facts.learning_rate_default if facts else None,
-                    "lora_rank": facts.lora_rank_default if facts else None}
-        # a field the history does not echo counts as the trainer's default (what the API applied)
-        return all(_same(given.get(k, defaults[k]), fp.get(k)) for k in _FINGERPRINT_FIELDS)
+        if wanted.get("data") is not None and given.get("data") != wanted["data"]:
+            return True
+        return not all(_same(given.get(k, wanted[k]), wanted[k]) for k in _FINGERPRINT_FIELDS
+                       if wanted.get(k) is not None)
+
+    @staticmethod
+    def _input_matches(p: Prediction, wanted: Mapping[str, Any]) -> bool:
+        """Provably this spec's prediction: it shows an input, and every field matches exactly."""
+        return (isinstance(p.input, dict) and wanted.get("data") is not None
+                and not WaveSpeedAdapter._input_differs(p, wanted))
 
     # ------------------------------------------------------------------ discovery
-    def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
-        return self._match(desired, claimed, since=None)
+    def _live(self, model_id: str, claimed: set[str], since: float | None) -> list[Prediction]:
+        """Unclaimed predictions of `model_id` that are not failed/canceled/deleted (created at or
+        after `since`), newest first — everything the documented history lets us compare."""
+        out = []
+        for p in self.client.iter_predictions(model=model_id, created_after=since):
+            if p.id in claimed or p.status in _NOT_ADOPTABLE or (p.model and p.model != model_id):
+                continue
+            created = _epoch(p.created_at)
+            if since is not None and created is not None and created < since:
+                continue
+            out.append(p)
+        return out
+
+    def _observe(self, prediction_id: str) -> Observation | None:
+        try:  # history is not for status: read the chosen one properly
+            return self._prediction_obs(self.client.get_result(prediction_id))
+        except NotFoundError:
+            return None
 
     def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
-        return self._match([desired], claimed, since=since).get(desired.address)
+        """The prediction an ambiguous submit made, or None (the engine looks again later).
 
-    def _match(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+        Candidates: predictions of the same trainer model created at or after `since`, unclaimed,
+        not failed/canceled/deleted; one that shows a different `input` is ruled out. Exactly one
+        left is ours. More than one: `AmbiguousMatch` — the history cannot tell them apart, and
+        adopting the wrong one would hand this resource someone else's LoRA.
+        """
+        if desired.kind == "Dataset":
+            if desired.spec.get("url"):
+                return self._external_dataset_obs(str(desired.spec["url"]))
+            return None  # an upload cannot be found again (opaque URL, no listing): upload again
+        if desired.kind != "FineTune":
+            raise ValueError(f"wavespeed cannot serve {desired.kind}")
+        model_id = trainer_model_id(desired.spec["trainer"])
+        wanted = self._wanted_inputs(model_id, desired.spec, self._known_data_url(desired))
+        hits = [p for p in self._live(model_id, claimed, since) if not self._input_differs(p, wanted)]
+        if len(hits) > 1:
+            raise AmbiguousMatch(
+                desired.address, [p.id for p in hits],
+                f"{len(hits)} unclaimed trainings of {model_id} were created since {iso_utc(since)}, and WaveSpeed's "
+                "history does not show a prediction's inputs, so which one this submit made cannot be told")
+        return self._observe(hits[0].id) if hits else None
+
+    def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
+        """With no state and no journal row: adopt only what is provably ours.
+
+        A given-URL Dataset is its URL. An uploaded Dataset is never found (it is uploaded again:
+        cheap, and it does not retrain anything downstream). A FineTune is adopted only when a
+        prediction shows an `input` matching it exactly (the documented history shows none, so
+        normally nothing is); two such → `AmbiguousMatch`. What might be it is reported by
+        `unrecognised`, for the plan to warn about.
+        """
         out: dict[str, Observation] = {}
-        uploads = [d for d in desired if d.kind == "Dataset" and not d.spec.get("url")]
+        by_model: dict[str, list[Desired]] = defaultdict(list)
         for d in desired:
-            if d.kind == "Dataset" and d.spec.get("url"):
-                out[d.address] = self._external_dataset_obs(str(d.spec["url"]))
-        if uploads and since is None:  # after an ambiguous upload there is nothing to find: upload again
-            out.update(self._match_uploads(uploads, claimed))
+            if d.kind == "Dataset":
+                if d.spec.get("url"):
+                    out[d.address] = self._external_dataset_obs(str(d.spec["url"]))
+            elif d.kind == "FineTune":
+                by_model[trainer_model_id(d.spec["trainer"])].append(d)
+            else:
+                raise ValueError(f"wavespeed cannot serve {d.kind}")
+        for model_id, group in by_model.items():
+            wanted = {d.address: self._wanted_inputs(model_id, d.spec, self._known_data_url(d)) for d in group}
+            if not any(w["data"] for w in wanted.values()):
+                continue  # nothing can be proven without the dataset's URL
+            live = self._live(model_id, claimed, None)
+            for d in group:
+                hits = [p for p in live if p.id not in claimed and self._input_matches(p, wanted[d.address])]
+                if len(hits) > 1:
+                    raise AmbiguousMatch(d.address, [p.id for p in hits],
+                                         f"{len(hits)} unclaimed trainings of {model_id} show exactly this input")
+                if hits and (obs := self._observe(hits[0].id)) is not None:
+                    out[d.address] = obs
+                    claimed.add(obs.remote_id)
+        return out
+
+    def unrecognised(self, desired: list[Desired], claimed: set[str]) -> dict[str, Unrecognised]:
+        """For FineTunes `discover` did not adopt: the unclaimed trainings of their trainer model
+        in the history (last 7 days) that do not provably belong to something else."""
+        out: dict[str, Unrecognised] = {}
         by_model: dict[str, list[Desired]] = defaultdict(list)
         for d in desired:
             if d.kind == "FineTune":
                 by_model[trainer_model_id(d.spec["trainer"])].append(d)
         for model_id, group in by_model.items():
-            history = [p for p in self.client.iter_predictions(model=model_id, created_after=since)
-                       if p.id not in claimed and p.status not in _NOT_ADOPTABLE]
+            live = self._live(model_id, claimed, None)
             for d in group:
-                fp = self.fingerprint(d)
-                hits = [p for p in history if p.id not in claimed and self._input_matches(p, fp)
-                        and (since is None or (_epoch(p.created_at) or 0.0) >= since)]
-                if not hits:
-                    continue
-                best = max(hits, key=lambda p: (_epoch(p.created_at) or 0.0, p.id))
-                claimed.add(best.id)
-                try:  # history is not for status: read the chosen one properly
-                    out[d.address] = self._prediction_obs(self.client.get_result(best.id))
-                except NotFoundError:
-                    claimed.discard(best.id)
+                wanted = self._wanted_inputs(model_id, d.spec, self._known_data_url(d))
+                fits = [p for p in live if not self._input_differs(p, wanted)]
+                if fits:
+                    out[d.address] = Unrecognised(
+                        address=d.address, what=f"trainings of {model_id}", window="from the last 7 days",
+                        why="WaveSpeed's history does not show a prediction's inputs, so none can be recognised "
+                            "as this resource",
+                        candidates=[Candidate(p.id, p.status, p.created_at) for p in fits])
         return out
 
-    def _match_uploads(self, uploads: list[Desired], claimed: set[str]) -> dict[str, Observation]:
-        """Uploads cannot be listed; a trainer input in the history that names our file can."""
-        wanted = {upload_name(d.name, d.content_digest or ""): d for d in uploads}
-        found: dict[str, Observation] = {}
-        for p in self.client.iter_predictions():
-            data = (p.input or {}).get("data") if isinstance(p.input, dict) else None
-            if not isinstance(data, str) or data in claimed:
-                continue
-            d = wanted.get(_file_name(data))
-            if d is None or d.address in found:
-                continue  # history is newest first: the first hit is the latest upload
-            # the upload happened before the prediction that used it; its creation bounds the upload time
-            obs = self._upload_obs(data, _file_name(data), _epoch(p.created_at))
-            if obs.phase is Phase.READY:
-                found[d.address] = obs
-                claimed.add(data)
-        return found
-
     # ------------------------------------------------------------------ mutate
-    def create(self, desired: Desired) -> Observation:
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
         spec = desired.spec
         if desired.kind == "Dataset":
             if spec.get("url"):
@@ -350,6 +435,13 @@ class WaveSpeedAdapter:
     def download(self, url: str, destination: str) -> tuple[int, str]:
         """LoRA outputs expire after 7 days: `reconciler output --download` keeps a copy."""
         return self.client.download(url, destination)
+
+    @classmethod
+    def no_delete_api(cls, kind: str) -> str | None:
+        if kind == "Dataset":
+            return ("WaveSpeed has no API to delete an upload (it expires 7 days after upload; "
+                    "a dataset given by URL was never uploaded)")
+        return None
 
     def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
         return True

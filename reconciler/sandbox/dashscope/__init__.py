@@ -49,6 +49,6 @@ class DashScopeEmulator:
     def list_objects(self, kind: str, ctx: Context) -> list[dict[str, Any]] | None:
         if kind == "files":
             rows = ctx.store.query("SELECT * FROM dashscope_files ORDER BY created, seq")
-            return [{**files.compatible_view(r), "_deleted": r["deleted"] is not None} for r in rows]
+            return [{**files.compatible_view(ctx, r), "_deleted": r["deleted"] is not None} for r in rows]
         found = fine_tunes.list_objects(ctx, kind)
         return found if found is not None else deployments.list_objects(ctx, kind)

@@ -7,8 +7,10 @@ them by its time scale when it schedules anything.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from reconciler.sandbox.routing import ApiError, Context, Response
@@ -53,9 +55,42 @@ EXPORT_PROCESSING_S = 180.0
 DEPLOY_MIN_S, DEPLOY_MAX_S = 300.0, 600.0  # "5-10 minutes" [seed]
 DEPLOY_SCALE_S = 120.0
 DEPLOY_DELETE_S = 60.0
+FILE_UPLOADED_S = 10.0  # documented fidelity: `uploaded` this long after the upload, then `processing`
+FILE_PROCESSING_S = 50.0  # ... and `processing` this long before `processed` (the durations are a guess)
 CHECKPOINT_TTL_S = 15 * 24 * 3600.0  # expire_time ≈ 15 days after creation [doc]; not time-scaled
 TOKENS_PER_SAMPLE = 270  # usage = steps × batch_size × this (432000 for 800 steps of 2 in the seed)
 DEFAULT_SAMPLES = 20  # when a dataset zip cannot be read
+
+
+# The hyper-parameters seed 002's job objects echo (create, get and list all show these five, though the
+# request sent max_pixels too). Documented fidelity echoes only these; permissive echoes every effective one.
+SEED_ECHOED_HYPER_PARAMETERS = ("n_epochs", "batch_size", "learning_rate", "split", "eval_epochs")
+
+
+def java_text(value: Any) -> Any:
+    """A number as a Java service renders it in a string: 400 → '400', 2e-05 → '2.0E-5', 0.9 → '0.9'.
+
+    Documented fidelity echoes hyper-parameters as strings (the list-jobs page shows
+    `"learning_rate": "1.6e-5"`); `Double.toString` is the likeliest rendering of a Java backend
+    whose JSON shows `2.0E-5` (seed 002). Anything that is not a number is returned unchanged.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    sign, mag = ("-" if value < 0 else ""), abs(value)
+    shortest = Decimal(repr(mag))
+    if 1e-3 <= mag < 1e7:
+        text = format(shortest, "f")
+        return sign + (text if "." in text else text + ".0")
+    mantissa, _, exponent = format(shortest.normalize(), "e").partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{sign}{mantissa}E{int(exponent)}"
 
 
 def fmt_time(t: float) -> str:

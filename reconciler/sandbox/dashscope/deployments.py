@@ -4,6 +4,11 @@ A deployment's status is derived from timestamps: PENDING for the documented 5�
 (time-scaled, the exact delay fixed by the seed), RUNNING, UPDATING after a scale, DELETING
 after a delete and then gone (404). A deleted deployment's row is kept for introspection but
 its `deployed_model` is free again once it is gone.
+
+Documented fidelity (see `fidelity.py`): a suffix gives `<model_name>-<8 hex>-<suffix>` (the doc's
+`emo` + `sample01` → `emo-35b3f106-sample01`), so nobody can compute the id; a suffix is globally
+unique (409 while a live deployment holds it); a `plan: lora` deployment cannot be scaled
+(capacity applies to plan mu only); deployments are listed oldest first.
 """
 
 from __future__ import annotations
@@ -159,7 +164,13 @@ def create(ctx: Context) -> Response:
     base_model = fine_tunes.deployable_base_model(ctx, model_name)
     if base_model in WAN_MODELS and plan != "lora":
         raise _bad(f"{model_name} is a Wan LoRA model: deploy it with plan lora (got {plan})")
-    deployed_model = f"{model_name}-{suffix}" if suffix else model_name
+    if ctx.documented:
+        _refuse_documented_conflict(ctx, model_name, suffix)
+        # "<model_name>-<8 hex>-<suffix>" [doc]; the hex is the sandbox's own, from its seed
+        deployed_model = f"{model_name}-{ctx.store.token(ctx.seed, 'dashscope_deployment_hex', 8)}-{suffix}" \
+            if suffix else model_name
+    else:
+        deployed_model = f"{model_name}-{suffix}" if suffix else model_name
     if _live(ctx, deployed_model) is not None:
         raise ApiError(409, "Conflict", f"Deployed model {deployed_model} already exists, please specify a suffix")
     seq = ctx.store.next_counter("dashscope_deployment")
@@ -176,6 +187,23 @@ def create(ctx: Context) -> Response:
     return ok(ctx, view(row, ctx.now, millis=True))
 
 
+def _refuse_documented_conflict(ctx: Context, model_name: str, suffix: str | None) -> None:
+    """409 `Conflict` [doc]: the model deployed without a suffix twice, or a suffix in use.
+
+    "suffix: ≤ 8 chars, globally unique; required to deploy the same model twice" [doc]. Taken
+    literally (the least helpful reading), a suffix is held by whichever live deployment has it,
+    whatever its model. The wording for a taken suffix is a guess.
+    """
+    for row in ctx.store.query("SELECT * FROM dashscope_deployments WHERE deleted IS NULL OR gone > ?", (ctx.now,)):
+        if status_at(row, ctx.now) is None:
+            continue
+        held = json.loads(row["spec"]).get("suffix")
+        if suffix is None and held is None and row["model_name"] == model_name:
+            raise ApiError(409, "Conflict", f"Deployed model {model_name} already exists, please specify a suffix")
+        if suffix is not None and held == suffix:
+            raise ApiError(409, "Conflict", f"Deployed model with suffix {suffix} already exists, please specify another suffix")
+
+
 def get(ctx: Context) -> Response:
     return ok(ctx, view(_found(ctx), ctx.now))
 
@@ -183,7 +211,9 @@ def get(ctx: Context) -> Response:
 def list_deployments(ctx: Context) -> Response:
     page_no = int_arg(ctx, "page_no", 1, 1, 1_000_000)
     page_size = int_arg(ctx, "page_size", 50, 1, 200)
-    rows = [r for r in ctx.store.query("SELECT * FROM dashscope_deployments ORDER BY created DESC, id DESC")
+    # The order is undocumented: newest first is the convenient one; documented fidelity lists oldest first.
+    order = "created, id" if ctx.documented else "created DESC, id DESC"
+    rows = [r for r in ctx.store.query(f"SELECT * FROM dashscope_deployments ORDER BY {order}")
             if status_at(r, ctx.now) is not None]
     return ok(
         ctx,
@@ -206,6 +236,11 @@ def scale(ctx: Context) -> Response:
         raise _bad(f"deployed_model in the body ({body['deployed_model']}) differs from the path ({row['deployed_model']})")
     if "ptu_capacity" in body and row["plan"] != "ptu":
         raise _bad("ptu_capacity applies only to plan ptu deployments")
+    if ctx.documented and row["plan"] == "lora":
+        # "capacity applies to plan mu only"; for lora it is ignored, scaling is a console form [doc].
+        # The code is the documented one closest to it; the wording is a guess.
+        raise ApiError(400, "UnsupportedOperation",
+                       f"Deployment {row['deployed_model']} has plan lora; capacity applies to plan mu only")
     capacity = _capacity(body.get("capacity"))
     status = status_at(row, ctx.now)
     if status != "RUNNING":

@@ -4,6 +4,10 @@ Uploads stream to a blob beside the database (never whole in memory) with limits
 bytes arrive; a Wan dataset zip is inspected once, at upload, for its `data.jsonl` line count
 (which sizes training jobs) and a few prompts (which fill validation details). Both APIs share
 one table, so files uploaded through either appear in both lists, as the 3p note says.
+
+Documented fidelity: a new file is `uploaded`, then `processing`, and only then `processed` [doc]
+(the seed's upload answer shows `processed` at once: the convenient shape, kept for permissive).
+The status is derived from the upload time and the time scale; no column stores it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 from reconciler.sandbox import multipart
 from reconciler.sandbox.dashscope.common import (
     COMPATIBLE,
+    FILE_PROCESSING_S,
+    FILE_UPLOADED_S,
     NATIVE,
     USER_ID,
     fmt_iso,
@@ -201,15 +207,27 @@ def live_file(ctx: Context, file_id: str) -> dict[str, Any] | None:
     return ctx.store.one("SELECT * FROM dashscope_files WHERE id = ? AND deleted IS NULL", (file_id,))
 
 
+def file_status(ctx: Context, row: dict[str, Any]) -> str:
+    """`uploaded` → `processing` → `processed` in documented fidelity [doc]; `processed` at once otherwise."""
+    if not ctx.documented:
+        return "processed"
+    emulated_age = (ctx.now - row["created"]) * ctx.time_scale
+    if emulated_age < FILE_UPLOADED_S:
+        return "uploaded"
+    if emulated_age < FILE_UPLOADED_S + FILE_PROCESSING_S:
+        return "processing"
+    return "processed"
+
+
 # --- views -----------------------------------------------------------------------------------
-def compatible_view(row: dict[str, Any], detailed: bool = True) -> dict[str, Any]:
+def compatible_view(ctx: Context, row: dict[str, Any], detailed: bool = True) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": row["id"],
         "object": "file",
         "bytes": row["bytes"],
         "filename": row["filename"],
         "purpose": row["purpose"],
-        "status": "processed",
+        "status": file_status(ctx, row),
         "created_at": int(row["created"]),
     }
     if detailed:
@@ -261,14 +279,14 @@ def upload_compatible(ctx: Context) -> Response:
         for _, _, s in uploads:
             s.discard()
         raise
-    return Response.json(200, compatible_view(row, detailed=False))
+    return Response.json(200, compatible_view(ctx, row, detailed=False))
 
 
 def get_compatible(ctx: Context) -> Response:
     row = live_file(ctx, ctx.params["file_id"])
     if row is None:
         raise ApiError(404, "NotFound", f"File {ctx.params['file_id']} not found.")
-    return Response.json(200, compatible_view(row))
+    return Response.json(200, compatible_view(ctx, row))
 
 
 def list_compatible(ctx: Context) -> Response:
@@ -294,7 +312,7 @@ def list_compatible(ctx: Context) -> Response:
         rows = rows[ids.index(after) + 1 :]
     return Response.json(
         200,
-        {"object": "list", "has_more": len(rows) > limit, "data": [compatible_view(r) for r in rows[:limit]]},
+        {"object": "list", "has_more": len(rows) > limit, "data": [compatible_view(ctx, r) for r in rows[:limit]]},
     )
 
 

@@ -3,6 +3,12 @@
 Validation follows the Wan reference (seed 002, providers.md §1.4–1.5); statuses come from the
 pure schedule in `training.py`; checkpoint exports are rows whose status is likewise derived
 from timestamps. Everything a response shows is computed at the request's `now`.
+
+Documented fidelity (`ctx.documented`, see `fidelity.py` for every behaviour and its source)
+answers with the least helpful shapes the documents show: hyper-parameters echoed as strings and
+only the five seed 002 shows, no `finetuned_output` before SUCCEEDED, a given `job_name` not
+honoured, jobs listed oldest first, a job refused while one of its files is still being
+processed, and a second export of a checkpoint refused without saying by whom.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from reconciler.sandbox.dashscope.common import (
     JOB_PENDING_S,
     JOB_POST_S,
     NATIVE,
+    SEED_ECHOED_HYPER_PARAMETERS,
     TOKENS_PER_SAMPLE,
     USER_ID,
     WAN_MODELS,
@@ -35,11 +42,12 @@ from reconciler.sandbox.dashscope.common import (
     fmt_log,
     fmt_time,
     int_arg,
+    java_text,
     ok,
     page,
     scaled,
 )
-from reconciler.sandbox.dashscope.files import live_file
+from reconciler.sandbox.dashscope.files import file_status, live_file
 from reconciler.sandbox.faults import effective_seed, job_failure
 from reconciler.sandbox.routing import ApiError, Context, Response, Route
 
@@ -269,7 +277,18 @@ def live_job(ctx: Context, job_id: str | None = None) -> tuple[Job, dict[str, Jo
 
 
 # --- views -----------------------------------------------------------------------------------
-def job_view(job: Job, now: float) -> dict[str, Any]:
+def echoed_hyper_parameters(hp: dict[str, Any], documented: bool) -> dict[str, Any]:
+    """What a job object shows as `hyper_parameters`.
+
+    Documented: the five keys seed 002 echoes, each as a string (the list-jobs page shows
+    `"learning_rate": "1.6e-5"`) [seed][doc]. Permissive: every effective value, as numbers.
+    """
+    if not documented:
+        return dict(hp)
+    return {k: java_text(hp[k]) for k in SEED_ECHOED_HYPER_PARAMETERS if k in hp}
+
+
+def job_view(job: Job, now: float, documented: bool = False) -> dict[str, Any]:
     row, tl, spec = job.row, job.timeline, job.spec
     status = tl.status(now)
     hp = spec["hyper_parameters"]
@@ -277,19 +296,23 @@ def job_view(job: Job, now: float) -> dict[str, Any]:
         "job_id": row["job_id"],
         "job_name": row["job_name"],
         "status": status,
-        "finetuned_output": job.finetuned_output,
+    }
+    # The Wan seed shows `finetuned_output` from create on; the LLM reference only on SUCCEEDED.
+    if not documented or status == training.SUCCEEDED:
+        out["finetuned_output"] = job.finetuned_output
+    out.update({
         "model": row["model"],
         "base_model": row["model"],
         "training_file_ids": spec["training_file_ids"],
         "validation_file_ids": spec["validation_file_ids"],
-        "hyper_parameters": hp,
+        "hyper_parameters": echoed_hyper_parameters(hp, documented),
         "training_type": spec["training_type"],
         "create_time": fmt_time(row["created"]),
         "workspace_id": WORKSPACE_ID,
         "user_identity": USER_ID,
         "modifier": USER_ID,
         "creator": USER_ID,
-    }
+    })
     if status in training.TERMINAL:
         out["end_time"] = fmt_time(tl.end)
     out["group"] = "llm"
@@ -412,6 +435,8 @@ def create(ctx: Context) -> Response:
     job_name = body.get("job_name")
     if job_name is not None and (not isinstance(job_name, str) or not job_name.strip()):
         raise _bad("job_name must be a non-empty string")
+    if ctx.documented:
+        job_name = None  # documented for LLM jobs only; whether a Wan job honours it is unknown [inf]
 
     jobs = load_jobs(ctx)
     active = sum(1 for j in jobs.values() if j.row["deleted"] is None and j.status(ctx.now) in QUOTA_STATUSES)
@@ -443,7 +468,7 @@ def create(ctx: Context) -> Response:
         ),
     )
     job, _ = live_job(ctx, job_id)
-    return ok(ctx, job_view(job, ctx.now))
+    return ok(ctx, job_view(job, ctx.now, ctx.documented))
 
 
 def _file_ids(ctx: Context, value: Any, field: str) -> list[str]:
@@ -459,6 +484,9 @@ def _file_ids(ctx: Context, value: Any, field: str) -> list[str]:
             raise _bad("File not found.")
         if row["purpose"] != "fine-tune":
             raise _bad(f"File {file_id} was uploaded with purpose {row['purpose']!r}; training data needs purpose fine-tune")
+        status = file_status(ctx, row)
+        if status != "processed":  # "wait for processed before use" [doc]; the refusal's wording is a guess
+            raise _bad(f"File {file_id} is not ready (status {status}); wait until it is processed")
     return list(value)
 
 
@@ -504,7 +532,7 @@ def _new_job_id(ctx: Context, jobs: dict[str, Job]) -> str:
 
 def get(ctx: Context) -> Response:
     job, _ = live_job(ctx)
-    return ok(ctx, job_view(job, ctx.now))
+    return ok(ctx, job_view(job, ctx.now, ctx.documented))
 
 
 def list_jobs(ctx: Context) -> Response:
@@ -514,14 +542,15 @@ def list_jobs(ctx: Context) -> Response:
     jobs = [
         j for j in load_jobs(ctx).values() if j.row["deleted"] is None and (not model or j.row["model"] == model)
     ]
-    jobs.sort(key=lambda j: (j.row["created"], j.row["seq"]), reverse=True)
+    # The order is undocumented: newest first is the convenient one; documented fidelity lists oldest first.
+    jobs.sort(key=lambda j: (j.row["created"], j.row["seq"]), reverse=not ctx.documented)
     return ok(
         ctx,
         {
             "page_no": page_no,
             "page_size": page_size,
             "total": len(jobs),
-            "jobs": [job_view(j, ctx.now) for j in page(jobs, page_no, page_size)],
+            "jobs": [job_view(j, ctx.now, ctx.documented) for j in page(jobs, page_no, page_size)],
         },
     )
 
@@ -604,6 +633,11 @@ def export(ctx: Context) -> Response:
     step, saved_at = saved[checkpoint]
     existing = _exports(ctx, job.row["job_id"]).get(checkpoint)
     if existing is not None:
+        # What a second export of one checkpoint answers is undocumented (a guess either way).
+        # Documented fidelity refuses every second request, naming nobody: only the checkpoint row
+        # (no names before SUCCEEDED) and the caller's own journal can tell whose export it is.
+        if ctx.documented:
+            raise ApiError(400, "UnsupportedOperation", f"{checkpoint} has already been exported or is being exported")
         if existing["display_name"] == display:
             return ok(ctx, True)
         raise ApiError(
@@ -663,6 +697,7 @@ def deployable_base_model(ctx: Context, model_name: str) -> str:
 
 def list_objects(ctx: Context, kind: str) -> list[dict[str, Any]] | None:
     if kind == "fine_tunes":
+        # introspection, not an API answer: the full view in every fidelity
         return [{**job_view(j, ctx.now), "_deleted": j.row["deleted"] is not None} for j in load_jobs(ctx).values()]
     if kind == "checkpoints":
         out = []

@@ -1,18 +1,24 @@
 """The ImgOpen (api.zhiqite.com) emulator: training submit, the inferred result query, LoRA files.
 
-Envelope `{"code": "<string>", "msg": ..., "data"?}`; success is the string "200"
-(providers.md §3.1). Only "200" is documented, so the error codes are this emulator's choice
-[inf], HTTP-like and answered with HTTP 200 (business errors travel in the envelope):
+ONLY THE SUBMIT IS DOCUMENTED (seed 003, providers.md §3.1): its path, its camelCase field table
+with ranges and defaults, and the answer `{"code": "<string>", "msg": ...}` with "200" for
+success. EVERYTHING ELSE HERE IS A GUESS, and `fidelity.py` labels each one so: the result query
+(path, body, status numbers, LoRA URL — the same guess the client keeps in
+`reconciler/providers/imgopen/result_endpoint.py`), the training timeline, the LoRA file, every
+error code, and the answer to a duplicate `taskId`. The guessed codes are HTTP-like and travel in
+an HTTP 200 envelope (business errors):
 
     "400" invalid request (missing taskId, 10–100 URLs, a field out of its documented range)
     "401" a credential header is missing or empty (both X-Request-req-* headers are required)
     "404" the result query's taskId is unknown
-    "409" "taskId already exists" (a duplicate submit)
+    a duplicate submit: permissive "409" "taskId already exists"; documented fidelity answers
+          "400" "submit failed", which says nothing about why — the adapter must tell a taken
+          taskId by asking the result query, never by the wording of a refusal
     "429"/"500"/"503" injected faults, which keep their HTTP status
 
-Unknown paths under the prefix answer HTTP 404. Any non-empty credential pair is the one
-emulated account. LoRA files under `/sandbox-files/imgopen/` need no credentials (like the
-signed URLs a real service hands out).
+Unknown paths under the prefix answer HTTP 404 (the doc's sidebar lists no list, cancel or delete
+endpoint). Any non-empty credential pair is the one emulated account. LoRA files under
+`/sandbox-files/imgopen/` need no credentials (like the signed URLs a real service hands out).
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ divided by the sandbox's time scale when the task is stored:
 The result query follows the client's inference (`reconciler.providers.imgopen.result_endpoint`,
 providers.md §3.2) — it cannot be imported from here (sibling layers), so the path and status
 codes are repeated below and a test keeps both sides in step.
+
+GUESSES, all of them (only the submit is documented): the result query and its status numbers,
+the durations, the LoRA file, the error codes, and the duplicate-taskId answer (`submit`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ CODE_UNAUTHORIZED = "401"
 CODE_TASK_NOT_FOUND = "404"
 CODE_TASK_EXISTS = "409"
 TASK_EXISTS_MESSAGE = "taskId already exists"
+# Documented fidelity: a duplicate taskId gets a refusal that does not say why (a guess, like any answer).
+DOCUMENTED_DUPLICATE_MESSAGE = "submit failed"
 
 # Emulated durations (seconds, before the time scale).
 QUEUE_S = 120.0  # waiting for a GPU
@@ -110,7 +115,9 @@ def _task(ctx: Context, task_id: str) -> dict[str, Any] | None:
 def submit(ctx: Context) -> Response:
     body = ctx.request.json_object()
     task_id = rules.task_id_of(body)
-    if _task(ctx, task_id) is not None:
+    if _task(ctx, task_id) is not None:  # "required and unique" [seed]; the answer to a repeat is a guess
+        if ctx.documented:
+            raise ApiError(200, CODE_BAD_REQUEST, DOCUMENTED_DUPLICATE_MESSAGE)
         raise ApiError(200, CODE_TASK_EXISTS, TASK_EXISTS_MESSAGE)
     urls = rules.file_urls_of(body)
     fields = rules.training_fields(body)

@@ -5,6 +5,10 @@ Responses use the `{code, message, data}` envelope; errors carry the HTTP status
 `/api/v3` needs `Authorization: Bearer <any non-empty key>` (one emulated Bronze-tier account);
 `/sandbox-files/wavespeed` stands for the storage/CDN host and, like pre-signed URLs, takes no
 key (a PUT must carry the signature its ticket gave).
+
+`fidelity.py` lists what each handler answers in `documented` fidelity (the least helpful
+documented shape: no `input` in any answer, opaque upload URLs, long `created`, queueing over the
+concurrency cap) and in `permissive`, with the source of each.
 """
 
 from __future__ import annotations

@@ -9,6 +9,15 @@
 Bodies stream to a blob beside the database (never whole in memory). Uploads are served for 7
 days, then answer 404 like an expired object. The real limits are documented per media type
 (images 20 MB, videos 100 MB, audio 50 MB); zips are not mentioned, so they get 1 GB here.
+
+The URL an upload is served at (every generation):
+- documented fidelity: opaque, `…/uploads/<random token>.<ext>` — the shape the simple upload's
+  page shows (`https://cdn.wavespeed.ai/uploads/abc123.png`) [doc]; our file name is not in it.
+  The other two generations only show `"https://..."`, so the same shape there is a guess;
+- permissive: `…/media/<id>/<our file name>` (a convenience no document promises).
+Both forms are served whatever the current mode, since a URL outlives the request that made it.
+The ticket answer carries only what the SDK reads (`upload`, `download_url`) when documented;
+permissive adds `filename` and `size`.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import posixpath
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,12 +64,35 @@ def limit_for(content_type: str) -> int:
     return LIMITS.get(content_type.split("/", 1)[0], OTHER_LIMIT)
 
 
+def _too_large(ctx: Context) -> int:
+    """The upload page's error table answers 413 "File too large" [doc]; permissive keeps 400."""
+    return 413 if ctx.documented else 400
+
+
 def _human(n: int) -> str:
     return f"{n // MB} MB"
 
 
+def extension(filename: str) -> str:
+    """'.zip' for 'money-rain-ab12.zip': the suffix an opaque URL keeps (the docs' `abc123.png`)."""
+    ext = posixpath.splitext(filename)[1].lower()
+    return ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ""
+
+
 def download_url(ctx: Context, row: dict[str, Any]) -> str:
+    if ctx.documented:
+        return f"{base_url(ctx)}{FILES}/uploads/{row['id']}{extension(row['filename'])}"
     return f"{base_url(ctx)}{FILES}/media/{row['id']}/{quote(row['filename'])}"
+
+
+def upload_id_of(url_path: str) -> str | None:
+    """The upload id in one of our media URLs' (unquoted) path, either form; None if it is not one."""
+    for prefix in (f"{FILES}/media/", f"{FILES}/uploads/"):
+        if url_path.startswith(prefix):
+            rest = url_path[len(prefix):]
+            head = rest.split("/", 1)[0] if prefix.endswith("/media/") else rest.split(".", 1)[0]
+            return head or None
+    return None
 
 
 def _plain_name(raw: str | None) -> str:
@@ -146,15 +179,17 @@ def create_ticket(ctx: Context) -> Response:
     name = _plain_name(filename)
     ctype = media_type(name, content_type)
     if size > limit_for(ctype):
-        raise ApiError(400, "BadRequest", f"File too large: {ctype} uploads are limited to {_human(limit_for(ctype))}")
+        raise ApiError(_too_large(ctx), "BadRequest",
+                       f"File too large: {ctype} uploads are limited to {_human(limit_for(ctype))}")
     row = _new_upload(ctx, "ticket", name, ctype, size)
     put_url = f"{base_url(ctx)}{FILES}/uploads/{row['id']}?signature={signature(ctx, 'put', row['id'])}"
-    return ok({
+    data: dict[str, Any] = {
         "upload": {"method": "PUT", "url": put_url, "headers": {"Content-Type": ctype}},
         "download_url": download_url(ctx, row),
-        "filename": name,
-        "size": size,
-    })
+    }
+    if not ctx.documented:  # the SDK reads only `upload` and `download_url` [sdk]
+        data.update(filename=name, size=size)
+    return ok(data)
 
 
 def put_bytes(ctx: Context) -> Response:
@@ -217,7 +252,7 @@ def _receive_file(ctx: Context, endpoint: str) -> tuple[dict[str, Any], dict[str
         sink.discard()
         raise ApiError(400, "BadRequest", f"Unexpected file field(s): {', '.join(unexpected)}; send one 'file'")
     if sink.too_large:
-        raise ApiError(400, "BadRequest",
+        raise ApiError(_too_large(ctx), "BadRequest",
                        f"File too large: {row['content_type']} uploads are limited to {_human(sink.limit)}")
     return _complete(ctx, row, sink), row
 
@@ -249,12 +284,25 @@ def _stream(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def get_media(ctx: Context) -> Response:
-    row = live_upload(ctx, ctx.params["upload_id"])
-    if row is None or row["filename"] != ctx.params["filename"]:
+def _serve(ctx: Context, row: dict[str, Any] | None) -> Response:
+    if row is None:
         raise ApiError(404, "NoSuchKey", "The specified key does not exist (uploads are kept 7 days)")
     path = ctx.store.blob_path(row["blob"])
     return Response(200, _stream(path), [("Content-Type", row["content_type"])], length=row["size"])
+
+
+def get_media(ctx: Context) -> Response:
+    """The permissive URL form: `…/media/<id>/<file name>`."""
+    row = live_upload(ctx, ctx.params["upload_id"])
+    return _serve(ctx, row if row is not None and row["filename"] == ctx.params["filename"] else None)
+
+
+def get_upload(ctx: Context) -> Response:
+    """The documented URL form: `…/uploads/<token>.<ext>`."""
+    name = ctx.params["object_name"]
+    upload_id, _, _ = name.partition(".")
+    row = live_upload(ctx, upload_id)
+    return _serve(ctx, row if row is not None and name == upload_id + extension(row["filename"]) else None)
 
 
 def routes() -> list[Route]:
@@ -264,4 +312,5 @@ def routes() -> list[Route]:
         Route("POST", f"{API}/upload", upload_simple, transactional=False),
         Route("POST", f"{API}/media/upload/binary", upload_legacy, transactional=False),
         Route("GET", f"{FILES}/media/{{upload_id}}/{{filename}}", get_media, transactional=False),
+        Route("GET", f"{FILES}/uploads/{{object_name}}", get_upload, transactional=False),
     ]

@@ -8,6 +8,16 @@ message). The Bronze tier's 3 concurrent tasks are enforced at submit (HTTP 429 
 Requests"). A trainer's `data` that points at this sandbox's own media is checked when training
 starts (missing/expired upload, not a zip, too few images/videos → the prediction fails with
 a message); any other URL is taken on trust, since the sandbox is offline.
+
+Documented fidelity (`ctx.documented`, see `fidelity.py` for every behaviour and its source):
+- no answer carries the submitted `input`: not the submit or result response (seed 000's
+  response table), not the history items (the predictions page's examples) — only the webhook
+  payload shows it, and the sandbox delivers no webhooks;
+- history pages are `{page, items}` (the newer example has no `total`), items without
+  `has_nsfw_contents`, with nanosecond `created_at` as that page shows;
+- a prediction stays `created` for DOCUMENTED_QUEUE_S before `processing` (a guess), and tasks
+  over the Bronze cap (2) wait as `created` until a slot frees instead of answering 429 [doc].
+  The schedule is fixed at submit: a deleted task keeps its slot until its scheduled end (guess).
 """
 
 from __future__ import annotations
@@ -28,6 +38,8 @@ from reconciler.sandbox.routing import ApiError, Context, Response, Route
 from reconciler.sandbox.wavespeed.common import (
     API,
     BRONZE_CONCURRENCY,
+    BRONZE_CONCURRENCY_DOCUMENTED,
+    DOCUMENTED_QUEUE_S,
     FILES,
     HISTORY_MAX_PAGE_SIZE,
     HISTORY_WINDOW_S,
@@ -36,11 +48,12 @@ from reconciler.sandbox.wavespeed.common import (
     SECONDS_PER_STEP,
     base_url,
     iso,
+    iso_ns,
     ok,
     scaled,
     signature,
 )
-from reconciler.sandbox.wavespeed.media import live_upload
+from reconciler.sandbox.wavespeed.media import live_upload, upload_id_of
 
 CREATED, PROCESSING, COMPLETED, FAILED = "created", "processing", "completed", "failed"
 ACTIVE = frozenset({CREATED, PROCESSING})
@@ -106,8 +119,9 @@ def load(ctx: Context, prediction_id: str) -> Prediction | None:
     return Prediction(row) if row else None
 
 
-def view(ctx: Context, p: Prediction, *, history: bool = False) -> dict[str, Any]:
-    """The prediction as the seed shows it; history items add `executionTime` and `input`."""
+def view(ctx: Context, p: Prediction, *, history: bool = False, with_input: bool = False) -> dict[str, Any]:
+    """The prediction as the seed shows it; history items add `executionTime` (and, permissive
+    only, the submitted `input`). `with_input` is for introspection, never for an API answer."""
     status = p.status(ctx.now)
     row = p.row
     root = base_url(ctx)
@@ -130,6 +144,12 @@ def view(ctx: Context, p: Prediction, *, history: bool = False) -> dict[str, Any
     }
     if history:
         out["executionTime"] = inference_ms
+        if ctx.documented:  # the predictions page's examples [doc]
+            out["created_at"] = iso_ns(row["created"])
+            del out["has_nsfw_contents"]
+        else:
+            out["input"] = json.loads(row["input"])
+    if with_input:
         out["input"] = json.loads(row["input"])
     return out
 
@@ -168,12 +188,8 @@ def validate_inputs(facts: TrainerFacts, body: dict[str, Any]) -> dict[str, Any]
 
 
 def _media_upload_of(url: str) -> str | None:
-    """The upload id if `url` is one of this sandbox's media URLs."""
-    path = unquote(urlsplit(url).path)
-    prefix = f"{FILES}/media/"
-    if not path.startswith(prefix):
-        return None
-    return path[len(prefix):].split("/", 1)[0] or None
+    """The upload id if `url` is one of this sandbox's media URLs (either form, media.py)."""
+    return upload_id_of(unquote(urlsplit(url).path))
 
 
 def data_problem(ctx: Context, facts: TrainerFacts, data_url: str) -> str | None:
@@ -218,11 +234,17 @@ def submit(ctx: Context) -> Response:
     if webhook is not None and (urlsplit(webhook).scheme not in ("http", "https") or not urlsplit(webhook).netloc):
         raise _bad(f"webhook must be an https URL (got {webhook[:100]!r})")
 
-    active = sum(1 for r in ctx.store.query("SELECT * FROM wavespeed_predictions WHERE deleted IS NULL")
-                 if Prediction(r).status(ctx.now) in ACTIVE)
-    if active >= BRONZE_CONCURRENCY:
-        raise ApiError(429, "TooManyRequests",
-                       f"Too Many Requests: your account tier allows {BRONZE_CONCURRENCY} concurrent tasks")
+    run_s = scaled(ctx, inputs["steps"] * SECONDS_PER_STEP[trainer])
+    if ctx.documented:
+        # Over the cap a task waits, `created`, until a slot frees [doc]; never a 429.
+        queue_s = _start(ctx, ctx.now + scaled(ctx, DOCUMENTED_QUEUE_S), BRONZE_CONCURRENCY_DOCUMENTED) - ctx.now
+    else:
+        active = sum(1 for r in ctx.store.query("SELECT * FROM wavespeed_predictions WHERE deleted IS NULL")
+                     if Prediction(r).status(ctx.now) in ACTIVE)
+        if active >= BRONZE_CONCURRENCY:
+            raise ApiError(429, "TooManyRequests",
+                           f"Too Many Requests: your account tier allows {BRONZE_CONCURRENCY} concurrent tasks")
+        queue_s = scaled(ctx, QUEUE_S)
 
     seq = ctx.store.next_counter("wavespeed_prediction")
     prediction_id = ctx.store.token(ctx.seed, "wavespeed_prediction", 32)
@@ -237,13 +259,27 @@ def submit(ctx: Context) -> Response:
     ctx.store.execute(
         "INSERT INTO wavespeed_predictions (id, seq, model, input, created, queue_s, run_s, fail_fraction, error,"
         " outputs, webhook) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (prediction_id, seq, f"{TRAINER_NAMESPACE}/{trainer}", json.dumps(inputs), ctx.now, scaled(ctx, QUEUE_S),
-         scaled(ctx, inputs["steps"] * SECONDS_PER_STEP[trainer]), fail_fraction, error,
+        (prediction_id, seq, f"{TRAINER_NAMESPACE}/{trainer}", json.dumps(inputs), ctx.now, queue_s,
+         run_s, fail_fraction, error,
          json.dumps(_output_names(ctx, prediction_id, facts)), webhook),
     )
     p = load(ctx, prediction_id)
     assert p is not None
     return ok(view(ctx, p))
+
+
+def _start(ctx: Context, earliest: float, cap: int) -> float:
+    """When a task submitted now starts: the first moment from `earliest` on with a free slot.
+
+    Every task already submitted keeps the slot it was scheduled (deleted ones included: a guess),
+    so the schedule is fixed at submit and statuses stay a pure function of stored facts.
+    """
+    booked = [Prediction(r) for r in ctx.store.query("SELECT * FROM wavespeed_predictions")]
+    booked = [(p.start, p.end) for p in booked if p.end > earliest]
+    for t in sorted({earliest, *(end for _, end in booked)}):
+        if sum(1 for start, end in booked if start <= t < end) < cap:
+            return t
+    return earliest  # unreachable: after the last end nothing runs
 
 
 # --- result, history, delete -------------------------------------------------------------------
@@ -300,8 +336,10 @@ def history(ctx: Context) -> Response:
     if body.get("status"):
         items = [p for p in items if p.status(ctx.now) == body["status"]]
     chunk = items[(page - 1) * size : page * size]
-    return ok({"page": page, "page_size": size, "total": len(items),
-               "items": [view(ctx, p, history=True) for p in chunk]})
+    data: dict[str, Any] = {"page": page, "items": [view(ctx, p, history=True) for p in chunk]}
+    if not ctx.documented:  # the newer predictions page shows no `total` [doc]
+        data.update(page_size=size, total=len(items))
+    return ok(data)
 
 
 def delete(ctx: Context) -> Response:
@@ -347,7 +385,8 @@ def output_file(ctx: Context) -> Response:
 
 def list_objects(ctx: Context) -> list[dict[str, Any]]:
     rows = ctx.store.query("SELECT * FROM wavespeed_predictions ORDER BY created, seq")
-    return [{**view(ctx, Prediction(r), history=True), "_deleted": r["deleted"] is not None} for r in rows]
+    return [{**view(ctx, Prediction(r), history=True, with_input=True), "_deleted": r["deleted"] is not None}
+            for r in rows]
 
 
 def routes() -> list[Route]:

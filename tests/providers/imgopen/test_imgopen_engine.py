@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +42,8 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    root = tmp_path / "imgopen"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
+def env(example_copy: Callable[..., Path]) -> Iterator[Env]:
+    root = example_copy(EXAMPLE)
     clock = FakeClock()
     sb = imgopen_sandbox(clock)
     yield Env(root, clock, sb, {})
@@ -137,7 +135,10 @@ def test_destroying_a_running_training_forgets_it_without_waiting(env: Env) -> N
     _, result = ws.apply(wait=False)
     assert result is not None and result.ok, result.outcomes
     plan = ws.plan(destroy=True)
-    assert actions(plan)[FT] is ActionType.CANCEL  # still training ("1"/"3"): reconciler would cancel…
+    # still training ("1"/"3"), but ImgOpen can neither cancel nor delete it: planned as a forget, saying why
+    assert actions(plan)[FT] is ActionType.FORGET
+    assert "forgotten, not deleted: ImgOpen has no delete or cancel API" in next(
+        a.reason for a in plan.actions if a.address == FT)
     started = env.clock.now()
     _, result = ws.apply(destroy=True)
     assert result is not None and result.ok, result.outcomes

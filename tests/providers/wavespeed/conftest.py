@@ -28,9 +28,10 @@ def client(server: ScriptedServer, clock: FakeClock, policy: RetryPolicy) -> Ite
 
 @pytest.fixture
 def clean_sandbox_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sandbox reads faults and time scale from the environment; these tests set their own."""
+    """The sandbox reads faults, time scale and fidelity from the environment; these tests set their own."""
     monkeypatch.delenv("RECONCILER_SANDBOX_FAULTS", raising=False)
     monkeypatch.delenv("RECONCILER_SANDBOX_TIME_SCALE", raising=False)
+    monkeypatch.delenv("RECONCILER_SANDBOX_FIDELITY", raising=False)
 
 
 @pytest.fixture

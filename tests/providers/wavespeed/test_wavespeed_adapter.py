@@ -164,24 +164,23 @@ def test_find_after_a_lost_response_adopts_instead_of_duplicating(sandbox: Sandb
     assert adapter.find(ft, clock.now() + 1, claimed=set()) is None  # created before `since`
 
 
-def test_discover_with_no_state_finds_dataset_and_fine_tune(adapter: WaveSpeedAdapter, sandbox: Sandbox,
-                                                            clock: FakeClock, images: Path) -> None:
+def test_discover_with_no_state_uploads_again_and_adopts_only_a_provable_training(
+        adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock, images: Path) -> None:
     ds, ds_record = uploaded_dataset(adapter, images, clock)
     ft = fine_tune_desired(ds_record.outputs["url"])
     first = adapter.create(ft)
     settle(adapter, record_of(ft, first, clock.now()), clock)
 
     claimed: set[str] = set()
-    found_ds = adapter.discover([ds], claimed)
-    assert found_ds["Dataset/money-rain"].outputs["url"] == ds_record.outputs["url"]
-    again = fine_tune_desired(found_ds["Dataset/money-rain"].outputs["url"])
-    found_ft = adapter.discover([again], claimed)
+    assert adapter.discover([ds], claimed) == {}  # an upload is never found again: it is uploaded again
+    # (permissive) the history shows the input, and it matches exactly: provably ours
+    found_ft = adapter.discover([ft], claimed)
     assert found_ft["FineTune/money-rain-lora"].remote_id == first.remote_id
     assert found_ft["FineTune/money-rain-lora"].phase is Phase.READY
-    assert {first.remote_id, ds_record.outputs["url"]} <= claimed
-
-    other_content = dataset_desired(images, digest="sha256:" + "cd34" * 16)
-    assert adapter.discover([other_content], set()) == {}
+    assert claimed == {first.remote_id}
+    # a re-uploaded dataset has a new URL: the old training's input no longer proves anything
+    again = fine_tune_desired(adapter.create(ds).outputs["url"])
+    assert adapter.discover([again], set()) == {}
 
 
 def test_failed_predictions_are_not_adopted(sandbox: Sandbox, clock: FakeClock, images: Path) -> None:

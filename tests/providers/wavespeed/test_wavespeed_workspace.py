@@ -6,7 +6,7 @@ the exact code proposed for `ADAPTER_FACTORIES[ProviderType.WAVESPEED]`.
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,8 @@ WEEK = 7 * 24 * 3600.0
 
 
 @pytest.fixture
-def root(tmp_path: Path, clean_sandbox_env: None) -> Path:
-    target = tmp_path / "wavespeed"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".reconciler"))
-    return target
+def root(clean_sandbox_env: None, example_copy: Callable[..., Path]) -> Path:
+    return example_copy(EXAMPLE)
 
 
 def workspace(root: Path, clock: FakeClock, sandbox: Sandbox) -> Workspace:
@@ -46,13 +44,24 @@ def test_apply_converges_and_outputs_the_loras(root: Path, clock: FakeClock, san
     outputs = ws.outputs()["FineTune/product-shots"]
     assert {"prediction_id", "high_noise_lora", "low_noise_lora", "outputs_expire_at"} <= set(outputs)
 
-    # A lost state file: discovery finds the upload and the prediction through the history.
+    # A lost state file: an upload cannot be found again (opaque URL, no listing) and the history
+    # shows no inputs, so nothing is provably ours — the plan creates both (and lists the trainer's
+    # unclaimed trainings: the adapter's `unrecognised`); importing the training settles it.
+    prediction = outputs["prediction_id"]
     (root / ".reconciler" / "state.db").unlink()
     for extra in (root / ".reconciler").glob("state.db-*"):
         extra.unlink()
-    fresh = workspace(root, clock, sandbox).plan()
-    assert all(a.action is not ActionType.CREATE for a in fresh.actions), [(a.address, a.action) for a in fresh.actions]
-    assert len([p for p in sandbox.list_objects("wavespeed_predictions") if not p["_deleted"]]) == 1
+    fresh = workspace(root, clock, sandbox)
+    assert {a.address: a.action for a in fresh.plan().actions} == {
+        "Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.CREATE}
+    fresh.import_resource("FineTune/product-shots", prediction)
+    assert {a.address: a.action for a in fresh.plan().actions} == {
+        "Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.NOOP}
+    _, result = fresh.apply()
+    assert result.ok, result.outcomes
+    assert not fresh.plan().has_changes
+    assert [p["id"] for p in sandbox.list_objects("wavespeed_predictions") if not p["_deleted"]] == [prediction]
+    assert len(sandbox.list_objects("wavespeed_uploads")) == 2  # uploaded again: cheap, and retrains nothing
 
 
 def test_expired_outputs_plan_a_retrain(root: Path, clock: FakeClock, sandbox: Sandbox) -> None:
