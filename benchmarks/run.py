@@ -117,11 +117,15 @@ def check(sample: Sample, what: str, ok: tuple[int, ...] = (0,)) -> Sample:
 class Reconciler:
     """N chains in WORKDIR/reconciler-N, against the persistent sandbox beside its state."""
 
-    def __init__(self, workdir: Path, chains: int, env: dict[str, str], logs: Path, timeout: float) -> None:
+    def __init__(self, workdir: Path, chains: int, env: dict[str, str], logs: Path, timeout: float,
+                 state: str | None = None) -> None:
         self.dir = workdir / f"reconciler-{chains}"
         self.chains = chains
         self.env = {**env, "RECONCILER_SANDBOX_TIME_SCALE": INSTANT_TIME_SCALE}
         self.env.pop("RECONCILER_SANDBOX_FAULTS", None)
+        self.state = state  # a PostgreSQL URL: each reset() starts a new, empty workspace of it
+        if state:
+            self.env["RECONCILER_STATE"] = state
         self.log = logs / f"reconciler-{chains}.log"
         self.timeout = timeout
         self.converged = False
@@ -133,6 +137,8 @@ class Reconciler:
 
     def reset(self) -> None:
         shutil.rmtree(self.dir / ".reconciler", ignore_errors=True)
+        if self.state:
+            self.env["RECONCILER_WORKSPACE"] = f"bench/n{self.chains}-{time.time_ns()}"
         self.converged = False
 
     def _requests(self) -> int | None:
@@ -301,7 +307,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, object]:
     sizes = sorted(set(args.apply) | set(args.plan))
     for n in sizes:
         print(f"N = {n}", flush=True)
-        rec = Reconciler(workdir, n, env, logs, args.timeout)
+        rec = Reconciler(workdir, n, env, logs, args.timeout, args.state)
         same_n = Terraform(workdir, n, env, logs, args.timeout, args.terraform_python)
         matched = Terraform(workdir, 4 * n, env, logs, args.timeout, args.terraform_python) if args.matched else None
         if n in args.apply:
@@ -524,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the Terraform directories")
     parser.add_argument("--json", type=Path, help="also write the raw results as JSON here")
     parser.add_argument("--write", type=Path, help="write the whole BENCHMARKS.md here")
+    parser.add_argument("--state", metavar="URL", help="a PostgreSQL state (postgresql://…) instead of SQLite; "
+                                                       "each scenario gets a new workspace")
     args = parser.parse_args(argv)
     if args.quick:
         args.apply, args.plan, args.phases_n = [100], [100], 100

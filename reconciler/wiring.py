@@ -1,16 +1,20 @@
-"""The one place concrete providers, the sandbox and credentials are put together.
+"""The one place concrete providers, the sandbox, the state store and credentials are put together.
 
 `build_adapters` turns the Provider manifests into configured `ProviderAdapter`s: it reads the
 environment variables the manifests name (and nothing else), picks the real HTTP transport or
 the in-process sandbox transport, and hands each adapter its client. Secrets stop here: they go
 into the clients and nowhere else.
+
+`open_store` picks the state store for a location: a SQLite file, or a PostgreSQL workspace. The
+PostgreSQL store (and psycopg) is imported only then, so a SQLite user never loads it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +27,8 @@ if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a ma
 
     from reconciler.models.resources import ProviderConfig
     from reconciler.providers.interface import ProviderAdapter
+    from reconciler.state.interface import StateStore
+    from reconciler.state.locations import StateLocation
 
 SANDBOX_PLACEHOLDER_KEY = "sandbox-key"  # the sandbox accepts any non-empty key
 SANDBOX_BASE_URL = "http://127.0.0.1"  # never dialled: the in-process transport answers
@@ -199,3 +205,48 @@ def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) 
             raise ConfigError(f"Provider/{name}: provider type {config.type.value} is not supported yet")
         adapters[name] = factory(config, ctx)
     return adapters
+
+
+POSTGRES_EXTRA_HINT = "pip install 'reconciler[postgres]'"
+
+
+def open_store(location: StateLocation, *, readonly: bool, clock: Clock = SYSTEM_CLOCK,
+               create: bool = True) -> StateStore:
+    from reconciler.state.interface import StateError
+    from reconciler.state.sqlite import SqliteStateStore
+
+    """The state store at `location` (see `reconciler.state.locations.state_location`)."""
+    if location.url is None:
+        assert location.path is not None
+        return SqliteStateStore.open(location.path, readonly=readonly, clock=clock, create=create)
+    try:
+        from reconciler.state.postgres import PostgresStateStore
+    except ImportError as error:  # psycopg itself, or its libpq, is missing
+        raise StateError(f"--state {location.display}: the PostgreSQL driver cannot be loaded ({error}); "
+                         f"install it with {POSTGRES_EXTRA_HINT}") from error
+    assert location.workspace is not None
+    return PostgresStateStore.open(location.url, workspace=location.workspace, readonly=readonly, clock=clock,
+                                   create=create)
+
+
+@contextlib.contextmanager
+def holding_lock(location: StateLocation, operation: str, *, timeout: float = 0.0,
+                 clock: Clock = SYSTEM_CLOCK) -> Iterator[None]:
+    """Hold a state's apply lock without opening it for writing (`state migrate` reads its source
+    read-only, so a SQLite source file is left byte for byte as it was)."""
+    from reconciler.state.locking import FileApplyLock
+
+    if location.path is not None:
+        lock = FileApplyLock(Path(f"{location.path}.lock"), clock)
+        lock.acquire(operation, timeout)
+        try:
+            yield
+        finally:
+            lock.release()
+        return
+    store = open_store(location, readonly=False, clock=clock, create=False)
+    try:
+        with store.lock(operation, timeout=timeout):
+            yield
+    finally:
+        store.close()

@@ -45,8 +45,10 @@ from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
-from reconciler.state.sqlite import SqliteStateStore, default_state_path
-from reconciler.wiring import WiringContext, build_adapters, undeletable_kinds
+from reconciler.state.locations import StateLocation, is_postgres_url, state_location
+from reconciler.state.moving import copy_state
+from reconciler.state.sqlite import default_state_path
+from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store, undeletable_kinds
 
 SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"
 
@@ -79,12 +81,22 @@ class RefreshSummary:
     diagnostics: list[str] = field(default_factory=list)
 
 
+@dataclass
+class MigrationSummary:
+    source: str
+    destination: StateLocation
+    lineage: str
+    serial: int
+    counts: str
+
+
 class Workspace:
     def __init__(
         self,
         paths: Iterable[str | Path],
         *,
         state_path: str | Path | None = None,
+        workspace: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
         wiring: WiringContext | None = None,
         parallelism: int = 10,
@@ -101,10 +113,12 @@ class Workspace:
         self._manifests: ManifestSet | None = None
         first = self.paths[0]
         root = first if first.is_dir() else first.parent
-        self.state_path = Path(state_path) if state_path else default_state_path(root)
+        # a file path, or a postgresql:// URL and a workspace in it (state/locations.py)
+        self.state_location: StateLocation = state_location(state_path, manifest_root=root, workspace=workspace)
+        self.state_path = self.state_location.path or default_state_path(root)  # SQLite's file (or where it would be)
         self.wiring = wiring or WiringContext(clock=clock)
-        if self.wiring.sandbox_db is None:
-            self.wiring.sandbox_db = self.state_path.parent / "sandbox.db"
+        if self.wiring.sandbox_db is None:  # the sandbox lives beside a state file, or beside the manifests
+            self.wiring.sandbox_db = self.state_location.sandbox_db or default_state_path(root).parent / "sandbox.db"
         self.wiring.clock = clock
         self.wiring.parallelism = parallelism
         self._adapters: dict[str, ProviderAdapter] | None = None
@@ -150,7 +164,14 @@ class Workspace:
         self.adapters()
 
     def open_state(self, *, readonly: bool) -> StateStore:
-        return SqliteStateStore.open(self.state_path, readonly=readonly, clock=self.clock)
+        return open_store(self.state_location, readonly=readonly, clock=self.clock)
+
+    @property
+    def state_display(self) -> str:
+        """Where the state is, safe to print (a PostgreSQL password is never shown)."""
+        if self.state_location.is_postgresql:
+            return self.state_location.display
+        return str(self.state_path.resolve())
 
     def _recover(self, store: StateStore, *, wait: bool, write: bool,
                  stop: threading.Event | None = None) -> tuple[dict[str, ResourceRecord], list[Resolution]]:
@@ -211,7 +232,7 @@ class Workspace:
             reconciler_version=__version__,
             created_at=iso_utc(self.clock.now()),
             manifest_paths=[str(p.resolve()) for p in self.paths],
-            state_path=str(self.state_path.resolve()),
+            state_path=self.state_display,
             undeletable=undeletable_kinds(manifests.providers),
             hashes=self.spec_hashes(),
         )
@@ -285,7 +306,7 @@ class Workspace:
             return  # planned before any state existed, and none has been written since
         if plan.lineage and meta.lineage and plan.lineage != meta.lineage:
             raise StalePlanError(f"this plan was made for a different state (lineage {plan.lineage}, "
-                                 f"the state at {self.state_path} has {meta.lineage}); make a new plan")
+                                 f"the state at {self.state_display} has {meta.lineage}); make a new plan")
         if plan.serial != meta.serial:
             raise StalePlanError(f"the state changed since this plan was made (serial {plan.serial} → {meta.serial}); "
                                  "run 'reconciler plan --out' again and apply the new plan")
@@ -472,6 +493,40 @@ class Workspace:
         finally:
             store.close()
 
+    def migrate_state(self, to: str, *, to_workspace: str | None = None,
+                      lock_timeout: float = 0.0) -> MigrationSummary:
+        """Copy this state, with its lineage, serial, journal and events, into the empty state at `to`.
+
+        Both states are locked while it runs; the copy is verified; the source is only read (opened
+        read-only: a SQLite source file is left byte for byte as it was). A
+        PostgreSQL destination keeps the source's workspace name unless `to_workspace` names another.
+        """
+        if to_workspace is None and self.state_location.is_postgresql and is_postgres_url(to):
+            to_workspace = self.state_location.workspace
+        first = self.paths[0]
+        destination = state_location(to, manifest_root=first if first.is_dir() else first.parent,
+                                     workspace=to_workspace)
+        if destination.display == self.state_location.display or (
+                destination.path is not None and self.state_location.path is not None
+                and destination.path.resolve() == self.state_location.path.resolve()):
+            raise WorkspaceError(f"--to {destination.display} is the state being migrated; name another one")
+        with holding_lock(self.state_location, "state migrate", timeout=lock_timeout, clock=self.clock):
+            source = self.open_state(readonly=True)
+            try:
+                if not source.meta().lineage:
+                    raise WorkspaceError(f"there is no state at {self.state_display} to migrate "
+                                         "(check -f, --state and --workspace)")
+                target = open_store(destination, readonly=False, clock=self.clock)
+                try:
+                    with target.lock("state migrate", timeout=lock_timeout):
+                        copied = copy_state(source, target)  # type: ignore[arg-type]
+                finally:
+                    target.close()
+            finally:
+                source.close()
+        return MigrationSummary(source=self.state_display, destination=destination, lineage=copied.lineage,
+                                serial=copied.serial, counts=copied.counts())
+
     def force_unlock(self, lock_id: str | None) -> Any:
         store = self.open_state(readonly=False)
         try:
@@ -488,4 +543,4 @@ class Workspace:
         return {a: {"remote_id": r.remote_id, "status": r.status, **r.outputs} for a, r in sorted(records.items())}
 
 
-__all__ = ["RefreshSummary", "StalePlanError", "StateError", "Workspace", "WorkspaceError"]
+__all__ = ["MigrationSummary", "RefreshSummary", "StalePlanError", "StateError", "Workspace", "WorkspaceError"]

@@ -53,9 +53,23 @@ _errors = _Errors()
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
+STATE_ENV, WORKSPACE_ENV = "RECONCILER_STATE", "RECONCILER_WORKSPACE"
+_WORKSPACE_META = "reconciler.workspace"
+
+
+def _remember_workspace(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    from_env = ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.ENVIRONMENT
+    ctx.meta[_WORKSPACE_META] = (value, from_env)
+
+
 def manifest_options(f: F) -> F:
-    f = click.option("--state", "state_path", metavar="PATH",
-                     help="State file (default: <manifest dir>/.reconciler/state.db).")(f)
+    f = click.option("--workspace", metavar="NAME", envvar=WORKSPACE_ENV, show_envvar=True, expose_value=False,
+                     callback=_remember_workspace,
+                     help="PostgreSQL state: the workspace that keeps this manifest set apart from others in the "
+                          "database (default: derived from the manifest directory).")(f)
+    f = click.option("--state", "state_path", metavar="PATH|URL", envvar=STATE_ENV, show_envvar=True,
+                     help="State file (default: <manifest dir>/.reconciler/state.db), or a shared PostgreSQL "
+                          "state: postgresql://USER@HOST:PORT/DB.")(f)
     f = click.option("-f", "--filename", "paths", multiple=True, required=True, metavar="PATH",
                      help="A manifest file or a directory (searched recursively). Repeatable.")(f)
     return f
@@ -79,9 +93,15 @@ def allow_empty_option(f: F) -> F:
 
 def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int = 10,
               allow_empty: bool = False) -> Workspace:
+    from reconciler.state.locations import is_postgres_url
     from reconciler.workspace import Workspace
 
-    return Workspace(list(paths), state_path=state_path, parallelism=parallelism, allow_empty=allow_empty)
+    ctx = click.get_current_context(silent=True)
+    name, from_env = ctx.meta.get(_WORKSPACE_META, (None, False)) if ctx is not None else (None, False)
+    if from_env and not is_postgres_url(state_path):
+        name = None  # RECONCILER_WORKSPACE only names PostgreSQL workspaces; a state file has none
+    return Workspace(list(paths), state_path=state_path, workspace=name, parallelism=parallelism,
+                     allow_empty=allow_empty)
 
 
 def handle_errors(f: F) -> F:

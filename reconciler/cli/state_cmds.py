@@ -85,6 +85,41 @@ def state_resolve(paths: tuple[str, ...], state_path: str | None, address: str, 
                "the next apply creates it")
 
 
+@state_group.command("migrate")
+@manifest_options
+@click.option("--to", "to", required=True, metavar="PATH|URL",
+              help="Where to copy the state: a new state file, or postgresql://USER@HOST:PORT/DB.")
+@click.option("--to-workspace", metavar="NAME",
+              help="The destination workspace (PostgreSQL; default: this state's workspace, or the one "
+                   "derived from the manifest directory).")
+@lock_option
+@handle_errors
+def state_migrate(paths: tuple[str, ...], state_path: str | None, to: str, to_workspace: str | None,
+                  lock_timeout: float) -> None:
+    """Copy the state to another store (SQLite ⇄ PostgreSQL), exactly, and verify the copy.
+
+    Copies the lineage and serial, every record, the journal and the events into an empty
+    destination, with both states locked, then reads the copy back and compares it. The
+    source is left as it was; point --state (or RECONCILER_STATE) at the destination afterwards.
+
+    \b
+    Examples:
+      reconciler state migrate -f manifests/quickstart --to postgresql://ci@db.internal:5432/reconciler
+      reconciler state migrate -f manifests/quickstart --state postgresql://ci@db.internal/reconciler \\
+          --to manifests/quickstart/.reconciler/state-copy.db
+    """
+    done = workspace(paths, state_path).migrate_state(to, to_workspace=to_workspace, lock_timeout=lock_timeout)
+    click.echo(f"Copied the state (lineage {done.lineage}, serial {done.serial}: {done.counts}) from {done.source} "
+               f"to {done.destination.display}, and verified the copy. The source is unchanged.")
+    if done.destination.is_postgresql:
+        from reconciler.state.locations import scrub_url
+
+        click.echo(f"Use it with: --state {scrub_url(done.destination.url or '')} "
+                   f"--workspace {done.destination.workspace}")
+    else:
+        click.echo(f"Use it with: --state {done.destination.path}")
+
+
 @main.command("output")
 @manifest_options
 @click.argument("address", required=False)

@@ -10,7 +10,8 @@ Guarantees (DESIGN.md §3–§4):
 - every record remembers which upstream objects it was built from (lineage);
 - a replaced object is kept in state as *deposed* until it is deleted, so a crash between
   "new one created" and "old one deleted" never leaves an object the state does not know;
-- a failure stops only its dependents; everything else goes on.
+- a failure stops only its dependents; everything else goes on — except a state that can no
+  longer be written, which stops everything (nothing may be sent that could not be recorded).
 
 Scheduling: each action becomes one node (plus a "delete the old one" node for a
 create-before-destroy replace). Provider calls run on a pool of `parallelism` workers; waits
@@ -45,7 +46,7 @@ from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
 from reconciler.models.state import ResourceRecord
 from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
-from reconciler.state.interface import StateStore
+from reconciler.state.interface import StateError, StateStore
 
 
 class StepFailed(Exception):
@@ -113,13 +114,20 @@ class Executor:
         self._claimed_lock = threading.Lock()
         self._claimed: set[str] = set()
         self._ready: dict[str, bool] = {}  # address -> its object is ready for dependents
+        self._state_error: StateError | None = None  # the first failed state write stops the apply
 
     # ------------------------------------------------------------------ public
     def apply(self, plan: Plan) -> ApplyResult:
+        """Run the plan. A state that can no longer be written (its database went away, the lock with
+        it) stops the whole apply: calls in flight finish, nothing new starts, and the `StateError`
+        is raised. Every call already sent is in the journal, so the next run continues from there."""
         records = self.store.all()
         self._claimed = claimed_ids(records)
         nodes = self._build_nodes(plan, records)
-        return self._run(nodes)
+        result = self._run(nodes)
+        if self._state_error is not None:
+            raise self._state_error
+        return result
 
     # ------------------------------------------------------------------ graph
     def _build_nodes(self, plan: Plan, records: Mapping[str, ResourceRecord]) -> dict[str, _Node]:
@@ -221,6 +229,11 @@ class Executor:
         def guarded(step: Callable[[], StepResult]) -> StepResult:
             try:
                 return step()
+            except StateError as e:  # the state cannot be written: nothing more may be sent
+                if self._state_error is None:
+                    self._state_error = e
+                self.stop.set()
+                return Outcome.FAILED, f"the state could not be written: {e}"
             except (StepFailed, ProviderError) as e:
                 return Outcome.FAILED, str(e)
             except Exception as e:  # a bug must not take the other branches down

@@ -214,3 +214,21 @@ class LockInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LockInfo:
         return _from_dict(cls, data)
+
+
+@dataclass
+class StateSnapshot:
+    """Everything one state holds, for copying it between stores (`state migrate`) and checking the copy.
+
+    The schema version is not part of it: it belongs to the store, not to the state.
+    """
+
+    lineage: str
+    serial: int
+    resources: dict[str, ResourceRecord]
+    journal: list[JournalEntry]
+    events: list[Event]
+
+    def counts(self) -> str:
+        return (f"{len(self.resources)} resource(s), {len(self.journal)} journal entr"
+                f"{'y' if len(self.journal) == 1 else 'ies'}, {len(self.events)} event(s)")

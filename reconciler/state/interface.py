@@ -1,8 +1,10 @@
 """The state store as the engine sees it: a Protocol and its errors, nothing concrete.
 
-The engine imports only this module (import-linter forbids it `reconciler.state.sqlite`), so it
-must not import sqlite3, sqlite-utils or any implementation. The CLI opens a concrete store
-(`SqliteStateStore.open`) and hands it to the engine.
+The engine imports only this module (import-linter forbids it `reconciler.state.sqlite` and
+`reconciler.state.postgres`), so it must not import sqlite3, sqlite-utils, psycopg or any
+implementation. `reconciler.wiring.open_store` opens a concrete store (`SqliteStateStore` for a
+file, `PostgresStateStore` for a `postgresql://` URL and workspace) and the workspace hands it to
+the engine. `tests/state/test_state_conformance.py` runs one suite against both.
 
 Semantics every implementation keeps (DESIGN.md §3):
 
@@ -42,17 +44,21 @@ ReconcilerStateError = StateError
 
 
 class LockedError(StateError):
-    def __init__(self, info: LockInfo, path: str | None = None) -> None:
+    """`remedy` is what the refused should do; a store whose lock dies with its holder says so."""
+
+    def __init__(self, info: LockInfo, path: str | None = None, remedy: str | None = None) -> None:
         self.info = info
         self.path = path
+        self.remedy = remedy
+        advice = remedy or (f"Wait, retry with --lock-timeout, or run 'reconciler force-unlock {info.lock_id}' "
+                            "if that process is gone.")
         super().__init__(
             f"state is locked by {info.owner} (pid {info.pid} on {info.host}), running "
-            f"'{info.operation}' since {info.started_at}; lock id {info.lock_id}. Wait, retry with "
-            f"--lock-timeout, or run 'reconciler force-unlock {info.lock_id}' if that process is gone."
+            f"'{info.operation}' since {info.started_at}; lock id {info.lock_id}. {advice}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:  # picklable across processes
-        return (LockedError, (self.info, self.path))
+        return (LockedError, (self.info, self.path, self.remedy))
 
 
 @runtime_checkable

@@ -47,6 +47,7 @@ from reconciler.models.state import (
     LockInfo,
     ResourceRecord,
     StateMeta,
+    StateSnapshot,
     iso_utc,
 )
 from reconciler.state import migrations
@@ -707,6 +708,34 @@ class SqliteStateStore:
         """Where the apply lock lives (None for an in-memory state)."""
         lock = self._apply_lock
         return str(lock.path) if isinstance(lock, FileApplyLock) else None
+
+    # -- moving a state (`state migrate`, state/moving.py) -------------------------------------
+
+    def import_snapshot(self, snapshot: StateSnapshot) -> None:
+        """Write a copied state into this empty one exactly: lineage, serial, records with their
+        timestamps, journal entries and events with their ids."""
+        rows = [self._params(r, r.updated_at or self._now()) for r in snapshot.resources.values()]
+        for record in snapshot.resources.values():
+            _check_address(record)
+        journal = [(e.id, e.address, e.operation, e.provider, _encode_field(e.request, "request"),
+                    _encode_field(e.fingerprint, "fingerprint"), str(e.status), e.started_at, e.finished_at,
+                    None if e.result is None else _encode_field(e.result, "result"), e.error) for e in snapshot.journal]
+        events = [(e.id, e.ts, e.address, e.event, _encode_field(e.detail, "detail")) for e in snapshot.events]
+        with self._writing("import a state") as conn:
+            lineage, serial = conn.execute("SELECT lineage, serial FROM meta WHERE id = 1").fetchone()
+            used = conn.execute("SELECT EXISTS (SELECT 1 FROM resources) OR EXISTS (SELECT 1 FROM journal) "
+                                "OR EXISTS (SELECT 1 FROM events)").fetchone()[0]
+            if serial or used:
+                raise StateError(f"{self._where} already holds a state (lineage {lineage}, serial {serial}); "
+                                 "migrate into a new state file instead")
+            conn.execute("UPDATE meta SET lineage = ?, serial = ? WHERE id = 1", (snapshot.lineage, snapshot.serial))
+            conn.executemany(
+                f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES ("
+                + ", ".join(":now" if c == "updated_at" else f":{c}" for c in _RESOURCE_COLUMNS.split(", ")) + ")",
+                rows)
+            conn.executemany(f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             journal)
+            conn.executemany("INSERT INTO events (id, ts, address, event, detail) VALUES (?, ?, ?, ?, ?)", events)
 
 
 def default_state_path(manifest_root: str | Path) -> Path:

@@ -8,8 +8,14 @@ step and each recovery apply) happens in its own child, with a real-time watchdo
 engine does can take the pytest process down or hang it.
 
 What carries over between processes is only what would survive a real crash: the manifest
-directory, the state database and the sandbox database (both on disk), and the fake clock's time,
-which the child writes to a file right before it dies.
+directory, the state (a SQLite file on disk, or a workspace of a PostgreSQL database), the sandbox
+database (on disk), and the fake clock's time, which the child writes to a file right before it dies.
+
+Which store a trial runs on: a root whose `.reconciler/crash-state.json` names a PostgreSQL URL and
+workspace uses that workspace (`use_postgres`); otherwise the SQLite file beside the manifests. A
+snapshot of a PostgreSQL root copies its workspace into a new one (`copy_tree`), as `state migrate`
+would; a child that died holding the PostgreSQL lock has its session ended by the server, and
+`wait_for_unlock` waits (in real time, briefly) for the server to notice before the next run.
 
 Crash points are named by route and occurrence ("POST /api/v1/fine-tunes#1"), found by running the
 step once un-killed. A name, unlike a bare index, still points at the same request if background
@@ -26,6 +32,7 @@ import signal
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +62,7 @@ STATE_DIR = ".reconciler"
 CLOCK_FILE = "crash-clock.json"
 TRACE_FILE = "crash-trace.json"
 RESULT_FILE = "crash-result.json"
+STATE_FILE = "crash-state.json"  # {"url": ..., "workspace": ...}: this root's state is in PostgreSQL
 
 
 # --------------------------------------------------------------------------- the environment
@@ -78,10 +86,41 @@ def open_sandbox(root: Path, clock: Clock) -> Sandbox:
     return Sandbox(db_path=sandbox_db(root), clock=clock, time_scale=TIME_SCALE, seed=SEED, **documented_fidelity())
 
 
+def postgres_state(root: Path) -> dict[str, str] | None:
+    path = root / STATE_DIR / STATE_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def use_postgres(root: Path, url: str) -> None:
+    """From now on, `root`'s state is a workspace of its own in the database at `url`."""
+    path = root / STATE_DIR / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": url, "workspace": f"crash/{root.parent.name}/{root.name}/"
+                                                        f"{uuid.uuid4().hex[:8]}"}))
+
+
 def workspace(root: Path, clock: Clock, sandbox: Sandbox, provider: str,
               transport: httpx.BaseTransport) -> Workspace:
     wiring = WiringContext(env={}, clock=clock, sandbox=sandbox, transports={provider: transport})
-    return Workspace([root], clock=clock, wiring=wiring, parallelism=PARALLELISM)
+    pg = postgres_state(root)
+    return Workspace([root], clock=clock, wiring=wiring, parallelism=PARALLELISM,
+                     state_path=pg["url"] if pg else None, workspace=pg["workspace"] if pg else None)
+
+
+def wait_for_unlock(root: Path, timeout: float = 10.0) -> None:
+    """After a kill: the PostgreSQL server frees a dead session's lock as soon as it notices the
+    closed connection (milliseconds); wait for that, so the next run is not refused."""
+    pg = postgres_state(root)
+    if pg is None:
+        return
+    from reconciler.state.postgres import PostgresStateStore
+
+    deadline = time.monotonic() + timeout
+    with PostgresStateStore.open(pg["url"], workspace=pg["workspace"], readonly=True) as store:
+        while store.lock_info() is not None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the lock of {pg['workspace']} is still held {timeout:.0f}s after a kill")
+            time.sleep(0.005)
 
 
 def read_clock(root: Path) -> float:
@@ -96,12 +135,27 @@ def write_clock(root: Path, now: float) -> None:
 
 
 def copy_tree(src: Path, dst: Path) -> Path:
-    """A snapshot: manifests, state and sandbox databases (with WAL files and blobs), and the clock."""
+    """A snapshot: manifests, state and sandbox databases (with WAL files and blobs), and the clock.
+
+    A PostgreSQL state is copied into a new workspace for `dst` (opened and closed here, so no
+    connection is open when a child is forked)."""
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst)
     for name in (TRACE_FILE, RESULT_FILE):
         (dst / STATE_DIR / name).unlink(missing_ok=True)
+    pg = postgres_state(src)
+    if pg is not None:
+        from reconciler.state.moving import copy_state
+        from reconciler.state.postgres import PostgresStateStore
+
+        use_postgres(dst, pg["url"])
+        copy = postgres_state(dst)
+        assert copy is not None
+        with PostgresStateStore.open(pg["url"], workspace=pg["workspace"], readonly=True) as source:
+            if source.meta().lineage:  # an empty baseline stays empty
+                with PostgresStateStore.open(copy["url"], workspace=copy["workspace"]) as target:
+                    copy_state(source, target)
     return dst
 
 

@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crash_harness import CrashPoint, Mode, copy_tree, recover, run_step
+from crash_harness import CrashPoint, Mode, copy_tree, recover, run_step, use_postgres, wait_for_unlock
 from crash_invariants import check
 from crash_scenarios import REPO, SCENARIOS, SUBJECTS, Scenario
 
@@ -27,6 +27,7 @@ class Verdict:
     provider: str
     scenario: str
     point: str  # "before POST /api/v1/fine-tunes#1", or "no kill" for the control
+    store: str = "sqlite"  # or "postgresql"
     problems: list[str] = field(default_factory=list)
     recovery_applies: int = 0
     notes: list[str] = field(default_factory=list)  # worth reporting, but no invariant broken
@@ -37,7 +38,7 @@ class Verdict:
 
     @property
     def title(self) -> str:
-        return f"{self.provider}/{self.scenario}/{self.point}"
+        return f"{self.provider}/{self.scenario}/{self.point}" + ("" if self.store == "sqlite" else f" [{self.store}]")
 
     def line(self) -> str:
         notes = "".join(f"; note: {n}" for n in self.notes)
@@ -46,7 +47,7 @@ class Verdict:
         return f"FAIL {self.title}: " + " | ".join(self.problems) + notes
 
     def to_dict(self) -> dict[str, object]:
-        return {"provider": self.provider, "scenario": self.scenario, "point": self.point,
+        return {"provider": self.provider, "scenario": self.scenario, "point": self.point, "store": self.store,
                 "problems": self.problems, "recovery_applies": self.recovery_applies, "notes": self.notes}
 
 
@@ -55,12 +56,14 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else text
 
 
-def build_baseline(root: Path, provider: str, scenario: Scenario) -> Path:
-    """The state right before the crashing step."""
+def build_baseline(root: Path, provider: str, scenario: Scenario, postgres_url: str | None = None) -> Path:
+    """The state right before the crashing step (in a PostgreSQL workspace when `postgres_url` is given)."""
     subject = SUBJECTS[provider]
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(REPO / subject.example, root, ignore=shutil.ignore_patterns(".reconciler"))
+    if postgres_url is not None:
+        use_postgres(root, postgres_url)
     if scenario.applied_first:
         setup = run_step(root, provider, destroy=False, wait=True, crash=None)
         if setup.error or not setup.result or not setup.result.get("ok"):
@@ -72,14 +75,15 @@ def build_baseline(root: Path, provider: str, scenario: Scenario) -> Path:
 
 
 def run_trial(baseline: Path, work: Path, provider: str, scenario_name: str,
-              crash: CrashPoint | None) -> tuple[Verdict, list[str]]:
+              crash: CrashPoint | None, store: str = "sqlite") -> tuple[Verdict, list[str]]:
     """Returns the verdict and the mutating requests the step made before it ended (or died)."""
     scenario = SCENARIOS[scenario_name]
     root = copy_tree(baseline, work)
-    verdict = Verdict(provider, scenario_name, str(crash) if crash else "no kill")
+    verdict = Verdict(provider, scenario_name, str(crash) if crash else "no kill", store=store)
     problems = verdict.problems
 
     step = run_step(root, provider, destroy=scenario.destroy, wait=scenario.step_wait, crash=crash)
+    wait_for_unlock(root)
     made = list(step.trace.get("mutating") or [])
     if step.hung:
         problems.append("the step hung (killed by the watchdog)")
@@ -102,6 +106,8 @@ def run_trial(baseline: Path, work: Path, provider: str, scenario_name: str,
             last = applies[-1] if applies else {}
             problems.append(f"not converged after {len(applies)} applies (last: failed={last.get('failed')}, "
                             f"plan errors={last.get('plan_errors')})")
+    if store == "postgresql" and (root / ".reconciler" / "state.db").exists():
+        problems.append("harness: a SQLite state file appeared in a PostgreSQL trial")
     unclassified = sorted(set(step.trace.get("unclassified") or []) | set(rec.trace.get("unclassified") or []))
     if unclassified:
         problems.append(f"harness: unclassified requests {unclassified}; add them to crash_routes.ROUTES")
@@ -115,31 +121,41 @@ def run_trial(baseline: Path, work: Path, provider: str, scenario_name: str,
 
 
 class Campaign:
-    """Per-process cache of baselines and control runs, keyed by provider × scenario."""
+    """Per-process cache of baselines and control runs, keyed by store × provider × scenario.
+
+    `postgres_url`: run on a PostgreSQL state (each baseline and trial in a workspace of its own in
+    that database) instead of the SQLite file beside the manifests.
+    """
 
     def __init__(self, base: Path) -> None:
         self.base = base
-        self._baselines: dict[tuple[str, str], Path] = {}
-        self._controls: dict[tuple[str, str], tuple[Verdict, list[str]]] = {}
+        self._baselines: dict[tuple[str | None, str, str], Path] = {}
+        self._controls: dict[tuple[str | None, str, str], tuple[Verdict, list[str]]] = {}
 
-    def baseline(self, provider: str, scenario: str) -> Path:
-        key = (provider, scenario)
+    def _dir(self, provider: str, scenario: str, postgres_url: str | None) -> Path:
+        return self.base / (f"{provider}-{scenario}" + ("-pg" if postgres_url else ""))
+
+    def baseline(self, provider: str, scenario: str, postgres_url: str | None = None) -> Path:
+        key = (postgres_url, provider, scenario)
         if key not in self._baselines:
-            self._baselines[key] = build_baseline(self.base / f"{provider}-{scenario}" / "baseline", provider,
-                                                  SCENARIOS[scenario])
+            self._baselines[key] = build_baseline(self._dir(provider, scenario, postgres_url) / "baseline", provider,
+                                                  SCENARIOS[scenario], postgres_url)
         return self._baselines[key]
 
-    def control(self, provider: str, scenario: str) -> tuple[Verdict, list[str]]:
-        key = (provider, scenario)
+    def control(self, provider: str, scenario: str, postgres_url: str | None = None) -> tuple[Verdict, list[str]]:
+        key = (postgres_url, provider, scenario)
         if key not in self._controls:
-            work = self.base / f"{provider}-{scenario}" / "control"
-            self._controls[key] = run_trial(self.baseline(provider, scenario), work, provider, scenario, None)
+            work = self._dir(provider, scenario, postgres_url) / "control"
+            self._controls[key] = run_trial(self.baseline(provider, scenario, postgres_url), work, provider, scenario,
+                                            None, store="postgresql" if postgres_url else "sqlite")
         return self._controls[key]
 
-    def crash_points(self, provider: str, scenario: str) -> list[str]:
-        return self.control(provider, scenario)[1]
+    def crash_points(self, provider: str, scenario: str, postgres_url: str | None = None) -> list[str]:
+        return self.control(provider, scenario, postgres_url)[1]
 
-    def trial(self, provider: str, scenario: str, mode: Mode, point: str, index: int) -> Verdict:
-        work = self.base / f"{provider}-{scenario}" / f"{mode}-{index:02d}"
-        verdict, _ = run_trial(self.baseline(provider, scenario), work, provider, scenario, CrashPoint(point, mode))
+    def trial(self, provider: str, scenario: str, mode: Mode, point: str, index: int,
+              postgres_url: str | None = None) -> Verdict:
+        work = self._dir(provider, scenario, postgres_url) / f"{mode}-{index:02d}"
+        verdict, _ = run_trial(self.baseline(provider, scenario, postgres_url), work, provider, scenario,
+                               CrashPoint(point, mode), store="postgresql" if postgres_url else "sqlite")
         return verdict

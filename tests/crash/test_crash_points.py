@@ -4,7 +4,9 @@ For each provider × scenario (crash_scenarios.py) the step is first run un-kill
 run must converge on its own, and the mutating requests it makes are the crash points. Then, for
 each crash point and each mode, a trial starts from the same snapshot, the step is killed there
 (os._exit in a forked child, crash_harness.py), `apply` is re-run to convergence, and the
-invariants of DESIGN.md §3b are checked (crash_invariants.py).
+invariants of DESIGN.md §3b are checked (crash_invariants.py). Every test runs twice: with the
+state in the SQLite file beside the manifests, and in a PostgreSQL workspace (the whole matrix:
+its crash points are the same requests, so it costs about as much again).
 
 One test per provider × scenario × mode loops over its crash points and reports every failing
 trial, not just the first; `pytest -s` prints one line per trial, and the terminal summary
@@ -30,10 +32,17 @@ def _failures(verdicts: list[Verdict]) -> str:
     return f"{len(failed)}/{len(verdicts)} trials failed:\n" + "\n".join(v.line() for v in failed)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def postgres_url(request: pytest.FixtureRequest) -> str | None:
+    """Where the state lives: None for the SQLite file beside the manifests, else a PostgreSQL database."""
+    return None if request.param == "sqlite" else request.getfixturevalue("pg_database")
+
+
 @pytest.mark.parametrize(("provider", "scenario"), combinations(crashable_only=False),
                          ids=[f"{p}-{s}" for p, s in combinations(crashable_only=False)])
-def test_uncrashed_step_converges(campaign: Campaign, record_property, provider: str, scenario: str):
-    verdict, made = campaign.control(provider, scenario)
+def test_uncrashed_step_converges(campaign: Campaign, record_property, provider: str, scenario: str,
+                                  postgres_url: str | None):
+    verdict, made = campaign.control(provider, scenario, postgres_url)
     _report(record_property, [verdict])
     print(f"[crash] {provider}/{scenario}: {len(made)} mutating request(s): {made}")
     if provider in SCENARIOS[scenario].nothing_to_kill:
@@ -46,9 +55,10 @@ def test_uncrashed_step_converges(campaign: Campaign, record_property, provider:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("provider", "scenario"), combinations(crashable_only=True),
                          ids=[f"{p}-{s}" for p, s in combinations(crashable_only=True)])
-def test_every_crash_point_recovers(campaign: Campaign, record_property, provider: str, scenario: str, mode: str):
-    points = campaign.crash_points(provider, scenario)
+def test_every_crash_point_recovers(campaign: Campaign, record_property, provider: str, scenario: str, mode: str,
+                                    postgres_url: str | None):
+    points = campaign.crash_points(provider, scenario, postgres_url)
     assert points, f"{provider}/{scenario}: the un-killed step made no mutating request to crash at"
-    verdicts = [campaign.trial(provider, scenario, mode, point, i) for i, point in enumerate(points, 1)]
+    verdicts = [campaign.trial(provider, scenario, mode, point, i, postgres_url) for i, point in enumerate(points, 1)]
     _report(record_property, verdicts)
     assert all(v.passed for v in verdicts), _failures(verdicts)

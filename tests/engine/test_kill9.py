@@ -57,11 +57,13 @@ def test_kill_minus_9_then_apply_converges_without_duplicates(seed: int, example
     try:
         live = {k: [o for o in sandbox.list_objects(k) if not o.get("_deleted")]
                 for k in ("files", "fine_tunes", "deployments")}
-        created = sandbox.request_counts()
+        ever = sandbox.list_objects("fine_tunes")  # deleted ones included
     finally:
         sandbox.close()
     assert len(live["files"]) == 1, live["files"]
     assert len(live["fine_tunes"]) == 1, live["fine_tunes"]
     assert len(live["deployments"]) == 1, live["deployments"]
-    # every training job ever created is the one that lives: none was duplicated and deleted
-    assert created.get("POST /api/v1/fine-tunes", 0) == 1
+    # every training job ever created is the one that lives: none was duplicated and deleted. (Counted
+    # as jobs, not requests: the in-process sandbox dies with the CLI, so a killed request may be
+    # counted although its transaction never committed.)
+    assert [j["job_id"] for j in ever] == [j["job_id"] for j in live["fine_tunes"]]

@@ -122,9 +122,3 @@ def test_a_wal_file_without_wal_companions_is_read_without_creating_them(populat
     assert snapshot(populated.parent) == before
 
 
-def test_a_lock_held_elsewhere_is_reported_by_a_read_only_store(populated: Path) -> None:
-    with SqliteStateStore.open(populated) as writer, writer.lock("apply") as info:
-        before = snapshot(populated.parent)
-        with SqliteStateStore.open(populated, readonly=True) as reader:
-            assert reader.lock_info() == info
-        assert snapshot(populated.parent) == before
