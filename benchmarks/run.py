@@ -532,7 +532,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="write the whole BENCHMARKS.md here")
     parser.add_argument("--state", metavar="URL", help="a PostgreSQL state (postgresql://…) instead of SQLite; "
                                                        "each scenario gets a new workspace")
+    parser.add_argument("--from-json", type=Path, help="render --write from a saved --json run; measure nothing")
     args = parser.parse_args(argv)
+    if args.from_json:
+        result = json.loads(args.from_json.read_text())
+        if args.write:
+            args.write.write_text(document(result))
+            print(f"wrote {args.write} from {args.from_json} (measured by: {result['command']})")
+        else:
+            print(results_markdown(result))
+            print()
+            print(targets_markdown(result))
+        return 0
     if args.quick:
         args.apply, args.plan, args.phases_n = [100], [100], 100
     if args.reps < 3:

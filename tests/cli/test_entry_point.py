@@ -1,0 +1,46 @@
+"""The `reconciler` executable (`reconciler.cli.run`) ends the process itself: exit codes and output survive it.
+
+run() pauses the cyclic collector and, once the command is done, flushes, runs the atexit
+handlers and calls os._exit (skipping the interpreter's slow teardown). These run the real entry
+point in a subprocess and check what a shell sees.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "reconciler.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_exit_codes_and_all_output_survive_the_quick_exit(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "manifests" / "quickstart", tmp_path / "qs", ignore=shutil.ignore_patterns(".reconciler"))
+    plan = cli("plan", "-f", "qs", "--refresh=false", "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 2, plan.stderr  # changes: everything is to be created
+    assert plan.stdout.rstrip().splitlines()[-1].startswith("Refresh was skipped")  # the last line made it out
+    ok = cli("validate", "-f", "qs", cwd=tmp_path)
+    assert ok.returncode == 0 and "valid" in ok.stdout + ok.stderr
+    bad = cli("validate", "-f", "nowhere", cwd=tmp_path)
+    assert bad.returncode == 1 and "nowhere: no such file or directory" in bad.stderr
+    usage = cli("no-such-command", cwd=tmp_path)
+    assert usage.returncode == 2 and "No such command" in usage.stderr
+
+
+def test_atexit_handlers_still_run(tmp_path: Path) -> None:
+    probe = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(tmp_path / 'ran')!r}, 'w').write('yes'))\n"
+        "sys.argv = ['reconciler', '--help']\n"
+        "from reconciler.cli import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Usage:" in done.stdout
+    assert (tmp_path / "ran").read_text() == "yes"
