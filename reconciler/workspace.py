@@ -90,6 +90,7 @@ class Workspace:
             self._manifests = load_manifests(self.paths, content_cache=self.content_cache, parse_cache=parse_cache)
             self.content_cache.save()
             parse_cache.save()
+            self._content_cache = None  # saved; apply's re-check reads it again, a plan keeps the memory
         return self._manifests
 
     @property
