@@ -252,6 +252,7 @@ def child_env(reconciler_path: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if reconciler_path is not None:  # measure another checkout's reconciler (e.g. before a change)
         env["PYTHONPATH"] = str(reconciler_path)
+        env["PYTHONSAFEPATH"] = "1"  # or `python -m`/`-c` would import the current directory's copy first
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's interpreter caches bytecode; measure that
     env.pop("NO_COLOR", None)
     return env
