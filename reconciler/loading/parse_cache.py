@@ -34,7 +34,7 @@ from reconciler.loading.yaml_source import Positions, YamlDocument, YamlFile, pa
 from reconciler.models.diagnostics import Diagnostic, Severity, SourceLocation
 
 CACHE_FILE = "manifests.cache"
-_MAGIC = b"reconciler manifest cache 1\n"
+_MAGIC = b"reconciler manifest cache 2\n"
 FORGET_AFTER_NS = 24 * 3600 * 10**9
 
 _fingerprint: str | None = None
@@ -115,10 +115,13 @@ class ParseCache:
 def _entry(parsed: YamlFile) -> tuple[Any, ...]:
     docs = []
     for d in parsed.documents:
-        packed = d.locations.packed if isinstance(d.locations, Positions) else None
-        if packed is None and d.locations:
+        if isinstance(d.locations, Positions):
+            compact = d.locations.compact()
+        elif not d.locations:
+            compact = ("", b"")
+        else:  # pragma: no cover - parse_yaml makes Positions
             raise ValueError("positions not packed")
-        docs.append((d.index, d.data, d.location.line, d.location.column, packed or {}))
+        docs.append((d.index, d.data, d.location.line, d.location.column, compact))
     diags = []
     for g in parsed.diagnostics:
         loc = g.location
@@ -131,10 +134,9 @@ def _entry(parsed: YamlFile) -> tuple[Any, ...]:
 def _restore(entry: tuple[Any, ...], display_path: str) -> YamlFile:
     docs, diags = entry
     result = YamlFile(path=display_path)
-    for index, data, line, column, packed in docs:
-        result.documents.append(
-            YamlDocument(index, data, SourceLocation(display_path, line, column), Positions(display_path, packed))
-        )
+    for index, data, line, column, compact in docs:
+        where = SourceLocation(display_path, line, column)
+        result.documents.append(YamlDocument(index, data, where, Positions(display_path, compact=tuple(compact))))
     for message, line, column, severity in diags:
         where = SourceLocation(display_path, line, column) if line else None
         result.diagnostics.append(Diagnostic(message, where, severity=Severity(severity)))

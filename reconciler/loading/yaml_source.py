@@ -20,6 +20,7 @@ diagnostics; the loader decides what they mean.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,13 +62,37 @@ def _pack(mark: Any) -> int:
 
 
 class Positions(Mapping[str, SourceLocation]):
-    """{field path: SourceLocation} for one document, stored packed and built on lookup."""
+    """{field path: SourceLocation} for one document, built on the first lookup.
 
-    __slots__ = ("file", "packed")
+    Stored compact — every path in one NUL-joined string and each one's packed (line, column) in
+    one array — because a loaded manifest set keeps them all (8,000 documents: ~120,000 paths)
+    and looks up a handful, for diagnostics. The dict is made the first time one is asked for.
+    """
 
-    def __init__(self, file: str, packed: dict[str, int] | None = None) -> None:
+    __slots__ = ("file", "_paths", "_packed", "_index")
+
+    def __init__(self, file: str, packed: dict[str, int] | None = None, *,
+                 compact: tuple[str, bytes] | None = None) -> None:
         self.file = file
-        self.packed: dict[str, int] = {} if packed is None else packed
+        self._index: dict[str, int] | None = None
+        if compact is not None:
+            self._paths, self._packed = compact
+        else:
+            packed = packed or {}
+            self._paths = "\0".join(packed)
+            self._packed = array("Q", packed.values()).tobytes()
+
+    def compact(self) -> tuple[str, bytes]:
+        """(joined paths, packed positions as bytes): what the parse cache stores."""
+        return self._paths, self._packed
+
+    @property
+    def packed(self) -> dict[str, int]:
+        if self._index is None:
+            values = array("Q")
+            values.frombytes(self._packed)
+            self._index = dict(zip(self._paths.split("\0"), values, strict=True)) if values else {}
+        return self._index
 
     def __getitem__(self, path: str) -> SourceLocation:
         p = self.packed[path]
@@ -87,7 +112,7 @@ class Positions(Mapping[str, SourceLocation]):
         return len(self.packed)
 
     def __repr__(self) -> str:
-        return f"Positions({self.file!r}, {len(self.packed)} paths)"
+        return f"Positions({self.file!r}, {len(self)} paths)"
 
 
 @dataclass
