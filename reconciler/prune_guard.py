@@ -35,7 +35,7 @@ def near_miss_suffix(name: str) -> str | None:
     if name.endswith(MANIFEST_SUFFIXES):
         return None
     lower = name.lower()
-    return next((name[len(name) - len(s):] for s in _NEAR_MISSES if lower.endswith(s)), None)
+    return next((name[len(name) - len(s) :] for s in _NEAR_MISSES if lower.endswith(s)), None)
 
 
 def skipped_files(paths: Iterable[Path], cwd: Path | None = None) -> list[Diagnostic]:
@@ -54,15 +54,20 @@ def skipped_files(paths: Iterable[Path], cwd: Path | None = None) -> list[Diagno
             if not path.is_file():
                 continue
             proper = path.name[: -len(suffix)] + suffix.lower().removesuffix(".txt")
-            out.append(Diagnostic(
-                f"not read: only files ending in .yaml or .yml (lower case) are manifests; "
-                f"if it is one, rename it to {proper}",
-                location=SourceLocation(display_path(path, cwd), 1, 1), severity=Severity.WARNING))
+            out.append(
+                Diagnostic(
+                    f"not read: only files ending in .yaml or .yml (lower case) are manifests; "
+                    f"if it is one, rename it to {proper}",
+                    location=SourceLocation(display_path(path, cwd), 1, 1),
+                    severity=Severity.WARNING,
+                )
+            )
     return out
 
 
-def refuse_empty_prune(plan: Plan, manifests: ManifestSet, skipped: list[Diagnostic], where: str,
-                       *, allow_empty: bool) -> Diagnostic | None:
+def refuse_empty_prune(
+    plan: Plan, manifests: ManifestSet, skipped: list[Diagnostic], where: str, *, allow_empty: bool
+) -> Diagnostic | None:
     """The error for a plan that removes everything the state holds because nothing is declared.
 
     "Empty" means no resource besides Providers; Providers alone manage nothing.
@@ -74,15 +79,19 @@ def refuse_empty_prune(plan: Plan, manifests: ManifestSet, skipped: list[Diagnos
         return None
     forgotten = sum(1 for action in removals.values() if action is ActionType.FORGET)
     deleted = len(removals) - forgotten
-    what = " and ".join(f"{verb} {n if n < len(removals) else 'all ' + str(n)}"
-                        for verb, n in (("delete", deleted), ("forget", forgotten)) if n)
+    what = " and ".join(
+        f"{verb} {n if n < len(removals) else 'all ' + str(n)}"
+        for verb, n in (("delete", deleted), ("forget", forgotten))
+        if n
+    )
     lost = ""
     if skipped:
         lost = " (not read: " + ", ".join(d.location.file for d in skipped if d.location) + ")"
     return Diagnostic(
         f"{where}: the manifests declare no resources (only Providers), but the state holds {len(removals)}, "
         f"so this plan would {what}. Refusing, in case manifests were lost rather than removed{lost}: "
-        "restore them; to delete everything, run 'reconciler destroy', or plan again with --allow-empty")
+        "restore them; to delete everything, run 'reconciler destroy', or plan again with --allow-empty"
+    )
 
 
 def guard_prunes(plan: Plan, manifests: ManifestSet, paths: Iterable[Path], *, allow_empty: bool) -> Plan:

@@ -53,7 +53,9 @@ class WiringContext:
             from reconciler.sandbox import Sandbox  # the emulator is only loaded when a manifest asks for it
 
             try:
-                self.sandbox = Sandbox(db_path=self.sandbox_db, clock=self.clock, time_scale=self.sandbox_time_scale)
+                self.sandbox = Sandbox(
+                    db_path=self.sandbox_db, clock=self.clock, time_scale=self.sandbox_time_scale
+                )
             except (sqlite3.Error, OSError) as e:
                 raise ConfigError(_sandbox_unusable(self.sandbox_db, e)) from e
         return self.sandbox
@@ -66,12 +68,16 @@ def _sandbox_unusable(db: Path | None, error: Exception) -> str:
         where = where.parent  # the directory that must become writable to create the rest
     why = getattr(error, "strerror", None) or str(error)
     if not where.is_dir():
-        return (f"the sandbox database {db} cannot be created ({why}): {where} is a file, not a directory; "
-                "keep the state (and the sandbox beside it) elsewhere with --state PATH")
-    return (f"the sandbox database {db} cannot be written ({why}); the embedded sandbox keeps the emulated "
-            f"providers' objects there, so any command that calls them writes it: make {where} writable "
-            "(until then, only commands that read the cached state work: 'plan --refresh=false', 'state list', "
-            "'output')")
+        return (
+            f"the sandbox database {db} cannot be created ({why}): {where} is a file, not a directory; "
+            "keep the state (and the sandbox beside it) elsewhere with --state PATH"
+        )
+    return (
+        f"the sandbox database {db} cannot be written ({why}); the embedded sandbox keeps the emulated "
+        f"providers' objects there, so any command that calls them writes it: make {where} writable "
+        "(until then, only commands that read the cached state work: 'plan --refresh=false', 'state list', "
+        "'output')"
+    )
 
 
 def credential(config: ProviderConfig, role: str, ctx: WiringContext) -> str:
@@ -85,7 +91,8 @@ def credential(config: ProviderConfig, role: str, ctx: WiringContext) -> str:
     field_name = config.spec.CREDENTIAL_FIELDS.get(role, f"{role}_env")  # type: ignore[attr-defined]
     raise ConfigError(
         f"{where}Provider/{config.name}: spec.{field_name}: environment variable {env_name} is not set; "
-        f"export it (the {role.replace('_', ' ')} for this {config.type.value} account) and run again")
+        f"export it (the {role.replace('_', ' ')} for this {config.type.value} account) and run again"
+    )
 
 
 def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTransport | None:
@@ -93,8 +100,13 @@ def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTranspor
         return ctx.transports[config.name]
     if config.spec.is_sandbox:
         options = config.spec.sandbox  # type: ignore[attr-defined]
-        faults = options.faults if options is not None and options.faults.rules or (
-            options is not None and options.faults.fail_jobs) else None
+        faults = (
+            options.faults
+            if options is not None
+            and options.faults.rules
+            or (options is not None and options.faults.fail_jobs)
+            else None
+        )
         fidelity = options.fidelity if options is not None else None
         return ctx.sandbox_instance().transport(faults=faults, fidelity=fidelity)
     return None
@@ -107,9 +119,13 @@ def _dashscope(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
     spec: Any = config.spec
     base = SANDBOX_BASE_URL if spec.is_sandbox else spec.base_url
     workspace_env = getattr(spec, "workspace_env", None)
-    client = DashScopeClient(base, credential(config, "api_key", ctx),
-                             workspace=ctx.env.get(workspace_env) if workspace_env else None,
-                             transport=_transport(config, ctx), clock=ctx.clock)
+    client = DashScopeClient(
+        base,
+        credential(config, "api_key", ctx),
+        workspace=ctx.env.get(workspace_env) if workspace_env else None,
+        transport=_transport(config, ctx),
+        clock=ctx.clock,
+    )
     return DashScopeAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
 
 
@@ -118,7 +134,9 @@ def _wavespeed(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
 
     spec: Any = config.spec
     base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
-    client = WaveSpeedClient(base, credential(config, "api_key", ctx), transport=_transport(config, ctx), clock=ctx.clock)
+    client = WaveSpeedClient(
+        base, credential(config, "api_key", ctx), transport=_transport(config, ctx), clock=ctx.clock
+    )
     return WaveSpeedAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
 
 
@@ -127,8 +145,13 @@ def _imgopen(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
 
     spec: Any = config.spec
     base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
-    client = ImgOpenClient(base, credential(config, "access_key_id", ctx), credential(config, "access_key_secret", ctx),
-                           transport=_transport(config, ctx), clock=ctx.clock)
+    client = ImgOpenClient(
+        base,
+        credential(config, "access_key_id", ctx),
+        credential(config, "access_key_secret", ctx),
+        transport=_transport(config, ctx),
+        clock=ctx.clock,
+    )
     return ImgOpenAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
 
 
@@ -158,9 +181,24 @@ def __getattr__(name: str) -> Any:
         return adapter_classes()
     raise AttributeError(f"module 'reconciler.wiring' has no attribute {name!r}")
 
-CAPABILITY_ROWS = ("Dataset", "FineTune", "CheckpointExport", "Deployment", "Refresh", "Found again without state by",
-                   "Ambiguous create", "Cancel a running job", "Delete", "Outputs")
-_TITLES = {ProviderType.DASHSCOPE: "DashScope", ProviderType.WAVESPEED: "WaveSpeed", ProviderType.IMGOPEN: "ImgOpen"}
+
+CAPABILITY_ROWS = (
+    "Dataset",
+    "FineTune",
+    "CheckpointExport",
+    "Deployment",
+    "Refresh",
+    "Found again without state by",
+    "Ambiguous create",
+    "Cancel a running job",
+    "Delete",
+    "Outputs",
+)
+_TITLES = {
+    ProviderType.DASHSCOPE: "DashScope",
+    ProviderType.WAVESPEED: "WaveSpeed",
+    ProviderType.IMGOPEN: "ImgOpen",
+}
 
 
 def capability_table() -> str:
@@ -173,7 +211,11 @@ def capability_table() -> str:
         for t in types:
             text = classes[t].CAPABILITIES.get(row)
             if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[t]:
-                text = "— (validation error: use " + ", ".join(p.value for p in providers_serving(Kind(row))) + ")"
+                text = (
+                    "— (validation error: use "
+                    + ", ".join(p.value for p in providers_serving(Kind(row)))
+                    + ")"
+                )
             cells.append(text or "—")
         lines.append(f"| **{row}** | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -195,8 +237,11 @@ def undeletable_kinds(providers: Mapping[str, ProviderConfig]) -> dict[str, dict
 def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) -> dict[str, ProviderAdapter]:
     adapters: dict[str, ProviderAdapter] = {}
     # All sandbox providers of a run share one emulator (one database); the first time scale set wins.
-    scales = [c.spec.sandbox.time_scale for c in providers.values()  # type: ignore[attr-defined]
-              if c.spec.is_sandbox and c.spec.sandbox is not None and c.spec.sandbox.time_scale]  # type: ignore[attr-defined]
+    scales = [
+        c.spec.sandbox.time_scale
+        for c in providers.values()  # type: ignore[attr-defined]
+        if c.spec.is_sandbox and c.spec.sandbox is not None and c.spec.sandbox.time_scale
+    ]  # type: ignore[attr-defined]
     if scales and ctx.sandbox_time_scale is None:
         ctx.sandbox_time_scale = scales[0]
     for name, config in providers.items():
@@ -210,8 +255,9 @@ def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) 
 POSTGRES_EXTRA_HINT = "pip install 'reconciler[postgres]'"
 
 
-def open_store(location: StateLocation, *, readonly: bool, clock: Clock = SYSTEM_CLOCK,
-               create: bool = True) -> StateStore:
+def open_store(
+    location: StateLocation, *, readonly: bool, clock: Clock = SYSTEM_CLOCK, create: bool = True
+) -> StateStore:
     from reconciler.state.interface import StateError
     from reconciler.state.sqlite import SqliteStateStore
 
@@ -222,16 +268,20 @@ def open_store(location: StateLocation, *, readonly: bool, clock: Clock = SYSTEM
     try:
         from reconciler.state.postgres import PostgresStateStore
     except ImportError as error:  # psycopg itself, or its libpq, is missing
-        raise StateError(f"--state {location.display}: the PostgreSQL driver cannot be loaded ({error}); "
-                         f"install it with {POSTGRES_EXTRA_HINT}") from error
+        raise StateError(
+            f"--state {location.display}: the PostgreSQL driver cannot be loaded ({error}); "
+            f"install it with {POSTGRES_EXTRA_HINT}"
+        ) from error
     assert location.workspace is not None
-    return PostgresStateStore.open(location.url, workspace=location.workspace, readonly=readonly, clock=clock,
-                                   create=create)
+    return PostgresStateStore.open(
+        location.url, workspace=location.workspace, readonly=readonly, clock=clock, create=create
+    )
 
 
 @contextlib.contextmanager
-def holding_lock(location: StateLocation, operation: str, *, timeout: float = 0.0,
-                 clock: Clock = SYSTEM_CLOCK) -> Iterator[None]:
+def holding_lock(
+    location: StateLocation, operation: str, *, timeout: float = 0.0, clock: Clock = SYSTEM_CLOCK
+) -> Iterator[None]:
     """Hold a state's apply lock without opening it for writing (`state migrate` reads its source
     read-only, so a SQLite source file is left byte for byte as it was)."""
     from reconciler.state.locking import FileApplyLock

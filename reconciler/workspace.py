@@ -114,11 +114,17 @@ class Workspace:
         first = self.paths[0]
         root = first if first.is_dir() else first.parent
         # a file path, or a postgresql:// URL and a workspace in it (state/locations.py)
-        self.state_location: StateLocation = state_location(state_path, manifest_root=root, workspace=workspace)
-        self.state_path = self.state_location.path or default_state_path(root)  # SQLite's file (or where it would be)
+        self.state_location: StateLocation = state_location(
+            state_path, manifest_root=root, workspace=workspace
+        )
+        self.state_path = self.state_location.path or default_state_path(
+            root
+        )  # SQLite's file (or where it would be)
         self.wiring = wiring or WiringContext(clock=clock)
         if self.wiring.sandbox_db is None:  # the sandbox lives beside a state file, or beside the manifests
-            self.wiring.sandbox_db = self.state_location.sandbox_db or default_state_path(root).parent / "sandbox.db"
+            self.wiring.sandbox_db = (
+                self.state_location.sandbox_db or default_state_path(root).parent / "sandbox.db"
+            )
         self.wiring.clock = clock
         self.wiring.parallelism = parallelism
         self._adapters: dict[str, ProviderAdapter] | None = None
@@ -132,8 +138,9 @@ class Workspace:
             # raises ManifestError with every diagnostic (and then writes nothing)
             parse_cache = ParseCache.in_directory(self.state_path.parent)
             try:
-                self._manifests = load_manifests(self.paths, content_cache=self.content_cache,
-                                                 parse_cache=parse_cache)
+                self._manifests = load_manifests(
+                    self.paths, content_cache=self.content_cache, parse_cache=parse_cache
+                )
             except ManifestError as e:
                 e.diagnostics.extend(skipped_files(self.paths))  # e.g. every file renamed to .YAML
                 raise
@@ -174,8 +181,9 @@ class Workspace:
             return self.state_location.display
         return str(self.state_path.resolve())
 
-    def _recover(self, store: StateStore, *, wait: bool, write: bool,
-                 stop: threading.Event | None = None) -> tuple[dict[str, ResourceRecord], list[Resolution]]:
+    def _recover(
+        self, store: StateStore, *, wait: bool, write: bool, stop: threading.Event | None = None
+    ) -> tuple[dict[str, ResourceRecord], list[Resolution]]:
         """Settle the open journal rows (recovering.py); returns the records as they should be.
 
         `wait`: while a create is still settling, look again until its window has passed (apply);
@@ -201,24 +209,49 @@ class Workspace:
             persist(store, resolutions, repaired)
         return repaired, resolutions
 
-    def _refresh(self, store: StateStore, records: dict[str, ResourceRecord], held: frozenset[str], *,
-                 discover: bool = True) -> RefreshResult:
+    def _refresh(
+        self,
+        store: StateStore,
+        records: dict[str, ResourceRecord],
+        held: frozenset[str],
+        *,
+        discover: bool = True,
+    ) -> RefreshResult:
         manifests = self.manifests
-        return refresh(manifests, records, self.adapters(), self.spec_hashes(), now=self.clock.now(),
-                       held=held, discover=discover, parallelism=self.parallelism)
+        return refresh(
+            manifests,
+            records,
+            self.adapters(),
+            self.spec_hashes(),
+            now=self.clock.now(),
+            held=held,
+            discover=discover,
+            parallelism=self.parallelism,
+        )
 
-    def _plan_from(self, store: StateStore, *, refresh_first: bool, operation: str,
-                   recovered: tuple[dict[str, ResourceRecord], list[Resolution]] | None = None,
-                   ) -> tuple[Plan, RefreshResult | None]:
+    def _plan_from(
+        self,
+        store: StateStore,
+        *,
+        refresh_first: bool,
+        operation: str,
+        recovered: tuple[dict[str, ResourceRecord], list[Resolution]] | None = None,
+    ) -> tuple[Plan, RefreshResult | None]:
         manifests = self.manifests
         meta = store.meta()
         if recovered is None:
-            recovered = self._recover(store, wait=False, write=False) if refresh_first else \
-                (store.all(), unlooked(store.open_journal()))
+            recovered = (
+                self._recover(store, wait=False, write=False)
+                if refresh_first
+                else (store.all(), unlooked(store.open_journal()))
+            )
         records, resolutions = recovered
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
-        result = self._refresh(store, records, frozenset(blocked), discover=operation == "apply") \
-            if refresh_first else None
+        result = (
+            self._refresh(store, records, frozenset(blocked), discover=operation == "apply")
+            if refresh_first
+            else None
+        )
         inputs = PlanInputs(
             manifests=manifests,
             records=result.records if result else records,
@@ -248,7 +281,9 @@ class Workspace:
         """Read-only: the state database is left byte-for-byte unchanged."""
         store = self.open_state(readonly=True)
         try:
-            plan, _ = self._plan_from(store, refresh_first=refresh, operation="destroy" if destroy else "apply")
+            plan, _ = self._plan_from(
+                store, refresh_first=refresh, operation="destroy" if destroy else "apply"
+            )
             return plan
         finally:
             store.close()
@@ -274,8 +309,12 @@ class Workspace:
                 # what an interrupted run left open is settled (and written) before anything is planned
                 recovered = self._recover(store, wait=True, write=True, stop=stop)
                 if plan is None:
-                    plan, refreshed = self._plan_from(store, refresh_first=refresh, recovered=recovered,
-                                                      operation="destroy" if destroy else "apply")
+                    plan, refreshed = self._plan_from(
+                        store,
+                        refresh_first=refresh,
+                        recovered=recovered,
+                        operation="destroy" if destroy else "apply",
+                    )
                 else:
                     self._check_saved(plan, store)
                 if plan.errors:
@@ -286,11 +325,19 @@ class Workspace:
                     self._persist_refresh(store, refreshed)
                 from reconciler.engine.applying import ApplyOptions, Executor  # only apply executes
 
-                executor = Executor(store, self.adapters(), self.clock,
-                                    options=ApplyOptions(parallelism=self.parallelism, wait=wait,
-                                                         settle_window_s=self.settle_window_s,
-                                                         verify_content=self._verify_content),
-                                    progress=progress, stop=stop)
+                executor = Executor(
+                    store,
+                    self.adapters(),
+                    self.clock,
+                    options=ApplyOptions(
+                        parallelism=self.parallelism,
+                        wait=wait,
+                        settle_window_s=self.settle_window_s,
+                        verify_content=self._verify_content,
+                    ),
+                    progress=progress,
+                    stop=stop,
+                )
                 result = executor.apply(plan)
                 self.content_cache.save()  # what the pre-upload re-checks hashed
                 return plan, result
@@ -306,15 +353,21 @@ class Workspace:
         if plan.operation == "apply" and not plan.lineage and plan.serial == 0 and meta.serial == 0:
             return  # planned before any state existed, and none has been written since
         if plan.lineage and meta.lineage and plan.lineage != meta.lineage:
-            raise StalePlanError(f"this plan was made for a different state (lineage {plan.lineage}, "
-                                 f"the state at {self.state_display} has {meta.lineage}); make a new plan")
+            raise StalePlanError(
+                f"this plan was made for a different state (lineage {plan.lineage}, "
+                f"the state at {self.state_display} has {meta.lineage}); make a new plan"
+            )
         if plan.serial != meta.serial:
-            raise StalePlanError(f"the state changed since this plan was made (serial {plan.serial} → {meta.serial}); "
-                                 "run 'reconciler plan --out' again and apply the new plan")
+            raise StalePlanError(
+                f"the state changed since this plan was made (serial {plan.serial} → {meta.serial}); "
+                "run 'reconciler plan --out' again and apply the new plan"
+            )
         held = [a.address for a in plan.actions if a.facts.get("journal")]
         if held:
-            raise StalePlanError(f"this plan was made while an interrupted create of {', '.join(held)} was not "
-                                 "settled yet; it is settled now: run 'reconciler plan --out' again")
+            raise StalePlanError(
+                f"this plan was made while an interrupted create of {', '.join(held)} was not "
+                "settled yet; it is settled now: run 'reconciler plan --out' again"
+            )
 
     def _persist_refresh(self, store: StateStore, refreshed: RefreshResult) -> None:
         current = store.all()
@@ -340,10 +393,14 @@ class Workspace:
                     store.put(rec, event="adopted", detail={"remote_id": obs.remote_id, "by": "refresh"})
                     adopted.append(address)
                 gone = [a for a, o in result.observations.items() if o.phase is Phase.GONE]
-                return RefreshSummary(refreshed=len(result.observations), adopted=adopted, gone=gone,
-                                      resolved_journal=sum(1 for r in resolutions if not r.blocks),
-                                      diagnostics=[str(d) for d in result.diagnostics]
-                                      + [blocked_message(r) for r in resolutions if r.blocks])
+                return RefreshSummary(
+                    refreshed=len(result.observations),
+                    adopted=adopted,
+                    gone=gone,
+                    resolved_journal=sum(1 for r in resolutions if not r.blocks),
+                    diagnostics=[str(d) for d in result.diagnostics]
+                    + [blocked_message(r) for r in resolutions if r.blocks],
+                )
         finally:
             store.close()
 
@@ -351,14 +408,27 @@ class Workspace:
         now = iso_utc(self.clock.now())
         content = resource.content
         return ResourceRecord(
-            address=resource.address, kind=resource.kind.value, name=resource.name,
-            provider=resource.provider_name, provider_type=resource.provider_type.value,
-            remote_id=obs.remote_id, spec=resource.effective_spec(), spec_hash=spec_hash,
+            address=resource.address,
+            kind=resource.kind.value,
+            name=resource.name,
+            provider=resource.provider_name,
+            provider_type=resource.provider_type.value,
+            remote_id=obs.remote_id,
+            spec=resource.effective_spec(),
+            spec_hash=spec_hash,
             content_digest=content.digest if content else None,
-            content_files=dict(content.files) if content else {}, status=obs.status, observed=obs.object,
-            outputs=dict(obs.outputs), dependencies=resource.dependencies(), labels=dict(resource.labels),
-            lifecycle=resource.lifecycle.model_dump(mode="json"), created_at=now, updated_at=now, observed_at=now,
-            built_from=self._upstream_objects(resource, store))
+            content_files=dict(content.files) if content else {},
+            status=obs.status,
+            observed=obs.object,
+            outputs=dict(obs.outputs),
+            dependencies=resource.dependencies(),
+            labels=dict(resource.labels),
+            lifecycle=resource.lifecycle.model_dump(mode="json"),
+            created_at=now,
+            updated_at=now,
+            observed_at=now,
+            built_from=self._upstream_objects(resource, store),
+        )
 
     @staticmethod
     def _upstream_objects(resource: Any, store: StateStore) -> dict[str, str]:
@@ -384,19 +454,32 @@ class Workspace:
         try:
             with store.lock("import", timeout=lock_timeout):
                 existing = store.get(address)
-                interrupted = [e for e in store.open_journal() if e.address == address and e.operation == "create"]
+                interrupted = [
+                    e for e in store.open_journal() if e.address == address and e.operation == "create"
+                ]
                 if existing is not None and not interrupted:
-                    raise WorkspaceError(f"{address} is already in state (remote id {existing.remote_id}); "
-                                         f"'reconciler state rm {address}' first to re-import")
+                    raise WorkspaceError(
+                        f"{address} is already in state (remote id {existing.remote_id}); "
+                        f"'reconciler state rm {address}' first to re-import"
+                    )
                 adapter = self.adapters()[resource.provider_name]
                 content = resource.content
-                probe = ResourceRecord(address=address, kind=resource.kind.value, name=resource.name,
-                                       provider=resource.provider_name, provider_type=resource.provider_type.value,
-                                       remote_id=remote_id, spec=resource.effective_spec(), spec_hash="",
-                                       content_digest=content.digest if content else None)
+                probe = ResourceRecord(
+                    address=address,
+                    kind=resource.kind.value,
+                    name=resource.name,
+                    provider=resource.provider_name,
+                    provider_type=resource.provider_type.value,
+                    remote_id=remote_id,
+                    spec=resource.effective_spec(),
+                    spec_hash="",
+                    content_digest=content.digest if content else None,
+                )
                 obs = adapter.read(probe)
                 if obs.phase is Phase.GONE:
-                    raise WorkspaceError(f"{resource.provider_name} has no {resource.kind.value} with id {remote_id}")
+                    raise WorkspaceError(
+                        f"{resource.provider_name} has no {resource.kind.value} with id {remote_id}"
+                    )
                 record = self._record_for(resource, self.spec_hashes()[address], obs, store)
                 if existing is not None and existing.remote_id and existing.remote_id != remote_id:
                     # an interrupted replace: the imported object is the replacement; the old one is
@@ -424,18 +507,24 @@ class Workspace:
             with store.lock("state resolve", timeout=lock_timeout):
                 rows = [e for e in store.open_journal() if e.address == address and e.operation == "create"]
                 if not rows:
-                    raise WorkspaceError(f"{address} has no interrupted create to resolve "
-                                         "(nothing is open in the journal for it)")
+                    raise WorkspaceError(
+                        f"{address} has no interrupted create to resolve "
+                        "(nothing is open in the journal for it)"
+                    )
                 for entry in rows:
-                    store.journal_close(entry.id, "resolved",
-                                        result={"found": None, "how": "declared absent by the user"})
-                store.append_event("state-resolve", address, {"absent": True, "journal": [e.id for e in rows]})
+                    store.journal_close(
+                        entry.id, "resolved", result={"found": None, "how": "declared absent by the user"}
+                    )
+                store.append_event(
+                    "state-resolve", address, {"absent": True, "journal": [e.id for e in rows]}
+                )
                 return len(rows)
         finally:
             store.close()
 
-    def download_outputs(self, directory: str | Path, address: str | None = None,
-                         *, lock_timeout: float = 0.0) -> dict[str, dict[str, dict[str, Any]]]:
+    def download_outputs(
+        self, directory: str | Path, address: str | None = None, *, lock_timeout: float = 0.0
+    ) -> dict[str, dict[str, dict[str, Any]]]:
         """Fetch every LoRA file in the outputs to DIRECTORY/<Kind>/<name>/, recording sha256s in state.
 
         Provider output URLs expire (WaveSpeed: 7 days); the recorded sha256 lets a later
@@ -453,7 +542,9 @@ class Workspace:
                 for addr, rec in sorted(records.items()):
                     if address is not None and addr != address:
                         continue
-                    urls = {k: rec.outputs[k] for k in LORA_OUTPUT_KEYS if isinstance(rec.outputs.get(k), str)}
+                    urls = {
+                        k: rec.outputs[k] for k in LORA_OUTPUT_KEYS if isinstance(rec.outputs.get(k), str)
+                    }
                     if not urls:
                         continue
                     adapter = adapters.get(rec.provider)
@@ -466,8 +557,11 @@ class Workspace:
                         size, sha = adapter.download(url, str(target))
                         files[key] = {"path": str(target), "sha256": sha, "bytes": size, "url": url}
                     downloads = {**(rec.outputs.get("downloads") or {}), **files}
-                    store.put(replace(rec, outputs={**rec.outputs, "downloads": downloads}), event="downloaded",
-                              detail={k: v["sha256"] for k, v in files.items()})
+                    store.put(
+                        replace(rec, outputs={**rec.outputs, "downloads": downloads}),
+                        event="downloaded",
+                        detail={k: v["sha256"] for k, v in files.items()},
+                    )
                     done[addr] = files
         finally:
             store.close()
@@ -494,8 +588,9 @@ class Workspace:
         finally:
             store.close()
 
-    def migrate_state(self, to: str, *, to_workspace: str | None = None,
-                      lock_timeout: float = 0.0) -> MigrationSummary:
+    def migrate_state(
+        self, to: str, *, to_workspace: str | None = None, lock_timeout: float = 0.0
+    ) -> MigrationSummary:
         """Copy this state, with its lineage, serial, journal and events, into the empty state at `to`.
 
         Both states are locked while it runs; the copy is verified; the source is only read (opened
@@ -505,18 +600,23 @@ class Workspace:
         if to_workspace is None and self.state_location.is_postgresql and is_postgres_url(to):
             to_workspace = self.state_location.workspace
         first = self.paths[0]
-        destination = state_location(to, manifest_root=first if first.is_dir() else first.parent,
-                                     workspace=to_workspace)
+        destination = state_location(
+            to, manifest_root=first if first.is_dir() else first.parent, workspace=to_workspace
+        )
         if destination.display == self.state_location.display or (
-                destination.path is not None and self.state_location.path is not None
-                and destination.path.resolve() == self.state_location.path.resolve()):
+            destination.path is not None
+            and self.state_location.path is not None
+            and destination.path.resolve() == self.state_location.path.resolve()
+        ):
             raise WorkspaceError(f"--to {destination.display} is the state being migrated; name another one")
         with holding_lock(self.state_location, "state migrate", timeout=lock_timeout, clock=self.clock):
             source = self.open_state(readonly=True)
             try:
                 if not source.meta().lineage:
-                    raise WorkspaceError(f"there is no state at {self.state_display} to migrate "
-                                         "(check -f, --state and --workspace)")
+                    raise WorkspaceError(
+                        f"there is no state at {self.state_display} to migrate "
+                        "(check -f, --state and --workspace)"
+                    )
                 target = open_store(destination, readonly=False, clock=self.clock)
                 try:
                     with target.lock("state migrate", timeout=lock_timeout):
@@ -525,8 +625,13 @@ class Workspace:
                     target.close()
             finally:
                 source.close()
-        return MigrationSummary(source=self.state_display, destination=destination, lineage=copied.lineage,
-                                serial=copied.serial, counts=copied.counts())
+        return MigrationSummary(
+            source=self.state_display,
+            destination=destination,
+            lineage=copied.lineage,
+            serial=copied.serial,
+            counts=copied.counts(),
+        )
 
     def force_unlock(self, lock_id: str | None) -> Any:
         store = self.open_state(readonly=False)
@@ -541,7 +646,16 @@ class Workspace:
             if address not in records:
                 raise WorkspaceError(f"{address} is not in state (see 'reconciler state list')")
             records = {address: records[address]}
-        return {a: {"remote_id": r.remote_id, "status": r.status, **r.outputs} for a, r in sorted(records.items())}
+        return {
+            a: {"remote_id": r.remote_id, "status": r.status, **r.outputs} for a, r in sorted(records.items())
+        }
 
 
-__all__ = ["MigrationSummary", "RefreshSummary", "StalePlanError", "StateError", "Workspace", "WorkspaceError"]
+__all__ = [
+    "MigrationSummary",
+    "RefreshSummary",
+    "StalePlanError",
+    "StateError",
+    "Workspace",
+    "WorkspaceError",
+]

@@ -48,7 +48,6 @@ def example_copy(tmp_path: Path) -> Callable[..., Path]:
     return copy
 
 
-
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
@@ -79,8 +78,11 @@ class PostgresServer:
         if not found and pgpass and os.path.exists(pgpass):
             for line in Path(pgpass).read_text(encoding="utf-8").splitlines():
                 host, port, _db, user, secret = (line.split(":", 4) + [""] * 5)[:5]
-                if host in ("*", parts.hostname) and port in ("*", str(parts.port or 5432)) and \
-                        user in ("*", parts.username):
+                if (
+                    host in ("*", parts.hostname)
+                    and port in ("*", str(parts.port or 5432))
+                    and user in ("*", parts.username)
+                ):
                     found = secret
                     break
         if not found:
@@ -118,8 +120,10 @@ def postgres() -> Iterator[PostgresServer]:
         yield PostgresServer(url)
         return
     if postgres_server.find_bin() is None:
-        _unavailable("no initdb/pg_ctl in /usr/lib/postgresql/*/bin (apt-get install postgresql), and "
-                     "RECONCILER_TEST_POSTGRES_URL is not set")
+        _unavailable(
+            "no initdb/pg_ctl in /usr/lib/postgresql/*/bin (apt-get install postgresql), and "
+            "RECONCILER_TEST_POSTGRES_URL is not set"
+        )
     server = postgres_server.start()
     previous = os.environ.get("PGPASSFILE")
     os.environ["PGPASSFILE"] = str(server.pgpass)  # subprocesses (the CLI, lock holders) inherit it

@@ -88,15 +88,27 @@ class Server:
         return {"RECONCILER_TEST_POSTGRES_URL": self.url(), "PGPASSFILE": str(self.pgpass)}
 
     def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(_as_server_user([str(Path(self.bin) / "pg_ctl"), "-D", str(self.data), *args]),
-                              capture_output=True, text=True, check=check, timeout=120)
+        return subprocess.run(
+            _as_server_user([str(Path(self.bin) / "pg_ctl"), "-D", str(self.data), *args]),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
 
     def start(self) -> None:
-        settings = [f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-k {self.directory}",
-                    "-c max_connections=200", "-c log_min_messages=warning"]
+        settings = [
+            f"-p {self.port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-k {self.directory}",
+            "-c max_connections=200",
+            "-c log_min_messages=warning",
+        ]
         if not self.durable:
             settings += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        done = self._ctl("-l", str(self.log), "-w", "-t", "60", "-o", " ".join(settings), "start", check=False)
+        done = self._ctl(
+            "-l", str(self.log), "-w", "-t", "60", "-o", " ".join(settings), "start", check=False
+        )
         if done.returncode != 0:
             tail = self.log.read_text()[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {done.stdout}{done.stderr}\n{tail}")
@@ -120,8 +132,10 @@ def start(directory: str | Path | None = None, *, durable: bool = False) -> Serv
     """initdb + start; returns the running server. `directory` must be empty or missing."""
     pg_bin = find_bin()
     if pg_bin is None:
-        raise RuntimeError("PostgreSQL binaries not found (looked in /usr/lib/postgresql/*/bin); "
-                           "apt-get install postgresql, or set RECONCILER_PG_BIN")
+        raise RuntimeError(
+            "PostgreSQL binaries not found (looked in /usr/lib/postgresql/*/bin); "
+            "apt-get install postgresql, or set RECONCILER_PG_BIN"
+        )
     base = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="reconciler-pg-"))
     base.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(18)
@@ -132,15 +146,34 @@ def start(directory: str | Path | None = None, *, durable: bool = False) -> Serv
         shutil.chown(pwfile, "postgres", "postgres")
     base.chmod(0o700)
     pwfile.chmod(0o600)
-    init = subprocess.run(_as_server_user([
-        str(pg_bin / "initdb"), "-D", str(base / "data"), "-U", USER, f"--pwfile={pwfile}",
-        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
-    ]), capture_output=True, text=True, timeout=180)
+    init = subprocess.run(
+        _as_server_user(
+            [
+                str(pg_bin / "initdb"),
+                "-D",
+                str(base / "data"),
+                "-U",
+                USER,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ]
+        ),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     pwfile.unlink()
     if init.returncode != 0:
         raise RuntimeError(f"initdb failed: {init.stdout}{init.stderr}")
     for attempt in range(5):
-        server = Server(directory=str(base), bin=str(pg_bin), port=free_port(), password=password, durable=durable)
+        server = Server(
+            directory=str(base), bin=str(pg_bin), port=free_port(), password=password, durable=durable
+        )
         try:
             server.start()
             break
@@ -149,7 +182,9 @@ def start(directory: str | Path | None = None, *, durable: bool = False) -> Serv
                 raise
             time.sleep(0.2)  # the port was taken between probing and binding: try another
     pgpass = server.pgpass
-    pgpass.write_text(f"127.0.0.1:{server.port}:*:{USER}:{password}\nlocalhost:{server.port}:*:{USER}:{password}\n")
+    pgpass.write_text(
+        f"127.0.0.1:{server.port}:*:{USER}:{password}\nlocalhost:{server.port}:*:{USER}:{password}\n"
+    )
     pgpass.chmod(0o600)  # libpq ignores a .pgpass others can read
     if os.geteuid() == 0:
         shutil.chown(pgpass, "root", "root")  # read by the tests (root), not by the server

@@ -15,8 +15,9 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 
 
-def test_example_copy_leaves_out_the_state_a_quickstart_run_left(tmp_path: Path,
-                                                                  example_copy: Callable[..., Path]) -> None:
+def test_example_copy_leaves_out_the_state_a_quickstart_run_left(
+    tmp_path: Path, example_copy: Callable[..., Path]
+) -> None:
     example = tmp_path / "ran-the-quickstart"
     (example / ".reconciler").mkdir(parents=True)
     (example / ".reconciler" / "state.db").write_bytes(b"SQLite format 3\x00")
@@ -44,8 +45,12 @@ def test_no_test_copies_a_directory_tree_by_itself() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
-                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                name = (
+                    node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                )
                 if name == "copytree" and not _leaves_out_state(node):
                     offenders.append(f"{where}:{node.lineno}")
-    assert not offenders, ("copy examples with the example_copy fixture (tests/conftest.py), which leaves out "
-                           f".reconciler/: {', '.join(offenders)}")
+    assert not offenders, (
+        "copy examples with the example_copy fixture (tests/conftest.py), which leaves out "
+        f".reconciler/: {', '.join(offenders)}"
+    )

@@ -14,8 +14,11 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def test_provider_table_is_current():
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "update_readme.py"), "--check"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "update_readme.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
 
 

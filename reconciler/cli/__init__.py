@@ -39,7 +39,9 @@ def run() -> None:
         code: object = 0
     except SystemExit as exc:
         code = exc.code
-    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    others = [
+        t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
     if others:
         raise SystemExit(code)
     status = code if isinstance(code, int) else (0 if code is None else 1)

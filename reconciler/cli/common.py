@@ -44,8 +44,14 @@ class _Errors:
         return value
 
     def user_errors(self) -> tuple[type[Exception], ...]:
-        return (self.WorkspaceError, self.StateError, self.ConfigError, self.ConfigurationError,
-                self.ProviderError, self.PlanFormatError)
+        return (
+            self.WorkspaceError,
+            self.StateError,
+            self.ConfigError,
+            self.ConfigurationError,
+            self.ProviderError,
+            self.PlanFormatError,
+        )
 
 
 _errors = _Errors()
@@ -63,36 +69,70 @@ def _remember_workspace(ctx: click.Context, param: click.Parameter, value: str |
 
 
 def manifest_options(f: F) -> F:
-    f = click.option("--workspace", metavar="NAME", envvar=WORKSPACE_ENV, show_envvar=True, expose_value=False,
-                     callback=_remember_workspace,
-                     help="PostgreSQL state: the workspace that keeps this manifest set apart from others in the "
-                          "database (default: derived from the manifest directory).")(f)
-    f = click.option("--state", "state_path", metavar="PATH|URL", envvar=STATE_ENV, show_envvar=True,
-                     help="State file (default: <manifest dir>/.reconciler/state.db), or a shared PostgreSQL "
-                          "state: postgresql://USER@HOST:PORT/DB.")(f)
-    f = click.option("-f", "--filename", "paths", multiple=True, required=True, metavar="PATH",
-                     help="A manifest file or a directory (searched recursively). Repeatable.")(f)
+    f = click.option(
+        "--workspace",
+        metavar="NAME",
+        envvar=WORKSPACE_ENV,
+        show_envvar=True,
+        expose_value=False,
+        callback=_remember_workspace,
+        help="PostgreSQL state: the workspace that keeps this manifest set apart from others in the "
+        "database (default: derived from the manifest directory).",
+    )(f)
+    f = click.option(
+        "--state",
+        "state_path",
+        metavar="PATH|URL",
+        envvar=STATE_ENV,
+        show_envvar=True,
+        help="State file (default: <manifest dir>/.reconciler/state.db), or a shared PostgreSQL "
+        "state: postgresql://USER@HOST:PORT/DB.",
+    )(f)
+    f = click.option(
+        "-f",
+        "--filename",
+        "paths",
+        multiple=True,
+        required=True,
+        metavar="PATH",
+        help="A manifest file or a directory (searched recursively). Repeatable.",
+    )(f)
     return f
 
 
 def lock_option(f: F) -> F:
-    return click.option("--lock-timeout", type=float, default=0.0, show_default=True, metavar="SECONDS",
-                        help="How long to wait for another run's state lock before giving up.")(f)
+    return click.option(
+        "--lock-timeout",
+        type=float,
+        default=0.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for another run's state lock before giving up.",
+    )(f)
 
 
 def parallelism_option(f: F) -> F:
-    return click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
-                        help="How many provider operations run at once.")(f)
+    return click.option(
+        "--parallelism",
+        type=click.IntRange(1, 256),
+        default=10,
+        show_default=True,
+        help="How many provider operations run at once.",
+    )(f)
 
 
 def allow_empty_option(f: F) -> F:
-    return click.option("--allow-empty", is_flag=True,
-                        help="Allow a plan that deletes everything in the state because the manifests declare "
-                             "no resources (refused otherwise: files may have been lost, not removed).")(f)
+    return click.option(
+        "--allow-empty",
+        is_flag=True,
+        help="Allow a plan that deletes everything in the state because the manifests declare "
+        "no resources (refused otherwise: files may have been lost, not removed).",
+    )(f)
 
 
-def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int = 10,
-              allow_empty: bool = False) -> Workspace:
+def workspace(
+    paths: tuple[str, ...], state_path: str | None, parallelism: int = 10, allow_empty: bool = False
+) -> Workspace:
     from reconciler.state.locations import is_postgres_url
     from reconciler.workspace import Workspace
 
@@ -100,8 +140,9 @@ def workspace(paths: tuple[str, ...], state_path: str | None, parallelism: int =
     name, from_env = ctx.meta.get(_WORKSPACE_META, (None, False)) if ctx is not None else (None, False)
     if from_env and not is_postgres_url(state_path):
         name = None  # RECONCILER_WORKSPACE only names PostgreSQL workspaces; a state file has none
-    return Workspace(list(paths), state_path=state_path, workspace=name, parallelism=parallelism,
-                     allow_empty=allow_empty)
+    return Workspace(
+        list(paths), state_path=state_path, workspace=name, parallelism=parallelism, allow_empty=allow_empty
+    )
 
 
 def handle_errors(f: F) -> F:
@@ -131,7 +172,9 @@ def handle_errors(f: F) -> F:
             if debug:
                 traceback.print_exc()
             else:
-                click.echo(f"Internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+                click.echo(
+                    f"Internal error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True
+                )
             raise SystemExit(EXIT_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
@@ -163,5 +206,7 @@ class Interrupts:
             sys.stderr.flush()
             os._exit(130)
         self.stop.set()
-        sys.stderr.write("\nInterrupt: finishing calls in flight and stopping (Ctrl-C again to exit at once)...\n")
+        sys.stderr.write(
+            "\nInterrupt: finishing calls in flight and stopping (Ctrl-C again to exit at once)...\n"
+        )
         sys.stderr.flush()

@@ -51,7 +51,11 @@ def _check_out_path(out_path: str) -> None:
     """Before planning (a refresh can take a while): the folder must exist, as with Terraform's -out."""
     parent = Path(out_path).parent
     if not parent.is_dir():
-        what = f"{parent} is a file, not a directory" if parent.exists() else f"the directory {parent} does not exist"
+        what = (
+            f"{parent} is a file, not a directory"
+            if parent.exists()
+            else f"the directory {parent} does not exist"
+        )
         raise click.ClickException(f"--out {out_path}: {what}; create it first, or choose another path")
 
 
@@ -61,8 +65,9 @@ def _save_plan(plan: Plan, out_path: str) -> None:
     try:
         Path(out_path).write_text(render.plan_to_json(plan), encoding="utf-8")
     except OSError as e:
-        raise click.ClickException(f"--out {out_path}: cannot write the plan: {e.strerror or e}; "
-                                   "nothing was changed") from None
+        raise click.ClickException(
+            f"--out {out_path}: cannot write the plan: {e.strerror or e}; nothing was changed"
+        ) from None
 
 
 def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
@@ -76,18 +81,47 @@ def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
 
 @main.command("plan")
 @manifest_options
-@click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOL",
-              help="Read the providers first (--refresh=false: plan from the cached state, offline and instant).")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 1 on error, 2 when there are changes.")
+@click.option(
+    "--refresh",
+    type=click.BOOL,
+    default=True,
+    show_default=True,
+    metavar="BOOL",
+    help="Read the providers first (--refresh=false: plan from the cached state, offline and instant).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 1 on error, 2 when there are changes.",
+)
 @click.option("--destroy", is_flag=True, help="Plan the deletion of everything the state manages.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan as JSON, to apply later with 'reconciler apply FILE'.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (versioned format; see README).")
-@click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    help="Save the plan as JSON, to apply later with 'reconciler apply FILE'.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the plan as JSON (versioned format; see README)."
+)
+@click.option(
+    "--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment."
+)
 @allow_empty_option
 @parallelism_option
 @handle_errors
-def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, detailed_exitcode: bool, destroy: bool,
-             out_path: str | None, as_json: bool, as_markdown: bool, allow_empty: bool, parallelism: int) -> None:
+def plan_cmd(
+    paths: tuple[str, ...],
+    state_path: str | None,
+    refresh: bool,
+    detailed_exitcode: bool,
+    destroy: bool,
+    out_path: str | None,
+    as_json: bool,
+    as_markdown: bool,
+    allow_empty: bool,
+    parallelism: int,
+) -> None:
     """Show what apply would change, field by field, why, and what it costs. Changes nothing.
 
     \b
@@ -108,7 +142,9 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
         if plan.errors:
             click.echo(f"Saved the plan to {out_path}; it has errors, so apply will refuse it.", err=True)
         else:
-            click.echo(f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True)
+            click.echo(
+                f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True
+            )
     if plan.errors:
         sys.exit(EXIT_ERROR)
     if detailed_exitcode and plan.has_changes:
@@ -116,9 +152,19 @@ def plan_cmd(paths: tuple[str, ...], state_path: str | None, refresh: bool, deta
     sys.exit(EXIT_OK)
 
 
-def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, *, destroy: bool,
-               auto_approve: bool, wait: bool, parallelism: int, lock_timeout: float, refresh: bool,
-               allow_empty: bool = False) -> None:
+def _run_apply(
+    paths: tuple[str, ...],
+    state_path: str | None,
+    plan_file: str | None,
+    *,
+    destroy: bool,
+    auto_approve: bool,
+    wait: bool,
+    parallelism: int,
+    lock_timeout: float,
+    refresh: bool,
+    allow_empty: bool = False,
+) -> None:
     ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
     console = render.make_console()
     saved: Plan | None = None
@@ -133,19 +179,32 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
             collector.resume()  # executing: per-request garbage from here on is collected
             return True
         if not sys.stdin.isatty():
-            click.echo("Refusing to apply without confirmation: stdin is not a terminal. "
-                       "Use --auto-approve, or save a plan with 'plan --out' and apply that file.", err=True)
+            click.echo(
+                "Refusing to apply without confirmation: stdin is not a terminal. "
+                "Use --auto-approve, or save a plan with 'plan --out' and apply that file.",
+                err=True,
+            )
             return False
         verb = "destroy these resources" if destroy else "perform these actions"
-        answer = click.prompt(f"Do you want to {verb}? Only 'yes' will be accepted", default="", show_default=False)
+        answer = click.prompt(
+            f"Do you want to {verb}? Only 'yes' will be accepted", default="", show_default=False
+        )
         collector.resume()
         return answer.strip() == "yes"
 
     with Interrupts() as interrupts:
         progress = render.RichProgress(console)
         try:
-            plan, result = ws.apply(saved, destroy=destroy, confirm=confirm, wait=wait, progress=progress,
-                                    stop=interrupts.stop, lock_timeout=lock_timeout, refresh=refresh)
+            plan, result = ws.apply(
+                saved,
+                destroy=destroy,
+                confirm=confirm,
+                wait=wait,
+                progress=progress,
+                stop=interrupts.stop,
+                lock_timeout=lock_timeout,
+                refresh=refresh,
+            )
         finally:
             progress.close()
     if plan.errors:
@@ -165,14 +224,32 @@ def _run_apply(paths: tuple[str, ...], state_path: str | None, plan_file: str | 
 @manifest_options
 @click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--no-wait", is_flag=True, help="Submit and return; the next apply continues where this one stopped.")
-@click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOL", help="Read the providers before planning.")
+@click.option(
+    "--no-wait", is_flag=True, help="Submit and return; the next apply continues where this one stopped."
+)
+@click.option(
+    "--refresh",
+    type=click.BOOL,
+    default=True,
+    show_default=True,
+    metavar="BOOL",
+    help="Read the providers before planning.",
+)
 @allow_empty_option
 @parallelism_option
 @lock_option
 @handle_errors
-def apply_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | None, auto_approve: bool, no_wait: bool,
-              refresh: bool, allow_empty: bool, parallelism: int, lock_timeout: float) -> None:
+def apply_cmd(
+    paths: tuple[str, ...],
+    state_path: str | None,
+    plan_file: str | None,
+    auto_approve: bool,
+    no_wait: bool,
+    refresh: bool,
+    allow_empty: bool,
+    parallelism: int,
+    lock_timeout: float,
+) -> None:
     """Make the providers match the manifests (or apply exactly a saved plan).
 
     \b
@@ -181,8 +258,18 @@ def apply_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | N
       reconciler apply -f manifests/ plan.json                # exactly the saved plan; refused if state moved
       reconciler apply -f manifests/ --no-wait                # submit training and return
     """
-    _run_apply(paths, state_path, plan_file, destroy=False, auto_approve=auto_approve, wait=not no_wait,
-               parallelism=parallelism, lock_timeout=lock_timeout, refresh=refresh, allow_empty=allow_empty)
+    _run_apply(
+        paths,
+        state_path,
+        plan_file,
+        destroy=False,
+        auto_approve=auto_approve,
+        wait=not no_wait,
+        parallelism=parallelism,
+        lock_timeout=lock_timeout,
+        refresh=refresh,
+        allow_empty=allow_empty,
+    )
 
 
 @main.command("destroy")
@@ -191,16 +278,26 @@ def apply_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | N
 @parallelism_option
 @lock_option
 @handle_errors
-def destroy_cmd(paths: tuple[str, ...], state_path: str | None, auto_approve: bool, parallelism: int,
-                lock_timeout: float) -> None:
+def destroy_cmd(
+    paths: tuple[str, ...], state_path: str | None, auto_approve: bool, parallelism: int, lock_timeout: float
+) -> None:
     """Delete everything the state manages, dependents first (lifecycle.deletion: retain is only forgotten).
 
     \b
     Example:
       reconciler destroy -f manifests/quickstart --auto-approve
     """
-    _run_apply(paths, state_path, None, destroy=True, auto_approve=auto_approve, wait=True,
-               parallelism=parallelism, lock_timeout=lock_timeout, refresh=True)
+    _run_apply(
+        paths,
+        state_path,
+        None,
+        destroy=True,
+        auto_approve=auto_approve,
+        wait=True,
+        parallelism=parallelism,
+        lock_timeout=lock_timeout,
+        refresh=True,
+    )
 
 
 @main.command("refresh")
@@ -208,7 +305,9 @@ def destroy_cmd(paths: tuple[str, ...], state_path: str | None, auto_approve: bo
 @parallelism_option
 @lock_option
 @handle_errors
-def refresh_cmd(paths: tuple[str, ...], state_path: str | None, parallelism: int, lock_timeout: float) -> None:
+def refresh_cmd(
+    paths: tuple[str, ...], state_path: str | None, parallelism: int, lock_timeout: float
+) -> None:
     """Update the state cache from the providers (and adopt objects found by fingerprint). Changes nothing remote.
 
     \b
@@ -232,7 +331,9 @@ def refresh_cmd(paths: tuple[str, ...], state_path: str | None, parallelism: int
 @click.argument("remote_id")
 @lock_option
 @handle_errors
-def import_cmd(paths: tuple[str, ...], state_path: str | None, address: str, remote_id: str, lock_timeout: float) -> None:
+def import_cmd(
+    paths: tuple[str, ...], state_path: str | None, address: str, remote_id: str, lock_timeout: float
+) -> None:
     """Adopt an existing provider object into state as ADDRESS (Kind/name, declared in the manifests).
 
     \b
@@ -256,4 +357,8 @@ def force_unlock_cmd(paths: tuple[str, ...], state_path: str | None, lock_id: st
       reconciler force-unlock -f manifests/quickstart 6f1c…
     """
     info = workspace(paths, state_path).force_unlock(lock_id)
-    click.echo("No lock was held." if info is None else f"Unlocked (was held by {info.owner}, pid {info.pid} on {info.host}).")
+    click.echo(
+        "No lock was held."
+        if info is None
+        else f"Unlocked (was held by {info.owner}, pid {info.pid} on {info.host})."
+    )

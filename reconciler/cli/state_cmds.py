@@ -51,7 +51,9 @@ def state_show(paths: tuple[str, ...], state_path: str | None, address: str) -> 
 @click.argument("addresses", nargs=-1, required=True)
 @lock_option
 @handle_errors
-def state_rm(paths: tuple[str, ...], state_path: str | None, addresses: tuple[str, ...], lock_timeout: float) -> None:
+def state_rm(
+    paths: tuple[str, ...], state_path: str | None, addresses: tuple[str, ...], lock_timeout: float
+) -> None:
     """Forget resources: remove them from state, leave them on the provider.
 
     Example: reconciler state rm -f manifests/quickstart Deployment/money-rain
@@ -63,12 +65,17 @@ def state_rm(paths: tuple[str, ...], state_path: str | None, addresses: tuple[st
 @state_group.command("resolve")
 @manifest_options
 @click.argument("address")
-@click.option("--absent", is_flag=True, required=True,
-              help="Declare that the interrupted create never reached the provider (you checked its console).")
+@click.option(
+    "--absent",
+    is_flag=True,
+    required=True,
+    help="Declare that the interrupted create never reached the provider (you checked its console).",
+)
 @lock_option
 @handle_errors
-def state_resolve(paths: tuple[str, ...], state_path: str | None, address: str, absent: bool,
-                  lock_timeout: float) -> None:
+def state_resolve(
+    paths: tuple[str, ...], state_path: str | None, address: str, absent: bool, lock_timeout: float
+) -> None:
     """Settle an interrupted create that reconciler cannot settle by itself.
 
     When a create's outcome is unknown (a timeout, a kill) and the provider's documented
@@ -81,21 +88,31 @@ def state_resolve(paths: tuple[str, ...], state_path: str | None, address: str, 
       reconciler state resolve -f manifests/quickstart FineTune/money-rain --absent
     """
     n = workspace(paths, state_path).state_resolve_absent(address, lock_timeout=lock_timeout)
-    click.echo(f"{address}: {n} interrupted create{'s' if n != 1 else ''} marked absent; "
-               "the next apply creates it")
+    click.echo(
+        f"{address}: {n} interrupted create{'s' if n != 1 else ''} marked absent; the next apply creates it"
+    )
 
 
 @state_group.command("migrate")
 @manifest_options
-@click.option("--to", "to", required=True, metavar="PATH|URL",
-              help="Where to copy the state: a new state file, or postgresql://USER@HOST:PORT/DB.")
-@click.option("--to-workspace", metavar="NAME",
-              help="The destination workspace (PostgreSQL; default: this state's workspace, or the one "
-                   "derived from the manifest directory).")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="PATH|URL",
+    help="Where to copy the state: a new state file, or postgresql://USER@HOST:PORT/DB.",
+)
+@click.option(
+    "--to-workspace",
+    metavar="NAME",
+    help="The destination workspace (PostgreSQL; default: this state's workspace, or the one "
+    "derived from the manifest directory).",
+)
 @lock_option
 @handle_errors
-def state_migrate(paths: tuple[str, ...], state_path: str | None, to: str, to_workspace: str | None,
-                  lock_timeout: float) -> None:
+def state_migrate(
+    paths: tuple[str, ...], state_path: str | None, to: str, to_workspace: str | None, lock_timeout: float
+) -> None:
     """Copy the state to another store (SQLite ⇄ PostgreSQL), exactly, and verify the copy.
 
     Copies the lineage and serial, every record, the journal and the events into an empty
@@ -108,14 +125,20 @@ def state_migrate(paths: tuple[str, ...], state_path: str | None, to: str, to_wo
       reconciler state migrate -f manifests/quickstart --state postgresql://ci@db.internal/reconciler \\
           --to manifests/quickstart/.reconciler/state-copy.db
     """
-    done = workspace(paths, state_path).migrate_state(to, to_workspace=to_workspace, lock_timeout=lock_timeout)
-    click.echo(f"Copied the state (lineage {done.lineage}, serial {done.serial}: {done.counts}) from {done.source} "
-               f"to {done.destination.display}, and verified the copy. The source is unchanged.")
+    done = workspace(paths, state_path).migrate_state(
+        to, to_workspace=to_workspace, lock_timeout=lock_timeout
+    )
+    click.echo(
+        f"Copied the state (lineage {done.lineage}, serial {done.serial}: {done.counts}) from {done.source} "
+        f"to {done.destination.display}, and verified the copy. The source is unchanged."
+    )
     if done.destination.is_postgresql:
         from reconciler.state.locations import scrub_url
 
-        click.echo(f"Use it with: --state {scrub_url(done.destination.url or '')} "
-                   f"--workspace {done.destination.workspace}")
+        click.echo(
+            f"Use it with: --state {scrub_url(done.destination.url or '')} "
+            f"--workspace {done.destination.workspace}"
+        )
     else:
         click.echo(f"Use it with: --state {done.destination.path}")
 
@@ -124,12 +147,23 @@ def state_migrate(paths: tuple[str, ...], state_path: str | None, to: str, to_wo
 @manifest_options
 @click.argument("address", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print outputs as JSON.")
-@click.option("--download", "download_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Download LoRA files (their URLs expire) into DIR and record their sha256 in state.")
+@click.option(
+    "--download",
+    "download_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Download LoRA files (their URLs expire) into DIR and record their sha256 in state.",
+)
 @lock_option
 @handle_errors
-def output_cmd(paths: tuple[str, ...], state_path: str | None, address: str | None, as_json: bool,
-               download_dir: str | None, lock_timeout: float) -> None:
+def output_cmd(
+    paths: tuple[str, ...],
+    state_path: str | None,
+    address: str | None,
+    as_json: bool,
+    download_dir: str | None,
+    lock_timeout: float,
+) -> None:
     """Show outputs (file ids, job ids, model names, deployed models, LoRA URLs) from state.
 
     \b
@@ -142,8 +176,10 @@ def output_cmd(paths: tuple[str, ...], state_path: str | None, address: str | No
     if download_dir:
         for addr, files in ws.download_outputs(download_dir, address, lock_timeout=lock_timeout).items():
             for key, info in files.items():
-                click.echo(f"{addr}: {key} → {info['path']} ({info['bytes']} bytes, sha256 {info['sha256']})",
-                           err=as_json)
+                click.echo(
+                    f"{addr}: {key} → {info['path']} ({info['bytes']} bytes, sha256 {info['sha256']})",
+                    err=as_json,
+                )
     outputs = ws.outputs(address)
     if as_json:
         click.echo(json.dumps(outputs, indent=2, sort_keys=True))
@@ -157,8 +193,15 @@ def output_cmd(paths: tuple[str, ...], state_path: str | None, address: str | No
 
 
 @main.command("graph")
-@click.option("-f", "--filename", "paths", multiple=True, required=True, metavar="PATH",
-              help="A manifest file or a directory. Repeatable.")
+@click.option(
+    "-f",
+    "--filename",
+    "paths",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    help="A manifest file or a directory. Repeatable.",
+)
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
 @handle_errors
 def graph_cmd(paths: tuple[str, ...], fmt: str) -> None:
@@ -172,8 +215,12 @@ def graph_cmd(paths: tuple[str, ...], fmt: str) -> None:
     manifests = workspace(paths, None).manifests
     order = manifests.topological_order()
     ids = {a: f"n{i}" for i, a in enumerate(order)}
-    shapes = {Kind.DATASET: ("[(", ")]"), Kind.FINE_TUNE: ("[[", "]]"), Kind.CHECKPOINT_EXPORT: ("[/", "/]"),
-              Kind.DEPLOYMENT: ("((", "))")}
+    shapes = {
+        Kind.DATASET: ("[(", ")]"),
+        Kind.FINE_TUNE: ("[[", "]]"),
+        Kind.CHECKPOINT_EXPORT: ("[/", "/]"),
+        Kind.DEPLOYMENT: ("((", "))"),
+    }
     if fmt == "mermaid":
         click.echo("graph LR")
         for a in order:

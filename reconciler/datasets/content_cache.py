@@ -44,7 +44,9 @@ from reconciler.datasets.sources import FileFacts
 
 CACHE_FILE = "datasets.cache"
 RACY_NS = 2_000_000_000
-FORGET_AFTER_NS = 30 * 24 * 3600 * 10**9  # an entry neither used by a save's run nor written for 30 days is dropped
+FORGET_AFTER_NS = (
+    30 * 24 * 3600 * 10**9
+)  # an entry neither used by a save's run nor written for 30 days is dropped
 _MAGIC = b"reconciler dataset cache 1\n"
 _FORMAT = 1
 _KEY = "QqqQQ"  # StatKey: size, mtime_ns, ctime_ns, inode, device

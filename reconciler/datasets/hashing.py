@@ -45,7 +45,9 @@ def hash_file(source: DatasetSource, name: str) -> FileFacts:
     utf8 = True
     head = b""
     kept = source.kept.get(name)
-    parts: list[bytes] | None = [] if kept is None and name in KEEP and source.size(name) <= MAX_KEPT_BYTES else None
+    parts: list[bytes] | None = (
+        [] if kept is None and name in KEEP and source.size(name) <= MAX_KEPT_BYTES else None
+    )
     for chunk in (kept,) if kept is not None else source.chunks(name):
         if len(head) < HEAD_BYTES:
             head += chunk[: HEAD_BYTES - len(head)]

@@ -83,7 +83,12 @@ def inspect_dataset(
     st = os.stat(path)
     packed = pack_keys([stat_key(st)])
     newest = max(st.st_mtime_ns, st.st_ctime_ns)
-    if cached is not None and cached.is_zip and cached.keys == packed and newest < cached.scanned_ns - RACY_NS:
+    if (
+        cached is not None
+        and cached.is_zip
+        and cached.keys == packed
+        and newest < cached.scanned_ns - RACY_NS
+    ):
         return _from_cache(path, cached, provider, wanted, check_layout, cache, None, samples)
     with open_source(path) as source:
         if not isinstance(source, ZipSource):  # pragma: no cover - open_source raised already
@@ -150,7 +155,9 @@ def _inspect_folder(
     if cached is not None and not cached.is_zip:
         # files whose StatKey is unchanged and not racily clean keep their sha256 and facts
         trusted = cached.scanned_ns - RACY_NS
-        old = dict(zip(cached.name_list(), zip(cached.key_list(), cached.fact_list(), strict=True), strict=True))
+        old = dict(
+            zip(cached.name_list(), zip(cached.key_list(), cached.fact_list(), strict=True), strict=True)
+        )
         for f in files:
             known = old.get(f.name)
             if known is not None and known[0] == f.key and max(f.key[1], f.key[2]) < trusted:
@@ -222,7 +229,9 @@ class _cached_source:  # noqa: N801 - a context manager used like a function
         self.source: DatasetSource | None = None
 
     def __enter__(self) -> DatasetSource:
-        source: DatasetSource = ZipSource(self.path) if self.cached.is_zip else DirectorySource(self.path, self.files)
+        source: DatasetSource = (
+            ZipSource(self.path) if self.cached.is_zip else DirectorySource(self.path, self.files)
+        )
         source.facts.update(zip(self.cached.name_list(), self.cached.fact_list(), strict=True))
         self.source = source
         return source

@@ -73,4 +73,6 @@ def link_problem(path: str, name: str) -> str:
         target = f" (to {os.readlink(path)})"
     except OSError:  # pragma: no cover - it was a link a moment ago
         target = ""
-    return f"'{name}' is a symbolic link{target}; a dataset holds only regular files: copy the file in instead"
+    return (
+        f"'{name}' is a symbolic link{target}; a dataset holds only regular files: copy the file in instead"
+    )

@@ -31,7 +31,15 @@ HEAD_BYTES = 65536  # enough for every format's magic bytes and a JPEG's frame h
 KEEP = frozenset({"data.jsonl"})
 MAX_KEPT_BYTES = 20 << 20
 
-__all__ = ["CHUNK", "DatasetError", "DatasetSource", "DirectorySource", "FileFacts", "ZipSource", "open_source"]
+__all__ = [
+    "CHUNK",
+    "DatasetError",
+    "DatasetSource",
+    "DirectorySource",
+    "FileFacts",
+    "ZipSource",
+    "open_source",
+]
 
 
 class FileFacts(NamedTuple):
@@ -205,4 +213,3 @@ def open_source(path: str | Path, files: list[ScannedFile] | None = None) -> Ite
         yield source
     finally:
         source.close()
-

@@ -20,7 +20,9 @@ from reconciler.datasets.sources import DirectorySource
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
 COMPRESS_LEVEL = 6
-STORED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".mp4", ".mov", ".webm", ".avi", ".mkv"})
+STORED_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".mp4", ".mov", ".webm", ".avi", ".mkv"}
+)
 
 
 def write_deterministic_zip(directory: str | Path, fileobj: BinaryIO) -> list[str]:

@@ -65,7 +65,9 @@ class ApplyOptions:
     parallelism: int = 10
     wait: bool = True
     verify_content: ContentCheck | None = None
-    settle_window_s: float = SETTLE_WINDOW_S  # how long an ambiguous create is looked for before the step stops
+    settle_window_s: float = (
+        SETTLE_WINDOW_S  # how long an ambiguous create is looked for before the step stops
+    )
 
 
 @dataclass
@@ -136,7 +138,9 @@ class Executor:
         wanted = {a.address for a in plan.actions if a.action is not ActionType.NOOP}
         # NOOP resources only need a node when something that depends on them changes (or when an
         # object they replaced waits for them to be ready before it is deleted).
-        needed_noops = {d for a in plan.actions if a.address in wanted and not a.deposed for d in a.depends_on}
+        needed_noops = {
+            d for a in plan.actions if a.address in wanted and not a.deposed for d in a.depends_on
+        }
         needed_noops |= {a.address for a in plan.actions if a.deposed and a.action is ActionType.DELETE}
         for key, a in actions.items():
             if a.action is ActionType.NOOP and a.address not in needed_noops:
@@ -144,7 +148,9 @@ class Executor:
             nodes[key] = _Node(key=key, action=a, run=self._runner(a))
             if a.action is ActionType.REPLACE and a.replace_mode is ReplaceMode.CREATE_BEFORE_DESTROY:
                 old = f"{a.address}#old"
-                nodes[old] = _Node(key=old, action=a, run=lambda a=a: self._delete_deposed_of(a), gives_ready=False)
+                nodes[old] = _Node(
+                    key=old, action=a, run=lambda a=a: self._delete_deposed_of(a), gives_ready=False
+                )
 
         removal = (ActionType.DELETE, ActionType.CANCEL, ActionType.FORGET)
         for key, n in nodes.items():
@@ -155,8 +161,11 @@ class Executor:
                 if a.address in nodes:
                     n.deps.add(a.address)
                 for other in nodes.values():
-                    if (a.address in other.action.depends_on and not other.key.endswith("#old")
-                            and other.action.action not in removal):
+                    if (
+                        a.address in other.action.depends_on
+                        and not other.key.endswith("#old")
+                        and other.action.action not in removal
+                    ):
                         n.deps.add(other.key)
                 continue
             if a.action in removal:
@@ -194,8 +203,12 @@ class Executor:
             if key.endswith("#old"):
                 if outcome.outcome is Outcome.FAILED:
                     prev = result.outcomes.get(outcome.address)
-                    msg = f"the replacement is in place, but deleting the old object failed: {outcome.message}"
-                    result.outcomes[outcome.address] = replace(prev or outcome, outcome=Outcome.FAILED, message=msg)
+                    msg = (
+                        f"the replacement is in place, but deleting the old object failed: {outcome.message}"
+                    )
+                    result.outcomes[outcome.address] = replace(
+                        prev or outcome, outcome=Outcome.FAILED, message=msg
+                    )
                 return
             result.outcomes[key.split("#", 1)[0] if "#deposed" not in key else key] = outcome
 
@@ -203,13 +216,18 @@ class Executor:
             """Record a node's end and release (or block) its dependents. Caller holds the lock."""
             n = nodes[key]
             unfinished.discard(key)
-            record(key, ResourceOutcome(n.action.address, n.action.action.value, outcome, message, elapsed=elapsed))
+            record(
+                key,
+                ResourceOutcome(n.action.address, n.action.action.value, outcome, message, elapsed=elapsed),
+            )
             ok = outcome is Outcome.SUCCEEDED or (outcome is Outcome.SUBMITTED and not n.gives_ready)
             for d in sorted(n.dependents):
                 if not ok and d not in blocked:
                     if outcome in (Outcome.SUBMITTED, Outcome.DEFERRED):
-                        blocked[d] = (Outcome.DEFERRED, f"waiting for {n.action.address} ({message}); "
-                                                        "run apply again to continue")
+                        blocked[d] = (
+                            Outcome.DEFERRED,
+                            f"waiting for {n.action.address} ({message}); run apply again to continue",
+                        )
                     else:
                         blocked[d] = (Outcome.SKIPPED, f"{n.action.address} did not succeed")
                 pending[d] -= 1
@@ -219,8 +237,9 @@ class Executor:
         def finish(key: str, outcome: Outcome, message: str, elapsed: float) -> None:
             nonlocal running
             n = nodes[key]
-            self.progress.finished(ResourceOutcome(n.action.address, n.action.action.value, outcome, message,
-                                                   elapsed=elapsed))
+            self.progress.finished(
+                ResourceOutcome(n.action.address, n.action.action.value, outcome, message, elapsed=elapsed)
+            )
             with lock:
                 running -= 1
                 settle(key, outcome, message, elapsed)
@@ -244,18 +263,24 @@ class Executor:
 
             def act() -> None:
                 start = self.clock.monotonic()
-                self.progress.started(n.action.address, "delete old" if key.endswith("#old") else n.action.action.value)
+                self.progress.started(
+                    n.action.address, "delete old" if key.endswith("#old") else n.action.action.value
+                )
                 got = guarded(n.run)
                 if isinstance(got, _Wait):
                     waiting = got
-                    wait_pool.submit(lambda: finish(key, *guarded(waiting.run), self.clock.monotonic() - start))
+                    wait_pool.submit(
+                        lambda: finish(key, *guarded(waiting.run), self.clock.monotonic() - start)
+                    )
                 else:
                     finish(key, got[0], got[1], self.clock.monotonic() - start)
 
             work_pool.submit(act)
 
         waits = max(128, self.options.parallelism * 8)  # waiting threads mostly sleep
-        work_pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallelism), thread_name_prefix="apply")
+        work_pool = ThreadPoolExecutor(
+            max_workers=max(1, self.options.parallelism), thread_name_prefix="apply"
+        )
         wait_pool = ThreadPoolExecutor(max_workers=waits, thread_name_prefix="wait")
         # exit order: the lock is released first, then the pools drain (their threads need the lock)
         with work_pool, wait_pool, lock:
@@ -293,7 +318,9 @@ class Executor:
     def _adapter(self, a: Action) -> ProviderAdapter:
         adapter = self.adapters.get(a.provider)
         if adapter is None:
-            raise StepFailed(f"provider '{a.provider}' is not configured (no Provider manifest with that name)")
+            raise StepFailed(
+                f"provider '{a.provider}' is not configured (no Provider manifest with that name)"
+            )
         return adapter
 
     def _desired(self, a: Action) -> tuple[Desired, dict[str, str]]:
@@ -308,22 +335,51 @@ class Executor:
             if rec.remote_id:
                 built_from[dep] = rec.remote_id
         content = a.content or {}
-        desired = Desired(address=a.address, kind=a.kind, name=a.name, spec=a.desired or {},
-                          spec_hash=a.spec_hash or "", inputs=inputs, content_digest=content.get("digest"),
-                          source_path=content.get("source"))
+        desired = Desired(
+            address=a.address,
+            kind=a.kind,
+            name=a.name,
+            spec=a.desired or {},
+            spec_hash=a.spec_hash or "",
+            inputs=inputs,
+            content_digest=content.get("digest"),
+            source_path=content.get("source"),
+        )
         return desired, built_from
 
-    def _new_record(self, a: Action, obs: Observation, *, built_from: dict[str, str],
-                    created_at: str | None = None, deposed: list[dict[str, Any]] | None = None) -> ResourceRecord:
+    def _new_record(
+        self,
+        a: Action,
+        obs: Observation,
+        *,
+        built_from: dict[str, str],
+        created_at: str | None = None,
+        deposed: list[dict[str, Any]] | None = None,
+    ) -> ResourceRecord:
         now = _iso(self.clock.now())
         content = a.content or {}
         return ResourceRecord(
-            address=a.address, kind=a.kind, name=a.name, provider=a.provider, provider_type=a.provider_type,
-            remote_id=obs.remote_id, spec=dict(a.desired or {}), spec_hash=a.spec_hash or "",
-            content_digest=content.get("digest"), content_files=dict(content.get("files") or {}),
-            status=obs.status, observed=obs.object, outputs=dict(obs.outputs), dependencies=list(a.depends_on),
-            labels=dict(a.labels), lifecycle=dict(a.lifecycle), created_at=created_at or now, updated_at=now,
-            observed_at=now, deposed=list(deposed or []), built_from=dict(built_from),
+            address=a.address,
+            kind=a.kind,
+            name=a.name,
+            provider=a.provider,
+            provider_type=a.provider_type,
+            remote_id=obs.remote_id,
+            spec=dict(a.desired or {}),
+            spec_hash=a.spec_hash or "",
+            content_digest=content.get("digest"),
+            content_files=dict(content.get("files") or {}),
+            status=obs.status,
+            observed=obs.object,
+            outputs=dict(obs.outputs),
+            dependencies=list(a.depends_on),
+            labels=dict(a.labels),
+            lifecycle=dict(a.lifecycle),
+            created_at=created_at or now,
+            updated_at=now,
+            observed_at=now,
+            deposed=list(deposed or []),
+            built_from=dict(built_from),
         )
 
     def _claim(self, remote_id: str) -> None:
@@ -338,8 +394,10 @@ class Executor:
         if desired.source_path and self.options.verify_content and desired.content_digest:
             actual = self.options.verify_content(desired.source_path)
             if actual != desired.content_digest:
-                raise DatasetChanged(f"dataset content at {desired.source_path} changed since the plan was made; "
-                                     "run plan again")
+                raise DatasetChanged(
+                    f"dataset content at {desired.source_path} changed since the plan was made; "
+                    "run plan again"
+                )
 
     def _create(self, a: Action, deposed: list[dict[str, Any]] | None = None) -> StepResult:
         """Journal the intent, send the create once, and commit its outcome with the record."""
@@ -347,13 +405,21 @@ class Executor:
         self._verify_content(desired)
         adapter = self._adapter(a)
         content = a.content or {}
-        template = {"content_files": dict(content.get("files") or {}), "dependencies": list(a.depends_on),
-                    "labels": dict(a.labels), "lifecycle": dict(a.lifecycle), "built_from": built_from}
+        template = {
+            "content_files": dict(content.get("files") or {}),
+            "dependencies": list(a.depends_on),
+            "labels": dict(a.labels),
+            "lifecycle": dict(a.lifecycle),
+            "built_from": built_from,
+        }
         sent_at = self.clock.now()
         entry = self.store.journal_open(
-            a.address, "create", a.provider,
+            a.address,
+            "create",
+            a.provider,
             create_request(desired, provider=a.provider, provider_type=a.provider_type, record=template),
-            adapter.fingerprint(desired))
+            adapter.fingerprint(desired),
+        )
         try:
             obs = adapter.create(desired, claimed=self._claimed_now())
         except OutcomeUnknownError as e:
@@ -363,8 +429,12 @@ class Executor:
             raise
         self._claim(obs.remote_id)
         record = self._new_record(a, obs, built_from=built_from, deposed=deposed)
-        self.store.put(record, event="created", detail={"remote_id": obs.remote_id},
-                       close_journal=(entry, "done", {"remote_id": obs.remote_id, "status": obs.status}))
+        self.store.put(
+            record,
+            event="created",
+            detail={"remote_id": obs.remote_id},
+            close_journal=(entry, "done", {"remote_id": obs.remote_id, "status": obs.status}),
+        )
         return self._settle(a, obs, record)
 
     def _keep_oldest(self, a: Action, twins: list[Observation]) -> Observation:
@@ -374,19 +444,39 @@ class Executor:
         which finds them all again.
         """
         kept, extra = keep_oldest(twins)
-        self.store.append_event("duplicate-found", a.address, {
-            "kept": kept.remote_id, "deleting": [t.remote_id for t in extra],
-            "why": "one create landed more than once; the oldest object is kept, the others deleted"})
+        self.store.append_event(
+            "duplicate-found",
+            a.address,
+            {
+                "kept": kept.remote_id,
+                "deleting": [t.remote_id for t in extra],
+                "why": "one create landed more than once; the oldest object is kept, the others deleted",
+            },
+        )
         for twin in extra:
-            probe = ResourceRecord(address=a.address, kind=a.kind, name=a.name, provider=a.provider,
-                                   provider_type=a.provider_type, remote_id=twin.remote_id,
-                                   spec=dict(a.desired or {}), spec_hash=a.spec_hash or "",
-                                   lifecycle=dict(a.lifecycle))
+            probe = ResourceRecord(
+                address=a.address,
+                kind=a.kind,
+                name=a.name,
+                provider=a.provider,
+                provider_type=a.provider_type,
+                remote_id=twin.remote_id,
+                spec=dict(a.desired or {}),
+                spec_hash=a.spec_hash or "",
+                lifecycle=dict(a.lifecycle),
+            )
             self._destroy_object(a, probe, reason="duplicate")
         return kept
 
-    def _settle_unknown_create(self, a: Action, adapter: ProviderAdapter, desired: Desired, entry: int,
-                               sent_at: float, error: OutcomeUnknownError) -> Observation:
+    def _settle_unknown_create(
+        self,
+        a: Action,
+        adapter: ProviderAdapter,
+        desired: Desired,
+        entry: int,
+        sent_at: float,
+        error: OutcomeUnknownError,
+    ) -> Observation:
         """A create that may or may not have landed: look, and look again, until the window closes.
 
         One negative look-up proves nothing (the provider may commit it after the client gave up),
@@ -413,8 +503,11 @@ class Executor:
             waited = self.clock.now() - sent_at
             window = self.options.settle_window_s
             if found is not None and ((found.created_at or sent_at) >= sent_at - 1.0 or waited >= window):
-                self.store.append_event("create-resolved", a.address,
-                                        {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"})
+                self.store.append_event(
+                    "create-resolved",
+                    a.address,
+                    {"remote_id": found.remote_id, "how": f"found by look-up after: {error}"},
+                )
                 return found
             if found is not None:
                 earlier = found
@@ -425,14 +518,19 @@ class Executor:
                     f"the create's outcome is unknown ({error}) and nothing appeared on '{a.provider}' within "
                     f"{window:.0f}s; it is not sent again. The journal keeps it open, so the next apply "
                     "looks again before creating anything. If you know it never reached the provider: "
-                    f"'reconciler state resolve {a.address} --absent'")
+                    f"'reconciler state resolve {a.address} --absent'"
+                )
             pause = next(pauses, pause)
-            self.progress.waiting(a.address, "outcome unknown", waited, "looking again: the provider may commit late")
+            self.progress.waiting(
+                a.address, "outcome unknown", waited, "looking again: the provider may commit late"
+            )
             try:
                 self.waiter.pause(min(pause, window - waited))
             except WaitInterrupted:
-                raise StepFailed("interrupted while settling an ambiguous create; the next apply looks again "
-                                 "before creating anything") from None
+                raise StepFailed(
+                    "interrupted while settling an ambiguous create; the next apply looks again "
+                    "before creating anything"
+                ) from None
 
     def _settle(self, a: Action, obs: Observation, record: ResourceRecord) -> StepResult:
         """Done if ready; else wait for readiness on the wait pool (unless --no-wait)."""
@@ -451,24 +549,46 @@ class Executor:
             self.progress.waiting(a.address, o.status, elapsed, o.progress)
             if o.status != last_status[0]:
                 last_status[0] = o.status
-                self.store.put(replace(record, status=o.status, observed=o.object,
-                                       outputs={**record.outputs, **o.outputs}, observed_at=_iso(self.clock.now()),
-                                       updated_at=_iso(self.clock.now())),
-                               event="status", detail={"status": o.status})
+                self.store.put(
+                    replace(
+                        record,
+                        status=o.status,
+                        observed=o.object,
+                        outputs={**record.outputs, **o.outputs},
+                        observed_at=_iso(self.clock.now()),
+                        updated_at=_iso(self.clock.now()),
+                    ),
+                    event="status",
+                    detail={"status": o.status},
+                )
 
         current = record
         try:
-            final = self.waiter.until_settled(obs, lambda: adapter.read(current), timeout_for(a.kind, a.lifecycle),
-                                              on_poll)
+            final = self.waiter.until_settled(
+                obs, lambda: adapter.read(current), timeout_for(a.kind, a.lifecycle), on_poll
+            )
         except WaitTimeout as t:
-            raise StepFailed(f"{t}; it keeps going on the provider — run apply again to keep waiting, "
-                             "or raise lifecycle.timeouts.create") from None
+            raise StepFailed(
+                f"{t}; it keeps going on the provider — run apply again to keep waiting, "
+                "or raise lifecycle.timeouts.create"
+            ) from None
         except WaitInterrupted as w:
-            return Outcome.SUBMITTED, f"{w.last.status}; interrupted while waiting — the next apply picks it up"
-        self.store.put(replace(record, status=final.status, observed=final.object,
-                               outputs={**record.outputs, **final.outputs}, observed_at=_iso(self.clock.now()),
-                               updated_at=_iso(self.clock.now())),
-                       event="settled", detail={"status": final.status})
+            return (
+                Outcome.SUBMITTED,
+                f"{w.last.status}; interrupted while waiting — the next apply picks it up",
+            )
+        self.store.put(
+            replace(
+                record,
+                status=final.status,
+                observed=final.object,
+                outputs={**record.outputs, **final.outputs},
+                observed_at=_iso(self.clock.now()),
+                updated_at=_iso(self.clock.now()),
+            ),
+            event="settled",
+            detail={"status": final.status},
+        )
         if final.phase is Phase.READY:
             return Outcome.SUCCEEDED, final.status
         detail = f": {final.message}" if final.message else ""
@@ -478,16 +598,24 @@ class Executor:
 
     def _adopt(self, a: Action) -> StepResult:
         found = a.adopted or {}
-        obs = Observation(remote_id=found["remote_id"], phase=Phase(found["phase"]), status=found["status"],
-                          object=found.get("object") or {}, outputs=found.get("outputs") or {},
-                          message=found.get("message"), created_at=found.get("created_at"))
+        obs = Observation(
+            remote_id=found["remote_id"],
+            phase=Phase(found["phase"]),
+            status=found["status"],
+            object=found.get("object") or {},
+            outputs=found.get("outputs") or {},
+            message=found.get("message"),
+            created_at=found.get("created_at"),
+        )
         _, built_from = self._desired(a)
         record = self._new_record(a, obs, built_from=built_from)
         self.store.put(record, event="adopted", detail={"remote_id": obs.remote_id})
         self._claim(obs.remote_id)
         if obs.phase in (Phase.FAILED, Phase.CANCELED):
-            raise StepFailed(f"adopted {obs.remote_id}, but it is {obs.status}: {obs.message or ''}; "
-                             "plan again to replace it")
+            raise StepFailed(
+                f"adopted {obs.remote_id}, but it is {obs.status}: {obs.message or ''}; "
+                "plan again to replace it"
+            )
         return self._settle(a, obs, record)
 
     def _update(self, a: Action) -> StepResult:
@@ -495,26 +623,46 @@ class Executor:
         current = self.store.get(a.address) or prior
         if a.change_class is ChangeClass.LOCAL:
             content = a.content or {}
-            self.store.put(replace(current, spec=dict(a.desired or current.spec), spec_hash=a.spec_hash or current.spec_hash,
-                                   labels=dict(a.labels), lifecycle=dict(a.lifecycle),
-                                   content_files=dict(content.get("files") or current.content_files),
-                                   updated_at=_iso(self.clock.now())),
-                           event="updated-local")
+            self.store.put(
+                replace(
+                    current,
+                    spec=dict(a.desired or current.spec),
+                    spec_hash=a.spec_hash or current.spec_hash,
+                    labels=dict(a.labels),
+                    lifecycle=dict(a.lifecycle),
+                    content_files=dict(content.get("files") or current.content_files),
+                    updated_at=_iso(self.clock.now()),
+                ),
+                event="updated-local",
+            )
             return Outcome.SUCCEEDED, "state updated"
         adapter = self._adapter(a)
         desired, _ = self._desired(a)
-        entry = self.store.journal_open(a.address, "update", a.provider, {"spec": a.desired},
-                                        {"remote_id": current.remote_id})
+        entry = self.store.journal_open(
+            a.address, "update", a.provider, {"spec": a.desired}, {"remote_id": current.remote_id}
+        )
         try:
             obs = adapter.update(desired, current)
         except ProviderError as e:
             self.store.journal_close(entry, "failed", error=str(e))
             raise
-        record = replace(current, spec=dict(a.desired or {}), spec_hash=a.spec_hash or "", status=obs.status,
-                         observed=obs.object, outputs={**current.outputs, **obs.outputs}, labels=dict(a.labels),
-                         lifecycle=dict(a.lifecycle), updated_at=_iso(self.clock.now()))
-        self.store.put(record, event="updated", detail={"status": obs.status},
-                       close_journal=(entry, "done", {"status": obs.status}))
+        record = replace(
+            current,
+            spec=dict(a.desired or {}),
+            spec_hash=a.spec_hash or "",
+            status=obs.status,
+            observed=obs.object,
+            outputs={**current.outputs, **obs.outputs},
+            labels=dict(a.labels),
+            lifecycle=dict(a.lifecycle),
+            updated_at=_iso(self.clock.now()),
+        )
+        self.store.put(
+            record,
+            event="updated",
+            detail={"status": obs.status},
+            close_journal=(entry, "done", {"status": obs.status}),
+        )
         return self._settle(a, obs, record)
 
     def _replace(self, a: Action) -> StepResult:
@@ -535,8 +683,14 @@ class Executor:
         for old in list(current.deposed):
             self._destroy_object(a, ResourceRecord.from_dict(old), reason="replace")
             current = self.store.get(a.address) or current
-            self.store.put(replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != old.get("remote_id")]),
-                           event="deposed-deleted", detail={"remote_id": old.get("remote_id")})
+            self.store.put(
+                replace(
+                    current,
+                    deposed=[d for d in current.deposed if d.get("remote_id") != old.get("remote_id")],
+                ),
+                event="deposed-deleted",
+                detail={"remote_id": old.get("remote_id")},
+            )
         return Outcome.SUCCEEDED, "old object deleted"
 
     def _destroy_object(self, a: Action, record: ResourceRecord, *, reason: str) -> None:
@@ -548,8 +702,13 @@ class Executor:
         if obs.phase is Phase.GONE:
             return
         if obs.phase is Phase.PENDING and record.kind == "FineTune":
-            entry = self.store.journal_open(a.address, "cancel", a.provider, {"remote_id": record.remote_id},
-                                            {"remote_id": record.remote_id})
+            entry = self.store.journal_open(
+                a.address,
+                "cancel",
+                a.provider,
+                {"remote_id": record.remote_id},
+                {"remote_id": record.remote_id},
+            )
             try:
                 obs = adapter.cancel(record)
             except NotFoundError:
@@ -560,15 +719,24 @@ class Executor:
             self.store.journal_close(entry, "done", result={"status": obs.status})
             if obs.phase is not Phase.GONE:
                 try:
-                    self.waiter.until_settled(obs, lambda: adapter.read(record), 3600.0,
-                                              lambda o, t: self.progress.waiting(a.address, o.status, t, "canceling"),
-                                              settled=frozenset({Phase.CANCELED, Phase.FAILED, Phase.READY, Phase.GONE}))
+                    self.waiter.until_settled(
+                        obs,
+                        lambda: adapter.read(record),
+                        3600.0,
+                        lambda o, t: self.progress.waiting(a.address, o.status, t, "canceling"),
+                        settled=frozenset({Phase.CANCELED, Phase.FAILED, Phase.READY, Phase.GONE}),
+                    )
                 except WaitTimeout as t:
                     raise StepFailed(f"job {record.remote_id} did not finish canceling: {t}") from None
                 except WaitInterrupted:
                     raise StepFailed(f"interrupted while canceling job {record.remote_id}") from None
-        entry = self.store.journal_open(a.address, "delete", a.provider, {"remote_id": record.remote_id, "reason": reason},
-                                        {"remote_id": record.remote_id})
+        entry = self.store.journal_open(
+            a.address,
+            "delete",
+            a.provider,
+            {"remote_id": record.remote_id, "reason": reason},
+            {"remote_id": record.remote_id},
+        )
         try:
             pending = adapter.delete(record)
         except NotFoundError:
@@ -581,10 +749,13 @@ class Executor:
             # deleted asynchronously (a deployment goes DELETING, then 404): wait until it is gone,
             # so a replacement can take the same name and destroy really leaves nothing behind
             try:
-                self.waiter.until_settled(pending, lambda: adapter.read(record),
-                                          timeout_for(record.kind, record.lifecycle, "delete"),
-                                          lambda o, t: self.progress.waiting(a.address, o.status, t, "deleting"),
-                                          settled=frozenset({Phase.GONE}))
+                self.waiter.until_settled(
+                    pending,
+                    lambda: adapter.read(record),
+                    timeout_for(record.kind, record.lifecycle, "delete"),
+                    lambda o, t: self.progress.waiting(a.address, o.status, t, "deleting"),
+                    settled=frozenset({Phase.GONE}),
+                )
             except WaitTimeout as t:
                 raise StepFailed(f"{record.remote_id} is still being deleted: {t}") from None
             except WaitInterrupted:
@@ -593,13 +764,20 @@ class Executor:
     def _delete(self, a: Action) -> tuple[Outcome, str]:
         if a.deposed:
             current = self.store.get(a.address)
-            old = next((d for d in (current.deposed if current else []) if d.get("remote_id") == a.deposed), None)
+            old = next(
+                (d for d in (current.deposed if current else []) if d.get("remote_id") == a.deposed), None
+            )
             if old is not None:
                 self._destroy_object(a, ResourceRecord.from_dict(old), reason="deposed")
                 current = self.store.get(a.address)
                 if current is not None:
-                    self.store.put(replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
-                                   event="deposed-deleted", detail={"remote_id": a.deposed})
+                    self.store.put(
+                        replace(
+                            current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]
+                        ),
+                        event="deposed-deleted",
+                        detail={"remote_id": a.deposed},
+                    )
             return Outcome.SUCCEEDED, f"deleted deposed {a.deposed}"
         record = self.store.get(a.address) or ResourceRecord.from_dict(a.prior or {})
         for old in record.deposed:
@@ -615,8 +793,11 @@ class Executor:
         if a.deposed:  # an old object the provider cannot delete: drop it from the record, keep the record
             current = self.store.get(a.address)
             if current is not None:
-                self.store.put(replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
-                               event="deposed-forgotten", detail={"remote_id": a.deposed})
+                self.store.put(
+                    replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
+                    event="deposed-forgotten",
+                    detail={"remote_id": a.deposed},
+                )
             return Outcome.SUCCEEDED, f"forgot deposed {a.deposed}; left on the provider"
         self.store.remove(a.address, event="forgotten", detail={"reason": a.reason})
         return Outcome.SUCCEEDED, "removed from state; left on the provider"

@@ -10,7 +10,9 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"  # a dependency failed, or the run was interrupted before it started
-    DEFERRED = "deferred"  # --no-wait: waiting on a dependency that is not ready yet; the next apply continues
+    DEFERRED = (
+        "deferred"  # --no-wait: waiting on a dependency that is not ready yet; the next apply continues
+    )
     SUBMITTED = "submitted"  # --no-wait: accepted by the provider, not ready yet
 
 

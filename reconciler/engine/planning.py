@@ -52,7 +52,17 @@ _FORCED_CLASS = {
 # How a dependent names the upstream object it was built from, in a lineage reason.
 _BUILT_FROM = {"Deployment": "serves", "CheckpointExport": "was exported from", "FineTune": "was trained on"}
 
-_RUNNING_JOB_STATUSES = {"PENDING", "QUEUING", "RUNNING", "created", "processing", "pending", "1", "3", "SUBMITTED"}
+_RUNNING_JOB_STATUSES = {
+    "PENDING",
+    "QUEUING",
+    "RUNNING",
+    "created",
+    "processing",
+    "pending",
+    "1",
+    "3",
+    "SUBMITTED",
+}
 
 
 @dataclass
@@ -102,7 +112,9 @@ class _Planner:
         self.i = inputs
         self.m = inputs.manifests
         self.order = inputs.manifests.topological_order()
-        self.hashes = inputs.hashes if inputs.hashes is not None else spec_hashes(inputs.manifests, self.order)
+        self.hashes = (
+            inputs.hashes if inputs.hashes is not None else spec_hashes(inputs.manifests, self.order)
+        )
         self.diagnostics: list[Diagnostic] = []
         self.actions: dict[str, Action] = {}
 
@@ -135,11 +147,21 @@ class _Planner:
                 remote = str(old.get("remote_id") or "")
                 # depends on its own address: the replacement must be ready, and its dependents moved
                 # onto it, before the old object goes (the replace protocol, DESIGN.md §3b.5)
-                out.append(Action(
-                    address=address, kind=rec.kind, name=rec.name, provider=rec.provider,
-                    provider_type=rec.provider_type, action=ActionType.FORGET if why else ActionType.DELETE,
-                    deposed=remote, prior=old, depends_on=[address],
-                    reason=_deposed_reason(remote, old, rec) + (f"; forgotten, not deleted: {why}" if why else "")))
+                out.append(
+                    Action(
+                        address=address,
+                        kind=rec.kind,
+                        name=rec.name,
+                        provider=rec.provider,
+                        provider_type=rec.provider_type,
+                        action=ActionType.FORGET if why else ActionType.DELETE,
+                        deposed=remote,
+                        prior=old,
+                        depends_on=[address],
+                        reason=_deposed_reason(remote, old, rec)
+                        + (f"; forgotten, not deleted: {why}" if why else ""),
+                    )
+                )
         return out
 
     def _plan_desired(self, r: Resource) -> Action:
@@ -163,8 +185,10 @@ class _Planner:
             # a create has no change class, except that a new training job costs what a retrain costs
             action.change_class = ChangeClass.RETRAIN if r.kind is Kind.FINE_TUNE else None
             action.reason = "not in state" + ("" if self.i.refreshed else " (refresh skipped)")
-            action.changes = [FieldChange(path=p, before=None, after=v, change_class=self._class_of(r, p))
-                              for p, v in _flatten(action.desired or {}).items()]
+            action.changes = [
+                FieldChange(path=p, before=None, after=v, change_class=self._class_of(r, p))
+                for p, v in _flatten(action.desired or {}).items()
+            ]
             self._add_cost(action, r)
             return action
 
@@ -191,8 +215,10 @@ class _Planner:
         structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
         if forced_by or structural or stale:
             forced = bool(forced_by or stale)
-            cls = max([c.change_class for c in structural] + ([_FORCED_CLASS[r.kind]] if forced else []),
-                      key=lambda c: c.rank)
+            cls = max(
+                [c.change_class for c in structural] + ([_FORCED_CLASS[r.kind]] if forced else []),
+                key=lambda c: c.rank,
+            )
             action.action = ActionType.REPLACE
             action.change_class = cls
             action.changes = changes
@@ -208,7 +234,9 @@ class _Planner:
             action.action = ActionType.UPDATE
             action.change_class = ChangeClass.UPDATE
             action.changes = changes + local_changes
-            action.reason = "; ".join(f"{c.path} {_short(c.before)} → {_short(c.after)}" for c in update_changes)
+            action.reason = "; ".join(
+                f"{c.path} {_short(c.before)} → {_short(c.after)}" for c in update_changes
+            )
             return action
 
         # A hash that moved with no visible change (e.g. only ignored fields upstream) is a no-op.
@@ -225,8 +253,11 @@ class _Planner:
             action.facts["status"] = obs.status
             if obs.progress:
                 action.facts["progress"] = obs.progress
-            action.reason = f"{obs.remote_id} is still {obs.status} on the provider" + (
-                f" ({obs.progress})" if obs.progress else "") + "; apply waits until it is ready"
+            action.reason = (
+                f"{obs.remote_id} is still {obs.status} on the provider"
+                + (f" ({obs.progress})" if obs.progress else "")
+                + "; apply waits until it is ready"
+            )
             return action
 
         action.action = ActionType.NOOP
@@ -237,12 +268,15 @@ class _Planner:
             if obs.progress:
                 action.facts["progress"] = obs.progress
             if obs.facts.get("expired"):
-                action.warnings.append(f"checkpoint expired at {obs.facts.get('expire_time')}; "
-                                       "the exported model is unaffected, but it cannot be exported again")
+                action.warnings.append(
+                    f"checkpoint expired at {obs.facts.get('expire_time')}; "
+                    "the exported model is unaffected, but it cannot be exported again"
+                )
         return action
 
-    def _held_back(self, r: Resource, record: ResourceRecord | None, action: Action, verdict: str,
-                   message: str) -> Action:
+    def _held_back(
+        self, r: Resource, record: ResourceRecord | None, action: Action, verdict: str, message: str
+    ) -> Action:
         """An open journal row holds this resource: nothing is planned for it until it settles."""
         action.action = ActionType.WAIT
         action.prior = record.to_dict() if record is not None else None
@@ -252,7 +286,9 @@ class _Planner:
             self.diagnostics.append(Diagnostic(message, location=r.location, address=r.address))
         return action
 
-    def _stale_lineage(self, r: Resource, record: ResourceRecord, *, hash_moved: bool) -> list[tuple[str, str, str]]:
+    def _stale_lineage(
+        self, r: Resource, record: ResourceRecord, *, hash_moved: bool
+    ) -> list[tuple[str, str, str]]:
         """Upstreams whose current object is not the one this resource was built from.
 
         (upstream address, object built from, current object). A dataset's identity is its
@@ -272,8 +308,9 @@ class _Planner:
                 out.append((dep, built, upstream.remote_id))
         return out
 
-    def _drift(self, r: Resource, record: ResourceRecord, obs: Observation, action: Action,
-               ignore: list[str]) -> Action | None:
+    def _drift(
+        self, r: Resource, record: ResourceRecord, obs: Observation, action: Action, ignore: list[str]
+    ) -> Action | None:
         if obs.phase is Phase.GONE or obs.phase is Phase.DELETING:
             action.action = ActionType.CREATE
             action.drift = True
@@ -286,8 +323,12 @@ class _Planner:
             action.action = ActionType.REPLACE
             action.drift = True
             action.change_class = _FORCED_CLASS[r.kind]
-            word = {"FineTune": "job", "Deployment": "deployment", "CheckpointExport": "export",
-                    "Dataset": "file"}[r.kind.value]
+            word = {
+                "FineTune": "job",
+                "Deployment": "deployment",
+                "CheckpointExport": "export",
+                "Dataset": "file",
+            }[r.kind.value]
             detail = f": {obs.message}" if obs.message else ""
             action.reason = f"{word} {obs.remote_id} is {obs.status} on the provider{detail}"
             action.replace_mode = ReplaceMode.CREATE_BEFORE_DESTROY
@@ -295,14 +336,21 @@ class _Planner:
             self._guard_destroy(r, action)
             return action
         if r.kind is Kind.CHECKPOINT_EXPORT and obs.facts.get("expired") and obs.phase is not Phase.READY:
-            self.diagnostics.append(Diagnostic(
-                f"checkpoint {r.spec.model_dump().get('checkpoint')} expired at {obs.facts.get('expire_time')} "
-                "before it was exported; choose another checkpoint or retrain the fine-tune",
-                location=r.location, address=r.address, field="spec.checkpoint"))
+            self.diagnostics.append(
+                Diagnostic(
+                    f"checkpoint {r.spec.model_dump().get('checkpoint')} expired at {obs.facts.get('expire_time')} "
+                    "before it was exported; choose another checkpoint or retrain the fine-tune",
+                    location=r.location,
+                    address=r.address,
+                    field="spec.checkpoint",
+                )
+            )
         # in-place drift of live fields (e.g. capacity scaled in the console)
         desired = _flatten(action.desired or {})
         outside = [
-            FieldChange(path=p, before=v, after=desired.get(p), change_class=self._class_of(r, p), outside=True)
+            FieldChange(
+                path=p, before=v, after=desired.get(p), change_class=self._class_of(r, p), outside=True
+            )
             for p, v in obs.live_fields.items()
             if p in desired and desired[p] != v and not _ignored(p, ignore)
         ]
@@ -312,7 +360,8 @@ class _Planner:
             action.change_class = max((c.change_class for c in outside), key=lambda c: c.rank)
             action.changes = outside
             action.reason = "changed outside reconciler: " + "; ".join(
-                f"{c.path} is {_short(c.before)}, manifest says {_short(c.after)}" for c in outside)
+                f"{c.path} is {_short(c.before)}, manifest says {_short(c.after)}" for c in outside
+            )
             if action.change_class.rank > ChangeClass.UPDATE.rank:
                 action.action = ActionType.REPLACE
                 action.replace_mode = ReplaceMode.CREATE_BEFORE_DESTROY
@@ -333,9 +382,16 @@ class _Planner:
         lifecycle = rec.lifecycle or {}
         obs = self.i.observations.get(rec.address)
         action = Action(
-            address=rec.address, kind=rec.kind, name=rec.name, provider=rec.provider,
-            provider_type=rec.provider_type, action=ActionType.DELETE, prior=rec.to_dict(),
-            depends_on=list(rec.dependencies), labels=dict(rec.labels), lifecycle=dict(lifecycle),
+            address=rec.address,
+            kind=rec.kind,
+            name=rec.name,
+            provider=rec.provider,
+            provider_type=rec.provider_type,
+            action=ActionType.DELETE,
+            prior=rec.to_dict(),
+            depends_on=list(rec.dependencies),
+            labels=dict(rec.labels),
+            lifecycle=dict(lifecycle),
         )
         if lifecycle.get("deletion") == "retain":
             action.action = ActionType.FORGET
@@ -357,19 +413,31 @@ class _Planner:
         else:
             action.reason = reason
         if lifecycle.get("prevent_destroy"):
-            self.diagnostics.append(Diagnostic(
-                f"is set, but the plan would {action.action.value} it ({reason}); "
-                "remove prevent_destroy first, or keep the resource",
-                address=rec.address, field="lifecycle.prevent_destroy"))
+            self.diagnostics.append(
+                Diagnostic(
+                    f"is set, but the plan would {action.action.value} it ({reason}); "
+                    "remove prevent_destroy first, or keep the resource",
+                    address=rec.address,
+                    field="lifecycle.prevent_destroy",
+                )
+            )
         return action
 
     # ------------------------------------------------------------------ pieces
     def _base_action(self, r: Resource) -> Action:
         return Action(
-            address=r.address, kind=r.kind.value, name=r.name, provider=r.provider_name,
-            provider_type=r.provider_type.value, action=ActionType.NOOP,
-            depends_on=r.dependencies(), desired=r.effective_spec(), spec_hash=self.hashes[r.address],
-            content=_content_dict(r), labels=dict(r.labels), lifecycle=r.lifecycle.model_dump(mode="json"),
+            address=r.address,
+            kind=r.kind.value,
+            name=r.name,
+            provider=r.provider_name,
+            provider_type=r.provider_type.value,
+            action=ActionType.NOOP,
+            depends_on=r.dependencies(),
+            desired=r.effective_spec(),
+            spec_hash=self.hashes[r.address],
+            content=_content_dict(r),
+            labels=dict(r.labels),
+            lifecycle=r.lifecycle.model_dump(mode="json"),
         )
 
     def _class_of(self, r: Resource, path: str) -> ChangeClass:
@@ -389,8 +457,14 @@ class _Planner:
             diff = DeepDiff(before, after, ignore_order=False, verbose_level=2)
             flat_before, flat_after = _flatten(before), _flatten(after)
             paths = set()
-            for key in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed",
-                        "iterable_item_added", "iterable_item_removed"):
+            for key in (
+                "values_changed",
+                "type_changes",
+                "dictionary_item_added",
+                "dictionary_item_removed",
+                "iterable_item_added",
+                "iterable_item_removed",
+            ):
                 for p in diff.get(key, {}):
                     paths.add(_deepdiff_path(p))
             for p in sorted(paths):
@@ -399,19 +473,38 @@ class _Planner:
                 changes.append(FieldChange(path=p, before=b, after=a, change_class=self._class_of(r, p)))
         if r.content and r.content.digest != record.content_digest:
             added, removed, modified = _file_changes(record.content_files or {}, r.content.files)
-            summary = ", ".join(f"{n} {w}" for n, w in ((len(modified), "modified"), (len(added), "added"),
-                                                          (len(removed), "removed")) if n)
-            changes.append(FieldChange(path="(content)", before=record.content_digest, after=r.content.digest,
-                                       change_class=ChangeClass.RETRAIN))
-            facts = {"files_added": added, "files_removed": removed, "files_modified": modified,
-                     "summary": summary or "content changed"}
+            summary = ", ".join(
+                f"{n} {w}"
+                for n, w in ((len(modified), "modified"), (len(added), "added"), (len(removed), "removed"))
+                if n
+            )
+            changes.append(
+                FieldChange(
+                    path="(content)",
+                    before=record.content_digest,
+                    after=r.content.digest,
+                    change_class=ChangeClass.RETRAIN,
+                )
+            )
+            facts = {
+                "files_added": added,
+                "files_removed": removed,
+                "files_modified": modified,
+                "summary": summary or "content changed",
+            }
         return changes, facts
 
     def _local_changes(self, r: Resource, record: ResourceRecord) -> list[FieldChange]:
         out = []
         if dict(record.labels or {}) != dict(r.labels):
-            out.append(FieldChange(path="metadata.labels", before=record.labels, after=r.labels,
-                                   change_class=ChangeClass.LOCAL))
+            out.append(
+                FieldChange(
+                    path="metadata.labels",
+                    before=record.labels,
+                    after=r.labels,
+                    change_class=ChangeClass.LOCAL,
+                )
+            )
         lifecycle = r.lifecycle.model_dump(mode="json")
         if (record.lifecycle or {}) != lifecycle:
             for p, v in _flatten({"lifecycle": lifecycle}).items():
@@ -421,11 +514,17 @@ class _Planner:
         return out
 
     def _upstream_new(self, r: Resource) -> bool:
-        return any(self.actions.get(dep) is not None and self.actions[dep].action in (ActionType.CREATE, ActionType.REPLACE)
-                   and self.actions[dep].kind != Kind.DATASET.value or
-                   (self.actions.get(dep) is not None and self.actions[dep].kind == Kind.DATASET.value
-                    and self.actions[dep].action is ActionType.REPLACE)
-                   for dep in r.dependencies())
+        return any(
+            self.actions.get(dep) is not None
+            and self.actions[dep].action in (ActionType.CREATE, ActionType.REPLACE)
+            and self.actions[dep].kind != Kind.DATASET.value
+            or (
+                self.actions.get(dep) is not None
+                and self.actions[dep].kind == Kind.DATASET.value
+                and self.actions[dep].action is ActionType.REPLACE
+            )
+            for dep in r.dependencies()
+        )
 
     def _forced_by(self, r: Resource) -> list[Action]:
         """Upstream actions that force this resource to be replaced.
@@ -438,15 +537,27 @@ class _Planner:
             a = self.actions.get(dep)
             if a is None:
                 continue
-            if a.action is ActionType.REPLACE or a.action is ActionType.CREATE and a.kind != Kind.DATASET.value:
+            if (
+                a.action is ActionType.REPLACE
+                or a.action is ActionType.CREATE
+                and a.kind != Kind.DATASET.value
+            ):
                 forced.append(a)
         return forced
 
-    def _replace_reason(self, changes: list[FieldChange], forced_by: list[Action], cls: ChangeClass,
-                        facts: dict[str, Any], stale: list[tuple[str, str, str]] | None = None,
-                        kind: str = "") -> str:
-        parts = [f"{_BUILT_FROM.get(kind, 'was built from')} {built}, but {dep} is now {now}"
-                 for dep, built, now in stale or []]
+    def _replace_reason(
+        self,
+        changes: list[FieldChange],
+        forced_by: list[Action],
+        cls: ChangeClass,
+        facts: dict[str, Any],
+        stale: list[tuple[str, str, str]] | None = None,
+        kind: str = "",
+    ) -> str:
+        parts = [
+            f"{_BUILT_FROM.get(kind, 'was built from')} {built}, but {dep} is now {now}"
+            for dep, built, now in stale or []
+        ]
         for c in changes:
             if c.change_class is ChangeClass.LOCAL:
                 continue
@@ -455,8 +566,12 @@ class _Planner:
             else:
                 parts.append(f"{c.path} {_short(c.before)} → {_short(c.after)}")
         for a in forced_by:
-            what = {"Dataset": "content changed", "FineTune": "is retrained (new model)",
-                    "CheckpointExport": "is re-exported (new model)", "Deployment": "is replaced"}[a.kind]
+            what = {
+                "Dataset": "content changed",
+                "FineTune": "is retrained (new model)",
+                "CheckpointExport": "is re-exported (new model)",
+                "Deployment": "is replaced",
+            }[a.kind]
             if a.action is ActionType.CREATE and a.drift:
                 what = "is created again"
             parts.append(f"{a.address} {what}")
@@ -464,27 +579,35 @@ class _Planner:
             parts.append("inputs changed")
         return f"{'; '.join(parts)} forces {cls.value}"
 
-    def _replace_mode(self, r: Resource, record: ResourceRecord, changes: list[FieldChange],
-                      forced_by: list[Action] | bool) -> ReplaceMode:
+    def _replace_mode(
+        self, r: Resource, record: ResourceRecord, changes: list[FieldChange], forced_by: list[Action] | bool
+    ) -> ReplaceMode:
         if r.kind is Kind.DEPLOYMENT:
             # A suffix is globally unique, and without one deployed_model is the model name: the
             # replacement can stand beside the old one only when it keeps neither (providers.md §1.6).
             old_suffix = (record.spec or {}).get("suffix")
             new_suffix = r.effective_spec().get("suffix")
             model_changes = forced_by or any(c.path in ("fine_tune", "checkpoint_export") for c in changes)
-            if (new_suffix and new_suffix == old_suffix) or (not new_suffix and not old_suffix and not model_changes):
+            if (new_suffix and new_suffix == old_suffix) or (
+                not new_suffix and not old_suffix and not model_changes
+            ):
                 return ReplaceMode.DESTROY_BEFORE_CREATE
         return ReplaceMode.CREATE_BEFORE_DESTROY
 
-    def _running_job_note(self, r: Resource, record: ResourceRecord, obs: Observation | None, action: Action) -> None:
+    def _running_job_note(
+        self, r: Resource, record: ResourceRecord, obs: Observation | None, action: Action
+    ) -> None:
         if r.kind is not Kind.FINE_TUNE:
             return
         status = (obs.status if obs else record.status) or ""
         if status in _RUNNING_JOB_STATUSES:
             since = self._running_for(record, obs, action)
             action.replace_mode = ReplaceMode.DESTROY_BEFORE_CREATE
-            action.reason += (f"; the {status} job {record.remote_id}"
-                              + (f" (running for {since})" if since else "") + " will be canceled first")
+            action.reason += (
+                f"; the {status} job {record.remote_id}"
+                + (f" (running for {since})" if since else "")
+                + " will be canceled first"
+            )
 
     def _running_for(self, rec: ResourceRecord, obs: Observation | None, action: Action) -> str | None:
         started = obs.created_at if obs and obs.created_at else None
@@ -498,15 +621,20 @@ class _Planner:
         if r.kind is not Kind.FINE_TUNE:
             return
         steps = self._training_steps(r)
-        model = str(action.desired.get("model") or action.desired.get("trainer") or "imgopen") if action.desired else ""
+        model = (
+            str(action.desired.get("model") or action.desired.get("trainer") or "imgopen")
+            if action.desired
+            else ""
+        )
         spp = SECONDS_PER_STEP.get(model, SECONDS_PER_STEP.get("imgopen", 1.0))
         cost = Cost(training_steps=steps)
         if steps is not None:
             cost.estimated_gpu_hours = round(steps * spp / 3600, 1)
             cost.note = f"{steps} training steps, about {cost.estimated_gpu_hours} GPU-hours (estimate)"
             if r.provider_type.value == "dashscope" and steps < MIN_RECOMMENDED_STEPS:
-                action.warnings.append(f"only {steps} training steps; the provider recommends at least "
-                                       f"{MIN_RECOMMENDED_STEPS}")
+                action.warnings.append(
+                    f"only {steps} training steps; the provider recommends at least {MIN_RECOMMENDED_STEPS}"
+                )
         else:
             cost.note = "a new training job (hours of GPU time)"
         action.cost = cost
@@ -536,37 +664,61 @@ class _Planner:
 
     def _guard_destroy(self, r: Resource, action: Action) -> None:
         if r.lifecycle.prevent_destroy:
-            self.diagnostics.append(Diagnostic(
-                f"is set, but the plan would replace it ({action.reason}); "
-                "remove prevent_destroy to allow it, or revert the change",
-                location=r.location_of("lifecycle.prevent_destroy"), address=r.address,
-                field="lifecycle.prevent_destroy"))
+            self.diagnostics.append(
+                Diagnostic(
+                    f"is set, but the plan would replace it ({action.reason}); "
+                    "remove prevent_destroy to allow it, or revert the change",
+                    location=r.location_of("lifecycle.prevent_destroy"),
+                    address=r.address,
+                    field="lifecycle.prevent_destroy",
+                )
+            )
 
 
 # ---------------------------------------------------------------------- helpers
 def _needs_samples(spec: Any) -> bool:
-    return getattr(spec, "KIND", None) is Kind.FINE_TUNE and getattr(spec, "PROVIDER_TYPE", None) is not None and \
-        spec.PROVIDER_TYPE.value == "dashscope"
+    return (
+        getattr(spec, "KIND", None) is Kind.FINE_TUNE
+        and getattr(spec, "PROVIDER_TYPE", None) is not None
+        and spec.PROVIDER_TYPE.value == "dashscope"
+    )
 
 
 def _deposed_reason(remote: str, old: Mapping[str, Any], current: ResourceRecord) -> str:
-    if old.get("spec_hash") == current.spec_hash and old.get("built_from") == current.built_from \
-            and old.get("status") == current.status:
-        return (f"{remote} duplicates {current.remote_id} (the same create landed twice): the older one is kept, "
-                "this one is deleted")
+    if (
+        old.get("spec_hash") == current.spec_hash
+        and old.get("built_from") == current.built_from
+        and old.get("status") == current.status
+    ):
+        return (
+            f"{remote} duplicates {current.remote_id} (the same create landed twice): the older one is kept, "
+            "this one is deleted"
+        )
     return f"{remote} was replaced by {current.remote_id} in an earlier apply that stopped before deleting it"
 
 
 def _content_dict(r: Resource) -> dict[str, Any] | None:
     if r.content is None:
         return None
-    return {"digest": r.content.digest, "files": dict(r.content.files), "sample_count": r.content.sample_count,
-            "total_bytes": r.content.total_bytes, "source": r.content.source}
+    return {
+        "digest": r.content.digest,
+        "files": dict(r.content.files),
+        "sample_count": r.content.sample_count,
+        "total_bytes": r.content.total_bytes,
+        "source": r.content.source,
+    }
 
 
 def _observation_dict(o: Observation) -> dict[str, Any]:
-    return {"remote_id": o.remote_id, "phase": o.phase.value, "status": o.status, "outputs": o.outputs,
-            "object": o.object, "message": o.message, "created_at": o.created_at}
+    return {
+        "remote_id": o.remote_id,
+        "phase": o.phase.value,
+        "status": o.status,
+        "outputs": o.outputs,
+        "object": o.object,
+        "message": o.message,
+        "created_at": o.created_at,
+    }
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -613,7 +765,9 @@ def _ignored(path: str, ignore: list[str]) -> bool:
     return False
 
 
-def _file_changes(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
+def _file_changes(
+    before: Mapping[str, str], after: Mapping[str, str]
+) -> tuple[list[str], list[str], list[str]]:
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
     modified = sorted(n for n in set(before) & set(after) if before[n] != after[n])
@@ -638,8 +792,10 @@ def _reverse_order(records: dict[str, ResourceRecord]) -> list[ResourceRecord]:
                 dependents[d].add(a)
     order: list[ResourceRecord] = []
     while remaining:
-        ready = sorted((a for a in remaining if not (dependents[a] & remaining.keys())),
-                       key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a))
+        ready = sorted(
+            (a for a in remaining if not (dependents[a] & remaining.keys())),
+            key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a),
+        )
         if not ready:  # a cycle in recorded dependencies: fall back to kind order
             ready = sorted(remaining, key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a))
         for a in ready:

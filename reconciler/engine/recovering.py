@@ -57,7 +57,9 @@ class Resolution:
     found: Observation | None = None
     message: str = ""
     candidates: list[str] = field(default_factory=list)
-    twins: list[Observation] = field(default_factory=list)  # more objects the same create made (deposed, deleted)
+    twins: list[Observation] = field(
+        default_factory=list
+    )  # more objects the same create made (deposed, deleted)
 
     @property
     def address(self) -> str:
@@ -75,7 +77,9 @@ class Resolution:
 
 
 # ---------------------------------------------------------------------- what a create row carries
-def create_request(desired: Desired, *, provider: str, provider_type: str, record: dict[str, Any]) -> dict[str, Any]:
+def create_request(
+    desired: Desired, *, provider: str, provider_type: str, record: dict[str, Any]
+) -> dict[str, Any]:
     """The journal `request` of a create: enough to look the object up, and to record it, later.
 
     `record` is the template of the ResourceRecord the create will produce (everything but what
@@ -85,9 +89,14 @@ def create_request(desired: Desired, *, provider: str, provider_type: str, recor
         "kind": desired.kind,
         "spec": dict(desired.spec),
         "desired": {
-            "address": desired.address, "kind": desired.kind, "name": desired.name, "spec": dict(desired.spec),
-            "spec_hash": desired.spec_hash, "inputs": {k: dict(v) for k, v in desired.inputs.items()},
-            "content_digest": desired.content_digest, "source_path": desired.source_path,
+            "address": desired.address,
+            "kind": desired.kind,
+            "name": desired.name,
+            "spec": dict(desired.spec),
+            "spec_hash": desired.spec_hash,
+            "inputs": {k: dict(v) for k, v in desired.inputs.items()},
+            "content_digest": desired.content_digest,
+            "source_path": desired.source_path,
         },
         "record": {"provider": provider, "provider_type": provider_type, **record},
     }
@@ -97,9 +106,16 @@ def desired_from(entry: JournalEntry) -> Desired | None:
     data = (entry.request or {}).get("desired")
     if not isinstance(data, dict):
         return None  # a row written before requests carried the whole desired object
-    return Desired(address=data["address"], kind=data["kind"], name=data["name"], spec=data.get("spec") or {},
-                   spec_hash=data.get("spec_hash") or "", inputs=data.get("inputs") or {},
-                   content_digest=data.get("content_digest"), source_path=data.get("source_path"))
+    return Desired(
+        address=data["address"],
+        kind=data["kind"],
+        name=data["name"],
+        spec=data.get("spec") or {},
+        spec_hash=data.get("spec_hash") or "",
+        inputs=data.get("inputs") or {},
+        content_digest=data.get("content_digest"),
+        source_path=data.get("source_path"),
+    )
 
 
 def record_from(entry: JournalEntry, obs: Observation, now: float) -> ResourceRecord | None:
@@ -109,13 +125,26 @@ def record_from(entry: JournalEntry, obs: Observation, now: float) -> ResourceRe
         return None
     stamp = iso_utc(now)
     return ResourceRecord(
-        address=entry.address, kind=desired.kind, name=desired.name, provider=template["provider"],
-        provider_type=template["provider_type"], remote_id=obs.remote_id, spec=dict(desired.spec),
-        spec_hash=desired.spec_hash, content_digest=desired.content_digest,
-        content_files=dict(template.get("content_files") or {}), status=obs.status, observed=obs.object,
-        outputs=dict(obs.outputs), dependencies=list(template.get("dependencies") or []),
-        labels=dict(template.get("labels") or {}), lifecycle=dict(template.get("lifecycle") or {}),
-        created_at=stamp, updated_at=stamp, observed_at=stamp, built_from=dict(template.get("built_from") or {}),
+        address=entry.address,
+        kind=desired.kind,
+        name=desired.name,
+        provider=template["provider"],
+        provider_type=template["provider_type"],
+        remote_id=obs.remote_id,
+        spec=dict(desired.spec),
+        spec_hash=desired.spec_hash,
+        content_digest=desired.content_digest,
+        content_files=dict(template.get("content_files") or {}),
+        status=obs.status,
+        observed=obs.object,
+        outputs=dict(obs.outputs),
+        dependencies=list(template.get("dependencies") or []),
+        labels=dict(template.get("labels") or {}),
+        lifecycle=dict(template.get("lifecycle") or {}),
+        created_at=stamp,
+        updated_at=stamp,
+        observed_at=stamp,
+        built_from=dict(template.get("built_from") or {}),
     )
 
 
@@ -128,24 +157,42 @@ def claimed_ids(records: Mapping[str, ResourceRecord]) -> set[str]:
     return out
 
 
-def look_up(entry: JournalEntry, adapter: ProviderAdapter | None, claimed: set[str], now: float,
-            fallback: Desired | None = None, window: float = SETTLE_WINDOW_S) -> Resolution:
+def look_up(
+    entry: JournalEntry,
+    adapter: ProviderAdapter | None,
+    claimed: set[str],
+    now: float,
+    fallback: Desired | None = None,
+    window: float = SETTLE_WINDOW_S,
+) -> Resolution:
     """One look-up for one open create row."""
     desired = desired_from(entry) or fallback
     if adapter is None:
-        return Resolution(entry, "unknown", message=f"provider '{entry.provider}' is not configured; restore its "
-                                                    "Provider manifest so the interrupted create can be looked up")
+        return Resolution(
+            entry,
+            "unknown",
+            message=f"provider '{entry.provider}' is not configured; restore its "
+            "Provider manifest so the interrupted create can be looked up",
+        )
     if desired is None:
-        return Resolution(entry, "absent", message="the create's request was not journaled in full and the "
-                                                   "resource is no longer declared")
+        return Resolution(
+            entry,
+            "absent",
+            message="the create's request was not journaled in full and the resource is no longer declared",
+        )
     started = parse_iso_utc(entry.started_at)
     try:
         found = adapter.find(desired, started - CLOCK_SKEW_S, claimed)
     except AmbiguousMatch as e:
         if e.twins:
             kept, extra = keep_oldest(e.twins)
-            return Resolution(entry, "found", found=kept, twins=extra,
-                              message=f"found {kept.remote_id} ({kept.status}) and {len(extra)} duplicate(s)")
+            return Resolution(
+                entry,
+                "found",
+                found=kept,
+                twins=extra,
+                message=f"found {kept.remote_id} ({kept.status}) and {len(extra)} duplicate(s)",
+            )
         return Resolution(entry, "ambiguous", candidates=e.candidates, message=e.why)
     except ProviderError as e:
         return Resolution(entry, "unknown", message=f"could not look up the interrupted create: {e}")
@@ -153,10 +200,17 @@ def look_up(entry: JournalEntry, adapter: ProviderAdapter | None, claimed: set[s
         return Resolution(entry, "found", found=found, message=f"found {found.remote_id} ({found.status})")
     age = now - started
     if age < window:
-        return Resolution(entry, "settling", message=(
-            f"a create sent at {entry.started_at} has not appeared on the provider yet; it may still land "
-            f"(looking again until {iso_utc(started + window)})"))
-    return Resolution(entry, "absent", message=f"a create sent at {entry.started_at} never appeared on the provider")
+        return Resolution(
+            entry,
+            "settling",
+            message=(
+                f"a create sent at {entry.started_at} has not appeared on the provider yet; it may still land "
+                f"(looking again until {iso_utc(started + window)})"
+            ),
+        )
+    return Resolution(
+        entry, "absent", message=f"a create sent at {entry.started_at} never appeared on the provider"
+    )
 
 
 def keep_oldest(twins: list[Observation]) -> tuple[Observation, list[Observation]]:
@@ -167,13 +221,25 @@ def keep_oldest(twins: list[Observation]) -> tuple[Observation, list[Observation
 
 def twin_record(template: ResourceRecord, twin: Observation) -> dict[str, Any]:
     """A duplicate as a deposed entry: tracked in state until the replace protocol deletes it."""
-    return replace(template, remote_id=twin.remote_id, status=twin.status, observed=twin.object,
-                   outputs=dict(twin.outputs), deposed=[], built_from=dict(template.built_from)).to_dict()
+    return replace(
+        template,
+        remote_id=twin.remote_id,
+        status=twin.status,
+        observed=twin.object,
+        outputs=dict(twin.outputs),
+        deposed=[],
+        built_from=dict(template.built_from),
+    ).to_dict()
 
 
-def resolve(entries: list[JournalEntry], records: Mapping[str, ResourceRecord],
-            adapters: Mapping[str, ProviderAdapter], now: float,
-            fallbacks: Mapping[str, Desired] | None = None, window: float = SETTLE_WINDOW_S) -> list[Resolution]:
+def resolve(
+    entries: list[JournalEntry],
+    records: Mapping[str, ResourceRecord],
+    adapters: Mapping[str, ProviderAdapter],
+    now: float,
+    fallbacks: Mapping[str, Desired] | None = None,
+    window: float = SETTLE_WINDOW_S,
+) -> list[Resolution]:
     """Look at every open row once (oldest first); found objects are claimed for the rows after."""
     claimed = claimed_ids(records)
     out: list[Resolution] = []
@@ -183,8 +249,9 @@ def resolve(entries: list[JournalEntry], records: Mapping[str, ResourceRecord],
         if entry.operation != "create":
             out.append(Resolution(entry, "closed", message="re-read by refresh"))
             continue
-        got = look_up(entry, adapters.get(entry.provider), claimed, now, (fallbacks or {}).get(entry.address),
-                      window)
+        got = look_up(
+            entry, adapters.get(entry.provider), claimed, now, (fallbacks or {}).get(entry.address), window
+        )
         if got.found is not None:
             claimed.add(got.found.remote_id)
         claimed.update(t.remote_id for t in got.twins)
@@ -194,14 +261,22 @@ def resolve(entries: list[JournalEntry], records: Mapping[str, ResourceRecord],
 
 def unlooked(entries: list[JournalEntry]) -> list[Resolution]:
     """Open create rows when the providers are not asked (`plan --refresh=false`): held back, unsettled."""
-    return [Resolution(e, "unlooked", message=f"an interrupted create (sent at {e.started_at}) is still open in the "
-                                             "journal; plan with refresh, or apply, to settle it")
-            for e in entries if e.is_open and e.operation == "create"]
+    return [
+        Resolution(
+            e,
+            "unlooked",
+            message=f"an interrupted create (sent at {e.started_at}) is still open in the "
+            "journal; plan with refresh, or apply, to settle it",
+        )
+        for e in entries
+        if e.is_open and e.operation == "create"
+    ]
 
 
 # ---------------------------------------------------------------------- the state as it should be
-def repair(records: Mapping[str, ResourceRecord], resolutions: list[Resolution],
-           now: float) -> dict[str, ResourceRecord]:
+def repair(
+    records: Mapping[str, ResourceRecord], resolutions: list[Resolution], now: float
+) -> dict[str, ResourceRecord]:
     """The records with every found object recorded (pure)."""
     out = dict(records)
     for r in resolutions:
@@ -210,7 +285,9 @@ def repair(records: Mapping[str, ResourceRecord], resolutions: list[Resolution],
         current = out.get(r.address)
         if current is not None and current.remote_id == r.found.remote_id:
             if r.twins:
-                out[r.address] = replace(current, deposed=[*current.deposed, *(twin_record(current, t) for t in r.twins)])
+                out[r.address] = replace(
+                    current, deposed=[*current.deposed, *(twin_record(current, t) for t in r.twins)]
+                )
             continue
         new = record_from(r.entry, r.found, now)
         if new is None:
@@ -234,14 +311,24 @@ def persist(store: StateStore, resolutions: list[Resolution], repaired: Mapping[
             result = {"found": r.found.remote_id, "how": "looked up after an interrupted create"}
             if r.twins:
                 result["duplicates"] = [t.remote_id for t in r.twins]
-                store.append_event("duplicate-found", r.address, {
-                    "kept": r.found.remote_id, "deleting": [t.remote_id for t in r.twins],
-                    "why": "one create landed more than once; the oldest object is kept, the others deleted"})
+                store.append_event(
+                    "duplicate-found",
+                    r.address,
+                    {
+                        "kept": r.found.remote_id,
+                        "deleting": [t.remote_id for t in r.twins],
+                        "why": "one create landed more than once; the oldest object is kept, the others deleted",
+                    },
+                )
             record = repaired.get(r.address)
             current = store.get(r.address)
             if record is not None and (current is None or current != record):
-                store.put(record, event="recovered", detail={"remote_id": r.found.remote_id, "journal": r.entry.id},
-                          close_journal=(r.entry.id, "resolved", result))
+                store.put(
+                    record,
+                    event="recovered",
+                    detail={"remote_id": r.found.remote_id, "journal": r.entry.id},
+                    close_journal=(r.entry.id, "resolved", result),
+                )
             else:
                 store.journal_close(r.entry.id, "resolved", result=result)
         elif r.verdict == "absent":
@@ -251,9 +338,11 @@ def persist(store: StateStore, resolutions: list[Resolution], repaired: Mapping[
 
 
 def ambiguous_message(address: str, candidates: list[str], why: str) -> str:
-    return (f"an interrupted create cannot be settled: {len(candidates)} provider objects could be this "
-            f"resource ({', '.join(candidates)}): {why}. If one of them is it: 'reconciler import {address} ID'; "
-            f"if none is: 'reconciler state resolve {address} --absent'. Nothing is created for it until then")
+    return (
+        f"an interrupted create cannot be settled: {len(candidates)} provider objects could be this "
+        f"resource ({', '.join(candidates)}): {why}. If one of them is it: 'reconciler import {address} ID'; "
+        f"if none is: 'reconciler state resolve {address} --absent'. Nothing is created for it until then"
+    )
 
 
 def blocked_message(r: Resolution) -> str:

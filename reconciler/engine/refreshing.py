@@ -42,14 +42,21 @@ class RefreshResult:
 
 def desired_of(resource: Resource, spec_hash: str, inputs: Mapping[str, Mapping[str, Any]]) -> Desired:
     content = resource.content
-    return Desired(address=resource.address, kind=resource.kind.value, name=resource.name,
-                   spec=resource.effective_spec(), spec_hash=spec_hash, inputs=dict(inputs),
-                   content_digest=content.digest if content else None,
-                   source_path=content.source if content else None)
+    return Desired(
+        address=resource.address,
+        kind=resource.kind.value,
+        name=resource.name,
+        spec=resource.effective_spec(),
+        spec_hash=spec_hash,
+        inputs=dict(inputs),
+        content_digest=content.digest if content else None,
+        source_path=content.source if content else None,
+    )
 
 
-def observe(records: Mapping[str, ResourceRecord], observations: Mapping[str, Observation],
-            now: float) -> dict[str, ResourceRecord]:
+def observe(
+    records: Mapping[str, ResourceRecord], observations: Mapping[str, Observation], now: float
+) -> dict[str, ResourceRecord]:
     """Fold observations into records (status, observed object, outputs, observed_at)."""
     out = dict(records)
     stamp = iso_utc(now)
@@ -57,8 +64,13 @@ def observe(records: Mapping[str, ResourceRecord], observations: Mapping[str, Ob
         rec = out.get(address)
         if rec is None:
             continue
-        out[address] = replace(rec, status=obs.status, observed=obs.object or rec.observed,
-                               outputs={**rec.outputs, **obs.outputs}, observed_at=stamp)
+        out[address] = replace(
+            rec,
+            status=obs.status,
+            observed=obs.object or rec.observed,
+            outputs={**rec.outputs, **obs.outputs},
+            observed_at=stamp,
+        )
     return out
 
 
@@ -84,7 +96,8 @@ def refresh(
             return provider, Diagnostic(
                 f"{len(recs)} resource(s) in state belong to provider '{provider}', which no manifest declares; "
                 "restore its Provider manifest (so they can be refreshed or deleted), or 'reconciler state rm' them",
-                address=recs[0].address)
+                address=recs[0].address,
+            )
         try:
             return provider, adapter.read_many(recs)
         except ProviderError as e:
@@ -103,8 +116,13 @@ def refresh(
     return result
 
 
-def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[str, ProviderAdapter],
-              hashes: Mapping[str, str], held: frozenset[str]) -> None:
+def _discover(
+    manifests: ManifestSet,
+    result: RefreshResult,
+    adapters: Mapping[str, ProviderAdapter],
+    hashes: Mapping[str, str],
+    held: frozenset[str],
+) -> None:
     claimed = claimed_ids(result.records)
 
     def outputs_of(address: str) -> Mapping[str, Any] | None:
@@ -129,7 +147,8 @@ def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[s
                 else:
                     inputs[dep] = out
             (wanted if complete else partial)[resource.provider_name].append(
-                desired_of(resource, hashes[resource.address], inputs))
+                desired_of(resource, hashes[resource.address], inputs)
+            )
         for provider in sorted(set(wanted) | set(partial)):
             adapter = adapters.get(provider)
             if adapter is None:
@@ -141,8 +160,12 @@ def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[s
                     try:
                         found_map = adapter.discover(asked, claimed)
                     except AmbiguousMatch as e:  # that one stops; the others are asked again
-                        result.diagnostics.append(Diagnostic(
-                            f"{e}. If one of them is it: 'reconciler import {e.address} ID'", address=e.address))
+                        result.diagnostics.append(
+                            Diagnostic(
+                                f"{e}. If one of them is it: 'reconciler import {e.address} ID'",
+                                address=e.address,
+                            )
+                        )
                         asked = [d for d in asked if d.address != e.address]
                         rest = [d for d in rest if d.address != e.address]
                         continue
@@ -155,7 +178,10 @@ def _discover(manifests: ManifestSet, result: RefreshResult, adapters: Mapping[s
                     for address, report in adapter.unrecognised(missing, claimed).items():
                         result.unrecognised[address] = report.warning()
             except AmbiguousMatch as e:  # from `unrecognised`: it reports, it does not decide
-                result.diagnostics.append(Diagnostic(
-                    f"{e}. If one of them is it: 'reconciler import {e.address} ID'", address=e.address))
+                result.diagnostics.append(
+                    Diagnostic(
+                        f"{e}. If one of them is it: 'reconciler import {e.address} ID'", address=e.address
+                    )
+                )
             except ProviderError as e:
                 result.diagnostics.append(Diagnostic(f"discovery failed for provider '{provider}': {e}"))

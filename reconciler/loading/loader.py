@@ -36,7 +36,15 @@ from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
 from reconciler.models.specs import ResourceSpec
 
 STATE_DIR = ".reconciler"
-__all__ = ["MANIFEST_SUFFIXES", "STATE_DIR", "LoadResult", "discover", "in_source_order", "load", "load_manifests"]
+__all__ = [
+    "MANIFEST_SUFFIXES",
+    "STATE_DIR",
+    "LoadResult",
+    "discover",
+    "in_source_order",
+    "load",
+    "load_manifests",
+]
 
 
 @dataclass
@@ -75,7 +83,9 @@ def load(
         except OSError as exc:
             parsed[found.real] = f"cannot read file: {exc.strerror or exc}"
             continue
-        yaml_file = parse_cache.parse(text, found.shown) if parse_cache is not None else parse_yaml(text, found.shown)
+        yaml_file = (
+            parse_cache.parse(text, found.shown) if parse_cache is not None else parse_yaml(text, found.shown)
+        )
         parsed[found.real] = yaml_file
         walk.declare(found, _dataset_sources(yaml_file, os.path.dirname(found.real)))
     files = walk.files()

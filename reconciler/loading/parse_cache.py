@@ -136,7 +136,9 @@ def _restore(entry: tuple[Any, ...], display_path: str) -> YamlFile:
     result = YamlFile(path=display_path)
     for index, data, line, column, compact in docs:
         where = SourceLocation(display_path, line, column)
-        result.documents.append(YamlDocument(index, data, where, Positions(display_path, compact=tuple(compact))))
+        result.documents.append(
+            YamlDocument(index, data, where, Positions(display_path, compact=tuple(compact)))
+        )
     for message, line, column, severity in diags:
         where = SourceLocation(display_path, line, column) if line else None
         result.diagnostics.append(Diagnostic(message, where, severity=Severity(severity)))

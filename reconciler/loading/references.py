@@ -132,7 +132,9 @@ def _visit(
             i = cycle.index(start)
             ordered = [*cycle[i:], *cycle[:i], start]
             out.append(
-                docs[start].diagnostic("", f"dependency cycle: {' → '.join(ordered)}; remove one of these references")
+                docs[start].diagnostic(
+                    "", f"dependency cycle: {' → '.join(ordered)}; remove one of these references"
+                )
             )
         elif dep not in state:
             _visit(dep, graph, state, stack, docs, out)

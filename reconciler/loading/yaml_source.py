@@ -71,8 +71,9 @@ class Positions(Mapping[str, SourceLocation]):
 
     __slots__ = ("file", "_paths", "_packed", "_index")
 
-    def __init__(self, file: str, packed: dict[str, int] | None = None, *,
-                 compact: tuple[str, bytes] | None = None) -> None:
+    def __init__(
+        self, file: str, packed: dict[str, int] | None = None, *, compact: tuple[str, bytes] | None = None
+    ) -> None:
         self.file = file
         self._index: dict[str, int] | None = None
         if compact is not None:
@@ -241,8 +242,21 @@ _WANT_KEY, _WANT_VALUE, _SKIP_KEY, _SKIP_VALUE = range(4)
 class _Frame:
     """A mapping or sequence being built, a `<<:` list of merge sources, or a subtree being skipped."""
 
-    __slots__ = ("kind", "value", "path", "state", "key", "key_pos", "seen", "merges", "merge_src",
-                 "anchor", "anchor_nodes", "anchor_at", "index")
+    __slots__ = (
+        "kind",
+        "value",
+        "path",
+        "state",
+        "key",
+        "key_pos",
+        "seen",
+        "merges",
+        "merge_src",
+        "anchor",
+        "anchor_nodes",
+        "anchor_at",
+        "index",
+    )
 
     def __init__(self, kind: str, value: Any, path: str, merge_src: bool = False) -> None:
         self.kind = kind  # "map" | "seq" | "merge" | "skip"
@@ -402,7 +416,11 @@ class _Builder:
                 self.nodes += 1
                 frame = self._open(cls is MappingStartEvent, top, pos)
                 if ev.anchor is not None:
-                    frame.anchor, frame.anchor_nodes, frame.anchor_at = ev.anchor, self.nodes - 1, len(self.log)
+                    frame.anchor, frame.anchor_nodes, frame.anchor_at = (
+                        ev.anchor,
+                        self.nodes - 1,
+                        len(self.log),
+                    )
                     self.anchors[ev.anchor] = _Anchor()
                     self.open_anchors += 1
                 stack.append(frame)
@@ -507,7 +525,9 @@ class _Builder:
         merging = top is not None and (top.kind == "merge" or (top.kind == "map" and top.key is _MERGE_KEY))
         if not anchor.done:
             if merging and top is not None:
-                self.error(top.key_pos, "a merge key (<<) merges a mapping into itself; remove this '<<' line")
+                self.error(
+                    top.key_pos, "a merge key (<<) merges a mapping into itself; remove this '<<' line"
+                )
                 return _SELF_MERGE
             self.error(pos, "recursive YAML alias is not allowed")
             return None

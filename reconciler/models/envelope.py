@@ -64,7 +64,8 @@ class Timeouts(StrictModel):
 class Lifecycle(StrictModel):
     prevent_destroy: bool = Field(False, description="Refuse to plan a delete or replace of this resource")
     deletion: Literal["delete", "retain"] = Field(
-        "delete", description="delete: remove it from the provider; retain: forget it, leave it on the provider"
+        "delete",
+        description="delete: remove it from the provider; retain: forget it, leave it on the provider",
     )
     ignore_changes: list[str] = Field(
         default_factory=list, description="Spec paths (dotted) whose differences are not drift"

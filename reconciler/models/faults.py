@@ -38,8 +38,12 @@ class FaultRule(StrictModel):
     rate_429: Rate = Field(0.0, ge=0, le=1, description="Fraction answered 429 Throttling with Retry-After")
     retry_after_s: float = Field(1.0, ge=0, le=3600, description="Retry-After sent with injected 429s")
     rate_5xx: Rate = Field(0.0, ge=0, le=1, description="Fraction answered 500/503")
-    rate_timeout: Rate = Field(0.0, ge=0, le=1, description="Fraction that never answer (client read timeout)")
-    rate_reset: Rate = Field(0.0, ge=0, le=1, description="Fraction whose connection is reset before processing")
+    rate_timeout: Rate = Field(
+        0.0, ge=0, le=1, description="Fraction that never answer (client read timeout)"
+    )
+    rate_reset: Rate = Field(
+        0.0, ge=0, le=1, description="Fraction whose connection is reset before processing"
+    )
     rate_lost_response: Rate = Field(
         0.0, ge=0, le=1, description="Fraction processed and committed, but whose response is lost"
     )

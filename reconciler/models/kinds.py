@@ -58,5 +58,7 @@ def parse_address(value: str) -> tuple[Kind, str]:
         kind = Kind(kind_text)
     except ValueError:
         kinds = ", ".join(k.value for k in Kind)
-        raise ValueError(f"unknown kind {kind_text!r} in address {value!r}; expected one of: {kinds}") from None
+        raise ValueError(
+            f"unknown kind {kind_text!r} in address {value!r}; expected one of: {kinds}"
+        ) from None
     return kind, name

@@ -141,7 +141,9 @@ class Plan(_Data):
     serial: int = 0
     refreshed: bool = True
     actions: list[Action] = Field(default_factory=list)  # dependency order (deletes in reverse)
-    errors: list[dict[str, Any]] = Field(default_factory=list)  # Diagnostic.to_dict(); a plan with errors cannot be applied
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list
+    )  # Diagnostic.to_dict(); a plan with errors cannot be applied
     warnings: list[dict[str, Any]] = Field(default_factory=list)
 
     @property

@@ -230,5 +230,7 @@ class StateSnapshot:
     events: list[Event]
 
     def counts(self) -> str:
-        return (f"{len(self.resources)} resource(s), {len(self.journal)} journal entr"
-                f"{'y' if len(self.journal) == 1 else 'ies'}, {len(self.events)} event(s)")
+        return (
+            f"{len(self.resources)} resource(s), {len(self.journal)} journal entr"
+            f"{'y' if len(self.journal) == 1 else 'ies'}, {len(self.events)} event(s)"
+        )

@@ -43,8 +43,10 @@ class Unrecognised:
         `reconciler import FineTune/x <id>``."""
         ids = [c.remote_id for c in self.candidates]
         shown = ", ".join(ids[:limit]) + (f", … ({len(ids) - limit} more)" if len(ids) > limit else "")
-        return (f"{len(ids)} unclaimed {self.what} exist {self.window} ({shown}); {self.why}; if one is this "
-                f"resource, `reconciler import {self.address} <id>` adopts it instead of creating it again")
+        return (
+            f"{len(ids)} unclaimed {self.what} exist {self.window} ({shown}); {self.why}; if one is this "
+            f"resource, `reconciler import {self.address} <id>` adopts it instead of creating it again"
+        )
 
 
 @runtime_checkable

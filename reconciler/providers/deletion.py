@@ -9,8 +9,10 @@ from __future__ import annotations
 
 NO_DELETE_API: dict[str, dict[str, str]] = {
     "dashscope": {"CheckpointExport": "DashScope has no API to delete an exported model"},
-    "wavespeed": {"Dataset": "WaveSpeed has no API to delete an upload (it expires 7 days after upload; "
-                             "a dataset given by URL was never uploaded)"},
+    "wavespeed": {
+        "Dataset": "WaveSpeed has no API to delete an upload (it expires 7 days after upload; "
+        "a dataset given by URL was never uploaded)"
+    },
     "imgopen": {
         "Dataset": "ImgOpen keeps no dataset objects (the dataset is your list of image URLs)",
         "FineTune": "ImgOpen has no delete or cancel API: the task stays on ImgOpen (a running one keeps running)",

@@ -54,7 +54,13 @@ log = logging.getLogger("reconciler.providers.http")
 T = TypeVar("T")
 
 # Failures that happen before a single byte of the request can have been processed.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol, httpx.ProxyError)
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,
+)
 
 # 503 and 429 are answers: the server refused the request, so nothing was created and a create
 # may be re-sent. Any other 5xx may come after the backend acted (a gateway timing out on it).
@@ -196,7 +202,12 @@ def call_with_retries(
             wait = policy.delay(number, exc.retry_after)
             log.info(
                 "%s %s: %s; retry %d/%d in %.2fs",
-                exc.provider, exc.operation, type(exc).__name__, number, max_attempts - 1, wait,
+                exc.provider,
+                exc.operation,
+                type(exc).__name__,
+                number,
+                max_attempts - 1,
+                wait,
             )
             clock.sleep(wait)
             number += 1

@@ -23,7 +23,9 @@ class Phase(StrEnum):
     """Where a provider object stands, in provider-neutral terms."""
 
     PENDING = "pending"  # accepted, not ready yet (queued, running, deploying, exporting…)
-    READY = "ready"  # usable by dependents (job SUCCEEDED, export SUCCEEDED, deployment RUNNING, file processed)
+    READY = (
+        "ready"  # usable by dependents (job SUCCEEDED, export SUCCEEDED, deployment RUNNING, file processed)
+    )
     FAILED = "failed"  # terminal failure (job FAILED, deployment FAILED…)
     CANCELED = "canceled"  # terminal, stopped on request
     DELETING = "deleting"  # going away
@@ -76,8 +78,9 @@ class AmbiguousMatch(Exception):
     `reconciler state resolve ADDRESS --absent`).
     """
 
-    def __init__(self, address: str, candidates: list[str], why: str,
-                 twins: list[Observation] | None = None) -> None:
+    def __init__(
+        self, address: str, candidates: list[str], why: str, twins: list[Observation] | None = None
+    ) -> None:
         self.address = address
         self.candidates = list(candidates)
         self.why = why
@@ -85,8 +88,10 @@ class AmbiguousMatch(Exception):
         # exactly those values: then they are one create landed twice, not a question. The engine
         # keeps the oldest and deletes the others (DESIGN.md §3b.1).
         self.twins = list(twins or [])
-        super().__init__(f"{address}: {len(self.candidates)} provider objects could be this resource "
-                         f"({', '.join(self.candidates)}): {why}")
+        super().__init__(
+            f"{address}: {len(self.candidates)} provider objects could be this resource "
+            f"({', '.join(self.candidates)}): {why}"
+        )
 
 
 class ProviderAdapter(Protocol):

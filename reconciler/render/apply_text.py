@@ -44,7 +44,9 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
 
 def print_apply_result(console: Console, result: ApplyResultLike, plan: Plan | None = None) -> None:
     """`plan` (the one applied) adds why each forgotten resource was only forgotten."""
-    why_forgotten = {a.address: a.reason for a in plan.actions if a.action is ActionType.FORGET} if plan else {}
+    why_forgotten = (
+        {a.address: a.reason for a in plan.actions if a.action is ActionType.FORGET} if plan else {}
+    )
     by_outcome: dict[str, list[OutcomeLike]] = {}
     for o in result.outcomes.values():
         by_outcome.setdefault(str(o.outcome), []).append(o)
@@ -62,8 +64,13 @@ def print_apply_result(console: Console, result: ApplyResultLike, plan: Plan | N
             lines.append(Text("  " + line, style=style if value == "failed" else ""))
     lines.append(Text(""))
     if result.interrupted:
-        lines.append(Text("Interrupted: resources not started were skipped; the state is consistent. "
-                          "Run apply again to continue.", style="bold yellow"))
+        lines.append(
+            Text(
+                "Interrupted: resources not started were skipped; the state is consistent. "
+                "Run apply again to continue.",
+                style="bold yellow",
+            )
+        )
     lines.append(Text(counts_line(result), style="bold green" if _ok(result) else "bold red"))
     print_lines(console, lines)
 

@@ -62,7 +62,6 @@ def short_digest(value: Any) -> str:
     return prefix + (tail[:12] + "…" if len(tail) > 12 else tail)
 
 
-
 def name_list(names: Iterable[str], shown: int = FILES_SHOWN) -> str:
     items = list(names)
     head = ", ".join(items[:shown])
@@ -79,7 +78,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 def heading(action: Action) -> str:
     """`-/+ FineTune/money-rain  replace [retrain]` (no symbol padding; callers align)."""
-    cls = f" [{action.change_class.value}]" if action.change_class and action.action is not ActionType.NOOP else ""
+    cls = (
+        f" [{action.change_class.value}]"
+        if action.change_class and action.action is not ActionType.NOOP
+        else ""
+    )
     word = "no change" if action.action is ActionType.NOOP else action.action.value
     return f"{action.address}  {word}{cls}"
 
@@ -104,8 +107,14 @@ def action_lines(action: Action) -> list[Line]:
     if mode:
         lines.append(Line(mode, "mode"))
     remote = _remote_id(action)
-    if remote and action.action in (ActionType.UPDATE, ActionType.REPLACE, ActionType.DELETE,
-                                    ActionType.CANCEL, ActionType.FORGET, ActionType.WAIT):
+    if remote and action.action in (
+        ActionType.UPDATE,
+        ActionType.REPLACE,
+        ActionType.DELETE,
+        ActionType.CANCEL,
+        ActionType.FORGET,
+        ActionType.WAIT,
+    ):
         lines.append(Line(f"remote id: {remote}", "dim"))
     if action.deposed:
         lines.append(Line(f"deposed object left by an interrupted replace: {action.deposed}", "dim"))
@@ -183,8 +192,10 @@ def cost_text(action: Action) -> str:
     assert cost is not None
     word = "retrain" if action.action is ActionType.REPLACE else "train"
     if cost.training_steps is not None and cost.estimated_gpu_hours is not None:
-        return (f"{word}: {cost.training_steps:,} training steps, "
-                f"about {cost.estimated_gpu_hours:.1f} GPU-hours (estimate)")
+        return (
+            f"{word}: {cost.training_steps:,} training steps, "
+            f"about {cost.estimated_gpu_hours:.1f} GPU-hours (estimate)"
+        )
     if cost.training_steps is not None:
         return f"{word}: {cost.training_steps:,} training steps"
     return f"{word}: {cost.note or 'a new training job'}"
@@ -201,9 +212,9 @@ def replace_mode_text(action: Action) -> str | None:
         return "create-before-destroy: the replacement is made first; the old one is deleted once it is ready"
     why = {
         "FineTune": "the running job is canceled before the new one is submitted; "
-                    "until the new job succeeds there is no model from this fine-tune",
+        "until the new job succeeds there is no model from this fine-tune",
         "Deployment": "the deployed model name cannot exist twice, so the old deployment is deleted first; "
-                      "the model does not serve until the new deployment is RUNNING",
+        "the model does not serve until the new deployment is RUNNING",
     }.get(action.kind, "the old object is deleted first; it is unavailable until the replacement is ready")
     return f"destroy-before-create: {why}"
 
@@ -230,7 +241,9 @@ def sections(plan: Plan) -> list[tuple[str, list[Action]]]:
     noop = [a for a in shown if a.action is ActionType.NOOP]
     waiting = [a for a in shown if a.action is ActionType.WAIT]
     rest = [a for a in shown if a not in drift and a not in adopt and a not in noop and a not in waiting]
-    own = "Destroy (everything in the state)" if plan.operation == "destroy" else "Changes from your manifests"
+    own = (
+        "Destroy (everything in the state)" if plan.operation == "destroy" else "Changes from your manifests"
+    )
     out = [
         ("Unsettled on the provider: apply waits for these before it is done", waiting),
         ("Changes outside reconciler (drift)", drift),
@@ -244,10 +257,16 @@ def sections(plan: Plan) -> list[tuple[str, list[Action]]]:
 def summary_line(plan: Plan) -> str:
     s = plan.summary()
     if not plan.has_changes:
-        return "No changes. The providers match the manifests." if plan.operation != "destroy" \
+        return (
+            "No changes. The providers match the manifests."
+            if plan.operation != "destroy"
             else "No changes. The state manages nothing to destroy."
-    replace_retrains = sum(1 for a in plan.actions if a.action is ActionType.REPLACE and a.kind == "FineTune"
-                           and a.change_class is ChangeClass.RETRAIN)
+        )
+    replace_retrains = sum(
+        1
+        for a in plan.actions
+        if a.action is ActionType.REPLACE and a.kind == "FineTune" and a.change_class is ChangeClass.RETRAIN
+    )
     new_jobs = sum(1 for a in plan.actions if a.action is ActionType.CREATE and a.kind == "FineTune")
     parts = [
         f"{s.create} to create" + (f" ({plural(new_jobs, 'training job')})" if new_jobs else ""),
@@ -270,8 +289,10 @@ def notes(plan: Plan) -> list[str]:
     s = plan.summary()
     out = []
     if s.adopt and not plan.has_changes:
-        out.append(f"{plural(s.adopt, 'resource')} found on the provider will be adopted into state "
-                   "(no provider calls).")
+        out.append(
+            f"{plural(s.adopt, 'resource')} found on the provider will be adopted into state "
+            "(no provider calls)."
+        )
     if s.drifted:
         out.append(f"{plural(s.drifted, 'resource')} changed outside reconciler.")
     if not plan.refreshed:
@@ -292,7 +313,9 @@ def diagnostic_text(d: dict[str, Any]) -> str:
 
 
 def header_lines(plan: Plan) -> list[str]:
-    first = f"Reconciler plan ({plan.operation})" + (f", created {plan.created_at}" if plan.created_at else "")
+    first = f"Reconciler plan ({plan.operation})" + (
+        f", created {plan.created_at}" if plan.created_at else ""
+    )
     out = [first]
     if plan.manifest_paths:
         out.append("manifests: " + ", ".join(plan.manifest_paths))

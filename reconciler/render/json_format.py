@@ -39,40 +39,51 @@ def plan_from_json(text: str | bytes) -> Plan:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise PlanFormatError(f"not a reconciler plan: the file is not valid JSON ({e}); {REMAKE}") from e
     if not isinstance(data, dict):
-        raise PlanFormatError(f"not a reconciler plan: the file holds a JSON {_json_type(data)}, not an object "
-                              f"with a format_version field; {REMAKE}")
+        raise PlanFormatError(
+            f"not a reconciler plan: the file holds a JSON {_json_type(data)}, not an object "
+            f"with a format_version field; {REMAKE}"
+        )
     if "format_version" not in data:
         raise PlanFormatError(f"not a reconciler plan: no format_version field; {REMAKE}")
     version = data["format_version"]
     ours = _parse_version(PLAN_FORMAT_VERSION)
     theirs = _parse_version(version) if isinstance(version, str) else None
     if theirs is None:
-        raise PlanFormatError(f"not a reconciler plan: format_version {version!r} is not MAJOR.MINOR; {REMAKE}")
+        raise PlanFormatError(
+            f"not a reconciler plan: format_version {version!r} is not MAJOR.MINOR; {REMAKE}"
+        )
     if theirs[0] != ours[0]:
         who = "a newer" if theirs[0] > ours[0] else "an older"
         raise PlanFormatError(
             f"this plan uses format {version}, written by {who} reconciler; this one reads format "
             f"{ours[0]}.x only. Make the plan again with this reconciler (`reconciler plan --out plan.json`)"
-            + (", or upgrade reconciler" if theirs[0] > ours[0] else ""))
+            + (", or upgrade reconciler" if theirs[0] > ours[0] else "")
+        )
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-                             for err in e.errors()[:3])
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors()[:3]
+        )
         more = f" (and {e.error_count() - 3} more)" if e.error_count() > 3 else ""
         if theirs[1] > ours[1]:
             raise PlanFormatError(
                 f"this plan uses format {version}, newer than this reconciler's {PLAN_FORMAT_VERSION}, and has "
-                f"fields it does not know ({problems}{more}); upgrade reconciler, or {REMAKE}") from e
+                f"fields it does not know ({problems}{more}); upgrade reconciler, or {REMAKE}"
+            ) from e
         raise PlanFormatError(f"not a valid reconciler plan ({problems}{more}); {REMAKE}") from e
     if plan.operation not in OPERATIONS:
-        raise PlanFormatError(f"not a valid reconciler plan (operation: {plan.operation!r} is not one of "
-                              f"{', '.join(OPERATIONS)}); {REMAKE}")
+        raise PlanFormatError(
+            f"not a valid reconciler plan (operation: {plan.operation!r} is not one of "
+            f"{', '.join(OPERATIONS)}); {REMAKE}"
+        )
     return plan
 
 
 def _json_type(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
+    return {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), "null"
+    )
 
 
 def _parse_version(text: str) -> tuple[int, int] | None:

@@ -34,7 +34,10 @@ def plan_to_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
     parts = [head]
     size = len(head)
     if size > budget:  # only errors can make the head this long
-        head = head[: max(budget - 80, 0)].rsplit("\n", 1)[0] + "\n\n_(errors cut to fit the comment size limit)_\n"
+        head = (
+            head[: max(budget - 80, 0)].rsplit("\n", 1)[0]
+            + "\n\n_(errors cut to fit the comment size limit)_\n"
+        )
         parts, size = [head], len(head)
 
     table_rows = 0
@@ -73,8 +76,10 @@ def plan_to_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
     if detailed < len(ordered):
         left_out.append(f"details of {plural(len(ordered) - detailed, 'resource')} omitted")
     if left_out:
-        parts.append(f"\n> [!NOTE]\n> Comment size limit ({limit:,} characters): {'; '.join(left_out)}. "
-                     "Run `reconciler plan` or read the JSON plan (`reconciler plan --json`) for all of it.\n")
+        parts.append(
+            f"\n> [!NOTE]\n> Comment size limit ({limit:,} characters): {'; '.join(left_out)}. "
+            "Run `reconciler plan` or read the JSON plan (`reconciler plan --json`) for all of it.\n"
+        )
     text = "".join(parts)
     return text if len(text) <= limit else text[: limit - 1] + "\n"
 
@@ -89,7 +94,10 @@ def _head(plan: Plan) -> str:
     lines.append(f"| retrains | {s.retrains} |")
     lines.append(f"| drift (changed outside reconciler) | {s.drifted} |")
     if plan.errors:
-        lines += ["", f"> [!CAUTION]\n> **{plural(len(plan.errors), 'error')}: this plan cannot be applied.**"]
+        lines += [
+            "",
+            f"> [!CAUTION]\n> **{plural(len(plan.errors), 'error')}: this plan cannot be applied.**",
+        ]
         lines += [f"> - `{_code(diagnostic_text(d))}`" for d in plan.errors]
     if plan.warnings:
         lines += ["", "> [!WARNING]"] + [f"> - {_cell(diagnostic_text(d))}" for d in plan.warnings]
@@ -110,7 +118,9 @@ def _details(a: Action) -> str:
     body = "\n".join(line.text for line in action_lines(a)) or "(nothing more to show)"
     fence = "`" * max(3, _longest_backtick_run(body) + 1)
     summary = html.escape(f"{symbol(a)} {heading(a)}")
-    return f"<details><summary><code>{summary}</code></summary>\n\n{fence}text\n{body}\n{fence}\n\n</details>\n"
+    return (
+        f"<details><summary><code>{summary}</code></summary>\n\n{fence}text\n{body}\n{fence}\n\n</details>\n"
+    )
 
 
 def _cell(text: str) -> str:

@@ -24,8 +24,13 @@ from reconciler.models.envelope import format_duration
 from reconciler.render.apply_text import OutcomeLike, outcome_detail
 from reconciler.render.terminal import print_lines
 
-_OUTCOME_STYLES = {"succeeded": "green", "failed": "bold red", "skipped": "yellow",
-                   "submitted": "cyan", "deferred": "cyan"}
+_OUTCOME_STYLES = {
+    "succeeded": "green",
+    "failed": "bold red",
+    "skipped": "yellow",
+    "submitted": "cyan",
+    "deferred": "cyan",
+}
 
 
 @dataclass
@@ -40,8 +45,14 @@ class _Running:
 class RichProgress:
     """Use as a context manager around apply (or call `close()`); starts lazily on the first event."""
 
-    def __init__(self, console: Console, *, live: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic, refresh_per_second: float = 4) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        live: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        refresh_per_second: float = 4,
+    ) -> None:
         self.console = console
         self.clock = clock
         self.use_live = console.is_terminal if live is None else live
@@ -82,8 +93,9 @@ class RichProgress:
     def __enter__(self) -> RichProgress:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -97,8 +109,10 @@ class RichProgress:
     def render(self) -> RenderableType:
         """The live table: one row per resource in flight (also used by tests)."""
         with self._lock:
-            rows = sorted((a, r.action, r.status, r.elapsed + max(self.clock() - r.reported_at, 0.0), r.hint)
-                          for a, r in self._running.items())
+            rows = sorted(
+                (a, r.action, r.status, r.elapsed + max(self.clock() - r.reported_at, 0.0), r.hint)
+                for a, r in self._running.items()
+            )
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         for column in ("resource", "action", "status", "elapsed", ""):
             table.add_column(column)
@@ -113,8 +127,14 @@ class RichProgress:
             if self._closed:
                 return False
             if self._live is None:
-                self._live = Live(get_renderable=self.render, console=self.console, transient=True,
-                                  refresh_per_second=self._refresh, redirect_stdout=False, redirect_stderr=False)
+                self._live = Live(
+                    get_renderable=self.render,
+                    console=self.console,
+                    transient=True,
+                    refresh_per_second=self._refresh,
+                    redirect_stdout=False,
+                    redirect_stderr=False,
+                )
                 self._live.start()
         return True
 

@@ -34,11 +34,22 @@ def make_console(stream: IO[str] | None = None, *, no_color: bool | None = None)
     colour = wants_colour(stream, no_color)
     if colour:
         forced = no_color is False and not _isatty(stream)
-        return Console(file=stream, force_terminal=True if forced else None,
-                       color_system="standard" if forced else "auto", no_color=False,
-                       highlight=False, emoji=False)
-    return Console(file=stream, color_system=None, no_color=True, highlight=False, emoji=False,
-                   force_terminal=False if not _isatty(stream) else None)
+        return Console(
+            file=stream,
+            force_terminal=True if forced else None,
+            color_system="standard" if forced else "auto",
+            no_color=False,
+            highlight=False,
+            emoji=False,
+        )
+    return Console(
+        file=stream,
+        color_system=None,
+        no_color=True,
+        highlight=False,
+        emoji=False,
+        force_terminal=False if not _isatty(stream) else None,
+    )
 
 
 def _isatty(stream: IO[str]) -> bool:

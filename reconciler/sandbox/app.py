@@ -60,7 +60,9 @@ class SandboxApp:
         self.late_commits = LateCommits(store)
 
     # --- the shared entry point ---------------------------------------------------------
-    def handle(self, request: Request, faults: FaultConfig | None = None, fidelity: str | None = None) -> Outcome:
+    def handle(
+        self, request: Request, faults: FaultConfig | None = None, fidelity: str | None = None
+    ) -> Outcome:
         faults = self.faults if faults is None else faults
         fidelity = fidelity or self.fidelity
         self.commit_due()
@@ -77,13 +79,19 @@ class SandboxApp:
         if decision.latency_s > 0:
             self.clock.sleep(decision.latency_s)
         if decision.kind in ("reset", "timeout"):
-            return Outcome(self._plain(502, "connection dropped (injected fault)"), drop=decision.kind, fault=decision)
+            return Outcome(
+                self._plain(502, "connection dropped (injected fault)"), drop=decision.kind, fault=decision
+            )
         if decision.kind in ("throttle", "server_error"):
             return Outcome(self._injected_error(decision, request, request_id, emulator), fault=decision)
         if decision.kind == "late_commit":
             # the client times out; the provider commits the request later (late_commits.py)
-            self.late_commits.park(request, due=self.clock.now() + decision.commit_delay_s, fidelity=fidelity,
-                                   request_id=request_id)
+            self.late_commits.park(
+                request,
+                due=self.clock.now() + decision.commit_delay_s,
+                fidelity=fidelity,
+                request_id=request_id,
+            )
             return Outcome(self._plain(502, "no answer (injected fault)"), drop="timeout", fault=decision)
 
         response = self._run(request, request_id, matched, emulator, faults, fidelity)
@@ -132,7 +140,9 @@ class SandboxApp:
         except ApiError as err:
             return emulator.error_response(err, request, request_id)
         except Exception:  # a bug in an emulator must look like a provider 500, not kill the server
-            log.error("sandbox handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc())
+            log.error(
+                "sandbox handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc()
+            )
             return emulator.error_response(
                 ApiError(500, "InternalError", "Internal server error!"), request, request_id
             )
@@ -149,8 +159,15 @@ class SandboxApp:
                     return
                 matched = self.router.match(parked.request.method, parked.request.path)
                 emulator = matched[2] if matched else self.router.owner(parked.request.path)
-                self._run(parked.request, parked.request_id, matched, emulator, FaultConfig(), parked.fidelity,
-                          at=parked.due)
+                self._run(
+                    parked.request,
+                    parked.request_id,
+                    matched,
+                    emulator,
+                    FaultConfig(),
+                    parked.fidelity,
+                    at=parked.due,
+                )
 
     def _injected_error(
         self, decision: FaultDecision, request: Request, request_id: str, emulator: ProviderEmulator | None
@@ -160,9 +177,13 @@ class SandboxApp:
             seconds = decision.retry_after_s
             headers["Retry-After"] = str(max(int(seconds + 0.999), 0))
             headers["retry-after-ms"] = str(int(seconds * 1000))
-            err = ApiError(429, "Throttling", "Requests rate limit exceeded, please try again later.", headers)
+            err = ApiError(
+                429, "Throttling", "Requests rate limit exceeded, please try again later.", headers
+            )
         elif decision.status == 503:
-            err = ApiError(503, "ServiceUnavailable", "Service temporarily unavailable, please try again later.")
+            err = ApiError(
+                503, "ServiceUnavailable", "Service temporarily unavailable, please try again later."
+            )
         else:
             err = ApiError(500, "InternalError", "Internal server error!")
         if emulator is None:
@@ -241,7 +262,9 @@ def request_from_environ(environ: dict[str, Any]) -> Request:
     body: _LimitedInput | _ChunkedInput = (
         _ChunkedInput(environ["wsgi.input"]) if chunked else _LimitedInput(environ["wsgi.input"], length)
     )
-    return Request.build(environ.get("REQUEST_METHOD", "GET"), path, environ.get("QUERY_STRING", ""), headers, body, length)
+    return Request.build(
+        environ.get("REQUEST_METHOD", "GET"), path, environ.get("QUERY_STRING", ""), headers, body, length
+    )
 
 
 class _LimitedInput:

@@ -47,12 +47,16 @@ def problems(behaviours: object) -> list[str]:
         return ["BEHAVIOURS must be a list of (behaviour, documented, permissive, source) tuples"]
     out, seen = [], set()
     for i, row in enumerate(behaviours):
-        if not (isinstance(row, tuple) and len(row) == 4 and all(isinstance(c, str) and c.strip() for c in row)):
+        if not (
+            isinstance(row, tuple) and len(row) == 4 and all(isinstance(c, str) and c.strip() for c in row)
+        ):
             out.append(f"row {i}: not a tuple of four non-empty strings: {row!r}")
             continue
         behaviour, _, _, source = row
         if not SOURCE.match(source):
-            out.append(f"row {i} ({behaviour}): source {source!r} is not [seed]/[doc]/[sdk]/[inf] (combined) or guess")
+            out.append(
+                f"row {i} ({behaviour}): source {source!r} is not [seed]/[doc]/[sdk]/[inf] (combined) or guess"
+            )
         if behaviour in seen:
             out.append(f"row {i}: behaviour {behaviour!r} is listed twice")
         seen.add(behaviour)

@@ -58,21 +58,36 @@ class LateCommits:
             self.store.execute(
                 "INSERT INTO sandbox_late_commits(due, method, path, query, headers, body, fidelity, request_id) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (due, request.method, request.path, query, json.dumps(request.headers), body, fidelity, request_id),
+                (
+                    due,
+                    request.method,
+                    request.path,
+                    query,
+                    json.dumps(request.headers),
+                    body,
+                    fidelity,
+                    request_id,
+                ),
             )
 
     def any_due(self, now: float) -> bool:
-        return self.store.one("SELECT 1 AS x FROM sandbox_late_commits WHERE due <= ? LIMIT 1", (now,)) is not None
+        return (
+            self.store.one("SELECT 1 AS x FROM sandbox_late_commits WHERE due <= ? LIMIT 1", (now,))
+            is not None
+        )
 
     def take_due(self, now: float) -> Parked | None:
         """Remove and return the oldest request due by `now` (call inside a store transaction)."""
-        row = self.store.one("SELECT * FROM sandbox_late_commits WHERE due <= ? ORDER BY due, id LIMIT 1", (now,))
+        row = self.store.one(
+            "SELECT * FROM sandbox_late_commits WHERE due <= ? ORDER BY due, id LIMIT 1", (now,)
+        )
         if row is None:
             return None
         self.store.execute("DELETE FROM sandbox_late_commits WHERE id = ?", (row["id"],))
         body = bytes(row["body"])
-        request = Request.build(row["method"], row["path"], row["query"], json.loads(row["headers"]),
-                                io.BytesIO(body), len(body))
+        request = Request.build(
+            row["method"], row["path"], row["query"], json.loads(row["headers"]), io.BytesIO(body), len(body)
+        )
         return Parked(row["id"], float(row["due"]), request, row["fidelity"], row["request_id"])
 
     def pending(self) -> int:

@@ -25,7 +25,9 @@ MAX_JSON_BODY = 8 * 1024 * 1024
 class ApiError(Exception):
     """Raised by a handler; the emulator renders it in its provider's error envelope."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code

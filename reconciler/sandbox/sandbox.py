@@ -32,8 +32,15 @@ FAULTS_ENV = "RECONCILER_SANDBOX_FAULTS"
 TIME_SCALE_ENV = "RECONCILER_SANDBOX_TIME_SCALE"
 FIDELITY_ENV = "RECONCILER_SANDBOX_FIDELITY"
 
-OBJECT_KINDS = ("files", "fine_tunes", "checkpoints", "deployments", "wavespeed_predictions", "wavespeed_uploads",
-                "imgopen_tasks")
+OBJECT_KINDS = (
+    "files",
+    "fine_tunes",
+    "checkpoints",
+    "deployments",
+    "wavespeed_predictions",
+    "wavespeed_uploads",
+    "imgopen_tasks",
+)
 
 
 def _emulators() -> list[ProviderEmulator]:
@@ -47,7 +54,9 @@ def faults_from_env() -> FaultConfig:
     try:
         return FaultConfig.model_validate_json(raw)
     except ValidationError as exc:
-        raise ValueError(f"{FAULTS_ENV} is not a valid fault configuration (JSON of FaultConfig): {exc}") from exc
+        raise ValueError(
+            f"{FAULTS_ENV} is not a valid fault configuration (JSON of FaultConfig): {exc}"
+        ) from exc
 
 
 def time_scale_from_env() -> float:
@@ -59,7 +68,9 @@ def time_scale_from_env() -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise ValueError(f"{TIME_SCALE_ENV} must be a positive number of emulated seconds per real second (got {raw!r})")
+        raise ValueError(
+            f"{TIME_SCALE_ENV} must be a positive number of emulated seconds per real second (got {raw!r})"
+        )
     return value
 
 
@@ -102,8 +113,9 @@ class Sandbox:
         self.faults = faults if faults is not None else faults_from_env()
         self.seed = seed if seed is not None else 0
         self.store = Store(db_path)
-        self._app = SandboxApp(self.store, _emulators(), self.clock, self.time_scale, self.seed, self.faults,
-                               self.fidelity)
+        self._app = SandboxApp(
+            self.store, _emulators(), self.clock, self.time_scale, self.seed, self.faults, self.fidelity
+        )
 
     @property
     def db_path(self) -> Path | None:
@@ -113,7 +125,9 @@ class Sandbox:
     def wsgi_app(self) -> SandboxApp:
         return self._app
 
-    def transport(self, faults: FaultConfig | None = None, fidelity: str | None = None) -> httpx.BaseTransport:
+    def transport(
+        self, faults: FaultConfig | None = None, fidelity: str | None = None
+    ) -> httpx.BaseTransport:
         """An in-process httpx transport; `faults` and `fidelity` override the sandbox's own for it."""
         if fidelity is not None:
             check_fidelity(fidelity, "fidelity")

@@ -68,7 +68,9 @@ class _RequestHandler(WSGIRequestHandler):
             return
         if not self.parse_request():
             return
-        handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True)
+        handler = _ServerHandler(
+            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+        )
         handler.request_handler = self  # type: ignore[attr-defined]
         try:
             handler.run(self.server.get_app())
@@ -168,6 +170,8 @@ def make_server(app: Any, host: str = "127.0.0.1", port: int = 0) -> _ThreadingW
 def serve_app(app: Any, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
     """Start serving `app` in a daemon thread; port 0 picks a free port."""
     server = make_server(app, host, port)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True
+    )
     thread.start()
     return RunningServer(host=host, port=server.server_address[1], _server=server, _thread=thread)

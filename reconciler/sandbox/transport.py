@@ -36,8 +36,9 @@ class _BodyStream(httpx.SyncByteStream):
 
 
 class SandboxTransport(httpx.BaseTransport):
-    def __init__(self, app: SandboxApp, clock: Clock, faults: FaultConfig | None = None,
-                 fidelity: str | None = None) -> None:
+    def __init__(
+        self, app: SandboxApp, clock: Clock, faults: FaultConfig | None = None, fidelity: str | None = None
+    ) -> None:
         self._app = app
         self._clock = clock
         self._faults = faults
@@ -55,7 +56,9 @@ class SandboxTransport(httpx.BaseTransport):
         )
         outcome = self._app.handle(sandbox_request, self._faults, self._fidelity)
         if outcome.drop == "reset":
-            raise httpx.ReadError("[Errno 104] Connection reset by peer (injected by the sandbox)", request=request)
+            raise httpx.ReadError(
+                "[Errno 104] Connection reset by peer (injected by the sandbox)", request=request
+            )
         if outcome.drop == "timeout":
             self._wait_out(request)
             raise httpx.ReadTimeout("The read operation timed out (injected by the sandbox)", request=request)
@@ -65,7 +68,9 @@ class SandboxTransport(httpx.BaseTransport):
                 body.close()  # type: ignore[union-attr]
             if outcome.fault.lost_as == "timeout":
                 self._wait_out(request)
-                raise httpx.ReadTimeout("The read operation timed out (injected by the sandbox)", request=request)
+                raise httpx.ReadTimeout(
+                    "The read operation timed out (injected by the sandbox)", request=request
+                )
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response. (injected by the sandbox)", request=request
             )

@@ -50,8 +50,10 @@ class LockedError(StateError):
         self.info = info
         self.path = path
         self.remedy = remedy
-        advice = remedy or (f"Wait, retry with --lock-timeout, or run 'reconciler force-unlock {info.lock_id}' "
-                            "if that process is gone.")
+        advice = remedy or (
+            f"Wait, retry with --lock-timeout, or run 'reconciler force-unlock {info.lock_id}' "
+            "if that process is gone."
+        )
         super().__init__(
             f"state is locked by {info.owner} (pid {info.pid} on {info.host}), running "
             f"'{info.operation}' since {info.started_at}; lock id {info.lock_id}. {advice}"

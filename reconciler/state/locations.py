@@ -72,7 +72,9 @@ def check_workspace_name(name: str) -> str:
     if not name or not name.strip():
         raise StateError("the workspace name is empty; give --workspace NAME (e.g. team-a/prod)")
     if len(name) > WORKSPACE_MAX or _CONTROL.search(name):
-        raise StateError(f"workspace name {name[:40]!r}… must be at most {WORKSPACE_MAX} printable characters")
+        raise StateError(
+            f"workspace name {name[:40]!r}… must be at most {WORKSPACE_MAX} printable characters"
+        )
     return name
 
 
@@ -118,19 +120,25 @@ class StateLocation:
         return None if self.path is None else self.path.parent / "sandbox.db"
 
 
-def state_location(state: str | Path | None, *, manifest_root: Path, workspace: str | None = None) -> StateLocation:
+def state_location(
+    state: str | Path | None, *, manifest_root: Path, workspace: str | None = None
+) -> StateLocation:
     """Resolve `--state` / `--workspace` (already merged with their environment variables by the caller)."""
     text = str(state) if state is not None and str(state) != "" else None
     if text is not None and is_postgres_url(text):
-        name = check_workspace_name(workspace) if workspace is not None else derive_workspace_name(
-            manifest_root if manifest_root.is_dir() else manifest_root.parent)
+        name = (
+            check_workspace_name(workspace)
+            if workspace is not None
+            else derive_workspace_name(manifest_root if manifest_root.is_dir() else manifest_root.parent)
+        )
         return StateLocation(url=text, workspace=name)
     if text is not None and "://" in text:
         raise StateError(f"--state {scrub_url(text)}: only postgresql:// URLs or file paths name a state")
     if workspace is not None:
         raise StateError(
             f"--workspace {workspace} applies to a PostgreSQL state (--state postgresql://…); a SQLite "
-            "state file holds one manifest set: give another --state path instead")
+            "state file holds one manifest set: give another --state path instead"
+        )
     return StateLocation(path=Path(text) if text is not None else default_state_path(manifest_root))
 
 

@@ -142,8 +142,10 @@ class FileApplyLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as error:
-            raise StateError(f"cannot open the lock file {self.path}: {error.strerror}; "
-                             f"make {self.path.parent} writable (chmod u+w {self.path.parent})") from error
+            raise StateError(
+                f"cannot open the lock file {self.path}: {error.strerror}; "
+                f"make {self.path.parent} writable (chmod u+w {self.path.parent})"
+            ) from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -198,8 +200,10 @@ class FileApplyLock:
         except FileNotFoundError:
             return False
         except OSError as error:
-            raise StateError(f"cannot open the lock file {self.path}: {error.strerror}; "
-                             f"make {self.path.parent} writable (chmod u+w {self.path.parent})") from error
+            raise StateError(
+                f"cannot open the lock file {self.path}: {error.strerror}; "
+                f"make {self.path.parent} writable (chmod u+w {self.path.parent})"
+            ) from error
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError as error:

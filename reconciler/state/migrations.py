@@ -133,7 +133,9 @@ def newer_version_error(found: int, where: str) -> StateError:
     )
 
 
-def migrate(db: Database | sqlite3.Connection, *, lineage: str, now: str, where: str, up_to: int | None = None) -> int:
+def migrate(
+    db: Database | sqlite3.Connection, *, lineage: str, now: str, where: str, up_to: int | None = None
+) -> int:
     """Apply pending migrations (up to `up_to`, for tests) in one transaction; returns the version reached.
 
     A fresh database also gets its meta row: `lineage` (generated once, by the caller) and serial 0.

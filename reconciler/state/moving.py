@@ -29,14 +29,21 @@ class CopyableStateStore(StateStore, Protocol):
 
 def export_snapshot(store: CopyableStateStore) -> StateSnapshot:
     meta = store.meta()
-    return StateSnapshot(lineage=meta.lineage, serial=meta.serial, resources=store.all(),
-                         journal=store.journal_entries(limit=EVERYTHING), events=store.events(limit=EVERYTHING))
+    return StateSnapshot(
+        lineage=meta.lineage,
+        serial=meta.serial,
+        resources=store.all(),
+        journal=store.journal_entries(limit=EVERYTHING),
+        events=store.events(limit=EVERYTHING),
+    )
 
 
 def difference(expected: StateSnapshot, found: StateSnapshot) -> str:
     """The first way two snapshots differ, in words (for the verification error)."""
     if (expected.lineage, expected.serial) != (found.lineage, found.serial):
-        return f"lineage/serial {found.lineage}/{found.serial} instead of {expected.lineage}/{expected.serial}"
+        return (
+            f"lineage/serial {found.lineage}/{found.serial} instead of {expected.lineage}/{expected.serial}"
+        )
     if expected.resources.keys() != found.resources.keys():
         missing = sorted(expected.resources.keys() - found.resources.keys())
         extra = sorted(found.resources.keys() - expected.resources.keys())
@@ -44,7 +51,10 @@ def difference(expected: StateSnapshot, found: StateSnapshot) -> str:
     for address, record in expected.resources.items():
         if found.resources[address] != record:
             return f"{address} differs"
-    for what, want, got in (("journal", expected.journal, found.journal), ("events", expected.events, found.events)):
+    for what, want, got in (
+        ("journal", expected.journal, found.journal),
+        ("events", expected.events, found.events),
+    ):
         if len(want) != len(got):
             return f"{len(got)} {what} rows instead of {len(want)}"
         for a, b in zip(want, got, strict=True):

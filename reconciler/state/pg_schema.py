@@ -130,8 +130,11 @@ def schema_version(conn: Any) -> int:
     """0 when the database has no reconciler schema yet (nothing is created to find out)."""
     # pg_tables is read with this statement's snapshot, so it sees a migration another process just
     # committed (to_regclass would consult the catalog cache, which may not have heard of it yet).
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s "
-                       "AND tablename = 'schema_version')", (SCHEMA,)).fetchone()
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s "
+        "AND tablename = 'schema_version')",
+        (SCHEMA,),
+    ).fetchone()
     if not row or not row[0]:
         return 0
     found = conn.execute(f"SELECT version FROM {SCHEMA}.schema_version WHERE id = 1").fetchone()

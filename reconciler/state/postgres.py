@@ -80,19 +80,53 @@ _INFO_READ_ATTEMPTS = 20  # a holder writes its row right after locking: wait th
 _INFO_READ_PAUSE = 0.005  # …this long (real time: it is another process) for it to appear
 
 COLUMNS = (
-    "address", "kind", "name", "provider", "provider_type", "remote_id", "spec", "spec_hash", "content_digest",
-    "content_files", "status", "observed", "outputs", "dependencies", "labels", "lifecycle", "created_at",
-    "updated_at", "observed_at", "deposed", "built_from",
+    "address",
+    "kind",
+    "name",
+    "provider",
+    "provider_type",
+    "remote_id",
+    "spec",
+    "spec_hash",
+    "content_digest",
+    "content_files",
+    "status",
+    "observed",
+    "outputs",
+    "dependencies",
+    "labels",
+    "lifecycle",
+    "created_at",
+    "updated_at",
+    "observed_at",
+    "deposed",
+    "built_from",
 )
-JSON_COLUMNS = frozenset({"spec", "content_files", "observed", "outputs", "dependencies", "labels", "lifecycle",
-                          "deposed", "built_from"})
+JSON_COLUMNS = frozenset(
+    {
+        "spec",
+        "content_files",
+        "observed",
+        "outputs",
+        "dependencies",
+        "labels",
+        "lifecycle",
+        "deposed",
+        "built_from",
+    }
+)
 _COMPARED = tuple(c for c in COLUMNS if c not in ("address", "created_at", "updated_at", "observed_at"))
 _SELECT = ", ".join(COLUMNS)
 _UPSERT = (
     f"INSERT INTO {S}.resources AS r (workspace, {_SELECT}) VALUES (%(workspace)s, "
     + ", ".join(
-        "COALESCE(%(created_at)s::text, %(now)s)" if c == "created_at" else "%(now)s" if c == "updated_at"
-        else f"%({c})s" for c in COLUMNS)
+        "COALESCE(%(created_at)s::text, %(now)s)"
+        if c == "created_at"
+        else "%(now)s"
+        if c == "updated_at"
+        else f"%({c})s"
+        for c in COLUMNS
+    )
     + ") ON CONFLICT (workspace, address) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COMPARED)
     + ", created_at = COALESCE(%(created_at)s::text, r.created_at), updated_at = %(now)s, "
@@ -102,13 +136,17 @@ _UPSERT = (
     " RETURNING r.address"
 )
 # A refresh that only re-observed an unchanged object: keep observed_at, move nothing else.
-_TOUCH = (f"UPDATE {S}.resources SET observed_at = %(observed_at)s WHERE workspace = %(workspace)s "
-          "AND address = %(address)s AND observed_at IS DISTINCT FROM %(observed_at)s::text")
+_TOUCH = (
+    f"UPDATE {S}.resources SET observed_at = %(observed_at)s WHERE workspace = %(workspace)s "
+    "AND address = %(address)s AND observed_at IS DISTINCT FROM %(observed_at)s::text"
+)
 _BUMP = f"UPDATE {S}.workspaces SET serial = serial + 1 WHERE workspace = %s RETURNING serial"
 _SERIAL = f"SELECT serial FROM {S}.workspaces WHERE workspace = %s"
 _EVENT = f"INSERT INTO {S}.events (workspace, ts, address, event, detail) VALUES (%s, %s, %s, %s, %s)"
-_CLOSE = (f"UPDATE {S}.journal SET status = %s, finished_at = %s, result = %s, error = %s "
-          "WHERE workspace = %s AND id = %s AND status = 'open' RETURNING id")
+_CLOSE = (
+    f"UPDATE {S}.journal SET status = %s, finished_at = %s, result = %s, error = %s "
+    "WHERE workspace = %s AND id = %s AND status = 'open' RETURNING id"
+)
 _JOURNAL_COLUMNS = (
     "id, address, operation, provider, request, fingerprint, status, started_at, finished_at, result, error"
 )
@@ -121,8 +159,10 @@ _HOLDER = (
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND l.classid::bigint = %(hi)s AND l.objid::bigint = %(lo)s"
 )
-LOCK_REMEDY = ("Wait, or retry with --lock-timeout SECONDS: the lock is released the moment that process "
-               "exits or its database connection drops (force-unlock is never needed for a dead holder).")
+LOCK_REMEDY = (
+    "Wait, or retry with --lock-timeout SECONDS: the lock is released the moment that process "
+    "exits or its database connection drops (force-unlock is never needed for a dead holder)."
+)
 
 
 def advisory_key(workspace: str) -> int:
@@ -162,12 +202,16 @@ def _params(workspace: str, record: ResourceRecord, now: str) -> dict[str, Any]:
 
 
 def _record(row: tuple[Any, ...]) -> ResourceRecord:
-    return ResourceRecord(**{c: decode(v) if c in JSON_COLUMNS else v for c, v in zip(COLUMNS, row, strict=True)})
+    return ResourceRecord(
+        **{c: decode(v) if c in JSON_COLUMNS else v for c, v in zip(COLUMNS, row, strict=True)}
+    )
 
 
 def _journal(row: tuple[Any, ...]) -> JournalEntry:
     names = _JOURNAL_COLUMNS.split(", ")
-    return JournalEntry(**{c: decode(v) if c in _JOURNAL_JSON else v for c, v in zip(names, row, strict=True)})
+    return JournalEntry(
+        **{c: decode(v) if c in _JOURNAL_JSON else v for c, v in zip(names, row, strict=True)}
+    )
 
 
 class PostgresStateStore:
@@ -184,8 +228,10 @@ class PostgresStateStore:
         if password_env:
             value = os.environ.get(password_env)
             if not value:
-                raise StateError(f"--state {self.url_display}: {PASSWORD_ENV_PARAM}={password_env} names an "
-                                 f"environment variable that is not set; export {password_env} with the password")
+                raise StateError(
+                    f"--state {self.url_display}: {PASSWORD_ENV_PARAM}={password_env} names an "
+                    f"environment variable that is not set; export {password_env} with the password"
+                )
             self._password = value
             self._secrets.append(value)
         self._clock = clock
@@ -201,8 +247,15 @@ class PostgresStateStore:
     # -- opening -------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, workspace: str, readonly: bool = False, create: bool = True,
-             clock: Clock = SYSTEM_CLOCK) -> PostgresStateStore:
+    def open(
+        cls,
+        url: str,
+        *,
+        workspace: str,
+        readonly: bool = False,
+        create: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> PostgresStateStore:
         store = cls(url, workspace, readonly=readonly, clock=clock)
         try:
             store._open(create)
@@ -221,13 +274,17 @@ class PostgresStateStore:
                 if version > pg_schema.SCHEMA_VERSION:
                     raise pg_schema.newer_version_error(version, self._where)
                 if version < pg_schema.MIN_READABLE_VERSION:
-                    raise StateError(f"{self._where} has an old schema (version {version}) that a read-only "
-                                     "command cannot read; run a command that writes the state (e.g. "
-                                     "'reconciler refresh') to upgrade it")
+                    raise StateError(
+                        f"{self._where} has an old schema (version {version}) that a read-only "
+                        "command cannot read; run a command that writes the state (e.g. "
+                        "'reconciler refresh') to upgrade it"
+                    )
                 return
             if not create and (version == 0 or conn.execute(_SERIAL, (self.workspace,)).fetchone() is None):
-                raise StateError(f"no state in workspace {self.workspace} at {self.url_display}; run "
-                                 "'reconciler apply' first, or check --state and --workspace")
+                raise StateError(
+                    f"no state in workspace {self.workspace} at {self.url_display}; run "
+                    "'reconciler apply' first, or check --state and --workspace"
+                )
             pg_schema.migrate(conn, now=self._now(), where=self._where)
             conn.execute(
                 f"INSERT INTO {S}.workspaces (workspace, lineage, serial, created_at) VALUES (%s, %s, 0, %s) "
@@ -237,8 +294,13 @@ class PostgresStateStore:
 
     def _connect(self) -> Any:
         options = SESSION_OPTIONS + (" -c default_transaction_read_only=on" if self.readonly else "")
-        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S,
-                                  "application_name": "reconciler", "options": options, **CLIENT_KEEPALIVES}
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": "reconciler",
+            "options": options,
+            **CLIENT_KEEPALIVES,
+        }
         if self._password is not None:
             kwargs["password"] = self._password
         try:
@@ -279,34 +341,54 @@ class PostgresStateStore:
         sqlstate = getattr(error, "sqlstate", None) or ""
         db = self.url_display
         if self._conn is None or doing == "connect":
-            if "password authentication failed" in low or "no password supplied" in low or sqlstate == "28P01":
-                return StateError(f"cannot log in to the state database {db}: {text}. Give the password in "
-                                  "PGPASSWORD, a ~/.pgpass entry, or a variable named with ?password_env=VAR")
+            if (
+                "password authentication failed" in low
+                or "no password supplied" in low
+                or sqlstate == "28P01"
+            ):
+                return StateError(
+                    f"cannot log in to the state database {db}: {text}. Give the password in "
+                    "PGPASSWORD, a ~/.pgpass entry, or a variable named with ?password_env=VAR"
+                )
             if "does not exist" in low and "database" in low:
-                return StateError(f"the state database {db} does not exist ({text}); create it "
-                                  "(createdb) or fix --state")
+                return StateError(
+                    f"the state database {db} does not exist ({text}); create it (createdb) or fix --state"
+                )
             if "refused" in low or "timeout" in low or "could not translate" in low or "no route" in low:
-                return StateError(f"cannot connect to the state database {db}: {text}. Is the server running "
-                                  "and reachable? Check --state / RECONCILER_STATE")
+                return StateError(
+                    f"cannot connect to the state database {db}: {text}. Is the server running "
+                    "and reachable? Check --state / RECONCILER_STATE"
+                )
             return StateError(f"cannot connect to the state database {db}: {text}")
-        if isinstance(error, psycopg.OperationalError) and (self._conn is None or self._conn.broken
-                                                            or sqlstate.startswith(("08", "57P"))):
+        if isinstance(error, psycopg.OperationalError) and (
+            self._conn is None or self._conn.broken or sqlstate.startswith(("08", "57P"))
+        ):
             lost = f"lost the connection to the state database {db} while trying to {doing} ({text})"
             if self._held is not None or self._lost_lock:
-                return StateError(f"{lost}; the apply lock went with it, so this run stopped. Nothing is "
-                                  "half-written (each change is one transaction) and every provider call made "
-                                  "is in the journal: run the command again once the database is back")
-            return StateError(f"{lost}. Nothing is half-written (each change is one transaction); run the "
-                              "command again once the database is back")
+                return StateError(
+                    f"{lost}; the apply lock went with it, so this run stopped. Nothing is "
+                    "half-written (each change is one transaction) and every provider call made "
+                    "is in the journal: run the command again once the database is back"
+                )
+            return StateError(
+                f"{lost}. Nothing is half-written (each change is one transaction); run the "
+                "command again once the database is back"
+            )
         if sqlstate == "55P03":
-            return StateError(f"{self._where} is busy: another reconciler process kept a row locked for over "
-                              f"{LOCK_TIMEOUT}; retry")
+            return StateError(
+                f"{self._where} is busy: another reconciler process kept a row locked for over "
+                f"{LOCK_TIMEOUT}; retry"
+            )
         if sqlstate == "42501":
-            return StateError(f"the state database refused to {doing}: {text}. Grant the user CREATE on the "
-                              "database (the first run creates schema 'reconciler') and rights on its tables")
+            return StateError(
+                f"the state database refused to {doing}: {text}. Grant the user CREATE on the "
+                "database (the first run creates schema 'reconciler') and rights on its tables"
+            )
         if sqlstate == "25006":
             return StateError(f"{self._where} was opened read-only; cannot {doing}")
-        return StateError(f"{self._where}: cannot {doing}: {text}" + (f" (SQLSTATE {sqlstate})" if sqlstate else ""))
+        return StateError(
+            f"{self._where}: cannot {doing}: {text}" + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+        )
 
     def _check_writable(self, what: str) -> None:
         if self.readonly:
@@ -316,8 +398,10 @@ class PostgresStateStore:
         if self._closed:
             raise StateError(f"{self._where} is closed")
         if self._lost_lock:
-            raise StateError(f"lost the connection to the state database {self.url_display} while holding the "
-                             "apply lock, so this run stopped; run the command again")
+            raise StateError(
+                f"lost the connection to the state database {self.url_display} while holding the "
+                "apply lock, so this run stopped; run the command again"
+            )
         if self._conn is not None and self._conn.broken:
             if self._held is not None:
                 self._lost_lock = True
@@ -369,8 +453,9 @@ class PostgresStateStore:
             return StateMeta(lineage="", serial=0, schema_version=pg_schema.SCHEMA_VERSION)
         with self._session("read the state") as conn:
             version = pg_schema.schema_version(conn)
-            row = conn.execute(f"SELECT lineage, serial FROM {S}.workspaces WHERE workspace = %s",
-                               (self.workspace,)).fetchone()
+            row = conn.execute(
+                f"SELECT lineage, serial FROM {S}.workspaces WHERE workspace = %s", (self.workspace,)
+            ).fetchone()
         if row is None:  # read-only, and nothing was ever written to this workspace
             return StateMeta(lineage="", serial=0, schema_version=version)
         return StateMeta(lineage=row[0], serial=int(row[1]), schema_version=version)
@@ -379,47 +464,64 @@ class PostgresStateStore:
         if self._empty:
             return None
         with self._session(f"read {address}") as conn:
-            row = conn.execute(f"SELECT {_SELECT} FROM {S}.resources WHERE workspace = %s AND address = %s",
-                               (self.workspace, address)).fetchone()
+            row = conn.execute(
+                f"SELECT {_SELECT} FROM {S}.resources WHERE workspace = %s AND address = %s",
+                (self.workspace, address),
+            ).fetchone()
         return None if row is None else _record(row)
 
     def all(self) -> dict[str, ResourceRecord]:
         if self._empty:
             return {}
         with self._session("read the state") as conn:
-            rows = conn.execute(f"SELECT {_SELECT} FROM {S}.resources WHERE workspace = %s ORDER BY address",
-                                (self.workspace,)).fetchall()
+            rows = conn.execute(
+                f"SELECT {_SELECT} FROM {S}.resources WHERE workspace = %s ORDER BY address",
+                (self.workspace,),
+            ).fetchall()
         return {row[0]: _record(row) for row in rows}
 
     def events(self, address: str | None = None, limit: int = 100) -> list[Event]:
         if self._empty:
             return []
-        where, params = ("AND address = %s", (self.workspace, address, limit)) if address is not None \
+        where, params = (
+            ("AND address = %s", (self.workspace, address, limit))
+            if address is not None
             else ("", (self.workspace, limit))
+        )
         with self._session("read the events") as conn:
             rows = conn.execute(
                 f"SELECT id, ts, address, event, detail FROM (SELECT * FROM {S}.events WHERE workspace = %s "
-                f"{where} ORDER BY id DESC LIMIT %s) e ORDER BY id", params).fetchall()
+                f"{where} ORDER BY id DESC LIMIT %s) e ORDER BY id",
+                params,
+            ).fetchall()
         return [Event(id=int(r[0]), ts=r[1], address=r[2], event=r[3], detail=decode(r[4])) for r in rows]
 
     def open_journal(self) -> list[JournalEntry]:
         if self._empty:
             return []
         with self._session("read the journal") as conn:
-            rows = conn.execute(f"SELECT {_JOURNAL_COLUMNS} FROM {S}.journal WHERE workspace = %s "
-                                "AND status = 'open' ORDER BY id", (self.workspace,)).fetchall()
+            rows = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS} FROM {S}.journal WHERE workspace = %s "
+                "AND status = 'open' ORDER BY id",
+                (self.workspace,),
+            ).fetchall()
         return [_journal(row) for row in rows]
 
     def journal_entries(self, address: str | None = None, limit: int = 100) -> list[JournalEntry]:
         """The last `limit` journal entries, open or closed (for one address, or all), oldest first."""
         if self._empty:
             return []
-        where, params = ("AND address = %s", (self.workspace, address, limit)) if address is not None \
+        where, params = (
+            ("AND address = %s", (self.workspace, address, limit))
+            if address is not None
             else ("", (self.workspace, limit))
+        )
         with self._session("read the journal") as conn:
             rows = conn.execute(
                 f"SELECT {_JOURNAL_COLUMNS} FROM (SELECT * FROM {S}.journal WHERE workspace = %s {where} "
-                "ORDER BY id DESC LIMIT %s) j ORDER BY id", params).fetchall()
+                "ORDER BY id DESC LIMIT %s) j ORDER BY id",
+                params,
+            ).fetchall()
         return [_journal(row) for row in rows]
 
     # -- StateStore: writes --------------------------------------------------------------------
@@ -451,7 +553,9 @@ class PostgresStateStore:
 
     def put_many(self, records: list[ResourceRecord], *, event: str) -> int:
         now = self._now()
-        all_params = [_params(self.workspace, record, now) for record in records]  # encode before the transaction
+        all_params = [
+            _params(self.workspace, record, now) for record in records
+        ]  # encode before the transaction
         with self._writing(f"record {len(records)} resources") as conn:
             changed: list[str] = []
             with conn.cursor() as cur:
@@ -476,22 +580,31 @@ class PostgresStateStore:
         now = self._now()
         detail_json = _encode(detail or {}, f"{address}: event detail")
         with self._writing(f"remove {address}") as conn:
-            gone = conn.execute(f"DELETE FROM {S}.resources WHERE workspace = %s AND address = %s",
-                                (self.workspace, address)).rowcount
+            gone = conn.execute(
+                f"DELETE FROM {S}.resources WHERE workspace = %s AND address = %s", (self.workspace, address)
+            ).rowcount
             if not gone:
                 return self._serial(conn)
             serial = int(conn.execute(_BUMP, (self.workspace,)).fetchone()[0])
             conn.execute(_EVENT, (self.workspace, now, address, event, detail_json))
             return serial
 
-    def append_event(self, event: str, address: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    def append_event(
+        self, event: str, address: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
         now = self._now()
         detail_json = _encode(detail or {}, "event detail")
         with self._statement(f"record event {event}") as conn:
             conn.execute(_EVENT, (self.workspace, now, address, event, detail_json))
 
-    def journal_open(self, address: str, operation: str, provider: str, request: dict[str, Any],
-                     fingerprint: dict[str, Any]) -> int:
+    def journal_open(
+        self,
+        address: str,
+        operation: str,
+        provider: str,
+        request: dict[str, Any],
+        fingerprint: dict[str, Any],
+    ) -> int:
         now = self._now()
         request_json = _encode(request, f"{address}: journal request")
         fingerprint_json = _encode(fingerprint, f"{address}: journal fingerprint")
@@ -503,8 +616,9 @@ class PostgresStateStore:
             ).fetchone()
             return int(row[0])
 
-    def journal_close(self, entry_id: int, status: str, *, result: dict[str, Any] | None = None,
-                      error: str | None = None) -> None:
+    def journal_close(
+        self, entry_id: int, status: str, *, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
         closing = self._closing(entry_id, status, result, error)
         with self._statement(f"close journal entry {entry_id}") as conn:
             if conn.execute(_CLOSE, self._close_params(*closing)).fetchone() is None:
@@ -516,22 +630,27 @@ class PostgresStateStore:
             raise StateError(f"{self._where}: the workspace row is missing; the state is damaged")
         return int(row[0])
 
-    def _closing(self, entry_id: int, status: str, result: dict[str, Any] | None,
-                 error: str | None) -> tuple[int, str, str, str | None, str | None]:
+    def _closing(
+        self, entry_id: int, status: str, result: dict[str, Any] | None, error: str | None
+    ) -> tuple[int, str, str, str | None, str | None]:
         if status not in _CLOSED_STATUSES:
             allowed = ", ".join(s.value for s in JournalStatus if s is not JournalStatus.OPEN)
-            raise StateError(f"journal entry {entry_id}: cannot close with status {status!r}; use one of: {allowed}")
+            raise StateError(
+                f"journal entry {entry_id}: cannot close with status {status!r}; use one of: {allowed}"
+            )
         result_json = None if result is None else _encode(result, f"journal entry {entry_id}: result")
         return entry_id, str(status), self._now(), result_json, None if error is None else redact_text(error)
 
-    def _close_params(self, entry_id: int, status: str, now: str, result_json: str | None,
-                      error_text: str | None) -> tuple[Any, ...]:
+    def _close_params(
+        self, entry_id: int, status: str, now: str, result_json: str | None, error_text: str | None
+    ) -> tuple[Any, ...]:
         return (status, now, result_json, error_text, self.workspace, entry_id)
 
     def _closing_failed(self, conn: Any, entry_id: int) -> None:
         """Say why an entry could not be closed (it is not open, or does not exist)."""
-        row = conn.execute(f"SELECT status FROM {S}.journal WHERE workspace = %s AND id = %s",
-                           (self.workspace, entry_id)).fetchone()
+        row = conn.execute(
+            f"SELECT status FROM {S}.journal WHERE workspace = %s AND id = %s", (self.workspace, entry_id)
+        ).fetchone()
         if row is None:
             raise StateError(f"journal entry {entry_id} does not exist in {self._where}")
         raise StateError(f"journal entry {entry_id} is already closed ({row[0]})")
@@ -542,45 +661,84 @@ class PostgresStateStore:
         """Write a copied state into this empty workspace exactly: lineage, serial, records with their
         timestamps, journal entries and events with their ids."""
         rows = [_params(self.workspace, r, r.updated_at or self._now()) for r in snapshot.resources.values()]
-        journal = [(self.workspace, e.id, e.address, e.operation, e.provider, _encode(e.request, "request"),
-                    _encode(e.fingerprint, "fingerprint"), str(e.status), e.started_at, e.finished_at,
-                    None if e.result is None else _encode(e.result, "result"), e.error) for e in snapshot.journal]
-        events = [(self.workspace, e.id, e.ts, e.address, e.event, _encode(e.detail, "detail"))
-                  for e in snapshot.events]
+        journal = [
+            (
+                self.workspace,
+                e.id,
+                e.address,
+                e.operation,
+                e.provider,
+                _encode(e.request, "request"),
+                _encode(e.fingerprint, "fingerprint"),
+                str(e.status),
+                e.started_at,
+                e.finished_at,
+                None if e.result is None else _encode(e.result, "result"),
+                e.error,
+            )
+            for e in snapshot.journal
+        ]
+        events = [
+            (self.workspace, e.id, e.ts, e.address, e.event, _encode(e.detail, "detail"))
+            for e in snapshot.events
+        ]
         with self._writing("import a state") as conn:
-            row = conn.execute(f"SELECT lineage, serial FROM {S}.workspaces WHERE workspace = %s FOR UPDATE",
-                               (self.workspace,)).fetchone()
+            row = conn.execute(
+                f"SELECT lineage, serial FROM {S}.workspaces WHERE workspace = %s FOR UPDATE",
+                (self.workspace,),
+            ).fetchone()
             used = conn.execute(
                 f"SELECT EXISTS (SELECT 1 FROM {S}.resources WHERE workspace = %(w)s) OR EXISTS (SELECT 1 FROM "
                 f"{S}.journal WHERE workspace = %(w)s) OR EXISTS (SELECT 1 FROM {S}.events WHERE workspace = %(w)s)",
-                {"w": self.workspace}).fetchone()[0]
+                {"w": self.workspace},
+            ).fetchone()[0]
             if row is None or row[1] or used:
-                raise StateError(f"{self._where} already holds a state (lineage {row[0] if row else '?'}, serial "
-                                 f"{row[1] if row else '?'}); migrate into an empty workspace (another "
-                                 "--to-workspace) instead")
-            conn.execute(f"UPDATE {S}.workspaces SET lineage = %s, serial = %s WHERE workspace = %s",
-                         (snapshot.lineage, snapshot.serial, self.workspace))
+                raise StateError(
+                    f"{self._where} already holds a state (lineage {row[0] if row else '?'}, serial "
+                    f"{row[1] if row else '?'}); migrate into an empty workspace (another "
+                    "--to-workspace) instead"
+                )
+            conn.execute(
+                f"UPDATE {S}.workspaces SET lineage = %s, serial = %s WHERE workspace = %s",
+                (snapshot.lineage, snapshot.serial, self.workspace),
+            )
             with conn.cursor() as cur:
                 if rows:
-                    cur.executemany(f"INSERT INTO {S}.resources (workspace, {_SELECT}) VALUES (%(workspace)s, "
-                                    + ", ".join("%(now)s" if c == "updated_at" else f"%({c})s" for c in COLUMNS)
-                                    + ")", rows)
+                    cur.executemany(
+                        f"INSERT INTO {S}.resources (workspace, {_SELECT}) VALUES (%(workspace)s, "
+                        + ", ".join("%(now)s" if c == "updated_at" else f"%({c})s" for c in COLUMNS)
+                        + ")",
+                        rows,
+                    )
                 if journal:
-                    cur.executemany(f"INSERT INTO {S}.journal (workspace, {_JOURNAL_COLUMNS}) VALUES "
-                                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", journal)
+                    cur.executemany(
+                        f"INSERT INTO {S}.journal (workspace, {_JOURNAL_COLUMNS}) VALUES "
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        journal,
+                    )
                 if events:
-                    cur.executemany(f"INSERT INTO {S}.events (workspace, id, ts, address, event, detail) "
-                                    "VALUES (%s, %s, %s, %s, %s, %s)", events)
+                    cur.executemany(
+                        f"INSERT INTO {S}.events (workspace, id, ts, address, event, detail) "
+                        "VALUES (%s, %s, %s, %s, %s, %s)",
+                        events,
+                    )
             for table, entries in (("journal", journal), ("events", events)):
                 if entries:  # move the sequence past the copied ids (forward only)
                     top = max(e[1] for e in entries)
-                    conn.execute(f"SELECT setval(pg_get_serial_sequence('{S}.{table}', 'id'), %(top)s) "
-                                 f"FROM {S}.{table}_id_seq WHERE last_value < %(top)s", {"top": top})
+                    conn.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{S}.{table}', 'id'), %(top)s) "
+                        f"FROM {S}.{table}_id_seq WHERE last_value < %(top)s",
+                        {"top": top},
+                    )
 
     # -- StateStore: the apply lock ------------------------------------------------------------
 
     def _key_parts(self) -> dict[str, Any]:
-        return {"workspace": self.workspace, "hi": (self._key >> 32) & 0xFFFFFFFF, "lo": self._key & 0xFFFFFFFF}
+        return {
+            "workspace": self.workspace,
+            "hi": (self._key >> 32) & 0xFFFFFFFF,
+            "lo": self._key & 0xFFFFFFFF,
+        }
 
     @contextlib.contextmanager
     def lock(self, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
@@ -608,8 +766,14 @@ class PostgresStateStore:
             self._clock.sleep(min(POLL_INTERVAL, remaining))
 
     def _record_holder(self, conn: Any, operation: str) -> LockInfo:
-        info = LockInfo(owner=current_user(), pid=os.getpid(), host=socket.gethostname(), operation=operation,
-                        started_at=self._now(), lock_id=str(uuid.uuid4()))
+        info = LockInfo(
+            owner=current_user(),
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            operation=operation,
+            started_at=self._now(),
+            lock_id=str(uuid.uuid4()),
+        )
         try:
             conn.execute(
                 f"INSERT INTO {S}.lock_holders (workspace, owner, pid, host, operation, started_at, lock_id, "
@@ -617,7 +781,16 @@ class PostgresStateStore:
                 "UPDATE SET owner = EXCLUDED.owner, pid = EXCLUDED.pid, host = EXCLUDED.host, operation = "
                 "EXCLUDED.operation, started_at = EXCLUDED.started_at, lock_id = EXCLUDED.lock_id, "
                 "backend_pid = EXCLUDED.backend_pid",
-                (self.workspace, info.owner, info.pid, info.host, info.operation, info.started_at, info.lock_id))
+                (
+                    self.workspace,
+                    info.owner,
+                    info.pid,
+                    info.host,
+                    info.operation,
+                    info.started_at,
+                    info.lock_id,
+                ),
+            )
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
@@ -632,8 +805,10 @@ class PostgresStateStore:
         if info is None or conn is None or conn.broken or self._lost_lock:
             return
         with contextlib.suppress(psycopg.Error):
-            conn.execute(f"DELETE FROM {S}.lock_holders WHERE workspace = %s AND lock_id = %s",
-                         (self.workspace, info.lock_id))
+            conn.execute(
+                f"DELETE FROM {S}.lock_holders WHERE workspace = %s AND lock_id = %s",
+                (self.workspace, info.lock_id),
+            )
             conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
 
     def _holder(self, *, wait: bool) -> LockInfo | None:
@@ -645,8 +820,14 @@ class PostgresStateStore:
             if row is None:
                 return None
             if row[1] is not None:
-                return LockInfo(owner=row[1], pid=int(row[2]), host=row[3], operation=row[4], started_at=row[5],
-                                lock_id=row[6])
+                return LockInfo(
+                    owner=row[1],
+                    pid=int(row[2]),
+                    host=row[3],
+                    operation=row[4],
+                    started_at=row[5],
+                    lock_id=row[6],
+                )
             if attempt + 1 < attempts:
                 time.sleep(_INFO_READ_PAUSE)
         return UNKNOWN_HOLDER
@@ -662,30 +843,42 @@ class PostgresStateStore:
         self._check_writable("force-unlock")
         with self._mutex:
             if self._held is not None:
-                raise StateError(f"this process holds the lock (lock id {self._held.lock_id}); release it "
-                                 "instead of forcing")
+                raise StateError(
+                    f"this process holds the lock (lock id {self._held.lock_id}); release it "
+                    "instead of forcing"
+                )
             with self._session("read the lock") as conn:
                 live = conn.execute(_HOLDER, self._key_parts()).fetchone()
                 stale = conn.execute(
                     f"SELECT owner, pid, host, operation, started_at, lock_id FROM {S}.lock_holders "
-                    "WHERE workspace = %s", (self.workspace,)).fetchone()
-            recorded = None if stale is None else LockInfo(stale[0], int(stale[1]), stale[2], stale[3], stale[4],
-                                                           stale[5])
+                    "WHERE workspace = %s",
+                    (self.workspace,),
+                ).fetchone()
+            recorded = (
+                None
+                if stale is None
+                else LockInfo(stale[0], int(stale[1]), stale[2], stale[3], stale[4], stale[5])
+            )
             if lock_id is not None and (recorded is None or recorded.lock_id != lock_id):
                 current = recorded.lock_id if recorded else "none"
-                raise StateError(f"lock id {lock_id} does not match the current lock (lock id {current}); run "
-                                 "'reconciler force-unlock' with the id the refused command printed")
+                raise StateError(
+                    f"lock id {lock_id} does not match the current lock (lock id {current}); run "
+                    "'reconciler force-unlock' with the id the refused command printed"
+                )
             if live is not None:
                 holder = recorded if recorded is not None and live[1] is not None else UNKNOWN_HOLDER
                 raise StateError(
                     f"the lock is held by a live session: {holder.owner} (pid {holder.pid} on {holder.host}), "
                     f"'{holder.operation}' since {holder.started_at}. It is released the moment that process "
                     "exits or its connection drops: stop that process (a database administrator can also end its "
-                    f"session: SELECT pg_terminate_backend({live[0]}))")
+                    f"session: SELECT pg_terminate_backend({live[0]}))"
+                )
             if recorded is not None:
                 with self._writing("force-unlock") as conn:
-                    conn.execute(f"DELETE FROM {S}.lock_holders WHERE workspace = %s AND lock_id = %s",
-                                 (self.workspace, recorded.lock_id))
+                    conn.execute(
+                        f"DELETE FROM {S}.lock_holders WHERE workspace = %s AND lock_id = %s",
+                        (self.workspace, recorded.lock_id),
+                    )
             return recorded
 
 

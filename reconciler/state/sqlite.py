@@ -153,8 +153,9 @@ def _records_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, ResourceRecord]
     records: dict[str, ResourceRecord] = {}
     n = len(_JSON_AT)
     for k, row in enumerate(rows):
-        spec, content_files, observed, outputs, dependencies, labels, lifecycle, deposed, built_from = \
-            values[k * n : k * n + n]
+        spec, content_files, observed, outputs, dependencies, labels, lifecycle, deposed, built_from = values[
+            k * n : k * n + n
+        ]
         records[row[0]] = ResourceRecord(
             address=row[0], kind=row[1], name=row[2], provider=row[3], provider_type=row[4], remote_id=row[5],
             spec=spec, spec_hash=row[7], content_digest=row[8], content_files=content_files, status=row[10],
@@ -203,8 +204,10 @@ def _sqlite_error(error: sqlite3.Error, where: str, file: str | Path | None = No
     if "not a database" in text or "malformed" in text:
         return StateError(f"{where} is not a readable reconciler state ({text}); check --state")
     if "readonly" in text or "read-only" in text:
-        return StateError(f"{where} cannot be written ({text}); {_how_to_write(file)}. "
-                          "Commands that only read the state ('plan', 'state list', 'output') still work")
+        return StateError(
+            f"{where} cannot be written ({text}); {_how_to_write(file)}. "
+            "Commands that only read the state ('plan', 'state list', 'output') still work"
+        )
     return StateError(f"{where}: SQLite error: {text}")
 
 
@@ -214,8 +217,10 @@ def _how_to_write(file: str | Path | None) -> str:
         return "check the permissions of the file and its directory"
     path = Path(file)
     if not os.access(path.parent, os.W_OK):
-        return (f"its directory {path.parent} is read-only, and SQLite writes its journal beside the file: "
-                f"make the directory writable (chmod u+w {path.parent})")
+        return (
+            f"its directory {path.parent} is read-only, and SQLite writes its journal beside the file: "
+            f"make the directory writable (chmod u+w {path.parent})"
+        )
     if path.exists() and not os.access(path, os.W_OK):
         return f"the file is read-only: make it writable (chmod u+w {path})"
     return "check the permissions of the file and its directory"
@@ -272,8 +277,10 @@ class SqliteStateStore:
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StateError(f"cannot create {file.parent} for the state: {error.strerror}; make its parent "
-                             "directory writable, or keep the state elsewhere with --state PATH") from error
+            raise StateError(
+                f"cannot create {file.parent} for the state: {error.strerror}; make its parent "
+                "directory writable, or keep the state elsewhere with --state PATH"
+            ) from error
         cls._check_header(file)
         where = f"state {file}"
         try:
@@ -320,9 +327,7 @@ class SqliteStateStore:
             apply_lock=InProcessApplyLock(clock),
             switch_to_rollback_on_close=False,
         )
-        migrations.migrate(
-            conn, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where="in-memory state"
-        )
+        migrations.migrate(conn, lineage=str(uuid.uuid4()), now=iso_utc(clock.now()), where="in-memory state")
         return store
 
     @classmethod
@@ -396,8 +401,10 @@ class SqliteStateStore:
         except FileNotFoundError:
             return None
         except OSError as error:
-            raise StateError(f"cannot read the state {file}: {error.strerror}; check its permissions, "
-                             "or the path given with --state") from error
+            raise StateError(
+                f"cannot read the state {file}: {error.strerror}; check its permissions, "
+                "or the path given with --state"
+            ) from error
         if not header:
             return None
         if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
@@ -526,8 +533,10 @@ class SqliteStateStore:
         cached = getattr(self, "_columns", None)
         if cached is None:
             present = {row[1] for row in conn.execute("PRAGMA table_info(resources)")}
-            cached = ", ".join(c if c in present or c not in _LATER_COLUMNS else _LATER_COLUMNS[c]
-                               for c in _RESOURCE_COLUMNS.split(", "))
+            cached = ", ".join(
+                c if c in present or c not in _LATER_COLUMNS else _LATER_COLUMNS[c]
+                for c in _RESOURCE_COLUMNS.split(", ")
+            )
             self._columns = cached
         return cached
 
@@ -540,7 +549,9 @@ class SqliteStateStore:
 
     def all(self) -> dict[str, ResourceRecord]:
         with self._reading() as conn:
-            rows = conn.execute(f"SELECT {self._select_columns(conn)} FROM resources ORDER BY address").fetchall()
+            rows = conn.execute(
+                f"SELECT {self._select_columns(conn)} FROM resources ORDER BY address"
+            ).fetchall()
         return _records_from_rows(rows)
 
     def events(self, address: str | None = None, limit: int = 100) -> list[Event]:
@@ -669,7 +680,12 @@ class SqliteStateStore:
         return entry_id, str(status), self._now(), result_json, error_text
 
     def _close(
-        self, conn: sqlite3.Connection, entry_id: int, status: str, now: str, result_json: str | None,
+        self,
+        conn: sqlite3.Connection,
+        entry_id: int,
+        status: str,
+        now: str,
+        result_json: str | None,
         error_text: str | None,
     ) -> None:
         updated = conn.execute(
@@ -717,25 +733,51 @@ class SqliteStateStore:
         rows = [self._params(r, r.updated_at or self._now()) for r in snapshot.resources.values()]
         for record in snapshot.resources.values():
             _check_address(record)
-        journal = [(e.id, e.address, e.operation, e.provider, _encode_field(e.request, "request"),
-                    _encode_field(e.fingerprint, "fingerprint"), str(e.status), e.started_at, e.finished_at,
-                    None if e.result is None else _encode_field(e.result, "result"), e.error) for e in snapshot.journal]
-        events = [(e.id, e.ts, e.address, e.event, _encode_field(e.detail, "detail")) for e in snapshot.events]
+        journal = [
+            (
+                e.id,
+                e.address,
+                e.operation,
+                e.provider,
+                _encode_field(e.request, "request"),
+                _encode_field(e.fingerprint, "fingerprint"),
+                str(e.status),
+                e.started_at,
+                e.finished_at,
+                None if e.result is None else _encode_field(e.result, "result"),
+                e.error,
+            )
+            for e in snapshot.journal
+        ]
+        events = [
+            (e.id, e.ts, e.address, e.event, _encode_field(e.detail, "detail")) for e in snapshot.events
+        ]
         with self._writing("import a state") as conn:
             lineage, serial = conn.execute("SELECT lineage, serial FROM meta WHERE id = 1").fetchone()
-            used = conn.execute("SELECT EXISTS (SELECT 1 FROM resources) OR EXISTS (SELECT 1 FROM journal) "
-                                "OR EXISTS (SELECT 1 FROM events)").fetchone()[0]
+            used = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM resources) OR EXISTS (SELECT 1 FROM journal) "
+                "OR EXISTS (SELECT 1 FROM events)"
+            ).fetchone()[0]
             if serial or used:
-                raise StateError(f"{self._where} already holds a state (lineage {lineage}, serial {serial}); "
-                                 "migrate into a new state file instead")
-            conn.execute("UPDATE meta SET lineage = ?, serial = ? WHERE id = 1", (snapshot.lineage, snapshot.serial))
+                raise StateError(
+                    f"{self._where} already holds a state (lineage {lineage}, serial {serial}); "
+                    "migrate into a new state file instead"
+                )
+            conn.execute(
+                "UPDATE meta SET lineage = ?, serial = ? WHERE id = 1", (snapshot.lineage, snapshot.serial)
+            )
             conn.executemany(
                 f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES ("
-                + ", ".join(":now" if c == "updated_at" else f":{c}" for c in _RESOURCE_COLUMNS.split(", ")) + ")",
-                rows)
-            conn.executemany(f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             journal)
-            conn.executemany("INSERT INTO events (id, ts, address, event, detail) VALUES (?, ?, ?, ?, ?)", events)
+                + ", ".join(":now" if c == "updated_at" else f":{c}" for c in _RESOURCE_COLUMNS.split(", "))
+                + ")",
+                rows,
+            )
+            conn.executemany(
+                f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", journal
+            )
+            conn.executemany(
+                "INSERT INTO events (id, ts, address, event, detail) VALUES (?, ?, ?, ?, ?)", events
+            )
 
 
 def default_state_path(manifest_root: str | Path) -> Path:

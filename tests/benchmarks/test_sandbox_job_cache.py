@@ -30,8 +30,12 @@ def _no_sandbox_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def _zip(samples: int = 10) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        lines = [json.dumps({"prompt": f"p {i}", "first_frame_path": f"image_{i}.jpg", "video_path": f"video_{i}.mp4"})
-                 for i in range(1, samples + 1)]
+        lines = [
+            json.dumps(
+                {"prompt": f"p {i}", "first_frame_path": f"image_{i}.jpg", "video_path": f"video_{i}.mp4"}
+            )
+            for i in range(1, samples + 1)
+        ]
         zf.writestr("data.jsonl", "\n".join(lines) + "\n")
         for i in range(1, samples + 1):
             zf.writestr(f"image_{i}.jpg", b"\xff\xd8fake")
@@ -43,11 +47,19 @@ def _client(sb: Sandbox) -> httpx.Client:
 
 
 def _create(http: httpx.Client) -> str:
-    r = http.post("/compatible-mode/v1/files", files={"file": ("ds.zip", _zip())}, data={"purpose": "fine-tune"})
+    r = http.post(
+        "/compatible-mode/v1/files", files={"file": ("ds.zip", _zip())}, data={"purpose": "fine-tune"}
+    )
     assert r.status_code == 200, r.text
-    r = http.post("/api/v1/fine-tunes", json={"model": "wan2.5-i2v-preview", "training_file_ids": [r.json()["id"]],
-                                               "training_type": "efficient_sft",
-                                               "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2}})
+    r = http.post(
+        "/api/v1/fine-tunes",
+        json={
+            "model": "wan2.5-i2v-preview",
+            "training_file_ids": [r.json()["id"]],
+            "training_type": "efficient_sft",
+            "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2},
+        },
+    )
     assert r.status_code == 200, r.text
     return r.json()["output"]["job_id"]
 

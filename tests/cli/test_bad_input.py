@@ -50,8 +50,10 @@ GARBAGE = {
     "array.json": (b"[1, 2]\n", "the file holds a JSON array, not an object with a format_version field"),
     "null.json": (b"null\n", "the file holds a JSON null"),
     "binary.json": (b"\xff\xfe\x00garbage", "the file is not valid JSON"),
-    "wrong-shape.json": (b'{"format_version": "1.0", "actions": 3}',
-                         "not a valid reconciler plan (reconciler_version: Field required"),
+    "wrong-shape.json": (
+        b'{"format_version": "1.0", "actions": 3}',
+        "not a valid reconciler plan (reconciler_version: Field required",
+    ),
     "newer-major.json": (None, "this plan uses format 2.0, written by a newer reconciler"),
     "not-a-version.json": (None, "format_version 'soon' is not MAJOR.MINOR"),
     "operation.json": (None, "operation: 'upgrade' is not one of apply, destroy"),
@@ -102,12 +104,15 @@ def test_an_unreadable_plan_file_is_one_line(root: Path, tmp_path: Path, monkeyp
 
 # ---------------------------------------------------------------------------------------------- plan --out
 
+
 def test_plan_out_into_a_missing_directory_is_refused_before_planning(root: Path, tmp_path: Path):
     out = tmp_path / "plans" / "plan.json"
     r = run("plan", "-f", str(root), "--out", str(out))
     line = one_error_line(r)
-    assert line == (f"Error: --out {out}: the directory {out.parent} does not exist; "
-                    "create it first, or choose another path")
+    assert line == (
+        f"Error: --out {out}: the directory {out.parent} does not exist; "
+        "create it first, or choose another path"
+    )
     assert r.stdout == ""  # refused before refreshing or planning anything
     assert not out.parent.exists()
     assert not (root / ".reconciler").exists()
@@ -119,7 +124,9 @@ def test_plan_out_under_a_file_is_refused(root: Path):
     assert f"{out.parent} is a file, not a directory" in line
 
 
-def test_plan_out_that_cannot_be_written_is_one_line(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_plan_out_that_cannot_be_written_is_one_line(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     out = tmp_path / "plan.json"
     real = Path.write_text
 
@@ -131,16 +138,21 @@ def test_plan_out_that_cannot_be_written_is_one_line(root: Path, tmp_path: Path,
     monkeypatch.setattr(Path, "write_text", full)
     r = run("plan", "-f", str(root), "--out", str(out))
     assert r.exit_code == 1
-    assert r.stderr.splitlines()[-1] == f"Error: --out {out}: cannot write the plan: No space left on device; " \
-                                        "nothing was changed"
+    assert (
+        r.stderr.splitlines()[-1] == f"Error: --out {out}: cannot write the plan: No space left on device; "
+        "nothing was changed"
+    )
     assert "Traceback" not in r.output and "Internal error" not in r.output
 
 
 def test_a_plan_saved_with_errors_says_apply_will_refuse_it(root: Path, tmp_path: Path):
     assert run("apply", "-f", str(root), "--auto-approve").exit_code == 0
     ft = root / "money-rain.yaml"
-    ft.write_text(ft.read_text().replace("n_epochs: 150", "n_epochs: 300").replace(
-        "prevent_destroy: false", "prevent_destroy: true", 1))
+    ft.write_text(
+        ft.read_text()
+        .replace("n_epochs: 150", "n_epochs: 300")
+        .replace("prevent_destroy: false", "prevent_destroy: true", 1)
+    )
     out = tmp_path / "plan.json"
     r = run("plan", "-f", str(root), "--out", str(out))
     assert r.exit_code == 1, r.output
@@ -149,6 +161,7 @@ def test_a_plan_saved_with_errors_says_apply_will_refuse_it(root: Path, tmp_path
 
 
 # ---------------------------------------------------------------------------------------------- lost manifests
+
 
 def records(root: Path) -> list[str]:
     return run("state", "list", "-f", str(root)).output.splitlines()
@@ -170,12 +183,18 @@ def test_a_set_whose_manifests_were_renamed_does_not_prune_the_state(root: Path,
 
     r = run("plan", "-f", str(root), "--detailed-exitcode")
     assert r.exit_code == 1, r.output
-    assert ("the manifests declare no resources (only Providers), but the state holds 4, so this plan would "
-            "delete 3 and forget 1. Refusing, in case manifests were lost rather than removed (not read: ") in r.output
-    assert "money-rain.YAML): restore them; to delete everything, run 'reconciler destroy', " \
-           "or plan again with --allow-empty" in r.output
-    assert "money-rain.YAML:1:1: not read: only files ending in .yaml or .yml (lower case) are manifests; " \
-           "if it is one, rename it to money-rain.yaml" in r.output
+    assert (
+        "the manifests declare no resources (only Providers), but the state holds 4, so this plan would "
+        "delete 3 and forget 1. Refusing, in case manifests were lost rather than removed (not read: "
+    ) in r.output
+    assert (
+        "money-rain.YAML): restore them; to delete everything, run 'reconciler destroy', "
+        "or plan again with --allow-empty" in r.output
+    )
+    assert (
+        "money-rain.YAML:1:1: not read: only files ending in .yaml or .yml (lower case) are manifests; "
+        "if it is one, rename it to money-rain.yaml" in r.output
+    )
 
     r = run("apply", "-f", str(root), "--auto-approve")
     assert r.exit_code == 1 and "Refusing, in case manifests were lost" in r.output
@@ -233,8 +252,10 @@ def test_every_file_renamed_is_one_error_and_names_the_files(root: Path):
     assert r.exit_code == 1
     lines = r.stderr.splitlines()
     assert lines[0] == f"{root}: no *.yaml or *.yml files found"
-    assert [line.split(": ", 1)[0] for line in lines[1:3]] == [f"{root / 'money-rain.Yml'}:1:1",
-                                                               f"{root / 'provider.Yml'}:1:1"]
+    assert [line.split(": ", 1)[0] for line in lines[1:3]] == [
+        f"{root / 'money-rain.Yml'}:1:1",
+        f"{root / 'provider.Yml'}:1:1",
+    ]
     assert all("warning: not read" in line for line in lines[1:3])
     assert lines[3] == "1 error(s) in the manifests; nothing was changed."
 
@@ -251,11 +272,21 @@ def test_a_near_miss_beside_real_manifests_is_a_warning(root: Path):
     assert "notes.yaml.txt:1:1: warning: not read" in r.stderr
 
 
-@pytest.mark.parametrize(("name", "suffix"), [
-    ("ft.YAML", ".YAML"), ("ft.Yml", ".Yml"), ("ft.yaml.txt", ".yaml.txt"), ("ft.YML.TXT", ".YML.TXT"),
-    ("ft.yaml", None), ("ft.yml", None), ("ft.json", None), ("ft.yaml.bak", None), ("notes.txt", None),
-    ("yaml", None),
-])
+@pytest.mark.parametrize(
+    ("name", "suffix"),
+    [
+        ("ft.YAML", ".YAML"),
+        ("ft.Yml", ".Yml"),
+        ("ft.yaml.txt", ".yaml.txt"),
+        ("ft.YML.TXT", ".YML.TXT"),
+        ("ft.yaml", None),
+        ("ft.yml", None),
+        ("ft.json", None),
+        ("ft.yaml.bak", None),
+        ("notes.txt", None),
+        ("yaml", None),
+    ],
+)
 def test_near_miss_suffixes(name: str, suffix: str | None):
     from reconciler.prune_guard import near_miss_suffix
 
@@ -270,26 +301,45 @@ def test_hidden_folders_are_not_searched_for_near_misses(tmp_path: Path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "y.YAML").write_text("")
     found = skipped_files([tmp_path], cwd=tmp_path)
-    assert [(d.location.file, d.message.rsplit(" ", 1)[-1]) for d in found if d.location] == [("sub/y.YAML", "y.yaml")]
+    assert [(d.location.file, d.message.rsplit(" ", 1)[-1]) for d in found if d.location] == [
+        ("sub/y.YAML", "y.yaml")
+    ]
 
 
 def _plan_removing(*actions: str):
     from reconciler.models.plans import Action, ActionType, Plan
 
-    return Plan(reconciler_version="0", created_at="", actions=[
-        Action(address=f"FineTune/ft-{i}", kind="FineTune", name=f"ft-{i}", provider="p", provider_type="imgopen",
-               action=ActionType(a)) for i, a in enumerate(actions)])
+    return Plan(
+        reconciler_version="0",
+        created_at="",
+        actions=[
+            Action(
+                address=f"FineTune/ft-{i}",
+                kind="FineTune",
+                name=f"ft-{i}",
+                provider="p",
+                provider_type="imgopen",
+                action=ActionType(a),
+            )
+            for i, a in enumerate(actions)
+        ],
+    )
 
 
-@pytest.mark.parametrize(("actions", "says"), [
-    (("delete", "cancel"), "the state holds 2, so this plan would delete all 2."),
-    (("forget", "forget"), "the state holds 2, so this plan would forget all 2."),
-    (("delete", "forget", "forget"), "the state holds 3, so this plan would delete 1 and forget 2."),
-])
+@pytest.mark.parametrize(
+    ("actions", "says"),
+    [
+        (("delete", "cancel"), "the state holds 2, so this plan would delete all 2."),
+        (("forget", "forget"), "the state holds 2, so this plan would forget all 2."),
+        (("delete", "forget", "forget"), "the state holds 3, so this plan would delete 1 and forget 2."),
+    ],
+)
 def test_the_refusal_counts_what_the_plan_would_remove(actions: tuple[str, ...], says: str):
     from reconciler.models.resources import ManifestSet
     from reconciler.prune_guard import refuse_empty_prune
 
     refusal = refuse_empty_prune(_plan_removing(*actions), ManifestSet(root="m"), [], "m", allow_empty=False)
     assert refusal is not None and says in refusal.message
-    assert refuse_empty_prune(_plan_removing(*actions), ManifestSet(root="m"), [], "m", allow_empty=True) is None
+    assert (
+        refuse_empty_prune(_plan_removing(*actions), ManifestSet(root="m"), [], "m", allow_empty=True) is None
+    )

@@ -74,8 +74,10 @@ def test_apply_without_a_terminal_refuses_to_guess(root: Path):
     r = run("apply", "-f", str(root))
     assert r.exit_code == 1
     assert "--auto-approve" in r.output
-    assert not (root / ".reconciler" / "sandbox.db").exists() or run(
-        "state", "list", "-f", str(root)).output.strip() == ""
+    assert (
+        not (root / ".reconciler" / "sandbox.db").exists()
+        or run("state", "list", "-f", str(root)).output.strip() == ""
+    )
 
 
 def test_json_and_markdown_output(root: Path):
@@ -138,15 +140,28 @@ def test_destroy_says_forgotten_for_what_the_provider_cannot_delete(root: Path):
     assert r.exit_code == 0, r.output
     why = "destroy; forgotten, not deleted: DashScope has no API to delete an exported model"
     assert f"~> CheckpointExport/money-rain-c600  forget\n      # {why}\n" in r.output  # the plan
-    assert re.search(rf"~> CheckpointExport/money-rain-c600  forget(  \(\d+s\))?: {re.escape(why)}\n",
-                     r.output), r.output  # what apply did
+    assert re.search(
+        rf"~> CheckpointExport/money-rain-c600  forget(  \(\d+s\))?: {re.escape(why)}\n", r.output
+    ), r.output  # what apply did
     assert "CheckpointExport/money-rain-c600  delete" not in r.output
     assert "3 to delete, 0 to cancel, 1 to forget." in r.output
     assert "- FineTune/money-rain  delete" in r.output
 
 
 def test_every_command_has_help():
-    for cmd in ("plan", "apply", "destroy", "refresh", "import", "output", "graph", "force-unlock", "validate",
-                "schema", "sandbox", "state"):
+    for cmd in (
+        "plan",
+        "apply",
+        "destroy",
+        "refresh",
+        "import",
+        "output",
+        "graph",
+        "force-unlock",
+        "validate",
+        "schema",
+        "sandbox",
+        "state",
+    ):
         r = run(cmd, "--help")
         assert r.exit_code == 0 and "Usage:" in r.output, cmd

@@ -16,15 +16,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reconciler.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_exit_codes_and_all_output_survive_the_quick_exit(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "manifests" / "quickstart", tmp_path / "qs", ignore=shutil.ignore_patterns(".reconciler"))
+    shutil.copytree(
+        REPO / "manifests" / "quickstart", tmp_path / "qs", ignore=shutil.ignore_patterns(".reconciler")
+    )
     plan = cli("plan", "-f", "qs", "--refresh=false", "--detailed-exitcode", cwd=tmp_path)
     assert plan.returncode == 2, plan.stderr  # changes: everything is to be created
-    assert plan.stdout.rstrip().splitlines()[-1].startswith("Refresh was skipped")  # the last line made it out
+    assert (
+        plan.stdout.rstrip().splitlines()[-1].startswith("Refresh was skipped")
+    )  # the last line made it out
     ok = cli("validate", "-f", "qs", cwd=tmp_path)
     assert ok.returncode == 0 and "valid" in ok.stdout + ok.stderr
     bad = cli("validate", "-f", "nowhere", cwd=tmp_path)

@@ -24,7 +24,9 @@ def fast_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
 
 
-def test_wavespeed_example_converges_and_downloads_its_loras(tmp_path: Path, example_copy: Callable[..., Path]):
+def test_wavespeed_example_converges_and_downloads_its_loras(
+    tmp_path: Path, example_copy: Callable[..., Path]
+):
     root = example_copy("manifests/examples/wavespeed")
     r = run("apply", "-f", str(root), "--auto-approve")
     assert r.exit_code == 0, r.output

@@ -41,8 +41,12 @@ def read_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReadOnly]:
     real_connect, real_access = sqlite3.connect, os.access
 
     def connect(database: object, *args: object, **kwargs: object) -> sqlite3.Connection:
-        if not kwargs.get("uri") and isinstance(database, str) and database != ":memory:" \
-                and is_blocked(Path(database)):
+        if (
+            not kwargs.get("uri")
+            and isinstance(database, str)
+            and database != ":memory:"
+            and is_blocked(Path(database))
+        ):
             database, kwargs["uri"] = f"file:{quote(str(Path(database).absolute()))}?mode=ro", True
         return real_connect(database, *args, **kwargs)  # type: ignore[arg-type]
 
@@ -82,7 +86,9 @@ def run(*args: str) -> Result:
 
 
 def state_bytes(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((root / ".reconciler").iterdir()) if p.name.startswith("state")}
+    return {
+        p.name: p.read_bytes() for p in sorted((root / ".reconciler").iterdir()) if p.name.startswith("state")
+    }
 
 
 def one_error_line(r: Result) -> str:
@@ -112,8 +118,10 @@ def test_a_read_only_state_file_is_one_line_naming_it(applied: Path, read_only: 
         line = one_error_line(run("state", rest[0], "-f", str(applied), *rest[1:]))
     else:
         line = one_error_line(run(cmd, "-f", str(applied), *rest))
-    assert line.startswith(f"Error: state {state} cannot be written (attempt to write a readonly database); "
-                           f"the file is read-only: make it writable (chmod u+w {state})."), line
+    assert line.startswith(
+        f"Error: state {state} cannot be written (attempt to write a readonly database); "
+        f"the file is read-only: make it writable (chmod u+w {state})."
+    ), line
     assert state_bytes(applied) == before
 
 
@@ -127,8 +135,9 @@ def test_plan_works_with_a_read_only_state_file_and_changes_no_byte(applied: Pat
 
 
 @pytest.mark.parametrize("command", ["apply", "destroy", "refresh", "import"])
-def test_a_read_only_state_directory_with_the_sandbox_in_it_is_one_line(applied: Path, read_only: ReadOnly,
-                                                                          command: str):
+def test_a_read_only_state_directory_with_the_sandbox_in_it_is_one_line(
+    applied: Path, read_only: ReadOnly, command: str
+):
     directory = applied / ".reconciler"
     before = state_bytes(applied)
     read_only(directory)
@@ -136,7 +145,9 @@ def test_a_read_only_state_directory_with_the_sandbox_in_it_is_one_line(applied:
     line = one_error_line(run(cmd, "-f", str(applied), *rest))
     # Whichever database is opened first says it: the sandbox's (a real chmod: its WAL files cannot be
     # created) or the state's. Both name the directory and what to do.
-    assert f"{directory} writable" in line or f"make the directory writable (chmod u+w {directory})" in line, line
+    assert (
+        f"{directory} writable" in line or f"make the directory writable (chmod u+w {directory})" in line
+    ), line
     assert state_bytes(applied) == before
 
 
@@ -150,8 +161,9 @@ def test_state_rm_in_a_read_only_state_directory_names_the_directory(applied: Pa
     assert "Deployment/money-rain" in run("state", "list", "-f", str(applied)).output
 
 
-def test_plan_against_providers_outside_a_read_only_directory_works(example_copy: Callable[..., Path],
-                                                                    read_only: ReadOnly):
+def test_plan_against_providers_outside_a_read_only_directory_works(
+    example_copy: Callable[..., Path], read_only: ReadOnly
+):
     """What a real provider sees: nothing of it lives in `.reconciler/`, so plan only reads there."""
     root = example_copy("manifests/quickstart")
     clock = FakeClock()
@@ -163,8 +175,9 @@ def test_plan_against_providers_outside_a_read_only_directory_works(example_copy
     workspace().apply()
     before = state_bytes(root)
     read_only(root / ".reconciler")
-    (root / "money-rain.yaml").write_text((root / "money-rain.yaml").read_text().replace("n_epochs: 150",
-                                                                                          "n_epochs: 200"))
+    (root / "money-rain.yaml").write_text(
+        (root / "money-rain.yaml").read_text().replace("n_epochs: 150", "n_epochs: 200")
+    )
     assert workspace().plan().has_changes
     assert state_bytes(root) == before
     with pytest.raises(StateError, match=r"its directory .* is read-only.*chmod u\+w"):
@@ -172,17 +185,22 @@ def test_plan_against_providers_outside_a_read_only_directory_works(example_copy
     assert state_bytes(root) == before
 
 
-def test_a_sandbox_database_that_cannot_be_created_is_one_line(example_copy: Callable[..., Path],
-                                                               monkeypatch: pytest.MonkeyPatch):
+def test_a_sandbox_database_that_cannot_be_created_is_one_line(
+    example_copy: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+):
     """No permission needed to see this one: a file stands where the state's directory would be."""
     monkeypatch.setenv("NO_COLOR", "1")
     root = example_copy("manifests/quickstart")
     blocker = root / "money-rain.yaml"
     state = blocker / "state" / "state.db"
     line = one_error_line(run("plan", "-f", str(root), "--state", str(state)))
-    assert line == f"Error: cannot read the state {state}: Not a directory; check its permissions, or the path " \
-                   "given with --state"
+    assert (
+        line == f"Error: cannot read the state {state}: Not a directory; check its permissions, or the path "
+        "given with --state"
+    )
     line = one_error_line(run("apply", "-f", str(root), "--state", str(state), "--auto-approve"))
-    assert line == (f"Error: the sandbox database {blocker / 'state' / 'sandbox.db'} cannot be created "
-                    f"(Not a directory): {blocker} is a file, not a directory; keep the state (and the sandbox "
-                    "beside it) elsewhere with --state PATH")
+    assert line == (
+        f"Error: the sandbox database {blocker / 'state' / 'sandbox.db'} cannot be created "
+        f"(Not a directory): {blocker} is a file, not a directory; keep the state (and the sandbox "
+        "beside it) elsewhere with --state PATH"
+    )

@@ -26,29 +26,51 @@ main(args=sys.argv[2:], prog_name="reconciler")
 
 HTTP_AND_DISPLAY = ("httpx", "httpcore", "rich")
 EMULATOR = ("reconciler.sandbox.sandbox", "reconciler.sandbox.app")
-PROVIDERS = ("reconciler.providers.dashscope", "reconciler.providers.wavespeed", "reconciler.providers.imgopen")
+PROVIDERS = (
+    "reconciler.providers.dashscope",
+    "reconciler.providers.wavespeed",
+    "reconciler.providers.imgopen",
+)
 
 
 def modules_after(tmp_path: Path, *args: str) -> set[str]:
     out = tmp_path / "modules.json"
-    subprocess.run([sys.executable, "-c", PROBE, str(out), *args], cwd=tmp_path, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), *args], cwd=tmp_path, capture_output=True, timeout=120
+    )
     return set(json.loads(out.read_text()))
 
 
 def loaded(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
-    return sorted(m for m in modules if m.startswith(prefixes) and (m in prefixes or m.split(".")[0] in prefixes
-                                                                       or any(m.startswith(p + ".") for p in prefixes)))
+    return sorted(
+        m
+        for m in modules
+        if m.startswith(prefixes)
+        and (m in prefixes or m.split(".")[0] in prefixes or any(m.startswith(p + ".") for p in prefixes))
+    )
 
 
 def test_help_imports_no_library_code(tmp_path: Path) -> None:
     modules = modules_after(tmp_path, "--help")
-    heavy = ("pydantic", "yaml", "sqlite3", "sqlite_utils", "deepdiff", "reconciler.models.envelope",
-             "reconciler.workspace", *HTTP_AND_DISPLAY, *EMULATOR, *PROVIDERS)
+    heavy = (
+        "pydantic",
+        "yaml",
+        "sqlite3",
+        "sqlite_utils",
+        "deepdiff",
+        "reconciler.models.envelope",
+        "reconciler.workspace",
+        *HTTP_AND_DISPLAY,
+        *EMULATOR,
+        *PROVIDERS,
+    )
     assert loaded(modules, heavy) == []
 
 
 def test_validate_imports_no_http_display_sandbox_or_provider(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "manifests" / "quickstart", tmp_path / "qs", ignore=shutil.ignore_patterns(".reconciler"))
+    shutil.copytree(
+        REPO / "manifests" / "quickstart", tmp_path / "qs", ignore=shutil.ignore_patterns(".reconciler")
+    )
     modules = modules_after(tmp_path, "validate", "-f", "qs")
     assert "reconciler.loading.loader" in modules  # it did validate
     assert loaded(modules, (*HTTP_AND_DISPLAY, *EMULATOR, *PROVIDERS, "deepdiff", "sqlite_utils")) == []
@@ -63,7 +85,9 @@ def test_an_offline_plan_imports_no_provider_client_and_no_diff_library(tmp_path
 
 
 def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "manifests" / "quickstart", tmp_path / "m", ignore=shutil.ignore_patterns(".reconciler"))
+    shutil.copytree(
+        REPO / "manifests" / "quickstart", tmp_path / "m", ignore=shutil.ignore_patterns(".reconciler")
+    )
     modules = modules_after(tmp_path, "plan", "-f", "m")
     assert "reconciler.providers.dashscope.adapter" in modules
     assert loaded(modules, ("reconciler.providers.wavespeed", "reconciler.providers.imgopen")) == []

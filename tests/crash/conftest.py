@@ -48,22 +48,28 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         row[f"{kind}_passed"] += not v["problems"]
         if kind == "crash":
             points[key].add(v["point"].split(" ", 1)[1])  # "after POST /x#1" -> the request
-    tr.write_line(f"{'provider/scenario [store]':32} {'crash points':>12} {'trials passed':>14} {'control':>8}")
+    tr.write_line(
+        f"{'provider/scenario [store]':32} {'crash points':>12} {'trials passed':>14} {'control':>8}"
+    )
     totals = [0, 0, 0]
     for (provider, scenario), row in sorted(table.items()):
         trials, passed = row["crash_total"], row["crash_passed"]
         totals = [totals[0] + len(points[(provider, scenario)]), totals[1] + passed, totals[2] + trials]
         control = "-" if not row["control_total"] else "pass" if row["control_passed"] else "FAIL"
-        tr.write_line(f"{provider + '/' + scenario:32} {len(points[(provider, scenario)]):>12} "
-                      f"{f'{passed}/{trials}':>14} {control:>8}")
+        tr.write_line(
+            f"{provider + '/' + scenario:32} {len(points[(provider, scenario)]):>12} "
+            f"{f'{passed}/{trials}':>14} {control:>8}"
+        )
     tr.write_line(f"{'total':32} {totals[0]:>12} {f'{totals[1]}/{totals[2]}':>14}")
     failing = [v for v in _verdicts if v["problems"]]
     if failing:
         tr.write_line("")
         tr.write_line(f"{len(failing)} failing trial(s):")
         for v in sorted(failing, key=lambda v: (v["provider"], v["scenario"], v["point"])):
-            tr.write_line(f"  {v['provider']}/{v['scenario']}/{v['point']} [{v.get('store', 'sqlite')}]: "
-                          + " | ".join(v["problems"]))
+            tr.write_line(
+                f"  {v['provider']}/{v['scenario']}/{v['point']} [{v.get('store', 'sqlite')}]: "
+                + " | ".join(v["problems"])
+            )
     noted = [v for v in _verdicts if v.get("notes")]
     if noted:
         tr.write_line("")

@@ -83,7 +83,9 @@ def sandbox_db(root: Path) -> Path:
 
 
 def open_sandbox(root: Path, clock: Clock) -> Sandbox:
-    return Sandbox(db_path=sandbox_db(root), clock=clock, time_scale=TIME_SCALE, seed=SEED, **documented_fidelity())
+    return Sandbox(
+        db_path=sandbox_db(root), clock=clock, time_scale=TIME_SCALE, seed=SEED, **documented_fidelity()
+    )
 
 
 def postgres_state(root: Path) -> dict[str, str] | None:
@@ -95,16 +97,24 @@ def use_postgres(root: Path, url: str) -> None:
     """From now on, `root`'s state is a workspace of its own in the database at `url`."""
     path = root / STATE_DIR / STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"url": url, "workspace": f"crash/{root.parent.name}/{root.name}/"
-                                                        f"{uuid.uuid4().hex[:8]}"}))
+    path.write_text(
+        json.dumps({"url": url, "workspace": f"crash/{root.parent.name}/{root.name}/{uuid.uuid4().hex[:8]}"})
+    )
 
 
-def workspace(root: Path, clock: Clock, sandbox: Sandbox, provider: str,
-              transport: httpx.BaseTransport) -> Workspace:
+def workspace(
+    root: Path, clock: Clock, sandbox: Sandbox, provider: str, transport: httpx.BaseTransport
+) -> Workspace:
     wiring = WiringContext(env={}, clock=clock, sandbox=sandbox, transports={provider: transport})
     pg = postgres_state(root)
-    return Workspace([root], clock=clock, wiring=wiring, parallelism=PARALLELISM,
-                     state_path=pg["url"] if pg else None, workspace=pg["workspace"] if pg else None)
+    return Workspace(
+        [root],
+        clock=clock,
+        wiring=wiring,
+        parallelism=PARALLELISM,
+        state_path=pg["url"] if pg else None,
+        workspace=pg["workspace"] if pg else None,
+    )
 
 
 def wait_for_unlock(root: Path, timeout: float = 10.0) -> None:
@@ -119,7 +129,9 @@ def wait_for_unlock(root: Path, timeout: float = 10.0) -> None:
     with PostgresStateStore.open(pg["url"], workspace=pg["workspace"], readonly=True) as store:
         while store.lock_info() is not None:
             if time.monotonic() > deadline:
-                raise AssertionError(f"the lock of {pg['workspace']} is still held {timeout:.0f}s after a kill")
+                raise AssertionError(
+                    f"the lock of {pg['workspace']} is still held {timeout:.0f}s after a kill"
+                )
             time.sleep(0.005)
 
 
@@ -172,8 +184,13 @@ class CrashPoint:
 class CrashingTransport(httpx.BaseTransport):
     """Forwards to the sandbox, names every mutating request, and dies at the crash point."""
 
-    def __init__(self, inner: httpx.BaseTransport, provider_type: str, crash: CrashPoint | None,
-                 on_death: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        provider_type: str,
+        crash: CrashPoint | None,
+        on_death: Callable[[], None],
+    ) -> None:
         self._inner = inner
         self._provider_type = provider_type
         self._crash = crash
@@ -230,7 +247,9 @@ class ChildOutcome:
         return self.exit_code is None
 
 
-def run_in_child(root: Path, body: Callable[[], dict[str, Any]], timeout: float = CHILD_TIMEOUT_S) -> ChildOutcome:
+def run_in_child(
+    root: Path, body: Callable[[], dict[str, Any]], timeout: float = CHILD_TIMEOUT_S
+) -> ChildOutcome:
     """Run `body` in a forked child; it must leave the process only through `os._exit`."""
     result_path = root / STATE_DIR / RESULT_FILE
     trace_path = root / STATE_DIR / TRACE_FILE
@@ -266,9 +285,14 @@ def run_in_child(root: Path, body: Callable[[], dict[str, Any]], timeout: float 
 
 def _summary(plan: Any, result: Any) -> dict[str, Any]:
     """What an apply did, small enough for a report line."""
-    out: dict[str, Any] = {"actions": {a.address + (f"#deposed:{a.deposed}" if a.deposed else ""): a.action.value
-                                       for a in plan.actions if a.is_change},
-                           "plan_errors": [e.get("message", str(e)) for e in plan.errors]}
+    out: dict[str, Any] = {
+        "actions": {
+            a.address + (f"#deposed:{a.deposed}" if a.deposed else ""): a.action.value
+            for a in plan.actions
+            if a.is_change
+        },
+        "plan_errors": [e.get("message", str(e)) for e in plan.errors],
+    }
     if result is None:
         out["result"] = None
     else:
@@ -277,8 +301,13 @@ def _summary(plan: Any, result: Any) -> dict[str, Any]:
     return out
 
 
-def _engine_run(root: Path, provider: str, crash: CrashPoint | None, start: float,
-                run: Callable[[Callable[[], Workspace], FakeClock], dict[str, Any]]) -> dict[str, Any]:
+def _engine_run(
+    root: Path,
+    provider: str,
+    crash: CrashPoint | None,
+    start: float,
+    run: Callable[[Callable[[], Workspace], FakeClock], dict[str, Any]],
+) -> dict[str, Any]:
     """One engine process: a fresh clock, sandbox handle, transport and workspace(s)."""
     clock = FakeClock(start)
     sandbox = open_sandbox(root, clock)
@@ -297,12 +326,16 @@ def _engine_run(root: Path, provider: str, crash: CrashPoint | None, start: floa
     return out
 
 
-def run_step(root: Path, provider: str, *, destroy: bool, wait: bool, crash: CrashPoint | None) -> ChildOutcome:
+def run_step(
+    root: Path, provider: str, *, destroy: bool, wait: bool, crash: CrashPoint | None
+) -> ChildOutcome:
     """The step under test (`apply`, `apply --no-wait` or `destroy`), in a child, killed at `crash`."""
+
     def body() -> dict[str, Any]:
         def run(make: Callable[[], Workspace], clock: FakeClock) -> dict[str, Any]:
             plan, result = make().apply(destroy=destroy, wait=wait)
             return _summary(plan, result)
+
         return _engine_run(root, provider, crash, read_clock(root), run)
 
     return run_in_child(root, body)
@@ -310,6 +343,7 @@ def run_step(root: Path, provider: str, *, destroy: bool, wait: bool, crash: Cra
 
 def recover(root: Path, provider: str, *, destroy: bool) -> ChildOutcome:
     """What an operator does after a crash: run the command again (a moment later) until the plan is empty."""
+
     def body() -> dict[str, Any]:
         def run(make: Callable[[], Workspace], clock: FakeClock) -> dict[str, Any]:
             applies = []
@@ -323,6 +357,7 @@ def recover(root: Path, provider: str, *, destroy: bool) -> ChildOutcome:
                     break
                 clock.advance(RESTART_DELAY_S)
             return {"applies": applies, "converged": converged}
+
         return _engine_run(root, provider, None, read_clock(root) + RESTART_DELAY_S, run)
 
     return run_in_child(root, body)

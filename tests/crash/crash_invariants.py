@@ -87,8 +87,9 @@ def observe(root: Path, provider: str, scenario: Scenario, clock: Clock | None =
     return World(provider, scenario, records, journal, ws.manifests, plan, sandbox)
 
 
-def check(root: Path, provider: str, scenario: Scenario, clock: Clock | None = None,
-          notes: list[str] | None = None) -> list[str]:
+def check(
+    root: Path, provider: str, scenario: Scenario, clock: Clock | None = None, notes: list[str] | None = None
+) -> list[str]:
     """Every invariant violation after recovery; empty when the trial passes.
 
     `clock`: the time to look at the world at (default: where the last engine run left the fake clock).
@@ -110,23 +111,29 @@ def _notes(w: World) -> list[str]:
     # the setup's upload, plus one per re-upload of changed content, is what a clean run makes
     clean = 1 + (w.scenario.name == "dataset")
     if len(uploads) > clean:
-        return [f"{len(uploads)} completed uploads, a clean run makes {clean} (uploads cannot be deleted; "
-                "the extra one expires after 7 days)"]
+        return [
+            f"{len(uploads)} completed uploads, a clean run makes {clean} (uploads cannot be deleted; "
+            "the extra one expires after 7 days)"
+        ]
     return []
 
 
 # --------------------------------------------------------------------------- shared checks
 def _converged(w: World) -> list[str]:
     out = []
-    changes = [f"{a.address}{' deposed ' + a.deposed if a.deposed else ''}: {a.action.value} ({a.reason})"
-               for a in w.plan.changes]
+    changes = [
+        f"{a.address}{' deposed ' + a.deposed if a.deposed else ''}: {a.action.value} ({a.reason})"
+        for a in w.plan.changes
+    ]
     if changes:
         out.append("plan not empty: " + "; ".join(changes))
     if w.plan.errors:
         out.append("plan errors: " + "; ".join(str(e.get("message", e)) for e in w.plan.errors))
     for r in w.records.values():
         if r.deposed:
-            out.append(f"{r.address}: deposed objects left in state: {[d.get('remote_id') for d in r.deposed]}")
+            out.append(
+                f"{r.address}: deposed objects left in state: {[d.get('remote_id') for d in r.deposed]}"
+            )
     if w.open_journal:
         out.append("journal rows left open: " + "; ".join(w.open_journal))
     declared = set() if w.scenario.destroy else set(w.manifests.resources)
@@ -141,14 +148,17 @@ def _live(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [o for o in objects if not o.get("_deleted")]
 
 
-def _one_object_per_resource(w: World, kind: str, live: list[dict[str, Any]], id_key: str,
-                             records: list[ResourceRecord]) -> list[str]:
+def _one_object_per_resource(
+    w: World, kind: str, live: list[dict[str, Any]], id_key: str, records: list[ResourceRecord]
+) -> list[str]:
     """Invariant 1 (one object per resource) and 2 (no orphans) for a kind the provider can delete."""
     out = []
     ids = [str(o[id_key]) for o in live]
     if len(ids) != len(records):
-        out.append(f"{len(ids)} live {kind} {sorted(ids)} for {len(records)} resource(s) "
-                   f"{sorted(r.address for r in records)}")
+        out.append(
+            f"{len(ids)} live {kind} {sorted(ids)} for {len(records)} resource(s) "
+            f"{sorted(r.address for r in records)}"
+        )
     for r in records:
         if r.remote_id not in ids:
             out.append(f"{r.address}: its {kind} {r.remote_id} is not live on the provider")
@@ -180,7 +190,9 @@ def _canonical(mapping: dict[str, Any]) -> str:
     return json.dumps({k: _number_or_text(v) for k, v in mapping.items() if v is not None}, sort_keys=True)
 
 
-def _trainings_ever(w: World, label: str, keyed: list[tuple[str, Any]], request_route: str | None) -> list[str]:
+def _trainings_ever(
+    w: World, label: str, keyed: list[tuple[str, Any]], request_route: str | None
+) -> list[str]:
     """Invariant 1, second half: never a training submitted twice for one spec, and exactly as many as needed."""
     out = []
     groups: dict[Any, list[str]] = defaultdict(list)
@@ -216,18 +228,23 @@ def _dashscope(w: World) -> list[str]:
 
     out += _one_object_per_resource(w, "files", list(files.values()), "id", w.of_kind("Dataset"))
     out += _one_object_per_resource(w, "fine_tunes", list(jobs.values()), "job_id", w.of_kind("FineTune"))
-    out += _one_object_per_resource(w, "deployments", list(deployments.values()), "deployed_model",
-                                    w.of_kind("Deployment"))
+    out += _one_object_per_resource(
+        w, "deployments", list(deployments.values()), "deployed_model", w.of_kind("Deployment")
+    )
 
     # invariant 3: lineage — every dependent built from its upstream's current object
     for ds in w.of_kind("Dataset"):
         digest = _current_digest(w, ds.name)
         if ds.content_digest != digest:
-            out.append(f"{ds.address}: state records content {ds.content_digest}, the manifests have {digest}")
+            out.append(
+                f"{ds.address}: state records content {ds.content_digest}, the manifests have {digest}"
+            )
         f = files.get(ds.remote_id or "")
         wanted = upload_name(ds.name, digest or "")
         if f is not None and f["filename"] != wanted:
-            out.append(f"{ds.address}: live file {f['id']} is {f['filename']}, the current content uploads as {wanted}")
+            out.append(
+                f"{ds.address}: live file {f['id']} is {f['filename']}, the current content uploads as {wanted}"
+            )
     for ft in w.of_kind("FineTune"):
         job = jobs.get(ft.remote_id or "")
         if job is None:
@@ -235,17 +252,23 @@ def _dashscope(w: World) -> list[str]:
         upstream = [w.record("Dataset", n) for n in ft.spec.get("training_datasets") or []]
         current_files = sorted(str(d.remote_id) if d else "(not in state)" for d in upstream)
         if sorted(job["training_file_ids"]) != current_files:
-            out.append(f"{ft.address}: job {job['job_id']} trained on {sorted(job['training_file_ids'])}, "
-                       f"the Dataset's current file is {current_files}")
+            out.append(
+                f"{ft.address}: job {job['job_id']} trained on {sorted(job['training_file_ids'])}, "
+                f"the Dataset's current file is {current_files}"
+            )
         for key, value in (ft.spec.get("hyper_parameters") or {}).items():
             echoed = job["hyper_parameters"].get(key)
             if value is not None and echoed is not None and not _same(echoed, value):
-                out.append(f"{ft.address}: job {job['job_id']} has {key}={echoed}, the applied spec says {value}")
+                out.append(
+                    f"{ft.address}: job {job['job_id']} has {key}={echoed}, the applied spec says {value}"
+                )
         if job["status"] != "SUCCEEDED":
             out.append(f"{ft.address}: job {job['job_id']} is {job['status']}, not settled")
         if ft.outputs.get("finetuned_output") != job.get("finetuned_output"):
-            out.append(f"{ft.address}: state says finetuned_output {ft.outputs.get('finetuned_output')}, "
-                       f"job {job['job_id']} produced {job.get('finetuned_output')}")
+            out.append(
+                f"{ft.address}: state says finetuned_output {ft.outputs.get('finetuned_output')}, "
+                f"job {job['job_id']} produced {job.get('finetuned_output')}"
+            )
     for ce in w.of_kind("CheckpointExport"):
         ft = w.record("FineTune", ce.spec.get("fine_tune", ""))
         wanted_id = f"{ft.remote_id if ft else '(no FineTune)'}:{ce.spec.get('checkpoint')}"
@@ -258,8 +281,10 @@ def _dashscope(w: World) -> list[str]:
         elif cp.get("status") != "SUCCEEDED":
             out.append(f"{ce.address}: export {ce.remote_id} is {cp.get('status')}, not settled")
         elif cp.get("model_name") != ce.outputs.get("model_name"):
-            out.append(f"{ce.address}: state says model_name {ce.outputs.get('model_name')}, "
-                       f"the export is {cp.get('model_name')}")
+            out.append(
+                f"{ce.address}: state says model_name {ce.outputs.get('model_name')}, "
+                f"the export is {cp.get('model_name')}"
+            )
     for dep in w.of_kind("Deployment"):
         live = deployments.get(dep.remote_id or "")
         if live is None:
@@ -272,14 +297,25 @@ def _dashscope(w: World) -> list[str]:
             job = jobs.get(source.remote_id or "") if source else None
             wanted_model = job.get("finetuned_output") if job else None
         if live["model_name"] != wanted_model:
-            out.append(f"{dep.address}: deployment {live['deployed_model']} serves {live['model_name']}, "
-                       f"the current {source.address if source else 'source'} produced {wanted_model}")
+            out.append(
+                f"{dep.address}: deployment {live['deployed_model']} serves {live['model_name']}, "
+                f"the current {source.address if source else 'source'} produced {wanted_model}"
+            )
         if live["status"] != "RUNNING":
             out.append(f"{dep.address}: deployment {live['deployed_model']} is {live['status']}, not settled")
 
     filenames = {f["id"]: f["filename"] for f in files_all}
-    keyed = [(j["job_id"], (j["model"], tuple(sorted(filenames.get(i, i) for i in j["training_file_ids"])),
-                            _canonical(j["hyper_parameters"]))) for j in jobs_all]
+    keyed = [
+        (
+            j["job_id"],
+            (
+                j["model"],
+                tuple(sorted(filenames.get(i, i) for i in j["training_file_ids"])),
+                _canonical(j["hyper_parameters"]),
+            ),
+        )
+        for j in jobs_all
+    ]
     out += _trainings_ever(w, "fine-tune jobs", keyed, TRAINING_ROUTES["dashscope"])
     return out
 
@@ -313,13 +349,17 @@ def _wavespeed(w: World) -> list[str]:
     out: list[str] = []
     preds_all = w.objects("wavespeed_predictions")
     preds = {p["id"]: p for p in _live(preds_all)}
-    out += _one_object_per_resource(w, "wavespeed_predictions", list(preds.values()), "id", w.of_kind("FineTune"))
+    out += _one_object_per_resource(
+        w, "wavespeed_predictions", list(preds.values()), "id", w.of_kind("FineTune")
+    )
     fetch = _Fetcher(w.sandbox)
     try:
         for ds in w.of_kind("Dataset"):
             digest = _current_digest(w, ds.name)
             if ds.content_digest != digest:
-                out.append(f"{ds.address}: state records content {ds.content_digest}, the manifests have {digest}")
+                out.append(
+                    f"{ds.address}: state records content {ds.content_digest}, the manifests have {digest}"
+                )
             resource = w.manifests.resources.get(ds.address)
             source = resource.content.source if resource and resource.content else None
             served = fetch.sha256(str(ds.remote_id))
@@ -329,7 +369,9 @@ def _wavespeed(w: World) -> list[str]:
                 with zipped(source) as path:
                     wanted = hashlib.sha256(Path(path).read_bytes()).hexdigest()
                 if served != wanted:
-                    out.append(f"{ds.address}: upload {ds.remote_id} holds other bytes than the current dataset")
+                    out.append(
+                        f"{ds.address}: upload {ds.remote_id} holds other bytes than the current dataset"
+                    )
         for ft in w.of_kind("FineTune"):
             p = preds.get(ft.remote_id or "")
             if p is None:
@@ -337,12 +379,16 @@ def _wavespeed(w: World) -> list[str]:
             given = _prediction_input(w, p)
             ds = w.record("Dataset", ft.spec.get("dataset", ""))
             if ds is None or given.get("data") != ds.remote_id:
-                out.append(f"{ft.address}: prediction {p['id']} trains on {given.get('data')}, "
-                           f"the Dataset's current upload is {ds.remote_id if ds else '(not in state)'}")
+                out.append(
+                    f"{ft.address}: prediction {p['id']} trains on {given.get('data')}, "
+                    f"the Dataset's current upload is {ds.remote_id if ds else '(not in state)'}"
+                )
             for key in ("trigger_word", "steps", "learning_rate", "lora_rank"):
                 if ft.spec.get(key) is not None and not _same(given.get(key), ft.spec[key]):
-                    out.append(f"{ft.address}: prediction {p['id']} has {key}={given.get(key)}, "
-                               f"the applied spec says {ft.spec[key]}")
+                    out.append(
+                        f"{ft.address}: prediction {p['id']} has {key}={given.get(key)}, "
+                        f"the applied spec says {ft.spec[key]}"
+                    )
             if p["status"] != "completed":
                 out.append(f"{ft.address}: prediction {p['id']} is {p['status']}, not settled")
         keyed = []
@@ -366,8 +412,10 @@ def _imgopen(w: World) -> list[str]:
         resource = w.manifests.resources.get(ds.address)
         urls = list(resource.effective_spec().get("urls") or []) if resource else []
         if ds.remote_id != dataset_remote_id(ds.name, urls):
-            out.append(f"{ds.address}: state names URL list {ds.remote_id}, the manifests' URLs are "
-                       f"{dataset_remote_id(ds.name, urls)}")
+            out.append(
+                f"{ds.address}: state names URL list {ds.remote_id}, the manifests' URLs are "
+                f"{dataset_remote_id(ds.name, urls)}"
+            )
     for ft in w.of_kind("FineTune"):
         t = tasks.get(ft.remote_id or "")
         if t is None:
@@ -376,12 +424,16 @@ def _imgopen(w: World) -> list[str]:
         ds = w.record("Dataset", ft.spec.get("dataset", ""))
         current = list(ds.outputs.get("urls") or []) if ds else None
         if t["fileUrlList"] != current:
-            out.append(f"{ft.address}: task {t['taskId']} trains on other URLs than the Dataset's current list")
+            out.append(
+                f"{ft.address}: task {t['taskId']} trains on other URLs than the Dataset's current list"
+            )
         wanted = ImgOpenFineTune.model_validate(dict(ft.spec)).training_request()
         for key, value in wanted.items():
             if not _same(t["fields"].get(key), value):
-                out.append(f"{ft.address}: task {t['taskId']} has {key}={t['fields'].get(key)}, "
-                           f"the applied spec says {value}")
+                out.append(
+                    f"{ft.address}: task {t['taskId']} has {key}={t['fields'].get(key)}, "
+                    f"the applied spec says {value}"
+                )
         if t["status"] != IMGOPEN_SUCCEEDED:
             out.append(f"{ft.address}: task {t['taskId']} has status {t['status']}, not settled")
     keyed = [(t["taskId"], (tuple(t["fileUrlList"]), _canonical(t["fields"]))) for t in tasks_all]

@@ -59,12 +59,21 @@ SUBJECTS: dict[str, Subject] = {
         kinds=frozenset({"Dataset", "FineTune", "CheckpointExport", "Deployment"}),
         edits={
             "replace": lambda r: replace_text(r, "money-rain.yaml", "n_epochs: 150", "n_epochs: 200"),
-            "redeploy": lambda r: replace_text(r, "money-rain.yaml", "lora_prompt_default: s86b5p golden coins",
-                                               "lora_prompt_default: s86b5p silver coins"),
-            "redeploy-suffix": lambda r: replace_text(r, "money-rain.yaml", "  capacity: 1\n",
-                                                      "  capacity: 1\n  suffix: v2\n"),
-            "dataset": lambda r: replace_text(r, "data/money-rain/data.jsonl", "golden coins", "silver coins"),
-            "prune": lambda r: drop_documents(r, "money-rain.yaml", {"FineTune", "CheckpointExport", "Deployment"}),
+            "redeploy": lambda r: replace_text(
+                r,
+                "money-rain.yaml",
+                "lora_prompt_default: s86b5p golden coins",
+                "lora_prompt_default: s86b5p silver coins",
+            ),
+            "redeploy-suffix": lambda r: replace_text(
+                r, "money-rain.yaml", "  capacity: 1\n", "  capacity: 1\n  suffix: v2\n"
+            ),
+            "dataset": lambda r: replace_text(
+                r, "data/money-rain/data.jsonl", "golden coins", "silver coins"
+            ),
+            "prune": lambda r: drop_documents(
+                r, "money-rain.yaml", {"FineTune", "CheckpointExport", "Deployment"}
+            ),
         },
     ),
     "wavespeed": Subject(
@@ -73,8 +82,9 @@ SUBJECTS: dict[str, Subject] = {
         kinds=frozenset({"Dataset", "FineTune"}),
         edits={
             "replace": lambda r: replace_text(r, "product-shots.yaml", "steps: 1000", "steps: 1200"),
-            "dataset": lambda r: replace_text(r, "data/product-shots/shot_01.txt", "white background",
-                                              "grey background"),
+            "dataset": lambda r: replace_text(
+                r, "data/product-shots/shot_01.txt", "white background", "grey background"
+            ),
             "prune": lambda r: drop_documents(r, "product-shots.yaml", {"FineTune"}),
         },
     ),
@@ -101,29 +111,63 @@ class Scenario:
     step_wait: bool = True  # False: the crashing step is `apply --no-wait`
     destroy: bool = False  # the crashing step (and its recovery) is `destroy`
     trainings: int = 1  # training jobs the scenario needs, ever (the setup's included)
-    not_applicable: dict[str, str] = field(default_factory=dict)  # provider -> why the scenario does not exist
-    nothing_to_kill: dict[str, str] = field(default_factory=dict)  # provider -> why it sends no mutating request
+    not_applicable: dict[str, str] = field(
+        default_factory=dict
+    )  # provider -> why the scenario does not exist
+    nothing_to_kill: dict[str, str] = field(
+        default_factory=dict
+    )  # provider -> why it sends no mutating request
 
 
 NO_DEPLOYMENT = {"wavespeed": "WaveSpeed has no Deployment kind", "imgopen": "ImgOpen has no Deployment kind"}
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
-    Scenario("create", "create from empty", applied_first=False, edited=False),
-    Scenario("replace", "replace after a hyper-parameter change", applied_first=True, edited=True, trainings=2),
-    Scenario("redeploy", "redeploy after an aigc_config change (same deployed_model: destroy, then create)",
-             applied_first=True, edited=True, not_applicable=NO_DEPLOYMENT),
-    Scenario("redeploy-suffix", "redeploy after a suffix change (a new deployed_model: create before destroy)",
-             applied_first=True, edited=True, not_applicable=NO_DEPLOYMENT),
-    Scenario("dataset", "dataset content change", applied_first=True, edited=True, trainings=2),
-    Scenario("prune", "prune everything below the dataset", applied_first=True, edited=True,
-             nothing_to_kill={"imgopen": "ImgOpen has no delete: a prune only forgets"}),
-    Scenario("destroy", "destroy", applied_first=True, edited=False, destroy=True,
-             nothing_to_kill={"imgopen": "ImgOpen has no delete: destroy only forgets"}),
-    Scenario("nowait", "apply --no-wait, then apply", applied_first=False, edited=False, step_wait=False),
-)}
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("create", "create from empty", applied_first=False, edited=False),
+        Scenario(
+            "replace", "replace after a hyper-parameter change", applied_first=True, edited=True, trainings=2
+        ),
+        Scenario(
+            "redeploy",
+            "redeploy after an aigc_config change (same deployed_model: destroy, then create)",
+            applied_first=True,
+            edited=True,
+            not_applicable=NO_DEPLOYMENT,
+        ),
+        Scenario(
+            "redeploy-suffix",
+            "redeploy after a suffix change (a new deployed_model: create before destroy)",
+            applied_first=True,
+            edited=True,
+            not_applicable=NO_DEPLOYMENT,
+        ),
+        Scenario("dataset", "dataset content change", applied_first=True, edited=True, trainings=2),
+        Scenario(
+            "prune",
+            "prune everything below the dataset",
+            applied_first=True,
+            edited=True,
+            nothing_to_kill={"imgopen": "ImgOpen has no delete: a prune only forgets"},
+        ),
+        Scenario(
+            "destroy",
+            "destroy",
+            applied_first=True,
+            edited=False,
+            destroy=True,
+            nothing_to_kill={"imgopen": "ImgOpen has no delete: destroy only forgets"},
+        ),
+        Scenario("nowait", "apply --no-wait, then apply", applied_first=False, edited=False, step_wait=False),
+    )
+}
 
 
 def combinations(*, crashable_only: bool) -> list[tuple[str, str]]:
     """(provider, scenario) pairs that exist; with `crashable_only`, only those that have crash points."""
-    return [(p, name) for p in SUBJECTS for name, s in SCENARIOS.items()
-            if p not in s.not_applicable and not (crashable_only and p in s.nothing_to_kill)]
+    return [
+        (p, name)
+        for p in SUBJECTS
+        for name, s in SCENARIOS.items()
+        if p not in s.not_applicable and not (crashable_only and p in s.nothing_to_kill)
+    ]

@@ -38,7 +38,9 @@ class Verdict:
 
     @property
     def title(self) -> str:
-        return f"{self.provider}/{self.scenario}/{self.point}" + ("" if self.store == "sqlite" else f" [{self.store}]")
+        return f"{self.provider}/{self.scenario}/{self.point}" + (
+            "" if self.store == "sqlite" else f" [{self.store}]"
+        )
 
     def line(self) -> str:
         notes = "".join(f"; note: {n}" for n in self.notes)
@@ -47,8 +49,15 @@ class Verdict:
         return f"FAIL {self.title}: " + " | ".join(self.problems) + notes
 
     def to_dict(self) -> dict[str, object]:
-        return {"provider": self.provider, "scenario": self.scenario, "point": self.point, "store": self.store,
-                "problems": self.problems, "recovery_applies": self.recovery_applies, "notes": self.notes}
+        return {
+            "provider": self.provider,
+            "scenario": self.scenario,
+            "point": self.point,
+            "store": self.store,
+            "problems": self.problems,
+            "recovery_applies": self.recovery_applies,
+            "notes": self.notes,
+        }
 
 
 def _last_line(text: str) -> str:
@@ -67,15 +76,23 @@ def build_baseline(root: Path, provider: str, scenario: Scenario, postgres_url: 
     if scenario.applied_first:
         setup = run_step(root, provider, destroy=False, wait=True, crash=None)
         if setup.error or not setup.result or not setup.result.get("ok"):
-            raise AssertionError(f"{provider}/{scenario.name}: the setup apply failed, so no trial can run: "
-                                 f"{setup.result or _last_line(setup.error or 'no result')}")
+            raise AssertionError(
+                f"{provider}/{scenario.name}: the setup apply failed, so no trial can run: "
+                f"{setup.result or _last_line(setup.error or 'no result')}"
+            )
     if scenario.edited:
         subject.edits[scenario.name](root)
     return root
 
 
-def run_trial(baseline: Path, work: Path, provider: str, scenario_name: str,
-              crash: CrashPoint | None, store: str = "sqlite") -> tuple[Verdict, list[str]]:
+def run_trial(
+    baseline: Path,
+    work: Path,
+    provider: str,
+    scenario_name: str,
+    crash: CrashPoint | None,
+    store: str = "sqlite",
+) -> tuple[Verdict, list[str]]:
     """Returns the verdict and the mutating requests the step made before it ended (or died)."""
     scenario = SCENARIOS[scenario_name]
     root = copy_tree(baseline, work)
@@ -104,11 +121,15 @@ def run_trial(baseline: Path, work: Path, provider: str, scenario_name: str,
         verdict.recovery_applies = len(applies)
         if not rec.result.get("converged"):
             last = applies[-1] if applies else {}
-            problems.append(f"not converged after {len(applies)} applies (last: failed={last.get('failed')}, "
-                            f"plan errors={last.get('plan_errors')})")
+            problems.append(
+                f"not converged after {len(applies)} applies (last: failed={last.get('failed')}, "
+                f"plan errors={last.get('plan_errors')})"
+            )
     if store == "postgresql" and (root / ".reconciler" / "state.db").exists():
         problems.append("harness: a SQLite state file appeared in a PostgreSQL trial")
-    unclassified = sorted(set(step.trace.get("unclassified") or []) | set(rec.trace.get("unclassified") or []))
+    unclassified = sorted(
+        set(step.trace.get("unclassified") or []) | set(rec.trace.get("unclassified") or [])
+    )
     if unclassified:
         problems.append(f"harness: unclassified requests {unclassified}; add them to crash_routes.ROUTES")
     try:
@@ -138,24 +159,49 @@ class Campaign:
     def baseline(self, provider: str, scenario: str, postgres_url: str | None = None) -> Path:
         key = (postgres_url, provider, scenario)
         if key not in self._baselines:
-            self._baselines[key] = build_baseline(self._dir(provider, scenario, postgres_url) / "baseline", provider,
-                                                  SCENARIOS[scenario], postgres_url)
+            self._baselines[key] = build_baseline(
+                self._dir(provider, scenario, postgres_url) / "baseline",
+                provider,
+                SCENARIOS[scenario],
+                postgres_url,
+            )
         return self._baselines[key]
 
-    def control(self, provider: str, scenario: str, postgres_url: str | None = None) -> tuple[Verdict, list[str]]:
+    def control(
+        self, provider: str, scenario: str, postgres_url: str | None = None
+    ) -> tuple[Verdict, list[str]]:
         key = (postgres_url, provider, scenario)
         if key not in self._controls:
             work = self._dir(provider, scenario, postgres_url) / "control"
-            self._controls[key] = run_trial(self.baseline(provider, scenario, postgres_url), work, provider, scenario,
-                                            None, store="postgresql" if postgres_url else "sqlite")
+            self._controls[key] = run_trial(
+                self.baseline(provider, scenario, postgres_url),
+                work,
+                provider,
+                scenario,
+                None,
+                store="postgresql" if postgres_url else "sqlite",
+            )
         return self._controls[key]
 
     def crash_points(self, provider: str, scenario: str, postgres_url: str | None = None) -> list[str]:
         return self.control(provider, scenario, postgres_url)[1]
 
-    def trial(self, provider: str, scenario: str, mode: Mode, point: str, index: int,
-              postgres_url: str | None = None) -> Verdict:
+    def trial(
+        self,
+        provider: str,
+        scenario: str,
+        mode: Mode,
+        point: str,
+        index: int,
+        postgres_url: str | None = None,
+    ) -> Verdict:
         work = self._dir(provider, scenario, postgres_url) / f"{mode}-{index:02d}"
-        verdict, _ = run_trial(self.baseline(provider, scenario, postgres_url), work, provider, scenario,
-                               CrashPoint(point, mode), store="postgresql" if postgres_url else "sqlite")
+        verdict, _ = run_trial(
+            self.baseline(provider, scenario, postgres_url),
+            work,
+            provider,
+            scenario,
+            CrashPoint(point, mode),
+            store="postgresql" if postgres_url else "sqlite",
+        )
         return verdict

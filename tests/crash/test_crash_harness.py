@@ -28,14 +28,18 @@ from reconciler.providers.dashscope.types import FineTuneCreate
 
 
 def test_routes_are_classified_as_the_provider_docs_say():
-    assert classify("dashscope", "GET", "/api/v1/fine-tunes/ft-1/export/checkpoint-600").mutating  # GET, side effect
+    assert classify(
+        "dashscope", "GET", "/api/v1/fine-tunes/ft-1/export/checkpoint-600"
+    ).mutating  # GET, side effect
     assert not classify("dashscope", "GET", "/api/v1/fine-tunes/ft-1/checkpoints").mutating
     assert classify("dashscope", "DELETE", "/api/v1/deployments/m").mutating
     assert classify("dashscope", "PUT", "/api/v1/deployments/m/scale").mutating
     assert not classify("wavespeed", "POST", "/api/v3/predictions").mutating  # the history: a POST that reads
     assert classify("wavespeed", "POST", "/api/v3/predictions/delete").mutating
-    assert classify("wavespeed", "POST", "/api/v3/wavespeed-ai/wan-2.2-image-lora-trainer").label == \
-        "POST /api/v3/wavespeed-ai/{trainer}"
+    assert (
+        classify("wavespeed", "POST", "/api/v3/wavespeed-ai/wan-2.2-image-lora-trainer").label
+        == "POST /api/v3/wavespeed-ai/{trainer}"
+    )
     assert classify("wavespeed", "PUT", "/sandbox-files/wavespeed/uploads/abc").mutating
     assert classify("imgopen", "POST", "/AIGCImgOpenServ/saas/modelTraining/submitTraining/Job").mutating
     assert not classify("imgopen", "POST", "/AIGCImgOpenServ/saas/modelTraining/queryTrainingResult").mutating
@@ -46,7 +50,9 @@ def test_routes_are_classified_as_the_provider_docs_say():
 def _jobs_and_requests(root):
     sandbox = open_sandbox(root, FakeClock(read_clock(root)))
     try:
-        return len(sandbox.list_objects("fine_tunes")), sandbox.request_counts().get("POST /api/v1/fine-tunes", 0)
+        return len(sandbox.list_objects("fine_tunes")), sandbox.request_counts().get(
+            "POST /api/v1/fine-tunes", 0
+        )
     finally:
         sandbox.close()
 
@@ -67,7 +73,9 @@ def test_a_kill_before_never_reaches_the_provider_and_a_kill_after_commits(campa
     assert _jobs_and_requests(after) == (1, 1)
 
     late = copy_tree(baseline, tmp_path / "late")  # the deployment comes after waiting for the training
-    out = run_step(late, "dashscope", destroy=False, wait=True, crash=CrashPoint("POST /api/v1/deployments#1", "after"))
+    out = run_step(
+        late, "dashscope", destroy=False, wait=True, crash=CrashPoint("POST /api/v1/deployments#1", "after")
+    )
     assert out.exit_code == CRASH_EXIT
     assert read_clock(late) > START + 10  # the child's fake time carried over to the parent
 
@@ -82,10 +90,17 @@ def test_the_checker_flags_a_duplicate_an_orphan_and_a_stale_plan(campaign, tmp_
     client = DashScopeClient("http://127.0.0.1", "k", transport=sandbox.transport(), clock=clock)
     try:
         job = sandbox.list_objects("fine_tunes")[0]
-        twin = client.create_fine_tune(FineTuneCreate(
-            model=job["model"], training_file_ids=job["training_file_ids"], training_type="efficient_sft",
-            hyper_parameters={k: job["hyper_parameters"][k] for k in ("n_epochs", "learning_rate", "lora_rank",
-                                                                        "lora_alpha")}))
+        twin = client.create_fine_tune(
+            FineTuneCreate(
+                model=job["model"],
+                training_file_ids=job["training_file_ids"],
+                training_type="efficient_sft",
+                hyper_parameters={
+                    k: job["hyper_parameters"][k]
+                    for k in ("n_epochs", "learning_rate", "lora_rank", "lora_alpha")
+                },
+            )
+        )
         client.delete_deployment(sandbox.list_objects("deployments")[0]["deployed_model"])
         clock.advance(600)
     finally:

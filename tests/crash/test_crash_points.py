@@ -38,10 +38,14 @@ def postgres_url(request: pytest.FixtureRequest) -> str | None:
     return None if request.param == "sqlite" else request.getfixturevalue("pg_database")
 
 
-@pytest.mark.parametrize(("provider", "scenario"), combinations(crashable_only=False),
-                         ids=[f"{p}-{s}" for p, s in combinations(crashable_only=False)])
-def test_uncrashed_step_converges(campaign: Campaign, record_property, provider: str, scenario: str,
-                                  postgres_url: str | None):
+@pytest.mark.parametrize(
+    ("provider", "scenario"),
+    combinations(crashable_only=False),
+    ids=[f"{p}-{s}" for p, s in combinations(crashable_only=False)],
+)
+def test_uncrashed_step_converges(
+    campaign: Campaign, record_property, provider: str, scenario: str, postgres_url: str | None
+):
     verdict, made = campaign.control(provider, scenario, postgres_url)
     _report(record_property, [verdict])
     print(f"[crash] {provider}/{scenario}: {len(made)} mutating request(s): {made}")
@@ -53,12 +57,18 @@ def test_uncrashed_step_converges(campaign: Campaign, record_property, provider:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("provider", "scenario"), combinations(crashable_only=True),
-                         ids=[f"{p}-{s}" for p, s in combinations(crashable_only=True)])
-def test_every_crash_point_recovers(campaign: Campaign, record_property, provider: str, scenario: str, mode: str,
-                                    postgres_url: str | None):
+@pytest.mark.parametrize(
+    ("provider", "scenario"),
+    combinations(crashable_only=True),
+    ids=[f"{p}-{s}" for p, s in combinations(crashable_only=True)],
+)
+def test_every_crash_point_recovers(
+    campaign: Campaign, record_property, provider: str, scenario: str, mode: str, postgres_url: str | None
+):
     points = campaign.crash_points(provider, scenario, postgres_url)
     assert points, f"{provider}/{scenario}: the un-killed step made no mutating request to crash at"
-    verdicts = [campaign.trial(provider, scenario, mode, point, i, postgres_url) for i, point in enumerate(points, 1)]
+    verdicts = [
+        campaign.trial(provider, scenario, mode, point, i, postgres_url) for i, point in enumerate(points, 1)
+    ]
     _report(record_property, verdicts)
     assert all(v.passed for v in verdicts), _failures(verdicts)

@@ -56,8 +56,12 @@ def test_kill_minus_9_during_a_replace_then_apply_keeps_the_invariants(tmp_path:
 
     rng = random.Random(seed)
     for _ in range(3):
-        proc = subprocess.Popen(_cli(root, "apply", "--auto-approve"), env=_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            _cli(root, "apply", "--auto-approve"),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.3, 2.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()

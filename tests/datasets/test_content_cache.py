@@ -47,8 +47,11 @@ def write_dataset(folder: Path, n: int = 10) -> Path:
     for i in range(1, n + 1):
         (folder / f"image_{i}.png").write_bytes(png(i))
         (folder / f"video_{i}.mp4").write_bytes(MP4)
-        lines.append(json.dumps({"prompt": f"scene {i}", "first_frame_path": f"image_{i}.png",
-                                 "video_path": f"video_{i}.mp4"}))
+        lines.append(
+            json.dumps(
+                {"prompt": f"scene {i}", "first_frame_path": f"image_{i}.png", "video_path": f"video_{i}.mp4"}
+            )
+        )
     (folder / "data.jsonl").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -61,7 +64,9 @@ def layout(source, usage):  # type: ignore[no-untyped-def]
 
 
 def inspect(path: Path, cache: ContentCache) -> inspecting.DatasetInspection:
-    return inspect_dataset(path, provider=ProviderType.DASHSCOPE, usages=[USAGE], check_layout=layout, cache=cache)
+    return inspect_dataset(
+        path, provider=ProviderType.DASHSCOPE, usages=[USAGE], check_layout=layout, cache=cache
+    )
 
 
 def fresh_digest(path: Path) -> str:
@@ -207,7 +212,9 @@ def test_a_racily_clean_file_is_hashed_again(tmp_path: Path, monkeypatch: pytest
     assert inspect(data, settled).files_read == 0
 
 
-def test_the_racy_window_is_measured_from_the_scan_not_the_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_racy_window_is_measured_from_the_scan_not_the_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = write_dataset(tmp_path / "d")
     cache = ContentCache(tmp_path / CACHE_FILE)
     times = [max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in data.iterdir()]
@@ -244,7 +251,9 @@ def test_a_new_usage_of_unchanged_content_reads_only_the_annotations(tmp_path: P
     data = write_dataset(tmp_path / "d")
     cache = reload_after(inspect, data, ContentCache(tmp_path / CACHE_FILE))
     kf2v = ("dashscope", "kf2v", "training")
-    result = inspect_dataset(data, provider=ProviderType.DASHSCOPE, usages=[kf2v], check_layout=layout, cache=cache)
+    result = inspect_dataset(
+        data, provider=ProviderType.DASHSCOPE, usages=[kf2v], check_layout=layout, cache=cache
+    )
     assert result.files_read == 1  # data.jsonl; every image's format and size came from the cache
     assert any("'last_frame_path' is missing" in p.message for p in result.layouts[kf2v])
 

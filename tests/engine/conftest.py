@@ -24,8 +24,12 @@ class Env:
     sandbox: Sandbox
 
     def workspace(self, **kwargs: object) -> Workspace:
-        return Workspace([self.root], clock=self.clock,
-                         wiring=WiringContext(env={}, clock=self.clock, sandbox=self.sandbox), **kwargs)
+        return Workspace(
+            [self.root],
+            clock=self.clock,
+            wiring=WiringContext(env={}, clock=self.clock, sandbox=self.sandbox),
+            **kwargs,
+        )
 
     @property
     def state_file(self) -> Path:

@@ -16,7 +16,12 @@ from reconciler.models.faults import FaultConfig, FaultRule
 from reconciler.models.plans import ActionType
 from reconciler.sandbox import Sandbox
 
-CHAIN = ["Dataset/money-rain-train", "FineTune/money-rain", "CheckpointExport/money-rain-c600", "Deployment/money-rain"]
+CHAIN = [
+    "Dataset/money-rain-train",
+    "FineTune/money-rain",
+    "CheckpointExport/money-rain-c600",
+    "Deployment/money-rain",
+]
 EXPORT_ROUTE = "GET /api/v1/fine-tunes/{job_id}/export/{checkpoint}"
 
 
@@ -33,10 +38,15 @@ def test_the_chain_converges_and_a_lost_state_is_adopted(env):
     assert result.ok, {a: o.message for a, o in result.outcomes.items()}
     outputs = env.workspace().outputs()
     model = outputs["FineTune/money-rain"]["finetuned_output"]
-    assert re.fullmatch(re.escape(model) + r"-[0-9a-f]{8}-blue", outputs["Deployment/money-rain"]["deployed_model"])
+    assert re.fullmatch(
+        re.escape(model) + r"-[0-9a-f]{8}-blue", outputs["Deployment/money-rain"]["deployed_model"]
+    )
     job = env.live("fine_tunes")[0]
     assert env.sandbox.list_objects("fine_tunes")  # introspection; the API itself echoes strings:
-    assert env.workspace().records()["FineTune/money-rain"].observed["hyper_parameters"]["learning_rate"] == "2.0E-5"
+    assert (
+        env.workspace().records()["FineTune/money-rain"].observed["hyper_parameters"]["learning_rate"]
+        == "2.0E-5"
+    )
     assert not env.workspace().plan().has_changes
 
     env.state_file.unlink()
@@ -54,7 +64,11 @@ def test_an_export_whose_answer_was_lost_is_resumed_by_the_next_apply(env):
     # slow enough that the export is still in flight after the client's retries gave up
     env.sandbox = Sandbox(clock=env.clock, seed=7, fidelity="documented", time_scale=2.0)
     # the deployment serves the export, so nothing else keeps the clock running after it failed
-    env.edit("money-rain.yaml", "fine_tune: money-rain            # or:", "checkpoint_export: money-rain-c600  # or:")
+    env.edit(
+        "money-rain.yaml",
+        "fine_tune: money-rain            # or:",
+        "checkpoint_export: money-rain-c600  # or:",
+    )
     lost = FaultConfig(seed=1, rules=[FaultRule(match=EXPORT_ROUTE, rate_lost_response=1.0)])
     ws = env.workspace()
     ws.wiring.transports["dashscope"] = env.sandbox.transport(faults=lost)

@@ -13,7 +13,12 @@ from reconciler.providers.dashscope.client import DashScopeClient
 from reconciler.state.interface import LockedError
 from reconciler.workspace import StalePlanError
 
-CHAIN = ["Dataset/money-rain-train", "FineTune/money-rain", "CheckpointExport/money-rain-c600", "Deployment/money-rain"]
+CHAIN = [
+    "Dataset/money-rain-train",
+    "FineTune/money-rain",
+    "CheckpointExport/money-rain-c600",
+    "Deployment/money-rain",
+]
 
 
 def actions(plan):
@@ -241,8 +246,9 @@ def test_removed_with_retain_is_forgotten_and_left_running(make_env):
     (env.root / "money-rain.yaml").write_text(head)
     env.workspace().apply()  # deletes it
     assert env.live("deployments") == []
-    (env.root / "money-rain.yaml").write_text(head + sep + deployment.replace(
-        "spec:\n", "lifecycle: {deletion: retain}\nspec:\n", 1))
+    (env.root / "money-rain.yaml").write_text(
+        head + sep + deployment.replace("spec:\n", "lifecycle: {deletion: retain}\nspec:\n", 1)
+    )
     env.workspace().apply()
     (env.root / "money-rain.yaml").write_text(head)
     plan = env.workspace().plan()
@@ -268,7 +274,9 @@ def test_no_wait_submits_and_the_next_apply_continues(make_env):
     # still training: neither replaced nor "no changes" — unsettled is a change, and apply waits for it
     assert actions(plan)["FineTune/money-rain"] is ActionType.WAIT
     assert plan.has_changes
-    assert "apply waits until it is ready" in next(a.reason for a in plan.actions if a.address == "FineTune/money-rain")
+    assert "apply waits until it is ready" in next(
+        a.reason for a in plan.actions if a.address == "FineTune/money-rain"
+    )
     _, result = env.workspace().apply()
     assert result.ok
     assert len(env.live("fine_tunes")) == 1
@@ -301,13 +309,21 @@ def test_an_interrupted_replace_leaves_a_deposed_object_that_the_next_plan_delet
     ws = env.workspace()
     current = ws.records()["FineTune/money-rain"]
     # the "old" job a replace superseded, as if apply was killed before deleting it
-    old_job = client(env).create_fine_tune(FineTuneCreate(
-        model="wan2.5-i2v-preview", training_file_ids=current.spec and [ws.records()["Dataset/money-rain-train"].remote_id],
-        training_type="efficient_sft", hyper_parameters={"n_epochs": 150, "batch_size": 2}))
+    old_job = client(env).create_fine_tune(
+        FineTuneCreate(
+            model="wan2.5-i2v-preview",
+            training_file_ids=current.spec and [ws.records()["Dataset/money-rain-train"].remote_id],
+            training_type="efficient_sft",
+            hyper_parameters={"n_epochs": 150, "batch_size": 2},
+        )
+    )
     env.clock.advance(7200)
     store = ws.open_state(readonly=False)
     try:
-        store.put(dc_replace(current, deposed=[dc_replace(current, remote_id=old_job.job_id).to_dict()]), event="test")
+        store.put(
+            dc_replace(current, deposed=[dc_replace(current, remote_id=old_job.job_id).to_dict()]),
+            event="test",
+        )
     finally:
         store.close()
     plan = env.workspace().plan()
@@ -329,19 +345,33 @@ def test_progress_shows_the_queue_position_of_a_waiting_job(make_env):
     env.submit_training()
     records = env.workspace().records()
     file_id = records["Dataset/money-rain-train"].remote_id
-    body = FineTuneCreate(model="wan2.5-i2v-preview", training_file_ids=[file_id], training_type="efficient_sft",
-                          hyper_parameters={"n_epochs": 400, "batch_size": 2})
+    body = FineTuneCreate(
+        model="wan2.5-i2v-preview",
+        training_file_ids=[file_id],
+        training_type="efficient_sft",
+        hyper_parameters={"n_epochs": 400, "batch_size": 2},
+    )
     c = client(env)
     c.create_fine_tune(body)
     env.clock.advance(1)
     third = c.create_fine_tune(body)
     env.clock.advance(60)  # PENDING → QUEUING
     adapter = env.workspace().adapters()["dashscope"]
-    probe = ResourceRecord(address="FineTune/x", kind="FineTune", name="x", provider="dashscope",
-                           provider_type="dashscope", remote_id=third.job_id, spec={}, spec_hash="")
+    probe = ResourceRecord(
+        address="FineTune/x",
+        kind="FineTune",
+        name="x",
+        provider="dashscope",
+        provider_type="dashscope",
+        remote_id=third.job_id,
+        spec={},
+        spec_hash="",
+    )
     obs = adapter.read(probe)
     assert obs.status == "QUEUING"
-    assert obs.progress is not None and obs.progress.startswith("queued: 1 job ahead")  # the first job already finished
+    assert obs.progress is not None and obs.progress.startswith(
+        "queued: 1 job ahead"
+    )  # the first job already finished
 
 
 def test_a_training_job_removed_from_the_manifests_is_canceled_then_deleted(make_env):
@@ -374,7 +404,9 @@ def test_changing_a_job_that_is_still_training_cancels_it_first(make_env):
     assert result.ok, {a: o.message for a, o in result.outcomes.items()}
     jobs = env.sandbox.list_objects("fine_tunes")
     assert sorted(j["status"] for j in jobs) == ["CANCELED", "SUCCEEDED"]
-    assert len(env.live("fine_tunes")) == 1 and env.live("fine_tunes")[0]["hyper_parameters"]["n_epochs"] == 160
+    assert (
+        len(env.live("fine_tunes")) == 1 and env.live("fine_tunes")[0]["hyper_parameters"]["n_epochs"] == 160
+    )
     assert not env.workspace().plan().has_changes
 
 
@@ -402,7 +434,6 @@ def test_a_dataset_edited_between_plan_and_apply_is_refused_not_uploaded(make_en
     assert not env.sandbox.list_objects("files")
 
 
-
 def test_a_retrain_that_keeps_a_deployment_suffix_redeploys_destroy_first(make_env):
     """A suffix is globally unique (providers.md §1.6): a new deployment cannot take it while the old lives."""
     env = make_env()
@@ -412,7 +443,9 @@ def test_a_retrain_that_keeps_a_deployment_suffix_redeploys_destroy_first(make_e
     env.edit("money-rain.yaml", "n_epochs: 150", "n_epochs: 160")
     plan = env.workspace().plan()
     deployment = next(a for a in plan.actions if a.address == "Deployment/money-rain")
-    assert deployment.action is ActionType.REPLACE and deployment.replace_mode.value == "destroy_before_create"
+    assert (
+        deployment.action is ActionType.REPLACE and deployment.replace_mode.value == "destroy_before_create"
+    )
     _, result = env.workspace().apply(plan)
     assert result.ok, {a: o.message for a, o in result.outcomes.items()}
     (live,) = env.live("deployments")

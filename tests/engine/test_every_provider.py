@@ -23,9 +23,16 @@ from reconciler.sandbox import Sandbox
 
 # example -> (provider name, the sandbox listing of its training objects, the submit route)
 EXAMPLES = {
-    "manifests/examples/wavespeed": ("wavespeed", "wavespeed_predictions", "POST /api/v3/wavespeed-ai/{trainer}"),
-    "manifests/examples/imgopen": ("imgopen", "imgopen_tasks",
-                                   "POST /AIGCImgOpenServ/saas/modelTraining/submitTraining/Job"),
+    "manifests/examples/wavespeed": (
+        "wavespeed",
+        "wavespeed_predictions",
+        "POST /api/v3/wavespeed-ai/{trainer}",
+    ),
+    "manifests/examples/imgopen": (
+        "imgopen",
+        "imgopen_tasks",
+        "POST /AIGCImgOpenServ/saas/modelTraining/submitTraining/Job",
+    ),
 }
 
 
@@ -65,10 +72,17 @@ def test_apply_refresh_import_destroy(make_env, example):
 def test_apply_converges_through_a_20_percent_fault_rate(make_env, example, seed):
     provider, trainings, _ = EXAMPLES[example]
     env = make_env(example)
-    rule = FaultRule(match="*", rate_429=0.05, rate_5xx=0.04, rate_timeout=0.04, rate_lost_response=0.04,
-                     rate_late_commit=0.03)
-    env.sandbox = Sandbox(clock=env.clock, seed=seed, faults=FaultConfig(seed=seed, rules=[rule]),
-                          fidelity="documented")
+    rule = FaultRule(
+        match="*",
+        rate_429=0.05,
+        rate_5xx=0.04,
+        rate_timeout=0.04,
+        rate_lost_response=0.04,
+        rate_late_commit=0.03,
+    )
+    env.sandbox = Sandbox(
+        clock=env.clock, seed=seed, faults=FaultConfig(seed=seed, rules=[rule]), fidelity="documented"
+    )
     for _ in range(5):
         _, result = env.workspace().apply()
         if result is not None and result.ok:
@@ -85,8 +99,13 @@ def test_apply_converges_through_a_20_percent_fault_rate(make_env, example, seed
 def test_kill_minus_9_then_apply_converges(example: str, example_copy: Callable[..., Path]):
     _, trainings, _ = EXAMPLES[example]
     root = example_copy(example)
-    env = dict(os.environ, RECONCILER_SANDBOX_TIME_SCALE="3000", NO_COLOR="1", RECONCILER_SANDBOX_FIDELITY="documented",
-               RECONCILER_SETTLE_WINDOW="3s")  # the sandbox never commits late here: a short window will do
+    env = dict(
+        os.environ,
+        RECONCILER_SANDBOX_TIME_SCALE="3000",
+        NO_COLOR="1",
+        RECONCILER_SANDBOX_FIDELITY="documented",
+        RECONCILER_SETTLE_WINDOW="3s",
+    )  # the sandbox never commits late here: a short window will do
     env.pop("RECONCILER_SANDBOX_FAULTS", None)
     cmd = [sys.executable, "-m", "reconciler.cli", "apply", "--auto-approve", "-f", str(root)]
     rng = random.Random(example)
@@ -97,8 +116,13 @@ def test_kill_minus_9_then_apply_converges(example: str, example_copy: Callable[
         proc.wait()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    plan = subprocess.run([sys.executable, "-m", "reconciler.cli", "plan", "--detailed-exitcode", "-f", str(root)],
-                          env=env, capture_output=True, text=True, timeout=60)
+    plan = subprocess.run(
+        [sys.executable, "-m", "reconciler.cli", "plan", "--detailed-exitcode", "-f", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert plan.returncode == 0, plan.stdout + plan.stderr
     sandbox = Sandbox(db_path=root / ".reconciler" / "sandbox.db", fidelity="documented")
     try:

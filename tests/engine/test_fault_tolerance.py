@@ -28,16 +28,18 @@ class Witness(httpx.BaseTransport):
 
 
 # 20 % in all; late commits land 35 s after a request whose client gives up at 30 s
-FAULTY = FaultRule(match="*", rate_429=0.05, rate_5xx=0.04, rate_timeout=0.04, rate_lost_response=0.04,
-                   rate_late_commit=0.03)
+FAULTY = FaultRule(
+    match="*", rate_429=0.05, rate_5xx=0.04, rate_timeout=0.04, rate_lost_response=0.04, rate_late_commit=0.03
+)
 
 
 @pytest.mark.parametrize("seed", range(1, 9))
 def test_apply_converges_through_a_20_percent_fault_rate(make_env, seed):
     env = make_env()
     env.clock = FakeClock()
-    env.sandbox = Sandbox(clock=env.clock, seed=seed, faults=FaultConfig(seed=seed, rules=[FAULTY]),
-                          fidelity="documented")
+    env.sandbox = Sandbox(
+        clock=env.clock, seed=seed, faults=FaultConfig(seed=seed, rules=[FAULTY]), fidelity="documented"
+    )
     witness = Witness(env.sandbox.transport())
     runs = 0
     for runs in range(1, 6):  # noqa: B007 — a run may end with a step failed by an exhausted retry; the next run finishes it
@@ -63,7 +65,9 @@ def test_apply_converges_through_a_20_percent_fault_rate(make_env, seed):
 def test_a_lost_create_response_is_adopted_not_repeated(make_env):
     env = make_env()
     lost = FaultRule(match="POST /api/v1/fine-tunes", rate_lost_response=1.0)
-    env.sandbox = Sandbox(clock=env.clock, seed=1, faults=FaultConfig(seed=1, rules=[lost]), fidelity="documented")
+    env.sandbox = Sandbox(
+        clock=env.clock, seed=1, faults=FaultConfig(seed=1, rules=[lost]), fidelity="documented"
+    )
     _, result = env.workspace().apply()
     assert result.ok, {a: o.message for a, o in result.outcomes.items()}
     assert env.sandbox.request_counts()["POST /api/v1/fine-tunes"] == 1  # sent once, then found by look-up

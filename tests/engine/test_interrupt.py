@@ -21,8 +21,13 @@ def test_one_interrupt_exits_cleanly_and_the_running_job_is_kept(example_copy: C
     env = dict(os.environ, RECONCILER_SANDBOX_TIME_SCALE="600", NO_COLOR="1")  # training takes ~35 s
     env.pop("RECONCILER_SANDBOX_FAULTS", None)
     cli = [sys.executable, "-m", "reconciler.cli"]
-    proc = subprocess.Popen([*cli, "apply", "--auto-approve", "-f", str(root)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cli, "apply", "--auto-approve", "-f", str(root)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     state = root / ".reconciler" / "state.db"
     while time.monotonic() < deadline and not state.exists():
@@ -35,10 +40,13 @@ def test_one_interrupt_exits_cleanly_and_the_running_job_is_kept(example_copy: C
     assert proc.returncode == 1, out + err
     assert "Interrupt" in err
 
-    plan = subprocess.run([*cli, "plan", "--json", "-f", str(root)], env=env, capture_output=True, text=True,
-                          timeout=60)
+    plan = subprocess.run(
+        [*cli, "plan", "--json", "-f", str(root)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert plan.returncode == 0, plan.stderr
     actions = {a["address"]: a["action"] for a in json.loads(plan.stdout)["actions"]}
     assert actions["Dataset/money-rain-train"] == "no-op"
-    assert actions["FineTune/money-rain"] == "wait"  # still training: the next apply waits for it, never replaces it
+    assert (
+        actions["FineTune/money-rain"] == "wait"
+    )  # still training: the next apply waits for it, never replaces it
     assert actions["Deployment/money-rain"] == "create"

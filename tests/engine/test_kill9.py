@@ -41,22 +41,30 @@ def test_kill_minus_9_then_apply_converges_without_duplicates(seed: int, example
     root = example_copy("manifests/quickstart")
     rng = random.Random(seed)
     for _ in range(3):
-        proc = subprocess.Popen(_cli(root, "apply", "--auto-approve"), env=_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            _cli(root, "apply", "--auto-approve"),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.3, 2.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    done = subprocess.run(_cli(root, "apply", "--auto-approve"), env=_env(), capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        _cli(root, "apply", "--auto-approve"), env=_env(), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    check = subprocess.run(_cli(root, "plan", "--detailed-exitcode"), env=_env(), capture_output=True, text=True,
-                           timeout=60)
+    check = subprocess.run(
+        _cli(root, "plan", "--detailed-exitcode"), env=_env(), capture_output=True, text=True, timeout=60
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
     sandbox = Sandbox(db_path=root / ".reconciler" / "sandbox.db", fidelity="documented")
     try:
-        live = {k: [o for o in sandbox.list_objects(k) if not o.get("_deleted")]
-                for k in ("files", "fine_tunes", "deployments")}
+        live = {
+            k: [o for o in sandbox.list_objects(k) if not o.get("_deleted")]
+            for k in ("files", "fine_tunes", "deployments")
+        }
         ever = sandbox.list_objects("fine_tunes")  # deleted ones included
     finally:
         sandbox.close()

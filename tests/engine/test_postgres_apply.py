@@ -38,8 +38,14 @@ def _quickstart(tmp_path: Path, name: str = "quickstart") -> Path:
 
 def _env(time_scale: str = "20000", **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"RECONCILER_SANDBOX_TIME_SCALE": time_scale, "RECONCILER_SANDBOX_FIDELITY": "documented",
-                "RECONCILER_SETTLE_WINDOW": "3s", "NO_COLOR": "1"})
+    env.update(
+        {
+            "RECONCILER_SANDBOX_TIME_SCALE": time_scale,
+            "RECONCILER_SANDBOX_FIDELITY": "documented",
+            "RECONCILER_SETTLE_WINDOW": "3s",
+            "NO_COLOR": "1",
+        }
+    )
     env.pop("RECONCILER_SANDBOX_FAULTS", None)
     env.pop("RECONCILER_STATE", None)
     env.pop("RECONCILER_WORKSPACE", None)
@@ -51,8 +57,12 @@ def _cli(root: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "reconciler.cli", *args, "-f", str(root)]
 
 
-def _run(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_cli(root, *args), env=env or _env(), capture_output=True, text=True, timeout=timeout)
+def _run(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _cli(root, *args), env=env or _env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _trainings(root: Path) -> int:
@@ -86,15 +96,23 @@ def test_the_quickstart_runs_on_a_postgresql_state(tmp_path: Path, pg_database: 
     root = _quickstart(tmp_path)
     done = _run(root, "apply", "--auto-approve", "--state", pg_database)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert not (root / ".reconciler" / "state.db").exists()  # the state is in the database, not beside the manifests
+    assert not (
+        root / ".reconciler" / "state.db"
+    ).exists()  # the state is in the database, not beside the manifests
     env = _env(RECONCILER_STATE=pg_database)  # the same state, chosen by the environment
     plan = _run(root, "plan", "--detailed-exitcode", env=env)
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert f"state: {pg_database} (workspace {root.resolve().as_posix()})" in plan.stdout
     listed = _run(root, "state", "list", env=env)
     assert sorted(line.split("\t")[0] for line in listed.stdout.splitlines()) == [
-        "CheckpointExport/money-rain-c600", "Dataset/money-rain-train", "Deployment/money-rain", "FineTune/money-rain"]
-    elsewhere = _run(root, "state", "list", "--workspace", "someone-else", env=env)  # another workspace: empty
+        "CheckpointExport/money-rain-c600",
+        "Dataset/money-rain-train",
+        "Deployment/money-rain",
+        "FineTune/money-rain",
+    ]
+    elsewhere = _run(
+        root, "state", "list", "--workspace", "someone-else", env=env
+    )  # another workspace: empty
     assert elsewhere.returncode == 0 and elsewhere.stdout == ""
     gone = _run(root, "destroy", "--auto-approve", env=env)
     assert gone.returncode == 0, gone.stdout + gone.stderr
@@ -104,17 +122,26 @@ def test_two_shells_on_one_workspace_are_serialized(tmp_path: Path, pg_database:
     root = _quickstart(tmp_path)
     state = ["--state", pg_database, "--workspace", "team/shared"]
     env = _env(time_scale="3000")  # the training takes several seconds: long enough to collide with
-    first = subprocess.Popen(_cli(root, "apply", "--auto-approve", *state), env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        _cli(root, "apply", "--auto-approve", *state),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        _wait_for(lambda: _holder(pg_database, "team/shared") is not None, what="the first apply to take the lock")
+        _wait_for(
+            lambda: _holder(pg_database, "team/shared") is not None, what="the first apply to take the lock"
+        )
         holder = _holder(pg_database, "team/shared")
         assert holder is not None and holder.pid == first.pid and holder.operation == "apply"
 
         refused = _run(root, "apply", "--auto-approve", *state, env=env)
         assert refused.returncode == 1
-        assert (f"Error: state is locked by {holder.owner} (pid {first.pid} on {holder.host}), running 'apply' "
-                f"since {holder.started_at}") in refused.stderr
+        assert (
+            f"Error: state is locked by {holder.owner} (pid {first.pid} on {holder.host}), running 'apply' "
+            f"since {holder.started_at}"
+        ) in refused.stderr
         assert "force-unlock is never needed" in refused.stderr
 
         waited = _run(root, "apply", "--auto-approve", "--lock-timeout", "170", *state, env=env)
@@ -129,10 +156,21 @@ def test_two_shells_on_one_workspace_are_serialized(tmp_path: Path, pg_database:
 
 
 def test_two_workspaces_in_one_database_apply_at_once(tmp_path: Path, pg_database: str) -> None:
-    roots = [_quickstart(tmp_path, "team-a"), _quickstart(tmp_path, "team-b")]  # their default workspaces differ
+    roots = [
+        _quickstart(tmp_path, "team-a"),
+        _quickstart(tmp_path, "team-b"),
+    ]  # their default workspaces differ
     env = _env(time_scale="3000")
-    runs = [subprocess.Popen(_cli(root, "apply", "--auto-approve", "--state", pg_database), env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for root in roots]
+    runs = [
+        subprocess.Popen(
+            _cli(root, "apply", "--auto-approve", "--state", pg_database),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for root in roots
+    ]
     both_held = False
     deadline = time.monotonic() + 170
     while any(r.poll() is None for r in runs) and time.monotonic() < deadline:
@@ -155,12 +193,17 @@ def test_kill_9_of_the_holder_frees_the_lock_at_once_and_the_next_run_resumes_it
     workspace = "team/killed"
     state = ["--state", pg_database, "--workspace", workspace]
     slow_create = json.dumps({"rules": [{"match": "POST /api/v1/fine-tunes", "latency_ms": 5000}]})
-    proc = subprocess.Popen(_cli(root, "apply", "--auto-approve", *state),
-                            env=_env(RECONCILER_SANDBOX_FAULTS=slow_create),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _cli(root, "apply", "--auto-approve", *state),
+        env=_env(RECONCILER_SANDBOX_FAULTS=slow_create),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        _wait_for(lambda: "FineTune/money-rain create" in _open_journal(pg_database, workspace),
-                  what="the training's journal row (the create is in flight)")
+        _wait_for(
+            lambda: "FineTune/money-rain create" in _open_journal(pg_database, workspace),
+            what="the training's journal row (the create is in flight)",
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -195,15 +238,22 @@ def test_a_server_restarted_mid_apply_stops_it_clearly_and_the_next_run_loses_no
     url = own_server.url()
     state = ["--state", url, "--workspace", "team/restart"]
     env = _env(time_scale="3000", PGPASSFILE=str(own_server.pgpass))
-    proc = subprocess.Popen(_cli(root, "apply", "--auto-approve", *state), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cli(root, "apply", "--auto-approve", *state),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
+
         def training() -> bool:  # the job was created and recorded: the apply now waits for it
             with psycopg.connect(url, autocommit=True, password=own_server.password) as conn:
                 try:
-                    return conn.execute("SELECT EXISTS (SELECT 1 FROM reconciler.journal WHERE workspace = "
-                                        "'team/restart' AND address = 'FineTune/money-rain' AND status = 'done')"
-                                        ).fetchone()[0]
+                    return conn.execute(
+                        "SELECT EXISTS (SELECT 1 FROM reconciler.journal WHERE workspace = "
+                        "'team/restart' AND address = 'FineTune/money-rain' AND status = 'done')"
+                    ).fetchone()[0]
                 except psycopg.errors.UndefinedTable:  # the first apply has not created the schema yet
                     return False
 
@@ -215,7 +265,9 @@ def test_a_server_restarted_mid_apply_stops_it_clearly_and_the_next_run_loses_no
             proc.kill()
     assert proc.returncode == 1, out + err
     errors = [line for line in err.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and errors[0].startswith(f"Error: lost the connection to the state database {url}"), err
+    assert len(errors) == 1 and errors[0].startswith(
+        f"Error: lost the connection to the state database {url}"
+    ), err
     assert "run the command again" in errors[0]
     assert "Traceback" not in err and own_server.password not in out + err
 

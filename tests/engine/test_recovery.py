@@ -22,8 +22,9 @@ FINE_TUNE = "FineTune/money-rain"
 def _env_with(make_env, *rules: FaultRule):
     env = make_env()
     env.clock = FakeClock()
-    env.sandbox = Sandbox(clock=env.clock, seed=5, fidelity="documented",
-                          faults=FaultConfig(seed=5, rules=list(rules)))
+    env.sandbox = Sandbox(
+        clock=env.clock, seed=5, fidelity="documented", faults=FaultConfig(seed=5, rules=list(rules))
+    )
     return env
 
 
@@ -40,8 +41,9 @@ def _actions(plan):
 
 def test_a_create_committed_after_the_client_timed_out_is_found_not_sent_twice(make_env):
     """The job lands 35 s after a request whose client gives up at 30 s: one job, one apply."""
-    env = _env_with(make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0,
-                                        late_commit_delay_s=35.0))
+    env = _env_with(
+        make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=35.0)
+    )
     _, result = env.workspace().apply()
     assert result.ok, {a: o.message for a, o in result.outcomes.items()}
     assert env.sandbox.request_counts()["POST /api/v1/fine-tunes"] == 1
@@ -51,8 +53,12 @@ def test_a_create_committed_after_the_client_timed_out_is_found_not_sent_twice(m
 
 def test_a_create_that_lands_after_the_settle_window_is_adopted_by_the_next_run(make_env):
     """Nothing appears within the window: the step stops (never re-sent); the next run finds it."""
-    env = _env_with(make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0,
-                                        late_commit_delay_s=SETTLE_WINDOW_S + 200))
+    env = _env_with(
+        make_env,
+        FaultRule(
+            match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=SETTLE_WINDOW_S + 200
+        ),
+    )
     _, result = env.workspace().apply()
     assert not result.ok
     message = result.outcomes[FINE_TUNE].message
@@ -68,8 +74,12 @@ def test_a_create_that_lands_after_the_settle_window_is_adopted_by_the_next_run(
 
 def test_plan_holds_back_a_create_that_is_still_settling(make_env):
     """A killed run's create may still land: plan shows it as a change and never plans a second job."""
-    env = _env_with(make_env, FaultRule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0,
-                                        late_commit_delay_s=SETTLE_WINDOW_S + 200))
+    env = _env_with(
+        make_env,
+        FaultRule(
+            match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=SETTLE_WINDOW_S + 200
+        ),
+    )
     env.workspace().apply()  # leaves the row open: the job has not landed yet
     env.clock.advance(-SETTLE_WINDOW_S)  # as if the next run came straight after the kill
     plan = _calm(env).plan()
@@ -114,8 +124,16 @@ def test_a_dependent_built_from_a_superseded_upstream_is_replaced_and_the_old_ob
     try:
         deposed = old.to_dict()
         deposed.pop("deposed")
-        store.put(replace(old, remote_id=new_obs.remote_id, outputs=dict(new_obs.outputs), status=new_obs.status,
-                          deposed=[deposed]), event="test: replaced, then killed")
+        store.put(
+            replace(
+                old,
+                remote_id=new_obs.remote_id,
+                outputs=dict(new_obs.outputs),
+                status=new_obs.status,
+                deposed=[deposed],
+            ),
+            event="test: replaced, then killed",
+        )
     finally:
         store.close()
     plan = env.workspace().plan()
@@ -141,7 +159,9 @@ def test_a_dependent_built_from_a_superseded_upstream_is_replaced_and_the_old_ob
 def test_a_training_nothing_depends_on_is_waited_for_not_passed_as_converged(make_env):
     env = _env_with(make_env)
     text = (env.root / "money-rain.yaml").read_text()
-    (env.root / "money-rain.yaml").write_text(text.split("\n---\napiVersion: reconciler/v1\nkind: CheckpointExport")[0])
+    (env.root / "money-rain.yaml").write_text(
+        text.split("\n---\napiVersion: reconciler/v1\nkind: CheckpointExport")[0]
+    )
     env.submit_training()
     plan = env.workspace().plan()
     assert _actions(plan)[FINE_TUNE].action is ActionType.WAIT and plan.has_changes
@@ -168,7 +188,9 @@ def test_a_replace_whose_new_job_landed_late_is_resumed_not_trained_again(make_e
     """The address is in state (the old job): recovery must still settle the replacement's row."""
     env = _env_with(make_env)
     _apply_then_retrain(env)
-    late = FaultRule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=SETTLE_WINDOW_S + 200)
+    late = FaultRule(
+        match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=SETTLE_WINDOW_S + 200
+    )
     ws = env.workspace()
     ws.wiring.transports["dashscope"] = env.sandbox.transport(faults=FaultConfig(seed=5, rules=[late]))
     _, result = ws.apply()
@@ -238,7 +260,10 @@ def test_two_objects_the_documents_cannot_tell_apart_stop_the_resource_with_the_
     assert result is None and plan.errors  # nothing is applied
     message = " ".join(e["message"] for e in plan.errors)
     assert first.remote_id in message and second.remote_id in message
-    assert f"reconciler import {FINE_TUNE} ID" in message and f"reconciler state resolve {FINE_TUNE} --absent" in message
+    assert (
+        f"reconciler import {FINE_TUNE} ID" in message
+        and f"reconciler state resolve {FINE_TUNE} --absent" in message
+    )
     assert len(env.live("fine_tunes")) == 2  # neither deleted nor a third created
 
 
@@ -256,8 +281,9 @@ def test_import_settles_an_interrupted_replace_and_keeps_the_old_object_deposed(
 
     resource = ws.manifests.resources[FINE_TUNE]
     records = ws.records()
-    job = ws.adapters()["dashscope"].create(desired_of(resource, "", {d: records[d].outputs
-                                                                       for d in resource.dependencies()}))
+    job = ws.adapters()["dashscope"].create(
+        desired_of(resource, "", {d: records[d].outputs for d in resource.dependencies()})
+    )
     record = ws.import_resource(FINE_TUNE, job.remote_id)
     assert record.remote_id == job.remote_id and [d["remote_id"] for d in record.deposed] == [old.remote_id]
     _, result = _calm(env).apply()
@@ -278,8 +304,11 @@ def test_a_replacement_that_lands_beside_a_twin_in_the_same_run_keeps_the_older(
 
     resource = ws.manifests.resources[FINE_TUNE]
     records = ws.records()
-    desired = desired_of(resource, spec_hashes(ws.manifests)[FINE_TUNE],
-                         {d: records[d].outputs for d in resource.dependencies()})
+    desired = desired_of(
+        resource,
+        spec_hashes(ws.manifests)[FINE_TUNE],
+        {d: records[d].outputs for d in resource.dependencies()},
+    )
     twin = ws.adapters()["dashscope"].create(desired)  # the same spec, created 20 s before our request:
     env.clock.advance(20)  # inside the clock-skew margin, so it fits our look-up too
     late = FaultRule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=35.0)

@@ -34,7 +34,9 @@ class Fake:
         if desired.name.endswith("fast"):
             self.release.set()
         phase = Phase.PENDING if desired.name.endswith("slow") else Phase.READY
-        return Observation(remote_id=f"id-{desired.name}", phase=phase, status=phase.value, outputs={"id": desired.name})
+        return Observation(
+            remote_id=f"id-{desired.name}", phase=phase, status=phase.value, outputs={"id": desired.name}
+        )
 
     def read(self, record: ResourceRecord) -> Observation:
         ok = not record.name.endswith("slow") or self.release.wait(timeout=10)
@@ -43,15 +45,26 @@ class Fake:
 
 
 def action(name: str, depends_on: list[str] | None = None) -> Action:
-    return Action(address=f"Dataset/{name}", kind="Dataset", name=name, provider="fake", provider_type="fake",
-                  action=ActionType.CREATE, desired={"n": name}, spec_hash=name, depends_on=depends_on or [])
+    return Action(
+        address=f"Dataset/{name}",
+        kind="Dataset",
+        name=name,
+        provider="fake",
+        provider_type="fake",
+        action=ActionType.CREATE,
+        desired={"n": name},
+        spec_hash=name,
+        depends_on=depends_on or [],
+    )
 
 
 def run(actions: list[Action], parallelism: int = 1):
     store = SqliteStateStore.in_memory()
     fake = Fake()
     plan = Plan(reconciler_version="t", created_at="t", actions=actions)
-    result = Executor(store, {"fake": fake}, FakeClock(), options=ApplyOptions(parallelism=parallelism)).apply(plan)
+    result = Executor(
+        store, {"fake": fake}, FakeClock(), options=ApplyOptions(parallelism=parallelism)
+    ).apply(plan)
     return result, fake, store
 
 
@@ -60,15 +73,27 @@ def test_a_long_wait_does_not_hold_the_only_worker():
     result, fake, _ = run([action("a-slow"), action("b-fast")], parallelism=1)
     assert fake.created == ["a-slow", "b-fast"]
     assert {a: o.outcome for a, o in result.outcomes.items()} == {
-        "Dataset/a-slow": Outcome.SUCCEEDED, "Dataset/b-fast": Outcome.SUCCEEDED}
+        "Dataset/a-slow": Outcome.SUCCEEDED,
+        "Dataset/b-fast": Outcome.SUCCEEDED,
+    }
 
 
 def test_a_failure_skips_only_its_dependents():
-    result, fake, store = run([action("bad"), action("child", ["Dataset/bad"]),
-                               action("grandchild", ["Dataset/child"]), action("fast")])
+    result, fake, store = run(
+        [
+            action("bad"),
+            action("child", ["Dataset/bad"]),
+            action("grandchild", ["Dataset/child"]),
+            action("fast"),
+        ]
+    )
     outcomes = {a: o.outcome for a, o in result.outcomes.items()}
-    assert outcomes == {"Dataset/bad": Outcome.FAILED, "Dataset/child": Outcome.SKIPPED,
-                        "Dataset/grandchild": Outcome.SKIPPED, "Dataset/fast": Outcome.SUCCEEDED}
+    assert outcomes == {
+        "Dataset/bad": Outcome.FAILED,
+        "Dataset/child": Outcome.SKIPPED,
+        "Dataset/grandchild": Outcome.SKIPPED,
+        "Dataset/fast": Outcome.SUCCEEDED,
+    }
     assert result.exit_code == 1
     assert set(store.all()) == {"Dataset/fast"}
     assert store.open_journal() == []  # the refused create's journal row was closed as failed

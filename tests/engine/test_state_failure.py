@@ -82,7 +82,9 @@ def test_a_failed_state_write_stops_the_apply_and_the_next_run_resumes(make_env,
     store = env.workspace().open_state(readonly=True)
     try:
         assert store.get("Dataset/money-rain-train") is None
-        assert [e.address for e in store.open_journal()] == ["Dataset/money-rain-train"]  # what was sent is known
+        assert [e.address for e in store.open_journal()] == [
+            "Dataset/money-rain-train"
+        ]  # what was sent is known
     finally:
         store.close()
 

@@ -121,7 +121,9 @@ def test_a_deposed_object_that_cannot_be_deleted_is_forgotten_and_its_record_kep
         store.put(replace(rec, deposed=[old]), event="test")
     plan = env.workspace().plan()
     deposed = [a for a in plan.actions if a.deposed]
-    assert [(a.address, a.action, a.deposed) for a in deposed] == [(EXPORT, ActionType.FORGET, "ft-old:checkpoint-600")]
+    assert [(a.address, a.action, a.deposed) for a in deposed] == [
+        (EXPORT, ActionType.FORGET, "ft-old:checkpoint-600")
+    ]
     assert deposed[0].reason.endswith(NO_EXPORT_DELETE)
     env.sandbox.reset_counts()
     _, result = env.workspace().apply(plan)
@@ -136,8 +138,11 @@ def test_a_deposed_object_that_cannot_be_deleted_is_forgotten_and_its_record_kep
 def test_prevent_destroy_still_refuses_a_forget(make_env):
     env = make_env()
     text = (env.root / "money-rain.yaml").read_text()
-    env.edit("money-rain.yaml", "  model_name: money-rain-c600\n",
-             "  model_name: money-rain-c600\nlifecycle:\n  prevent_destroy: true\n")
+    env.edit(
+        "money-rain.yaml",
+        "  model_name: money-rain-c600\n",
+        "  model_name: money-rain-c600\nlifecycle:\n  prevent_destroy: true\n",
+    )
     assert (env.root / "money-rain.yaml").read_text() != text
     env.workspace().apply()
     plan = env.workspace().plan(destroy=True)

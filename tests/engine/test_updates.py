@@ -30,20 +30,47 @@ class Scalable:
         return self.read(record)
 
     def read(self, record: ResourceRecord) -> Observation:
-        return Observation(remote_id=record.remote_id or "", phase=Phase.READY, status="RUNNING",
-                           live_fields={"capacity": self.capacity})
+        return Observation(
+            remote_id=record.remote_id or "",
+            phase=Phase.READY,
+            status="RUNNING",
+            live_fields={"capacity": self.capacity},
+        )
 
 
 def test_an_update_action_calls_the_provider_once_and_records_the_new_spec():
     store = SqliteStateStore.in_memory()
-    old = ResourceRecord(address="Deployment/d", kind="Deployment", name="d", provider="fake", provider_type="fake",
-                         remote_id="dm-1", spec={"capacity": 1}, spec_hash="h1", status="RUNNING")
+    old = ResourceRecord(
+        address="Deployment/d",
+        kind="Deployment",
+        name="d",
+        provider="fake",
+        provider_type="fake",
+        remote_id="dm-1",
+        spec={"capacity": 1},
+        spec_hash="h1",
+        status="RUNNING",
+    )
     store.put(old, event="test")
     fake = Scalable()
-    plan = Plan(reconciler_version="t", created_at="t", actions=[Action(
-        address="Deployment/d", kind="Deployment", name="d", provider="fake", provider_type="fake",
-        action=ActionType.UPDATE, change_class=ChangeClass.UPDATE, desired={"capacity": 3}, spec_hash="h2",
-        prior=old.to_dict())])
+    plan = Plan(
+        reconciler_version="t",
+        created_at="t",
+        actions=[
+            Action(
+                address="Deployment/d",
+                kind="Deployment",
+                name="d",
+                provider="fake",
+                provider_type="fake",
+                action=ActionType.UPDATE,
+                change_class=ChangeClass.UPDATE,
+                desired={"capacity": 3},
+                spec_hash="h2",
+                prior=old.to_dict(),
+            )
+        ],
+    )
     result = Executor(store, {"fake": fake}, FakeClock()).apply(plan)
     assert result.ok
     assert fake.updates == [{"capacity": 3}] and fake.capacity == 3

@@ -41,11 +41,21 @@ EXPORTED = "wan2.5-i2v-preview-ft-202512311200-7c1d-c400"
 
 def png(size: int = 8, shade: int = 40) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     raw = (b"\x00" + bytes((shade, 20, 30)) * size) * size
     ihdr = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def mp4(tag: int) -> bytes:
@@ -58,8 +68,11 @@ def dataset(n: int = 10, *, captions: dict[int, str] | None = None) -> dict[str,
     lines = []
     for i in range(1, n + 1):
         prompt = (captions or {}).get(i, f"scene {i}: s86b5p golden coins rain from the sky")
-        lines.append(json.dumps({"prompt": prompt, "first_frame_path": f"image_{i}.png",
-                                 "video_path": f"video_{i}.mp4"}))
+        lines.append(
+            json.dumps(
+                {"prompt": prompt, "first_frame_path": f"image_{i}.png", "video_path": f"video_{i}.mp4"}
+            )
+        )
         files[f"image_{i}.png"] = png(shade=30 + i)
         files[f"video_{i}.mp4"] = mp4(i)
     files["data.jsonl"] = ("\n".join(lines) + "\n").encode()
@@ -90,8 +103,13 @@ spec:
 """
 
 
-def finetune(*, n_epochs: int = 200, learning_rate: str = "2.0e-5", labels: str = "{team: effects}",
-             lifecycle: str = "") -> str:
+def finetune(
+    *,
+    n_epochs: int = 200,
+    learning_rate: str = "2.0e-5",
+    labels: str = "{team: effects}",
+    lifecycle: str = "",
+) -> str:
     return f"""apiVersion: reconciler/v1
 kind: FineTune
 metadata:
@@ -151,8 +169,13 @@ spec:
 
 
 def chain(**changes: str) -> dict[str, str]:
-    files = {"provider.yaml": PROVIDER, "dataset.yaml": DATASET, "finetune.yaml": finetune(),
-             "export.yaml": EXPORT, "deployment.yaml": deployment()}
+    files = {
+        "provider.yaml": PROVIDER,
+        "dataset.yaml": DATASET,
+        "finetune.yaml": finetune(),
+        "export.yaml": EXPORT,
+        "deployment.yaml": deployment(),
+    }
     files.update(changes)
     return {k: v for k, v in files.items() if v}
 
@@ -160,21 +183,41 @@ def chain(**changes: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- provider side
 
 REMOTE: dict[str, dict[str, Any]] = {
-    "Dataset/coins-train": {"remote_id": "file-ft-9d2c41e0b7", "status": "processed",
-                            "outputs": {"file_id": "file-ft-9d2c41e0b7", "filename": "coins-train.zip"}},
-    "FineTune/coins": {"remote_id": JOB_ID, "status": "SUCCEEDED",
-                       "outputs": {"job_id": JOB_ID, "finetuned_output": FINETUNED}},
-    "CheckpointExport/coins-c400": {"remote_id": f"{JOB_ID}:checkpoint-400", "status": "SUCCEEDED",
-                                    "outputs": {"job_id": JOB_ID, "checkpoint": "checkpoint-400",
-                                                "model_name": EXPORTED}},
-    "Deployment/coins": {"remote_id": f"{EXPORTED}-dep", "status": "RUNNING",
-                         "outputs": {"deployed_model": f"{EXPORTED}-dep", "model_name": EXPORTED}},
-    "Deployment/coins-mu": {"remote_id": FINETUNED, "status": "RUNNING",
-                            "outputs": {"deployed_model": FINETUNED, "model_name": FINETUNED}},
+    "Dataset/coins-train": {
+        "remote_id": "file-ft-9d2c41e0b7",
+        "status": "processed",
+        "outputs": {"file_id": "file-ft-9d2c41e0b7", "filename": "coins-train.zip"},
+    },
+    "FineTune/coins": {
+        "remote_id": JOB_ID,
+        "status": "SUCCEEDED",
+        "outputs": {"job_id": JOB_ID, "finetuned_output": FINETUNED},
+    },
+    "CheckpointExport/coins-c400": {
+        "remote_id": f"{JOB_ID}:checkpoint-400",
+        "status": "SUCCEEDED",
+        "outputs": {"job_id": JOB_ID, "checkpoint": "checkpoint-400", "model_name": EXPORTED},
+    },
+    "Deployment/coins": {
+        "remote_id": f"{EXPORTED}-dep",
+        "status": "RUNNING",
+        "outputs": {"deployed_model": f"{EXPORTED}-dep", "model_name": EXPORTED},
+    },
+    "Deployment/coins-mu": {
+        "remote_id": FINETUNED,
+        "status": "RUNNING",
+        "outputs": {"deployed_model": FINETUNED, "model_name": FINETUNED},
+    },
 }
 
-PHASES = {"processed": "ready", "SUCCEEDED": "ready", "RUNNING": "ready", "FAILED": "failed",
-          "CANCELED": "canceled", "NOT_FOUND": "gone"}
+PHASES = {
+    "processed": "ready",
+    "SUCCEEDED": "ready",
+    "RUNNING": "ready",
+    "FAILED": "failed",
+    "CANCELED": "canceled",
+    "NOT_FOUND": "gone",
+}
 
 
 def observation(address: str, status: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -184,8 +227,12 @@ def observation(address: str, status: str | None = None, **extra: Any) -> dict[s
     phase = PHASES[status]
     if address.startswith("FineTune/") and status in ("RUNNING", "QUEUING", "PENDING"):
         phase = "pending"
-    data: dict[str, Any] = {"remote_id": remote["remote_id"], "phase": phase, "status": status,
-                            "outputs": remote["outputs"] if phase != "gone" else {}}
+    data: dict[str, Any] = {
+        "remote_id": remote["remote_id"],
+        "phase": phase,
+        "status": status,
+        "outputs": remote["outputs"] if phase != "gone" else {},
+    }
     data.update(extra)
     return data
 
@@ -218,100 +265,191 @@ class Case:
 def cases() -> list[Case]:
     modified = dataset(11, captions={3: "scene 3: s86b5p golden coins pour down a staircase"})
     return [
-        Case("create-chain", "Empty state: the whole DashScope chain is created, training cost shown.",
-             after=chain(), expect={"has_changes": True, "summary": {"create": 4, "retrains": 1}}),
-        Case("no-changes", "State and providers match the manifests.",
-             after=chain(), before=chain(), observations=ready(*CHAIN),
-             expect={"has_changes": False, "summary": {"no_op": 4}}),
-        Case("hyperparameter-retrain",
-             "n_epochs 200 → 300: the fine-tune retrains (cost shown); export and deployment follow.",
-             after=chain(**{"finetune.yaml": finetune(n_epochs=300)}), before=chain(),
-             observations=ready(*CHAIN),
-             expect={"has_changes": True, "summary": {"replace": 3, "retrains": 1}}),
-        Case("dataset-content-changed",
-             "One caption edited (data.jsonl modified) and one sample added: dataset replaced, fine-tune retrained.",
-             after=chain(), before=chain(), data_after=modified, data_before=dataset(),
-             observations=ready(*CHAIN),
-             expect={"has_changes": True, "summary": {"replace": 4, "retrains": 1}}),
-        Case("running-job-spec-changed",
-             "The job is still RUNNING and its learning rate changes: it is canceled first (running for 2h13m).",
-             after=chain(**{"finetune.yaml": finetune(learning_rate="1.0e-4")}),
-             before=chain(**{"export.yaml": "", "deployment.yaml": ""}),
-             state_status={"FineTune/coins": "RUNNING"},
-             observations={"Dataset/coins-train": observation("Dataset/coins-train"),
-                           "FineTune/coins": observation("FineTune/coins", "RUNNING", created_at=NEW_JOB_CREATED,
-                                                         outputs={"job_id": JOB_ID})},
-             expect={"has_changes": True, "summary": {"replace": 1, "create": 2}}),
-        Case("job-failed-drift", "The job FAILED on the provider: it is replaced (drift), with the provider's message.",
-             after=chain(**{"export.yaml": "", "deployment.yaml": ""}),
-             before=chain(**{"export.yaml": "", "deployment.yaml": ""}),
-             state_status={"FineTune/coins": "RUNNING"},
-             observations={"Dataset/coins-train": observation("Dataset/coins-train"),
-                           "FineTune/coins": observation(
-                               "FineTune/coins", "FAILED", outputs={"job_id": JOB_ID},
-                               message="training data check failed: video_7.mp4 is shorter than 2 seconds")},
-             expect={"has_changes": True, "summary": {"replace": 1, "drifted": 1}}),
-        Case("deployment-deleted-outside", "The deployment was deleted in the console: it is created again (drift).",
-             after=chain(), before=chain(),
-             observations={**ready(*CHAIN[:3]), "Deployment/coins": observation("Deployment/coins", "NOT_FOUND")},
-             expect={"has_changes": True, "summary": {"create": 1, "drifted": 1}}),
-        Case("deployment-capacity-drift",
-             "A plan=mu deployment scaled from 2 to 1 instances outside reconciler: updated in place.",
-             after=chain(**{"export.yaml": "", "deployment.yaml": deployment_mu(2)}),
-             before=chain(**{"export.yaml": "", "deployment.yaml": deployment_mu(2)}),
-             observations={**ready(*CHAIN[:2]),
-                           "Deployment/coins-mu": observation("Deployment/coins-mu", live_fields={"capacity": 1})},
-             expect={"has_changes": True, "summary": {"update": 1, "drifted": 1}}),
-        Case("manifest-removed-delete", "The deployment's manifest was removed: it is deleted (prune).",
-             after=chain(**{"deployment.yaml": ""}), before=chain(), observations=ready(*CHAIN),
-             expect={"has_changes": True, "summary": {"delete": 1}}),
-        Case("removed-retain-forget",
-             "Removed, with lifecycle.deletion: retain: forgotten, left running on the provider.",
-             after=chain(**{"deployment.yaml": ""}),
-             before=chain(**{"deployment.yaml": deployment(lifecycle="lifecycle:\n  deletion: retain\n")}),
-             observations=ready(*CHAIN),
-             expect={"has_changes": True, "summary": {"forget": 1}}),
-        Case("removed-running-job-cancel",
-             "The fine-tune's manifest was removed while its job is RUNNING: the job is canceled, then deleted.",
-             after=chain(**{"finetune.yaml": "", "export.yaml": "", "deployment.yaml": ""}),
-             before=chain(**{"export.yaml": "", "deployment.yaml": ""}),
-             state_status={"FineTune/coins": "RUNNING"},
-             observations={"Dataset/coins-train": observation("Dataset/coins-train"),
-                           "FineTune/coins": observation("FineTune/coins", "RUNNING", created_at=NEW_JOB_CREATED,
-                                                         outputs={"job_id": JOB_ID})},
-             expect={"has_changes": True, "summary": {"cancel": 1}}),
-        Case("prevent-destroy-error",
-             "A retrain would replace a fine-tune marked prevent_destroy: the plan is an error.",
-             after=chain(**{"finetune.yaml": finetune(n_epochs=300, lifecycle="lifecycle:\n  prevent_destroy: true\n")}),
-             before=chain(**{"finetune.yaml": finetune(lifecycle="lifecycle:\n  prevent_destroy: true\n")}),
-             observations=ready(*CHAIN), expect={"errors": 1}),
-        Case("ignore-changes-noop",
-             "learning_rate differs but is listed in lifecycle.ignore_changes: no change.",
-             after=chain(**{"finetune.yaml": finetune(
-                 learning_rate="1.0e-4", lifecycle="lifecycle:\n  ignore_changes: [spec.hyper_parameters.learning_rate]\n")}),
-             before=chain(**{"finetune.yaml": finetune(
-                 lifecycle="lifecycle:\n  ignore_changes: [spec.hyper_parameters.learning_rate]\n")}),
-             observations=ready(*CHAIN),
-             expect={"has_changes": False, "summary": {"no_op": 4}}),
-        Case("labels-only", "Only a label changed: recorded in state, no provider call.",
-             after=chain(**{"finetune.yaml": finetune(labels="{team: effects, owner: mei}")}),
-             before=chain(), observations=ready(*CHAIN),
-             expect={"has_changes": True, "summary": {"update": 1, "no_op": 3}}),
-        Case("discovered-adopt",
-             "No state (a fresh CI runner): every object is found on the provider by fingerprint and adopted.",
-             after=chain(), discovered=ready(*CHAIN),
-             expect={"has_changes": False, "summary": {"adopt": 4}}),
-        Case("expired-checkpoint-warning",
-             "Nothing to change, but the exported checkpoint has expired on the provider: a no-op with a warning.",
-             after=chain(), before=chain(),
-             observations={**ready(*CHAIN), "CheckpointExport/coins-c400": observation(
-                 "CheckpointExport/coins-c400",
-                 facts={"expire_time": "2025-12-31T00:00:00Z", "expired": True})},
-             expect={"has_changes": False, "summary": {"no_op": 4}}),
-        Case("destroy", "`reconciler destroy`: everything in state is deleted, dependents first; the export, "
-             "which DashScope has no API to delete, is forgotten.",
-             after=chain(), before=chain(), observations=ready(*CHAIN), options={"operation": "destroy"},
-             expect={"has_changes": True, "summary": {"delete": 3, "forget": 1}}),
+        Case(
+            "create-chain",
+            "Empty state: the whole DashScope chain is created, training cost shown.",
+            after=chain(),
+            expect={"has_changes": True, "summary": {"create": 4, "retrains": 1}},
+        ),
+        Case(
+            "no-changes",
+            "State and providers match the manifests.",
+            after=chain(),
+            before=chain(),
+            observations=ready(*CHAIN),
+            expect={"has_changes": False, "summary": {"no_op": 4}},
+        ),
+        Case(
+            "hyperparameter-retrain",
+            "n_epochs 200 → 300: the fine-tune retrains (cost shown); export and deployment follow.",
+            after=chain(**{"finetune.yaml": finetune(n_epochs=300)}),
+            before=chain(),
+            observations=ready(*CHAIN),
+            expect={"has_changes": True, "summary": {"replace": 3, "retrains": 1}},
+        ),
+        Case(
+            "dataset-content-changed",
+            "One caption edited (data.jsonl modified) and one sample added: dataset replaced, fine-tune retrained.",
+            after=chain(),
+            before=chain(),
+            data_after=modified,
+            data_before=dataset(),
+            observations=ready(*CHAIN),
+            expect={"has_changes": True, "summary": {"replace": 4, "retrains": 1}},
+        ),
+        Case(
+            "running-job-spec-changed",
+            "The job is still RUNNING and its learning rate changes: it is canceled first (running for 2h13m).",
+            after=chain(**{"finetune.yaml": finetune(learning_rate="1.0e-4")}),
+            before=chain(**{"export.yaml": "", "deployment.yaml": ""}),
+            state_status={"FineTune/coins": "RUNNING"},
+            observations={
+                "Dataset/coins-train": observation("Dataset/coins-train"),
+                "FineTune/coins": observation(
+                    "FineTune/coins", "RUNNING", created_at=NEW_JOB_CREATED, outputs={"job_id": JOB_ID}
+                ),
+            },
+            expect={"has_changes": True, "summary": {"replace": 1, "create": 2}},
+        ),
+        Case(
+            "job-failed-drift",
+            "The job FAILED on the provider: it is replaced (drift), with the provider's message.",
+            after=chain(**{"export.yaml": "", "deployment.yaml": ""}),
+            before=chain(**{"export.yaml": "", "deployment.yaml": ""}),
+            state_status={"FineTune/coins": "RUNNING"},
+            observations={
+                "Dataset/coins-train": observation("Dataset/coins-train"),
+                "FineTune/coins": observation(
+                    "FineTune/coins",
+                    "FAILED",
+                    outputs={"job_id": JOB_ID},
+                    message="training data check failed: video_7.mp4 is shorter than 2 seconds",
+                ),
+            },
+            expect={"has_changes": True, "summary": {"replace": 1, "drifted": 1}},
+        ),
+        Case(
+            "deployment-deleted-outside",
+            "The deployment was deleted in the console: it is created again (drift).",
+            after=chain(),
+            before=chain(),
+            observations={
+                **ready(*CHAIN[:3]),
+                "Deployment/coins": observation("Deployment/coins", "NOT_FOUND"),
+            },
+            expect={"has_changes": True, "summary": {"create": 1, "drifted": 1}},
+        ),
+        Case(
+            "deployment-capacity-drift",
+            "A plan=mu deployment scaled from 2 to 1 instances outside reconciler: updated in place.",
+            after=chain(**{"export.yaml": "", "deployment.yaml": deployment_mu(2)}),
+            before=chain(**{"export.yaml": "", "deployment.yaml": deployment_mu(2)}),
+            observations={
+                **ready(*CHAIN[:2]),
+                "Deployment/coins-mu": observation("Deployment/coins-mu", live_fields={"capacity": 1}),
+            },
+            expect={"has_changes": True, "summary": {"update": 1, "drifted": 1}},
+        ),
+        Case(
+            "manifest-removed-delete",
+            "The deployment's manifest was removed: it is deleted (prune).",
+            after=chain(**{"deployment.yaml": ""}),
+            before=chain(),
+            observations=ready(*CHAIN),
+            expect={"has_changes": True, "summary": {"delete": 1}},
+        ),
+        Case(
+            "removed-retain-forget",
+            "Removed, with lifecycle.deletion: retain: forgotten, left running on the provider.",
+            after=chain(**{"deployment.yaml": ""}),
+            before=chain(**{"deployment.yaml": deployment(lifecycle="lifecycle:\n  deletion: retain\n")}),
+            observations=ready(*CHAIN),
+            expect={"has_changes": True, "summary": {"forget": 1}},
+        ),
+        Case(
+            "removed-running-job-cancel",
+            "The fine-tune's manifest was removed while its job is RUNNING: the job is canceled, then deleted.",
+            after=chain(**{"finetune.yaml": "", "export.yaml": "", "deployment.yaml": ""}),
+            before=chain(**{"export.yaml": "", "deployment.yaml": ""}),
+            state_status={"FineTune/coins": "RUNNING"},
+            observations={
+                "Dataset/coins-train": observation("Dataset/coins-train"),
+                "FineTune/coins": observation(
+                    "FineTune/coins", "RUNNING", created_at=NEW_JOB_CREATED, outputs={"job_id": JOB_ID}
+                ),
+            },
+            expect={"has_changes": True, "summary": {"cancel": 1}},
+        ),
+        Case(
+            "prevent-destroy-error",
+            "A retrain would replace a fine-tune marked prevent_destroy: the plan is an error.",
+            after=chain(
+                **{"finetune.yaml": finetune(n_epochs=300, lifecycle="lifecycle:\n  prevent_destroy: true\n")}
+            ),
+            before=chain(**{"finetune.yaml": finetune(lifecycle="lifecycle:\n  prevent_destroy: true\n")}),
+            observations=ready(*CHAIN),
+            expect={"errors": 1},
+        ),
+        Case(
+            "ignore-changes-noop",
+            "learning_rate differs but is listed in lifecycle.ignore_changes: no change.",
+            after=chain(
+                **{
+                    "finetune.yaml": finetune(
+                        learning_rate="1.0e-4",
+                        lifecycle="lifecycle:\n  ignore_changes: [spec.hyper_parameters.learning_rate]\n",
+                    )
+                }
+            ),
+            before=chain(
+                **{
+                    "finetune.yaml": finetune(
+                        lifecycle="lifecycle:\n  ignore_changes: [spec.hyper_parameters.learning_rate]\n"
+                    )
+                }
+            ),
+            observations=ready(*CHAIN),
+            expect={"has_changes": False, "summary": {"no_op": 4}},
+        ),
+        Case(
+            "labels-only",
+            "Only a label changed: recorded in state, no provider call.",
+            after=chain(**{"finetune.yaml": finetune(labels="{team: effects, owner: mei}")}),
+            before=chain(),
+            observations=ready(*CHAIN),
+            expect={"has_changes": True, "summary": {"update": 1, "no_op": 3}},
+        ),
+        Case(
+            "discovered-adopt",
+            "No state (a fresh CI runner): every object is found on the provider by fingerprint and adopted.",
+            after=chain(),
+            discovered=ready(*CHAIN),
+            expect={"has_changes": False, "summary": {"adopt": 4}},
+        ),
+        Case(
+            "expired-checkpoint-warning",
+            "Nothing to change, but the exported checkpoint has expired on the provider: a no-op with a warning.",
+            after=chain(),
+            before=chain(),
+            observations={
+                **ready(*CHAIN),
+                "CheckpointExport/coins-c400": observation(
+                    "CheckpointExport/coins-c400",
+                    facts={"expire_time": "2025-12-31T00:00:00Z", "expired": True},
+                ),
+            },
+            expect={"has_changes": False, "summary": {"no_op": 4}},
+        ),
+        Case(
+            "destroy",
+            "`reconciler destroy`: everything in state is deleted, dependents first; the export, "
+            "which DashScope has no API to delete, is forgotten.",
+            after=chain(),
+            before=chain(),
+            observations=ready(*CHAIN),
+            options={"operation": "destroy"},
+            expect={"has_changes": True, "summary": {"delete": 3, "forget": 1}},
+        ),
     ]
 
 
@@ -335,16 +473,32 @@ def applied_state(manifests: ManifestSet, status: dict[str, str]) -> list[dict[s
         r = manifests.resources[address]
         remote = REMOTE[address]
         recorded = status.get(address, remote["status"])
-        outputs = dict(remote["outputs"]) if recorded == remote["status"] else \
-            {k: v for k, v in remote["outputs"].items() if k == "job_id"}  # a job not finished has no model yet
+        outputs = (
+            dict(remote["outputs"])
+            if recorded == remote["status"]
+            else {k: v for k, v in remote["outputs"].items() if k == "job_id"}
+        )  # a job not finished has no model yet
         rec = ResourceRecord(
-            address=address, kind=r.kind.value, name=r.name, provider=r.provider_name,
-            provider_type=r.provider_type.value, remote_id=remote["remote_id"], spec=r.effective_spec(),
-            spec_hash=hashes[address], content_digest=r.content.digest if r.content else None,
+            address=address,
+            kind=r.kind.value,
+            name=r.name,
+            provider=r.provider_name,
+            provider_type=r.provider_type.value,
+            remote_id=remote["remote_id"],
+            spec=r.effective_spec(),
+            spec_hash=hashes[address],
+            content_digest=r.content.digest if r.content else None,
             content_files=dict(r.content.files) if r.content else {},
-            status=recorded, observed=None, outputs=outputs,
-            dependencies=r.dependencies(), labels=dict(r.labels), lifecycle=r.lifecycle.model_dump(mode="json"),
-            created_at=APPLIED, updated_at=APPLIED, observed_at=APPLIED)
+            status=recorded,
+            observed=None,
+            outputs=outputs,
+            dependencies=r.dependencies(),
+            labels=dict(r.labels),
+            lifecycle=r.lifecycle.model_dump(mode="json"),
+            created_at=APPLIED,
+            updated_at=APPLIED,
+            observed_at=APPLIED,
+        )
         records.append(rec.to_dict())
     return records
 
@@ -376,15 +530,20 @@ def build(case: Case) -> None:
             (root / "manifests").mkdir()
             write_tree(root / "manifests", case.before, case.data_before or case.data_after)
             records = applied_state(load_checked(root), case.state_status)
-    meta = {"lineage": LINEAGE, "serial": 7, "schema_version": 1} if records else \
-        {"lineage": "", "serial": 0, "schema_version": 1}
+    meta = (
+        {"lineage": LINEAGE, "serial": 7, "schema_version": 1}
+        if records
+        else {"lineage": "", "serial": 0, "schema_version": 1}
+    )
     dump(target / "state.json", {"meta": meta, "records": records})
     if case.observations:
         dump(target / "observations.json", case.observations)
     if case.discovered:
         dump(target / "discovered.json", case.discovered)
-    dump(target / "case.json", {"description": case.description, "now": NOW, **case.options,
-                                "expect": case.expect})
+    dump(
+        target / "case.json",
+        {"description": case.description, "now": NOW, **case.options, "expect": case.expect},
+    )
 
 
 def dump(path: Path, data: Any) -> None:

@@ -6,8 +6,12 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite tests/golden/<case>/plan.{txt,json,md} from the current planner and renderers")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/<case>/plan.{txt,json,md} from the current planner and renderers",
+    )
 
 
 @pytest.fixture

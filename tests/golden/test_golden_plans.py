@@ -34,7 +34,10 @@ def _read(path: Path, default: Any = None) -> Any:
 
 
 def _observations(data: dict[str, dict[str, Any]]) -> dict[str, Observation]:
-    return {address: Observation(**{**fields, "phase": Phase(fields["phase"])}) for address, fields in data.items()}
+    return {
+        address: Observation(**{**fields, "phase": Phase(fields["phase"])})
+        for address, fields in data.items()
+    }
 
 
 def build_plan(case_dir: Path) -> Plan:
@@ -48,21 +51,23 @@ def build_plan(case_dir: Path) -> Plan:
     refreshed = case.get("refreshed", True)
     if refreshed:
         records = observe(records, observations, now)  # what refresh folds in before planning
-    return make_plan(PlanInputs(
-        manifests=loaded.manifests,
-        records=records,
-        meta=StateMeta.from_dict(state["meta"]),
-        observations=observations if refreshed else {},
-        discovered=_observations(_read(case_dir / "discovered.json", {})),
-        now=now,
-        refreshed=refreshed,
-        operation=case.get("operation", "apply"),
-        reconciler_version=GOLDEN_VERSION,
-        created_at=iso_utc(now),
-        manifest_paths=["manifests"],
-        state_path="manifests/.reconciler/state.db",
-        undeletable=undeletable_kinds(loaded.manifests.providers),  # as the workspace hands it over
-    ))
+    return make_plan(
+        PlanInputs(
+            manifests=loaded.manifests,
+            records=records,
+            meta=StateMeta.from_dict(state["meta"]),
+            observations=observations if refreshed else {},
+            discovered=_observations(_read(case_dir / "discovered.json", {})),
+            now=now,
+            refreshed=refreshed,
+            operation=case.get("operation", "apply"),
+            reconciler_version=GOLDEN_VERSION,
+            created_at=iso_utc(now),
+            manifest_paths=["manifests"],
+            state_path="manifests/.reconciler/state.db",
+            undeletable=undeletable_kinds(loaded.manifests.providers),  # as the workspace hands it over
+        )
+    )
 
 
 def test_there_are_enough_cases() -> None:
@@ -84,7 +89,8 @@ def test_golden_plan(case: str, update_golden: bool) -> None:
         assert expected.exists(), f"{expected} is missing; run `pytest tests/golden --update-golden`"
         assert text == expected.read_text(), (
             f"{case}/{name} differs from the golden file; if the change is intended, run "
-            "`pytest tests/golden --update-golden` and review the diff")
+            "`pytest tests/golden --update-golden` and review the diff"
+        )
 
 
 @pytest.mark.parametrize("case", CASES)

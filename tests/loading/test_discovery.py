@@ -45,15 +45,23 @@ def test_dataset_folders_are_not_walked(tmp_path: Path, scanned: list[str]) -> N
 def test_yaml_inside_a_dataset_folder_is_dataset_content_in_either_walk_order(tmp_path: Path) -> None:
     for manifests_dir, data_dir in (("a-manifests", "z-data"), ("z-manifests", "a-data")):
         root = tmp_path / manifests_dir.split("-")[0]
-        shutil.copytree(QUICKSTART, root / manifests_dir, ignore=shutil.ignore_patterns(".reconciler", "data"))
-        shutil.copytree(QUICKSTART / "data" / "money-rain", root / data_dir / "money-rain",
-                        ignore=shutil.ignore_patterns(".reconciler"))
+        shutil.copytree(
+            QUICKSTART, root / manifests_dir, ignore=shutil.ignore_patterns(".reconciler", "data")
+        )
+        shutil.copytree(
+            QUICKSTART / "data" / "money-rain",
+            root / data_dir / "money-rain",
+            ignore=shutil.ignore_patterns(".reconciler"),
+        )
         (root / data_dir / "money-rain" / "notes.yaml").write_text("not: [a manifest")  # dataset content
         ds = root / manifests_dir / "money-rain.yaml"
         ds.write_text(ds.read_text().replace("source: data/money-rain", f"source: ../{data_dir}/money-rain"))
         result = load([root], cwd=root, check_data=False)
         assert result.ok, (manifests_dir, [str(d) for d in result.diagnostics])
-        assert result.manifests.files == [f"{manifests_dir}/money-rain.yaml", f"{manifests_dir}/provider.yaml"]
+        assert result.manifests.files == [
+            f"{manifests_dir}/money-rain.yaml",
+            f"{manifests_dir}/provider.yaml",
+        ]
 
 
 def test_a_folder_named_only_by_a_yaml_inside_a_dataset_is_still_walked(tmp_path: Path) -> None:

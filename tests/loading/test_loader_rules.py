@@ -87,7 +87,9 @@ def test_load_manifests_raises_with_every_diagnostic(tmp_path: Path) -> None:
     assert str(caught.value).startswith("invalid manifests: ")
 
 
-def test_quickstart_resources_locations_and_content(tmp_path: Path, example_copy: Callable[..., Path]) -> None:
+def test_quickstart_resources_locations_and_content(
+    tmp_path: Path, example_copy: Callable[..., Path]
+) -> None:
     target = example_copy("manifests/quickstart", "qs")
     m = load_manifests([target], cwd=tmp_path)
     dataset = m.get("Dataset/money-rain-train")

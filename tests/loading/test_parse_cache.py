@@ -57,7 +57,9 @@ def test_every_manifest_in_the_repository_round_trips(tmp_path: Path) -> None:
     cache.save()
     again = ParseCache(tmp_path / pc.CACHE_FILE)
     for f in files:
-        assert snapshot(again.parse(f.read_bytes(), str(f))) == snapshot(parse_yaml(f.read_bytes(), str(f))), f
+        assert snapshot(again.parse(f.read_bytes(), str(f))) == snapshot(
+            parse_yaml(f.read_bytes(), str(f))
+        ), f
     assert again.misses == 0
 
 

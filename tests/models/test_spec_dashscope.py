@@ -545,8 +545,13 @@ def test_deployment_defaults():
         ({"capacity": 1000}, [("capacity", "must be < 1000 (got 1000)")]),
         (
             {"capacity": 2},
-            [("capacity", "capacity applies to plan mu only; for plan lora it is ignored (providers.md §1.6): "
-                          "remove it or set 1 (got 2)")],
+            [
+                (
+                    "capacity",
+                    "capacity applies to plan mu only; for plan lora it is ignored (providers.md §1.6): "
+                    "remove it or set 1 (got 2)",
+                )
+            ],
         ),
         ({"suffix": "toolongxx"}, [("suffix", "must have at most 8 characters (got 9)")]),
         ({"suffix": "Prod"}, [("suffix", "may contain only lower-case letters and digits (got 'Prod')")]),

@@ -31,6 +31,8 @@ def policy() -> RetryPolicy:
 
 @pytest.fixture
 def client(server: ScriptedServer, clock: FakeClock, policy: RetryPolicy) -> Iterator[DashScopeClient]:
-    c = DashScopeClient(BASE, API_KEY, transport=httpx.MockTransport(server.handler), retry=policy, clock=clock)
+    c = DashScopeClient(
+        BASE, API_KEY, transport=httpx.MockTransport(server.handler), retry=policy, clock=clock
+    )
     yield c
     c.close()

@@ -45,7 +45,14 @@ class ScriptedServer:
         for k, v in request.url.params.multi_items():
             query.setdefault(k, []).append(v)
         self.requests.append(
-            Recorded(request.method, request.url.path, request.url.raw_path, query, request.headers, request.content)
+            Recorded(
+                request.method,
+                request.url.path,
+                request.url.raw_path,
+                query,
+                request.headers,
+                request.content,
+            )
         )
         if not self.steps:
             raise AssertionError(f"unexpected request {request.method} {request.url}")
@@ -69,8 +76,13 @@ def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> h
     return httpx.Response(status, json=body, headers=headers)
 
 
-def err(status: int, code: str | None = None, message: str = "boom", headers: dict[str, str] | None = None,
-        request_id: str = "req-1") -> httpx.Response:
+def err(
+    status: int,
+    code: str | None = None,
+    message: str = "boom",
+    headers: dict[str, str] | None = None,
+    request_id: str = "req-1",
+) -> httpx.Response:
     body: dict[str, Any] = {"request_id": request_id, "message": message}
     if code:
         body["code"] = code

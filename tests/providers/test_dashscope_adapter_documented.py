@@ -37,18 +37,32 @@ class World:
 
     def __init__(self, sandbox: Sandbox, clock: FakeClock, tmp: Path, fidelity: str | None = None) -> None:
         self.sb, self.clock, self.tmp = sandbox, clock, tmp
-        self.client = DashScopeClient("http://sandbox.localhost", "sk-test-0123456789",
-                                      transport=sandbox.transport(fidelity=fidelity), clock=clock)
+        self.client = DashScopeClient(
+            "http://sandbox.localhost",
+            "sk-test-0123456789",
+            transport=sandbox.transport(fidelity=fidelity),
+            clock=clock,
+        )
         self.adapter = DashScopeAdapter("ds", self.client, clock=clock)
 
     # --- datasets --------------------------------------------------------------------------------
     def zip(self, name: str, samples: int = 10) -> Path:
         path = self.tmp / f"{name}.zip"
         with zipfile.ZipFile(path, "w") as zf:
-            zf.writestr("data.jsonl", "\n".join(json.dumps({"prompt": f"{name} {i} s86b5p",
-                                                            "first_frame_path": f"image_{i}.jpg",
-                                                            "video_path": f"video_{i}.mp4"})
-                                                for i in range(1, samples + 1)) + "\n")
+            zf.writestr(
+                "data.jsonl",
+                "\n".join(
+                    json.dumps(
+                        {
+                            "prompt": f"{name} {i} s86b5p",
+                            "first_frame_path": f"image_{i}.jpg",
+                            "video_path": f"video_{i}.mp4",
+                        }
+                    )
+                    for i in range(1, samples + 1)
+                )
+                + "\n",
+            )
             for i in range(1, samples + 1):
                 zf.writestr(f"image_{i}.jpg", b"\xff\xd8\xff" + bytes(8))
                 zf.writestr(f"video_{i}.mp4", b"\x00\x00\x00\x18ftypmp42")
@@ -56,9 +70,15 @@ class World:
 
     def dataset(self, name: str) -> Desired:
         digest = f"{abs(hash(name)):016x}"[:16].ljust(16, "0")
-        return Desired(address=f"Dataset/{name}", kind="Dataset", name=name,
-                       spec={"provider": "ds", "source": f"{name}.zip", "format": "i2v", "role": "training"},
-                       spec_hash=name, content_digest=digest, source_path=str(self.zip(name)))
+        return Desired(
+            address=f"Dataset/{name}",
+            kind="Dataset",
+            name=name,
+            spec={"provider": "ds", "source": f"{name}.zip", "format": "i2v", "role": "training"},
+            spec_hash=name,
+            content_digest=digest,
+            source_path=str(self.zip(name)),
+        )
 
     def upload(self, name: str) -> str:
         obs = self.adapter.create(self.dataset(name))
@@ -67,35 +87,72 @@ class World:
 
     # --- specs -----------------------------------------------------------------------------------
     def fine_tune(self, name: str, train: str, validation: str | None = None, **hp: Any) -> Desired:
-        spec = DashScopeFineTune.model_validate({
-            "provider": "ds", "model": MODEL, "training_datasets": ["train"],
-            "validation_datasets": ["val"] if validation else [], "hyper_parameters": {**HP, **hp},
-        }).model_dump(mode="json")
+        spec = DashScopeFineTune.model_validate(
+            {
+                "provider": "ds",
+                "model": MODEL,
+                "training_datasets": ["train"],
+                "validation_datasets": ["val"] if validation else [],
+                "hyper_parameters": {**HP, **hp},
+            }
+        ).model_dump(mode="json")
         inputs = {"Dataset/train": {"file_id": train}}
         if validation:
             inputs["Dataset/val"] = {"file_id": validation}
-        return Desired(address=f"FineTune/{name}", kind="FineTune", name=name, spec=spec, spec_hash=name,
-                       inputs=inputs)
+        return Desired(
+            address=f"FineTune/{name}", kind="FineTune", name=name, spec=spec, spec_hash=name, inputs=inputs
+        )
 
-    def export(self, name: str, job_id: str, checkpoint: str = "checkpoint-20", model_name: str = "mine-c20") -> Desired:
-        spec = DashScopeCheckpointExport.model_validate({"provider": "ds", "fine_tune": "ft", "checkpoint": checkpoint,
-                                                         "model_name": model_name}).model_dump(mode="json")
-        return Desired(address=f"CheckpointExport/{name}", kind="CheckpointExport", name=name, spec=spec,
-                       spec_hash=name, inputs={"FineTune/ft": {"job_id": job_id}})
+    def export(
+        self, name: str, job_id: str, checkpoint: str = "checkpoint-20", model_name: str = "mine-c20"
+    ) -> Desired:
+        spec = DashScopeCheckpointExport.model_validate(
+            {"provider": "ds", "fine_tune": "ft", "checkpoint": checkpoint, "model_name": model_name}
+        ).model_dump(mode="json")
+        return Desired(
+            address=f"CheckpointExport/{name}",
+            kind="CheckpointExport",
+            name=name,
+            spec=spec,
+            spec_hash=name,
+            inputs={"FineTune/ft": {"job_id": job_id}},
+        )
 
     def deployment(self, name: str, model_name: str | None, suffix: str | None = None) -> Desired:
-        spec = DashScopeDeployment.model_validate({"provider": "ds", "fine_tune": "ft", "aigc_config": AIGC,
-                                                   "suffix": suffix}).model_dump(mode="json")
+        spec = DashScopeDeployment.model_validate(
+            {"provider": "ds", "fine_tune": "ft", "aigc_config": AIGC, "suffix": suffix}
+        ).model_dump(mode="json")
         outputs = {"job_id": "ft-x"} | ({"finetuned_output": model_name} if model_name else {})
-        return Desired(address=f"Deployment/{name}", kind="Deployment", name=name, spec=spec, spec_hash=name,
-                       inputs={"FineTune/ft": outputs})
+        return Desired(
+            address=f"Deployment/{name}",
+            kind="Deployment",
+            name=name,
+            spec=spec,
+            spec_hash=name,
+            inputs={"FineTune/ft": outputs},
+        )
 
     @staticmethod
-    def record(kind: str, name: str, remote_id: str, spec: dict[str, Any] | None = None,
-               observed: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None) -> ResourceRecord:
-        return ResourceRecord(address=f"{kind}/{name}", kind=kind, name=name, provider="ds", provider_type="dashscope",
-                              remote_id=remote_id, spec=spec or {}, spec_hash="h", observed=observed,
-                              outputs=outputs or {})
+    def record(
+        kind: str,
+        name: str,
+        remote_id: str,
+        spec: dict[str, Any] | None = None,
+        observed: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+    ) -> ResourceRecord:
+        return ResourceRecord(
+            address=f"{kind}/{name}",
+            kind=kind,
+            name=name,
+            provider="ds",
+            provider_type="dashscope",
+            remote_id=remote_id,
+            spec=spec or {},
+            spec_hash="h",
+            observed=observed,
+            outputs=outputs or {},
+        )
 
     # --- time ------------------------------------------------------------------------------------
     def until(self, observe: Any, phase: Phase, step: float = 0.5, limit: int = 4000) -> Observation:
@@ -108,7 +165,9 @@ class World:
 
     def trained(self, desired: Desired) -> Observation:
         obs = self.adapter.create(desired)
-        return self.until(lambda: self.adapter.read(self.record("FineTune", desired.name, obs.remote_id)), Phase.READY)
+        return self.until(
+            lambda: self.adapter.read(self.record("FineTune", desired.name, obs.remote_id)), Phase.READY
+        )
 
 
 @pytest.fixture
@@ -128,28 +187,65 @@ def w(sandbox: Sandbox, clock: FakeClock, tmp_path: Path) -> World:
 
 
 # --- hyper-parameters compare numerically, whatever the echo ------------------------------------
-@pytest.mark.parametrize(("echoed", "wanted"), [
-    ("1.6e-5", 1.6e-5), ("2.0E-5", 2e-05), ("2e-05", 2.0e-5), ("400", 400), (400, 400), (400, 400.0),
-    ("400.0", 400), (2e-05, 2e-5), (" 0.9 ", 0.9), (".5", 0.5), (True, "true"), ("false", False),
-    ("cosine", "cosine"), (1e-5, 1.0000000000001e-5),
-])
+@pytest.mark.parametrize(
+    ("echoed", "wanted"),
+    [
+        ("1.6e-5", 1.6e-5),
+        ("2.0E-5", 2e-05),
+        ("2e-05", 2.0e-5),
+        ("400", 400),
+        (400, 400),
+        (400, 400.0),
+        ("400.0", 400),
+        (2e-05, 2e-5),
+        (" 0.9 ", 0.9),
+        (".5", 0.5),
+        (True, "true"),
+        ("false", False),
+        ("cosine", "cosine"),
+        (1e-5, 1.0000000000001e-5),
+    ],
+)
 def test_the_same_hyper_parameter_echoed_as_a_number_or_as_text(echoed: Any, wanted: Any) -> None:
     assert same_hyper_parameter(echoed, wanted)
 
 
-@pytest.mark.parametrize(("echoed", "wanted"), [
-    ("2.0E-5", 1e-4), ("1.6e-5", 2e-5), ("400", 401), (400, "401"), ("abc", 400), (True, 1), (1, True),
-    ("nan", 400), ("1_000", 1000), ("0x10", 16), ("inf", 1e308), ("linear", "cosine"), ("", 0),
-])
+@pytest.mark.parametrize(
+    ("echoed", "wanted"),
+    [
+        ("2.0E-5", 1e-4),
+        ("1.6e-5", 2e-5),
+        ("400", 401),
+        (400, "401"),
+        ("abc", 400),
+        (True, 1),
+        (1, True),
+        ("nan", 400),
+        ("1_000", 1000),
+        ("0x10", 16),
+        ("inf", 1e308),
+        ("linear", "cosine"),
+        ("", 0),
+    ],
+)
 def test_a_different_hyper_parameter_is_never_the_same(echoed: Any, wanted: Any) -> None:
     assert not same_hyper_parameter(echoed, wanted)
 
 
 def test_a_job_echoing_a_subset_matches_and_one_differing_echo_does_not() -> None:
-    fp = {"model": MODEL, "training_file_ids": ["f"], "validation_file_ids": [],
-          "hyper_parameters": {"n_epochs": 400, "learning_rate": 2e-5, "lora_rank": 32, "split": 0.9}}
-    job = FineTuneJob(job_id="ft-1", status="SUCCEEDED", model=MODEL, training_file_ids=["f"],
-                      hyper_parameters={"n_epochs": "400", "learning_rate": "2.0E-5"})
+    fp = {
+        "model": MODEL,
+        "training_file_ids": ["f"],
+        "validation_file_ids": [],
+        "hyper_parameters": {"n_epochs": 400, "learning_rate": 2e-5, "lora_rank": 32, "split": 0.9},
+    }
+    job = FineTuneJob(
+        job_id="ft-1",
+        status="SUCCEEDED",
+        model=MODEL,
+        training_file_ids=["f"],
+        hyper_parameters={"n_epochs": "400", "learning_rate": "2.0E-5"},
+    )
     assert DashScopeAdapter._job_matches(job, fp)
     job.hyper_parameters["split"] = "0.8"
     assert not DashScopeAdapter._job_matches(job, fp)
@@ -174,7 +270,9 @@ def test_discover_finds_our_job_though_it_echoes_strings_and_only_five_keys(w: W
 
 
 @pytest.mark.parametrize("fidelity", ["documented", "permissive"])  # echoes as strings, and as numbers
-def test_discover_never_adopts_a_job_with_another_hyper_parameter(fidelity: str, sandbox, clock, tmp_path) -> None:
+def test_discover_never_adopts_a_job_with_another_hyper_parameter(
+    fidelity: str, sandbox, clock, tmp_path
+) -> None:
     w = World(sandbox, clock, tmp_path, fidelity=fidelity)
     train = w.upload("train")
     theirs = w.adapter.create(w.fine_tune("theirs", train, learning_rate=1e-4))
@@ -184,8 +282,10 @@ def test_discover_never_adopts_a_job_with_another_hyper_parameter(fidelity: str,
     assert w.adapter.discover([ours], set()) == {}
     assert w.adapter.find(ours, 0.0, set()) is None
     assert w.adapter.discover([w.fine_tune("ft", train, n_epochs=20, eval_epochs=2)], set()) == {}
-    assert w.adapter.discover([w.fine_tune("ft", train, learning_rate=1e-4)], set())["FineTune/ft"].remote_id \
+    assert (
+        w.adapter.discover([w.fine_tune("ft", train, learning_rate=1e-4)], set())["FineTune/ft"].remote_id
         == theirs.remote_id
+    )
 
 
 def test_discover_never_adopts_a_job_on_other_training_or_validation_files(w: World, two_files) -> None:
@@ -197,7 +297,9 @@ def test_discover_never_adopts_a_job_on_other_training_or_validation_files(w: Wo
     assert w.adapter.discover([w.fine_tune("ft", train, validation=train)], set()) == {}
 
 
-def test_discover_never_adopts_a_claimed_job_and_two_live_candidates_are_ambiguous(w: World, two_files) -> None:
+def test_discover_never_adopts_a_claimed_job_and_two_live_candidates_are_ambiguous(
+    w: World, two_files
+) -> None:
     train, _ = two_files
     desired = w.fine_tune("ft", train)
     first = w.adapter.create(desired)
@@ -267,8 +369,9 @@ def test_a_suffixed_deployment_is_found_by_listing_though_its_id_has_8_hex(w: Wo
     assert w.adapter.discover([w.deployment("d", model, suffix="other")], set()) == {}
 
 
-def test_discover_never_adopts_another_models_or_a_claimed_or_a_deleting_deployment(w: World, model: str,
-                                                                                     two_files) -> None:
+def test_discover_never_adopts_another_models_or_a_claimed_or_a_deleting_deployment(
+    w: World, model: str, two_files
+) -> None:
     _, other = two_files
     theirs = w.trained(w.fine_tune("theirs", other, n_epochs=20)).outputs["finetuned_output"]
     dep = w.adapter.create(w.deployment("theirs", theirs))
@@ -277,7 +380,10 @@ def test_discover_never_adopts_another_models_or_a_claimed_or_a_deleting_deploym
     assert w.adapter.discover([w.deployment("d", model)], {ours.remote_id}) == {}
     w.adapter.delete(w.record("Deployment", "d", ours.remote_id))
     assert w.adapter.discover([w.deployment("d", model)], set()) == {}  # DELETING is not a candidate
-    assert w.adapter.discover([w.deployment("theirs", theirs)], set())["Deployment/theirs"].remote_id == dep.remote_id
+    assert (
+        w.adapter.discover([w.deployment("theirs", theirs)], set())["Deployment/theirs"].remote_id
+        == dep.remote_id
+    )
 
 
 def test_two_live_deployments_that_fit_are_ambiguous(w: World, model: str, sandbox: Sandbox, clock) -> None:
@@ -289,14 +395,18 @@ def test_two_live_deployments_that_fit_are_ambiguous(w: World, model: str, sandb
     with pytest.raises(AmbiguousMatch) as info:
         w.adapter.discover([w.deployment("d", model, suffix="blue")], set())
     assert sorted(info.value.candidates) == sorted([documented, plain])
-    assert w.adapter.discover([w.deployment("d", model, suffix="blue")], {plain})["Deployment/d"].remote_id \
+    assert (
+        w.adapter.discover([w.deployment("d", model, suffix="blue")], {plain})["Deployment/d"].remote_id
         == documented
+    )
 
 
 def test_a_409_is_resolved_by_listing_never_by_computing_the_id(w: World, model: str) -> None:
     desired = w.deployment("d", model, suffix="sfx")
     # a create whose answer was lost: it exists, the state does not know it
-    lost = w.client.create_deployment(DeploymentCreate(model_name=model, capacity=1, aigc_config=AIGC, suffix="sfx"))
+    lost = w.client.create_deployment(
+        DeploymentCreate(model_name=model, capacity=1, aigc_config=AIGC, suffix="sfx")
+    )
     adopted = w.adapter.create(desired)
     assert adopted.remote_id == lost.deployed_model and adopted.remote_id != f"{model}-sfx"
     assert w.sb.request_counts()["POST /api/v1/deployments"] == 2
@@ -322,8 +432,14 @@ def test_a_deployment_is_matched_on_its_model_name_not_only_on_the_shape_of_its_
 
 def test_can_create_before_destroy_compares_model_and_suffix_never_ids(w: World) -> None:
     def record(model: str, suffix: str | None) -> ResourceRecord:
-        return w.record("Deployment", "d", f"{model}-0a1b2c3d-{suffix}" if suffix else model,
-                        spec={"suffix": suffix}, outputs={"model_name": model})
+        return w.record(
+            "Deployment",
+            "d",
+            f"{model}-0a1b2c3d-{suffix}" if suffix else model,
+            spec={"suffix": suffix},
+            outputs={"model_name": model},
+        )
+
     cbd = w.adapter.can_create_before_destroy
     assert not cbd(w.deployment("d", "m1"), record("m1", None))  # same model, no suffix: 409
     assert cbd(w.deployment("d", "m2"), record("m1", None))
@@ -341,7 +457,9 @@ def test_a_lora_deployment_is_never_scaled_and_never_reports_capacity(w: World, 
     assert "capacity" not in obs.live_fields
     w.sb.reset_counts()
     record = w.record("Deployment", "d", name, spec=dict(desired.spec), observed=obs.object)
-    updated = w.adapter.update(Desired(**{**desired.__dict__, "spec": {**desired.spec, "capacity": 3}}), record)
+    updated = w.adapter.update(
+        Desired(**{**desired.__dict__, "spec": {**desired.spec, "capacity": 3}}), record
+    )
     assert updated.phase is Phase.READY and "capacity" not in updated.live_fields
     assert "PUT /api/v1/deployments/{deployed_model}/scale" not in w.sb.request_counts()
     listed = w.adapter.read_many([record])["Deployment/d"]
@@ -355,13 +473,21 @@ def test_a_mu_deployment_still_scales_and_reports_capacity() -> None:
 
         def scale_deployment(self, name: str, capacity: int):  # type: ignore[no-untyped-def]
             from reconciler.providers.dashscope.types import Deployment
+
             self.scaled.append((name, capacity))
-            return Deployment(deployed_model=name, model_name="m", status="UPDATING", plan="mu", capacity=capacity)
+            return Deployment(
+                deployed_model=name, model_name="m", status="UPDATING", plan="mu", capacity=capacity
+            )
 
     client = Client()
     adapter = DashScopeAdapter("ds", client)  # type: ignore[arg-type]
-    desired = Desired(address="Deployment/d", kind="Deployment", name="d",
-                      spec={"plan": "mu", "capacity": 4, "fine_tune": "ft"}, spec_hash="h")
+    desired = Desired(
+        address="Deployment/d",
+        kind="Deployment",
+        name="d",
+        spec={"plan": "mu", "capacity": 4, "fine_tune": "ft"},
+        spec_hash="h",
+    )
     record = World.record("Deployment", "d", "m", spec={"plan": "mu", "capacity": 2}, observed={"plan": "mu"})
     obs = adapter.update(desired, record)
     assert client.scaled == [("m", 4)] and obs.live_fields == {"capacity": 4}
@@ -400,7 +526,8 @@ def test_a_nameless_pending_export_is_resumed_not_failed(w: World, job: str) -> 
 
 @pytest.mark.parametrize("fidelity", ["documented", "permissive"])
 def test_a_kill_while_a_retrains_export_is_in_flight_no_longer_fails_every_later_run(
-        fidelity: str, sandbox: Sandbox, clock: FakeClock, tmp_path: Path) -> None:
+    fidelity: str, sandbox: Sandbox, clock: FakeClock, tmp_path: Path
+) -> None:
     w = World(sandbox, clock, tmp_path, fidelity=fidelity)
     train = w.upload("train")
     old = w.trained(w.fine_tune("old", train)).remote_id

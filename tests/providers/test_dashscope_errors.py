@@ -24,7 +24,13 @@ from reconciler.providers.http import NO_RETRIES
 TABLE = [
     # status, code, message, expected class, retryable
     (400, "InvalidParameter", "Missing training files", InvalidRequestError, False),
-    (400, "UnsupportedOperation", "The fine-tune job can not be deleted because it is succeeded", InvalidRequestError, False),
+    (
+        400,
+        "UnsupportedOperation",
+        "The fine-tune job can not be deleted because it is succeeded",
+        InvalidRequestError,
+        False,
+    ),
     (401, "InvalidApiKey", "Invalid API-key provided.", AuthError, False),
     (403, "AccessDenied", "Access denied.", AuthError, False),
     (403, "AccessDenied.Unpurchased", "not activated", AuthError, False),
@@ -33,8 +39,20 @@ TABLE = [
     (404, "Model.NotExist", "Model: xxx not found!", NotFoundError, False),
     (409, "Conflict", "Deployed model xxx already exists, please specify a suffix", ConflictError, False),
     (429, "Throttling", "Requests throttling triggered.", RateLimitedError, True),
-    (429, "Throttling.RateQuota", "Too many fine-tune job in running, please retry later.", RateLimitedError, True),
-    (429, "Throttling.AllocationQuota", "Only 20 fine-tune job in running or succeeded allowed per user.", QuotaError, False),
+    (
+        429,
+        "Throttling.RateQuota",
+        "Too many fine-tune job in running, please retry later.",
+        RateLimitedError,
+        True,
+    ),
+    (
+        429,
+        "Throttling.AllocationQuota",
+        "Only 20 fine-tune job in running or succeeded allowed per user.",
+        QuotaError,
+        False,
+    ),
     (429, None, "Only 20 fine-tune job in running or succeeded allowed per user.", QuotaError, False),
     (500, "InternalError", "Internal server error!", ServerError, True),
     (502, None, "Bad gateway", ServerError, True),
@@ -52,7 +70,9 @@ TABLE = [
 
 
 @pytest.mark.parametrize(("status", "code", "message", "cls", "retryable"), TABLE)
-def test_error_table(server: ScriptedServer, client: DashScopeClient, status, code, message, cls, retryable) -> None:
+def test_error_table(
+    server: ScriptedServer, client: DashScopeClient, status, code, message, cls, retryable
+) -> None:
     client._retry = NO_RETRIES
     server.script(err(status, code, message, request_id="rid-42"))
     with pytest.raises(ProviderError) as info:
@@ -69,8 +89,13 @@ def test_error_table(server: ScriptedServer, client: DashScopeClient, status, co
 
 def test_openai_compatible_error_envelope(server: ScriptedServer, client: DashScopeClient) -> None:
     client._retry = NO_RETRIES
-    server.script(httpx.Response(401, json={"error": {"type": "invalid_request_error", "message": "Incorrect API key"}},
-                                 headers={"x-request-id": "hdr-7"}))
+    server.script(
+        httpx.Response(
+            401,
+            json={"error": {"type": "invalid_request_error", "message": "Incorrect API key"}},
+            headers={"x-request-id": "hdr-7"},
+        )
+    )
     with pytest.raises(AuthError) as info:
         client.list_files()
     assert info.value.code == "invalid_request_error"
@@ -87,12 +112,18 @@ def test_openai_error_envelope_on_200_is_an_error(server: ScriptedServer, client
 
 
 def test_msg_key_is_accepted(server: ScriptedServer, client: DashScopeClient) -> None:
-    server.script(httpx.Response(400, json={"request_id": "r", "code": "InvalidParameter", "msg": "capacity must be < 1000"}))
+    server.script(
+        httpx.Response(
+            400, json={"request_id": "r", "code": "InvalidParameter", "msg": "capacity must be < 1000"}
+        )
+    )
     with pytest.raises(InvalidRequestError, match="capacity must be < 1000"):
         client.scale_deployment("d", 5000)
 
 
-def test_file_not_found_400_is_remapped_for_file_reads(server: ScriptedServer, client: DashScopeClient) -> None:
+def test_file_not_found_400_is_remapped_for_file_reads(
+    server: ScriptedServer, client: DashScopeClient
+) -> None:
     server.script(err(400, "InvalidParameter", "File not found."))
     with pytest.raises(NotFoundError):
         client.get_file("file-gone")
@@ -100,8 +131,11 @@ def test_file_not_found_400_is_remapped_for_file_reads(server: ScriptedServer, c
         client.delete_file("file-gone")
 
 
-def test_file_not_found_on_create_stays_invalid_request(server: ScriptedServer, client: DashScopeClient) -> None:
+def test_file_not_found_on_create_stays_invalid_request(
+    server: ScriptedServer, client: DashScopeClient
+) -> None:
     from reconciler.providers.dashscope import FineTuneCreate
+
     server.script(err(400, "InvalidParameter", "File not found."))
     with pytest.raises(InvalidRequestError):
         client.create_fine_tune(FineTuneCreate(model="m", training_file_ids=["file-gone"]))
@@ -109,7 +143,14 @@ def test_file_not_found_on_create_stays_invalid_request(server: ScriptedServer, 
 
 def test_quota_error_says_what_to_do(server: ScriptedServer, client: DashScopeClient) -> None:
     from reconciler.providers.dashscope import FineTuneCreate
-    server.script(err(429, "Throttling.AllocationQuota", "Only 20 fine-tune job in running or succeeded allowed per user."))
+
+    server.script(
+        err(
+            429,
+            "Throttling.AllocationQuota",
+            "Only 20 fine-tune job in running or succeeded allowed per user.",
+        )
+    )
     with pytest.raises(QuotaError, match="delete finished jobs") as info:
         client.create_fine_tune(FineTuneCreate(model="m", training_file_ids=["f"]))
     assert server.count == 1  # never retried: waiting a few seconds cannot free a slot

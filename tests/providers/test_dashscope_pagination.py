@@ -21,16 +21,19 @@ def paged(items: list[dict], key: str, total_field: bool = True):
     def handler(request):
         page_no = int(request.url.params["page_no"])
         size = int(request.url.params["page_size"])
-        chunk = items[(page_no - 1) * size: page_no * size]
+        chunk = items[(page_no - 1) * size : page_no * size]
         output = {"page_no": page_no, "page_size": size, key: chunk}
         if total_field:
             output["total"] = len(items)
         return ok({"request_id": "r", "output": output})
+
     return handler
 
 
 @pytest.mark.parametrize(("n", "requests"), [(0, 1), (1, 1), (100, 1), (101, 2), (250, 3)])
-def test_iter_fine_tunes_request_count(server: ScriptedServer, client: DashScopeClient, n: int, requests: int) -> None:
+def test_iter_fine_tunes_request_count(
+    server: ScriptedServer, client: DashScopeClient, n: int, requests: int
+) -> None:
     items = [job(i) for i in range(n)]
     server.script(paged(items, "jobs"))
     got = [j.job_id for j in client.iter_fine_tunes()]
@@ -46,7 +49,9 @@ def test_iter_fine_tunes_passes_model_filter(server: ScriptedServer, client: Das
 
 
 @pytest.mark.parametrize(("n", "requests"), [(0, 1), (200, 1), (201, 2), (450, 3)])
-def test_iter_deployments_request_count(server: ScriptedServer, client: DashScopeClient, n: int, requests: int) -> None:
+def test_iter_deployments_request_count(
+    server: ScriptedServer, client: DashScopeClient, n: int, requests: int
+) -> None:
     items = [dep(i) for i in range(n)]
     server.script(paged(items, "deployments"))
     assert len(list(client.iter_deployments())) == n
@@ -54,13 +59,17 @@ def test_iter_deployments_request_count(server: ScriptedServer, client: DashScop
     assert all(r.query["page_size"] == ["200"] for r in server.requests)
 
 
-def test_server_capping_page_size_does_not_end_the_walk_early(server: ScriptedServer, client: DashScopeClient) -> None:
+def test_server_capping_page_size_does_not_end_the_walk_early(
+    server: ScriptedServer, client: DashScopeClient
+) -> None:
     items = [job(i) for i in range(25)]
 
     def capped(request):
         page_no = int(request.url.params["page_no"])
-        chunk = items[(page_no - 1) * 10: page_no * 10]  # the server pages by 10 whatever we ask
-        return ok({"request_id": "r", "output": {"page_no": page_no, "page_size": 10, "total": 25, "jobs": chunk}})
+        chunk = items[(page_no - 1) * 10 : page_no * 10]  # the server pages by 10 whatever we ask
+        return ok(
+            {"request_id": "r", "output": {"page_no": page_no, "page_size": 10, "total": 25, "jobs": chunk}}
+        )
 
     server.script(capped)
     assert len(list(client.iter_fine_tunes())) == 25
@@ -82,13 +91,16 @@ def cursor_handler(all_files: list[dict]):
         limit = int(request.url.params.get("limit", 2000))
         after = request.url.params.get("after")
         start = 0 if after is None else [f["id"] for f in all_files].index(after) + 1
-        chunk = all_files[start:start + limit]
+        chunk = all_files[start : start + limit]
         return ok({"object": "list", "has_more": start + limit < len(all_files), "data": chunk})
+
     return handler
 
 
 @pytest.mark.parametrize(("n", "requests"), [(0, 1), (2000, 1), (2001, 2), (4500, 3)])
-def test_iter_files_follows_the_cursor(server: ScriptedServer, client: DashScopeClient, n: int, requests: int) -> None:
+def test_iter_files_follows_the_cursor(
+    server: ScriptedServer, client: DashScopeClient, n: int, requests: int
+) -> None:
     everything = files(0, n)
     server.script(cursor_handler(everything))
     got = [f.id for f in client.iter_files(purpose="fine-tune")]
@@ -99,13 +111,17 @@ def test_iter_files_follows_the_cursor(server: ScriptedServer, client: DashScope
         assert server.requests[1].query["after"] == ["file-01999"]
 
 
-def test_iter_files_stops_if_the_server_repeats_itself(server: ScriptedServer, client: DashScopeClient) -> None:
+def test_iter_files_stops_if_the_server_repeats_itself(
+    server: ScriptedServer, client: DashScopeClient
+) -> None:
     server.script(ok({"object": "list", "has_more": True, "data": []}))
     assert list(client.iter_files()) == []
     assert server.count == 1
 
 
-def test_an_empty_page_ends_the_walk_even_if_total_says_more(server: ScriptedServer, client: DashScopeClient) -> None:
+def test_an_empty_page_ends_the_walk_even_if_total_says_more(
+    server: ScriptedServer, client: DashScopeClient
+) -> None:
     server.script(ok({"request_id": "r", "output": {"page_no": 1, "page_size": 100, "total": 7, "jobs": []}}))
     assert list(client.iter_fine_tunes()) == []
     assert server.count == 1

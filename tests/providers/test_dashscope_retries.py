@@ -22,7 +22,9 @@ from reconciler.providers.errors import (
 )
 from reconciler.providers.http import RetryPolicy
 
-CREATE = FineTuneCreate(model="wan2.5-i2v-preview", training_file_ids=["file-1"], training_type="efficient_sft")
+CREATE = FineTuneCreate(
+    model="wan2.5-i2v-preview", training_file_ids=["file-1"], training_type="efficient_sft"
+)
 
 
 def elapsed(clock: FakeClock, start: float = 1_767_225_600.0) -> float:
@@ -62,8 +64,13 @@ def test_read_gives_up_after_max_attempts(server, client, clock) -> None:
 
 
 def test_max_attempts_is_configurable(server, clock) -> None:
-    c = DashScopeClient(BASE, API_KEY, transport=httpx.MockTransport(server.handler), clock=clock,
-                        retry=RetryPolicy(max_attempts=2, rng=random.Random(1)))
+    c = DashScopeClient(
+        BASE,
+        API_KEY,
+        transport=httpx.MockTransport(server.handler),
+        clock=clock,
+        retry=RetryPolicy(max_attempts=2, rng=random.Random(1)),
+    )
     server.script(httpx.ReadTimeout("t"))
     with pytest.raises(TransportError) as info:
         c.list_deployments()
@@ -78,11 +85,15 @@ def test_permanent_errors_are_not_retried(server, client) -> None:
 
 
 def test_backoff_is_exponential_with_bounded_jitter(server, clock) -> None:
-    policy = RetryPolicy(max_attempts=5, initial_backoff=0.5, max_backoff=8.0, jitter=0.25, rng=random.Random(3))
+    policy = RetryPolicy(
+        max_attempts=5, initial_backoff=0.5, max_backoff=8.0, jitter=0.25, rng=random.Random(3)
+    )
     sleeps: list[float] = []
     original = clock.sleep
     clock.sleep = lambda s: (sleeps.append(s), original(s))[1]  # type: ignore[method-assign]
-    c = DashScopeClient(BASE, API_KEY, transport=httpx.MockTransport(server.handler), clock=clock, retry=policy)
+    c = DashScopeClient(
+        BASE, API_KEY, transport=httpx.MockTransport(server.handler), clock=clock, retry=policy
+    )
     server.script(err(500, "InternalError"))
     with pytest.raises(ServerError):
         c.get_fine_tune("ft-1")
@@ -110,8 +121,10 @@ def test_retry_after_ms_is_honoured(server, client, clock) -> None:
 
 def test_retry_after_http_date_is_honoured(server, client, clock) -> None:
     when = datetime.fromtimestamp(clock.now() + 12, tz=UTC)
-    server.script(err(429, "Throttling", headers={"Retry-After": format_datetime(when, usegmt=True)}),
-                  ok(seed.GET_FINE_TUNE))
+    server.script(
+        err(429, "Throttling", headers={"Retry-After": format_datetime(when, usegmt=True)}),
+        ok(seed.GET_FINE_TUNE),
+    )
     client.get_fine_tune("ft-1")
     assert elapsed(clock) == 12.0
 
@@ -155,7 +168,11 @@ def test_idempotent_mutations_are_retried_after_a_read_timeout(server, client, c
 
 CREATES = [
     ("create_fine_tune", lambda c: c.create_fine_tune(CREATE), seed.CREATE_FINE_TUNE),
-    ("create_deployment", lambda c: c.create_deployment(DeploymentCreate(model_name="m")), seed.CREATE_DEPLOYMENT),
+    (
+        "create_deployment",
+        lambda c: c.create_deployment(DeploymentCreate(model_name="m")),
+        seed.CREATE_DEPLOYMENT,
+    ),
 ]
 
 
@@ -173,7 +190,9 @@ CREATES = [
     ],
     ids=lambda f: type(f).__name__ if isinstance(f, Exception) else f"HTTP{f.status_code}",
 )
-def test_create_is_not_retried_when_the_outcome_is_unknown(server, client, name, call, body, ambiguous) -> None:
+def test_create_is_not_retried_when_the_outcome_is_unknown(
+    server, client, name, call, body, ambiguous
+) -> None:
     server.script(ambiguous, ok(body))
     with pytest.raises(OutcomeUnknownError) as info:
         call(client)
@@ -198,7 +217,9 @@ def test_create_is_not_retried_when_the_outcome_is_unknown(server, client, name,
     ],
     ids=lambda f: type(f).__name__ if isinstance(f, Exception) else f"HTTP{f.status_code}",
 )
-def test_create_is_retried_when_the_server_surely_did_not_act(server, client, name, call, body, refused) -> None:
+def test_create_is_retried_when_the_server_surely_did_not_act(
+    server, client, name, call, body, refused
+) -> None:
     server.script(refused, refused, ok(body))
     call(client)
     assert server.count == 3
@@ -257,10 +278,24 @@ def test_unseekable_upload_stream_gets_one_attempt(server, client) -> None:
 
 
 def test_list_pagination_retries_one_page_not_the_walk(server, client) -> None:
-    page1 = {"request_id": "r", "output": {"page_no": 1, "page_size": 1, "total": 2,
-                                           "jobs": [{**seed.GET_FINE_TUNE["output"], "job_id": "a"}]}}
-    page2 = {"request_id": "r", "output": {"page_no": 2, "page_size": 1, "total": 2,
-                                           "jobs": [{**seed.GET_FINE_TUNE["output"], "job_id": "b"}]}}
+    page1 = {
+        "request_id": "r",
+        "output": {
+            "page_no": 1,
+            "page_size": 1,
+            "total": 2,
+            "jobs": [{**seed.GET_FINE_TUNE["output"], "job_id": "a"}],
+        },
+    }
+    page2 = {
+        "request_id": "r",
+        "output": {
+            "page_no": 2,
+            "page_size": 1,
+            "total": 2,
+            "jobs": [{**seed.GET_FINE_TUNE["output"], "job_id": "b"}],
+        },
+    }
     server.script(ok(page1), err(503), ok(page2))
     assert [j.job_id for j in client.iter_fine_tunes(page_size=1)] == ["a", "b"]
     assert [r.query["page_no"] for r in server.requests] == [["1"], ["2"], ["2"]]

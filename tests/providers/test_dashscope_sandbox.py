@@ -37,8 +37,15 @@ def wan_zip(path: Path, samples: int = 10) -> Path:
         for i in range(1, samples + 1):
             zf.writestr(f"image_{i}.jpg", b"\xff\xd8\xff" + bytes(64))
             zf.writestr(f"video_{i}.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(64))
-            lines.append(json.dumps({"prompt": f"sample {i} then the s86b5p money rain effect begins",
-                                     "first_frame_path": f"image_{i}.jpg", "video_path": f"video_{i}.mp4"}))
+            lines.append(
+                json.dumps(
+                    {
+                        "prompt": f"sample {i} then the s86b5p money rain effect begins",
+                        "first_frame_path": f"image_{i}.jpg",
+                        "video_path": f"video_{i}.mp4",
+                    }
+                )
+            )
         zf.writestr("data.jsonl", "\n".join(lines) + "\n")
     return path
 
@@ -71,8 +78,9 @@ def processed(client: DashScopeClient, clock: FakeClock, file_id: str) -> None:
 def client(request, sandbox: Sandbox, clock: FakeClock) -> Iterator[DashScopeClient]:
     policy = RetryPolicy(rng=random.Random(0))
     if request.param == "in-process":
-        with DashScopeClient("http://sandbox.localhost", KEY, transport=sandbox.transport(), clock=clock,
-                             retry=policy) as c:
+        with DashScopeClient(
+            "http://sandbox.localhost", KEY, transport=sandbox.transport(), clock=clock, retry=policy
+        ) as c:
             yield c
         return
     server = serve(sandbox, host="127.0.0.1", port=0)
@@ -98,13 +106,19 @@ def test_full_flow(client: DashScopeClient, sandbox: Sandbox, clock: FakeClock, 
     assert f.id in [x.id for x in client.iter_files(purpose="fine-tune")]
 
     # training
-    job = client.create_fine_tune(FineTuneCreate(
-        model="wan2.5-i2v-preview", training_file_ids=[f.id], training_type="efficient_sft",
-        hyper_parameters={"n_epochs": 40, "batch_size": 2, "learning_rate": 2e-5, "eval_epochs": 10},
-    ))
+    job = client.create_fine_tune(
+        FineTuneCreate(
+            model="wan2.5-i2v-preview",
+            training_file_ids=[f.id],
+            training_type="efficient_sft",
+            hyper_parameters={"n_epochs": 40, "batch_size": 2, "learning_rate": 2e-5, "eval_epochs": 10},
+        )
+    )
     assert job.status in {FineTuneStatus.PENDING, FineTuneStatus.QUEUING, FineTuneStatus.RUNNING}
     assert job.job_id in [j.job_id for j in client.iter_fine_tunes()]
-    assert poll(clock, lambda: client.get_fine_tune(job.job_id).status, FineTuneStatus.TERMINAL) == "SUCCEEDED"
+    assert (
+        poll(clock, lambda: client.get_fine_tune(job.job_id).status, FineTuneStatus.TERMINAL) == "SUCCEEDED"
+    )
     done = client.get_fine_tune(job.job_id)
     assert done.finetuned_output and done.end_time and done.output_cnt
 
@@ -139,14 +153,24 @@ def test_full_flow(client: DashScopeClient, sandbox: Sandbox, clock: FakeClock, 
     assert model_name
 
     # deployment
-    dep = client.create_deployment(DeploymentCreate(
-        model_name=model_name, plan="lora", capacity=1,
-        aigc_config=AigcConfig(use_input_prompt=False, prompt="Describe the image; then s86b5p.",
-                               lora_prompt_default="Then the s86b5p money rain effect begins."),
-    ))
+    dep = client.create_deployment(
+        DeploymentCreate(
+            model_name=model_name,
+            plan="lora",
+            capacity=1,
+            aigc_config=AigcConfig(
+                use_input_prompt=False,
+                prompt="Describe the image; then s86b5p.",
+                lora_prompt_default="Then the s86b5p money rain effect begins.",
+            ),
+        )
+    )
     with pytest.raises(ConflictError):
         client.create_deployment(DeploymentCreate(model_name=model_name))
-    assert poll(clock, lambda: client.get_deployment(dep.deployed_model).status, {"RUNNING", "FAILED"}) == "RUNNING"
+    assert (
+        poll(clock, lambda: client.get_deployment(dep.deployed_model).status, {"RUNNING", "FAILED"})
+        == "RUNNING"
+    )
     assert dep.deployed_model in [d.deployed_model for d in client.iter_deployments()]
     if documented:  # capacity applies to plan mu only [doc]
         with pytest.raises(InvalidRequestError, match="plan mu only"):
@@ -178,8 +202,12 @@ def test_full_flow(client: DashScopeClient, sandbox: Sandbox, clock: FakeClock, 
 def test_cancel_a_queued_job(client: DashScopeClient, clock: FakeClock, tmp_path: Path) -> None:
     f = client.upload_file(wan_zip(tmp_path / "d.zip"), filename="d.zip")
     processed(client, clock, f.id)
-    spec = FineTuneCreate(model="wan2.2-i2v-flash", training_file_ids=[f.id], training_type="efficient_sft",
-                          hyper_parameters={"n_epochs": 40, "eval_epochs": 10})
+    spec = FineTuneCreate(
+        model="wan2.2-i2v-flash",
+        training_file_ids=[f.id],
+        training_type="efficient_sft",
+        hyper_parameters={"n_epochs": 40, "eval_epochs": 10},
+    )
     first = client.create_fine_tune(spec)
     second = client.create_fine_tune(spec)
     clock.sleep(POLL_S)
@@ -189,17 +217,27 @@ def test_cancel_a_queued_job(client: DashScopeClient, clock: FakeClock, tmp_path
     assert client.get_fine_tune(first.job_id).status in {"PENDING", "QUEUING", "RUNNING", "SUCCEEDED"}
 
 
-def test_lost_create_response_is_outcome_unknown_then_found_by_look_up(clock: FakeClock, tmp_path: Path) -> None:
+def test_lost_create_response_is_outcome_unknown_then_found_by_look_up(
+    clock: FakeClock, tmp_path: Path
+) -> None:
     from reconciler.models.faults import FaultConfig, FaultRule
 
     faults = FaultConfig(seed=3, rules=[FaultRule(match="POST /api/v1/deployments", rate_lost_response=1.0)])
-    with Sandbox(db_path=None, clock=clock, time_scale=60.0, seed=1) as sb, DashScopeClient(
-        "http://sandbox.localhost", KEY, transport=sb.transport(faults=faults), clock=clock, timeout=5.0
-    ) as c:
+    with (
+        Sandbox(db_path=None, clock=clock, time_scale=60.0, seed=1) as sb,
+        DashScopeClient(
+            "http://sandbox.localhost", KEY, transport=sb.transport(faults=faults), clock=clock, timeout=5.0
+        ) as c,
+    ):
         f = c.upload_file(wan_zip(tmp_path / "d.zip"), filename="d.zip")
-        job = c.create_fine_tune(FineTuneCreate(model="wan2.5-i2v-preview", training_file_ids=[f.id],
-                                                training_type="efficient_sft",
-                                                hyper_parameters={"n_epochs": 40, "eval_epochs": 10}))
+        job = c.create_fine_tune(
+            FineTuneCreate(
+                model="wan2.5-i2v-preview",
+                training_file_ids=[f.id],
+                training_type="efficient_sft",
+                hyper_parameters={"n_epochs": 40, "eval_epochs": 10},
+            )
+        )
         poll(clock, lambda: c.get_fine_tune(job.job_id).status, FineTuneStatus.TERMINAL)
         with pytest.raises(OutcomeUnknownError) as info:
             c.create_deployment(DeploymentCreate(model_name=job.finetuned_output or ""))

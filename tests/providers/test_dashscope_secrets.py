@@ -37,8 +37,14 @@ def test_http_to_remote_host_is_refused_before_any_request() -> None:
 def echoing_server_steps(API_KEY: str) -> list:
     """Responses that echo the key back, as a careless proxy or gateway might."""
     return [
-        httpx.Response(401, json={"request_id": "r", "code": "InvalidApiKey",
-                                  "message": f"Invalid API-key provided: {API_KEY}"}),
+        httpx.Response(
+            401,
+            json={
+                "request_id": "r",
+                "code": "InvalidApiKey",
+                "message": f"Invalid API-key provided: {API_KEY}",
+            },
+        ),
         httpx.Response(400, json={"error": {"code": "bad", "message": f"Authorization: Bearer {API_KEY}"}}),
         httpx.Response(502, text=f"<html>upstream rejected key {API_KEY}</html>"),
         httpx.Response(200, text=f"not json {API_KEY}"),
@@ -51,13 +57,17 @@ KEYS = [API_KEY, "plainKEYwithoutPrefix0123456789"]
 
 
 @pytest.mark.parametrize(("key", "step"), [(k, s) for k in KEYS for s in echoing_server_steps(k)])
-def test_key_absent_from_every_exception(key: str, step, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_key_absent_from_every_exception(
+    key: str, step, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     API_KEY = key  # noqa: N806
     server = ScriptedServer().script(step)
     caplog.set_level(logging.DEBUG)
     with DashScopeClient(BASE, API_KEY, transport=httpx.MockTransport(server.handler), clock=clock) as c:
-        for call in (lambda: c.get_fine_tune("ft-1"),
-                     lambda: c.create_fine_tune(FineTuneCreate(model="m", training_file_ids=["f"]))):
+        for call in (
+            lambda: c.get_fine_tune("ft-1"),
+            lambda: c.create_fine_tune(FineTuneCreate(model="m", training_file_ids=["f"])),
+        ):
             with pytest.raises(ProviderError) as info:
                 call()
             exc = info.value
@@ -81,7 +91,10 @@ def test_error_str_is_useful_without_the_key(server: ScriptedServer, client: Das
     server.script(err(404, "NotFound", "Not found.", request_id="eb619064"))
     with pytest.raises(ProviderError) as info:
         client.get_deployment("d")
-    assert str(info.value) == "dashscope get_deployment: Not found. (HTTP 404, code NotFound, request_id eb619064)"
+    assert (
+        str(info.value)
+        == "dashscope get_deployment: Not found. (HTTP 404, code NotFound, request_id eb619064)"
+    )
 
 
 def test_public_names_are_exported() -> None:

@@ -105,7 +105,9 @@ def test_regions() -> None:
     assert region_base_url("cn-hongkong") == "https://cn-hongkong.dashscope.aliyuncs.com"
     assert resolve_endpoint("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
     assert resolve_endpoint("singapore") == "https://dashscope-intl.aliyuncs.com"
-    assert workspace_gateway_url("llm-abc123", "cn-beijing") == "https://llm-abc123.cn-beijing.maas.aliyuncs.com"
+    assert (
+        workspace_gateway_url("llm-abc123", "cn-beijing") == "https://llm-abc123.cn-beijing.maas.aliyuncs.com"
+    )
     with pytest.raises(ConfigurationError, match="unknown DashScope region 'mars'"):
         region_base_url("mars")
     with pytest.raises(ConfigurationError, match="invalid DashScope workspace id"):

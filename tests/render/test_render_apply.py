@@ -19,12 +19,18 @@ def outcomes(*items: ResourceOutcome) -> ApplyResult:
 
 
 def test_groups_and_counts_after_a_failure() -> None:
-    text = render(outcomes(
-        ResourceOutcome("Dataset/train", "create", Outcome.SUCCEEDED, "processed", remote_id="file-1", elapsed=3.2),
-        ResourceOutcome("FineTune/ft", "replace", Outcome.FAILED, "job ft-2 FAILED: bad data", elapsed=7980),
-        ResourceOutcome("CheckpointExport/c", "create", Outcome.SKIPPED, "FineTune/ft did not succeed"),
-        ResourceOutcome("Deployment/d", "create", Outcome.SKIPPED, "FineTune/ft did not succeed"),
-    ))
+    text = render(
+        outcomes(
+            ResourceOutcome(
+                "Dataset/train", "create", Outcome.SUCCEEDED, "processed", remote_id="file-1", elapsed=3.2
+            ),
+            ResourceOutcome(
+                "FineTune/ft", "replace", Outcome.FAILED, "job ft-2 FAILED: bad data", elapsed=7980
+            ),
+            ResourceOutcome("CheckpointExport/c", "create", Outcome.SKIPPED, "FineTune/ft did not succeed"),
+            ResourceOutcome("Deployment/d", "create", Outcome.SKIPPED, "FineTune/ft did not succeed"),
+        )
+    )
     assert "Succeeded (1):\n    + Dataset/train  create  file-1  (3s)\n" in text
     assert "Failed (1):\n  -/+ FineTune/ft  replace  (2h13m): job ft-2 FAILED: bad data\n" in text
     assert "    + CheckpointExport/c  create: FineTune/ft did not succeed" in text
@@ -39,8 +45,9 @@ def test_no_wait_and_interruption() -> None:
     )
     text = render(result)
     assert "Submitted, not waited for (--no-wait)" in text and "Deferred: waiting on a dependency" in text
-    assert text.rstrip().endswith("Apply complete: 0 succeeded, 0 failed, 0 skipped, 1 submitted, 1 deferred "
-                                  "(2 resources).")
+    assert text.rstrip().endswith(
+        "Apply complete: 0 succeeded, 0 failed, 0 skipped, 1 submitted, 1 deferred (2 resources)."
+    )
     result.interrupted = True
     text = render(result)
     assert "Interrupted: resources not started were skipped" in text

@@ -26,7 +26,9 @@ def test_log_mode_prints_only_status_changes() -> None:
     progress: ProgressSink = RichProgress(make_console(buffer, no_color=True), clock=clock)
     progress.started("FineTune/x", "create")
     for elapsed in (5, 35, 65):
-        progress.waiting("FineTune/x", "QUEUING", elapsed, "queued: one training job runs at a time per account")
+        progress.waiting(
+            "FineTune/x", "QUEUING", elapsed, "queued: one training job runs at a time per account"
+        )
     for elapsed in (130, 160, 19_620):
         progress.waiting("FineTune/x", "RUNNING", elapsed, None)
     progress.finished(ResourceOutcome("FineTune/x", "create", Outcome.SUCCEEDED, "SUCCEEDED", "ft-1", 19_650))
@@ -63,7 +65,9 @@ def test_many_threads_one_line_each() -> None:
         t.join()
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 40 * 3
-    assert all(line.count(":") >= 1 and line.startswith("FineTune/job-") for line in lines)  # none interleaved
+    assert all(
+        line.count(":") >= 1 and line.startswith("FineTune/job-") for line in lines
+    )  # none interleaved
 
 
 def test_live_mode_on_a_terminal_shows_in_flight_resources() -> None:

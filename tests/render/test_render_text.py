@@ -54,7 +54,9 @@ def test_retrain_shows_cost_field_change_and_mode() -> None:
     assert "retrain: 1,200 training steps, about 8.0 GPU-hours (estimate)" in text
     assert "create-before-destroy" in text
     assert "remote id: ft-1" in text
-    assert text.rstrip().endswith("Plan: 0 to create, 0 to update, 1 to replace (1 retrain), 0 to delete, 0 to cancel.")
+    assert text.rstrip().endswith(
+        "Plan: 0 to create, 0 to update, 1 to replace (1 retrain), 0 to delete, 0 to cancel."
+    )
 
 
 def test_sections_separate_drift_from_manifest_changes() -> None:
@@ -69,8 +71,10 @@ def test_sections_separate_drift_from_manifest_changes() -> None:
 
 def test_dataset_files_are_capped_and_destroy_before_create_explained() -> None:
     text = render(mixed_plan())
-    assert "files modified: data.jsonl; added: image_11.png, image_12.png, image_13.png, image_14.png, " \
-           "image_15.png and 2 more" in text
+    assert (
+        "files modified: data.jsonl; added: image_11.png, image_12.png, image_13.png, image_14.png, "
+        "image_15.png and 2 more" in text
+    )
     assert "~ (content): sha256:aaaaaaaaaaaa… → sha256:bbbbbbbbbbbb…  [retrain]" in text
     assert "destroy-before-create: the deployed model name cannot exist twice" in text
     assert "running for 2h13m" in text
@@ -85,27 +89,44 @@ def test_errors_are_printed_in_the_standard_format() -> None:
 
 def test_summary_line_counts_and_no_changes() -> None:
     assert summary_line(mixed_plan()) == (
-        "Plan: 0 to create, 1 to update, 3 to replace (1 retrain), 0 to delete, 1 to cancel, 1 to adopt.")
+        "Plan: 0 to create, 1 to update, 3 to replace (1 retrain), 0 to delete, 1 to cancel, 1 to adopt."
+    )
     empty = Plan(reconciler_version="0", created_at="")
     assert summary_line(empty) == "No changes. The providers match the manifests."
-    adopt_only = Plan(reconciler_version="0", created_at="",
-                      actions=[action("Dataset/a", act=ActionType.ADOPT), action("Dataset/b", act=ActionType.NOOP)])
+    adopt_only = Plan(
+        reconciler_version="0",
+        created_at="",
+        actions=[action("Dataset/a", act=ActionType.ADOPT), action("Dataset/b", act=ActionType.NOOP)],
+    )
     text = plan_to_text(adopt_only)
     assert "No changes. The providers match the manifests." in text
     assert "1 resource found on the provider will be adopted into state (no provider calls)." in text
-    create = Plan(reconciler_version="0", created_at="",
-                  actions=[action(act=ActionType.CREATE, change_class=ChangeClass.RETRAIN),
-                           action("Dataset/d", act=ActionType.FORGET)])
-    assert summary_line(create) == ("Plan: 1 to create (1 training job), 0 to update, 0 to replace, "
-                                    "0 to delete, 0 to cancel, 1 to forget.")
+    create = Plan(
+        reconciler_version="0",
+        created_at="",
+        actions=[
+            action(act=ActionType.CREATE, change_class=ChangeClass.RETRAIN),
+            action("Dataset/d", act=ActionType.FORGET),
+        ],
+    )
+    assert summary_line(create) == (
+        "Plan: 1 to create (1 training job), 0 to update, 0 to replace, "
+        "0 to delete, 0 to cancel, 1 to forget."
+    )
 
 
 def test_creates_list_fields_but_not_unset_ones() -> None:
     from reconciler.models.plans import FieldChange
-    a = action("Deployment/d", act=ActionType.CREATE, change_class=ChangeClass.REDEPLOY, changes=[
-        FieldChange(path="aigc_config.prompt", after="a\nb", change_class=ChangeClass.REDEPLOY),
-        FieldChange(path="suffix", after=None, change_class=ChangeClass.REDEPLOY),
-    ])
+
+    a = action(
+        "Deployment/d",
+        act=ActionType.CREATE,
+        change_class=ChangeClass.REDEPLOY,
+        changes=[
+            FieldChange(path="aigc_config.prompt", after="a\nb", change_class=ChangeClass.REDEPLOY),
+            FieldChange(path="suffix", after=None, change_class=ChangeClass.REDEPLOY),
+        ],
+    )
     text = plan_to_text(Plan(reconciler_version="0", created_at="", actions=[a]))
     assert '+ aigc_config.prompt = "a\\nb"' in text
     assert "suffix" not in text

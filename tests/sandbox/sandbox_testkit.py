@@ -21,7 +21,13 @@ def dataset_zip(samples: int = 10, *, with_jsonl: bool = True) -> bytes:
     with zipfile.ZipFile(buf, "w") as zf:
         if with_jsonl:
             lines = [
-                json.dumps({"prompt": f"prompt {i} s86b5p", "first_frame_path": f"image_{i}.jpg", "video_path": f"video_{i}.mp4"})
+                json.dumps(
+                    {
+                        "prompt": f"prompt {i} s86b5p",
+                        "first_frame_path": f"image_{i}.jpg",
+                        "video_path": f"video_{i}.mp4",
+                    }
+                )
                 for i in range(1, samples + 1)
             ]
             zf.writestr("data.jsonl", "\n".join(lines) + "\n")
@@ -63,12 +69,19 @@ class Kit:
         assert r.status_code == 200, r.text
         return r.json()["output"]
 
-    def create_job_response(self, file_id: str | None = None, model: str = MODEL, **hp: Any) -> httpx.Response:
+    def create_job_response(
+        self, file_id: str | None = None, model: str = MODEL, **hp: Any
+    ) -> httpx.Response:
         file_id = file_id or self.upload()
         hyper = {"n_epochs": 10, "eval_epochs": 2, **hp}
         return self.http.post(
             "/api/v1/fine-tunes",
-            json={"model": model, "training_file_ids": [file_id], "training_type": "efficient_sft", "hyper_parameters": hyper},
+            json={
+                "model": model,
+                "training_file_ids": [file_id],
+                "training_type": "efficient_sft",
+                "hyper_parameters": hyper,
+            },
         )
 
     def job(self, job_id: str) -> dict[str, Any]:
@@ -94,7 +107,9 @@ class Kit:
         return self.run_until(job["job_id"], "SUCCEEDED")
 
     def exported_model(self, job: dict[str, Any], checkpoint: str, display: str) -> str:
-        r = self.http.get(f"/api/v1/fine-tunes/{job['job_id']}/export/{checkpoint}", params={"model_name": display})
+        r = self.http.get(
+            f"/api/v1/fine-tunes/{job['job_id']}/export/{checkpoint}", params={"model_name": display}
+        )
         assert r.status_code == 200 and r.json()["output"] is True, r.text
         for _ in range(100):
             views = self.http.get(f"/api/v1/fine-tunes/{job['job_id']}/checkpoints").json()["output"]

@@ -28,7 +28,9 @@ def test_every_behaviour_has_a_source(module) -> None:
 
 
 def test_a_bad_row_is_reported() -> None:
-    wrong = fidelity_table.problems([("x", "a", "b", "[3p]"), ("x", "a", "b", "guess"), ("y", "", "b", "guess")])
+    wrong = fidelity_table.problems(
+        [("x", "a", "b", "[3p]"), ("x", "a", "b", "guess"), ("y", "", "b", "guess")]
+    )
     assert len(wrong) == 3 and "[3p]" in wrong[0] and "twice" in wrong[1] and "four non-empty" in wrong[2]
 
 
@@ -40,14 +42,21 @@ def test_imgopen_documents_only_the_submit() -> None:
         assert "[doc]" not in source and "[sdk]" not in source, name
         if not name.startswith(("Submit", "`taskId` is unique", "A submit the client timed out")):
             assert source == "guess", name
-    for must in ("Result query: path and body", "Result query: answer", "Result query: unknown `taskId`",
-                 "Error codes of a refused request", "Answer to a duplicate `taskId`"):
+    for must in (
+        "Result query: path and body",
+        "Result query: answer",
+        "Result query: unknown `taskId`",
+        "Error codes of a refused request",
+        "Answer to a duplicate `taskId`",
+    ):
         assert by_name[must][3] == "guess"
 
 
 def test_wavespeed_lists_the_least_helpful_shapes() -> None:
     by_name = {row[0]: row for row in wavespeed.BEHAVIOURS}
-    assert by_name["History items (`POST /api/v3/predictions`): the submitted `input`"][1].startswith("absent")
+    assert by_name["History items (`POST /api/v3/predictions`): the submitted `input`"][1].startswith(
+        "absent"
+    )
     for generation in ("simple", "legacy", "ticket"):
         (row,) = [r for r in wavespeed.BEHAVIOURS if r[0].startswith(f"Upload URL: {generation}")]
         assert "opaque" in row[1] and "our file name" in row[2]

@@ -39,8 +39,14 @@ def _numeric_text(v: Any) -> bool:
     return isinstance(v, str)
 
 
-def same_shape(actual: Any, expected: Any, path: str = "$", superset_at: tuple[str, ...] = (),
-               text_numbers_under: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> list[str]:
+def same_shape(
+    actual: Any,
+    expected: Any,
+    path: str = "$",
+    superset_at: tuple[str, ...] = (),
+    text_numbers_under: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
+) -> list[str]:
     """Differences in keys and JSON value types between `actual` and `expected`.
 
     `superset_at`: objects that may carry keys the seed lacks; `text_numbers_under`: objects whose
@@ -56,21 +62,32 @@ def same_shape(actual: Any, expected: Any, path: str = "$", superset_at: tuple[s
         problems += [f"{path}.{k}: missing" for k in sorted(missing)]
         problems += [f"{path}.{k}: not in the seed" for k in sorted(extra)]
         for key in set(expected) & set(actual):
-            if path in text_numbers_under and _numeric_text(actual[key]) and not isinstance(expected[key], str | bool):
+            if (
+                path in text_numbers_under
+                and _numeric_text(actual[key])
+                and not isinstance(expected[key], str | bool)
+            ):
                 continue
-            problems += same_shape(actual[key], expected[key], f"{path}.{key}", superset_at, text_numbers_under,
-                                   optional)
+            problems += same_shape(
+                actual[key], expected[key], f"{path}.{key}", superset_at, text_numbers_under, optional
+            )
     elif isinstance(expected, list):
         if not isinstance(actual, list):
             return [f"{path}: expected an array, got {type(actual).__name__}"]
         if expected and actual:
             for item in actual:
-                problems += same_shape(item, expected[0], f"{path}[]", superset_at, text_numbers_under, optional)
+                problems += same_shape(
+                    item, expected[0], f"{path}[]", superset_at, text_numbers_under, optional
+                )
     else:
+
         def kind(v: Any) -> str:
             return "number" if isinstance(v, int | float) and not isinstance(v, bool) else type(v).__name__
+
         if kind(actual) != kind(expected):
-            problems.append(f"{path}: {kind(actual)} where the seed has {kind(expected)} ({actual!r} vs {expected!r})")
+            problems.append(
+                f"{path}: {kind(actual)} where the seed has {kind(expected)} ({actual!r} vs {expected!r})"
+            )
     return problems
 
 
@@ -101,13 +118,29 @@ def allowances(fidelity: str) -> dict[str, tuple[str, ...]]:
 def flow(kit: Kit) -> dict[str, Any]:
     """One run through every documented call, recording each raw response body."""
     out: dict[str, Any] = {}
-    r = kit.http.post("/compatible-mode/v1/files", files={"file": ("ds.zip", dataset_zip(10))}, data={"purpose": "fine-tune"})
+    r = kit.http.post(
+        "/compatible-mode/v1/files",
+        files={"file": ("ds.zip", dataset_zip(10))},
+        data={"purpose": "fine-tune"},
+    )
     out["files_upload"] = r.json()
     kit.wait_processed(out["files_upload"]["id"])
-    r = kit.http.post("/api/v1/fine-tunes", json={
-        "model": "wan2.5-i2v-preview", "training_file_ids": [out["files_upload"]["id"]], "training_type": "efficient_sft",
-        "hyper_parameters": {"n_epochs": 10, "batch_size": 2, "learning_rate": 2e-5, "split": 0.9, "eval_epochs": 2,
-                             "max_pixels": 36864}})
+    r = kit.http.post(
+        "/api/v1/fine-tunes",
+        json={
+            "model": "wan2.5-i2v-preview",
+            "training_file_ids": [out["files_upload"]["id"]],
+            "training_type": "efficient_sft",
+            "hyper_parameters": {
+                "n_epochs": 10,
+                "batch_size": 2,
+                "learning_rate": 2e-5,
+                "split": 0.9,
+                "eval_epochs": 2,
+                "max_pixels": 36864,
+            },
+        },
+    )
     out["fine_tune_create"] = r.json()
     job_id = r.json()["output"]["job_id"]
     kit.run_until(job_id, "SUCCEEDED")
@@ -116,14 +149,22 @@ def flow(kit: Kit) -> dict[str, Any]:
     out["fine_tune_list"] = kit.http.get("/api/v1/fine-tunes").json()
     out["logs"] = kit.http.get(f"{base}/logs").json()
     out["validation_results"] = kit.http.get(f"{base}/validation-results").json()
-    out["validation_details"] = kit.http.get(f"{base}/validation-details/checkpoint-50", params={"page_no": 1, "page_size": 10}).json()
+    out["validation_details"] = kit.http.get(
+        f"{base}/validation-details/checkpoint-50", params={"page_no": 1, "page_size": 10}
+    ).json()
     out["export"] = kit.http.get(f"{base}/export/checkpoint-40", params={"model_name": "display-c40"}).json()
     kit.clock.advance(5)
     out["checkpoints"] = kit.http.get(f"{base}/checkpoints").json()
     finetuned = out["fine_tune_get"]["output"]["finetuned_output"]
-    out["deployment_create"] = kit.http.post("/api/v1/deployments", json={
-        "model_name": finetuned, "capacity": 1, "plan": "lora",
-        "aigc_config": {"use_input_prompt": False, "prompt": "p", "lora_prompt_default": "d"}}).json()
+    out["deployment_create"] = kit.http.post(
+        "/api/v1/deployments",
+        json={
+            "model_name": finetuned,
+            "capacity": 1,
+            "plan": "lora",
+            "aigc_config": {"use_input_prompt": False, "prompt": "p", "lora_prompt_default": "d"},
+        },
+    ).json()
     kit.clock.advance(5)
     out["deployment_get"] = kit.http.get(f"/api/v1/deployments/{finetuned}").json()
     out["deployment_delete"] = kit.http.delete(f"/api/v1/deployments/{finetuned}").json()
@@ -137,15 +178,30 @@ def flow(kit: Kit) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "name",
-    ["files_upload", "fine_tune_create", "fine_tune_get", "fine_tune_list", "logs", "validation_results",
-     "validation_details", "export", "deployment_create", "deployment_get", "deployment_delete",
-     "deployment_get_deleted", "fine_tune_cancel", "fine_tune_delete"],
+    [
+        "files_upload",
+        "fine_tune_create",
+        "fine_tune_get",
+        "fine_tune_list",
+        "logs",
+        "validation_results",
+        "validation_details",
+        "export",
+        "deployment_create",
+        "deployment_get",
+        "deployment_delete",
+        "deployment_get_deleted",
+        "fine_tune_cancel",
+        "fine_tune_delete",
+    ],
 )
 def test_response_matches_the_seed_example(flow: dict[str, Any], kit: Kit, name: str) -> None:
     assert_shape(flow[name], name, **allowances(kit.sb.fidelity))
 
 
-def test_documented_fidelity_shows_the_least_helpful_documented_shapes(flow: dict[str, Any], kit: Kit) -> None:
+def test_documented_fidelity_shows_the_least_helpful_documented_shapes(
+    flow: dict[str, Any], kit: Kit
+) -> None:
     created, got = flow["fine_tune_create"]["output"], flow["fine_tune_get"]["output"]
     listed = flow["fine_tune_list"]["output"]["jobs"][0]
     if kit.sb.fidelity == "permissive":
@@ -155,8 +211,13 @@ def test_documented_fidelity_shows_the_least_helpful_documented_shapes(flow: dic
         return
     assert "finetuned_output" not in created and got["finetuned_output"]
     for job in (created, got, listed):
-        assert job["hyper_parameters"] == {"n_epochs": "10", "batch_size": "2", "learning_rate": "2.0E-5",
-                                           "split": "0.9", "eval_epochs": "2"}
+        assert job["hyper_parameters"] == {
+            "n_epochs": "10",
+            "batch_size": "2",
+            "learning_rate": "2.0E-5",
+            "split": "0.9",
+            "eval_epochs": "2",
+        }
     assert flow["files_upload"]["status"] == "uploaded"
 
 

@@ -13,19 +13,35 @@ from reconciler.sandbox import Sandbox
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": "Basic abc"}])
-def test_requests_without_a_bearer_key_get_401_invalid_api_key(sandbox: Sandbox, headers: dict[str, str]) -> None:
+def test_requests_without_a_bearer_key_get_401_invalid_api_key(
+    sandbox: Sandbox, headers: dict[str, str]
+) -> None:
     c = httpx.Client(transport=sandbox.transport(), base_url="http://sandbox", headers=headers)
-    for method, path in (("GET", "/api/v1/fine-tunes"), ("POST", "/api/v1/deployments"), ("GET", "/compatible-mode/v1/files")):
+    for method, path in (
+        ("GET", "/api/v1/fine-tunes"),
+        ("POST", "/api/v1/deployments"),
+        ("GET", "/compatible-mode/v1/files"),
+    ):
         r = c.request(method, path)
         assert r.status_code == 401
         body = r.json()
-        assert body["code"] == "InvalidApiKey" and body["message"] and body["request_id"] == r.headers["x-request-id"]
+        assert (
+            body["code"] == "InvalidApiKey"
+            and body["message"]
+            and body["request_id"] == r.headers["x-request-id"]
+        )
 
 
 def test_any_non_empty_key_is_the_same_account(sandbox: Sandbox) -> None:
-    a = httpx.Client(transport=sandbox.transport(), base_url="http://s", headers={"Authorization": "Bearer one"})
-    b = httpx.Client(transport=sandbox.transport(), base_url="http://s", headers={"Authorization": "Bearer two"})
-    file_id = a.post("/compatible-mode/v1/files", files={"file": ("a.zip", b"x")}, data={"purpose": "fine-tune"}).json()["id"]
+    a = httpx.Client(
+        transport=sandbox.transport(), base_url="http://s", headers={"Authorization": "Bearer one"}
+    )
+    b = httpx.Client(
+        transport=sandbox.transport(), base_url="http://s", headers={"Authorization": "Bearer two"}
+    )
+    file_id = a.post(
+        "/compatible-mode/v1/files", files={"file": ("a.zip", b"x")}, data={"purpose": "fine-tune"}
+    ).json()["id"]
     assert b.get(f"/compatible-mode/v1/files/{file_id}").status_code == 200
 
 
@@ -39,7 +55,9 @@ def test_request_counts_per_route_template_include_errors_and_reset(kit: Kit) ->
     job = kit.create_job()
     kit.http.get(f"/api/v1/fine-tunes/{job['job_id']}")
     kit.http.get("/api/v1/fine-tunes/ft-missing")
-    httpx.Client(transport=kit.sb.transport(), base_url="http://s").get("/api/v1/fine-tunes")  # 401 still counts
+    httpx.Client(transport=kit.sb.transport(), base_url="http://s").get(
+        "/api/v1/fine-tunes"
+    )  # 401 still counts
     assert kit.sb.request_counts() == {
         "POST /compatible-mode/v1/files": 1,
         "POST /api/v1/fine-tunes": 1,
@@ -93,14 +111,19 @@ def test_in_process_upload_streams_without_buffering_the_body(kit: Kit) -> None:
     def body():  # type: ignore[no-untyped-def]
         boundary = b"b0undary"
         yield b"--" + boundary + b'\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfine-tune\r\n'
-        yield b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="big.zip"\r\n\r\n'
+        yield (
+            b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="big.zip"\r\n\r\n'
+        )
         for _ in range(64):
             on_disk_while_producing.append(part_file_size())
             yield b"z" * 65536
         yield b"\r\n--" + boundary + b"--\r\n"
 
-    r = kit.http.post("/compatible-mode/v1/files", content=body(),
-                      headers={"Content-Type": "multipart/form-data; boundary=b0undary", **AUTH})
+    r = kit.http.post(
+        "/compatible-mode/v1/files",
+        content=body(),
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary", **AUTH},
+    )
     assert r.status_code == 200 and r.json()["bytes"] == 64 * 65536
     # When the 64th chunk is about to be produced, ~62 chunks are already written out.
     assert on_disk_while_producing[-1] >= 60 * 65536
@@ -116,8 +139,12 @@ def test_concurrent_requests_over_http_are_serialised_safely(tmp_path: Path, clo
         file_id = Kit(sb, clock).upload()
         server = serve(sb)
         try:
-            body = {"model": "wan2.5-i2v-preview", "training_file_ids": [file_id], "training_type": "efficient_sft",
-                    "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2}}
+            body = {
+                "model": "wan2.5-i2v-preview",
+                "training_file_ids": [file_id],
+                "training_type": "efficient_sft",
+                "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2},
+            }
 
             def create(_: int) -> httpx.Response:
                 return httpx.post(f"{server.url}/api/v1/fine-tunes", json=body, headers=AUTH, timeout=10)

@@ -6,19 +6,31 @@ from sandbox_testkit import Kit
 
 
 def _deploy(kit: Kit, model_name: str, **extra: object):  # type: ignore[no-untyped-def]
-    return kit.http.post("/api/v1/deployments", json={"model_name": model_name, "plan": "lora", "capacity": 1, **extra})
+    return kit.http.post(
+        "/api/v1/deployments", json={"model_name": model_name, "plan": "lora", "capacity": 1, **extra}
+    )
 
 
 def test_deploy_finetuned_output_pending_then_running_within_5_to_10_minutes(kit: Kit) -> None:
     job = kit.succeeded_job()
-    r = _deploy(kit, job["finetuned_output"], aigc_config={"use_input_prompt": False, "prompt": "p", "lora_prompt_default": "d"})
+    r = _deploy(
+        kit,
+        job["finetuned_output"],
+        aigc_config={"use_input_prompt": False, "prompt": "p", "lora_prompt_default": "d"},
+    )
     assert r.status_code == 200, r.text
     dep = r.json()["output"]
     assert dep["status"] == "PENDING" and dep["deployed_model"] == job["finetuned_output"]
-    assert dep["base_model"] == "wan2.5-i2v-preview" and dep["plan"] == "lora" and dep["charge_type"] == "post_paid"
+    assert (
+        dep["base_model"] == "wan2.5-i2v-preview"
+        and dep["plan"] == "lora"
+        and dep["charge_type"] == "post_paid"
+    )
     assert "." in dep["gmt_create"]  # the create response carries milliseconds, like the seed's
     started = kit.clock.now()
-    while kit.http.get(f"/api/v1/deployments/{dep['deployed_model']}").json()["output"]["status"] == "PENDING":
+    while (
+        kit.http.get(f"/api/v1/deployments/{dep['deployed_model']}").json()["output"]["status"] == "PENDING"
+    ):
         kit.clock.advance(0.05)
     assert 300 / 600 <= kit.clock.now() - started <= 600 / 600 + 0.05
     got = kit.http.get(f"/api/v1/deployments/{dep['deployed_model']}").json()["output"]
@@ -30,7 +42,10 @@ def test_duplicate_deployed_model_is_a_conflict_unless_a_suffix_is_given(kit: Ki
     assert _deploy(kit, job["finetuned_output"]).status_code == 200
     r = _deploy(kit, job["finetuned_output"])
     assert r.status_code == 409 and r.json()["code"] == "Conflict"
-    assert r.json()["message"] == f"Deployed model {job['finetuned_output']} already exists, please specify a suffix"
+    assert (
+        r.json()["message"]
+        == f"Deployed model {job['finetuned_output']} already exists, please specify a suffix"
+    )
     r = _deploy(kit, job["finetuned_output"], suffix="v2")
     assert r.status_code == 200 and r.json()["output"]["deployed_model"] == f"{job['finetuned_output']}-v2"
     assert _deploy(kit, job["finetuned_output"], suffix="toolong99").status_code == 400
@@ -51,10 +66,17 @@ def test_deploy_validation(kit: Kit) -> None:
     assert r.status_code == 400 and "not ready" in r.json()["message"]
     kit.run_until(job["job_id"], "SUCCEEDED")
     for capacity in (0, 1000, 2.5, None):
-        r = kit.http.post("/api/v1/deployments", json={"model_name": job["finetuned_output"], "plan": "lora", "capacity": capacity})
+        r = kit.http.post(
+            "/api/v1/deployments",
+            json={"model_name": job["finetuned_output"], "plan": "lora", "capacity": capacity},
+        )
         assert r.status_code == 400, capacity
-    r = kit.http.post("/api/v1/deployments", json={"model_name": job["finetuned_output"], "plan": "lora", "capacity": 1000})
-    assert r.json()["message"] == "Invalid capacity (1000), capacity must be multiples of 1 and less than 1000!"
+    r = kit.http.post(
+        "/api/v1/deployments", json={"model_name": job["finetuned_output"], "plan": "lora", "capacity": 1000}
+    )
+    assert (
+        r.json()["message"] == "Invalid capacity (1000), capacity must be multiples of 1 and less than 1000!"
+    )
     assert _deploy(kit, job["finetuned_output"], plan="mu").status_code == 400
     assert _deploy(kit, job["finetuned_output"], aigc_config={"typo": 1}).status_code == 400
 

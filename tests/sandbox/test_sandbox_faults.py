@@ -13,7 +13,9 @@ from reconciler.sandbox.faults import decide
 
 
 def client(sb: Sandbox, faults: FaultConfig | None = None, timeout: float = 5.0) -> httpx.Client:
-    return httpx.Client(transport=sb.transport(faults), base_url="http://sandbox", headers=AUTH, timeout=timeout)
+    return httpx.Client(
+        transport=sb.transport(faults), base_url="http://sandbox", headers=AUTH, timeout=timeout
+    )
 
 
 def rule(**kw: object) -> FaultConfig:
@@ -44,7 +46,9 @@ def test_server_errors_are_500_or_503(sandbox: Sandbox) -> None:
     assert r.json()["code"] in ("InternalError", "ServiceUnavailable")
 
 
-def test_reset_and_timeout_raise_the_network_errors_and_change_nothing(sandbox: Sandbox, clock: FakeClock) -> None:
+def test_reset_and_timeout_raise_the_network_errors_and_change_nothing(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
     with pytest.raises(httpx.ReadError):
         client(sandbox, rule(rate_reset=1.0)).post("/api/v1/fine-tunes", json={})
     before = clock.now()
@@ -57,8 +61,12 @@ def test_reset_and_timeout_raise_the_network_errors_and_change_nothing(sandbox: 
 def test_lost_response_commits_the_change_then_drops_the_answer(kit: Kit) -> None:
     file_id = kit.upload()
     lossy = client(kit.sb, rule(match="POST /api/v1/fine-tunes", rate_lost_response=1.0))
-    body = {"model": "wan2.5-i2v-preview", "training_file_ids": [file_id], "training_type": "efficient_sft",
-            "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2}}
+    body = {
+        "model": "wan2.5-i2v-preview",
+        "training_file_ids": [file_id],
+        "training_type": "efficient_sft",
+        "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2},
+    }
     for _ in range(6):
         with pytest.raises((httpx.ReadTimeout, httpx.RemoteProtocolError)):
             lossy.post("/api/v1/fine-tunes", json=body)
@@ -102,11 +110,18 @@ def test_injected_job_failures_end_failed_with_the_message(clock: FakeClock) -> 
         kit = Kit(sb, clock)
         job = kit.create_job()
         done = kit.run_until(job["job_id"], "FAILED")
-        assert done["message"] == "CUDA out of memory (injected)" and "end_time" in done and "usage" not in done
+        assert (
+            done["message"] == "CUDA out of memory (injected)" and "end_time" in done and "usage" not in done
+        )
         logs = kit.http.get(f"/api/v1/fine-tunes/{job['job_id']}/logs").json()["output"]["logs"]
-        assert "ERROR - CUDA out of memory (injected)" in logs[-2] and not logs[-1].endswith("##FT_COMPLETE##")
+        assert "ERROR - CUDA out of memory (injected)" in logs[-2] and not logs[-1].endswith(
+            "##FT_COMPLETE##"
+        )
         assert kit.http.get(f"/api/v1/fine-tunes/{job['job_id']}/checkpoints").json()["output"] == []
-        r = kit.http.post("/api/v1/deployments", json={"model_name": done["finetuned_output"], "plan": "lora", "capacity": 1})
+        r = kit.http.post(
+            "/api/v1/deployments",
+            json={"model_name": done["finetuned_output"], "plan": "lora", "capacity": 1},
+        )
         assert r.status_code == 400
 
 
@@ -116,7 +131,9 @@ def test_faults_from_the_environment(monkeypatch: pytest.MonkeyPatch, clock: Fak
     with Sandbox(clock=clock) as sb:
         assert sb.time_scale == 1200
         assert client(sb).get("/api/v1/fine-tunes").status_code == 429
-        assert client(sb, FaultConfig()).get("/api/v1/fine-tunes").status_code == 200  # per-transport override
+        assert (
+            client(sb, FaultConfig()).get("/api/v1/fine-tunes").status_code == 200
+        )  # per-transport override
     monkeypatch.setenv("RECONCILER_SANDBOX_FAULTS", '{"rules": [{"rate_429": 2}]}')
     with pytest.raises(ValueError, match="RECONCILER_SANDBOX_FAULTS"):
         Sandbox(clock=clock)
@@ -125,16 +142,25 @@ def test_faults_from_the_environment(monkeypatch: pytest.MonkeyPatch, clock: Fak
 def test_late_commit_times_out_then_lands_after_its_delay(kit: Kit, clock: FakeClock) -> None:
     """A create the provider commits after the client gave up (providers.md §4b, [inf])."""
     file_id = kit.upload()
-    late = client(kit.sb, rule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=35.0),
-                  timeout=30.0)
-    body = {"model": "wan2.5-i2v-preview", "training_file_ids": [file_id], "training_type": "efficient_sft",
-            "hyper_parameters": {"n_epochs": 400}}
+    late = client(
+        kit.sb,
+        rule(match="POST /api/v1/fine-tunes", rate_late_commit=1.0, late_commit_delay_s=35.0),
+        timeout=30.0,
+    )
+    body = {
+        "model": "wan2.5-i2v-preview",
+        "training_file_ids": [file_id],
+        "training_type": "efficient_sft",
+        "hyper_parameters": {"n_epochs": 400},
+    }
     sent_at = clock.now()
     with pytest.raises(httpx.ReadTimeout):
         late.post("/api/v1/fine-tunes", json=body)
     assert clock.now() - sent_at == pytest.approx(30.0)  # the client waited its read timeout
     plain = client(kit.sb)
-    assert plain.get("/api/v1/fine-tunes").json()["output"]["jobs"] == []  # not committed yet: a look-up misses it
+    assert (
+        plain.get("/api/v1/fine-tunes").json()["output"]["jobs"] == []
+    )  # not committed yet: a look-up misses it
     clock.advance(5.0)
     jobs = plain.get("/api/v1/fine-tunes").json()["output"]["jobs"]
     assert len(jobs) == 1 and jobs[0]["training_file_ids"] == [file_id]
@@ -145,8 +171,9 @@ def test_late_commits_survive_a_restart_of_the_sandbox(tmp_path, clock: FakeCloc
     db = tmp_path / "sb.db"
     first = Sandbox(db_path=db, clock=clock, seed=3)
     with pytest.raises(httpx.ReadTimeout):
-        client(first, rule(match="POST /api/v1/deployments", rate_late_commit=1.0, late_commit_delay_s=10.0)).post(
-            "/api/v1/deployments", json={"model_name": "m", "plan": "lora", "capacity": 1})
+        client(
+            first, rule(match="POST /api/v1/deployments", rate_late_commit=1.0, late_commit_delay_s=10.0)
+        ).post("/api/v1/deployments", json={"model_name": "m", "plan": "lora", "capacity": 1})
     first.close()
     clock.advance(10.0)
     second = Sandbox(db_path=db, clock=clock, seed=3)
@@ -158,7 +185,9 @@ def test_late_commits_survive_a_restart_of_the_sandbox(tmp_path, clock: FakeCloc
         second.close()
 
 
-def test_fidelity_is_checked_and_reaches_the_handlers(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
+def test_fidelity_is_checked_and_reaches_the_handlers(
+    monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
     monkeypatch.setenv("RECONCILER_SANDBOX_FIDELITY", "documented")
     assert Sandbox(clock=clock).fidelity == "documented"
     monkeypatch.setenv("RECONCILER_SANDBOX_FIDELITY", "helpful")

@@ -13,11 +13,23 @@ def test_upload_get_list_content_delete(kit: Kit) -> None:
     file_id = kit.upload(content=content, name="wan-i2v.zip")
     assert file_id.startswith("file-ft-")
     got = kit.http.get(f"/compatible-mode/v1/files/{file_id}").json()
-    assert got == {"id": file_id, "object": "file", "bytes": len(content), "filename": "wan-i2v.zip",
-                   "purpose": "fine-tune", "status": "processed", "created_at": 1767225600, "status_details": None}
+    assert got == {
+        "id": file_id,
+        "object": "file",
+        "bytes": len(content),
+        "filename": "wan-i2v.zip",
+        "purpose": "fine-tune",
+        "status": "processed",
+        "created_at": 1767225600,
+        "status_details": None,
+    }
     assert kit.http.get(f"/compatible-mode/v1/files/{file_id}/content").content == content
     listing = kit.http.get("/compatible-mode/v1/files").json()
-    assert listing["object"] == "list" and listing["has_more"] is False and [f["id"] for f in listing["data"]] == [file_id]
+    assert (
+        listing["object"] == "list"
+        and listing["has_more"] is False
+        and [f["id"] for f in listing["data"]] == [file_id]
+    )
     r = kit.http.delete(f"/compatible-mode/v1/files/{file_id}")
     assert r.json() == {"object": "file", "deleted": True, "id": file_id}
     r = kit.http.get(f"/compatible-mode/v1/files/{file_id}")
@@ -26,12 +38,17 @@ def test_upload_get_list_content_delete(kit: Kit) -> None:
 
 
 def test_unknown_form_fields_and_missing_purpose_are_rejected(kit: Kit) -> None:
-    r = kit.http.post("/compatible-mode/v1/files", files={"file": ("a.zip", b"x")},
-                      data={"purpose": "fine-tune", "descriptions": "d"})
+    r = kit.http.post(
+        "/compatible-mode/v1/files",
+        files={"file": ("a.zip", b"x")},
+        data={"purpose": "fine-tune", "descriptions": "d"},
+    )
     assert r.status_code == 400 and "descriptions" in r.json()["message"]
     r = kit.http.post("/compatible-mode/v1/files", files={"file": ("a.zip", b"x")})
     assert r.status_code == 400 and "purpose" in r.json()["message"]
-    r = kit.http.post("/compatible-mode/v1/files", files={"file": ("a.zip", b"x")}, data={"purpose": "vision"})
+    r = kit.http.post(
+        "/compatible-mode/v1/files", files={"file": ("a.zip", b"x")}, data={"purpose": "vision"}
+    )
     assert r.status_code == 400
     r = kit.http.post("/compatible-mode/v1/files", json={"purpose": "fine-tune"})
     assert r.status_code == 400 and "multipart" in r.json()["message"]
@@ -41,7 +58,9 @@ def test_unknown_form_fields_and_missing_purpose_are_rejected(kit: Kit) -> None:
 
 def test_size_limits_reject_oversized_zips(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(files_module, "MAX_ZIP_BYTES", 1000)
-    r = kit.http.post("/compatible-mode/v1/files", files={"file": ("big.zip", b"x" * 5000)}, data={"purpose": "fine-tune"})
+    r = kit.http.post(
+        "/compatible-mode/v1/files", files={"file": ("big.zip", b"x" * 5000)}, data={"purpose": "fine-tune"}
+    )
     assert r.status_code == 400 and r.json()["code"] == "InvalidParameter" and "limit" in r.json()["message"]
     assert kit.sb.list_objects("files") == [] and list(kit.sb.store.blob_dir.iterdir()) == []
 
@@ -49,7 +68,9 @@ def test_size_limits_reject_oversized_zips(kit: Kit, monkeypatch: pytest.MonkeyP
 def test_file_count_limit(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(files_module, "MAX_LIVE_FILES", 2)
     kit.upload(), kit.upload()
-    r = kit.http.post("/compatible-mode/v1/files", files={"file": ("c.zip", b"x")}, data={"purpose": "fine-tune"})
+    r = kit.http.post(
+        "/compatible-mode/v1/files", files={"file": ("c.zip", b"x")}, data={"purpose": "fine-tune"}
+    )
     assert r.status_code == 400 and "10000" not in r.json()["message"] and "limit of 2" in r.json()["message"]
 
 
@@ -69,7 +90,9 @@ def test_list_paginates_with_after_cursor_and_filters(kit: Kit) -> None:
     for value in ("20260103", "2026-01-03", "2026-01-03 00:00:00", "20260103000000"):
         got = kit.http.get("/compatible-mode/v1/files", params={"create_after": value}).json()["data"]
         assert [f["id"] for f in got] == newest_first[:3]
-    got = kit.http.get("/compatible-mode/v1/files", params={"create_before": "2026-01-02 09:00:00"}).json()["data"]
+    got = kit.http.get("/compatible-mode/v1/files", params={"create_before": "2026-01-02 09:00:00"}).json()[
+        "data"
+    ]
     assert [f["id"] for f in got] == ids[:2][::-1]
     assert kit.http.get("/compatible-mode/v1/files", params={"purpose": "batch"}).json()["data"] == []
     assert kit.http.get("/compatible-mode/v1/files", params={"limit": 0}).status_code == 400
@@ -85,15 +108,30 @@ def test_unreadable_zip_falls_back_to_a_default_size(kit: Kit) -> None:
 
 
 def test_native_files_api(kit: Kit) -> None:
-    r = kit.http.post("/api/v1/files", files=[("files", ("a.zip", dataset_zip(3))), ("files", ("b.zip", dataset_zip(4)))],
-                      data={"purpose": "fine-tune", "descriptions": "first"})
+    r = kit.http.post(
+        "/api/v1/files",
+        files=[("files", ("a.zip", dataset_zip(3))), ("files", ("b.zip", dataset_zip(4)))],
+        data={"purpose": "fine-tune", "descriptions": "first"},
+    )
     assert r.status_code == 200
     data = r.json()["data"]
     assert [u["name"] for u in data["uploaded_files"]] == ["a.zip", "b.zip"] and data["failed_uploads"] == []
     file_id = data["uploaded_files"][0]["file_id"]
     got = kit.http.get(f"/api/v1/files/{file_id}").json()["data"]
-    assert set(got) == {"file_id", "name", "description", "size", "md5", "gmt_create", "url", "id", "region",
-                        "user_id", "api_key_id", "purpose"}
+    assert set(got) == {
+        "file_id",
+        "name",
+        "description",
+        "size",
+        "md5",
+        "gmt_create",
+        "url",
+        "id",
+        "region",
+        "user_id",
+        "api_key_id",
+        "purpose",
+    }
     assert got["description"] == "first" and got["purpose"] == "fine-tune"
     compat_id = kit.upload()
     listing = kit.http.get("/api/v1/files", params={"page_no": 1, "page_size": 2}).json()["data"]
@@ -105,9 +143,13 @@ def test_native_files_api(kit: Kit) -> None:
     assert r.status_code == 400 and r.json()["message"] == "File not found."
 
 
-def test_native_partial_failure_is_reported_in_failed_uploads(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_native_partial_failure_is_reported_in_failed_uploads(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(files_module, "MAX_ZIP_BYTES", 1000)
-    r = kit.http.post("/api/v1/files", files=[("files", ("ok.zip", b"x" * 10)), ("files", ("big.zip", b"x" * 5000))])
+    r = kit.http.post(
+        "/api/v1/files", files=[("files", ("ok.zip", b"x" * 10)), ("files", ("big.zip", b"x" * 5000))]
+    )
     data = r.json()["data"]
     assert r.status_code == 200 and [u["name"] for u in data["uploaded_files"]] == ["ok.zip"]
     assert [f["name"] for f in data["failed_uploads"]] == ["big.zip"]

@@ -16,8 +16,16 @@ def test_create_fills_defaults_and_follows_the_documented_shapes(kit: Kit) -> No
     assert job["job_name"] == job["job_id"]
     assert job["finetuned_output"] == f"{MODEL}-{job['job_id']}"
     assert job["hyper_parameters"] == {
-        "n_epochs": 10, "batch_size": 2, "learning_rate": 2e-5, "split": 0.9, "eval_epochs": 2, "max_pixels": 36864,
-        "max_split_val_dataset_sample": 5, "save_total_limit": 20, "lora_rank": 32, "lora_alpha": 32,
+        "n_epochs": 10,
+        "batch_size": 2,
+        "learning_rate": 2e-5,
+        "split": 0.9,
+        "eval_epochs": 2,
+        "max_pixels": 36864,
+        "max_split_val_dataset_sample": 5,
+        "save_total_limit": 20,
+        "lora_rank": 32,
+        "lora_alpha": 32,
     }
     assert job["max_output_cnt"] == 20
     assert "end_time" not in job and "usage" not in job and "output_cnt" not in job
@@ -51,9 +59,15 @@ def test_wan22_models_use_their_own_defaults(kit: Kit) -> None:
         ({"hyper_parameters": {"learning_rat": 1e-4}}, 400, "InvalidParameter", "Unknown hyper_parameters"),
     ],
 )
-def test_create_validates_like_the_real_api(kit: Kit, body_change: dict, status: int, code: str, fragment: str) -> None:
-    body = {"model": MODEL, "training_file_ids": [kit.upload()], "training_type": "efficient_sft",
-            "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2}}
+def test_create_validates_like_the_real_api(
+    kit: Kit, body_change: dict, status: int, code: str, fragment: str
+) -> None:
+    body = {
+        "model": MODEL,
+        "training_file_ids": [kit.upload()],
+        "training_type": "efficient_sft",
+        "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2},
+    }
     body.update(body_change)
     if body.get("training_type") is None:
         body.pop("training_type")
@@ -124,7 +138,10 @@ def test_cancel_and_delete_rules(kit: Kit) -> None:
     job_id = job["job_id"]
     r = kit.http.delete(f"/api/v1/fine-tunes/{job_id}")  # PENDING: training not finished
     assert r.status_code == 400 and r.json()["code"] == "UnsupportedOperation"
-    assert r.json()["message"] == "The fine-tune job can not be deleted because it is succeeded,failed or canceled"
+    assert (
+        r.json()["message"]
+        == "The fine-tune job can not be deleted because it is succeeded,failed or canceled"
+    )
     kit.run_until(job_id, "SUCCEEDED")
     r = kit.http.post(f"/api/v1/fine-tunes/{job_id}/cancel")
     assert r.status_code == 400 and r.json()["code"] == "UnsupportedOperation"
@@ -197,12 +214,18 @@ def test_checkpoints_every_eval_epochs_keeping_the_last_save_total_limit(kit: Ki
     assert all(v["status"] == "PENDING" and "model_name" not in v for v in views)
     assert views[0]["full_name"] == f"{job['job_id']}-checkpoint-100" == views[0]["checkpoint_id"]
     results = kit.http.get(f"{url}/validation-results").json()["output"]
-    assert results == [{"checkpoint": "checkpoint-100"}, {"checkpoint": "checkpoint-60"}, {"checkpoint": "checkpoint-80"}]
+    assert results == [
+        {"checkpoint": "checkpoint-100"},
+        {"checkpoint": "checkpoint-60"},
+        {"checkpoint": "checkpoint-80"},
+    ]
 
 
 def test_validation_details_show_prompts_from_the_dataset(kit: Kit) -> None:
     job = kit.succeeded_job()
-    out = kit.http.get(f"/api/v1/fine-tunes/{job['job_id']}/validation-details/checkpoint-50").json()["output"]
+    out = kit.http.get(f"/api/v1/fine-tunes/{job['job_id']}/validation-details/checkpoint-50").json()[
+        "output"
+    ]
     assert out["total"] == 1  # min(10 × (1 − 0.9), 5)
     item = out["list"][0]
     assert item["prompt"] == "prompt 10 s86b5p"
@@ -219,7 +242,11 @@ def test_export_goes_pending_processing_succeeded_with_a_server_assigned_name(ki
     assert r.status_code == 200 and r.json()["output"] is True
     states = []
     for _ in range(40):
-        view = next(v for v in kit.http.get(f"{base}/checkpoints").json()["output"] if v["checkpoint"] == "checkpoint-30")
+        view = next(
+            v
+            for v in kit.http.get(f"{base}/checkpoints").json()["output"]
+            if v["checkpoint"] == "checkpoint-30"
+        )
         if not states or states[-1] != view["status"]:
             states.append(view["status"])
         kit.clock.advance(0.05)
@@ -227,7 +254,10 @@ def test_export_goes_pending_processing_succeeded_with_a_server_assigned_name(ki
     assert view["model_name"] == f"{job['finetuned_output']}-c30"
     assert view["model_display_name"] == "money-rain-c30"
     # Same name again: accepted (no-op); the name on another checkpoint: refused (globally unique).
-    assert kit.http.get(f"{base}/export/checkpoint-30", params={"model_name": "money-rain-c30"}).json()["output"] is True
+    assert (
+        kit.http.get(f"{base}/export/checkpoint-30", params={"model_name": "money-rain-c30"}).json()["output"]
+        is True
+    )
     r = kit.http.get(f"{base}/export/checkpoint-40", params={"model_name": "money-rain-c30"})
     assert r.status_code == 400 and "globally unique" in r.json()["message"]
     assert kit.http.get(f"{base}/export/checkpoint-40").status_code == 400  # model_name missing
@@ -236,11 +266,15 @@ def test_export_goes_pending_processing_succeeded_with_a_server_assigned_name(ki
 
 def test_export_refused_before_success_after_failure_and_after_expiry(kit: Kit) -> None:
     job = kit.create_job()
-    r = kit.http.get(f"/api/v1/fine-tunes/{job['job_id']}/export/checkpoint-50", params={"model_name": "early"})
+    r = kit.http.get(
+        f"/api/v1/fine-tunes/{job['job_id']}/export/checkpoint-50", params={"model_name": "early"}
+    )
     assert r.status_code == 400 and r.json()["code"] == "UnsupportedOperation"
     kit.run_until(job["job_id"], "SUCCEEDED")
     kit.clock.advance(16 * 24 * 3600)  # checkpoints expire after 15 days
-    r = kit.http.get(f"/api/v1/fine-tunes/{job['job_id']}/export/checkpoint-50", params={"model_name": "late"})
+    r = kit.http.get(
+        f"/api/v1/fine-tunes/{job['job_id']}/export/checkpoint-50", params={"model_name": "late"}
+    )
     assert r.status_code == 400 and "expired" in r.json()["message"]
 
 

@@ -59,7 +59,9 @@ def test_openai_sdk_files_client(served: tuple[Sandbox, RunningServer], clock: F
     sb, server = served
     client = openai.OpenAI(api_key=KEY, base_url=f"{server.url}/compatible-mode/v1", max_retries=0)
     content = dataset_zip(10)
-    created = client.files.create(file=("wan-i2v-training-dataset.zip", io.BytesIO(content)), purpose="fine-tune")
+    created = client.files.create(
+        file=("wan-i2v-training-dataset.zip", io.BytesIO(content)), purpose="fine-tune"
+    )
     assert created.id.startswith("file-ft-") and created.bytes == len(content)
     if sb.fidelity == "documented":
         assert created.status == "uploaded"
@@ -72,15 +74,22 @@ def test_openai_sdk_files_client(served: tuple[Sandbox, RunningServer], clock: F
     second = client.files.create(file=("b.zip", io.BytesIO(b"x")), purpose="fine-tune")
     page = client.files.list(limit=1)
     assert [f.id for f in page.data] == [second.id] and page.has_more
-    assert [f.id for f in client.files.list(limit=1)] == [second.id, created.id]  # auto-pagination via `after`
+    assert [f.id for f in client.files.list(limit=1)] == [
+        second.id,
+        created.id,
+    ]  # auto-pagination via `after`
     assert client.files.content(created.id).read() == content
     deleted = client.files.delete(created.id)
     assert deleted.deleted is True and deleted.id == created.id
     with pytest.raises(openai.NotFoundError):
         client.files.retrieve(created.id)
     with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(api_key="x", base_url=f"{server.url}/compatible-mode/v1", max_retries=0,
-                      default_headers={"Authorization": "Basic eDp5"}).files.list()
+        openai.OpenAI(
+            api_key="x",
+            base_url=f"{server.url}/compatible-mode/v1",
+            max_retries=0,
+            default_headers={"Authorization": "Basic eDp5"},
+        ).files.list()
     assert sb.request_counts()["POST /compatible-mode/v1/files"] == 2
 
 
@@ -100,14 +109,22 @@ def test_dashscope_sdk_create_poll_export_deploy_delete(
     _until_processed(files, file_id, clock)
 
     created = FineTunes.call(
-        model="wan2.5-i2v-preview", training_file_ids=[file_id], mode="efficient_sft",
-        hyper_parameters={"n_epochs": 10, "batch_size": 2, "learning_rate": 2e-5, "eval_epochs": 2}, api_key=KEY,
+        model="wan2.5-i2v-preview",
+        training_file_ids=[file_id],
+        mode="efficient_sft",
+        hyper_parameters={"n_epochs": 10, "batch_size": 2, "learning_rate": 2e-5, "eval_epochs": 2},
+        api_key=KEY,
     )
     assert created.status_code == 200, created
     job_id = created.output["job_id"]
     assert created.output["status"] == "PENDING"
-    queued = FineTunes.call(model="wan2.5-i2v-preview", training_file_ids=file_id, mode="efficient_sft",
-                            hyper_parameters={"n_epochs": 10, "eval_epochs": 2}, api_key=KEY)
+    queued = FineTunes.call(
+        model="wan2.5-i2v-preview",
+        training_file_ids=file_id,
+        mode="efficient_sft",
+        hyper_parameters={"n_epochs": 10, "eval_epochs": 2},
+        api_key=KEY,
+    )
     statuses = []
     while True:
         got = FineTunes.get(job_id, api_key=KEY)
@@ -120,7 +137,10 @@ def test_dashscope_sdk_create_poll_export_deploy_delete(
     assert FineTunes.get(queued.output["job_id"], api_key=KEY).output["status"] == "RUNNING"
 
     listed = FineTunes.list(page_no=1, page_size=10, api_key=KEY)
-    assert listed.output["total"] == 2 and {j["job_id"] for j in listed.output["jobs"]} == {job_id, queued.output["job_id"]}
+    assert listed.output["total"] == 2 and {j["job_id"] for j in listed.output["jobs"]} == {
+        job_id,
+        queued.output["job_id"],
+    }
     logs = FineTunes.logs(job_id, offset=0, line=1000, api_key=KEY)
     assert logs.output["logs"][-1].endswith("##FT_COMPLETE##")
     canceled = FineTunes.cancel(queued.output["job_id"], api_key=KEY)
@@ -128,8 +148,12 @@ def test_dashscope_sdk_create_poll_export_deploy_delete(
 
     results = _ExtraCalls.get(job_id, path=f"fine-tunes/{job_id}/validation-results", api_key=KEY)
     assert {"checkpoint": "checkpoint-20"} in results.output
-    exported = _ExtraCalls.get(job_id, path=f"fine-tunes/{job_id}/export/checkpoint-20",
-                               params={"model_name": "sdk-export-c20"}, api_key=KEY)
+    exported = _ExtraCalls.get(
+        job_id,
+        path=f"fine-tunes/{job_id}/export/checkpoint-20",
+        params={"model_name": "sdk-export-c20"},
+        api_key=KEY,
+    )
     assert exported.status_code == 200 and exported.output is True
     clock.advance(5)
     checkpoints = _ExtraCalls.get(job_id, path=f"fine-tunes/{job_id}/checkpoints", api_key=KEY).output
@@ -167,12 +191,15 @@ def test_dashscope_sdk_create_poll_export_deploy_delete(
 # --- faults at the socket -------------------------------------------------------------------
 @pytest.fixture
 def faulty(clock: FakeClock) -> Iterator[tuple[Sandbox, RunningServer]]:
-    faults = FaultConfig(seed=1, rules=[
-        FaultRule(match="GET /api/v1/fine-tunes", rate_reset=1.0),
-        FaultRule(match="GET /api/v1/deployments", rate_timeout=1.0),
-        FaultRule(match="POST /api/v1/fine-tunes", rate_lost_response=1.0),
-        FaultRule(match="GET /compatible-mode/v1/files", rate_429=1.0, retry_after_s=4),
-    ])
+    faults = FaultConfig(
+        seed=1,
+        rules=[
+            FaultRule(match="GET /api/v1/fine-tunes", rate_reset=1.0),
+            FaultRule(match="GET /api/v1/deployments", rate_timeout=1.0),
+            FaultRule(match="POST /api/v1/fine-tunes", rate_lost_response=1.0),
+            FaultRule(match="GET /compatible-mode/v1/files", rate_429=1.0, retry_after_s=4),
+        ],
+    )
     sb = Sandbox(clock=clock, faults=faults)
     server = serve(sb, port=0)
     yield sb, server
@@ -189,10 +216,19 @@ def test_faults_over_http_drop_reset_and_hold_the_socket(faulty: tuple[Sandbox, 
     with pytest.raises(httpx.ReadTimeout):
         c.get("/api/v1/deployments")
     assert time.monotonic() - started < 3
-    file_id = c.post("/compatible-mode/v1/files", files={"file": ("a.zip", dataset_zip(10))}, data={"purpose": "fine-tune"}).json()["id"]
+    file_id = c.post(
+        "/compatible-mode/v1/files", files={"file": ("a.zip", dataset_zip(10))}, data={"purpose": "fine-tune"}
+    ).json()["id"]
     with pytest.raises(httpx.RemoteProtocolError):
-        c.post("/api/v1/fine-tunes", json={"model": "wan2.5-i2v-preview", "training_file_ids": [file_id],
-                                           "training_type": "efficient_sft", "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2}})
+        c.post(
+            "/api/v1/fine-tunes",
+            json={
+                "model": "wan2.5-i2v-preview",
+                "training_file_ids": [file_id],
+                "training_type": "efficient_sft",
+                "hyper_parameters": {"n_epochs": 10, "eval_epochs": 2},
+            },
+        )
     assert len(sb.list_objects("fine_tunes")) == 1  # committed though the answer was lost
     r = c.get("/compatible-mode/v1/files")
     assert r.status_code == 429 and r.headers["retry-after"] == "4" and r.json()["code"] == "Throttling"
@@ -215,9 +251,11 @@ def test_reconciler_sandbox_serve_subprocess_answers(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RECONCILER_SANDBOX_FAULTS", None)
     proc = subprocess.Popen(
-        [*CLI, "sandbox", "serve", "--port", str(port), "--db", str(db),
-         "--time-scale", "5000"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+        [*CLI, "sandbox", "serve", "--port", str(port), "--db", str(db), "--time-scale", "5000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
     )
     try:
         deadline = time.monotonic() + 20
@@ -227,11 +265,18 @@ def test_reconciler_sandbox_serve_subprocess_answers(tmp_path: Path) -> None:
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"server did not start: {proc.stdout.read().decode() if proc.stdout else ''}") from None
+                    raise AssertionError(
+                        f"server did not start: {proc.stdout.read().decode() if proc.stdout else ''}"
+                    ) from None
                 time.sleep(0.1)
         assert r.status_code == 200 and r.json()["output"]["total"] == 0
-        stats = subprocess.run([*CLI, "sandbox", "stats", "--db", str(db), "--json"],
-                               capture_output=True, text=True, env=env, timeout=30)
+        stats = subprocess.run(
+            [*CLI, "sandbox", "stats", "--db", str(db), "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
         assert stats.returncode == 0, stats.stderr
         assert '"GET /api/v1/fine-tunes": 1' in stats.stdout
     finally:
@@ -247,15 +292,20 @@ def test_chunked_uploads_over_http(served: tuple[Sandbox, RunningServer]) -> Non
         yield from (content[i : i + 1000] for i in range(0, len(content), 1000))
 
     boundary = "xYzZy"
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfine-tune\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.zip"\r\n\r\n').encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfine-tune\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.zip"\r\n\r\n'
+    ).encode()
 
     def body():  # type: ignore[no-untyped-def]
         yield head
         yield from unknown_length()
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    r = httpx.post(f"{server.url}/compatible-mode/v1/files", content=body(),
-                   headers={**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = httpx.post(
+        f"{server.url}/compatible-mode/v1/files",
+        content=body(),
+        headers={**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert r.request.headers.get("transfer-encoding") == "chunked"
     assert r.status_code == 200 and r.json()["bytes"] == len(content)

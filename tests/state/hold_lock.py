@@ -16,7 +16,9 @@ from reconciler.wiring import open_store
 
 if __name__ == "__main__":
     workspace = sys.argv[3] if len(sys.argv) > 3 else None
-    store = open_store(state_location(sys.argv[1], manifest_root=Path.cwd(), workspace=workspace), readonly=False)
+    store = open_store(
+        state_location(sys.argv[1], manifest_root=Path.cwd(), workspace=workspace), readonly=False
+    )
     with store.lock(sys.argv[2]) as info:
         print(json.dumps(info.to_dict()), flush=True)
         sys.stdin.read()

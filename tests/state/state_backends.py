@@ -45,7 +45,9 @@ class SqliteBackend:
         """Every file in the state's directory (name -> sha256)."""
         if not self.path.parent.exists():
             return {}
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.path.parent.iterdir())}
+        return {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.path.parent.iterdir())
+        }
 
     def persisted_text(self) -> bytes:
         return b"".join(p.read_bytes() for p in sorted(self.path.parent.iterdir()) if p.is_file())
@@ -71,8 +73,9 @@ class PostgresBackend:
     def open(self, *, readonly: bool = False, clock: Clock = SYSTEM_CLOCK, create: bool = True) -> StateStore:
         from reconciler.state.postgres import PostgresStateStore
 
-        return PostgresStateStore.open(self.url, workspace=self.workspace, readonly=readonly, clock=clock,
-                                       create=create)
+        return PostgresStateStore.open(
+            self.url, workspace=self.workspace, readonly=readonly, clock=clock, create=create
+        )
 
     def other(self) -> PostgresBackend:
         return PostgresBackend(self.url, f"{self.workspace}-other-{uuid.uuid4().hex[:6]}")
@@ -88,9 +91,13 @@ class PostgresBackend:
 
         out: dict[str, str] = {}
         with psycopg.connect(self.url, autocommit=True) as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'reconciler' "
-                "ORDER BY table_name").fetchall()]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'reconciler' "
+                    "ORDER BY table_name"
+                ).fetchall()
+            ]
             out["(tables)"] = ",".join(tables)
             for table in tables:
                 rows = conn.execute(f"SELECT * FROM reconciler.{table}").fetchall()
@@ -102,8 +109,9 @@ class PostgresBackend:
 
         chunks: list[str] = []
         with psycopg.connect(self.url, autocommit=True) as conn:
-            for (table,) in conn.execute("SELECT table_name FROM information_schema.tables "
-                                         "WHERE table_schema = 'reconciler'").fetchall():
+            for (table,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'reconciler'"
+            ).fetchall():
                 chunks += [repr(r) for r in conn.execute(f"SELECT * FROM reconciler.{table}").fetchall()]
         return "\n".join(chunks).encode()
 
@@ -130,8 +138,12 @@ class Holder:
 
     def __init__(self, backend: Backend, operation: str) -> None:
         state, *workspace = backend.args
-        self.process = subprocess.Popen([sys.executable, str(HOLDER), state, operation, *workspace],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(HOLDER), state, operation, *workspace],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         assert line, "the holder process failed to take the lock"

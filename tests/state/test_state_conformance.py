@@ -59,11 +59,14 @@ def test_a_full_record_round_trips_through_the_store(any_store: StateStore) -> N
     assert any_store.all() == {FULL_RECORD.address: any_store.get(FULL_RECORD.address)}
     deposed = replace(make_record(), deposed=[make_record().to_dict()], built_from={"Dataset/d": "file-1"})
     any_store.put(deposed, event="replace")
-    assert any_store.get(deposed.address) == replace(deposed, created_at="2026-01-01T00:00:00.000Z",
-                                                     updated_at="2026-01-01T00:00:00.000Z")
+    assert any_store.get(deposed.address) == replace(
+        deposed, created_at="2026-01-01T00:00:00.000Z", updated_at="2026-01-01T00:00:00.000Z"
+    )
 
 
-def test_put_sets_timestamps_from_the_clock_and_keeps_created_at(any_store: StateStore, clock: FakeClock) -> None:
+def test_put_sets_timestamps_from_the_clock_and_keeps_created_at(
+    any_store: StateStore, clock: FakeClock
+) -> None:
     any_store.put(make_record(), event="create")
     first = any_store.get("FineTune/money-rain")
     assert first is not None and first.created_at == first.updated_at == "2026-01-01T00:00:00.000Z"
@@ -129,7 +132,9 @@ def test_put_many_rolls_back_entirely_on_a_bad_record(any_store: StateStore) -> 
 
 
 def test_a_record_whose_address_disagrees_with_kind_and_name_is_refused(any_store: StateStore) -> None:
-    with pytest.raises(StateError, match="address 'FineTune/b' does not match its kind and name \\(FineTune/a\\)"):
+    with pytest.raises(
+        StateError, match="address 'FineTune/b' does not match its kind and name \\(FineTune/a\\)"
+    ):
         any_store.put(make_record("a", address="FineTune/b"), event="create")
     assert any_store.all() == {}
 
@@ -167,10 +172,17 @@ def test_events_are_append_only_and_listed_oldest_first(
 
 
 def test_journal_open_close_and_open_journal(any_store: StateStore, clock: FakeClock) -> None:
-    fingerprint = {"model": "wan2.5-i2v-preview", "training_file_ids": ["file-1"], "hyper_parameters": {"n_epochs": 4}}
-    first = any_store.journal_open("FineTune/a", "create", "dashscope-intl", {"model": "wan2.5-i2v-preview"},
-                                   fingerprint)
-    second = any_store.journal_open("Deployment/d", "create", "dashscope-intl", {"model_name": "m"}, {"name": "d"})
+    fingerprint = {
+        "model": "wan2.5-i2v-preview",
+        "training_file_ids": ["file-1"],
+        "hyper_parameters": {"n_epochs": 4},
+    }
+    first = any_store.journal_open(
+        "FineTune/a", "create", "dashscope-intl", {"model": "wan2.5-i2v-preview"}, fingerprint
+    )
+    second = any_store.journal_open(
+        "Deployment/d", "create", "dashscope-intl", {"model_name": "m"}, {"name": "d"}
+    )
     third = any_store.journal_open("FineTune/b", "cancel", "dashscope-intl", {}, {"job_id": "ft-b"})
     assert first < second < third
     clock.advance(5)
@@ -192,7 +204,9 @@ def test_journal_open_close_and_open_journal(any_store: StateStore, clock: FakeC
 
 def test_journal_close_refuses_bad_status_unknown_and_closed_entries(any_store: StateStore) -> None:
     entry = any_store.journal_open("FineTune/a", "create", "p", {}, {})
-    with pytest.raises(StateError, match="cannot close with status 'open'; use one of: done, failed, resolved"):
+    with pytest.raises(
+        StateError, match="cannot close with status 'open'; use one of: done, failed, resolved"
+    ):
         any_store.journal_close(entry, "open")
     with pytest.raises(StateError, match="journal entry 999999 does not exist"):
         any_store.journal_close(999999, "done")
@@ -213,7 +227,9 @@ def test_put_closes_its_journal_entry_in_the_same_transaction(any_store: StateSt
     # …and a record that cannot be stored leaves its journal entry open.
     second = any_store.journal_open("FineTune/bad", "create", "p", {}, {})
     with pytest.raises(StateError, match="not JSON data"):
-        any_store.put(make_record("bad", spec={"x": object()}), event="create", close_journal=(second, "done", None))
+        any_store.put(
+            make_record("bad", spec={"x": object()}), event="create", close_journal=(second, "done", None)
+        )
     assert [e.id for e in any_store.open_journal()] == [second]
 
 
@@ -229,16 +245,23 @@ def test_secrets_are_redacted_before_they_are_stored(any_store: StateStore, back
     record = make_record(
         spec={"api_key_env": "DASHSCOPE_API_KEY", "api_key": key},
         observed={"headers": {"Authorization": f"Bearer {key}", "X-Request-req-accessKeySecret": "s3cr3t"}},
-        outputs={"note": f"called with Bearer {key}", "webhook": {"secret": "whsec_abc"}, "max_token_length": 225},
+        outputs={
+            "note": f"called with Bearer {key}",
+            "webhook": {"secret": "whsec_abc"},
+            "max_token_length": 225,
+        },
     )
     any_store.put(record, event="create", detail={"password": "hunter2"})
-    entry = any_store.journal_open("FineTune/a", "create", "p", {"authorization": f"Bearer {key}"},
-                                   {"access_key_secret": "x"})
+    entry = any_store.journal_open(
+        "FineTune/a", "create", "p", {"authorization": f"Bearer {key}"}, {"access_key_secret": "x"}
+    )
     any_store.journal_close(entry, "failed", error=f"401 for key {key}")
     stored = any_store.get(record.address)
     assert stored is not None
     assert stored.spec == {"api_key_env": "DASHSCOPE_API_KEY", "api_key": "[redacted]"}
-    assert stored.observed == {"headers": {"Authorization": "[redacted]", "X-Request-req-accessKeySecret": "[redacted]"}}
+    assert stored.observed == {
+        "headers": {"Authorization": "[redacted]", "X-Request-req-accessKeySecret": "[redacted]"}
+    }
     assert stored.outputs["note"] == "called with [redacted]"
     assert stored.outputs["webhook"] == {"secret": "[redacted]"} and stored.outputs["max_token_length"] == 225
     any_store.close()
@@ -257,6 +280,7 @@ def test_a_closed_store_says_so(backend: Backend) -> None:
 
 
 # -- read-only opens (what `plan` uses) ---------------------------------------------------------
+
 
 def _reads(store: StateStore) -> None:
     store.meta()
@@ -329,6 +353,7 @@ def test_a_missing_state_reads_as_empty_and_nothing_is_created(backend: Backend)
 
 # -- threads and processes -----------------------------------------------------------------------
 
+
 def test_threads_share_one_store_without_losing_a_write(any_store: StateStore) -> None:
     threads, per_thread = 8, 40
     errors: list[BaseException] = []
@@ -375,11 +400,15 @@ store.close()
 """
 
 
-def test_separate_processes_writing_at_once_keep_every_serial_bump(any_store: StateStore, backend: Backend) -> None:
+def test_separate_processes_writing_at_once_keep_every_serial_bump(
+    any_store: StateStore, backend: Backend
+) -> None:
     count = 150
     state, *workspace = backend.args
-    processes = [subprocess.Popen([sys.executable, "-c", WRITER, state, name, str(count), *workspace])
-                 for name in ("a", "b")]
+    processes = [
+        subprocess.Popen([sys.executable, "-c", WRITER, state, name, str(count), *workspace])
+        for name in ("a", "b")
+    ]
     for name in range(count // 3):  # and this process writes too
         any_store.put(make_record(f"main-{name}"), event="create")
     assert [p.wait(timeout=60) for p in processes] == [0, 0]

@@ -25,7 +25,9 @@ def holder(any_store: StateStore, backend: Backend) -> Iterator[Holder]:
     started.cleanup()
 
 
-def test_a_second_process_is_refused_and_told_who_holds_the_lock(any_store: StateStore, holder: Holder) -> None:
+def test_a_second_process_is_refused_and_told_who_holds_the_lock(
+    any_store: StateStore, holder: Holder
+) -> None:
     with pytest.raises(LockedError) as refused, any_store.lock("destroy"):
         pass
     info = refused.value.info
@@ -33,7 +35,8 @@ def test_a_second_process_is_refused_and_told_who_holds_the_lock(any_store: Stat
     assert (info.pid, info.host, info.operation) == (holder.process.pid, socket.gethostname(), "apply")
     assert str(refused.value).startswith(
         f"state is locked by {info.owner} (pid {info.pid} on {info.host}), running 'apply' since "
-        f"{info.started_at}; lock id {info.lock_id}. Wait")
+        f"{info.started_at}; lock id {info.lock_id}. Wait"
+    )
     assert "--lock-timeout" in str(refused.value)
     assert any_store.lock_info() == holder.info
     holder.release()
@@ -47,11 +50,15 @@ def test_the_refusal_says_what_to_do(any_store: StateStore, backend: Backend, ho
     with pytest.raises(LockedError) as refused, any_store.lock("apply"):
         pass
     if backend.name == "sqlite":  # a file lock's info can outlive a holder on a shared filesystem
-        assert str(refused.value).endswith(f"Wait, retry with --lock-timeout, or run 'reconciler force-unlock "
-                                           f"{holder.info.lock_id}' if that process is gone.")
+        assert str(refused.value).endswith(
+            f"Wait, retry with --lock-timeout, or run 'reconciler force-unlock "
+            f"{holder.info.lock_id}' if that process is gone."
+        )
     else:  # a session lock cannot outlive its session
-        assert str(refused.value).endswith("the lock is released the moment that process exits or its database "
-                                           "connection drops (force-unlock is never needed for a dead holder).")
+        assert str(refused.value).endswith(
+            "the lock is released the moment that process exits or its database "
+            "connection drops (force-unlock is never needed for a dead holder)."
+        )
 
 
 def test_the_lock_dies_with_a_killed_holder_at_once(backend: Backend, holder: Holder) -> None:
@@ -65,7 +72,9 @@ def test_the_lock_dies_with_a_killed_holder_at_once(backend: Backend, holder: Ho
         assert store.lock_info() is None
 
 
-def test_a_dead_holders_info_is_ignored_and_force_unlock_clears_it(any_store: StateStore, holder: Holder) -> None:
+def test_a_dead_holders_info_is_ignored_and_force_unlock_clears_it(
+    any_store: StateStore, holder: Holder
+) -> None:
     holder.kill()
     deadline = time.monotonic() + 5
     while any_store.lock_info() is not None and time.monotonic() < deadline:
@@ -78,8 +87,10 @@ def test_a_dead_holders_info_is_ignored_and_force_unlock_clears_it(any_store: St
 
 
 def test_force_unlock_refuses_to_break_a_live_holder(any_store: StateStore, holder: Holder) -> None:
-    with pytest.raises(StateError, match=f"held by a (running process|live session): .*pid {holder.process.pid}"
-                                         ".*[Ss]top that process"):
+    with pytest.raises(
+        StateError,
+        match=f"held by a (running process|live session): .*pid {holder.process.pid}.*[Ss]top that process",
+    ):
         any_store.force_unlock(holder.info.lock_id)
     assert any_store.lock_info() == holder.info
 
@@ -87,7 +98,11 @@ def test_force_unlock_refuses_to_break_a_live_holder(any_store: StateStore, hold
 def test_lock_timeout_waits_on_the_clock_then_refuses(backend: Backend, holder: Holder) -> None:
     clock = FakeClock()
     start = clock.monotonic()
-    with backend.open(clock=clock) as store, pytest.raises(LockedError) as refused, store.lock("apply", timeout=30):
+    with (
+        backend.open(clock=clock) as store,
+        pytest.raises(LockedError) as refused,
+        store.lock("apply", timeout=30),
+    ):
         pass
     assert refused.value.info == holder.info
     assert clock.monotonic() - start == pytest.approx(30)  # waited exactly the timeout, in fake time

@@ -19,13 +19,17 @@ from reconciler.state.locations import (
 def test_urls_are_recognised_by_scheme() -> None:
     assert is_postgres_url("postgresql://ana@db/x") and is_postgres_url("postgres://db/x")
     assert is_postgres_url("POSTGRESQL://db/x")
-    assert not is_postgres_url("state.db") and not is_postgres_url(None) and not is_postgres_url("mysql://db/x")
+    assert (
+        not is_postgres_url("state.db") and not is_postgres_url(None) and not is_postgres_url("mysql://db/x")
+    )
 
 
 def test_passwords_are_scrubbed_from_every_form_of_url() -> None:
     assert scrub_url("postgresql://ana:s3cret@db:5432/x") == "postgresql://ana:***@db:5432/x"
-    assert scrub_url("postgresql://ana@db/x?password=s3cret&sslmode=require") == \
-        "postgresql://ana@db/x?password=***&sslmode=require"
+    assert (
+        scrub_url("postgresql://ana@db/x?password=s3cret&sslmode=require")
+        == "postgresql://ana@db/x?password=***&sslmode=require"
+    )
     assert scrub_url("postgresql://db/x") == "postgresql://db/x"
     assert url_password("postgresql://ana:s3cret@db/x") == "s3cret"
     assert url_password("postgresql://ana@db/x?password=p2") == "p2"
@@ -62,8 +66,10 @@ def test_the_default_workspace_is_the_same_in_every_clone_of_a_repository(tmp_pa
         (repo / "manifests" / "prod").mkdir(parents=True)
         assert derive_workspace_name(repo / "manifests" / "prod") == "ml-infra/manifests/prod"
         assert derive_workspace_name(repo) == "ml-infra"
-        assert state_location("postgresql://db/x", manifest_root=repo / "manifests" / "prod").workspace == \
-            "ml-infra/manifests/prod"
+        assert (
+            state_location("postgresql://db/x", manifest_root=repo / "manifests" / "prod").workspace
+            == "ml-infra/manifests/prod"
+        )
     worktree = tmp_path / "wt" / "ml-infra"
     (worktree / "manifests").mkdir(parents=True)
     (worktree / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n")  # a worktree's .git is a file

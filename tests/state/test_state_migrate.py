@@ -25,14 +25,23 @@ def _fill(path: Path, clock: FakeClock) -> StateSnapshot:
     with SqliteStateStore.open(path, clock=clock) as store:
         store.put(FULL_RECORD, event="create", detail={"remote_id": "file-ft-1"})
         clock.advance(1.5)
-        done = store.journal_open("FineTune/money-rain", "create", "dashscope", {"model": "m"}, {"model": "m"})
-        store.put(make_record(built_from={"Dataset/money-rain-train": "file-ft-1"}), event="created",
-                  close_journal=(done, "done", {"job_id": "ft-money-rain"}))
+        done = store.journal_open(
+            "FineTune/money-rain", "create", "dashscope", {"model": "m"}, {"model": "m"}
+        )
+        store.put(
+            make_record(built_from={"Dataset/money-rain-train": "file-ft-1"}),
+            event="created",
+            close_journal=(done, "done", {"job_id": "ft-money-rain"}),
+        )
         clock.advance(2)
-        store.put(replace(make_record("old"), deposed=[make_record("old", remote_id="ft-0").to_dict()]),
-                  event="replaced")
+        store.put(
+            replace(make_record("old"), deposed=[make_record("old", remote_id="ft-0").to_dict()]),
+            event="replaced",
+        )
         store.remove("FineTune/old", event="deleted")
-        store.journal_open("Deployment/money-rain", "create", "dashscope", {"name": "d"}, {"name": "d"})  # open
+        store.journal_open(
+            "Deployment/money-rain", "create", "dashscope", {"name": "d"}, {"name": "d"}
+        )  # open
         store.append_event("state-resolve", None, {"journal": [done]})
         return export_snapshot(store)
 
@@ -48,8 +57,9 @@ def manifests(tmp_path: Path) -> Path:
     return root
 
 
-def test_sqlite_to_postgresql_and_back_round_trips_exactly(manifests: Path, pg_database: str, pg_workspace: str,
-                                                           clock: FakeClock) -> None:
+def test_sqlite_to_postgresql_and_back_round_trips_exactly(
+    manifests: Path, pg_database: str, pg_workspace: str, clock: FakeClock
+) -> None:
     source = manifests / ".reconciler" / "state.db"
     original = _fill(source, clock)
     assert len(original.journal) == 2 and len(original.events) == 5 and original.serial == 4
@@ -74,7 +84,9 @@ def test_sqlite_to_postgresql_and_back_round_trips_exactly(manifests: Path, pg_d
         assert export_snapshot(returned) == original
     with SqliteStateStore.open(back) as returned:  # and it goes on as the same state
         assert returned.put(make_record("next"), event="create") == original.serial + 1
-        assert returned.journal_open("FineTune/next", "create", "p", {}, {}) > max(e.id for e in original.journal)
+        assert returned.journal_open("FineTune/next", "create", "p", {}, {}) > max(
+            e.id for e in original.journal
+        )
 
 
 def test_a_postgresql_workspace_copies_into_another_database_keeping_its_name(
@@ -86,7 +98,8 @@ def test_a_postgresql_workspace_copies_into_another_database_keeping_its_name(
     other = postgres.create_database("other")
     try:
         done = Workspace([manifests], state_path=pg_database, workspace=pg_workspace).migrate_state(
-            postgres.url(other))
+            postgres.url(other)
+        )
         assert done.destination.workspace == pg_workspace
         with PostgresStateStore.open(postgres.url(other), workspace=pg_workspace, readonly=True) as copy:
             assert export_snapshot(copy) == original
@@ -121,8 +134,9 @@ def test_nothing_to_migrate_and_migrating_onto_itself_are_refused(manifests: Pat
         Workspace([manifests]).migrate_state(str(manifests / ".reconciler" / "state.db"))
 
 
-def test_a_copy_that_does_not_match_is_reported(manifests: Path, pg_database: str, pg_workspace: str,
-                                               clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_copy_that_does_not_match_is_reported(
+    manifests: Path, pg_database: str, pg_workspace: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _fill(manifests / ".reconciler" / "state.db", clock)
     real = PostgresStateStore.import_snapshot
 
@@ -130,13 +144,15 @@ def test_a_copy_that_does_not_match_is_reported(manifests: Path, pg_database: st
         real(self, replace(snapshot, events=snapshot.events[:-1]))  # drops the last event
 
     monkeypatch.setattr(PostgresStateStore, "import_snapshot", lossy)
-    with pytest.raises(StateError, match="does not match the source \\(4 events rows instead of 5\\).*source .* is "
-                                         "unchanged"):
+    with pytest.raises(
+        StateError, match="does not match the source \\(4 events rows instead of 5\\).*source .* is unchanged"
+    ):
         Workspace([manifests]).migrate_state(pg_database, to_workspace=pg_workspace)
 
 
-def test_both_states_are_locked_while_copying(manifests: Path, pg_database: str, pg_workspace: str,
-                                             clock: FakeClock) -> None:
+def test_both_states_are_locked_while_copying(
+    manifests: Path, pg_database: str, pg_workspace: str, clock: FakeClock
+) -> None:
     _fill(manifests / ".reconciler" / "state.db", clock)
     locked = pytest.raises(StateError, match="state is locked by .*running 'apply'")
     with SqliteStateStore.open(manifests / ".reconciler" / "state.db") as busy, busy.lock("apply"), locked:

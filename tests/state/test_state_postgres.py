@@ -29,13 +29,21 @@ def _open(url: str, workspace: str = "w", **kwargs) -> PostgresStateStore:
 
 def _tables(url: str) -> list[str]:
     with psycopg.connect(url, autocommit=True) as conn:
-        return [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
-                                           "WHERE table_schema = 'reconciler' ORDER BY 1").fetchall()]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'reconciler' ORDER BY 1"
+            ).fetchall()
+        ]
 
 
 # -- workspaces ----------------------------------------------------------------------------------
 
-def test_workspaces_in_one_database_never_see_or_touch_each_other(pg_database: str, make_pg_workspace) -> None:
+
+def test_workspaces_in_one_database_never_see_or_touch_each_other(
+    pg_database: str, make_pg_workspace
+) -> None:
     a, b = make_pg_workspace("a"), make_pg_workspace("b")
     with _open(pg_database, a) as left, _open(pg_database, b) as right:
         assert left.meta().lineage != right.meta().lineage
@@ -45,7 +53,9 @@ def test_workspaces_in_one_database_never_see_or_touch_each_other(pg_database: s
         entry = right.journal_open("FineTune/shared", "create", "p", {}, {})
         assert left.meta().serial == 2 and right.meta().serial == 1
         assert list(left.all()) == ["FineTune/only-left", "FineTune/shared"]
-        assert list(right.all()) == ["FineTune/shared"] and right.get("FineTune/shared").remote_id == "ft-right"
+        assert (
+            list(right.all()) == ["FineTune/shared"] and right.get("FineTune/shared").remote_id == "ft-right"
+        )
         assert left.open_journal() == [] and [e.id for e in right.open_journal()] == [entry]
         left.remove("FineTune/shared", event="delete")  # a prune in one workspace…
         assert right.get("FineTune/shared") is not None  # …is not a prune in the other
@@ -63,7 +73,11 @@ def test_addresses_are_ordered_by_code_point_whatever_the_database_locale(postgr
         with _open(url) as store:
             for kind, rname in [("Beta", "x"), ("alpha", "x"), ("FineTune", "a-b"), ("FineTune", "ab")]:
                 store.put(make_record(rname, kind=kind), event="create")
-            assert list(store.all()) == sorted(store.all()) == ["Beta/x", "FineTune/a-b", "FineTune/ab", "alpha/x"]
+            assert (
+                list(store.all())
+                == sorted(store.all())
+                == ["Beta/x", "FineTune/a-b", "FineTune/ab", "alpha/x"]
+            )
     finally:
         postgres.drop_database(name)
 
@@ -77,14 +91,23 @@ def test_a_bad_workspace_name_is_refused(pg_database: str) -> None:
 
 # -- schema and migrations -----------------------------------------------------------------------
 
-def test_the_first_writable_open_creates_the_schema_and_a_read_only_one_creates_nothing(pg_fresh_database: str) -> None:
+
+def test_the_first_writable_open_creates_the_schema_and_a_read_only_one_creates_nothing(
+    pg_fresh_database: str,
+) -> None:
     with _open(pg_fresh_database, readonly=True) as reader:
         assert reader.meta().serial == 0 and reader.all() == {} and reader.lock_info() is None
     assert _tables(pg_fresh_database) == []
     with _open(pg_fresh_database) as store:
         assert store.meta().schema_version == pg_schema.SCHEMA_VERSION
-    assert _tables(pg_fresh_database) == ["events", "journal", "lock_holders", "resources", "schema_version",
-                                          "workspaces"]
+    assert _tables(pg_fresh_database) == [
+        "events",
+        "journal",
+        "lock_holders",
+        "resources",
+        "schema_version",
+        "workspaces",
+    ]
 
 
 def test_processes_opening_a_fresh_database_at_once_migrate_it_once(pg_fresh_database: str) -> None:
@@ -106,11 +129,15 @@ def test_processes_opening_a_fresh_database_at_once_migrate_it_once(pg_fresh_dat
     assert errors == []
     assert len(set(lineages)) == 2  # one lineage per workspace, however many opened it at once
     with psycopg.connect(pg_fresh_database, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM reconciler.schema_version").fetchall() == [(pg_schema.SCHEMA_VERSION,)]
+        assert conn.execute("SELECT version FROM reconciler.schema_version").fetchall() == [
+            (pg_schema.SCHEMA_VERSION,)
+        ]
 
 
 @pytest.mark.parametrize("readonly", [False, True])
-def test_a_database_from_a_newer_reconciler_is_refused_untouched(pg_fresh_database: str, readonly: bool) -> None:
+def test_a_database_from_a_newer_reconciler_is_refused_untouched(
+    pg_fresh_database: str, readonly: bool
+) -> None:
     _open(pg_fresh_database).close()
     with psycopg.connect(pg_fresh_database, autocommit=True) as conn:
         conn.execute("UPDATE reconciler.schema_version SET version = 99")
@@ -120,8 +147,9 @@ def test_a_database_from_a_newer_reconciler_is_refused_untouched(pg_fresh_databa
     assert PostgresBackend(pg_fresh_database, "w").persisted() == before
 
 
-def test_a_failing_migration_leaves_the_database_as_it_was(pg_fresh_database: str,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_migration_leaves_the_database_as_it_was(
+    pg_fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with _open(pg_fresh_database) as store:
         store.append_event("before")
     nxt = pg_schema.SCHEMA_VERSION + 1
@@ -144,6 +172,7 @@ def test_migrations_are_numbered_in_order() -> None:
 
 
 # -- credentials and errors: one line, what to do, never the password ----------------------------
+
 
 def _with_password(url: str, password: str) -> str:
     scheme, rest = url.split("://", 1)
@@ -177,8 +206,9 @@ def test_the_password_can_come_from_a_variable_the_user_names(
         assert store.meta().serial == 0
         assert password not in store.path + repr(store)  # the variable's name may show, never its value
     monkeypatch.delenv("TEAM_STATE_PASSWORD")
-    with pytest.raises(StateError, match="password_env=TEAM_STATE_PASSWORD names an environment variable that is "
-                                         "not set"):
+    with pytest.raises(
+        StateError, match="password_env=TEAM_STATE_PASSWORD names an environment variable that is not set"
+    ):
         _open(url)
 
 
@@ -197,8 +227,11 @@ def test_a_password_in_the_url_is_used_but_never_shown(
 
 def test_a_server_that_is_not_there_says_so(pg_database: str) -> None:
     port = postgres_server.free_port()
-    with pytest.raises(StateError, match=f"cannot connect to the state database postgresql://reconciler@127.0.0.1:"
-                                         f"{port}/x: .*refused.*Is the server running"):
+    with pytest.raises(
+        StateError,
+        match=f"cannot connect to the state database postgresql://reconciler@127.0.0.1:"
+        f"{port}/x: .*refused.*Is the server running",
+    ):
         _open(f"postgresql://reconciler@127.0.0.1:{port}/x")
 
 
@@ -227,7 +260,9 @@ def test_a_connection_dropped_mid_transaction_writes_nothing_half(pg_fresh_datab
             conn.execute(DIE_ON_EVENT)
         entry = store.journal_open("FineTune/money-rain", "create", "p", {}, {})
         before = PostgresBackend(pg_fresh_database, "w").persisted()
-        with pytest.raises(StateError, match="lost the connection to the state database .*Nothing is half-written"):
+        with pytest.raises(
+            StateError, match="lost the connection to the state database .*Nothing is half-written"
+        ):
             store.put(make_record(), event="boom", close_journal=(entry, "done", {"job_id": "ft-1"}))
         assert PostgresBackend(pg_fresh_database, "w").persisted() == before
         # the same store reconnects (it held no lock) and sees the state as it was before the put
@@ -275,7 +310,9 @@ def own_server(postgres) -> Iterator[postgres_server.Server]:
     postgres_server.remove(server)
 
 
-def test_a_server_restart_is_a_clear_error_and_loses_nothing(own_server, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_server_restart_is_a_clear_error_and_loses_nothing(
+    own_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PGPASSFILE", str(own_server.pgpass))
     url = own_server.url()
     store = _open(url)
@@ -294,6 +331,7 @@ def test_a_server_restart_is_a_clear_error_and_loses_nothing(own_server, monkeyp
 
 
 # -- the driver is loaded only for a PostgreSQL state ----------------------------------------------
+
 
 def test_a_sqlite_user_never_imports_psycopg(tmp_path) -> None:
     script = (
@@ -328,8 +366,12 @@ def test_without_the_driver_a_postgresql_state_says_what_to_install(tmp_path) ->
 def test_any_message_that_quotes_the_password_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     """libpq never echoes a password, but a server message or a future driver might: the store scrubs it."""
     monkeypatch.setenv("TEAM_STATE_PASSWORD", "from-the-variable")
-    store = PostgresStateStore("postgresql://ana:in-the-url@db.example/x?password_env=TEAM_STATE_PASSWORD",
-                               "w", readonly=False, clock=FakeClock())  # not opened: no connection is made
+    store = PostgresStateStore(
+        "postgresql://ana:in-the-url@db.example/x?password_env=TEAM_STATE_PASSWORD",
+        "w",
+        readonly=False,
+        clock=FakeClock(),
+    )  # not opened: no connection is made
     for secret in ("in-the-url", "from-the-variable"):
         message = str(store._error(psycopg.OperationalError(f"something failed for {secret}"), "connect"))
         assert secret not in message and "***" in message

@@ -120,5 +120,3 @@ def test_a_wal_file_without_wal_companions_is_read_without_creating_them(populat
         use_every_read(store)
         assert len(store.all()) == 20
     assert snapshot(populated.parent) == before
-
-

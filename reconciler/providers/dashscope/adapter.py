@@ -56,20 +56,43 @@ from reconciler.providers.interface import AmbiguousMatch, Desired, Observation,
 from reconciler.providers.packaging import upload_name, zipped
 
 _JOB_PHASES = {
-    "SUCCEEDED": Phase.READY, "FAILED": Phase.FAILED, "CANCELED": Phase.CANCELED,
-    "PENDING": Phase.PENDING, "QUEUING": Phase.PENDING, "RUNNING": Phase.PENDING, "CANCELING": Phase.PENDING,
+    "SUCCEEDED": Phase.READY,
+    "FAILED": Phase.FAILED,
+    "CANCELED": Phase.CANCELED,
+    "PENDING": Phase.PENDING,
+    "QUEUING": Phase.PENDING,
+    "RUNNING": Phase.PENDING,
+    "CANCELING": Phase.PENDING,
 }
-_EXPORT_PHASES = {"SUCCEEDED": Phase.READY, "FAILED": Phase.FAILED, "UNSUPPORTED": Phase.FAILED,
-                  "PENDING": Phase.PENDING, "PROCESSING": Phase.PENDING}
+_EXPORT_PHASES = {
+    "SUCCEEDED": Phase.READY,
+    "FAILED": Phase.FAILED,
+    "UNSUPPORTED": Phase.FAILED,
+    "PENDING": Phase.PENDING,
+    "PROCESSING": Phase.PENDING,
+}
 _DEPLOYMENT_PHASES = {
-    "RUNNING": Phase.READY, "PENDING": Phase.PENDING, "DEPLOYING": Phase.PENDING, "UPDATING": Phase.PENDING,
-    "SCALING": Phase.PENDING, "ARREARS_RECOVERING": Phase.PENDING,
-    "WAIT_PRE_PAID_BILLING_TO_DEPLOYING": Phase.PENDING, "WAIT_PRE_PAID_BILLING_TO_SCALING": Phase.PENDING,
-    "FAILED": Phase.FAILED, "UPDATING_FAILED": Phase.FAILED, "STOPPED": Phase.FAILED, "ARREARS_DOWN": Phase.FAILED,
-    "DELETING": Phase.DELETING, "OFFLINING": Phase.DELETING,
+    "RUNNING": Phase.READY,
+    "PENDING": Phase.PENDING,
+    "DEPLOYING": Phase.PENDING,
+    "UPDATING": Phase.PENDING,
+    "SCALING": Phase.PENDING,
+    "ARREARS_RECOVERING": Phase.PENDING,
+    "WAIT_PRE_PAID_BILLING_TO_DEPLOYING": Phase.PENDING,
+    "WAIT_PRE_PAID_BILLING_TO_SCALING": Phase.PENDING,
+    "FAILED": Phase.FAILED,
+    "UPDATING_FAILED": Phase.FAILED,
+    "STOPPED": Phase.FAILED,
+    "ARREARS_DOWN": Phase.FAILED,
+    "DELETING": Phase.DELETING,
+    "OFFLINING": Phase.DELETING,
 }
-_FILE_PHASES = {"processed": Phase.READY, "uploaded": Phase.PENDING, "processing": Phase.PENDING,
-                "error": Phase.FAILED}
+_FILE_PHASES = {
+    "processed": Phase.READY,
+    "uploaded": Phase.PENDING,
+    "processing": Phase.PENDING,
+    "error": Phase.FAILED,
+}
 
 
 # DashScope formats times without a zone ('YYYY-MM-DD HH:MM:SS'); they are China Standard Time
@@ -164,16 +187,19 @@ class DashScopeAdapter:
         "CheckpointExport": "`export/{checkpoint}` + `/checkpoints`",
         "Deployment": "`/api/v1/deployments` (plan mu scales in place; plan lora: capacity 1, never scaled)",
         "Refresh": "batched: files list, jobs list (100/page), deployments list (200/page); checkpoints per job",
-        "Found again without state by": ("file name with content hash; model + file ids + echoed hyper-parameters; "
-                                         "export display name (once SUCCEEDED); model_name + suffix, by listing"),
+        "Found again without state by": (
+            "file name with content hash; model + file ids + echoed hyper-parameters; "
+            "export display name (once SUCCEEDED); model_name + suffix, by listing"
+        ),
         "Ambiguous create": "looked up, never re-sent blindly",
         "Cancel a running job": "`POST /fine-tunes/{id}/cancel`",
         "Delete": "files, jobs (terminal), deployments; exports are forgotten (no API)",
         "Outputs": "`file_id`, `job_id`, `finetuned_output`, export `model_name`, `deployed_model`",
     }
 
-    def __init__(self, name: str, client: DashScopeClient, *, clock: Clock = SYSTEM_CLOCK,
-                 parallelism: int = 10) -> None:
+    def __init__(
+        self, name: str, client: DashScopeClient, *, clock: Clock = SYSTEM_CLOCK, parallelism: int = 10
+    ) -> None:
         self.name = name
         self.client = client
         self.clock = clock
@@ -182,19 +208,31 @@ class DashScopeAdapter:
     # ------------------------------------------------------------------ observations
     def _file_obs(self, f: FileObject) -> Observation:
         status = f.status or "processed"
-        return Observation(remote_id=f.id, phase=_FILE_PHASES.get(status, Phase.PENDING), status=status,
-                           object=_dump(f), outputs={"file_id": f.id, "filename": f.filename},
-                           created_at=float(f.created_at) if f.created_at else None,
-                           message=str(f.status_details) if status == "error" and f.status_details else None)
+        return Observation(
+            remote_id=f.id,
+            phase=_FILE_PHASES.get(status, Phase.PENDING),
+            status=status,
+            object=_dump(f),
+            outputs={"file_id": f.id, "filename": f.filename},
+            created_at=float(f.created_at) if f.created_at else None,
+            message=str(f.status_details) if status == "error" and f.status_details else None,
+        )
 
     def _job_obs(self, j: FineTuneJob) -> Observation:
         outputs: dict[str, Any] = {"job_id": j.job_id}
         if j.finetuned_output:
             outputs["finetuned_output"] = j.finetuned_output
         progress = "queued: one training job runs at a time per account" if j.status == "QUEUING" else None
-        return Observation(remote_id=j.job_id, phase=_JOB_PHASES.get(j.status, Phase.PENDING), status=j.status,
-                           object=_dump(j), outputs=outputs, created_at=_epoch(j.create_time),
-                           message=j.message if j.status in ("FAILED", "CANCELED") else None, progress=progress)
+        return Observation(
+            remote_id=j.job_id,
+            phase=_JOB_PHASES.get(j.status, Phase.PENDING),
+            status=j.status,
+            object=_dump(j),
+            outputs=outputs,
+            created_at=_epoch(j.create_time),
+            message=j.message if j.status in ("FAILED", "CANCELED") else None,
+            progress=progress,
+        )
 
     def _export_obs(self, job_id: str, c: Checkpoint) -> Observation:
         status = c.status or "PENDING"
@@ -206,20 +244,35 @@ class DashScopeAdapter:
         if c.model_name:
             outputs["model_name"] = c.model_name
         message = "this checkpoint cannot be exported (UNSUPPORTED)" if status == "UNSUPPORTED" else None
-        return Observation(remote_id=f"{job_id}:{c.checkpoint}", phase=_EXPORT_PHASES.get(status, Phase.PENDING),
-                           status=status, object=_dump(c), outputs=outputs, created_at=_epoch(c.create_time),
-                           facts=facts, message=message)
+        return Observation(
+            remote_id=f"{job_id}:{c.checkpoint}",
+            phase=_EXPORT_PHASES.get(status, Phase.PENDING),
+            status=status,
+            object=_dump(c),
+            outputs=outputs,
+            created_at=_epoch(c.create_time),
+            facts=facts,
+            message=message,
+        )
 
     def _deployment_obs(self, d: Deployment) -> Observation:
         obj = _dump(d)
         live: dict[str, Any] = {}
         if d.plan and d.plan != "lora" and obj.get("capacity") is not None:
             live["capacity"] = obj["capacity"]  # for plan=lora capacity is ignored by the provider
-        message = {"STOPPED": "the deployment is STOPPED", "ARREARS_DOWN": "the account is in arrears"}.get(d.status)
-        return Observation(remote_id=d.deployed_model, phase=_DEPLOYMENT_PHASES.get(d.status, Phase.PENDING),
-                           status=d.status, object=obj,
-                           outputs={"deployed_model": d.deployed_model, "model_name": d.model_name},
-                           created_at=_epoch(d.gmt_create), live_fields=live, message=message)
+        message = {"STOPPED": "the deployment is STOPPED", "ARREARS_DOWN": "the account is in arrears"}.get(
+            d.status
+        )
+        return Observation(
+            remote_id=d.deployed_model,
+            phase=_DEPLOYMENT_PHASES.get(d.status, Phase.PENDING),
+            status=d.status,
+            object=obj,
+            outputs={"deployed_model": d.deployed_model, "model_name": d.model_name},
+            created_at=_epoch(d.gmt_create),
+            live_fields=live,
+            message=message,
+        )
 
     @staticmethod
     def _gone(remote_id: str | None) -> Observation:
@@ -262,7 +315,9 @@ class DashScopeAdapter:
             return found
         return {j.job_id: j for j in self.client.iter_fine_tunes()}
 
-    def _read_exports(self, records: list[ResourceRecord], jobs: dict[str, FineTuneJob]) -> dict[str, Observation]:
+    def _read_exports(
+        self, records: list[ResourceRecord], jobs: dict[str, FineTuneJob]
+    ) -> dict[str, Observation]:
         """Exports, batched as far as the API allows.
 
         There is no account-wide checkpoint list, so an export costs one request per job — except
@@ -306,9 +361,13 @@ class DashScopeAdapter:
     def _queue_position(self, obs: Observation) -> str:
         """'queued: 2 jobs ahead' — one training job runs at a time per account (one list request)."""
         mine = (obs.created_at or 0.0, obs.remote_id)
-        ahead = sum(1 for j in self.client.iter_fine_tunes()
-                    if j.job_id != obs.remote_id and j.status in ("PENDING", "QUEUING", "RUNNING")
-                    and (_epoch(j.create_time) or 0.0, j.job_id) < mine)
+        ahead = sum(
+            1
+            for j in self.client.iter_fine_tunes()
+            if j.job_id != obs.remote_id
+            and j.status in ("PENDING", "QUEUING", "RUNNING")
+            and (_epoch(j.create_time) or 0.0, j.job_id) < mine
+        )
         return f"queued: {ahead} job{'s' if ahead != 1 else ''} ahead (one training job runs at a time per account)"
 
     def read(self, record: ResourceRecord) -> Observation:
@@ -357,9 +416,12 @@ class DashScopeAdapter:
         if desired.kind == "Dataset":
             return {"filename": upload_name(desired.name, desired.content_digest or "")}
         if desired.kind == "FineTune":
-            return {"model": spec["model"], "training_file_ids": self._file_ids(desired, "training_datasets"),
-                    "validation_file_ids": self._file_ids(desired, "validation_datasets"),
-                    "hyper_parameters": spec.get("hyper_parameters")}
+            return {
+                "model": spec["model"],
+                "training_file_ids": self._file_ids(desired, "training_datasets"),
+                "validation_file_ids": self._file_ids(desired, "validation_datasets"),
+                "hyper_parameters": spec.get("hyper_parameters"),
+            }
         if desired.kind == "CheckpointExport":
             job_id = desired.inputs[f"FineTune/{spec['fine_tune']}"]["job_id"]
             return {"job_id": job_id, "checkpoint": spec["checkpoint"], "model_name": spec["model_name"]}
@@ -373,7 +435,9 @@ class DashScopeAdapter:
     def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
         return self._match([desired], claimed, since=since).get(desired.address)
 
-    def _match(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+    def _match(
+        self, desired: list[Desired], claimed: set[str], since: float | None
+    ) -> dict[str, Observation]:
         """Objects that fit each resource's fingerprint; `since` (epoch) narrows `find` to recent ones.
 
         Only live, unclaimed objects count, and one object is adopted for one resource. More than one
@@ -391,8 +455,14 @@ class DashScopeAdapter:
             files = [f for f in self.client.iter_files(purpose="fine-tune") if f.id not in claimed]
             for d in by_kind["Dataset"]:
                 name = upload_name(d.name, d.content_digest or "")
-                hits = [f for f in files if f.filename == name and f.status != "error" and f.id not in claimed
-                        and (since is None or (f.created_at or 0) >= since)]
+                hits = [
+                    f
+                    for f in files
+                    if f.filename == name
+                    and f.status != "error"
+                    and f.id not in claimed
+                    and (since is None or (f.created_at or 0) >= since)
+                ]
                 if hits:
                     # the name carries the content hash: every hit holds the same bytes, any is ours
                     best = max(hits, key=lambda f: f.created_at or 0)
@@ -402,17 +472,25 @@ class DashScopeAdapter:
             jobs = [j for j in self.client.iter_fine_tunes() if j.job_id not in claimed]
             for d in by_kind["FineTune"]:
                 fp = self.fingerprint(d)
-                hits = [j for j in jobs if j.job_id not in claimed and self._job_matches(j, fp)
-                        and j.status not in ("FAILED", "CANCELED", "CANCELING")
-                        and (since is None or (_epoch(j.create_time) or 0) >= since)]
+                hits = [
+                    j
+                    for j in jobs
+                    if j.job_id not in claimed
+                    and self._job_matches(j, fp)
+                    and j.status not in ("FAILED", "CANCELED", "CANCELING")
+                    and (since is None or (_epoch(j.create_time) or 0) >= since)
+                ]
                 if len(hits) > 1:
                     wanted = fp.get("hyper_parameters") or {}
                     # every hyper-parameter we sent is echoed, and equal: one create that landed twice
                     same = all(set(wanted) <= set(j.hyper_parameters) for j in hits)
-                    raise AmbiguousMatch(d.address, sorted(j.job_id for j in hits),
-                                         "several live jobs have this model, these training and validation files "
-                                         "and the hyper-parameters they echo",
-                                         twins=[self._job_obs(j) for j in hits] if same else None)
+                    raise AmbiguousMatch(
+                        d.address,
+                        sorted(j.job_id for j in hits),
+                        "several live jobs have this model, these training and validation files "
+                        "and the hyper-parameters they echo",
+                        twins=[self._job_obs(j) for j in hits] if same else None,
+                    )
                 if hits:
                     out[d.address] = self._job_obs(hits[0])
                     claimed.add(hits[0].job_id)
@@ -421,7 +499,9 @@ class DashScopeAdapter:
             checkpoints = self._checkpoints_of({fp["job_id"] for fp in wanted.values()})
             for address, fp in wanted.items():
                 rid = f"{fp['job_id']}:{fp['checkpoint']}"
-                c = next((c for c in checkpoints.get(fp["job_id"]) or [] if c.checkpoint == fp["checkpoint"]), None)
+                c = next(
+                    (c for c in checkpoints.get(fp["job_id"]) or [] if c.checkpoint == fp["checkpoint"]), None
+                )
                 if c is None or rid in claimed:
                     continue
                 ours = c.status == "SUCCEEDED" and c.model_display_name in self._display_names(fp)
@@ -438,17 +518,25 @@ class DashScopeAdapter:
                     continue  # its model does not exist yet: nothing can serve it
                 hits = self._deployment_candidates(deployments, model, d.spec.get("suffix"), claimed, since)
                 if len(hits) > 1:
-                    raise AmbiguousMatch(d.address, sorted(h.deployed_model for h in hits),
-                                         f"several live deployments serve {model}"
-                                         + (f" with suffix {d.spec['suffix']}" if d.spec.get("suffix") else ""))
+                    raise AmbiguousMatch(
+                        d.address,
+                        sorted(h.deployed_model for h in hits),
+                        f"several live deployments serve {model}"
+                        + (f" with suffix {d.spec['suffix']}" if d.spec.get("suffix") else ""),
+                    )
                 if hits:
                     out[d.address] = self._deployment_obs(hits[0])
                     claimed.add(hits[0].deployed_model)
         return out
 
     @staticmethod
-    def _deployment_candidates(deployments: Iterable[Deployment], model_name: str, suffix: str | None,
-                               claimed: set[str], since: float | None = None) -> list[Deployment]:
+    def _deployment_candidates(
+        deployments: Iterable[Deployment],
+        model_name: str,
+        suffix: str | None,
+        claimed: set[str],
+        since: float | None = None,
+    ) -> list[Deployment]:
         """Live, unclaimed deployments of `model_name` named as DashScope names one with `suffix`."""
         hits = []
         for dep in deployments:
@@ -474,8 +562,11 @@ class DashScopeAdapter:
         # The provider echoes a subset of the hyper-parameters (seed 002 shows five), as numbers or
         # as strings; every one it echoes must be the one we asked for. One it does not echo is no
         # evidence either way (and max_output_cnt is not compared: the seed's own examples disagree).
-        return all(same_hyper_parameter(v, wanted[k]) for k, v in job.hyper_parameters.items()
-                   if wanted.get(k) is not None)
+        return all(
+            same_hyper_parameter(v, wanted[k])
+            for k, v in job.hyper_parameters.items()
+            if wanted.get(k) is not None
+        )
 
     # ------------------------------------------------------------------ mutate
     def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
@@ -485,14 +576,20 @@ class DashScopeAdapter:
             if not desired.source_path:
                 raise ValueError(f"{desired.address}: no local source to upload")
             with zipped(desired.source_path) as path:
-                f = self.client.upload_file(path, filename=upload_name(desired.name, desired.content_digest or ""),
-                                            purpose="fine-tune")
+                f = self.client.upload_file(
+                    path,
+                    filename=upload_name(desired.name, desired.content_digest or ""),
+                    purpose="fine-tune",
+                )
             return self._file_obs(f)
         if desired.kind == "FineTune":
             body = FineTuneCreate(
-                model=spec["model"], training_file_ids=self._file_ids(desired, "training_datasets"),
+                model=spec["model"],
+                training_file_ids=self._file_ids(desired, "training_datasets"),
                 validation_file_ids=self._file_ids(desired, "validation_datasets") or None,
-                training_type=spec.get("training_type"), hyper_parameters=spec.get("hyper_parameters"))
+                training_type=spec.get("training_type"),
+                hyper_parameters=spec.get("hyper_parameters"),
+            )
             return self._job_obs(self.client.create_fine_tune(body))
         if desired.kind == "CheckpointExport":
             return self._export_checkpoint(desired)
@@ -504,11 +601,18 @@ class DashScopeAdapter:
         spec = desired.spec
         model = self._model_name(desired)
         if model is None:
-            raise ValueError(f"{desired.address}: the model to deploy is not known yet (its source is not ready)")
+            raise ValueError(
+                f"{desired.address}: the model to deploy is not known yet (its source is not ready)"
+            )
         suffix = spec.get("suffix")
         body = DeploymentCreate(
-            model_name=model, plan=spec.get("plan") or "lora", capacity=int(spec.get("capacity") or 1),
-            aigc_config=spec.get("aigc_config"), name=spec.get("name"), suffix=suffix)
+            model_name=model,
+            plan=spec.get("plan") or "lora",
+            capacity=int(spec.get("capacity") or 1),
+            aigc_config=spec.get("aigc_config"),
+            name=spec.get("name"),
+            suffix=suffix,
+        )
         try:
             return self._deployment_obs(self.client.create_deployment(body))
         except ConflictError as conflict:
@@ -517,8 +621,11 @@ class DashScopeAdapter:
             # found by listing, never by computing its id.
             hits = self._deployment_candidates(self.client.iter_deployments(), model, suffix, claimed)
             if len(hits) > 1:
-                raise AmbiguousMatch(desired.address, sorted(h.deployed_model for h in hits),
-                                     f"DashScope answered 409 and several live deployments serve {model}") from conflict
+                raise AmbiguousMatch(
+                    desired.address,
+                    sorted(h.deployed_model for h in hits),
+                    f"DashScope answered 409 and several live deployments serve {model}",
+                ) from conflict
             if hits:
                 return self._deployment_obs(hits[0])
             holder = f"suffix {suffix}" if suffix else f"{model} without a suffix"
@@ -526,8 +633,12 @@ class DashScopeAdapter:
                 f"{conflict.message} — no live deployment that could be this resource's holds {holder} (another "
                 f"resource, another model with this suffix, or one still being deleted); give this Deployment a "
                 f"different suffix, or delete the holder and apply again",
-                status=conflict.status, code=conflict.code, request_id=conflict.request_id,
-                provider=conflict.provider, operation=conflict.operation) from conflict
+                status=conflict.status,
+                code=conflict.code,
+                request_id=conflict.request_id,
+                provider=conflict.provider,
+                operation=conflict.operation,
+            ) from conflict
 
     @staticmethod
     def _display_names(fp: Mapping[str, Any]) -> tuple[str, str]:
@@ -540,10 +651,15 @@ class DashScopeAdapter:
         return fp["model_name"], f"{fp['model_name']}-{str(fp['job_id'])[-4:]}"
 
     def _checkpoint_row(self, fp: Mapping[str, Any]) -> Checkpoint:
-        c = next((c for c in self.client.list_checkpoints(fp["job_id"]) if c.checkpoint == fp["checkpoint"]), None)
+        c = next(
+            (c for c in self.client.list_checkpoints(fp["job_id"]) if c.checkpoint == fp["checkpoint"]), None
+        )
         if c is None:
-            raise NotFoundError(f"checkpoint {fp['checkpoint']} not found on job {fp['job_id']}",
-                                provider="dashscope", operation="export checkpoint")
+            raise NotFoundError(
+                f"checkpoint {fp['checkpoint']} not found on job {fp['job_id']}",
+                provider="dashscope",
+                operation="export checkpoint",
+            )
         return c
 
     def _export_checkpoint(self, desired: Desired) -> Observation:
@@ -568,13 +684,17 @@ class DashScopeAdapter:
                 return self._settle_refused_export(desired, fp, row, refusal)
             if not submitted:
                 # `output: false` means "not submitted, retry" (providers.md §1.5)
-                raise ServerError("export was not submitted (output: false); retry later",
-                                  provider="dashscope", operation="export checkpoint")
+                raise ServerError(
+                    "export was not submitted (output: false); retry later",
+                    provider="dashscope",
+                    operation="export checkpoint",
+                )
             return self._export_obs(fp["job_id"], self._checkpoint_row(fp))
         raise AssertionError("unreachable: the fallback name settles or returns")  # pragma: no cover
 
-    def _settle_refused_export(self, desired: Desired, fp: Mapping[str, Any], row: Checkpoint,
-                               refusal: InvalidRequestError) -> Observation:
+    def _settle_refused_export(
+        self, desired: Desired, fp: Mapping[str, Any], row: Checkpoint, refusal: InvalidRequestError
+    ) -> Observation:
         obs = self._export_obs(fp["job_id"], row)
         names = self._display_names(fp)
         if row.status == "SUCCEEDED":
@@ -585,26 +705,39 @@ class DashScopeAdapter:
                 f"(model {row.model_name}), not under this resource's name ('{names[0]}' or '{names[1]}'); "
                 f"DashScope exports a checkpoint once and cannot delete an export. To use that export, set "
                 f"model_name: {row.model_display_name} in {desired.address}; or export another checkpoint",
-                status=refusal.status, code=refusal.code, request_id=refusal.request_id,
-                provider="dashscope", operation="export checkpoint") from refusal
+                status=refusal.status,
+                code=refusal.code,
+                request_id=refusal.request_id,
+                provider="dashscope",
+                operation="export checkpoint",
+            ) from refusal
         if row.status == "PROCESSING":
             return obs
         if row.status == "PENDING":
             if obs.facts.get("expired"):
                 raise refusal  # an expired checkpoint is refused for that; nothing is queued
-            obs.progress = ("export requested earlier and queued (DashScope shows PENDING both for queued and "
-                            f"never exported; it refused a new request: {refusal.message})")
+            obs.progress = (
+                "export requested earlier and queued (DashScope shows PENDING both for queued and "
+                f"never exported; it refused a new request: {refusal.message})"
+            )
             return obs
         raise refusal  # FAILED / UNSUPPORTED: the row says why it will not be exported
 
     def update(self, desired: Desired, record: ResourceRecord) -> Observation:
         if record.kind != "Deployment":
             raise ValueError(f"{record.kind} has no in-place update on dashscope")
-        plan = (record.observed or {}).get("plan") or record.spec.get("plan") or desired.spec.get("plan") or "lora"
+        plan = (
+            (record.observed or {}).get("plan")
+            or record.spec.get("plan")
+            or desired.spec.get("plan")
+            or "lora"
+        )
         if plan == "lora" or desired.spec.get("plan", "lora") == "lora":
             # capacity applies to plan mu only; for lora it is ignored and cannot be scaled [doc]
             return self.read(record)
-        return self._deployment_obs(self.client.scale_deployment(record.remote_id or "", int(desired.spec["capacity"])))
+        return self._deployment_obs(
+            self.client.scale_deployment(record.remote_id or "", int(desired.spec["capacity"]))
+        )
 
     def cancel(self, record: ResourceRecord) -> Observation:
         self.client.cancel_fine_tune(record.remote_id or "")

@@ -185,25 +185,42 @@ class DashScopeClient:
                 data, files, closer = build_upload()
                 kwargs.update(data=data, files=files)
             try:
-                with map_transport_errors(provider=PROVIDER, operation=operation, secrets=(self._auth._api_key,)):
+                with map_transport_errors(
+                    provider=PROVIDER, operation=operation, secrets=(self._auth._api_key,)
+                ):
                     response = self._http.request(method, url, **kwargs)
             finally:
                 closer()
             log.debug("%s %s -> %d", method, url, response.status_code)
-            return self._parse(response, operation=operation, parse=parse, expected=expected,
-                               missing_file_is_404=missing_file_is_404)
+            return self._parse(
+                response,
+                operation=operation,
+                parse=parse,
+                expected=expected,
+                missing_file_is_404=missing_file_is_404,
+            )
 
-        return call_with_retries(attempt, policy=self._retry, clock=self._clock, retry=retry, replayable=replayable)
+        return call_with_retries(
+            attempt, policy=self._retry, clock=self._clock, retry=retry, replayable=replayable
+        )
 
     def _parse(
-        self, response: httpx.Response, *, operation: str, parse: Callable[[Any], T], expected: str,
+        self,
+        response: httpx.Response,
+        *,
+        operation: str,
+        parse: Callable[[Any], T],
+        expected: str,
         missing_file_is_404: bool,
     ) -> T:
         key = self._auth._api_key
         body = json_body(response)
         if response.status_code >= 300 or business_error(body):
             raise error_from_response(
-                response, operation=operation, now=self._clock.now(), api_key=key,
+                response,
+                operation=operation,
+                now=self._clock.now(),
+                api_key=key,
                 missing_file_is_404=missing_file_is_404,
             )
         if not isinstance(body, dict):
@@ -241,15 +258,27 @@ class DashScopeClient:
             return {"purpose": purpose}, {"file": (filename, handle, "application/octet-stream")}, closer
 
         return self._send(
-            "POST", "/files", operation="upload_file", retry=Retry.CREATE, native=False,
-            build_upload=build, replayable=replayable,
-            parse=FileObject.model_validate, expected="a file object",
+            "POST",
+            "/files",
+            operation="upload_file",
+            retry=Retry.CREATE,
+            native=False,
+            build_upload=build,
+            replayable=replayable,
+            parse=FileObject.model_validate,
+            expected="a file object",
         )
 
     def get_file(self, file_id: str) -> FileObject:
         return self._send(
-            "GET", f"/files/{_segment(file_id, 'file_id')}", operation="get_file", retry=Retry.IDEMPOTENT,
-            native=False, missing_file_is_404=True, parse=FileObject.model_validate, expected="a file object",
+            "GET",
+            f"/files/{_segment(file_id, 'file_id')}",
+            operation="get_file",
+            retry=Retry.IDEMPOTENT,
+            native=False,
+            missing_file_is_404=True,
+            parse=FileObject.model_validate,
+            expected="a file object",
         )
 
     def list_files(
@@ -263,11 +292,18 @@ class DashScopeClient:
     ) -> FileList:
         if limit is not None:
             _page_size(limit, FILE_MAX_LIMIT, "limit")
-        params = _query(after=after, limit=limit, purpose=purpose, create_after=create_after,
-                        create_before=create_before)
+        params = _query(
+            after=after, limit=limit, purpose=purpose, create_after=create_after, create_before=create_before
+        )
         return self._send(
-            "GET", "/files", operation="list_files", retry=Retry.IDEMPOTENT, native=False, params=params,
-            parse=FileList.model_validate, expected="a file list",
+            "GET",
+            "/files",
+            operation="list_files",
+            retry=Retry.IDEMPOTENT,
+            native=False,
+            params=params,
+            parse=FileList.model_validate,
+            expected="a file list",
         )
 
     def iter_files(
@@ -281,8 +317,13 @@ class DashScopeClient:
         """Every file matching the filters, following the `after` cursor while `has_more`."""
         after: str | None = None
         while True:
-            page = self.list_files(purpose=purpose, after=after, limit=limit,
-                                   create_after=create_after, create_before=create_before)
+            page = self.list_files(
+                purpose=purpose,
+                after=after,
+                limit=limit,
+                create_after=create_after,
+                create_before=create_before,
+            )
             yield from page.data
             if not page.has_more or not page.data or page.data[-1].id == after:
                 return
@@ -290,9 +331,14 @@ class DashScopeClient:
 
     def delete_file(self, file_id: str) -> bool:
         deleted = self._send(
-            "DELETE", f"/files/{_segment(file_id, 'file_id')}", operation="delete_file",
-            retry=Retry.IDEMPOTENT, native=False, missing_file_is_404=True,
-            parse=FileDeleted.model_validate, expected="a deletion status",
+            "DELETE",
+            f"/files/{_segment(file_id, 'file_id')}",
+            operation="delete_file",
+            retry=Retry.IDEMPOTENT,
+            native=False,
+            missing_file_is_404=True,
+            parse=FileDeleted.model_validate,
+            expected="a deletion status",
         )
         return deleted.deleted
 
@@ -300,14 +346,22 @@ class DashScopeClient:
 
     def create_fine_tune(self, body: FineTuneCreate) -> FineTuneJob:
         return self._send(
-            "POST", "/fine-tunes", operation="create_fine_tune", retry=Retry.CREATE, json=body.to_body(),
-            parse=lambda b: FineTuneJob.model_validate(b["output"]), expected="output: job",
+            "POST",
+            "/fine-tunes",
+            operation="create_fine_tune",
+            retry=Retry.CREATE,
+            json=body.to_body(),
+            parse=lambda b: FineTuneJob.model_validate(b["output"]),
+            expected="output: job",
         )
 
     def get_fine_tune(self, job_id: str) -> FineTuneJob:
         return self._send(
-            "GET", f"/fine-tunes/{_segment(job_id, 'job_id')}", operation="get_fine_tune",
-            retry=Retry.IDEMPOTENT, parse=lambda b: FineTuneJob.model_validate(b["output"]),
+            "GET",
+            f"/fine-tunes/{_segment(job_id, 'job_id')}",
+            operation="get_fine_tune",
+            retry=Retry.IDEMPOTENT,
+            parse=lambda b: FineTuneJob.model_validate(b["output"]),
             expected="output: job",
         )
 
@@ -316,9 +370,13 @@ class DashScopeClient:
     ) -> FineTunePage:
         _page_size(page_size, FINE_TUNE_MAX_PAGE_SIZE, "page_size")
         return self._send(
-            "GET", "/fine-tunes", operation="list_fine_tunes", retry=Retry.IDEMPOTENT,
+            "GET",
+            "/fine-tunes",
+            operation="list_fine_tunes",
+            retry=Retry.IDEMPOTENT,
             params=_query(page_no=page_no, page_size=page_size, model=model),
-            parse=lambda b: FineTunePage.model_validate(b["output"]), expected="output: {jobs}",
+            parse=lambda b: FineTunePage.model_validate(b["output"]),
+            expected="output: {jobs}",
         )
 
     def iter_fine_tunes(
@@ -326,19 +384,28 @@ class DashScopeClient:
     ) -> Iterator[FineTuneJob]:
         yield from _iter_pages(
             lambda n: self.list_fine_tunes(page_no=n, page_size=page_size, model=model),
-            items=lambda p: p.jobs, page_size=page_size,
+            items=lambda p: p.jobs,
+            page_size=page_size,
         )
 
     def cancel_fine_tune(self, job_id: str) -> None:
         self._send(
-            "POST", f"/fine-tunes/{_segment(job_id, 'job_id')}/cancel", operation="cancel_fine_tune",
-            retry=Retry.IDEMPOTENT, parse=_status_output, expected="output: {status}",
+            "POST",
+            f"/fine-tunes/{_segment(job_id, 'job_id')}/cancel",
+            operation="cancel_fine_tune",
+            retry=Retry.IDEMPOTENT,
+            parse=_status_output,
+            expected="output: {status}",
         )
 
     def delete_fine_tune(self, job_id: str) -> None:
         self._send(
-            "DELETE", f"/fine-tunes/{_segment(job_id, 'job_id')}", operation="delete_fine_tune",
-            retry=Retry.IDEMPOTENT, parse=_status_output, expected="output: {status}",
+            "DELETE",
+            f"/fine-tunes/{_segment(job_id, 'job_id')}",
+            operation="delete_fine_tune",
+            retry=Retry.IDEMPOTENT,
+            parse=_status_output,
+            expected="output: {status}",
         )
 
     def fine_tune_logs(self, job_id: str, *, offset: int = 0, line: int = 100) -> FineTuneLogs:
@@ -346,16 +413,22 @@ class DashScopeClient:
             raise ValueError(f"offset must be >= 0 (got {offset})")
         _page_size(line, LOG_MAX_LINES, "line")
         return self._send(
-            "GET", f"/fine-tunes/{_segment(job_id, 'job_id')}/logs", operation="fine_tune_logs",
-            retry=Retry.IDEMPOTENT, params={"offset": offset, "line": line},
-            parse=lambda b: FineTuneLogs.model_validate(b["output"]), expected="output: {total, logs}",
+            "GET",
+            f"/fine-tunes/{_segment(job_id, 'job_id')}/logs",
+            operation="fine_tune_logs",
+            retry=Retry.IDEMPOTENT,
+            params={"offset": offset, "line": line},
+            parse=lambda b: FineTuneLogs.model_validate(b["output"]),
+            expected="output: {total, logs}",
         )
 
     def validation_results(self, job_id: str) -> list[str]:
         """Checkpoints whose validation preview succeeded (empty until training finishes)."""
         return self._send(
-            "GET", f"/fine-tunes/{_segment(job_id, 'job_id')}/validation-results",
-            operation="validation_results", retry=Retry.IDEMPOTENT,
+            "GET",
+            f"/fine-tunes/{_segment(job_id, 'job_id')}/validation-results",
+            operation="validation_results",
+            retry=Retry.IDEMPOTENT,
             parse=lambda b: [str(item["checkpoint"]) for item in (b["output"] or [])],
             expected="output: [{checkpoint}]",
         )
@@ -365,23 +438,33 @@ class DashScopeClient:
     ) -> ValidationDetailsPage:
         path = f"/fine-tunes/{_segment(job_id, 'job_id')}/validation-details/{_segment(checkpoint, 'checkpoint')}"
         return self._send(
-            "GET", path, operation="validation_details", retry=Retry.IDEMPOTENT,
+            "GET",
+            path,
+            operation="validation_details",
+            retry=Retry.IDEMPOTENT,
             params={"page_no": page_no, "page_size": page_size},
-            parse=lambda b: ValidationDetailsPage.model_validate(b["output"]), expected="output: {list}",
+            parse=lambda b: ValidationDetailsPage.model_validate(b["output"]),
+            expected="output: {list}",
         )
 
     def export_checkpoint(self, job_id: str, checkpoint: str, *, model_name: str) -> bool:
         """GET …/export/{checkpoint}?model_name=…; False means "not submitted, send again"."""
         path = f"/fine-tunes/{_segment(job_id, 'job_id')}/export/{_segment(checkpoint, 'checkpoint')}"
         return self._send(
-            "GET", path, operation="export_checkpoint", retry=Retry.IDEMPOTENT,
+            "GET",
+            path,
+            operation="export_checkpoint",
+            retry=Retry.IDEMPOTENT,
             params={"model_name": _required(model_name, "model_name")},
-            parse=_bool_output, expected="output: true|false",
+            parse=_bool_output,
+            expected="output: true|false",
         )
 
     def list_checkpoints(self, job_id: str) -> list[Checkpoint]:
         return self._send(
-            "GET", f"/fine-tunes/{_segment(job_id, 'job_id')}/checkpoints", operation="list_checkpoints",
+            "GET",
+            f"/fine-tunes/{_segment(job_id, 'job_id')}/checkpoints",
+            operation="list_checkpoints",
             retry=Retry.IDEMPOTENT,
             parse=lambda b: [Checkpoint.model_validate(item) for item in (b["output"] or [])],
             expected="output: [checkpoint]",
@@ -391,45 +474,67 @@ class DashScopeClient:
 
     def create_deployment(self, body: DeploymentCreate) -> Deployment:
         return self._send(
-            "POST", "/deployments", operation="create_deployment", retry=Retry.CREATE, json=body.to_body(),
-            parse=lambda b: Deployment.model_validate(b["output"]), expected="output: deployment",
+            "POST",
+            "/deployments",
+            operation="create_deployment",
+            retry=Retry.CREATE,
+            json=body.to_body(),
+            parse=lambda b: Deployment.model_validate(b["output"]),
+            expected="output: deployment",
         )
 
     def get_deployment(self, deployed_model: str) -> Deployment:
         return self._send(
-            "GET", f"/deployments/{_segment(deployed_model, 'deployed_model')}", operation="get_deployment",
-            retry=Retry.IDEMPOTENT, parse=lambda b: Deployment.model_validate(b["output"]),
+            "GET",
+            f"/deployments/{_segment(deployed_model, 'deployed_model')}",
+            operation="get_deployment",
+            retry=Retry.IDEMPOTENT,
+            parse=lambda b: Deployment.model_validate(b["output"]),
             expected="output: deployment",
         )
 
-    def list_deployments(self, *, page_no: int = 1, page_size: int = DEPLOYMENT_MAX_PAGE_SIZE) -> DeploymentPage:
+    def list_deployments(
+        self, *, page_no: int = 1, page_size: int = DEPLOYMENT_MAX_PAGE_SIZE
+    ) -> DeploymentPage:
         _page_size(page_size, DEPLOYMENT_MAX_PAGE_SIZE, "page_size")
         return self._send(
-            "GET", "/deployments", operation="list_deployments", retry=Retry.IDEMPOTENT,
+            "GET",
+            "/deployments",
+            operation="list_deployments",
+            retry=Retry.IDEMPOTENT,
             params={"page_no": page_no, "page_size": page_size},
-            parse=lambda b: DeploymentPage.model_validate(b["output"]), expected="output: {deployments}",
+            parse=lambda b: DeploymentPage.model_validate(b["output"]),
+            expected="output: {deployments}",
         )
 
     def iter_deployments(self, *, page_size: int = DEPLOYMENT_MAX_PAGE_SIZE) -> Iterator[Deployment]:
         yield from _iter_pages(
             lambda n: self.list_deployments(page_no=n, page_size=page_size),
-            items=lambda p: p.deployments, page_size=page_size,
+            items=lambda p: p.deployments,
+            page_size=page_size,
         )
 
     def scale_deployment(self, deployed_model: str, capacity: int) -> Deployment:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError(f"capacity must be a positive integer (got {capacity!r})")
         return self._send(
-            "PUT", f"/deployments/{_segment(deployed_model, 'deployed_model')}/scale",
-            operation="scale_deployment", retry=Retry.IDEMPOTENT, json={"capacity": capacity},
-            parse=lambda b: Deployment.model_validate(b["output"]), expected="output: deployment",
+            "PUT",
+            f"/deployments/{_segment(deployed_model, 'deployed_model')}/scale",
+            operation="scale_deployment",
+            retry=Retry.IDEMPOTENT,
+            json={"capacity": capacity},
+            parse=lambda b: Deployment.model_validate(b["output"]),
+            expected="output: deployment",
         )
 
     def delete_deployment(self, deployed_model: str) -> Deployment:
         return self._send(
-            "DELETE", f"/deployments/{_segment(deployed_model, 'deployed_model')}",
-            operation="delete_deployment", retry=Retry.IDEMPOTENT,
-            parse=lambda b: Deployment.model_validate(b["output"]), expected="output: deployment",
+            "DELETE",
+            f"/deployments/{_segment(deployed_model, 'deployed_model')}",
+            operation="delete_deployment",
+            retry=Retry.IDEMPOTENT,
+            parse=lambda b: Deployment.model_validate(b["output"]),
+            expected="output: deployment",
         )
 
 

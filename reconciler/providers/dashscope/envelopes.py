@@ -72,7 +72,6 @@ def request_id_of(response: httpx.Response, body: Any) -> str | None:
     return response.headers.get("x-request-id")
 
 
-
 def _code_and_message(body: Any) -> tuple[str | None, str | None]:
     if not isinstance(body, dict):
         return None, None
@@ -92,7 +91,9 @@ def business_error(body: Any) -> bool:
     return body.get("code") not in (None, "") or isinstance(body.get("error"), dict)
 
 
-def _classify(status: int, code: str | None, message: str, *, missing_file_is_404: bool) -> type[ProviderError]:
+def _classify(
+    status: int, code: str | None, message: str, *, missing_file_is_404: bool
+) -> type[ProviderError]:
     if status == 429 or (code or "").startswith("Throttling"):
         if code == "Throttling.AllocationQuota" or _ALLOCATION_QUOTA.search(message):
             return QuotaError
@@ -142,7 +143,9 @@ def error_from_response(
     return cls(redact(text, api_key), **kwargs)
 
 
-def malformed_response(response: httpx.Response, *, operation: str, expected: str, api_key: str | None) -> ServerError:
+def malformed_response(
+    response: httpx.Response, *, operation: str, expected: str, api_key: str | None
+) -> ServerError:
     """A 2xx whose body is not the documented JSON (a proxy's HTML page, a truncated body)."""
     body = json_body(response)
     return ServerError(

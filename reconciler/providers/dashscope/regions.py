@@ -50,7 +50,9 @@ def workspace_gateway_url(workspace_id: str, region: str) -> str:
     if key not in REGION_BASE_URLS:
         region_base_url(region)  # raises the explanatory error
     if not _WORKSPACE_ID.match(workspace_id):
-        raise ConfigurationError(f"invalid DashScope workspace id {workspace_id!r} (expected e.g. 'llm-abc123')")
+        raise ConfigurationError(
+            f"invalid DashScope workspace id {workspace_id!r} (expected e.g. 'llm-abc123')"
+        )
     return f"https://{workspace_id}.{key}.maas.aliyuncs.com"
 
 

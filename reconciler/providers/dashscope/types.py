@@ -85,7 +85,9 @@ class FineTuneJob(_Response):
     job_id: str
     job_name: str | None = None
     status: str
-    finetuned_output: str | None = None  # the Wan seed shows it at create, the LLM doc only on SUCCEEDED: optional
+    finetuned_output: str | None = (
+        None  # the Wan seed shows it at create, the LLM doc only on SUCCEEDED: optional
+    )
     model: str | None = None
     base_model: str | None = None
     training_file_ids: list[str] = Field(default_factory=list)

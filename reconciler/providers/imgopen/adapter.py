@@ -63,8 +63,11 @@ SUBMITTED = "SUBMITTED"  # status of a task we just submitted, before the first 
 DATASET_STATUS = "READY"
 NOT_FOUND = "NOT_FOUND"
 
-_PHASES = {ResultState.IN_PROGRESS: Phase.PENDING, ResultState.SUCCEEDED: Phase.READY,
-           ResultState.FAILED: Phase.FAILED}
+_PHASES = {
+    ResultState.IN_PROGRESS: Phase.PENDING,
+    ResultState.SUCCEEDED: Phase.READY,
+    ResultState.FAILED: Phase.FAILED,
+}
 
 
 def dataset_remote_id(name: str, urls: Iterable[str]) -> str:
@@ -86,8 +89,9 @@ class ImgOpenAdapter:
         "Outputs": "`task_id`, `lora_url` — result query is **inferred** (undocumented; see below)",
     }
 
-    def __init__(self, name: str, client: ImgOpenClient, *, clock: Clock = SYSTEM_CLOCK,
-                 parallelism: int = 10) -> None:
+    def __init__(
+        self, name: str, client: ImgOpenClient, *, clock: Clock = SYSTEM_CLOCK, parallelism: int = 10
+    ) -> None:
         self.name = name
         self.client = client
         self.clock = clock
@@ -96,8 +100,13 @@ class ImgOpenAdapter:
     # ------------------------------------------------------------------ observations
     @staticmethod
     def _dataset_obs(name: str, urls: list[str]) -> Observation:
-        return Observation(remote_id=dataset_remote_id(name, urls), phase=Phase.READY, status=DATASET_STATUS,
-                           object={"urls": list(urls)}, outputs={"urls": list(urls), "count": len(urls)})
+        return Observation(
+            remote_id=dataset_remote_id(name, urls),
+            phase=Phase.READY,
+            status=DATASET_STATUS,
+            object={"urls": list(urls)},
+            outputs={"urls": list(urls), "count": len(urls)},
+        )
 
     @staticmethod
     def _training_obs(result: TrainingResult) -> Observation:
@@ -107,9 +116,18 @@ class ImgOpenAdapter:
         message = None
         if result.state is ResultState.FAILED:
             message = result.message or "the training failed (ImgOpen gave no reason)"
-        progress = result_endpoint.describe(result.status) if result.state is ResultState.IN_PROGRESS else None
-        return Observation(remote_id=result.task_id, phase=_PHASES[result.state], status=str(result.status),
-                           object=dict(result.raw), outputs=outputs, message=message, progress=progress)
+        progress = (
+            result_endpoint.describe(result.status) if result.state is ResultState.IN_PROGRESS else None
+        )
+        return Observation(
+            remote_id=result.task_id,
+            phase=_PHASES[result.state],
+            status=str(result.status),
+            object=dict(result.raw),
+            outputs=outputs,
+            message=message,
+            progress=progress,
+        )
 
     @staticmethod
     def _gone(remote_id: str | None) -> Observation:
@@ -191,7 +209,9 @@ class ImgOpenAdapter:
             else:
                 self._require_fine_tune(d.kind)
                 trainings.append(d)
-        for d, found in zip(trainings, self._parallel(lambda d: self._locate(d, claimed), trainings), strict=True):
+        for d, found in zip(
+            trainings, self._parallel(lambda d: self._locate(d, claimed), trainings), strict=True
+        ):
             if found is not None:
                 out[d.address] = found
         return out
@@ -213,25 +233,40 @@ class ImgOpenAdapter:
             tid = task_id(desired.address, desired.spec_hash, attempt)
             taken, existing = self._submit(tid, urls, fields)
             if not taken:
-                return Observation(remote_id=tid, phase=Phase.PENDING, status=SUBMITTED,
-                                   object={"taskId": tid}, outputs={"task_id": tid},
-                                   progress="submitted; waiting for ImgOpen to report a status")
+                return Observation(
+                    remote_id=tid,
+                    phase=Phase.PENDING,
+                    status=SUBMITTED,
+                    object={"taskId": tid},
+                    outputs={"task_id": tid},
+                    progress="submitted; waiting for ImgOpen to report a status",
+                )
             if existing is None:
                 raise ConflictError(
                     f"ImgOpen says taskId {tid} already exists, but the result query does not know it "
                     f"({result_endpoint.ASSUMPTION_NOTE}); check the task in the ImgOpen console",
-                    provider=PROVIDER, operation="submit_training")
+                    provider=PROVIDER,
+                    operation="submit_training",
+                )
             if existing.state is not ResultState.FAILED:
-                log.info("%s: taskId %s already exists (%s); adopting it", desired.address, tid,
-                         result_endpoint.describe(existing.status))
+                log.info(
+                    "%s: taskId %s already exists (%s); adopting it",
+                    desired.address,
+                    tid,
+                    result_endpoint.describe(existing.status),
+                )
                 return self._training_obs(existing)
             # That id is spent on a failed training of this same spec: retrain under the next one.
         raise ConflictError(
             f"{desired.address}: all {MAX_ATTEMPTS} taskIds for this spec are spent on failed trainings; "
             "change the spec (e.g. the seed or learningRate) to train under new ids",
-            provider=PROVIDER, operation="submit_training")
+            provider=PROVIDER,
+            operation="submit_training",
+        )
 
-    def _submit(self, tid: str, urls: list[str], fields: dict[str, Any]) -> tuple[bool, TrainingResult | None]:
+    def _submit(
+        self, tid: str, urls: list[str], fields: dict[str, Any]
+    ) -> tuple[bool, TrainingResult | None]:
         """Submit. (False, None): ImgOpen took it as a new task. (True, task or None): the taskId
         was already taken — with the task as the result query reports it.
 
@@ -253,18 +288,26 @@ class ImgOpenAdapter:
         raise ValueError(f"{record.kind} has no in-place update on imgopen: every change retrains")
 
     def cancel(self, record: ResourceRecord) -> Observation:
-        log.warning("%s: ImgOpen has no cancel API; task %s keeps running there and is forgotten",
-                    record.address, record.remote_id)
+        log.warning(
+            "%s: ImgOpen has no cancel API; task %s keeps running there and is forgotten",
+            record.address,
+            record.remote_id,
+        )
         return Observation(
-            remote_id=record.remote_id or "", phase=Phase.GONE, status=record.status or NOT_FOUND,
+            remote_id=record.remote_id or "",
+            phase=Phase.GONE,
+            status=record.status or NOT_FOUND,
             message="ImgOpen documents no cancel endpoint: the task keeps running on ImgOpen; reconciler forgets it",
         )
 
     def delete(self, record: ResourceRecord) -> None:
         # Nothing remote to delete (see the module note): forgetting is all there is.
         if record.kind == "FineTune":
-            log.info("%s: ImgOpen has no delete API; task %s stays on ImgOpen and is forgotten",
-                     record.address, record.remote_id)
+            log.info(
+                "%s: ImgOpen has no delete API; task %s stays on ImgOpen and is forgotten",
+                record.address,
+                record.remote_id,
+            )
 
     def download(self, url: str, destination: str) -> tuple[int, str]:
         return self.client.download(url, destination)

@@ -146,9 +146,13 @@ class ImgOpenClient:
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if not access_key_id or not access_key_id.strip():
-            raise ValueError("ImgOpen access key id is empty; set the environment variable the Provider names")
+            raise ValueError(
+                "ImgOpen access key id is empty; set the environment variable the Provider names"
+            )
         if not access_key_secret or not access_key_secret.strip():
-            raise ValueError("ImgOpen access key secret is empty; set the environment variable the Provider names")
+            raise ValueError(
+                "ImgOpen access key secret is empty; set the environment variable the Provider names"
+            )
         url = check_base_url(base_url)
         root = url.raw_path.decode("ascii").split("?")[0].rstrip("/")
         if root.endswith(API_ROOT):
@@ -176,9 +180,18 @@ class ImgOpenClient:
         """Stream a LoRA file to `destination`, without the access keys; returns (bytes, sha256 hex)."""
         secrets = self._auth.secrets
         return stream_download(
-            self._http, url, destination, provider=PROVIDER, secrets=secrets, policy=self._retry, clock=self._clock,
+            self._http,
+            url,
+            destination,
+            provider=PROVIDER,
+            secrets=secrets,
+            policy=self._retry,
+            clock=self._clock,
             timeout=self._http.timeout,
-            on_error=lambda r: error_from_response(r, operation="download", now=self._clock.now(), secrets=secrets))
+            on_error=lambda r: error_from_response(
+                r, operation="download", now=self._clock.now(), secrets=secrets
+            ),
+        )
 
     def __enter__(self) -> ImgOpenClient:
         return self
@@ -188,8 +201,16 @@ class ImgOpenClient:
 
     # --- plumbing --------------------------------------------------------------------------------
 
-    def _post(self, path: str, body: dict[str, Any], *, operation: str, parse: Callable[[dict[str, Any]], T],
-              expected: str, unknown_task: TaskMatcher | None = None) -> T:
+    def _post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        operation: str,
+        parse: Callable[[dict[str, Any]], T],
+        expected: str,
+        unknown_task: TaskMatcher | None = None,
+    ) -> T:
         secrets = self._auth.secrets
 
         def attempt() -> T:
@@ -200,8 +221,13 @@ class ImgOpenClient:
             if response.status_code < 300 and envelope_code(payload) is None:
                 raise malformed_response(response, operation=operation, expected=expected, secrets=secrets)
             if not is_success(response, payload):
-                raise error_from_response(response, operation=operation, now=self._clock.now(), secrets=secrets,
-                                          unknown_task=unknown_task)
+                raise error_from_response(
+                    response,
+                    operation=operation,
+                    now=self._clock.now(),
+                    secrets=secrets,
+                    unknown_task=unknown_task,
+                )
             try:
                 return parse(payload)
             except (KeyError, TypeError, ValueError) as exc:
@@ -214,17 +240,23 @@ class ImgOpenClient:
 
     # --- endpoints -------------------------------------------------------------------------------
 
-    def submit_training(self, task_id: str, file_urls: Sequence[str], fields: Mapping[str, Any]) -> SubmitResult:
+    def submit_training(
+        self, task_id: str, file_urls: Sequence[str], fields: Mapping[str, Any]
+    ) -> SubmitResult:
         """Submit a training task; `fields` are the optional camelCase training fields."""
         body = submit_body(task_id, file_urls, fields)
         try:
             code, message = self._post(
-                SUBMIT_PATH, body, operation="submit_training",
+                SUBMIT_PATH,
+                body,
+                operation="submit_training",
                 parse=lambda b: (envelope_code(b) or "", envelope_message(b) or ""),
                 expected='{"code": "200", "msg": ...}',
             )
         except DuplicateTaskError as exc:
-            return SubmitResult(task_id=task_id, already_existed=True, code=exc.code or "", message=exc.message)
+            return SubmitResult(
+                task_id=task_id, already_existed=True, code=exc.code or "", message=exc.message
+            )
         except TemporaryError as exc:
             if _may_have_reached_server(exc):
                 raise OutcomeUnknownError(
@@ -243,7 +275,9 @@ class ImgOpenClient:
         if not isinstance(task_id, str) or not task_id.strip():
             raise ValueError("taskId must be a non-empty string")
         return self._post(
-            result_endpoint.RESULT_PATH, result_endpoint.result_request(task_id), operation="query_result",
+            result_endpoint.RESULT_PATH,
+            result_endpoint.result_request(task_id),
+            operation="query_result",
             parse=lambda b: result_endpoint.parse_result(task_id, b.get("data")),
             expected='{"code": "200", "data": {"taskId", "status", "loraUrl"?}}',
             unknown_task=result_endpoint.is_unknown_task,

@@ -61,7 +61,6 @@ class DuplicateTaskError(ConflictError):
     """ImgOpen refused a submit because its taskId is already taken."""
 
 
-
 def envelope_code(body: Any) -> str | None:
     """The envelope's `code` as a string ("200"), or None when there is none."""
     if not isinstance(body, dict):
@@ -86,7 +85,9 @@ def is_success(response: httpx.Response, body: Any) -> bool:
     return response.status_code < 300 and envelope_code(body) == SUCCESS_CODE
 
 
-def _classify(status: int, code: str | None, message: str, unknown_task: TaskMatcher | None) -> type[ProviderError]:
+def _classify(
+    status: int, code: str | None, message: str, unknown_task: TaskMatcher | None
+) -> type[ProviderError]:
     if status == 429 or code == "429":
         return RateLimitedError
     if status >= 500 or status == 408 or code in _SERVER_CODES:

@@ -54,7 +54,8 @@ class TrainingStatus(enum.IntEnum):
 # Business codes (in a 2xx envelope) that mean "no task with this taskId".
 UNKNOWN_TASK_CODES = frozenset({"404"})
 _UNKNOWN_TASK_TEXT = re.compile(
-    r"task\s*(id)?\s*(\S+\s+)?(is\s+)?(not\s+found|not\s+exists?|does\s+not\s+exist)|任务.{0,12}不存在", re.IGNORECASE
+    r"task\s*(id)?\s*(\S+\s+)?(is\s+)?(not\s+found|not\s+exists?|does\s+not\s+exist)|任务.{0,12}不存在",
+    re.IGNORECASE,
 )
 
 # Where the LoRA file's URL may be, first match wins (`loraUrl` is the assumption; the rest are

@@ -63,8 +63,9 @@ _PHASES = {
     PredictionStatus.TIMEOUT: Phase.FAILED,
     PredictionStatus.DELETED: Phase.GONE,
 }
-_NOT_ADOPTABLE = frozenset({PredictionStatus.FAILED, PredictionStatus.CANCELLED, PredictionStatus.TIMEOUT,
-                            PredictionStatus.DELETED})
+_NOT_ADOPTABLE = frozenset(
+    {PredictionStatus.FAILED, PredictionStatus.CANCELLED, PredictionStatus.TIMEOUT, PredictionStatus.DELETED}
+)
 _PROGRESS = {
     PredictionStatus.CREATED: "queued on WaveSpeed (Bronze accounts run 2–3 tasks at a time)",
     PredictionStatus.PENDING: "queued on WaveSpeed",
@@ -106,17 +107,18 @@ class WaveSpeedAdapter:
         "FineTune": "LoRA trainer prediction (wan-2.2 image/i2v, qwen-image, flux-dev(+turbo), wan-2.1-14b)",
         "Refresh": "one `predictions/{id}/result` per training (no batch read exists)",
         "Found again without state by": "nothing provable (the history shows no inputs): the plan lists the "
-                                        "trainer's unclaimed trainings to `import`; datasets are uploaded again",
+        "trainer's unclaimed trainings to `import`; datasets are uploaded again",
         "Ambiguous create": "looked up in prediction history (trainer, submit time); several candidates stop it, "
-                            "never re-sent blindly",
+        "never re-sent blindly",
         "Cancel a running job": "no cancel API: the prediction is deleted",
         "Delete": "`predictions/delete`; uploads cannot be deleted (expire after 7 days)",
         "Outputs": "`high_noise_lora` + `low_noise_lora`, or `lora` (URLs expire after 7 days: `output --download`)",
     }
     type = "wavespeed"
 
-    def __init__(self, name: str, client: WaveSpeedClient, *, clock: Clock = SYSTEM_CLOCK,
-                 parallelism: int = 10) -> None:
+    def __init__(
+        self, name: str, client: WaveSpeedClient, *, clock: Clock = SYSTEM_CLOCK, parallelism: int = 10
+    ) -> None:
         self.name = name
         self.client = client
         self.clock = clock
@@ -124,8 +126,9 @@ class WaveSpeedAdapter:
 
     # ------------------------------------------------------------------ observations
     def _external_dataset_obs(self, url: str) -> Observation:
-        return Observation(remote_id=url, phase=Phase.READY, status="external", object={"url": url},
-                           outputs={"url": url})
+        return Observation(
+            remote_id=url, phase=Phase.READY, status="external", object={"url": url}, outputs={"url": url}
+        )
 
     def _upload_obs(self, url: str, filename: str | None, uploaded_at: float | None) -> Observation:
         outputs: dict[str, Any] = {"url": url}
@@ -142,8 +145,16 @@ class WaveSpeedAdapter:
                 phase, status = Phase.GONE, "expired"
                 message = f"upload expired on {_day(expires)} (WaveSpeed keeps uploads 7 days)"
                 facts["expired"] = True
-        return Observation(remote_id=url, phase=phase, status=status, object=dict(outputs), outputs=outputs,
-                           created_at=uploaded_at, message=message, facts=facts)
+        return Observation(
+            remote_id=url,
+            phase=phase,
+            status=status,
+            object=dict(outputs),
+            outputs=outputs,
+            created_at=uploaded_at,
+            message=message,
+            facts=facts,
+        )
 
     def _prediction_obs(self, p: Prediction) -> Observation:
         created = _epoch(p.created_at)
@@ -166,16 +177,25 @@ class WaveSpeedAdapter:
                 if self.clock.now() >= expires:
                     phase = Phase.GONE
                     facts["outputs_expired"] = True
-                    message = (f"LoRA output URLs expired on {_day(expires)}; retrain, or next time download "
-                               "them in time with `reconciler output --download`")
+                    message = (
+                        f"LoRA output URLs expired on {_day(expires)}; retrain, or next time download "
+                        "them in time with `reconciler output --download`"
+                    )
         elif phase is Phase.FAILED:
             message = p.error or f"prediction {status}"
         elif phase is Phase.GONE:
             message = "the prediction was deleted on WaveSpeed"
-        return Observation(remote_id=p.id, phase=phase, status=status,
-                           object=p.model_dump(mode="json", by_alias=True, exclude_none=True),
-                           outputs=outputs, message=message, created_at=created, progress=_PROGRESS.get(status),
-                           facts=facts)
+        return Observation(
+            remote_id=p.id,
+            phase=phase,
+            status=status,
+            object=p.model_dump(mode="json", by_alias=True, exclude_none=True),
+            outputs=outputs,
+            message=message,
+            created_at=created,
+            progress=_PROGRESS.get(status),
+            facts=facts,
+        )
 
     @staticmethod
     def _finished_at(p: Prediction, created: float | None) -> float | None:
@@ -236,7 +256,9 @@ class WaveSpeedAdapter:
     def _data_url(desired: Desired) -> str:
         url = WaveSpeedAdapter._known_data_url(desired)
         if url is None:
-            raise ValueError(f"{desired.address}: Dataset/{desired.spec['dataset']} has no URL yet (apply it first)")
+            raise ValueError(
+                f"{desired.address}: Dataset/{desired.spec['dataset']} has no URL yet (apply it first)"
+            )
         return url
 
     @staticmethod
@@ -260,8 +282,11 @@ class WaveSpeedAdapter:
                 return {"url": spec["url"]}
             return {"filename": upload_name(desired.name, desired.content_digest or "")}
         if desired.kind == "FineTune":
-            return {"model": trainer_model_id(spec["trainer"]), "data": self._data_url(desired),
-                    **{k: spec.get(k) for k in _FINGERPRINT_FIELDS}}
+            return {
+                "model": trainer_model_id(spec["trainer"]),
+                "data": self._data_url(desired),
+                **{k: spec.get(k) for k in _FINGERPRINT_FIELDS},
+            }
         raise ValueError(f"wavespeed cannot serve {desired.kind}")
 
     @staticmethod
@@ -270,8 +295,11 @@ class WaveSpeedAdapter:
         facts = TRAINERS.get(_trainer_of(model_id) or "")
         defaults: dict[str, Any] = {"trigger_word": "p3r5on"}
         if facts is not None:
-            defaults.update(steps=facts.steps_default, learning_rate=facts.learning_rate_default,
-                            lora_rank=facts.lora_rank_default)
+            defaults.update(
+                steps=facts.steps_default,
+                learning_rate=facts.learning_rate_default,
+                lora_rank=facts.lora_rank_default,
+            )
         wanted = {k: spec.get(k) if spec.get(k) is not None else defaults.get(k) for k in _FINGERPRINT_FIELDS}
         return {"data": data, **wanted}
 
@@ -287,14 +315,20 @@ class WaveSpeedAdapter:
             return False
         if wanted.get("data") is not None and given.get("data") != wanted["data"]:
             return True
-        return not all(_same(given.get(k, wanted[k]), wanted[k]) for k in _FINGERPRINT_FIELDS
-                       if wanted.get(k) is not None)
+        return not all(
+            _same(given.get(k, wanted[k]), wanted[k])
+            for k in _FINGERPRINT_FIELDS
+            if wanted.get(k) is not None
+        )
 
     @staticmethod
     def _input_matches(p: Prediction, wanted: Mapping[str, Any]) -> bool:
         """Provably this spec's prediction: it shows an input, and every field matches exactly."""
-        return (isinstance(p.input, dict) and wanted.get("data") is not None
-                and not WaveSpeedAdapter._input_differs(p, wanted))
+        return (
+            isinstance(p.input, dict)
+            and wanted.get("data") is not None
+            and not WaveSpeedAdapter._input_differs(p, wanted)
+        )
 
     # ------------------------------------------------------------------ discovery
     def _live(self, model_id: str, claimed: set[str], since: float | None) -> list[Prediction]:
@@ -335,9 +369,11 @@ class WaveSpeedAdapter:
         hits = [p for p in self._live(model_id, claimed, since) if not self._input_differs(p, wanted)]
         if len(hits) > 1:
             raise AmbiguousMatch(
-                desired.address, [p.id for p in hits],
+                desired.address,
+                [p.id for p in hits],
                 f"{len(hits)} unclaimed trainings of {model_id} were created since {iso_utc(since)}, and WaveSpeed's "
-                "history does not show a prediction's inputs, so which one this submit made cannot be told")
+                "history does not show a prediction's inputs, so which one this submit made cannot be told",
+            )
         return self._observe(hits[0].id) if hits else None
 
     def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
@@ -360,15 +396,20 @@ class WaveSpeedAdapter:
             else:
                 raise ValueError(f"wavespeed cannot serve {d.kind}")
         for model_id, group in by_model.items():
-            wanted = {d.address: self._wanted_inputs(model_id, d.spec, self._known_data_url(d)) for d in group}
+            wanted = {
+                d.address: self._wanted_inputs(model_id, d.spec, self._known_data_url(d)) for d in group
+            }
             if not any(w["data"] for w in wanted.values()):
                 continue  # nothing can be proven without the dataset's URL
             live = self._live(model_id, claimed, None)
             for d in group:
                 hits = [p for p in live if p.id not in claimed and self._input_matches(p, wanted[d.address])]
                 if len(hits) > 1:
-                    raise AmbiguousMatch(d.address, [p.id for p in hits],
-                                         f"{len(hits)} unclaimed trainings of {model_id} show exactly this input")
+                    raise AmbiguousMatch(
+                        d.address,
+                        [p.id for p in hits],
+                        f"{len(hits)} unclaimed trainings of {model_id} show exactly this input",
+                    )
                 if hits and (obs := self._observe(hits[0].id)) is not None:
                     out[d.address] = obs
                     claimed.add(obs.remote_id)
@@ -389,10 +430,13 @@ class WaveSpeedAdapter:
                 fits = [p for p in live if not self._input_differs(p, wanted)]
                 if fits:
                     out[d.address] = Unrecognised(
-                        address=d.address, what=f"trainings of {model_id}", window="from the last 7 days",
+                        address=d.address,
+                        what=f"trainings of {model_id}",
+                        window="from the last 7 days",
                         why="WaveSpeed's history does not show a prediction's inputs, so none can be recognised "
-                            "as this resource",
-                        candidates=[Candidate(p.id, p.status, p.created_at) for p in fits])
+                        "as this resource",
+                        candidates=[Candidate(p.id, p.status, p.created_at) for p in fits],
+                    )
         return out
 
     # ------------------------------------------------------------------ mutate
@@ -408,9 +452,13 @@ class WaveSpeedAdapter:
                 media = self.client.upload_media(path, filename=filename, content_type="application/zip")
             return self._upload_obs(media.url, filename, self.clock.now())
         if desired.kind == "FineTune":
-            inputs = TrainerInputs(data=self._data_url(desired), trigger_word=spec.get("trigger_word"),
-                                   steps=spec.get("steps"), learning_rate=spec.get("learning_rate"),
-                                   lora_rank=spec.get("lora_rank"))
+            inputs = TrainerInputs(
+                data=self._data_url(desired),
+                trigger_word=spec.get("trigger_word"),
+                steps=spec.get("steps"),
+                learning_rate=spec.get("learning_rate"),
+                lora_rank=spec.get("lora_rank"),
+            )
             return self._prediction_obs(self.client.submit_trainer(spec["trainer"], inputs))
         raise ValueError(f"wavespeed cannot serve {desired.kind}")
 
@@ -421,8 +469,12 @@ class WaveSpeedAdapter:
         """WaveSpeed has no cancel endpoint: a running prediction is deleted instead."""
         if record.kind == "FineTune" and record.remote_id:
             self.client.delete_predictions([record.remote_id])
-        return Observation(remote_id=record.remote_id or "", phase=Phase.GONE, status=PredictionStatus.DELETED,
-                           message="WaveSpeed has no cancel endpoint; the prediction was deleted instead")
+        return Observation(
+            remote_id=record.remote_id or "",
+            phase=Phase.GONE,
+            status=PredictionStatus.DELETED,
+            message="WaveSpeed has no cancel endpoint; the prediction was deleted instead",
+        )
 
     def delete(self, record: ResourceRecord) -> None:
         """FineTune: `predictions/delete` (unknown ids are ignored). Dataset: uploads cannot be

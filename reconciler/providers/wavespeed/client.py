@@ -187,7 +187,9 @@ class WaveSpeedClient:
         log.debug("%s %s -> %d", method, url, response.status_code)
         return response
 
-    def _envelope(self, response: httpx.Response, *, operation: str, parse: Callable[[Any], T], expected: str) -> T:
+    def _envelope(
+        self, response: httpx.Response, *, operation: str, parse: Callable[[Any], T], expected: str
+    ) -> T:
         key = self._auth._api_key
         body = json_body(response)
         if is_error(response, body):
@@ -215,8 +217,9 @@ class WaveSpeedClient:
         def attempt() -> T:
             extra, closer = build() if build is not None else ({}, lambda: None)
             try:
-                response = self._attempt(method, path, operation=operation, read_timeout=read_timeout,
-                                         **kwargs, **extra)
+                response = self._attempt(
+                    method, path, operation=operation, read_timeout=read_timeout, **kwargs, **extra
+                )
             finally:
                 closer()
             return self._envelope(response, operation=operation, parse=parse, expected=expected)
@@ -250,7 +253,11 @@ class WaveSpeedClient:
             except ProviderError as exc:
                 if not _endpoint_missing(exc):
                     raise
-                log.info("wavespeed upload: %s endpoint unavailable (%s); trying the next one", endpoint, exc.status)
+                log.info(
+                    "wavespeed upload: %s endpoint unavailable (%s); trying the next one",
+                    endpoint,
+                    exc.status,
+                )
                 last = exc
                 continue
             return UploadedMedia(url=url, filename=name, size=size, endpoint=endpoint)
@@ -263,8 +270,13 @@ class WaveSpeedClient:
         if content_type:
             body["content_type"] = content_type
         return self._call(
-            "POST", f"{API_PATH}/media/uploads", operation="create_upload", retry=Retry.IDEMPOTENT, json=body,
-            read_timeout=UPLOAD_READ_TIMEOUT, parse=UploadTicket.model_validate,
+            "POST",
+            f"{API_PATH}/media/uploads",
+            operation="create_upload",
+            retry=Retry.IDEMPOTENT,
+            json=body,
+            read_timeout=UPLOAD_READ_TIMEOUT,
+            parse=UploadTicket.model_validate,
             expected="data: {upload: {method, url, headers}, download_url}",
         )
 
@@ -273,7 +285,8 @@ class WaveSpeedClient:
         if ticket.upload.method.upper() != "PUT" or not ticket.upload.url:
             raise ServerError(
                 f"invalid upload instruction: method {ticket.upload.method!r} (expected PUT) or no URL",
-                provider=PROVIDER, operation="create_upload",
+                provider=PROVIDER,
+                operation="create_upload",
             )
         target = check_direct_url(ticket.upload.url, "upload URL")
         check_direct_url(ticket.download_url, "download URL")
@@ -281,11 +294,19 @@ class WaveSpeedClient:
 
         def attempt() -> None:
             # The ticket URL is pre-signed: it gets the bytes and the headers it names, never our key.
-            response = self._attempt("PUT", str(target), operation="upload_file", authenticated=False,
-                                     read_timeout=UPLOAD_READ_TIMEOUT, headers=headers, content=_chunks(source))
+            response = self._attempt(
+                "PUT",
+                str(target),
+                operation="upload_file",
+                authenticated=False,
+                read_timeout=UPLOAD_READ_TIMEOUT,
+                headers=headers,
+                content=_chunks(source),
+            )
             if not 200 <= response.status_code < 300:
-                raise error_from_response(response, operation="upload_file", now=self._clock.now(),
-                                          api_key=self._auth._api_key)
+                raise error_from_response(
+                    response, operation="upload_file", now=self._clock.now(), api_key=self._auth._api_key
+                )
 
         call_with_retries(attempt, policy=self._retry, clock=self._clock, retry=Retry.IDEMPOTENT)
         return ticket.download_url
@@ -301,8 +322,14 @@ class WaveSpeedClient:
             return {"files": {"file": (filename, handle, content_type)}}, handle.close
 
         return self._call(
-            "POST", path, operation=f"upload_{endpoint.replace('-', '_')}", retry=Retry.IDEMPOTENT, build=build,
-            read_timeout=UPLOAD_READ_TIMEOUT, parse=lambda d: _url_field(d, key), expected=f"data: {{{key}}}",
+            "POST",
+            path,
+            operation=f"upload_{endpoint.replace('-', '_')}",
+            retry=Retry.IDEMPOTENT,
+            build=build,
+            read_timeout=UPLOAD_READ_TIMEOUT,
+            parse=lambda d: _url_field(d, key),
+            expected=f"data: {{{key}}}",
         )
 
     # --- predictions -----------------------------------------------------------------------------
@@ -311,19 +338,31 @@ class WaveSpeedClient:
         """`POST /api/v3/{model_id}` with the flat inputs; never re-sent once it may have arrived."""
         params = {"webhook": webhook} if webhook else None
         return self._call(
-            "POST", model_path(model_id), operation="submit", retry=Retry.CREATE, json=inputs, params=params,
-            read_timeout=SUBMIT_READ_TIMEOUT, parse=Prediction.model_validate, expected="data: prediction",
+            "POST",
+            model_path(model_id),
+            operation="submit",
+            retry=Retry.CREATE,
+            json=inputs,
+            params=params,
+            read_timeout=SUBMIT_READ_TIMEOUT,
+            parse=Prediction.model_validate,
+            expected="data: prediction",
         )
 
-    def submit_trainer(self, trainer: str, inputs: TrainerInputs, *, webhook: str | None = None) -> Prediction:
+    def submit_trainer(
+        self, trainer: str, inputs: TrainerInputs, *, webhook: str | None = None
+    ) -> Prediction:
         """`POST /api/v3/wavespeed-ai/<trainer>` — one LoRA training run."""
         return self.submit(trainer_model_id(trainer), inputs.to_body(), webhook=webhook)
 
     def get_result(self, prediction_id: str) -> Prediction:
         """`GET /api/v3/predictions/{id}/result` — the canonical poll (`data.urls.get`)."""
         return self._call(
-            "GET", f"{API_PATH}/predictions/{_segment(prediction_id, 'prediction id')}/result",
-            operation="get_result", retry=Retry.IDEMPOTENT, parse=Prediction.model_validate,
+            "GET",
+            f"{API_PATH}/predictions/{_segment(prediction_id, 'prediction id')}/result",
+            operation="get_result",
+            retry=Retry.IDEMPOTENT,
+            parse=Prediction.model_validate,
             expected="data: prediction",
         )
 
@@ -352,8 +391,13 @@ class WaveSpeedClient:
         if created_before is not None:
             body["created_before"] = iso_time(created_before)
         return self._call(
-            "POST", f"{API_PATH}/predictions", operation="list_predictions", retry=Retry.IDEMPOTENT, json=body,
-            parse=PredictionPage.model_validate, expected="data: {page, items}",
+            "POST",
+            f"{API_PATH}/predictions",
+            operation="list_predictions",
+            retry=Retry.IDEMPOTENT,
+            json=body,
+            parse=PredictionPage.model_validate,
+            expected="data: {page, items}",
         )
 
     def iter_predictions(
@@ -368,8 +412,14 @@ class WaveSpeedClient:
         """Every history item matching the filters, page by page until the total (or a short page)."""
         page, seen = 1, 0
         while True:
-            batch = self.list_predictions(page=page, page_size=page_size, model=model, status=status,
-                                          created_after=created_after, created_before=created_before)
+            batch = self.list_predictions(
+                page=page,
+                page_size=page_size,
+                model=model,
+                status=status,
+                created_after=created_after,
+                created_before=created_before,
+            )
             yield from batch.items
             seen += len(batch.items)
             if not batch.items:
@@ -389,9 +439,13 @@ class WaveSpeedClient:
         deleted = 0
         for start in range(0, len(wanted), DELETE_BATCH):
             deleted += self._call(
-                "POST", f"{API_PATH}/predictions/delete", operation="delete_predictions", retry=Retry.IDEMPOTENT,
+                "POST",
+                f"{API_PATH}/predictions/delete",
+                operation="delete_predictions",
+                retry=Retry.IDEMPOTENT,
                 json={"ids": wanted[start : start + DELETE_BATCH]},
-                parse=lambda d: int((d or {}).get("deleted_count", 0)), expected="data: {deleted_count}",
+                parse=lambda d: int((d or {}).get("deleted_count", 0)),
+                expected="data: {deleted_count}",
             )
         return deleted
 
@@ -401,9 +455,18 @@ class WaveSpeedClient:
         """Stream a LoRA output URL to `destination` (no key sent); returns (bytes, sha256 hex)."""
         key = self._auth._api_key
         return stream_download(
-            self._http, url, destination, provider=PROVIDER, secrets=(key,), policy=self._retry, clock=self._clock,
+            self._http,
+            url,
+            destination,
+            provider=PROVIDER,
+            secrets=(key,),
+            policy=self._retry,
+            clock=self._clock,
             timeout=httpx.Timeout(self._timeout, read=max(self._timeout, UPLOAD_READ_TIMEOUT)),
-            on_error=lambda r: error_from_response(r, operation="download", now=self._clock.now(), api_key=key))
+            on_error=lambda r: error_from_response(
+                r, operation="download", now=self._clock.now(), api_key=key
+            ),
+        )
 
 
 def _chunks(path: Path) -> Iterator[bytes]:

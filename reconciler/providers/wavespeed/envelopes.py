@@ -35,7 +35,6 @@ _HINTS: dict[type[ProviderError], str] = {
 }
 
 
-
 def _int_code(body: Any) -> int | None:
     if not isinstance(body, dict):
         return None
@@ -75,7 +74,9 @@ def message_of(body: Any) -> str | None:
 _classify = error_class_for_status
 
 
-def error_from_response(response: httpx.Response, *, operation: str, now: float, api_key: str | None) -> ProviderError:
+def error_from_response(
+    response: httpx.Response, *, operation: str, now: float, api_key: str | None
+) -> ProviderError:
     body = json_body(response)
     code = _int_code(body)
     status = response.status_code
@@ -99,7 +100,9 @@ def error_from_response(response: httpx.Response, *, operation: str, now: float,
     return error
 
 
-def malformed_response(response: httpx.Response, *, operation: str, expected: str, api_key: str | None) -> ServerError:
+def malformed_response(
+    response: httpx.Response, *, operation: str, expected: str, api_key: str | None
+) -> ServerError:
     """A 2xx whose body is not the documented envelope (a proxy's HTML page, a truncated body)."""
     return ServerError(
         f"unexpected response body (expected {expected}): {body_excerpt(response, api_key)}",

@@ -33,7 +33,7 @@ def _key(secret: str) -> bytes:
         # a configuration error, not a bad delivery: never silently "False"
         raise ValueError("the webhook secret is empty (get it from GET /api/v3/webhook/secret)")
     secret = secret.strip()
-    return (secret[len(SECRET_PREFIX):] if secret.startswith(SECRET_PREFIX) else secret).encode("utf-8")
+    return (secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret).encode("utf-8")
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -95,7 +95,9 @@ def check_webhook(
     for sig in v3:  # compare every candidate, so timing does not reveal which one matched
         matched |= hmac.compare_digest(sig.strip().lower().encode(), expected.encode())
     if not matched:
-        raise WebhookVerificationError("webhook-signature does not match the body (wrong secret, or the body was altered)")
+        raise WebhookVerificationError(
+            "webhook-signature does not match the body (wrong secret, or the body was altered)"
+        )
 
 
 def verify_webhook(

@@ -41,7 +41,9 @@ class DashScopeEmulator:
             body["error"] = {
                 "code": error.code,
                 "message": error.message,
-                "type": _OPENAI_ERROR_TYPES.get(error.status, "invalid_request_error" if error.status < 500 else "server_error"),
+                "type": _OPENAI_ERROR_TYPES.get(
+                    error.status, "invalid_request_error" if error.status < 500 else "server_error"
+                ),
                 "param": None,
             }
         return Response.json(error.status, body, headers=error.headers)

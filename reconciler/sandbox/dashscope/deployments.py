@@ -37,10 +37,25 @@ from reconciler.sandbox.faults import unit
 from reconciler.sandbox.routing import ApiError, Context, Response, Route
 
 PLANS = ("lora", "mu", "cu", "ptu")
-CREATE_KEYS = frozenset({
-    "model_name", "plan", "capacity", "aigc_config", "name", "suffix", "deploy_spec", "billing_method",
-    "template_id", "enable_thinking", "max_context_length", "rpm_limit", "tpm_limit", "ptu_capacity", "model_version",
-})
+CREATE_KEYS = frozenset(
+    {
+        "model_name",
+        "plan",
+        "capacity",
+        "aigc_config",
+        "name",
+        "suffix",
+        "deploy_spec",
+        "billing_method",
+        "template_id",
+        "enable_thinking",
+        "max_context_length",
+        "rpm_limit",
+        "tpm_limit",
+        "ptu_capacity",
+        "model_version",
+    }
+)
 AIGC_KEYS = {"use_input_prompt": bool, "prompt": str, "lora_prompt_default": str}
 SUFFIX_RE = re.compile(r"^[A-Za-z0-9_-]{1,8}$")
 BASE_CAPACITY = 1
@@ -84,7 +99,11 @@ def status_at(row: dict[str, Any], now: float) -> str | None:
 
 def view(row: dict[str, Any], now: float, millis: bool = False) -> dict[str, Any]:
     status = status_at(row, now) or "DELETING"
-    events = [t for t in (row["created"], row["ready_at"], row["scale_at"], row["scale_done"], row["deleted"]) if t is not None]
+    events = [
+        t
+        for t in (row["created"], row["ready_at"], row["scale_at"], row["scale_done"], row["deleted"])
+        if t is not None
+    ]
     modified = max(t for t in events if t <= now) if any(t <= now for t in events) else row["created"]
     out: dict[str, Any] = {
         "deployed_model": row["deployed_model"],
@@ -124,7 +143,13 @@ def _found(ctx: Context) -> dict[str, Any]:
 def _capacity(value: Any) -> int:
     if value is None:
         raise _bad("Missing capacity (Wan LoRA deployments use 1)")
-    if isinstance(value, bool) or not isinstance(value, int) or value < BASE_CAPACITY or value % BASE_CAPACITY or value >= MAX_CAPACITY:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < BASE_CAPACITY
+        or value % BASE_CAPACITY
+        or value >= MAX_CAPACITY
+    ):
         raise _bad(
             f"Invalid capacity ({value}), capacity must be multiples of {BASE_CAPACITY} and less than {MAX_CAPACITY}!"
         )
@@ -167,20 +192,32 @@ def create(ctx: Context) -> Response:
     if ctx.documented:
         _refuse_documented_conflict(ctx, model_name, suffix)
         # "<model_name>-<8 hex>-<suffix>" [doc]; the hex is the sandbox's own, from its seed
-        deployed_model = f"{model_name}-{ctx.store.token(ctx.seed, 'dashscope_deployment_hex', 8)}-{suffix}" \
-            if suffix else model_name
+        deployed_model = (
+            f"{model_name}-{ctx.store.token(ctx.seed, 'dashscope_deployment_hex', 8)}-{suffix}"
+            if suffix
+            else model_name
+        )
     else:
         deployed_model = f"{model_name}-{suffix}" if suffix else model_name
     if _live(ctx, deployed_model) is not None:
-        raise ApiError(409, "Conflict", f"Deployed model {deployed_model} already exists, please specify a suffix")
+        raise ApiError(
+            409, "Conflict", f"Deployed model {deployed_model} already exists, please specify a suffix"
+        )
     seq = ctx.store.next_counter("dashscope_deployment")
     delay = DEPLOY_MIN_S + (DEPLOY_MAX_S - DEPLOY_MIN_S) * unit(ctx.seed, "deploy", deployed_model, seq)
     cursor = ctx.store.execute(
         "INSERT INTO dashscope_deployments (deployed_model, model_name, base_model, plan, capacity, spec, created, ready_at)"
         " VALUES (?,?,?,?,?,?,?,?)",
-        (deployed_model, model_name, base_model, plan, capacity,
-         json.dumps({"aigc_config": aigc, "name": name, "suffix": suffix}, ensure_ascii=False),
-         ctx.now, ctx.now + scaled(ctx, delay)),
+        (
+            deployed_model,
+            model_name,
+            base_model,
+            plan,
+            capacity,
+            json.dumps({"aigc_config": aigc, "name": name, "suffix": suffix}, ensure_ascii=False),
+            ctx.now,
+            ctx.now + scaled(ctx, delay),
+        ),
     )
     row = ctx.store.one("SELECT * FROM dashscope_deployments WHERE id = ?", (cursor.lastrowid,))
     assert row is not None
@@ -194,14 +231,22 @@ def _refuse_documented_conflict(ctx: Context, model_name: str, suffix: str | Non
     literally (the least helpful reading), a suffix is held by whichever live deployment has it,
     whatever its model. The wording for a taken suffix is a guess.
     """
-    for row in ctx.store.query("SELECT * FROM dashscope_deployments WHERE deleted IS NULL OR gone > ?", (ctx.now,)):
+    for row in ctx.store.query(
+        "SELECT * FROM dashscope_deployments WHERE deleted IS NULL OR gone > ?", (ctx.now,)
+    ):
         if status_at(row, ctx.now) is None:
             continue
         held = json.loads(row["spec"]).get("suffix")
         if suffix is None and held is None and row["model_name"] == model_name:
-            raise ApiError(409, "Conflict", f"Deployed model {model_name} already exists, please specify a suffix")
+            raise ApiError(
+                409, "Conflict", f"Deployed model {model_name} already exists, please specify a suffix"
+            )
         if suffix is not None and held == suffix:
-            raise ApiError(409, "Conflict", f"Deployed model with suffix {suffix} already exists, please specify another suffix")
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Deployed model with suffix {suffix} already exists, please specify another suffix",
+            )
 
 
 def get(ctx: Context) -> Response:
@@ -238,19 +283,26 @@ def scale(ctx: Context) -> Response:
     if unknown:
         raise _bad(f"Unknown parameter(s): {', '.join(unknown)}")
     if body.get("deployed_model") not in (None, row["deployed_model"]):
-        raise _bad(f"deployed_model in the body ({body['deployed_model']}) differs from the path ({row['deployed_model']})")
+        raise _bad(
+            f"deployed_model in the body ({body['deployed_model']}) differs from the path ({row['deployed_model']})"
+        )
     if "ptu_capacity" in body and row["plan"] != "ptu":
         raise _bad("ptu_capacity applies only to plan ptu deployments")
     if ctx.documented and row["plan"] == "lora":
         # "capacity applies to plan mu only"; for lora it is ignored, scaling is a console form [doc].
         # The code is the documented one closest to it; the wording is a guess.
-        raise ApiError(400, "UnsupportedOperation",
-                       f"Deployment {row['deployed_model']} has plan lora; capacity applies to plan mu only")
+        raise ApiError(
+            400,
+            "UnsupportedOperation",
+            f"Deployment {row['deployed_model']} has plan lora; capacity applies to plan mu only",
+        )
     capacity = _capacity(body.get("capacity"))
     status = status_at(row, ctx.now)
     if status != "RUNNING":
         raise ApiError(
-            400, "UnsupportedOperation", f"Deployment {row['deployed_model']} is {status}; only a RUNNING deployment can be scaled"
+            400,
+            "UnsupportedOperation",
+            f"Deployment {row['deployed_model']} is {status}; only a RUNNING deployment can be scaled",
         )
     ctx.store.execute(
         "UPDATE dashscope_deployments SET previous_capacity = capacity, capacity = ?, scale_at = ?, scale_done = ? WHERE id = ?",
@@ -287,12 +339,22 @@ def deployable_models(ctx: Context) -> Response:
             names = [job.finetuned_output] + [
                 v["model_name"] for v in fine_tunes.checkpoint_views(ctx, job, ctx.now) if "model_name" in v
             ]
-            models += [{"model_name": n, "base_model": job.row["model"], "model_source": "custom", "plans": ["lora"]}
-                       for n in names]
+            models += [
+                {"model_name": n, "base_model": job.row["model"], "model_source": "custom", "plans": ["lora"]}
+                for n in names
+            ]
     if source in (None, "", "base"):
-        models += [{"model_name": m, "base_model": m, "model_source": "base", "plans": ["lora"]} for m in WAN_MODELS]
+        models += [
+            {"model_name": m, "base_model": m, "model_source": "base", "plans": ["lora"]} for m in WAN_MODELS
+        ]
     return ok(
-        ctx, {"page_no": page_no, "page_size": page_size, "total": len(models), "models": page(models, page_no, page_size)}
+        ctx,
+        {
+            "page_no": page_no,
+            "page_size": page_size,
+            "total": len(models),
+            "models": page(models, page_no, page_size),
+        },
     )
 
 

@@ -108,7 +108,9 @@ def _limit_for(filename: str) -> int:
     return MAX_ZIP_BYTES if filename.lower().endswith(".zip") else MAX_OTHER_BYTES
 
 
-def _receive(ctx: Context, file_fields: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[tuple[str, str, _BlobSink]], list[str]]:
+def _receive(
+    ctx: Context, file_fields: tuple[str, ...]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str, _BlobSink]], list[str]]:
     """Stream the multipart body: (plain fields, [(field, filename, sink)], unexpected file fields)."""
     try:
         boundary = multipart.boundary_of(ctx.request.headers.get("content-type"))
@@ -162,25 +164,39 @@ def inspect_dataset(path: Path) -> tuple[int | None, list[dict[str, str]]]:
                             obj = {}
                         if isinstance(obj, dict):
                             records.append(
-                                {k: str(obj[k]) for k in ("prompt", "first_frame_path", "last_frame_path") if k in obj}
+                                {
+                                    k: str(obj[k])
+                                    for k in ("prompt", "first_frame_path", "last_frame_path")
+                                    if k in obj
+                                }
                             )
             return count, records
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
         return None, []
 
 
-def _store_upload(ctx: Context, api: str, filename: str, purpose: str, description: str | None, sink: _BlobSink) -> dict[str, Any]:
+def _store_upload(
+    ctx: Context, api: str, filename: str, purpose: str, description: str | None, sink: _BlobSink
+) -> dict[str, Any]:
     """Check account limits and persist one received file; returns its row."""
-    live = ctx.store.one("SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS total FROM dashscope_files WHERE deleted IS NULL")
+    live = ctx.store.one(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS total FROM dashscope_files WHERE deleted IS NULL"
+    )
     assert live is not None
     if live["n"] >= MAX_LIVE_FILES:
         sink.discard()
         raise ApiError(
-            400, "InvalidParameter", f"The number of files exceeds the limit of {MAX_LIVE_FILES}; delete unused files first."
+            400,
+            "InvalidParameter",
+            f"The number of files exceeds the limit of {MAX_LIVE_FILES}; delete unused files first.",
         )
     if live["total"] + sink.size > MAX_TOTAL_BYTES:
         sink.discard()
-        raise ApiError(400, "InvalidParameter", "The total size of files exceeds the limit of 100 GB; delete unused files first.")
+        raise ApiError(
+            400,
+            "InvalidParameter",
+            "The total size of files exceeds the limit of 100 GB; delete unused files first.",
+        )
     seq = ctx.store.next_counter("dashscope_file")
     if api == "native":
         h = ctx.store.token(ctx.seed, "dashscope_file_id", 32)
@@ -195,8 +211,20 @@ def _store_upload(ctx: Context, api: str, filename: str, purpose: str, descripti
     ctx.store.execute(
         "INSERT INTO dashscope_files (id, seq, api, filename, bytes, purpose, description, md5, created, blob, samples, records)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (file_id, seq, api, filename, sink.size, purpose, description, sink.md5.hexdigest(), ctx.now, blob, samples,
-         json.dumps(records, ensure_ascii=False)),
+        (
+            file_id,
+            seq,
+            api,
+            filename,
+            sink.size,
+            purpose,
+            description,
+            sink.md5.hexdigest(),
+            ctx.now,
+            blob,
+            samples,
+            json.dumps(records, ensure_ascii=False),
+        ),
     )
     row = ctx.store.one("SELECT * FROM dashscope_files WHERE id = ?", (file_id,))
     assert row is not None
@@ -261,7 +289,11 @@ def upload_compatible(ctx: Context) -> Response:
     try:
         unknown = sorted({name for name, _ in fields if name != "purpose"} | set(unexpected))
         if unknown:
-            raise ApiError(400, "InvalidParameter", f"Unknown form field(s): {', '.join(unknown)}; send only file and purpose")
+            raise ApiError(
+                400,
+                "InvalidParameter",
+                f"Unknown form field(s): {', '.join(unknown)}; send only file and purpose",
+            )
         if len(uploads) != 1:
             raise ApiError(400, "InvalidParameter", "Send exactly one file in the form field 'file'")
         purposes = [v for name, v in fields if name == "purpose"]
@@ -269,7 +301,9 @@ def upload_compatible(ctx: Context) -> Response:
             raise ApiError(400, "InvalidParameter", "Missing form field 'purpose' (use fine-tune)")
         purpose = purposes[-1]
         if purpose not in PURPOSES:
-            raise ApiError(400, "InvalidParameter", f"Invalid purpose {purpose!r}: use one of {', '.join(PURPOSES)}")
+            raise ApiError(
+                400, "InvalidParameter", f"Invalid purpose {purpose!r}: use one of {', '.join(PURPOSES)}"
+            )
         _, filename, sink = uploads[0]
         if sink.failed:
             raise ApiError(400, "InvalidParameter", f"{sink.failed} for {filename}")
@@ -312,7 +346,11 @@ def list_compatible(ctx: Context) -> Response:
         rows = rows[ids.index(after) + 1 :]
     return Response.json(
         200,
-        {"object": "list", "has_more": len(rows) > limit, "data": [compatible_view(ctx, r) for r in rows[:limit]]},
+        {
+            "object": "list",
+            "has_more": len(rows) > limit,
+            "data": [compatible_view(ctx, r) for r in rows[:limit]],
+        },
     )
 
 
@@ -362,7 +400,9 @@ def upload_native(ctx: Context) -> Response:
             raise ApiError(400, "InvalidParameter", "Send at least one file in the form field 'files'")
         purpose = next((v for n, v in reversed(fields) if n == "purpose"), "fine-tune")
         if purpose not in PURPOSES:
-            raise ApiError(400, "InvalidParameter", f"Invalid purpose {purpose!r}: use one of {', '.join(PURPOSES)}")
+            raise ApiError(
+                400, "InvalidParameter", f"Invalid purpose {purpose!r}: use one of {', '.join(PURPOSES)}"
+            )
         descriptions = [v for n, v in fields if n == "descriptions"]
     except ApiError:
         for _, _, s in uploads:
@@ -376,7 +416,9 @@ def upload_native(ctx: Context) -> Response:
             continue
         try:
             with ctx.store.transaction():
-                row = _store_upload(ctx, "native", filename, purpose, descriptions[i] if i < len(descriptions) else None, sink)
+                row = _store_upload(
+                    ctx, "native", filename, purpose, descriptions[i] if i < len(descriptions) else None, sink
+                )
         except ApiError as err:
             failed.append({"name": filename, "code": err.code, "message": err.message})
             continue
@@ -400,7 +442,9 @@ def get_native(ctx: Context) -> Response:
 def list_native(ctx: Context) -> Response:
     page_no = int_arg(ctx, "page_no", 1, 1, 1_000_000)
     page_size = int_arg(ctx, "page_size", 10, 1, 100)
-    rows = ctx.store.query("SELECT * FROM dashscope_files WHERE deleted IS NULL ORDER BY created DESC, seq DESC")
+    rows = ctx.store.query(
+        "SELECT * FROM dashscope_files WHERE deleted IS NULL ORDER BY created DESC, seq DESC"
+    )
     return Response.json(
         200,
         {

@@ -54,8 +54,12 @@ from reconciler.sandbox.routing import ApiError, Context, Response, Route
 
 QUOTA = 20  # "Only 20 fine-tune job in running or succeeded allowed per user."
 QUOTA_STATUSES = frozenset({"PENDING", "QUEUING", "RUNNING", "CANCELING", "SUCCEEDED"})
-CREATE_KEYS = frozenset({"model", "training_file_ids", "validation_file_ids", "training_type", "hyper_parameters", "job_name"})
-DELETE_REFUSED = "The fine-tune job can not be deleted because it is succeeded,failed or canceled"  # (sic) [doc]
+CREATE_KEYS = frozenset(
+    {"model", "training_file_ids", "validation_file_ids", "training_type", "hyper_parameters", "job_name"}
+)
+DELETE_REFUSED = (
+    "The fine-tune job can not be deleted because it is succeeded,failed or canceled"  # (sic) [doc]
+)
 EXPORT_NAME_RE = re.compile(r"^[\w\-\u4e00-\u9fff]{1,64}$")
 
 SCHEMA = """
@@ -95,8 +99,16 @@ CREATE TABLE IF NOT EXISTS dashscope_exports (
 
 # --- hyper-parameters ------------------------------------------------------------------------
 _HP_ORDER = (
-    "n_epochs", "batch_size", "learning_rate", "split", "eval_epochs", "max_pixels",
-    "max_split_val_dataset_sample", "save_total_limit", "lora_rank", "lora_alpha",
+    "n_epochs",
+    "batch_size",
+    "learning_rate",
+    "split",
+    "eval_epochs",
+    "max_pixels",
+    "max_split_val_dataset_sample",
+    "save_total_limit",
+    "lora_rank",
+    "lora_alpha",
 )
 _HP_FLOATS = frozenset({"learning_rate", "split"})
 
@@ -136,7 +148,9 @@ def effective_hyper_parameters(model: WanModel, given: Any) -> dict[str, Any]:
                 raise _bad(f"hyper_parameters.{key} must be an integer (got {value!r})")
             hp[key] = value
     if hp["batch_size"] != model.batch_size:
-        raise _bad(f"hyper_parameters.batch_size is fixed at {model.batch_size} for {model.name} (got {hp['batch_size']})")
+        raise _bad(
+            f"hyper_parameters.batch_size is fixed at {model.batch_size} for {model.name} (got {hp['batch_size']})"
+        )
     if hp["n_epochs"] < 1:
         raise _bad(f"hyper_parameters.n_epochs must be >= 1 (got {hp['n_epochs']})")
     if not hp["learning_rate"] > 0:
@@ -147,7 +161,9 @@ def effective_hyper_parameters(model: WanModel, given: Any) -> dict[str, Any]:
         )
     lo, hi = model.max_pixels_range
     if not lo <= hp["max_pixels"] <= hi:
-        raise _bad(f"hyper_parameters.max_pixels must be between {lo} and {hi} for {model.name} (got {hp['max_pixels']})")
+        raise _bad(
+            f"hyper_parameters.max_pixels must be between {lo} and {hi} for {model.name} (got {hp['max_pixels']})"
+        )
     if not 0 < hp["split"] < 1:
         raise _bad(f"hyper_parameters.split must be in (0, 1) (got {hp['split']})")
     for key in ("max_split_val_dataset_sample", "save_total_limit"):
@@ -193,7 +209,8 @@ class Job:
         start = tl.start if tl.start is not None else tl.end
         spe = self.row["steps_per_epoch"]
         return [
-            (f"checkpoint-{e * spe}", e * spe, start + self.row["train_s"] * e / n_epochs) for e in epochs[-limit:]
+            (f"checkpoint-{e * spe}", e * spe, start + self.row["train_s"] * e / n_epochs)
+            for e in epochs[-limit:]
         ]
 
     def checkpoints(self, now: float) -> list[tuple[str, int, float]]:
@@ -250,8 +267,15 @@ def _current(ctx: Context) -> _JobsCache:
 
 def _facts(r: dict[str, Any]) -> training.JobFacts:
     return training.JobFacts(
-        job_id=r["job_id"], seq=r["seq"], created=r["created"], pending_s=r["pending_s"], train_s=r["train_s"],
-        post_s=r["post_s"], cancel_s=r["cancel_s"], fail_fraction=r["fail_fraction"], cancel_at=r["cancel_at"],
+        job_id=r["job_id"],
+        seq=r["seq"],
+        created=r["created"],
+        pending_s=r["pending_s"],
+        train_s=r["train_s"],
+        post_s=r["post_s"],
+        cancel_s=r["cancel_s"],
+        fail_fraction=r["fail_fraction"],
+        cancel_at=r["cancel_at"],
     )
 
 
@@ -259,7 +283,9 @@ def _load_all(ctx: Context, fingerprint: tuple[Any, ...]) -> _JobsCache:
     rows = ctx.store.query("SELECT * FROM dashscope_fine_tunes ORDER BY created, seq")
     timelines, slot_free = training.schedule_from([_facts(r) for r in rows], -math.inf)
     last = (rows[-1]["created"], rows[-1]["seq"]) if rows else (-math.inf, -1)
-    return _JobsCache(fingerprint, {r["job_id"]: Job(r, timelines[r["job_id"]]) for r in rows}, last, slot_free)
+    return _JobsCache(
+        fingerprint, {r["job_id"]: Job(r, timelines[r["job_id"]]) for r in rows}, last, slot_free
+    )
 
 
 def _appended(ctx: Context, cached: _JobsCache, fingerprint: tuple[Any, ...]) -> _JobsCache | None:
@@ -270,10 +296,14 @@ def _appended(ctx: Context, cached: _JobsCache, fingerprint: tuple[Any, ...]) ->
     """
     if fingerprint[2:] != cached.fingerprint[2:]:
         return None
-    rows = ctx.store.query("SELECT * FROM dashscope_fine_tunes WHERE seq > ? ORDER BY created, seq",
-                           (cached.last[1],))
-    if not rows or (rows[0]["created"], rows[0]["seq"]) < cached.last or \
-            len(rows) + len(cached.jobs) != fingerprint[0]:
+    rows = ctx.store.query(
+        "SELECT * FROM dashscope_fine_tunes WHERE seq > ? ORDER BY created, seq", (cached.last[1],)
+    )
+    if (
+        not rows
+        or (rows[0]["created"], rows[0]["seq"]) < cached.last
+        or len(rows) + len(cached.jobs) != fingerprint[0]
+    ):
         return None
     timelines, slot_free = training.schedule_from([_facts(r) for r in rows], cached.slot_free)
     jobs = dict(cached.jobs)
@@ -314,19 +344,21 @@ def job_view(job: Job, now: float, documented: bool = False) -> dict[str, Any]:
     # The Wan seed shows `finetuned_output` from create on; the LLM reference only on SUCCEEDED.
     if not documented or status == training.SUCCEEDED:
         out["finetuned_output"] = job.finetuned_output
-    out.update({
-        "model": row["model"],
-        "base_model": row["model"],
-        "training_file_ids": spec["training_file_ids"],
-        "validation_file_ids": spec["validation_file_ids"],
-        "hyper_parameters": echoed_hyper_parameters(hp, documented),
-        "training_type": spec["training_type"],
-        "create_time": fmt_time(row["created"]),
-        "workspace_id": WORKSPACE_ID,
-        "user_identity": USER_ID,
-        "modifier": USER_ID,
-        "creator": USER_ID,
-    })
+    out.update(
+        {
+            "model": row["model"],
+            "base_model": row["model"],
+            "training_file_ids": spec["training_file_ids"],
+            "validation_file_ids": spec["validation_file_ids"],
+            "hyper_parameters": echoed_hyper_parameters(hp, documented),
+            "training_type": spec["training_type"],
+            "create_time": fmt_time(row["created"]),
+            "workspace_id": WORKSPACE_ID,
+            "user_identity": USER_ID,
+            "modifier": USER_ID,
+            "creator": USER_ID,
+        }
+    )
     if status in training.TERMINAL:
         out["end_time"] = fmt_time(tl.end)
     out["group"] = "llm"
@@ -351,10 +383,14 @@ def _tokens(job: Job, now: float) -> int:
 
 def log_lines(job: Job, now: float) -> list[str]:
     tl, row = job.timeline, job.row
-    events: list[tuple[float, str]] = [(row["created"], "INFO - fine-tune job created, start to process data")]
+    events: list[tuple[float, str]] = [
+        (row["created"], "INFO - fine-tune job created, start to process data")
+    ]
     if tl.start is not None:
         if tl.start > tl.pending_end + 1e-9:
-            events.append((tl.pending_end, "INFO - data process succeeded, waiting for the running fine-tune job"))
+            events.append(
+                (tl.pending_end, "INFO - data process succeeded, waiting for the running fine-tune job")
+            )
             events.append((tl.start, "INFO - start to fine-tune"))
         else:
             events.append((tl.start, "INFO - data process succeeded, start to fine-tune"))
@@ -370,7 +406,10 @@ def log_lines(job: Job, now: float) -> list[str]:
         post = tl.end - tl.train_end
         events += [
             (tl.train_end, "INFO - fine-tuned output got, start to transfer it for inference"),
-            (tl.train_end + post * 0.05, "INFO - transfer for inference succeeded, start to deliver it for inference"),
+            (
+                tl.train_end + post * 0.05,
+                "INFO - transfer for inference succeeded, start to deliver it for inference",
+            ),
             (tl.train_end + post * 0.5, "INFO - start to save checkpoint"),
             (tl.end, "INFO - finetune-job succeeded"),
             (tl.end, "INFO - ##FT_COMPLETE##"),
@@ -378,12 +417,17 @@ def log_lines(job: Job, now: float) -> list[str]:
     elif tl.final == training.FAILED:
         events += [(tl.end, f"ERROR - {row['fail_message']}"), (tl.end, "INFO - finetune-job failed")]
     elif tl.final == training.CANCELED and row["cancel_at"] is not None:
-        events += [(row["cancel_at"], "INFO - received cancel request, stopping"), (tl.end, "INFO - finetune-job canceled")]
+        events += [
+            (row["cancel_at"], "INFO - received cancel request, stopping"),
+            (tl.end, "INFO - finetune-job canceled"),
+        ]
     visible = sorted((e for e in events if e[0] <= now), key=lambda e: e[0])  # stable: same-time order kept
     return [text if text.startswith(" ") else f"{fmt_log(t)} - {text}" for t, text in visible]
 
 
-def checkpoint_view(job: Job, name: str, step: int, saved_at: float, export: dict[str, Any] | None, now: float) -> dict[str, Any]:
+def checkpoint_view(
+    job: Job, name: str, step: int, saved_at: float, export: dict[str, Any] | None, now: float
+) -> dict[str, Any]:
     full_name = f"{job.row['job_id']}-{name}"
     view: dict[str, Any] = {
         "create_time": fmt_iso(saved_at),
@@ -434,7 +478,9 @@ def create(ctx: Context) -> Response:
     model = WAN_MODELS.get(model_name)
     if model is None:
         raise ApiError(
-            404, "Model.NotExist", f"Model: {model_name} not found! (fine-tunable here: {', '.join(WAN_MODELS)})"
+            404,
+            "Model.NotExist",
+            f"Model: {model_name} not found! (fine-tunable here: {', '.join(WAN_MODELS)})",
         )
     training_type = body.get("training_type")
     if training_type is None:
@@ -454,11 +500,17 @@ def create(ctx: Context) -> Response:
 
     jobs = load_jobs(ctx)
     # fewer jobs than the quota cannot have reached it: skip scheduling every one of them
-    active = 0 if len(jobs) < QUOTA else sum(
-        1 for j in jobs.values() if j.row["deleted"] is None and j.status(ctx.now) in QUOTA_STATUSES
+    active = (
+        0
+        if len(jobs) < QUOTA
+        else sum(1 for j in jobs.values() if j.row["deleted"] is None and j.status(ctx.now) in QUOTA_STATUSES)
     )
     if active >= QUOTA:
-        raise ApiError(429, "Throttling.AllocationQuota", "Only 20 fine-tune job in running or succeeded allowed per user.")
+        raise ApiError(
+            429,
+            "Throttling.AllocationQuota",
+            "Only 20 fine-tune job in running or succeeded allowed per user.",
+        )
 
     samples, val_records = _dataset_shape(ctx, training_ids, validation_ids, hp)
     spe = math.ceil(samples / hp["batch_size"])
@@ -478,10 +530,22 @@ def create(ctx: Context) -> Response:
         " steps_per_epoch, pending_s, train_s, post_s, cancel_s, fail_fraction, fail_message)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
-            job_id, seq, ctx.now, job_name or job_id, model_name, json.dumps(spec), samples,
-            json.dumps(val_records, ensure_ascii=False), steps, spe, scaled(ctx, JOB_PENDING_S),
-            scaled(ctx, steps * model.seconds_per_step), scaled(ctx, JOB_POST_S), scaled(ctx, JOB_CANCEL_S),
-            fail_fraction, ctx.faults.fail_message if fail_fraction is not None else None,
+            job_id,
+            seq,
+            ctx.now,
+            job_name or job_id,
+            model_name,
+            json.dumps(spec),
+            samples,
+            json.dumps(val_records, ensure_ascii=False),
+            steps,
+            spe,
+            scaled(ctx, JOB_PENDING_S),
+            scaled(ctx, steps * model.seconds_per_step),
+            scaled(ctx, JOB_POST_S),
+            scaled(ctx, JOB_CANCEL_S),
+            fail_fraction,
+            ctx.faults.fail_message if fail_fraction is not None else None,
         ),
     )
     job, _ = live_job(ctx, job_id)
@@ -500,7 +564,9 @@ def _file_ids(ctx: Context, value: Any, field: str) -> list[str]:
         if row is None:
             raise _bad("File not found.")
         if row["purpose"] != "fine-tune":
-            raise _bad(f"File {file_id} was uploaded with purpose {row['purpose']!r}; training data needs purpose fine-tune")
+            raise _bad(
+                f"File {file_id} was uploaded with purpose {row['purpose']!r}; training data needs purpose fine-tune"
+            )
         status = file_status(ctx, row)
         if status != "processed":  # "wait for processed before use" [doc]; the refusal's wording is a guess
             raise _bad(f"File {file_id} is not ready (status {status}); wait until it is processed")
@@ -577,8 +643,14 @@ def cancel(ctx: Context) -> Response:
     job, _ = live_job(ctx)
     status = job.status(ctx.now)
     if status not in training.CANCELABLE:
-        raise ApiError(400, "UnsupportedOperation", f"The fine-tune job can not be canceled because it is {status.lower()}")
-    ctx.store.execute("UPDATE dashscope_fine_tunes SET cancel_at = ? WHERE job_id = ?", (ctx.now, job.row["job_id"]))
+        raise ApiError(
+            400,
+            "UnsupportedOperation",
+            f"The fine-tune job can not be canceled because it is {status.lower()}",
+        )
+    ctx.store.execute(
+        "UPDATE dashscope_fine_tunes SET cancel_at = ? WHERE job_id = ?", (ctx.now, job.row["job_id"])
+    )
     return ok(ctx, {"status": "success"})
 
 
@@ -586,7 +658,9 @@ def delete(ctx: Context) -> Response:
     job, _ = live_job(ctx)
     if job.status(ctx.now) not in training.TERMINAL:
         raise ApiError(400, "UnsupportedOperation", DELETE_REFUSED)
-    ctx.store.execute("UPDATE dashscope_fine_tunes SET deleted = ? WHERE job_id = ?", (ctx.now, job.row["job_id"]))
+    ctx.store.execute(
+        "UPDATE dashscope_fine_tunes SET deleted = ? WHERE job_id = ?", (ctx.now, job.row["job_id"])
+    )
     return ok(ctx, {"status": "success"})
 
 
@@ -628,7 +702,13 @@ def validation_details(ctx: Context) -> Response:
             }
         )
     return ok(
-        ctx, {"page_no": page_no, "page_size": page_size, "total": len(items), "list": page(items, page_no, page_size)}
+        ctx,
+        {
+            "page_no": page_no,
+            "page_size": page_size,
+            "total": len(items),
+            "list": page(items, page_no, page_size),
+        },
     )
 
 
@@ -639,11 +719,15 @@ def export(ctx: Context) -> Response:
     if not display:
         raise _bad("Missing model_name: the console display name of the exported model")
     if not EXPORT_NAME_RE.match(display):
-        raise _bad(f"model_name {display!r} may only contain letters, digits, CJK characters, '_' and '-' (max 64)")
+        raise _bad(
+            f"model_name {display!r} may only contain letters, digits, CJK characters, '_' and '-' (max 64)"
+        )
     status = job.status(ctx.now)
     if status != training.SUCCEEDED:
         raise ApiError(
-            400, "UnsupportedOperation", f"The fine-tune job is {status}; checkpoints can be exported only after it succeeded"
+            400,
+            "UnsupportedOperation",
+            f"The fine-tune job is {status}; checkpoints can be exported only after it succeeded",
         )
     saved = {name: (step, at) for name, step, at in job.checkpoints(ctx.now)}
     if checkpoint not in saved:
@@ -655,14 +739,22 @@ def export(ctx: Context) -> Response:
         # Documented fidelity refuses every second request, naming nobody: only the checkpoint row
         # (no names before SUCCEEDED) and the caller's own journal can tell whose export it is.
         if ctx.documented:
-            raise ApiError(400, "UnsupportedOperation", f"{checkpoint} has already been exported or is being exported")
+            raise ApiError(
+                400, "UnsupportedOperation", f"{checkpoint} has already been exported or is being exported"
+            )
         if existing["display_name"] == display:
             return ok(ctx, True)
         raise ApiError(
-            400, "UnsupportedOperation", f"{checkpoint} was already exported with model_name {existing['display_name']!r}"
+            400,
+            "UnsupportedOperation",
+            f"{checkpoint} was already exported with model_name {existing['display_name']!r}",
         )
     if ctx.now >= saved_at + CHECKPOINT_TTL_S:
-        raise ApiError(400, "UnsupportedOperation", f"{checkpoint} expired at {fmt_iso(saved_at + CHECKPOINT_TTL_S)}; it can no longer be exported")
+        raise ApiError(
+            400,
+            "UnsupportedOperation",
+            f"{checkpoint} expired at {fmt_iso(saved_at + CHECKPOINT_TTL_S)}; it can no longer be exported",
+        )
     taken = ctx.store.one(
         "SELECT e.job_id FROM dashscope_exports e JOIN dashscope_fine_tunes j ON j.job_id = e.job_id"
         " WHERE e.display_name = ? AND j.deleted IS NULL",
@@ -673,8 +765,16 @@ def export(ctx: Context) -> Response:
     ctx.store.execute(
         "INSERT INTO dashscope_exports (job_id, checkpoint, step, display_name, model_name, requested, pending_s, processing_s)"
         " VALUES (?,?,?,?,?,?,?,?)",
-        (job.row["job_id"], checkpoint, step, display, f"{job.finetuned_output}-c{step}", ctx.now,
-         scaled(ctx, EXPORT_PENDING_S), scaled(ctx, EXPORT_PROCESSING_S)),
+        (
+            job.row["job_id"],
+            checkpoint,
+            step,
+            display,
+            f"{job.finetuned_output}-c{step}",
+            ctx.now,
+            scaled(ctx, EXPORT_PENDING_S),
+            scaled(ctx, EXPORT_PROCESSING_S),
+        ),
     )
     return ok(ctx, True)
 
@@ -688,8 +788,10 @@ def checkpoints(ctx: Context) -> Response:
 def deployable_base_model(ctx: Context, model_name: str) -> str:
     """The base model behind a deployable name, or the documented error if it cannot be deployed."""
     # jobs with an export of this name: one query instead of one per job
-    named = {r["job_id"] for r in ctx.store.query("SELECT job_id FROM dashscope_exports WHERE model_name = ?",
-                                                   (model_name,))}
+    named = {
+        r["job_id"]
+        for r in ctx.store.query("SELECT job_id FROM dashscope_exports WHERE model_name = ?", (model_name,))
+    }
     for job in _current(ctx).jobs.values():  # read only: no copy of the table per request
         if job.row["deleted"] is not None:
             continue
@@ -716,7 +818,10 @@ def deployable_base_model(ctx: Context, model_name: str) -> str:
 def list_objects(ctx: Context, kind: str) -> list[dict[str, Any]] | None:
     if kind == "fine_tunes":
         # introspection, not an API answer: the full view in every fidelity
-        return [{**job_view(j, ctx.now), "_deleted": j.row["deleted"] is not None} for j in load_jobs(ctx).values()]
+        return [
+            {**job_view(j, ctx.now), "_deleted": j.row["deleted"] is not None}
+            for j in load_jobs(ctx).values()
+        ]
     if kind == "checkpoints":
         out = []
         for job in load_jobs(ctx).values():

@@ -79,7 +79,9 @@ def schedule_from(jobs: list[JobFacts], slot_free: float) -> tuple[dict[str, Tim
         start = max(pending_end, slot_free)
         if job.cancel_at is not None and job.cancel_at < start:
             # Canceled while pending or queued: it never takes the training slot.
-            timelines[job.job_id] = Timeline(job, pending_end, None, None, job.cancel_at + job.cancel_s, CANCELED)
+            timelines[job.job_id] = Timeline(
+                job, pending_end, None, None, job.cancel_at + job.cancel_s, CANCELED
+            )
             continue
         if job.fail_fraction is not None:
             train_end = start + job.train_s * job.fail_fraction
@@ -89,7 +91,9 @@ def schedule_from(jobs: list[JobFacts], slot_free: float) -> tuple[dict[str, Tim
             natural_end, final = train_end + job.post_s, SUCCEEDED
         if job.cancel_at is not None and job.cancel_at < natural_end:
             end = job.cancel_at + job.cancel_s
-            timelines[job.job_id] = Timeline(job, pending_end, start, min(train_end, job.cancel_at), end, CANCELED)
+            timelines[job.job_id] = Timeline(
+                job, pending_end, start, min(train_end, job.cancel_at), end, CANCELED
+            )
         else:
             end = natural_end
             timelines[job.job_id] = Timeline(job, pending_end, start, train_end, end, final)

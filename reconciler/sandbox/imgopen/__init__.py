@@ -48,7 +48,10 @@ class ImgOpenEmulator:
             return None
         missing = [
             name
-            for name, header in (("accessKeyId", ACCESS_KEY_ID_HEADER), ("accessKeySecret", ACCESS_KEY_SECRET_HEADER))
+            for name, header in (
+                ("accessKeyId", ACCESS_KEY_ID_HEADER),
+                ("accessKeySecret", ACCESS_KEY_SECRET_HEADER),
+            )
             if not request.headers.get(header, "").strip()
         ]
         if missing:
@@ -60,9 +63,13 @@ class ImgOpenEmulator:
         if error.status == 200:  # a business error: the envelope carries it
             return Response.json(200, {"code": error.code, "msg": error.message}, headers=error.headers)
         if error.status == 429 or error.status >= 500 or error.code == "NotFound" or error.status == 413:
-            return Response.json(error.status, {"code": str(error.status), "msg": error.message}, headers=error.headers)
+            return Response.json(
+                error.status, {"code": str(error.status), "msg": error.message}, headers=error.headers
+            )
         # the framework's own refusals (a body that is not JSON…) read like any other bad request
-        return Response.json(200, {"code": tasks.CODE_BAD_REQUEST, "msg": error.message}, headers=error.headers)
+        return Response.json(
+            200, {"code": tasks.CODE_BAD_REQUEST, "msg": error.message}, headers=error.headers
+        )
 
     def list_objects(self, kind: str, ctx: Context) -> list[dict[str, Any]] | None:
         if kind == "imgopen_tasks":

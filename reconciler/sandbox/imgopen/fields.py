@@ -18,26 +18,58 @@ MIN_IMAGES, MAX_IMAGES = 10, 100
 MAX_TASK_ID = 64  # [inf] undocumented; the reconciler's ids are at most 64 characters
 
 DEFAULTS: dict[str, Any] = {
-    "maxEpochs": 20, "batchSize": 1, "learningRate": "0.00001", "maxTokenLength": 225, "clipSkip": 1,
-    "pretrainedModel": "v1-5-pruned-emaonly", "repeats": 10,
+    "maxEpochs": 20,
+    "batchSize": 1,
+    "learningRate": "0.00001",
+    "maxTokenLength": 225,
+    "clipSkip": 1,
+    "pretrainedModel": "v1-5-pruned-emaonly",
+    "repeats": 10,
 }
 INT_RANGES: dict[str, tuple[int, int]] = {
-    "maxEpochs": (10, 50), "batchSize": (1, 4), "clipSkip": (1, 5), "repeats": (1, 30),
-    "numCpuThreadsPerProcess": (1, 20), "lrWarmupSteps": (0, 100),
+    "maxEpochs": (10, 50),
+    "batchSize": (1, 4),
+    "clipSkip": (1, 5),
+    "repeats": (1, 30),
+    "numCpuThreadsPerProcess": (1, 20),
+    "lrWarmupSteps": (0, 100),
 }
-POSITIVE_INTS = frozenset({"resolution", "minBucketReso", "maxBucketReso", "networkDim", "networkAlpha",
-                           "gradientAccumulationSteps"})
+POSITIVE_INTS = frozenset(
+    {
+        "resolution",
+        "minBucketReso",
+        "maxBucketReso",
+        "networkDim",
+        "networkAlpha",
+        "gradientAccumulationSteps",
+    }
+)
 ANY_INTS = frozenset({"seed"})
 INT_CHOICES: dict[str, tuple[int, ...]] = {"maxTokenLength": (0, 150, 225)}
-BOOLS = frozenset({"randomCrop", "cacheLatents", "cacheLatentsToDisk", "enableBucket", "v2", "flipAug", "colorAug"})
+BOOLS = frozenset(
+    {"randomCrop", "cacheLatents", "cacheLatentsToDisk", "enableBucket", "v2", "flipAug", "colorAug"}
+)
 STRINGS = frozenset({"pretrainedModel", "lrScheduler", "networkModule", "networkArgs"})
 STRING_CHOICES: dict[str, tuple[str, ...]] = {
     "mixedPrecision": ("fp16", "bf16"),
     "savePrecision": ("fp16", "bf16", "float"),
     "optimizerType": (
-        "AdamW", "AdamW8bit", "PagedAdamW8bit", "Lion8bit", "PagedLion8bit", "Lion", "SGDNesterov",
-        "SGDNesterov8bit", "DAdaptation", "DAdaptAdaGrad", "DAdaptAdam", "DAdaptAdan", "DAdaptAdanIP",
-        "DAdaptLion", "DAdaptSGD", "AdaFactor",
+        "AdamW",
+        "AdamW8bit",
+        "PagedAdamW8bit",
+        "Lion8bit",
+        "PagedLion8bit",
+        "Lion",
+        "SGDNesterov",
+        "SGDNesterov8bit",
+        "DAdaptation",
+        "DAdaptAdaGrad",
+        "DAdaptAdam",
+        "DAdaptAdan",
+        "DAdaptAdanIP",
+        "DAdaptLion",
+        "DAdaptSGD",
+        "AdaFactor",
     ),
 }
 # Rates travel as strings "to prevent precision loss"; learningRate has a documented range.
@@ -49,8 +81,15 @@ DECIMAL_STRINGS: dict[str, tuple[Decimal, Decimal] | None] = {
 UNIT_NUMBERS = frozenset({"networkDropout", "rankDropout", "moduleDropout", "noiseOffset"})
 
 TRAINING_FIELDS = frozenset(
-    set(INT_RANGES) | POSITIVE_INTS | ANY_INTS | set(INT_CHOICES) | BOOLS | STRINGS | set(STRING_CHOICES)
-    | set(DECIMAL_STRINGS) | UNIT_NUMBERS
+    set(INT_RANGES)
+    | POSITIVE_INTS
+    | ANY_INTS
+    | set(INT_CHOICES)
+    | BOOLS
+    | STRINGS
+    | set(STRING_CHOICES)
+    | set(DECIMAL_STRINGS)
+    | UNIT_NUMBERS
 )
 BODY_KEYS = TRAINING_FIELDS | {"taskId", "fileUrlList"}
 

@@ -43,7 +43,11 @@ def lora_bytes(task_id: str, fields: dict[str, Any]) -> bytes:
     }
     header = {
         "__metadata__": metadata,
-        "lora_unet_sandbox.lora_down.weight": {"dtype": "U8", "shape": [TENSOR_BYTES], "data_offsets": [0, TENSOR_BYTES]},
+        "lora_unet_sandbox.lora_down.weight": {
+            "dtype": "U8",
+            "shape": [TENSOR_BYTES],
+            "data_offsets": [0, TENSOR_BYTES],
+        },
     }
     text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
     text += b" " * (-len(text) % 8)  # the format pads the header to 8-byte alignment

@@ -128,8 +128,16 @@ def submit(ctx: Context) -> Response:
         "INSERT INTO imgopen_tasks (task_id, seq, created, file_urls, fields, steps, queue_s, train_s, save_s,"
         " fail_fraction, fail_message) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (
-            task_id, seq, ctx.now, json.dumps(urls), json.dumps(fields), steps, QUEUE_S / ctx.time_scale,
-            training_seconds(steps, fields) / ctx.time_scale, SAVE_S / ctx.time_scale, fail_fraction,
+            task_id,
+            seq,
+            ctx.now,
+            json.dumps(urls),
+            json.dumps(fields),
+            steps,
+            QUEUE_S / ctx.time_scale,
+            training_seconds(steps, fields) / ctx.time_scale,
+            SAVE_S / ctx.time_scale,
+            fail_fraction,
             ctx.faults.fail_message if fail_fraction is not None else None,
         ),
     )

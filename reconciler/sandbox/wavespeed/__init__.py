@@ -38,7 +38,9 @@ class WaveSpeedEmulator:
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
         if not header:
-            return ApiError(401, "Unauthorized", "Unauthorized: missing API key (send Authorization: Bearer <key>)")
+            return ApiError(
+                401, "Unauthorized", "Unauthorized: missing API key (send Authorization: Bearer <key>)"
+            )
         if scheme.lower() != "bearer" or not key.strip():
             return ApiError(401, "Unauthorized", "Unauthorized: invalid API key")
         return None
@@ -47,17 +49,27 @@ class WaveSpeedEmulator:
         message = error.message
         if error.status == 429 and not message.lower().startswith("too many requests"):
             message = f"Too Many Requests: {message}"
-        return Response.json(error.status, {"code": error.status, "message": message, "data": None},
-                             headers=error.headers)
+        return Response.json(
+            error.status, {"code": error.status, "message": message, "data": None}, headers=error.headers
+        )
 
     def list_objects(self, kind: str, ctx: Context) -> list[dict[str, Any]] | None:
         if kind == "wavespeed_predictions":
             return predictions.list_objects(ctx)
         if kind == "wavespeed_uploads":
             rows = ctx.store.query("SELECT * FROM wavespeed_uploads ORDER BY created, seq")
-            return [{"id": r["id"], "endpoint": r["endpoint"], "filename": r["filename"],
-                     "content_type": r["content_type"], "size": r["size"], "completed": r["completed"] is not None,
-                     "_deleted": False} for r in rows]
+            return [
+                {
+                    "id": r["id"],
+                    "endpoint": r["endpoint"],
+                    "filename": r["filename"],
+                    "content_type": r["content_type"],
+                    "size": r["size"],
+                    "completed": r["completed"] is not None,
+                    "_deleted": False,
+                }
+                for r in rows
+            ]
         return None
 
 

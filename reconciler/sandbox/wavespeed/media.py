@@ -89,7 +89,7 @@ def upload_id_of(url_path: str) -> str | None:
     """The upload id in one of our media URLs' (unquoted) path, either form; None if it is not one."""
     for prefix in (f"{FILES}/media/", f"{FILES}/uploads/"):
         if url_path.startswith(prefix):
-            rest = url_path[len(prefix):]
+            rest = url_path[len(prefix) :]
             head = rest.split("/", 1)[0] if prefix.endswith("/media/") else rest.split(".", 1)[0]
             return head or None
     return None
@@ -129,14 +129,25 @@ class _Sink:
         self.path.unlink(missing_ok=True)
 
 
-def _new_upload(ctx: Context, endpoint: str, filename: str, content_type: str, declared: int | None) -> dict[str, Any]:
+def _new_upload(
+    ctx: Context, endpoint: str, filename: str, content_type: str, declared: int | None
+) -> dict[str, Any]:
     upload_id = ctx.store.token(ctx.seed, "wavespeed_upload", 24)
     with ctx.store.transaction():
         seq = ctx.store.next_counter("wavespeed_upload")
         ctx.store.execute(
             "INSERT INTO wavespeed_uploads (id, seq, endpoint, filename, content_type, declared_size, created, blob)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            (upload_id, seq, endpoint, filename, content_type, declared, ctx.now, f"wavespeed-upload-{upload_id}"),
+            (
+                upload_id,
+                seq,
+                endpoint,
+                filename,
+                content_type,
+                declared,
+                ctx.now,
+                f"wavespeed-upload-{upload_id}",
+            ),
         )
     row = ctx.store.one("SELECT * FROM wavespeed_uploads WHERE id = ?", (upload_id,))
     assert row is not None
@@ -146,8 +157,10 @@ def _new_upload(ctx: Context, endpoint: str, filename: str, content_type: str, d
 def _complete(ctx: Context, row: dict[str, Any], sink: _Sink) -> dict[str, Any]:
     os.replace(sink.path, ctx.store.blob_path(row["blob"]))
     with ctx.store.transaction():
-        ctx.store.execute("UPDATE wavespeed_uploads SET size = ?, completed = ? WHERE id = ?",
-                          (sink.size, ctx.now, row["id"]))
+        ctx.store.execute(
+            "UPDATE wavespeed_uploads SET size = ?, completed = ? WHERE id = ?",
+            (sink.size, ctx.now, row["id"]),
+        )
     done = ctx.store.one("SELECT * FROM wavespeed_uploads WHERE id = ?", (row["id"],))
     assert done is not None
     return done
@@ -155,7 +168,9 @@ def _complete(ctx: Context, row: dict[str, Any], sink: _Sink) -> dict[str, Any]:
 
 def live_upload(ctx: Context, upload_id: str) -> dict[str, Any] | None:
     """A finished upload that is still kept (7 days), else None."""
-    row = ctx.store.one("SELECT * FROM wavespeed_uploads WHERE id = ? AND completed IS NOT NULL", (upload_id,))
+    row = ctx.store.one(
+        "SELECT * FROM wavespeed_uploads WHERE id = ? AND completed IS NOT NULL", (upload_id,)
+    )
     if row is None or ctx.now >= row["completed"] + RETENTION_S:
         return None
     return row
@@ -179,8 +194,11 @@ def create_ticket(ctx: Context) -> Response:
     name = _plain_name(filename)
     ctype = media_type(name, content_type)
     if size > limit_for(ctype):
-        raise ApiError(_too_large(ctx), "BadRequest",
-                       f"File too large: {ctype} uploads are limited to {_human(limit_for(ctype))}")
+        raise ApiError(
+            _too_large(ctx),
+            "BadRequest",
+            f"File too large: {ctype} uploads are limited to {_human(limit_for(ctype))}",
+        )
     row = _new_upload(ctx, "ticket", name, ctype, size)
     put_url = f"{base_url(ctx)}{FILES}/uploads/{row['id']}?signature={signature(ctx, 'put', row['id'])}"
     data: dict[str, Any] = {
@@ -203,7 +221,9 @@ def put_bytes(ctx: Context) -> Response:
     declared = int(row["declared_size"] or 0)
     length = ctx.request.content_length
     if length is not None and length != declared:
-        raise ApiError(400, "BadRequest", f"Content-Length {length} does not match the announced size {declared}")
+        raise ApiError(
+            400, "BadRequest", f"Content-Length {length} does not match the announced size {declared}"
+        )
     sink = _Sink(ctx.store.blob_path(f"{row['blob']}.part"), declared)
     while chunk := ctx.request.body.read(1 << 16):
         sink.write(chunk)
@@ -229,7 +249,9 @@ def _receive_file(ctx: Context, endpoint: str) -> tuple[dict[str, Any], dict[str
             unexpected.append(h.name)
             return _Discard()
         name = _plain_name(h.filename)
-        ctype = media_type(name, None if h.content_type in (None, "application/octet-stream") else h.content_type)
+        ctype = media_type(
+            name, None if h.content_type in (None, "application/octet-stream") else h.content_type
+        )
         row = _new_upload(ctx, endpoint, name, ctype, None)
         sink = _Sink(ctx.store.blob_path(f"{row['blob']}.part"), limit_for(ctype))
         received.append((row, sink))
@@ -250,10 +272,15 @@ def _receive_file(ctx: Context, endpoint: str) -> tuple[dict[str, Any], dict[str
     row, sink = received[0]
     if unexpected:
         sink.discard()
-        raise ApiError(400, "BadRequest", f"Unexpected file field(s): {', '.join(unexpected)}; send one 'file'")
+        raise ApiError(
+            400, "BadRequest", f"Unexpected file field(s): {', '.join(unexpected)}; send one 'file'"
+        )
     if sink.too_large:
-        raise ApiError(_too_large(ctx), "BadRequest",
-                       f"File too large: {row['content_type']} uploads are limited to {_human(sink.limit)}")
+        raise ApiError(
+            _too_large(ctx),
+            "BadRequest",
+            f"File too large: {row['content_type']} uploads are limited to {_human(sink.limit)}",
+        )
     return _complete(ctx, row, sink), row
 
 
@@ -269,12 +296,14 @@ def upload_simple(ctx: Context) -> Response:
 
 def upload_legacy(ctx: Context) -> Response:
     row, _ = _receive_file(ctx, "legacy-binary")
-    return ok({
-        "type": row["content_type"].split("/", 1)[0],
-        "download_url": download_url(ctx, row),
-        "filename": row["filename"],
-        "size": row["size"],
-    })
+    return ok(
+        {
+            "type": row["content_type"].split("/", 1)[0],
+            "download_url": download_url(ctx, row),
+            "filename": row["filename"],
+            "size": row["size"],
+        }
+    )
 
 
 # --- serving -----------------------------------------------------------------------------------

@@ -115,7 +115,9 @@ class Prediction:
 
 
 def load(ctx: Context, prediction_id: str) -> Prediction | None:
-    row = ctx.store.one("SELECT * FROM wavespeed_predictions WHERE id = ? AND deleted IS NULL", (prediction_id,))
+    row = ctx.store.one(
+        "SELECT * FROM wavespeed_predictions WHERE id = ? AND deleted IS NULL", (prediction_id,)
+    )
     return Prediction(row) if row else None
 
 
@@ -168,7 +170,9 @@ def validate_inputs(facts: TrainerFacts, body: dict[str, Any]) -> dict[str, Any]
     """The effective input: documented defaults filled in, documented ranges enforced (§2.5)."""
     unknown = sorted(set(body) - TRAINER_KEYS)
     if unknown:
-        raise _bad(f"Unknown parameter(s): {', '.join(unknown)} (accepted: {', '.join(sorted(TRAINER_KEYS))})")
+        raise _bad(
+            f"Unknown parameter(s): {', '.join(unknown)} (accepted: {', '.join(sorted(TRAINER_KEYS))})"
+        )
     data = body.get("data")
     if not isinstance(data, str) or not data.strip():
         raise _bad("data is required: the URL of a zip file with the training images")
@@ -184,7 +188,13 @@ def validate_inputs(facts: TrainerFacts, body: dict[str, Any]) -> dict[str, Any]
     if not 0 <= rate <= 1:
         raise _bad(f"learning_rate must be between 0 and 1 (got {rate})")
     rank = _int(body, "lora_rank", facts.lora_rank_default, facts.lora_rank_min, facts.lora_rank_max)
-    return {"data": data, "trigger_word": trigger, "steps": steps, "learning_rate": float(rate), "lora_rank": rank}
+    return {
+        "data": data,
+        "trigger_word": trigger,
+        "steps": steps,
+        "learning_rate": float(rate),
+        "lora_rank": rank,
+    }
 
 
 def _media_upload_of(url: str) -> str | None:
@@ -206,7 +216,7 @@ def data_problem(ctx: Context, facts: TrainerFacts, data_url: str) -> str | None
     except (zipfile.BadZipFile, OSError):
         return "The training data must be a zip file"
     extensions = IMAGE_EXT if facts.media == "image" else VIDEO_EXT
-    count = sum(1 for n in names if "." in n and n[n.rfind("."):].lower() in extensions)
+    count = sum(1 for n in names if "." in n and n[n.rfind(".") :].lower() in extensions)
     if count < facts.min_items:
         word = "images" if facts.media == "image" else "videos"
         return f"The training zip must contain at least {facts.min_items} {word} (found {count})"
@@ -226,24 +236,38 @@ def submit(ctx: Context) -> Response:
     trainer = ctx.params["trainer"]
     facts = TRAINERS.get(trainer)
     if facts is None:
-        raise ApiError(404, "NotFound", f"Model {TRAINER_NAMESPACE}/{trainer} not found "
-                       f"(the sandbox emulates the LoRA trainers: {', '.join(TRAINERS)})")
+        raise ApiError(
+            404,
+            "NotFound",
+            f"Model {TRAINER_NAMESPACE}/{trainer} not found "
+            f"(the sandbox emulates the LoRA trainers: {', '.join(TRAINERS)})",
+        )
     body = ctx.request.json_object()
     inputs = validate_inputs(facts, body)
     webhook = ctx.request.arg("webhook")
-    if webhook is not None and (urlsplit(webhook).scheme not in ("http", "https") or not urlsplit(webhook).netloc):
+    if webhook is not None and (
+        urlsplit(webhook).scheme not in ("http", "https") or not urlsplit(webhook).netloc
+    ):
         raise _bad(f"webhook must be an https URL (got {webhook[:100]!r})")
 
     run_s = scaled(ctx, inputs["steps"] * SECONDS_PER_STEP[trainer])
     if ctx.documented:
         # Over the cap a task waits, `created`, until a slot frees [doc]; never a 429.
-        queue_s = _start(ctx, ctx.now + scaled(ctx, DOCUMENTED_QUEUE_S), BRONZE_CONCURRENCY_DOCUMENTED) - ctx.now
+        queue_s = (
+            _start(ctx, ctx.now + scaled(ctx, DOCUMENTED_QUEUE_S), BRONZE_CONCURRENCY_DOCUMENTED) - ctx.now
+        )
     else:
-        active = sum(1 for r in ctx.store.query("SELECT * FROM wavespeed_predictions WHERE deleted IS NULL")
-                     if Prediction(r).status(ctx.now) in ACTIVE)
+        active = sum(
+            1
+            for r in ctx.store.query("SELECT * FROM wavespeed_predictions WHERE deleted IS NULL")
+            if Prediction(r).status(ctx.now) in ACTIVE
+        )
         if active >= BRONZE_CONCURRENCY:
-            raise ApiError(429, "TooManyRequests",
-                           f"Too Many Requests: your account tier allows {BRONZE_CONCURRENCY} concurrent tasks")
+            raise ApiError(
+                429,
+                "TooManyRequests",
+                f"Too Many Requests: your account tier allows {BRONZE_CONCURRENCY} concurrent tasks",
+            )
         queue_s = scaled(ctx, QUEUE_S)
 
     seq = ctx.store.next_counter("wavespeed_prediction")
@@ -259,9 +283,19 @@ def submit(ctx: Context) -> Response:
     ctx.store.execute(
         "INSERT INTO wavespeed_predictions (id, seq, model, input, created, queue_s, run_s, fail_fraction, error,"
         " outputs, webhook) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (prediction_id, seq, f"{TRAINER_NAMESPACE}/{trainer}", json.dumps(inputs), ctx.now, queue_s,
-         run_s, fail_fraction, error,
-         json.dumps(_output_names(ctx, prediction_id, facts)), webhook),
+        (
+            prediction_id,
+            seq,
+            f"{TRAINER_NAMESPACE}/{trainer}",
+            json.dumps(inputs),
+            ctx.now,
+            queue_s,
+            run_s,
+            fail_fraction,
+            error,
+            json.dumps(_output_names(ctx, prediction_id, facts)),
+            webhook,
+        ),
     )
     p = load(ctx, prediction_id)
     assert p is not None
@@ -299,7 +333,9 @@ def _time_filter(body: dict[str, Any], key: str) -> float | None:
     try:
         return parse_iso_utc(value)
     except ValueError:
-        raise _bad(f"{key} must be an ISO 8601 timestamp such as 2025-09-25T09:12:48.239Z (got {value!r})") from None
+        raise _bad(
+            f"{key} must be an ISO 8601 timestamp such as 2025-09-25T09:12:48.239Z (got {value!r})"
+        ) from None
 
 
 def history(ctx: Context) -> Response:
@@ -330,7 +366,8 @@ def history(ctx: Context) -> Response:
         where.append("model = ?")
         params.append(str(body["model"]))
     rows = ctx.store.query(
-        f"SELECT * FROM wavespeed_predictions WHERE {' AND '.join(where)} ORDER BY created DESC, seq DESC", params
+        f"SELECT * FROM wavespeed_predictions WHERE {' AND '.join(where)} ORDER BY created DESC, seq DESC",
+        params,
     )
     items = [Prediction(r) for r in rows]
     if body.get("status"):
@@ -350,7 +387,8 @@ def delete(ctx: Context) -> Response:
     count = 0
     for prediction_id in dict.fromkeys(ids):
         cursor = ctx.store.execute(
-            "UPDATE wavespeed_predictions SET deleted = ? WHERE id = ? AND deleted IS NULL", (ctx.now, prediction_id)
+            "UPDATE wavespeed_predictions SET deleted = ? WHERE id = ? AND deleted IS NULL",
+            (ctx.now, prediction_id),
         )
         count += cursor.rowcount
     return ok({"deleted_count": count})
@@ -360,11 +398,22 @@ def delete(ctx: Context) -> Response:
 def lora_bytes(ctx: Context, p: Prediction, name: str) -> bytes:
     """A valid, tensor-less safetensors file whose metadata says what produced it."""
     trained = json.loads(p.row["input"])
-    header = json.dumps({"__metadata__": {
-        "format": "pt", "producer": "reconciler sandbox", "model": p.row["model"], "prediction_id": p.row["id"],
-        "file": name, "trigger_word": trained["trigger_word"], "steps": str(trained["steps"]),
-        "lora_rank": str(trained["lora_rank"]), "checksum": signature(ctx, "lora", p.row["id"], name),
-    }}, sort_keys=True).encode()
+    header = json.dumps(
+        {
+            "__metadata__": {
+                "format": "pt",
+                "producer": "reconciler sandbox",
+                "model": p.row["model"],
+                "prediction_id": p.row["id"],
+                "file": name,
+                "trigger_word": trained["trigger_word"],
+                "steps": str(trained["steps"]),
+                "lora_rank": str(trained["lora_rank"]),
+                "checksum": signature(ctx, "lora", p.row["id"], name),
+            }
+        },
+        sort_keys=True,
+    ).encode()
     header += b" " * (-len(header) % 8)
     return struct.pack("<Q", len(header)) + header
 
@@ -372,9 +421,15 @@ def lora_bytes(ctx: Context, p: Prediction, name: str) -> bytes:
 def output_file(ctx: Context) -> Response:
     p = load(ctx, ctx.params["prediction_id"])
     name = ctx.params["filename"]
-    if (p is None or p.status(ctx.now) != COMPLETED or p.outputs_expired(ctx.now)
-            or name not in json.loads(p.row["outputs"])):
-        raise ApiError(404, "NoSuchKey", "The specified key does not exist (output URLs are valid for 7 days)")
+    if (
+        p is None
+        or p.status(ctx.now) != COMPLETED
+        or p.outputs_expired(ctx.now)
+        or name not in json.loads(p.row["outputs"])
+    ):
+        raise ApiError(
+            404, "NoSuchKey", "The specified key does not exist (output URLs are valid for 7 days)"
+        )
     data = lora_bytes(ctx, p, name)
 
     def once() -> Iterator[bytes]:
@@ -385,8 +440,10 @@ def output_file(ctx: Context) -> Response:
 
 def list_objects(ctx: Context) -> list[dict[str, Any]]:
     rows = ctx.store.query("SELECT * FROM wavespeed_predictions ORDER BY created, seq")
-    return [{**view(ctx, Prediction(r), history=True, with_input=True), "_deleted": r["deleted"] is not None}
-            for r in rows]
+    return [
+        {**view(ctx, Prediction(r), history=True, with_input=True), "_deleted": r["deleted"] is not None}
+        for r in rows
+    ]
 
 
 def routes() -> list[Route]:

@@ -67,8 +67,13 @@ class ScriptedImgOpen:
         return self.requests[-1]
 
 
-def envelope(code: Any = "200", msg: str = "success", data: Any = None, status: int = 200,
-             headers: dict[str, str] | None = None) -> httpx.Response:
+def envelope(
+    code: Any = "200",
+    msg: str = "success",
+    data: Any = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     body: dict[str, Any] = {"code": code, "msg": msg}
     if data is not None:
         body["data"] = data
@@ -76,8 +81,14 @@ def envelope(code: Any = "200", msg: str = "success", data: Any = None, status: 
 
 
 def scripted_client(server: ScriptedImgOpen, clock: FakeClock, max_attempts: int = 5) -> ImgOpenClient:
-    return ImgOpenClient(BASE, ACCESS_KEY_ID, ACCESS_KEY_SECRET, transport=httpx.MockTransport(server.handler),
-                         retry=RetryPolicy(max_attempts=max_attempts, rng=random.Random(7)), clock=clock)
+    return ImgOpenClient(
+        BASE,
+        ACCESS_KEY_ID,
+        ACCESS_KEY_SECRET,
+        transport=httpx.MockTransport(server.handler),
+        retry=RetryPolicy(max_attempts=max_attempts, rng=random.Random(7)),
+        clock=clock,
+    )
 
 
 def imgopen_sandbox(clock: FakeClock, faults: FaultConfig | None = None) -> Sandbox:
@@ -85,5 +96,11 @@ def imgopen_sandbox(clock: FakeClock, faults: FaultConfig | None = None) -> Sand
 
 
 def sandbox_client(sandbox: Sandbox, clock: FakeClock, faults: FaultConfig | None = None) -> ImgOpenClient:
-    return ImgOpenClient("http://127.0.0.1", ACCESS_KEY_ID, ACCESS_KEY_SECRET, transport=sandbox.transport(faults),
-                         retry=RetryPolicy(rng=random.Random(3)), clock=clock)
+    return ImgOpenClient(
+        "http://127.0.0.1",
+        ACCESS_KEY_ID,
+        ACCESS_KEY_SECRET,
+        transport=sandbox.transport(faults),
+        retry=RetryPolicy(rng=random.Random(3)),
+        clock=clock,
+    )

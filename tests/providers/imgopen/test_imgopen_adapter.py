@@ -40,7 +40,9 @@ def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
 
 
 def make_adapter(sandbox: Sandbox, clock: FakeClock, faults: FaultConfig | None = None) -> ImgOpenAdapter:
-    return ImgOpenAdapter("imgopen-sandbox", sandbox_client(sandbox, clock, faults), clock=clock, parallelism=4)
+    return ImgOpenAdapter(
+        "imgopen-sandbox", sandbox_client(sandbox, clock, faults), clock=clock, parallelism=4
+    )
 
 
 @pytest.fixture
@@ -50,22 +52,44 @@ def adapter(sandbox: Sandbox, clock: FakeClock) -> ImgOpenAdapter:
 
 def fine_tune(name: str = "cats", spec_hash: str = HASH, **fields: Any) -> Desired:
     spec = ImgOpenFineTune(provider="imgopen-sandbox", dataset="cats", **{"maxEpochs": 10, **fields})
-    return Desired(address=f"FineTune/{name}", kind="FineTune", name=name, spec=spec.model_dump(mode="json"),
-                   spec_hash=spec_hash, inputs={"Dataset/cats": {"urls": URLS, "count": len(URLS)}})
+    return Desired(
+        address=f"FineTune/{name}",
+        kind="FineTune",
+        name=name,
+        spec=spec.model_dump(mode="json"),
+        spec_hash=spec_hash,
+        inputs={"Dataset/cats": {"urls": URLS, "count": len(URLS)}},
+    )
 
 
 def dataset(name: str = "cats") -> Desired:
-    return Desired(address=f"Dataset/{name}", kind="Dataset", name=name,
-                   spec={"provider": "imgopen-sandbox", "urls": URLS}, spec_hash=HASH)
+    return Desired(
+        address=f"Dataset/{name}",
+        kind="Dataset",
+        name=name,
+        spec={"provider": "imgopen-sandbox", "urls": URLS},
+        spec_hash=HASH,
+    )
 
 
 def record(desired: Desired, obs: Observation) -> ResourceRecord:
-    return ResourceRecord(address=desired.address, kind=desired.kind, name=desired.name, provider="imgopen-sandbox",
-                          provider_type="imgopen", remote_id=obs.remote_id, spec=dict(desired.spec),
-                          spec_hash=desired.spec_hash, status=obs.status, outputs=dict(obs.outputs))
+    return ResourceRecord(
+        address=desired.address,
+        kind=desired.kind,
+        name=desired.name,
+        provider="imgopen-sandbox",
+        provider_type="imgopen",
+        remote_id=obs.remote_id,
+        spec=dict(desired.spec),
+        spec_hash=desired.spec_hash,
+        status=obs.status,
+        outputs=dict(obs.outputs),
+    )
 
 
-def wait_settled(adapter: ImgOpenAdapter, rec: ResourceRecord, clock: FakeClock) -> tuple[Observation, list[str]]:
+def wait_settled(
+    adapter: ImgOpenAdapter, rec: ResourceRecord, clock: FakeClock
+) -> tuple[Observation, list[str]]:
     statuses: list[str] = []
     for _ in range(1000):
         obs = adapter.read(rec)
@@ -92,8 +116,9 @@ def test_a_dataset_is_its_urls_and_costs_no_request(adapter: ImgOpenAdapter, san
 
 
 # --- the happy path ------------------------------------------------------------------------------
-def test_submit_poll_succeed_and_download_the_lora(adapter: ImgOpenAdapter, sandbox: Sandbox,
-                                                   clock: FakeClock) -> None:
+def test_submit_poll_succeed_and_download_the_lora(
+    adapter: ImgOpenAdapter, sandbox: Sandbox, clock: FakeClock
+) -> None:
     d = fine_tune(seed=42, learningRate="0.0001")
     created = adapter.create(d)
     tid = task_id(d.address, d.spec_hash)
@@ -108,7 +133,10 @@ def test_submit_poll_succeed_and_download_the_lora(adapter: ImgOpenAdapter, sand
     final, statuses = wait_settled(adapter, record(d, created), clock)
     assert statuses == ["1", "3", "2"]
     assert final.phase is Phase.READY and final.remote_id == tid
-    assert final.outputs == {"task_id": tid, "lora_url": f"http://127.0.0.1/sandbox-files/imgopen/{tid}/lora.safetensors"}
+    assert final.outputs == {
+        "task_id": tid,
+        "lora_url": f"http://127.0.0.1/sandbox-files/imgopen/{tid}/lora.safetensors",
+    }
 
     with httpx.Client(transport=sandbox.transport(), base_url="http://127.0.0.1") as http:
         response = http.get(final.outputs["lora_url"])  # no credentials: a pre-signed-style URL
@@ -135,8 +163,9 @@ def test_training_time_follows_the_parameters(adapter: ImgOpenAdapter, clock: Fa
 
 
 # --- idempotency, lost responses, discovery --------------------------------------------------------
-def test_a_duplicate_submit_is_recognised_and_adopted(adapter: ImgOpenAdapter, sandbox: Sandbox,
-                                                      clock: FakeClock) -> None:
+def test_a_duplicate_submit_is_recognised_and_adopted(
+    adapter: ImgOpenAdapter, sandbox: Sandbox, clock: FakeClock
+) -> None:
     d = fine_tune()
     first = adapter.create(d)
     clock.advance(1.0)
@@ -146,7 +175,9 @@ def test_a_duplicate_submit_is_recognised_and_adopted(adapter: ImgOpenAdapter, s
     assert sandbox.request_counts() == {SUBMIT: 2, QUERY: 1}
 
 
-def test_every_submit_response_lost_then_find_adopts_without_a_duplicate(sandbox: Sandbox, clock: FakeClock) -> None:
+def test_every_submit_response_lost_then_find_adopts_without_a_duplicate(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
     faults = FaultConfig(rules=[FaultRule(match=SUBMIT, rate_lost_response=1.0)])
     adapter = make_adapter(sandbox, clock, faults)
     d = fine_tune()
@@ -170,13 +201,19 @@ def _seed_losing_only_the_first_submit() -> int:
     raise AssertionError("no such seed")
 
 
-def test_a_lost_submit_response_is_resent_and_the_duplicate_adopted(sandbox: Sandbox, clock: FakeClock) -> None:
-    faults = FaultConfig(seed=_seed_losing_only_the_first_submit(),
-                         rules=[FaultRule(match=SUBMIT, rate_lost_response=0.5)])
+def test_a_lost_submit_response_is_resent_and_the_duplicate_adopted(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    faults = FaultConfig(
+        seed=_seed_losing_only_the_first_submit(), rules=[FaultRule(match=SUBMIT, rate_lost_response=0.5)]
+    )
     adapter = make_adapter(sandbox, clock, faults)
     d = fine_tune()
     obs = adapter.create(d)
-    assert obs.remote_id == task_id(d.address, d.spec_hash) and obs.status in ("1", "3")  # read, not "SUBMITTED"
+    assert obs.remote_id == task_id(d.address, d.spec_hash) and obs.status in (
+        "1",
+        "3",
+    )  # read, not "SUBMITTED"
     assert len(sandbox.list_objects("imgopen_tasks")) == 1
     assert sandbox.request_counts() == {SUBMIT: 2, QUERY: 1}
 
@@ -192,7 +229,9 @@ def test_discover_finds_by_task_id_only_for_the_same_spec(adapter: ImgOpenAdapte
 
 
 # --- failures and retraining ---------------------------------------------------------------------
-def test_fail_jobs_ends_failed_and_retraining_takes_the_next_task_id(sandbox: Sandbox, clock: FakeClock) -> None:
+def test_fail_jobs_ends_failed_and_retraining_takes_the_next_task_id(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
     adapter = make_adapter(sandbox, clock, FaultConfig(fail_jobs=1.0))
     d = fine_tune()
     created = adapter.create(d)
@@ -205,21 +244,36 @@ def test_fail_jobs_ends_failed_and_retraining_takes_the_next_task_id(sandbox: Sa
     retry = healthy.create(d)
     assert retry.remote_id == task_id(d.address, d.spec_hash, 1) == created.remote_id + "-r1"
     assert retry.status == "SUBMITTED"
-    assert [t["taskId"] for t in sandbox.list_objects("imgopen_tasks")] == [created.remote_id, retry.remote_id]
+    assert [t["taskId"] for t in sandbox.list_objects("imgopen_tasks")] == [
+        created.remote_id,
+        retry.remote_id,
+    ]
     assert healthy.discover([d], set())[d.address].remote_id == retry.remote_id  # the newest attempt
 
 
-def test_read_many_queries_each_training_and_reports_unknown_ones_gone(adapter: ImgOpenAdapter,
-                                                                       sandbox: Sandbox) -> None:
+def test_read_many_queries_each_training_and_reports_unknown_ones_gone(
+    adapter: ImgOpenAdapter, sandbox: Sandbox
+) -> None:
     desired = [fine_tune(f"ft-{i}", seed=i) for i in range(5)]
     recs = [record(d, adapter.create(d)) for d in desired]
-    ghost = ResourceRecord(address="FineTune/ghost", kind="FineTune", name="ghost", provider="imgopen-sandbox",
-                           provider_type="imgopen", remote_id="rcl-ghost-0000000000000000", spec={}, spec_hash="h")
+    ghost = ResourceRecord(
+        address="FineTune/ghost",
+        kind="FineTune",
+        name="ghost",
+        provider="imgopen-sandbox",
+        provider_type="imgopen",
+        remote_id="rcl-ghost-0000000000000000",
+        spec={},
+        spec_hash="h",
+    )
     ds = dataset()
     sandbox.reset_counts()
     seen = adapter.read_many([*recs, ghost, record(ds, adapter.create(ds))])
     assert {a: o.phase for a, o in seen.items()} == {
-        **{r.address: Phase.PENDING for r in recs}, "FineTune/ghost": Phase.GONE, "Dataset/cats": Phase.READY}
+        **{r.address: Phase.PENDING for r in recs},
+        "FineTune/ghost": Phase.GONE,
+        "Dataset/cats": Phase.READY,
+    }
     assert sandbox.request_counts() == {QUERY: 6}  # no list endpoint: one query per training
 
 

@@ -1,5 +1,4 @@
-"""The ImgOpen example through the real engine (Workspace) and the in-process sandbox.
-"""
+"""The ImgOpen example through the real engine (Workspace) and the in-process sandbox."""
 
 from __future__ import annotations
 
@@ -89,7 +88,8 @@ def test_a_lost_state_adopts_the_task_instead_of_training_again(env: Env) -> Non
 
 def test_lost_submit_responses_are_resolved_by_task_id(env: Env) -> None:
     env.transports["imgopen"] = env.sandbox.transport(
-        FaultConfig(rules=[FaultRule(match=SUBMIT, rate_lost_response=1.0)]))
+        FaultConfig(rules=[FaultRule(match=SUBMIT, rate_lost_response=1.0)])
+    )
     ws = env.workspace()
     _, result = ws.apply()
     assert result.ok, result.outcomes
@@ -138,7 +138,8 @@ def test_destroying_a_running_training_forgets_it_without_waiting(env: Env) -> N
     # still training ("1"/"3"), but ImgOpen can neither cancel nor delete it: planned as a forget, saying why
     assert actions(plan)[FT] is ActionType.FORGET
     assert "forgotten, not deleted: ImgOpen has no delete or cancel API" in next(
-        a.reason for a in plan.actions if a.address == FT)
+        a.reason for a in plan.actions if a.address == FT
+    )
     started = env.clock.now()
     _, result = ws.apply(destroy=True)
     assert result is not None and result.ok, result.outcomes

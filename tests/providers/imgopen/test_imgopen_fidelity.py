@@ -39,23 +39,40 @@ def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
 
 
 def adapter_for(sandbox: Sandbox, clock: FakeClock, faults: FaultConfig | None = None) -> ImgOpenAdapter:
-    client = ImgOpenClient("http://127.0.0.1", ACCESS_KEY_ID, ACCESS_KEY_SECRET, transport=sandbox.transport(faults),
-                           retry=RetryPolicy(rng=random.Random(3)), clock=clock)
+    client = ImgOpenClient(
+        "http://127.0.0.1",
+        ACCESS_KEY_ID,
+        ACCESS_KEY_SECRET,
+        transport=sandbox.transport(faults),
+        retry=RetryPolicy(rng=random.Random(3)),
+        clock=clock,
+    )
     return ImgOpenAdapter("imgopen-sandbox", client, clock=clock)
 
 
 def fine_tune(**fields: Any) -> Desired:
     spec = ImgOpenFineTune(provider="imgopen-sandbox", dataset="cats", **{"maxEpochs": 10, **fields})
-    return Desired(address="FineTune/cats", kind="FineTune", name="cats", spec=spec.model_dump(mode="json"),
-                   spec_hash=HASH, inputs={"Dataset/cats": {"urls": URLS, "count": len(URLS)}})
+    return Desired(
+        address="FineTune/cats",
+        kind="FineTune",
+        name="cats",
+        spec=spec.model_dump(mode="json"),
+        spec_hash=HASH,
+        inputs={"Dataset/cats": {"urls": URLS, "count": len(URLS)}},
+    )
 
 
 def test_a_duplicate_task_id_gets_a_refusal_that_says_nothing(sandbox: Sandbox) -> None:
     body = {"taskId": "t-1", "fileUrlList": URLS}
-    for fidelity, expected in (("documented", {"code": "400", "msg": "submit failed"}),
-                               ("permissive", {"code": "409", "msg": "taskId already exists"})):
-        with httpx.Client(transport=sandbox.transport(fidelity=fidelity), base_url="http://127.0.0.1",
-                          headers={"X-Request-req-accessKeyId": "a", "X-Request-req-accessKeySecret": "b"}) as http:
+    for fidelity, expected in (
+        ("documented", {"code": "400", "msg": "submit failed"}),
+        ("permissive", {"code": "409", "msg": "taskId already exists"}),
+    ):
+        with httpx.Client(
+            transport=sandbox.transport(fidelity=fidelity),
+            base_url="http://127.0.0.1",
+            headers={"X-Request-req-accessKeyId": "a", "X-Request-req-accessKeySecret": "b"},
+        ) as http:
             http.post(SUBMIT.split(" ", 1)[1], json=body)
             assert http.post(SUBMIT.split(" ", 1)[1], json=body).json() == expected
     assert len(sandbox.list_objects("imgopen_tasks")) == 1
@@ -76,26 +93,38 @@ def _seed_losing_only_the_first_submit() -> int:
     rules = FaultConfig(rules=[FaultRule(match=SUBMIT, rate_lost_response=0.5)])
     path = SUBMIT.split(" ", 1)[1]
     for seed in range(200):
-        if (decide(rules, seed, "POST", path, SUBMIT, 1).kind == "lost"
-                and decide(rules, seed, "POST", path, SUBMIT, 2).kind == "none"):
+        if (
+            decide(rules, seed, "POST", path, SUBMIT, 1).kind == "lost"
+            and decide(rules, seed, "POST", path, SUBMIT, 2).kind == "none"
+        ):
             return seed
     raise AssertionError("no such seed")
 
 
 def test_a_resent_submit_after_a_lost_response_adopts_the_task(sandbox: Sandbox, clock: FakeClock) -> None:
-    faults = FaultConfig(seed=_seed_losing_only_the_first_submit(),
-                         rules=[FaultRule(match=SUBMIT, rate_lost_response=0.5)])
+    faults = FaultConfig(
+        seed=_seed_losing_only_the_first_submit(), rules=[FaultRule(match=SUBMIT, rate_lost_response=0.5)]
+    )
     d = fine_tune()
     obs = adapter_for(sandbox, clock, faults).create(d)
-    assert obs.remote_id == task_id(d.address, d.spec_hash) and obs.status in ("1", "3")  # read, not SUBMITTED
+    assert obs.remote_id == task_id(d.address, d.spec_hash) and obs.status in (
+        "1",
+        "3",
+    )  # read, not SUBMITTED
     assert len(sandbox.list_objects("imgopen_tasks")) == 1
 
 
 def test_a_genuine_refusal_still_fails(sandbox: Sandbox, clock: FakeClock) -> None:
     adapter = adapter_for(sandbox, clock)
     ftp = [u.replace("https://", "ftp://") for u in URLS]  # not public http(s) URLs
-    bad = Desired(address="FineTune/cats", kind="FineTune", name="cats", spec=dict(fine_tune().spec),
-                  spec_hash=HASH, inputs={"Dataset/cats": {"urls": ftp, "count": len(ftp)}})
+    bad = Desired(
+        address="FineTune/cats",
+        kind="FineTune",
+        name="cats",
+        spec=dict(fine_tune().spec),
+        spec_hash=HASH,
+        inputs={"Dataset/cats": {"urls": ftp, "count": len(ftp)}},
+    )
     sandbox.reset_counts()
     with pytest.raises(InvalidRequestError, match="public http"):
         adapter.create(bad)

@@ -21,7 +21,9 @@ HASH = "sha256:" + "ab" * 32
 
 def test_same_address_and_spec_give_the_same_id() -> None:
     assert task_id("FineTune/money-rain", HASH) == task_id("FineTune/money-rain", HASH)
-    assert task_id("FineTune/money-rain", HASH) == "rcl-money-rain-" + task_id("FineTune/money-rain", HASH)[-16:]
+    assert (
+        task_id("FineTune/money-rain", HASH) == "rcl-money-rain-" + task_id("FineTune/money-rain", HASH)[-16:]
+    )
 
 
 def test_a_changed_spec_or_address_gives_a_new_id() -> None:
@@ -51,7 +53,11 @@ def test_attempts_add_a_suffix_and_stay_distinct() -> None:
 def test_status_codes_follow_the_documented_inference() -> None:
     assert result_endpoint.RESULT_PATH == "/AIGCImgOpenServ/saas/modelTraining/queryTrainingResult"
     assert [result_endpoint.state_of(s) for s in (1, 2, 3, 4)] == [
-        ResultState.IN_PROGRESS, ResultState.SUCCEEDED, ResultState.IN_PROGRESS, ResultState.FAILED]
+        ResultState.IN_PROGRESS,
+        ResultState.SUCCEEDED,
+        ResultState.IN_PROGRESS,
+        ResultState.FAILED,
+    ]
     assert result_endpoint.state_of(7) is ResultState.IN_PROGRESS
     assert "unrecognised status 7" in describe(7) and "providers.md §3.2" in describe(7)
     assert describe(TrainingStatus.QUEUED) == "queued"
@@ -67,9 +73,16 @@ def test_parse_result_accepts_string_statuses_and_alternative_url_keys() -> None
     assert r.lora_url is None  # only a finished task has a LoRA
 
 
-@pytest.mark.parametrize(("code", "msg", "unknown"), [
-    ("404", None, True), ("1", "taskId abc not found", True), ("1", "Task does not exist", True),
-    ("1", "任务不存在", True), ("400", "image file not found", False), ("400", "taskId is required", False),
-])
+@pytest.mark.parametrize(
+    ("code", "msg", "unknown"),
+    [
+        ("404", None, True),
+        ("1", "taskId abc not found", True),
+        ("1", "Task does not exist", True),
+        ("1", "任务不存在", True),
+        ("400", "image file not found", False),
+        ("400", "taskId is required", False),
+    ],
+)
 def test_unknown_task_recognition(code: str, msg: str | None, unknown: bool) -> None:
     assert is_unknown_task(code, msg) is unknown

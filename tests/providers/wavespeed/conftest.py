@@ -21,7 +21,9 @@ def server() -> ScriptedServer:
 
 @pytest.fixture
 def client(server: ScriptedServer, clock: FakeClock, policy: RetryPolicy) -> Iterator[WaveSpeedClient]:
-    c = WaveSpeedClient(BASE, API_KEY, transport=httpx.MockTransport(server.handler), retry=policy, clock=clock)
+    c = WaveSpeedClient(
+        BASE, API_KEY, transport=httpx.MockTransport(server.handler), retry=policy, clock=clock
+    )
     yield c
     c.close()
 
@@ -43,7 +45,9 @@ def sandbox(clean_sandbox_env: None, clock: FakeClock) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def sandbox_client(sandbox: Sandbox, clock: FakeClock, policy: RetryPolicy) -> Iterator[WaveSpeedClient]:
-    c = WaveSpeedClient("http://127.0.0.1", "sandbox-key", transport=sandbox.transport(), retry=policy, clock=clock)
+    c = WaveSpeedClient(
+        "http://127.0.0.1", "sandbox-key", transport=sandbox.transport(), retry=policy, clock=clock
+    )
     yield c
     c.close()
 

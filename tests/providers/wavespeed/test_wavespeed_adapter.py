@@ -35,29 +35,71 @@ def images(tmp_path: Path) -> Path:
     return folder
 
 
-def dataset_desired(source: Path | None = None, *, url: str | None = None, name: str = "money-rain",
-                    digest: str = DIGEST) -> Desired:
-    spec: dict[str, Any] = {"provider": "ws", "source": str(source)} if source else {"provider": "ws", "url": url}
-    return Desired(address=f"Dataset/{name}", kind="Dataset", name=name, spec=spec, spec_hash="h-ds",
-                   content_digest=digest if source else None, source_path=str(source) if source else None)
+def dataset_desired(
+    source: Path | None = None, *, url: str | None = None, name: str = "money-rain", digest: str = DIGEST
+) -> Desired:
+    spec: dict[str, Any] = (
+        {"provider": "ws", "source": str(source)} if source else {"provider": "ws", "url": url}
+    )
+    return Desired(
+        address=f"Dataset/{name}",
+        kind="Dataset",
+        name=name,
+        spec=spec,
+        spec_hash="h-ds",
+        content_digest=digest if source else None,
+        source_path=str(source) if source else None,
+    )
 
 
-def fine_tune_desired(data_url: str, *, name: str = "money-rain-lora", trainer: str = "wan-2.2-image-lora-trainer",
-                      dataset: str = "money-rain", **spec: Any) -> Desired:
-    full = {"provider": "ws", "trainer": trainer, "dataset": dataset, "trigger_word": "p3r5on", "steps": 1000,
-            "learning_rate": 0.0002, "lora_rank": 32, **spec}
-    return Desired(address=f"FineTune/{name}", kind="FineTune", name=name, spec=full, spec_hash="h-ft",
-                   inputs={f"Dataset/{dataset}": {"url": data_url}})
+def fine_tune_desired(
+    data_url: str,
+    *,
+    name: str = "money-rain-lora",
+    trainer: str = "wan-2.2-image-lora-trainer",
+    dataset: str = "money-rain",
+    **spec: Any,
+) -> Desired:
+    full = {
+        "provider": "ws",
+        "trainer": trainer,
+        "dataset": dataset,
+        "trigger_word": "p3r5on",
+        "steps": 1000,
+        "learning_rate": 0.0002,
+        "lora_rank": 32,
+        **spec,
+    }
+    return Desired(
+        address=f"FineTune/{name}",
+        kind="FineTune",
+        name=name,
+        spec=full,
+        spec_hash="h-ft",
+        inputs={f"Dataset/{dataset}": {"url": data_url}},
+    )
 
 
 def record_of(desired: Desired, obs: Observation, now: float) -> ResourceRecord:
-    return ResourceRecord(address=desired.address, kind=desired.kind, name=desired.name, provider="ws",
-                          provider_type="wavespeed", remote_id=obs.remote_id, spec=dict(desired.spec),
-                          spec_hash=desired.spec_hash, content_digest=desired.content_digest, status=obs.status,
-                          outputs=dict(obs.outputs), created_at=iso_utc(now))
+    return ResourceRecord(
+        address=desired.address,
+        kind=desired.kind,
+        name=desired.name,
+        provider="ws",
+        provider_type="wavespeed",
+        remote_id=obs.remote_id,
+        spec=dict(desired.spec),
+        spec_hash=desired.spec_hash,
+        content_digest=desired.content_digest,
+        status=obs.status,
+        outputs=dict(obs.outputs),
+        created_at=iso_utc(now),
+    )
 
 
-def settle(adapter: WaveSpeedAdapter, record: ResourceRecord, clock: FakeClock, limit: int = 200) -> Observation:
+def settle(
+    adapter: WaveSpeedAdapter, record: ResourceRecord, clock: FakeClock, limit: int = 200
+) -> Observation:
     for _ in range(limit):
         obs = adapter.read(record)
         if obs.phase is not Phase.PENDING:
@@ -66,21 +108,30 @@ def settle(adapter: WaveSpeedAdapter, record: ResourceRecord, clock: FakeClock, 
     raise AssertionError("never settled")
 
 
-def client_for(sandbox: Sandbox, clock: FakeClock, faults: FaultConfig | None = None,
-               attempts: int = 5) -> WaveSpeedClient:
-    return WaveSpeedClient("http://127.0.0.1", "sandbox-key", transport=sandbox.transport(faults=faults),
-                           retry=RetryPolicy(max_attempts=attempts, rng=random.Random(3)), clock=clock)
+def client_for(
+    sandbox: Sandbox, clock: FakeClock, faults: FaultConfig | None = None, attempts: int = 5
+) -> WaveSpeedClient:
+    return WaveSpeedClient(
+        "http://127.0.0.1",
+        "sandbox-key",
+        transport=sandbox.transport(faults=faults),
+        retry=RetryPolicy(max_attempts=attempts, rng=random.Random(3)),
+        clock=clock,
+    )
 
 
-def uploaded_dataset(adapter: WaveSpeedAdapter, images: Path, clock: FakeClock) -> tuple[Desired, ResourceRecord]:
+def uploaded_dataset(
+    adapter: WaveSpeedAdapter, images: Path, clock: FakeClock
+) -> tuple[Desired, ResourceRecord]:
     desired = dataset_desired(images)
     obs = adapter.create(desired)
     return desired, record_of(desired, obs, clock.now())
 
 
 # --- the whole lifecycle ------------------------------------------------------------------------
-def test_upload_train_complete_download_delete(adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock,
-                                               images: Path, tmp_path: Path) -> None:
+def test_upload_train_complete_download_delete(
+    adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock, images: Path, tmp_path: Path
+) -> None:
     ds, ds_record = uploaded_dataset(adapter, images, clock)
     assert ds_record.remote_id and ds_record.remote_id.endswith("/money-rain-ab12ab12ab12ab12.zip")
     assert adapter.read(ds_record).phase is Phase.READY
@@ -116,22 +167,34 @@ def test_upload_train_complete_download_delete(adapter: WaveSpeedAdapter, sandbo
 
 def test_single_lora_trainer_outputs_lora(adapter: WaveSpeedAdapter, clock: FakeClock, images: Path) -> None:
     _, ds_record = uploaded_dataset(adapter, images, clock)
-    ft = fine_tune_desired(ds_record.outputs["url"], trainer="flux-dev-lora-trainer", lora_rank=16,
-                           learning_rate=0.0004)
+    ft = fine_tune_desired(
+        ds_record.outputs["url"], trainer="flux-dev-lora-trainer", lora_rank=16, learning_rate=0.0004
+    )
     done = settle(adapter, record_of(ft, adapter.create(ft), clock.now()), clock)
     assert done.phase is Phase.READY
     assert {k for k in done.outputs if "lora" in k} == {"lora"}
 
 
-def test_read_many_is_one_result_per_prediction(adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock,
-                                                images: Path) -> None:
+def test_read_many_is_one_result_per_prediction(
+    adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     ds, ds_record = uploaded_dataset(adapter, images, clock)
     records = [ds_record]
     for i in range(3):
         ft = fine_tune_desired(ds_record.outputs["url"], name=f"ft-{i}", steps=1000 + i)
         records.append(record_of(ft, adapter.create(ft), clock.now()))
-    records.append(ResourceRecord(address="FineTune/lost", kind="FineTune", name="lost", provider="ws",
-                                  provider_type="wavespeed", remote_id="f" * 32, spec={}, spec_hash="x"))
+    records.append(
+        ResourceRecord(
+            address="FineTune/lost",
+            kind="FineTune",
+            name="lost",
+            provider="ws",
+            provider_type="wavespeed",
+            remote_id="f" * 32,
+            spec={},
+            spec_hash="x",
+        )
+    )
     sandbox.reset_counts()
     seen = adapter.read_many(records)
     assert sandbox.request_counts() == {RESULT_KEY: 4}
@@ -141,8 +204,9 @@ def test_read_many_is_one_result_per_prediction(adapter: WaveSpeedAdapter, sandb
 
 
 # --- ambiguous creates and discovery ------------------------------------------------------------
-def test_find_after_a_lost_response_adopts_instead_of_duplicating(sandbox: Sandbox, clock: FakeClock,
-                                                                  images: Path) -> None:
+def test_find_after_a_lost_response_adopts_instead_of_duplicating(
+    sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     plain = WaveSpeedAdapter("ws", client_for(sandbox, clock), clock=clock)
     _, ds_record = uploaded_dataset(plain, images, clock)
     lossy = FaultConfig(rules=[FaultRule(match="POST /api/v3/wavespeed-ai/*", rate_lost_response=1.0)])
@@ -165,7 +229,8 @@ def test_find_after_a_lost_response_adopts_instead_of_duplicating(sandbox: Sandb
 
 
 def test_discover_with_no_state_uploads_again_and_adopts_only_a_provable_training(
-        adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock, images: Path) -> None:
+    adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     ds, ds_record = uploaded_dataset(adapter, images, clock)
     ft = fine_tune_desired(ds_record.outputs["url"])
     first = adapter.create(ft)
@@ -232,8 +297,9 @@ def test_expired_outputs_are_drift(adapter: WaveSpeedAdapter, clock: FakeClock, 
     assert expired.outputs["outputs_expire_at"] == done.outputs["outputs_expire_at"]
 
 
-def test_uploads_expire_after_seven_days_without_a_request(adapter: WaveSpeedAdapter, sandbox: Sandbox,
-                                                           clock: FakeClock, images: Path) -> None:
+def test_uploads_expire_after_seven_days_without_a_request(
+    adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     _, ds_record = uploaded_dataset(adapter, images, clock)
     sandbox.reset_counts()
     clock.advance(WEEK - 1)
@@ -245,8 +311,9 @@ def test_uploads_expire_after_seven_days_without_a_request(adapter: WaveSpeedAda
     assert sandbox.request_counts() == {}
 
 
-def test_training_on_an_expired_upload_fails_with_the_reason(adapter: WaveSpeedAdapter, clock: FakeClock,
-                                                             images: Path) -> None:
+def test_training_on_an_expired_upload_fails_with_the_reason(
+    adapter: WaveSpeedAdapter, clock: FakeClock, images: Path
+) -> None:
     _, ds_record = uploaded_dataset(adapter, images, clock)
     clock.advance(WEEK + 1)
     ft = fine_tune_desired(ds_record.outputs["url"])
@@ -254,7 +321,9 @@ def test_training_on_an_expired_upload_fails_with_the_reason(adapter: WaveSpeedA
     assert failed.phase is Phase.FAILED and "HTTP 404" in (failed.message or "")
 
 
-def test_too_few_images_fails_the_prediction(adapter: WaveSpeedAdapter, clock: FakeClock, tmp_path: Path) -> None:
+def test_too_few_images_fails_the_prediction(
+    adapter: WaveSpeedAdapter, clock: FakeClock, tmp_path: Path
+) -> None:
     folder = tmp_path / "few"
     folder.mkdir()
     for i in range(3):
@@ -266,7 +335,9 @@ def test_too_few_images_fails_the_prediction(adapter: WaveSpeedAdapter, clock: F
     assert failed.message == "The training zip must contain at least 10 images (found 3)"
 
 
-def test_url_datasets_need_no_provider_call(adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock) -> None:
+def test_url_datasets_need_no_provider_call(
+    adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: FakeClock
+) -> None:
     ds = dataset_desired(url="https://data.example/set.zip")
     obs = adapter.create(ds)
     assert (obs.phase, obs.outputs) == (Phase.READY, {"url": "https://data.example/set.zip"})
@@ -289,14 +360,30 @@ def test_cancel_deletes(adapter: WaveSpeedAdapter, sandbox: Sandbox, clock: Fake
 
 def test_fingerprint_and_interface_facts(adapter: WaveSpeedAdapter, images: Path) -> None:
     ft = fine_tune_desired("https://data.example/set.zip")
-    assert adapter.fingerprint(ft) == {"model": "wavespeed-ai/wan-2.2-image-lora-trainer",
-                                       "data": "https://data.example/set.zip", "trigger_word": "p3r5on",
-                                       "steps": 1000, "learning_rate": 0.0002, "lora_rank": 32}
+    assert adapter.fingerprint(ft) == {
+        "model": "wavespeed-ai/wan-2.2-image-lora-trainer",
+        "data": "https://data.example/set.zip",
+        "trigger_word": "p3r5on",
+        "steps": 1000,
+        "learning_rate": 0.0002,
+        "lora_rank": 32,
+    }
     assert adapter.fingerprint(dataset_desired(images)) == {"filename": "money-rain-ab12ab12ab12ab12.zip"}
     assert adapter.type == "wavespeed" and adapter.name == "ws"
     with pytest.raises(ValueError, match="no in-place update"):
-        adapter.update(ft, ResourceRecord(address="FineTune/x", kind="FineTune", name="x", provider="ws",
-                                          provider_type="wavespeed", remote_id="p", spec={}, spec_hash="h"))
+        adapter.update(
+            ft,
+            ResourceRecord(
+                address="FineTune/x",
+                kind="FineTune",
+                name="x",
+                provider="ws",
+                provider_type="wavespeed",
+                remote_id="p",
+                spec={},
+                spec_hash="h",
+            ),
+        )
     missing = Desired(address="FineTune/x", kind="FineTune", name="x", spec=dict(ft.spec), spec_hash="h")
     with pytest.raises(ValueError, match="has no URL yet"):
         adapter.fingerprint(missing)

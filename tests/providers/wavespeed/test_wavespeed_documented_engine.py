@@ -69,13 +69,17 @@ def test_a_lost_submit_response_is_found_not_resent(root: Path, clock: FakeClock
     assert not workspace(root, clock, sandbox).plan().has_changes
 
 
-def test_a_dataset_with_no_state_is_uploaded_again_without_a_retrain(root: Path, clock: FakeClock,
-                                                                     sandbox: Sandbox) -> None:
+def test_a_dataset_with_no_state_is_uploaded_again_without_a_retrain(
+    root: Path, clock: FakeClock, sandbox: Sandbox
+) -> None:
     ws = workspace(root, clock, sandbox)
     ws.apply()
     trained = ws.records()["FineTune/product-shots"].remote_id
     ws.state_rm(["Dataset/product-shots"])
-    assert actions(ws) == {"Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.NOOP}
+    assert actions(ws) == {
+        "Dataset/product-shots": ActionType.CREATE,
+        "FineTune/product-shots": ActionType.NOOP,
+    }
     _, result = ws.apply()
     assert result.ok, result.outcomes
     assert not ws.plan().has_changes
@@ -89,13 +93,19 @@ def test_a_lost_state_file_never_adopts_a_guess(root: Path, clock: FakeClock, sa
     trained = ws.records()["FineTune/product-shots"].remote_id
     ws.state_rm(["Dataset/product-shots", "FineTune/product-shots"])
     # nothing is provably ours: both are planned again (the plan's warning lists `trained` to import)
-    assert actions(ws) == {"Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.CREATE}
+    assert actions(ws) == {
+        "Dataset/product-shots": ActionType.CREATE,
+        "FineTune/product-shots": ActionType.CREATE,
+    }
     adapter = ws.adapters()["wavespeed"]
     desired = [d for d in _desired(ws) if d.kind == "FineTune"]
     report = adapter.unrecognised(desired, set())  # type: ignore[attr-defined]
     assert [c.remote_id for c in report["FineTune/product-shots"].candidates] == [trained]
     ws.import_resource("FineTune/product-shots", trained)
-    assert actions(ws) == {"Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.NOOP}
+    assert actions(ws) == {
+        "Dataset/product-shots": ActionType.CREATE,
+        "FineTune/product-shots": ActionType.NOOP,
+    }
 
 
 def _desired(ws: Workspace) -> list:

@@ -29,11 +29,17 @@ BOTH = {"high_noise_lora": HIGH, "low_noise_lora": LOW}
         pytest.param(json.dumps(json.dumps(BOTH)), BOTH, id="doubly encoded"),
         pytest.param([{"lora": ONE}], {"lora": ONE}, id="object with lora"),
         pytest.param([{"url": ONE}], {"lora": ONE}, id="object with url"),
-        pytest.param([ONE, f"{CDN}/b.safetensors"], {"lora": ONE, "lora_2": f"{CDN}/b.safetensors"},
-                     id="two unclassified URLs"),
+        pytest.param(
+            [ONE, f"{CDN}/b.safetensors"],
+            {"lora": ONE, "lora_2": f"{CDN}/b.safetensors"},
+            id="two unclassified URLs",
+        ),
         pytest.param([HIGH, HIGH, LOW], BOTH, id="repeats dropped"),
-        pytest.param([f"{CDN}/x-high-noise.safetensors"], {"high_noise_lora": f"{CDN}/x-high-noise.safetensors"},
-                     id="hyphenated marker"),
+        pytest.param(
+            [f"{CDN}/x-high-noise.safetensors"],
+            {"high_noise_lora": f"{CDN}/x-high-noise.safetensors"},
+            id="hyphenated marker",
+        ),
         pytest.param([" " + ONE + " "], {"lora": ONE}, id="whitespace"),
         pytest.param([], {}, id="empty"),
         pytest.param(None, {}, id="null"),
@@ -61,5 +67,7 @@ def test_classification_uses_the_file_name_only() -> None:
 
 
 def test_missing_loras() -> None:
-    assert missing_loras({"high_noise_lora": HIGH}, ("high_noise_lora", "low_noise_lora")) == ["low_noise_lora"]
+    assert missing_loras({"high_noise_lora": HIGH}, ("high_noise_lora", "low_noise_lora")) == [
+        "low_noise_lora"
+    ]
     assert missing_loras({"lora": ONE}, ("lora",)) == []

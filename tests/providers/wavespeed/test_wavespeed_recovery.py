@@ -52,21 +52,43 @@ def sandbox(clean_sandbox_env: None, clock: FakeClock, fidelity: str) -> Iterato
 
 
 def adapter_for(sandbox: Sandbox, clock: FakeClock, faults: FaultConfig | None = None) -> WaveSpeedAdapter:
-    client = WaveSpeedClient("http://127.0.0.1", "sandbox-key", transport=sandbox.transport(faults=faults),
-                             retry=RetryPolicy(max_attempts=3, rng=random.Random(3)), clock=clock)
+    client = WaveSpeedClient(
+        "http://127.0.0.1",
+        "sandbox-key",
+        transport=sandbox.transport(faults=faults),
+        retry=RetryPolicy(max_attempts=3, rng=random.Random(3)),
+        clock=clock,
+    )
     return WaveSpeedAdapter("ws", client, clock=clock)
 
 
 def dataset(source: Path, name: str = "money-rain") -> Desired:
-    return Desired(address=f"Dataset/{name}", kind="Dataset", name=name, spec={"provider": "ws", "source": str(source)},
-                   spec_hash="h-ds", content_digest=DIGEST, source_path=str(source))
+    return Desired(
+        address=f"Dataset/{name}",
+        kind="Dataset",
+        name=name,
+        spec={"provider": "ws", "source": str(source)},
+        spec_hash="h-ds",
+        content_digest=DIGEST,
+        source_path=str(source),
+    )
 
 
 def fine_tune(data_url: str | None, name: str = "money-rain-lora", **spec: Any) -> Desired:
-    full = {"provider": "ws", "trainer": "wan-2.2-image-lora-trainer", "dataset": "money-rain",
-            "trigger_word": "p3r5on", "steps": 1000, "learning_rate": 0.0002, "lora_rank": 32, **spec}
+    full = {
+        "provider": "ws",
+        "trainer": "wan-2.2-image-lora-trainer",
+        "dataset": "money-rain",
+        "trigger_word": "p3r5on",
+        "steps": 1000,
+        "learning_rate": 0.0002,
+        "lora_rank": 32,
+        **spec,
+    }
     inputs = {"Dataset/money-rain": {"url": data_url}} if data_url else {}
-    return Desired(address=f"FineTune/{name}", kind="FineTune", name=name, spec=full, spec_hash="h-ft", inputs=inputs)
+    return Desired(
+        address=f"FineTune/{name}", kind="FineTune", name=name, spec=full, spec_hash="h-ft", inputs=inputs
+    )
 
 
 def upload(adapter: WaveSpeedAdapter, images: Path, name: str = "money-rain") -> str:
@@ -79,8 +101,9 @@ def lost_submit(sandbox: Sandbox, clock: FakeClock, desired: Desired) -> None:
 
 
 # --- find after an ambiguous submit -------------------------------------------------------------
-def test_find_after_a_lost_response_finds_the_one_prediction(sandbox: Sandbox, clock: FakeClock,
-                                                             images: Path) -> None:
+def test_find_after_a_lost_response_finds_the_one_prediction(
+    sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     adapter = adapter_for(sandbox, clock)
     ft = fine_tune(upload(adapter, images))
     clock.advance(1)
@@ -95,8 +118,9 @@ def test_find_after_a_lost_response_finds_the_one_prediction(sandbox: Sandbox, c
     assert found.phase in (Phase.PENDING, Phase.READY)  # a lost-as-timeout waits 30 s on the fake clock
 
 
-def test_two_trainings_of_the_trainer_since_the_submit_are_ambiguous(sandbox: Sandbox, clock: FakeClock,
-                                                                     images: Path) -> None:
+def test_two_trainings_of_the_trainer_since_the_submit_are_ambiguous(
+    sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     adapter = adapter_for(sandbox, clock)
     url = upload(adapter, images)
     since = clock.now()
@@ -120,8 +144,9 @@ def test_a_claimed_prediction_is_never_returned(sandbox: Sandbox, clock: FakeClo
     assert found is not None and found.remote_id != mine.remote_id
 
 
-def test_predictions_before_since_or_failed_are_not_candidates(sandbox: Sandbox, clock: FakeClock,
-                                                              images: Path) -> None:
+def test_predictions_before_since_or_failed_are_not_candidates(
+    sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     adapter = adapter_for(sandbox, clock)
     url = upload(adapter, images)
     earlier = adapter.create(fine_tune(url))
@@ -149,8 +174,9 @@ def test_a_late_commit_is_found_once_it_lands(sandbox: Sandbox, clock: FakeClock
 
 
 @pytest.mark.parametrize("fidelity", ["permissive"], indirect=True)
-def test_a_shown_input_with_another_dataset_url_rules_a_candidate_out(sandbox: Sandbox, clock: FakeClock,
-                                                                      images: Path) -> None:
+def test_a_shown_input_with_another_dataset_url_rules_a_candidate_out(
+    sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     adapter = adapter_for(sandbox, clock)
     ours, theirs = upload(adapter, images, "ours"), upload(adapter, images, "theirs")
     since = clock.now()
@@ -159,19 +185,30 @@ def test_a_shown_input_with_another_dataset_url_rules_a_candidate_out(sandbox: S
     lost_submit(sandbox, clock, fine_tune(ours))
     found = adapter.find(fine_tune(ours), since, claimed=set())
     assert found is not None
-    mine = [p for p in sandbox.list_objects("wavespeed_predictions")
-            if p["input"]["data"] == ours and p["input"]["steps"] == 1000]
+    mine = [
+        p
+        for p in sandbox.list_objects("wavespeed_predictions")
+        if p["input"]["data"] == ours and p["input"]["steps"] == 1000
+    ]
     assert [found.remote_id] == [p["id"] for p in mine]
 
 
 def test_the_fingerprint_holds_what_find_needs(sandbox: Sandbox, clock: FakeClock) -> None:
     fp = adapter_for(sandbox, clock).fingerprint(fine_tune("https://data.example/set.zip"))
-    assert fp == {"model": MODEL, "data": "https://data.example/set.zip", "trigger_word": "p3r5on", "steps": 1000,
-                  "learning_rate": 0.0002, "lora_rank": 32}
+    assert fp == {
+        "model": MODEL,
+        "data": "https://data.example/set.zip",
+        "trigger_word": "p3r5on",
+        "steps": 1000,
+        "learning_rate": 0.0002,
+        "lora_rank": 32,
+    }
 
 
 # --- discovery without state --------------------------------------------------------------------
-def test_discovery_never_adopts_an_upload_by_its_file_name(sandbox: Sandbox, clock: FakeClock, images: Path) -> None:
+def test_discovery_never_adopts_an_upload_by_its_file_name(
+    sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     adapter = adapter_for(sandbox, clock)
     url = upload(adapter, images)
     adapter.create(fine_tune(url))  # the history (permissive) now names the upload in an input
@@ -183,8 +220,9 @@ def test_discovery_never_adopts_an_upload_by_its_file_name(sandbox: Sandbox, clo
     assert adapter.discover([fine_tune(None)], set()) == {}  # no dataset URL: nothing can be proven
 
 
-def test_discovery_adopts_only_an_exactly_matching_shown_input(sandbox: Sandbox, clock: FakeClock, fidelity: str,
-                                                               images: Path) -> None:
+def test_discovery_adopts_only_an_exactly_matching_shown_input(
+    sandbox: Sandbox, clock: FakeClock, fidelity: str, images: Path
+) -> None:
     adapter = adapter_for(sandbox, clock)
     url = upload(adapter, images)
     first = adapter.create(fine_tune(url))
@@ -197,8 +235,9 @@ def test_discovery_adopts_only_an_exactly_matching_shown_input(sandbox: Sandbox,
     assert adapter.discover([fine_tune(url, steps=2000)], set()) == {}
 
 
-def test_unrecognised_lists_the_candidates_for_the_plan(sandbox: Sandbox, clock: FakeClock, fidelity: str,
-                                                        images: Path) -> None:
+def test_unrecognised_lists_the_candidates_for_the_plan(
+    sandbox: Sandbox, clock: FakeClock, fidelity: str, images: Path
+) -> None:
     adapter = adapter_for(sandbox, clock)
     assert isinstance(adapter, ReportsUnrecognised)
     url = upload(adapter, images)
@@ -219,15 +258,18 @@ def test_unrecognised_lists_the_candidates_for_the_plan(sandbox: Sandbox, clock:
 
 
 @pytest.mark.parametrize("fidelity", ["permissive"], indirect=True)
-def test_two_exactly_matching_inputs_are_ambiguous_in_discovery(sandbox: Sandbox, clock: FakeClock,
-                                                                images: Path) -> None:
+def test_two_exactly_matching_inputs_are_ambiguous_in_discovery(
+    sandbox: Sandbox, clock: FakeClock, images: Path
+) -> None:
     adapter = adapter_for(sandbox, clock)
     url = upload(adapter, images)
     a, b = adapter.create(fine_tune(url)), adapter.create(fine_tune(url))
     with pytest.raises(AmbiguousMatch) as caught:
         adapter.discover([fine_tune(url)], set())
     assert set(caught.value.candidates) == {a.remote_id, b.remote_id}
-    assert adapter.discover([fine_tune(url)], {a.remote_id})["FineTune/money-rain-lora"].remote_id == b.remote_id
+    assert (
+        adapter.discover([fine_tune(url)], {a.remote_id})["FineTune/money-rain-lora"].remote_id == b.remote_id
+    )
 
 
 # --- against a scripted server: only documented fields, filters checked locally too ---------------
@@ -235,11 +277,22 @@ def test_find_asks_the_history_by_model_and_time_and_checks_both(server, client,
     from wavespeed_fakes import envelope, prediction
 
     since = 1767225600.0  # 2026-01-01T00:00:00Z
-    items = [prediction("new", "processing", created_at="2026-01-01T00:00:05.123456789Z"),
-             prediction("old", "completed", created_at="2025-12-31T23:59:00.000000000Z"),  # before `since`
-             prediction("flux", "processing", model="wavespeed-ai/flux-dev-lora-trainer",
-                        created_at="2026-01-01T00:00:06.000Z")]  # another trainer
-    server.on("POST", "/api/v3/predictions", envelope({"page": 1, "items": items}), envelope({"page": 2, "items": []}))
+    items = [
+        prediction("new", "processing", created_at="2026-01-01T00:00:05.123456789Z"),
+        prediction("old", "completed", created_at="2025-12-31T23:59:00.000000000Z"),  # before `since`
+        prediction(
+            "flux",
+            "processing",
+            model="wavespeed-ai/flux-dev-lora-trainer",
+            created_at="2026-01-01T00:00:06.000Z",
+        ),
+    ]  # another trainer
+    server.on(
+        "POST",
+        "/api/v3/predictions",
+        envelope({"page": 1, "items": items}),
+        envelope({"page": 2, "items": []}),
+    )
     server.on("GET", "/api/v3/predictions/new/result", envelope(prediction("new", "processing")))
     adapter = WaveSpeedAdapter("ws", client, clock=clock)
     found = adapter.find(fine_tune("https://data.example/set.zip"), since, set())

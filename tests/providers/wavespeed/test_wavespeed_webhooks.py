@@ -19,7 +19,9 @@ BODY = b'{"id":"abc","status":"completed","outputs":["https://cdn/x.safetensors"
 NOW = 1_767_225_600
 
 
-def _headers(ts: int = NOW, body: bytes = BODY, key: str = "c2VjcmV0LWtleQ==", wid: str = "msg_1") -> dict[str, str]:
+def _headers(
+    ts: int = NOW, body: bytes = BODY, key: str = "c2VjcmV0LWtleQ==", wid: str = "msg_1"
+) -> dict[str, str]:
     digest = hmac.new(key.encode(), f"{wid}.{ts}.".encode() + body, hashlib.sha256).hexdigest()
     return {"webhook-id": wid, "webhook-timestamp": str(ts), "webhook-signature": f"v3,{digest}"}
 
@@ -50,7 +52,11 @@ def test_key_is_not_base64_decoded() -> None:
         (_headers() | {"webhook-signature": "v1," + "0" * 64}, BODY, "no v3"),
         (_headers() | {"webhook-signature": "v3," + "0" * 64}, BODY, "does not match"),
         ({k: v for k, v in _headers().items() if k != "webhook-id"}, BODY, "missing header webhook-id"),
-        ({k: v for k, v in _headers().items() if k != "webhook-signature"}, BODY, "missing header webhook-signature"),
+        (
+            {k: v for k, v in _headers().items() if k != "webhook-signature"},
+            BODY,
+            "missing header webhook-signature",
+        ),
         (_headers() | {"webhook-timestamp": "soon"}, BODY, "not unix seconds"),
     ],
 )

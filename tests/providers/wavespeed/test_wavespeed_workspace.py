@@ -35,7 +35,9 @@ def test_apply_converges_and_outputs_the_loras(root: Path, clock: FakeClock, san
     ws = workspace(root, clock, sandbox)
     plan = ws.plan()
     assert {a.address: a.action for a in plan.actions} == {
-        "Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.CREATE}
+        "Dataset/product-shots": ActionType.CREATE,
+        "FineTune/product-shots": ActionType.CREATE,
+    }
     _, result = ws.apply()
     assert result.ok, result.outcomes
     assert not ws.plan().has_changes
@@ -53,14 +55,20 @@ def test_apply_converges_and_outputs_the_loras(root: Path, clock: FakeClock, san
         extra.unlink()
     fresh = workspace(root, clock, sandbox)
     assert {a.address: a.action for a in fresh.plan().actions} == {
-        "Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.CREATE}
+        "Dataset/product-shots": ActionType.CREATE,
+        "FineTune/product-shots": ActionType.CREATE,
+    }
     fresh.import_resource("FineTune/product-shots", prediction)
     assert {a.address: a.action for a in fresh.plan().actions} == {
-        "Dataset/product-shots": ActionType.CREATE, "FineTune/product-shots": ActionType.NOOP}
+        "Dataset/product-shots": ActionType.CREATE,
+        "FineTune/product-shots": ActionType.NOOP,
+    }
     _, result = fresh.apply()
     assert result.ok, result.outcomes
     assert not fresh.plan().has_changes
-    assert [p["id"] for p in sandbox.list_objects("wavespeed_predictions") if not p["_deleted"]] == [prediction]
+    assert [p["id"] for p in sandbox.list_objects("wavespeed_predictions") if not p["_deleted"]] == [
+        prediction
+    ]
     assert len(sandbox.list_objects("wavespeed_uploads")) == 2  # uploaded again: cheap, and retrains nothing
 
 

@@ -16,20 +16,33 @@ BASE = "https://api.wavespeed.example"
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 
-def envelope(data: Any, status: int = 200, code: int = 200, message: str = "success", **headers: str) -> httpx.Response:
+def envelope(
+    data: Any, status: int = 200, code: int = 200, message: str = "success", **headers: str
+) -> httpx.Response:
     return httpx.Response(status, json={"code": code, "message": message, "data": data}, headers=headers)
 
 
-def failure(status: int, message: str, *, code: int | None = None, key: str = "message", **headers: str) -> httpx.Response:
-    return httpx.Response(status, json={"code": code if code is not None else status, key: message, "data": None},
-                          headers=headers)
+def failure(
+    status: int, message: str, *, code: int | None = None, key: str = "message", **headers: str
+) -> httpx.Response:
+    return httpx.Response(
+        status,
+        json={"code": code if code is not None else status, key: message, "data": None},
+        headers=headers,
+    )
 
 
 def prediction(pid: str = "p1", status: str = "created", **extra: Any) -> dict[str, Any]:
     return {
-        "id": pid, "model": "wavespeed-ai/wan-2.2-image-lora-trainer", "outputs": [],
-        "urls": {"get": f"{BASE}/api/v3/predictions/{pid}/result"}, "has_nsfw_contents": [],
-        "status": status, "created_at": "2026-01-01T00:00:00.000Z", "error": "", "timings": {"inference": 0},
+        "id": pid,
+        "model": "wavespeed-ai/wan-2.2-image-lora-trainer",
+        "outputs": [],
+        "urls": {"get": f"{BASE}/api/v3/predictions/{pid}/result"},
+        "has_nsfw_contents": [],
+        "status": status,
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "error": "",
+        "timings": {"inference": 0},
         **extra,
     }
 

@@ -48,7 +48,12 @@ def test_emulator_and_client_share_one_inference() -> None:
     assert tasks.RESULT_PATH == result_endpoint.RESULT_PATH
     assert tasks.SUBMIT_PATH == CLIENT_SUBMIT_PATH
     statuses = result_endpoint.TrainingStatus
-    emulated = {"QUEUED": tasks.QUEUED, "SUCCEEDED": tasks.SUCCEEDED, "TRAINING": tasks.TRAINING, "FAILED": tasks.FAILED}
+    emulated = {
+        "QUEUED": tasks.QUEUED,
+        "SUCCEEDED": tasks.SUCCEEDED,
+        "TRAINING": tasks.TRAINING,
+        "FAILED": tasks.FAILED,
+    }
     assert {s.name: int(s) for s in statuses} == emulated
     assert tasks.CODE_TASK_NOT_FOUND in result_endpoint.UNKNOWN_TASK_CODES
     assert frozenset(TRAINING_FIELDS) == rules.TRAINING_FIELDS  # the seed's whole field table, both sides
@@ -58,9 +63,16 @@ def test_submit_answers_the_seed_envelope_and_persists_defaults(http: httpx.Clie
     assert submit(http, learningRate="0.0001", optimizerType="Lion") == {"code": "200", "msg": "success"}
     (task,) = sandbox.list_objects("imgopen_tasks")
     assert task["taskId"] == "t-1" and task["status"] == 1 and task["_deleted"] is False
-    assert task["fields"] == {"maxEpochs": 20, "batchSize": 1, "learningRate": "0.0001", "maxTokenLength": 225,
-                              "clipSkip": 1, "pretrainedModel": "v1-5-pruned-emaonly", "repeats": 10,
-                              "optimizerType": "Lion"}
+    assert task["fields"] == {
+        "maxEpochs": 20,
+        "batchSize": 1,
+        "learningRate": "0.0001",
+        "maxTokenLength": 225,
+        "clipSkip": 1,
+        "pretrainedModel": "v1-5-pruned-emaonly",
+        "repeats": 10,
+        "optimizerType": "Lion",
+    }
     assert task["steps"] == 20 * 10 * 10
 
 
@@ -70,10 +82,15 @@ def test_submit_answers_the_seed_envelope_and_persists_defaults(http: httpx.Clie
     [
         ({}, "X-Request-req-accessKeyId and X-Request-req-accessKeySecret"),
         ({"X-Request-req-accessKeyId": "id"}, "X-Request-req-accessKeySecret"),
-        ({"X-Request-req-accessKeyId": " ", "X-Request-req-accessKeySecret": "s"}, "X-Request-req-accessKeyId"),
+        (
+            {"X-Request-req-accessKeyId": " ", "X-Request-req-accessKeySecret": "s"},
+            "X-Request-req-accessKeyId",
+        ),
     ],
 )
-def test_both_credential_headers_are_required(sandbox: Sandbox, headers: dict[str, str], missing: str) -> None:
+def test_both_credential_headers_are_required(
+    sandbox: Sandbox, headers: dict[str, str], missing: str
+) -> None:
     with httpx.Client(transport=sandbox.transport(), base_url="http://127.0.0.1", headers=headers) as client:
         r = client.post(SUBMIT, json={"taskId": "t", "fileUrlList": URLS})
     assert r.status_code == 200 and r.json() == {"code": "401", "msg": f"Unauthorized: {missing} required"}
@@ -120,8 +137,9 @@ def test_both_credential_headers_are_required(sandbox: Sandbox, headers: dict[st
         ({"file_url_list": URLS}, "Unknown parameter(s): file_url_list"),
     ],
 )
-def test_submit_validates_the_documented_ranges(http: httpx.Client, sandbox: Sandbox, change: dict[str, Any],
-                                                fragment: str) -> None:
+def test_submit_validates_the_documented_ranges(
+    http: httpx.Client, sandbox: Sandbox, change: dict[str, Any], fragment: str
+) -> None:
     body: dict[str, Any] = {"taskId": "t", "fileUrlList": URLS, **change}
     body = {k: v for k, v in body.items() if v is not None}
     r = http.post(SUBMIT, json=body)
@@ -156,7 +174,10 @@ def test_result_goes_queued_training_succeeded_on_time(http: httpx.Client, clock
     assert result(http)["data"]["status"] == 3
     clock.advance(0.002)
     assert result(http)["data"] == {
-        "taskId": "t-1", "status": 2, "loraUrl": "http://127.0.0.1/sandbox-files/imgopen/t-1/lora.safetensors"}
+        "taskId": "t-1",
+        "status": 2,
+        "loraUrl": "http://127.0.0.1/sandbox-files/imgopen/t-1/lora.safetensors",
+    }
 
 
 def test_resolution_scales_the_step_time(http: httpx.Client, sandbox: Sandbox, clock: FakeClock) -> None:
@@ -168,11 +189,16 @@ def test_resolution_scales_the_step_time(http: httpx.Client, sandbox: Sandbox, c
 
 
 def test_an_unknown_or_missing_task_id(http: httpx.Client) -> None:
-    assert http.post(RESULT, json={"taskId": "nope"}).json() == {"code": "404", "msg": "taskId nope not found"}
+    assert http.post(RESULT, json={"taskId": "nope"}).json() == {
+        "code": "404",
+        "msg": "taskId nope not found",
+    }
     assert http.post(RESULT, json={}).json() == {"code": "400", "msg": "taskId is required"}
 
 
-def test_fail_jobs_makes_trainings_fail_with_the_configured_message(sandbox: Sandbox, clock: FakeClock) -> None:
+def test_fail_jobs_makes_trainings_fail_with_the_configured_message(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
     faults = FaultConfig(fail_jobs=1.0, fail_message="GPU fell off the bus")
     with httpx.Client(transport=sandbox.transport(faults), base_url="http://127.0.0.1", headers=AUTH) as http:
         submit(http)

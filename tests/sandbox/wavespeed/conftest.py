@@ -20,6 +20,7 @@ def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=sandbox.transport(), base_url="http://127.0.0.1",
-                      headers={"Authorization": "Bearer ws-key"}) as client:
+    with httpx.Client(
+        transport=sandbox.transport(), base_url="http://127.0.0.1", headers={"Authorization": "Bearer ws-key"}
+    ) as client:
         yield client

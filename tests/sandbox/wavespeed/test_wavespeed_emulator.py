@@ -17,7 +17,17 @@ from reconciler.sandbox import Sandbox
 TRAINER = "/api/v3/wavespeed-ai/wan-2.2-image-lora-trainer"
 WEEK = 7 * 24 * 3600.0
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-SEED_KEYS = {"id", "model", "outputs", "urls", "has_nsfw_contents", "status", "created_at", "error", "timings"}
+SEED_KEYS = {
+    "id",
+    "model",
+    "outputs",
+    "urls",
+    "has_nsfw_contents",
+    "status",
+    "created_at",
+    "error",
+    "timings",
+}
 
 
 def zip_of(images: int = 10, ext: str = ".jpg") -> bytes:
@@ -30,11 +40,15 @@ def zip_of(images: int = 10, ext: str = ".jpg") -> bytes:
 
 
 def upload(http: httpx.Client, content: bytes, name: str = "ds.zip") -> str:
-    ticket = http.post("/api/v3/media/uploads", json={"filename": name, "size": len(content),
-                                                      "content_type": "application/zip"})
+    ticket = http.post(
+        "/api/v3/media/uploads",
+        json={"filename": name, "size": len(content), "content_type": "application/zip"},
+    )
     assert ticket.status_code == 200, ticket.text
     data = ticket.json()["data"]
-    put = http.put(data["upload"]["url"], content=content, headers={**data["upload"]["headers"], "Authorization": ""})
+    put = http.put(
+        data["upload"]["url"], content=content, headers={**data["upload"]["headers"], "Authorization": ""}
+    )
     assert put.status_code == 200, put.text
     return data["download_url"]
 
@@ -56,10 +70,14 @@ def test_auth_is_required_with_the_envelope(sandbox: Sandbox) -> None:
     with httpx.Client(transport=sandbox.transport(), base_url="http://127.0.0.1") as anonymous:
         r = anonymous.get("/api/v3/predictions/x/result")
         assert r.status_code == 401
-        assert r.json() == {"code": 401, "message": "Unauthorized: missing API key (send Authorization: Bearer <key>)",
-                            "data": None}
-        r = anonymous.post("/api/v3/predictions", json={"page": 1, "page_size": 1},
-                           headers={"Authorization": "Basic abc"})
+        assert r.json() == {
+            "code": 401,
+            "message": "Unauthorized: missing API key (send Authorization: Bearer <key>)",
+            "data": None,
+        }
+        r = anonymous.post(
+            "/api/v3/predictions", json={"page": 1, "page_size": 1}, headers={"Authorization": "Basic abc"}
+        )
         assert r.status_code == 401 and r.json()["code"] == 401
 
 
@@ -103,18 +121,48 @@ def test_single_lora_trainers_return_one_file(http: httpx.Client, clock: FakeClo
     [
         ("wan-2.2-image-lora-trainer", {}, "data is required"),
         ("wan-2.2-image-lora-trainer", {"data": "s3://bucket/x.zip"}, "http(s) URL"),
-        ("wan-2.2-image-lora-trainer", {"data": "https://x/y.zip", "steps": 999}, "steps must be between 1000 and 10000"),
-        ("wan-2.2-i2v-lora-trainer", {"data": "https://x/y.zip", "steps": 1501}, "steps must be between 50 and 1500"),
-        ("qwen-image-lora-trainer", {"data": "https://x/y.zip", "lora_rank": 65}, "lora_rank must be between 1 and 64"),
+        (
+            "wan-2.2-image-lora-trainer",
+            {"data": "https://x/y.zip", "steps": 999},
+            "steps must be between 1000 and 10000",
+        ),
+        (
+            "wan-2.2-i2v-lora-trainer",
+            {"data": "https://x/y.zip", "steps": 1501},
+            "steps must be between 50 and 1500",
+        ),
+        (
+            "qwen-image-lora-trainer",
+            {"data": "https://x/y.zip", "lora_rank": 65},
+            "lora_rank must be between 1 and 64",
+        ),
         ("wan-2.2-image-lora-trainer", {"data": "https://x/y.zip", "lora_rank": 129}, "between 1 and 128"),
-        ("flux-dev-lora-trainer", {"data": "https://x/y.zip", "learning_rate": 1.5}, "learning_rate must be between 0 and 1"),
+        (
+            "flux-dev-lora-trainer",
+            {"data": "https://x/y.zip", "learning_rate": 1.5},
+            "learning_rate must be between 0 and 1",
+        ),
         ("flux-dev-lora-trainer-turbo", {"data": "https://x/y.zip", "steps": 500}, "between 1000 and 10000"),
-        ("wan-2.1-14b-lora-trainer", {"data": "https://x/y.zip", "steps": "many"}, "steps must be an integer"),
-        ("wan-2.2-image-lora-trainer", {"data": "https://x/y.zip", "epochs": 3}, "Unknown parameter(s): epochs"),
-        ("wan-2.2-image-lora-trainer", {"data": "https://x/y.zip", "trigger_word": 5}, "trigger_word must be a string"),
+        (
+            "wan-2.1-14b-lora-trainer",
+            {"data": "https://x/y.zip", "steps": "many"},
+            "steps must be an integer",
+        ),
+        (
+            "wan-2.2-image-lora-trainer",
+            {"data": "https://x/y.zip", "epochs": 3},
+            "Unknown parameter(s): epochs",
+        ),
+        (
+            "wan-2.2-image-lora-trainer",
+            {"data": "https://x/y.zip", "trigger_word": 5},
+            "trigger_word must be a string",
+        ),
     ],
 )
-def test_trainer_inputs_are_validated(http: httpx.Client, trainer: str, body: dict[str, Any], message: str) -> None:
+def test_trainer_inputs_are_validated(
+    http: httpx.Client, trainer: str, body: dict[str, Any], message: str
+) -> None:
     r = submit(http, f"/api/v3/wavespeed-ai/{trainer}", **body)
     assert r.status_code == 400
     assert r.json()["code"] == 400 and message in r.json()["message"]
@@ -127,11 +175,18 @@ def test_unknown_models_are_404(http: httpx.Client) -> None:
 
 
 def test_defaults_are_filled_into_the_history_input(http: httpx.Client) -> None:
-    pid = submit(http, "/api/v3/wavespeed-ai/wan-2.1-14b-lora-trainer", data="https://x/y.zip").json()["data"]["id"]
+    pid = submit(http, "/api/v3/wavespeed-ai/wan-2.1-14b-lora-trainer", data="https://x/y.zip").json()[
+        "data"
+    ]["id"]
     items = http.post("/api/v3/predictions", json={"page": 1, "page_size": 10}).json()["data"]["items"]
     assert items[0]["id"] == pid
-    assert items[0]["input"] == {"data": "https://x/y.zip", "trigger_word": "p3r5on", "steps": 2000,
-                                 "learning_rate": 0.0001, "lora_rank": 32}
+    assert items[0]["input"] == {
+        "data": "https://x/y.zip",
+        "trigger_word": "p3r5on",
+        "steps": 2000,
+        "learning_rate": 0.0001,
+        "lora_rank": 32,
+    }
     assert "executionTime" in items[0]
 
 
@@ -147,8 +202,11 @@ def test_bronze_tier_concurrency(http: httpx.Client, clock: FakeClock) -> None:
 
 def test_fail_jobs_fault(sandbox: Sandbox, clock: FakeClock) -> None:
     faults = FaultConfig(fail_jobs=1.0, fail_message="CUDA out of memory (injected)")
-    with httpx.Client(transport=sandbox.transport(faults=faults), base_url="http://127.0.0.1",
-                      headers={"Authorization": "Bearer k"}) as http:
+    with httpx.Client(
+        transport=sandbox.transport(faults=faults),
+        base_url="http://127.0.0.1",
+        headers={"Authorization": "Bearer k"},
+    ) as http:
         pid = submit(http, data="https://x/y.zip").json()["data"]["id"]
         done = run(http, clock, pid)
     assert (done["status"], done["error"], done["outputs"]) == ("failed", "CUDA out of memory (injected)", [])
@@ -191,9 +249,12 @@ def test_history_paging_filters_and_window(http: httpx.Client, clock: FakeClock)
     assert page(page=1, page_size=100, created_before=recent[0]["created_at"])["total"] == 3
     assert page(page=1, page_size=100, created_after="2030-01-01T00:00:00Z")["total"] == 0
     assert all(i["id"] != old["id"] for i in page(page=1, page_size=100)["items"])
-    for body, message in (({"page": 1}, "page_size is required"), ({"page": 0, "page_size": 1}, "page must be"),
-                          ({"page": 1, "page_size": 101}, "between 1 and 100"),
-                          ({"page": 1, "page_size": 1, "created_after": "yesterday"}, "ISO 8601")):
+    for body, message in (
+        ({"page": 1}, "page_size is required"),
+        ({"page": 0, "page_size": 1}, "page must be"),
+        ({"page": 1, "page_size": 101}, "between 1 and 100"),
+        ({"page": 1, "page_size": 1, "created_after": "yesterday"}, "ISO 8601"),
+    ):
         r = http.post("/api/v3/predictions", json=body)
         assert r.status_code == 400 and message in r.json()["message"]
 

@@ -15,7 +15,17 @@ from reconciler.clock import FakeClock
 from reconciler.sandbox import Sandbox
 
 TRAINER = "/api/v3/wavespeed-ai/wan-2.2-image-lora-trainer"
-SEED_KEYS = {"id", "model", "outputs", "urls", "has_nsfw_contents", "status", "created_at", "error", "timings"}
+SEED_KEYS = {
+    "id",
+    "model",
+    "outputs",
+    "urls",
+    "has_nsfw_contents",
+    "status",
+    "created_at",
+    "error",
+    "timings",
+}
 NANOS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 MILLIS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SCALE = 600.0
@@ -37,8 +47,11 @@ def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
 
 
 def client(sandbox: Sandbox, fidelity: str) -> httpx.Client:
-    return httpx.Client(transport=sandbox.transport(fidelity=fidelity), base_url="http://127.0.0.1",
-                        headers={"Authorization": "Bearer ws-key"})
+    return httpx.Client(
+        transport=sandbox.transport(fidelity=fidelity),
+        base_url="http://127.0.0.1",
+        headers={"Authorization": "Bearer ws-key"},
+    )
 
 
 @pytest.fixture
@@ -98,16 +111,20 @@ def test_the_history_is_filtered_and_paged_the_same_way(documented: httpx.Client
     second = submit(documented)
     other = documented.post("/api/v3/wavespeed-ai/flux-dev-lora-trainer", json={"data": "https://x/f.zip"})
     assert other.status_code == 200
-    assert [i["id"] for i in history(documented, model="wavespeed-ai/wan-2.2-image-lora-trainer")["items"]] == [
-        second["id"], first["id"]]
-    assert [i["id"] for i in history(documented, created_after=second["created_at"])["items"]][-1] == second["id"]
+    assert [
+        i["id"] for i in history(documented, model="wavespeed-ai/wan-2.2-image-lora-trainer")["items"]
+    ] == [second["id"], first["id"]]
+    assert [i["id"] for i in history(documented, created_after=second["created_at"])["items"]][-1] == second[
+        "id"
+    ]
     one = documented.post("/api/v3/predictions", json={"page": 2, "page_size": 1}).json()["data"]
     assert set(one) == {"page", "items"} and len(one["items"]) == 1
 
 
 # --- statuses: created for a while, queued over the cap -----------------------------------------
-def test_created_lasts_longer_before_processing(documented: httpx.Client, permissive: httpx.Client,
-                                               clock: FakeClock) -> None:
+def test_created_lasts_longer_before_processing(
+    documented: httpx.Client, permissive: httpx.Client, clock: FakeClock
+) -> None:
     doc, perm = submit(documented), submit(permissive)
     clock.advance(30 / SCALE)  # 30 emulated seconds
     assert (status(documented, doc["id"]), status(documented, perm["id"])) == ("created", "processing")
@@ -136,8 +153,10 @@ def test_permissive_answers_429_over_the_cap(permissive: httpx.Client) -> None:
 
 # --- uploads: opaque URLs -----------------------------------------------------------------------
 def _ticket(http: httpx.Client, content: bytes, name: str) -> tuple[dict[str, Any], str]:
-    data = http.post("/api/v3/media/uploads", json={"filename": name, "size": len(content),
-                                                    "content_type": "application/zip"}).json()["data"]
+    data = http.post(
+        "/api/v3/media/uploads",
+        json={"filename": name, "size": len(content), "content_type": "application/zip"},
+    ).json()["data"]
     put = http.put(data["upload"]["url"], content=content, headers=data["upload"]["headers"])
     assert put.status_code == 200, put.text
     return data, data["download_url"]
@@ -156,13 +175,17 @@ def test_every_upload_generation_answers_an_opaque_url(documented: httpx.Client)
     urls = _uploads(documented, content, "money-rain-ab12ab12ab12ab12.zip")
     for endpoint, url in urls.items():
         assert "money-rain" not in url and "ab12" not in url, endpoint
-        assert re.fullmatch(r"http://127\.0\.0\.1/sandbox-files/wavespeed/uploads/[0-9a-f]{24}\.zip", url), url
+        assert re.fullmatch(r"http://127\.0\.0\.1/sandbox-files/wavespeed/uploads/[0-9a-f]{24}\.zip", url), (
+            url
+        )
         got = documented.get(url, headers={"Authorization": ""})
         assert got.status_code == 200 and got.content == content
     assert len(set(urls.values())) == 3
 
 
-def test_the_ticket_answer_has_only_what_the_sdk_reads(documented: httpx.Client, permissive: httpx.Client) -> None:
+def test_the_ticket_answer_has_only_what_the_sdk_reads(
+    documented: httpx.Client, permissive: httpx.Client
+) -> None:
     doc, _ = _ticket(documented, b"12345", "a.zip")
     perm, _ = _ticket(permissive, b"12345", "a.zip")
     assert set(doc) == {"upload", "download_url"}
@@ -188,8 +211,10 @@ def test_training_reads_data_through_an_opaque_url(documented: httpx.Client, clo
     clock.advance(3600)
     assert status(documented, ok["id"]) == "completed"
     failed = documented.get(f"/api/v3/predictions/{bad['id']}/result").json()["data"]
-    assert (failed["status"], failed["error"]) == ("failed", "The training zip must contain at least 10 images "
-                                                             "(found 3)")
+    assert (failed["status"], failed["error"]) == (
+        "failed",
+        "The training zip must contain at least 10 images (found 3)",
+    )
 
 
 def test_too_large_is_the_documented_413(documented: httpx.Client, permissive: httpx.Client) -> None:

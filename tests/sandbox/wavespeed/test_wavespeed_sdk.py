@@ -45,8 +45,12 @@ def test_sdk_upload_submit_result(served: tuple[Sandbox, RunningServer], dataset
     assert url.startswith(server.url) and url.endswith(".zip")
     assert url.endswith("/money-rain.zip") is (sandbox.fidelity == "permissive")  # documented: opaque
 
-    output = client.run(MODEL, {"data": url, "trigger_word": "p3r5on", "steps": 1000, "learning_rate": 0.0002,
-                                "lora_rank": 32}, poll_interval=0.05, timeout=30)
+    output = client.run(
+        MODEL,
+        {"data": url, "trigger_word": "p3r5on", "steps": 1000, "learning_rate": 0.0002, "lora_rank": 32},
+        poll_interval=0.05,
+        timeout=30,
+    )
     assert len(output["outputs"]) == 2
     assert "_high_noise_lora_" in output["outputs"][0] and "_low_noise_lora_" in output["outputs"][1]
 
