@@ -241,6 +241,7 @@ def _load_resources(
             spec=spec,  # type: ignore[arg-type]
             lifecycle=doc.lifecycle,
             labels=dict(doc.metadata.labels),
+            moved_from=doc.metadata.moved_from,
             location=doc.loc(""),
             field_locations=doc.doc.locations,
         )
