@@ -45,7 +45,7 @@ from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import ActionType, Plan
 from reconciler.models.resources import ManifestSet
-from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.models.state import Event, ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
@@ -675,6 +675,14 @@ class Workspace:
         store = self.open_state(readonly=True)
         try:
             return store.all()
+        finally:
+            store.close()
+
+    def events(self, address: str | None = None, limit: int = 100) -> list[Event]:
+        """The state's history, oldest first: what each apply, refresh and move recorded (read only)."""
+        store = self.open_state(readonly=True)
+        try:
+            return store.events(address, limit)
         finally:
             store.close()
 

@@ -139,7 +139,7 @@ class RichProgress:
         elapsed = entry.elapsed + max(now - entry.reported_at, 0.0)
         line = status_line(address, entry.status, elapsed, entry.hint, entry.remote_id)
         left = self._remaining(address, elapsed)
-        return line + (f", about {format_duration(left)} left (estimate)" if left is not None else "")
+        return line + (f", about {format_duration(left)} left (estimate)" if left else "")
 
     def _remaining(self, address: str, elapsed: float) -> float | None:
         expected = self.estimates.get(address)
@@ -179,7 +179,7 @@ class RichProgress:
                         r.remote_id or "",
                         r.hint or "",
                         format_duration(elapsed),
-                        f"~{format_duration(left)}" if left is not None else "",
+                        f"~{format_duration(left)}" if left else "",
                     )
                 )
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
