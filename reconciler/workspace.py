@@ -41,6 +41,7 @@ from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.engine.targeting import unknown_addresses
 from reconciler.loading import ManifestError, load_manifests
 from reconciler.loading.parse_cache import ParseCache
+from reconciler.models.diagnostics import Diagnostics, Severity
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import ActionType, Plan
@@ -380,6 +381,14 @@ class Workspace:
         finished), from worker threads; `progress` is the lower-level `ProgressSink` (the CLI's view).
         `targets`/`replace` as for `plan`; both are ignored for a saved plan (it was made with them)."""
         self._preflight()
+        targets, replace = list(targets), list(replace)
+        if (targets or replace) and plan is None:  # a bad address changes nothing: checked before any write
+            self._check_addresses(self.records(), targets, replace)
+        if plan is None and not destroy and any(r.moved_from for r in self.manifests):
+            found = plan_moves(self.manifests, self.records()).diagnostics
+            refused = [d for d in found if d.severity is Severity.ERROR]
+            if refused:  # a chain or a conflicting move: refused before anything is written
+                raise ManifestError(Diagnostics(refused))
         store = self.open_state(readonly=False)
         try:
             with store.lock("destroy" if destroy else "apply", timeout=lock_timeout):

@@ -5,6 +5,7 @@ Exit codes: 0 success (plan: no changes), 1 error, 2 changes present (`plan --de
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -296,6 +297,8 @@ def _apply_with(
             return confirm(plan)
 
         progress = None if stream is not None else render.RichProgress(console, ticker=True)
+        from reconciler.workspace import StalePlanError
+
         try:
             plan, result = ws.apply(
                 saved,
@@ -310,6 +313,12 @@ def _apply_with(
                 replace=replaces,
                 on_event=stream,
             )
+        except StalePlanError as e:  # say which file to make again, so the command works as printed
+            raise StalePlanError(
+                str(e).replace(
+                    "'reconciler plan --out'", f"'reconciler plan --out {shlex.quote(plan_file or '')}'"
+                )
+            ) from None
         finally:
             if progress is not None:
                 progress.close()

@@ -1,8 +1,8 @@
 """Terraform's single-dash flags (`-detailed-exitcode`, `-out=plan.json`, `-auto-approve`…) work here.
 
 Terraform spells every long flag with one dash; click reads `-detailed-exitcode` as `-d` plus
-junk. Before click parses, each `-NAME` or `-NAME=VALUE` whose `--NAME` is a reconciler option is
-rewritten to `--NAME…`. A Terraform flag reconciler has no equivalent for gets a one-line hint
+junk. Before click parses, each `-NAME` or `-NAME=VALUE` whose `--NAME` is an option of some
+reconciler command (read from the click tree) is rewritten to `--NAME…`. A Terraform flag reconciler has no equivalent for gets a one-line hint
 saying what to do instead (never a bare "No such option '-i'"). `--` ends the rewriting.
 """
 
@@ -12,36 +12,15 @@ import re
 
 import click
 
-# every long option a reconciler command takes (the rewrite only touches these)
-LONG_OPTIONS = frozenset(
-    {
-        "allow-empty",
-        "auto-approve",
-        "debug",
-        "destroy",
-        "detailed-exitcode",
-        "download",
-        "filename",
-        "format",
-        "help",
-        "json",
-        "lock-timeout",
-        "log-file",
-        "log-level",
-        "markdown",
-        "no-wait",
-        "out",
-        "parallelism",
-        "refresh",
-        "replace",
-        "state",
-        "target",
-        "to",
-        "to-workspace",
-        "version",
-        "workspace",
-    }
-)
+
+def long_options(command: click.Command) -> frozenset[str]:
+    """Every `--NAME` any command in the tree takes (read from click, so a new option is included)."""
+    names = {o[2:] for p in command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")}
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            names |= long_options(sub)
+    return frozenset(names)
+
 
 # Terraform flags with no reconciler equivalent: what to do instead
 TERRAFORM_ONLY = {
@@ -58,7 +37,8 @@ TERRAFORM_ONLY = {
 _SINGLE = re.compile(r"^-([a-z][a-z-]+)(=.*)?$", re.DOTALL)
 
 
-def rewrite(args: list[str]) -> list[str]:
+def rewrite(args: list[str], known: frozenset[str]) -> list[str]:
+    """`args` with each `-NAME[=VALUE]` whose `--NAME` is in `known` spelled `--NAME[=VALUE]`."""
     out: list[str] = []
     for i, arg in enumerate(args):
         if arg == "--":
@@ -68,7 +48,7 @@ def rewrite(args: list[str]) -> list[str]:
             out.append(arg)
             continue
         name, value = match.group(1), match.group(2) or ""
-        if name in LONG_OPTIONS:
+        if name in known:
             out.append(f"--{name}{value}")
         elif name in TERRAFORM_ONLY:
             raise click.UsageError(f"{arg}: {TERRAFORM_ONLY[name]}")
@@ -80,8 +60,12 @@ def rewrite(args: list[str]) -> list[str]:
 class TerraformSpellings(click.Group):
     """The root group: rewrites Terraform's spellings before any command parses its arguments."""
 
+    _known: frozenset[str] | None = None
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, rewrite(list(args)))
+        if self._known is None:
+            self._known = long_options(self) | {"help", "version"}
+        return super().parse_args(ctx, rewrite(list(args), self._known))
 
 
-__all__ = ["LONG_OPTIONS", "TERRAFORM_ONLY", "TerraformSpellings", "rewrite"]
+__all__ = ["TERRAFORM_ONLY", "TerraformSpellings", "long_options", "rewrite"]

@@ -104,8 +104,9 @@ def _refusal(
         return f"conflicts: {', '.join(rivals)} also moves from {old}; only one resource can take its object"
     if old in records and r.address in records:
         return (
-            f"conflicts: both {old} and {r.address} are in state; remove the one to drop with "
-            f"'reconciler state rm ADDRESS', or drop {FIELD}"
+            f"conflicts: both {old} and {r.address} are in state, so it cannot tell which object to "
+            f"keep; drop with 'reconciler state rm {old}' the record to forget (its object stays on the "
+            f"provider), or remove {FIELD}"
         )
     return None
 
