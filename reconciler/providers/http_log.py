@@ -76,7 +76,7 @@ def _request_id(response: httpx.Response) -> str | None:
     for name in _REQUEST_ID_HEADERS:
         value = response.headers.get(name)
         if value:
-            return value
+            return str(value)
     kind = response.headers.get("content-type", "")
     size = response.headers.get("content-length")
     if "json" not in kind or (size is not None and size.isdigit() and int(size) > _JSON_LIMIT):
