@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler import __version__
+from reconciler.version import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
 from reconciler.engine.events import ApplyEvent, EventCallback, EventSink, retry_events

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reconciler import __version__
+from reconciler.version import __version__
 from reconciler.cli.spellings import TerraformSpellings
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
-from reconciler import __version__
+from reconciler.version import __version__
 from reconciler.models.envelope import format_duration
 from reconciler.models.plans import Plan
 from reconciler.render.describing import summary_line
