@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.version import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
 from reconciler.engine.events import ApplyEvent, EventCallback, EventSink, retry_events
@@ -53,6 +52,7 @@ from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
 from reconciler.state.sqlite import default_state_path
+from reconciler.version import __version__
 from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store, undeletable_kinds
 
 SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from reconciler.version import __version__
 from reconciler.cli.spellings import TerraformSpellings
+from reconciler.version import __version__
 
 
 @click.group(

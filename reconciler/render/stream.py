@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
-from reconciler.version import __version__
 from reconciler.models.envelope import format_duration
 from reconciler.models.plans import Plan
 from reconciler.render.describing import summary_line
 from reconciler.render.json_format import plan_to_json
+from reconciler.version import __version__
 
 STREAM_VERSION = "1.0"
 
