@@ -3,7 +3,7 @@
 Modelled on `terraform -json` (its "machine-readable UI"): every line has `@level` (info, warn,
 error), `@message` (what the human view would say), `@module`, `@timestamp` (RFC 3339, UTC) and a
 `type`; the first line is `version`, naming this format's version (`STREAM_VERSION`). The schema
-is `schemas/stream.json`; README "Machine-readable output" documents each type. A reader ignores
+is `schemas/output/stream.json`; README "Machine-readable output" documents each type. A reader ignores
 types and fields it does not know (minor versions only add); a major version changes meanings.
 
 Events arrive from worker threads: each line is written and flushed whole, under one lock.

@@ -1,4 +1,4 @@
-"""`apply --json` / `plan --json` streams, checked against schemas/stream.json, and the request log.
+"""`apply --json` / `plan --json` streams, checked against schemas/output/stream.json, and the request log.
 
 The apply runs as a user runs it (a fresh `reconciler` process, output piped), against the sandbox
 answering 429s with Retry-After: every line must parse and validate, retries must show in the
@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((REPO / "schemas" / "stream.json").read_text())
+SCHEMA = json.loads((REPO / "schemas" / "output" / "stream.json").read_text())
 API_KEY = "sk-verbs0test0key0do0not0log0" + "7f3a9c1e2b4d6f80"
 FAULTS = {"seed": 11, "rules": [{"match": "*", "rate_429": 0.2, "retry_after_s": 0.05}]}
 
