@@ -8,7 +8,7 @@ Each action names its change class and a one-line reason. Apply never reads the 
 
 from __future__ import annotations
 
-import math
+import graphlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +19,7 @@ from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.envelope import format_duration
 from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
-from reconciler.models.resources import ManifestSet, Resource
+from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
 from reconciler.models.state import ResourceRecord, StateMeta
 from reconciler.providers.interface import Observation, Phase
 
@@ -79,7 +79,6 @@ class PlanInputs:
     now: float = 0.0  # epoch seconds, for "running for 2h13m"
     refreshed: bool = True
     operation: str = "apply"  # apply | destroy
-    targets: frozenset[str] | None = None
     reconciler_version: str = "0"
     created_at: str = ""
     manifest_paths: list[str] = field(default_factory=list)
@@ -784,24 +783,14 @@ def _short(v: Any) -> str:
 def _reverse_order(records: dict[str, ResourceRecord]) -> list[ResourceRecord]:
     """Dependents before their dependencies; deterministic."""
     kind_rank = {k.value: i for i, k in enumerate(Kind)}
-    remaining = dict(records)
-    dependents: dict[str, set[str]] = {a: set() for a in remaining}
-    for a, rec in remaining.items():
+    dependents: dict[str, set[str]] = {a: set() for a in records}
+    for a, rec in records.items():
         for d in rec.dependencies:
             if d in dependents:
                 dependents[d].add(a)
-    order: list[ResourceRecord] = []
-    while remaining:
-        ready = sorted(
-            (a for a in remaining if not (dependents[a] & remaining.keys())),
-            key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a),
-        )
-        if not ready:  # a cycle in recorded dependencies: fall back to kind order
-            ready = sorted(remaining, key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a))
-        for a in ready:
-            order.append(remaining.pop(a))
-    return order
-
-
-def estimate_steps(n_epochs: int, samples: int, batch_size: int) -> int:
-    return n_epochs * math.ceil(samples / batch_size)
+    last_kind_first = lambda a: (-kind_rank.get(records[a].kind, 0), a)  # noqa: E731
+    try:
+        order = sorted_rounds(dependents, key=last_kind_first)
+    except graphlib.CycleError:  # a cycle in recorded dependencies: fall back to kind order
+        order = sorted(records, key=last_kind_first)
+    return [records[a] for a in order]
