@@ -453,19 +453,14 @@ class _Planner:
         if before != after:
             from deepdiff import DeepDiff  # ~0.15 s to import; a no-change plan never needs it
 
-            diff = DeepDiff(before, after, ignore_order=False, verbose_level=2)
+            # the tree view hands each change's path as keys and indices: nothing to parse
+            diff = DeepDiff(before, after, ignore_order=False, view="tree")
             flat_before, flat_after = _flatten(before), _flatten(after)
-            paths = set()
-            for key in (
-                "values_changed",
-                "type_changes",
-                "dictionary_item_added",
-                "dictionary_item_removed",
-                "iterable_item_added",
-                "iterable_item_removed",
-            ):
-                for p in diff.get(key, {}):
-                    paths.add(_deepdiff_path(p))
+            paths = {
+                _field_path(level.path(output_format="list"))
+                for report in _DIFF_REPORTS
+                for level in diff.get(report, ())
+            }
             for p in sorted(paths):
                 b = flat_before.get(p, _lookup(before, p))
                 a = flat_after.get(p, _lookup(after, p))
@@ -732,11 +727,23 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _deepdiff_path(p: str) -> str:
-    # "root['hyper_parameters']['n_epochs']" -> "hyper_parameters.n_epochs"; "root['x'][0]" -> "x[0]"
-    out = p[4:] if p.startswith("root") else p
-    out = out.replace("']['", ".").replace("['", ".").replace("']", "")
-    return out.lstrip(".")
+# the DeepDiff reports that are changes of a spec field (the others are about attributes, sets…)
+_DIFF_REPORTS = (
+    "values_changed",
+    "type_changes",
+    "dictionary_item_added",
+    "dictionary_item_removed",
+    "iterable_item_added",
+    "iterable_item_removed",
+)
+
+
+def _field_path(parts: list[str | int]) -> str:
+    """["hyper_parameters", "n_epochs"] -> "hyper_parameters.n_epochs"; ["x", 0, "y"] -> "x[0].y"."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _lookup(data: Any, path: str) -> Any:
