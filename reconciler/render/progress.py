@@ -143,7 +143,9 @@ class RichProgress:
 
     def _remaining(self, address: str, elapsed: float) -> float | None:
         expected = self.estimates.get(address)
-        return None if expected is None else max(expected - elapsed, 0.0)
+        if expected is None or expected - elapsed < 1.0:
+            return None  # no estimate, or past it: "0s left" would say something false
+        return expected - elapsed
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> RichProgress:
@@ -183,10 +185,14 @@ class RichProgress:
                     )
                 )
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        for column in ("resource", "phase", "status", "id", "progress", "elapsed", "left (est.)"):
-            table.add_column(column)
+        # the progress column only when a provider reports something beyond its status (narrow terminals)
+        shown = [i for i in range(7) if i != 4 or any(row[4] for row in rows)]
+        names = ("resource", "phase", "status", "id", "progress", "elapsed", "left (est.)")
+        for i in shown:
+            # addresses and ids are what a person copies: never cut; the provider's note may wrap
+            table.add_column(names[i], no_wrap=i in (0, 3, 5, 6), overflow="fold")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(row[i] for i in shown))
         return table
 
     def _ensure_live(self) -> bool:
