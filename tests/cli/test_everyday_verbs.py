@@ -354,3 +354,29 @@ def test_the_saved_plan_hint_works_as_printed(
     assert again == f"reconciler plan -f {root} --out p.json"
     assert execute_hint(again).exit_code == 0
     assert execute_hint(hint).exit_code == 0
+
+
+def test_a_run_killed_right_after_the_move_converges_with_no_rebuild(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The move is its own transaction, made first: stopped there, the next run finishes the rename."""
+    from reconciler.engine.applying import Executor
+
+    applied(root)
+    before, objects = ids(root), creates(root)
+    _rename_fine_tune(root, moved_from=True)
+
+    def killed(self: Executor, *args: object) -> None:
+        raise KeyboardInterrupt  # as if the process died after the move committed
+
+    with monkeypatch.context() as m:
+        m.setattr(Executor, "_build_nodes", killed)
+        stopped = run("apply", "-f", str(root), "--auto-approve")
+        assert stopped.exit_code == 1  # click turns the interrupt into "Aborted!"
+    assert "FineTune/rain-v2" in ids(root) and "FineTune/money-rain" not in ids(root)  # moved, nothing else
+    r = run("plan", "-f", str(root))
+    assert "FineTune/money-rain is not in state: nothing to move" in r.output  # the note, not an error
+    assert "Deployment/money-rain  update [local]" in r.output and "[redeploy]" not in r.output
+    assert run("apply", "-f", str(root), "--auto-approve").exit_code == 0
+    assert creates(root) == objects and ids(root)["Deployment/money-rain"] == before["Deployment/money-rain"]
+    assert run("plan", "-f", str(root), "--detailed-exitcode").exit_code == 0
