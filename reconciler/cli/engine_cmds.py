@@ -226,7 +226,7 @@ def _run_apply(
 def _stream() -> JsonStream:
     from reconciler.render.stream import JsonStream  # only --json needs it
 
-    stream = JsonStream(sys.stdout)
+    stream = JsonStream(sys.stdout, hint=hints.complete)
     stream.version()
     return stream
 
@@ -296,7 +296,9 @@ def _apply_with(
                 progress.estimates.update(estimates)
             return confirm(plan)
 
-        progress = None if stream is not None else render.RichProgress(console, ticker=True)
+        progress = (
+            None if stream is not None else render.RichProgress(console, ticker=True, hint=hints.complete)
+        )
         from reconciler.workspace import StalePlanError
 
         try:
@@ -341,6 +343,8 @@ def _apply_with(
             sys.exit(EXIT_ERROR)
         render.print_plan(console, plan)
         sys.exit(EXIT_OK)
+    for outcome in result.outcomes.values():  # the commands a failure suggests, with this run's -f
+        outcome.message = hints.complete(outcome.message)
     render.print_apply_result(console, result, plan)
     if plan.targets:
         from reconciler.engine.targeting import APPLIED_WARNING
@@ -471,7 +475,7 @@ def refresh_cmd(
     for a in summary.gone:
         click.echo(f"  {a}: no longer exists on the provider (the next plan re-creates it)")
     for d in summary.diagnostics:
-        click.echo(f"Error: {d}", err=True)
+        click.echo(f"Error: {hints.complete(d)}", err=True)
     sys.exit(EXIT_ERROR if summary.diagnostics else EXIT_OK)
 
 

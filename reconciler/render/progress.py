@@ -67,12 +67,14 @@ class RichProgress:
         estimates: Mapping[str, float] | None = None,
         heartbeat_s: float = HEARTBEAT_S,
         ticker: bool = False,
+        hint: Callable[[str], str] = str,
     ) -> None:
         self.console = console
         self.clock = clock
         self.use_live = console.is_terminal if live is None else live
         self.estimates = dict(estimates or {})
         self.heartbeat_s = heartbeat_s
+        self.hint = hint  # completes the commands a message suggests (the CLI gives them this run's -f)
         self._lock = threading.Lock()  # our data
         self._live_guard = threading.Lock()  # starting/stopping the Live display
         self._running: dict[str, _Running] = {}
@@ -113,7 +115,7 @@ class RichProgress:
             self._running.pop(outcome.address, None)
         text = Text(f"{outcome.address}: ")
         text.append(str(outcome.outcome), style=_OUTCOME_STYLES.get(str(outcome.outcome), ""))
-        text.append(outcome_detail(outcome))
+        text.append(self.hint(outcome_detail(outcome)))
         self._ensure_live()
         self._print(text)  # on a terminal, Live prints it above the table
 

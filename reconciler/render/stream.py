@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
@@ -36,8 +36,9 @@ class _Event(Protocol):  # engine.events.* by shape (render and engine are sibli
 
 
 class JsonStream:
-    def __init__(self, out: IO[str], *, clock: Any = None) -> None:
+    def __init__(self, out: IO[str], *, clock: Any = None, hint: Callable[[str], str] = str) -> None:
         self.out = out
+        self.hint = hint  # completes the commands a message suggests (the CLI gives them this run's -f)
         self._lock = threading.Lock()
         self._clock = clock  # () -> epoch seconds; tests inject one
         self.outcomes: dict[str, int] = {}
@@ -153,7 +154,8 @@ class JsonStream:
             )
         elif kind == "ResourceFinished":
             self.outcomes[event.outcome] = self.outcomes.get(event.outcome, 0) + 1
-            detail = f": {event.message}" if event.message and event.outcome == "failed" else ""
+            message = self.hint(event.message)
+            detail = f": {message}" if message and event.outcome == "failed" else ""
             self.emit(
                 "finish",
                 f"{event.address}: {event.outcome} ({format_duration(event.elapsed)}){detail}",
@@ -162,7 +164,7 @@ class JsonStream:
                     "address": event.address,
                     "phase": event.action,
                     "outcome": event.outcome,
-                    "message": event.message,
+                    "message": message,
                     "remote_id": event.remote_id,
                     "elapsed_s": round(event.elapsed, 3),
                 },
