@@ -121,7 +121,7 @@ class _RetryHandler(logging.Handler):
             ResourceRetried(
                 provider=str(data.get("provider", "")),
                 operation=str(data.get("operation", "")),
-                error=str(data.get("error", "")),
+                error=str(data.get("error_class", "")),
                 attempt=int(data.get("attempt", 0)),
                 max_retries=int(data.get("max_retries", 0)),
                 wait=float(data.get("wait_s", 0.0)),

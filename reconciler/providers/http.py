@@ -214,7 +214,7 @@ def call_with_retries(
                     "event": "retry",
                     "provider": exc.provider,
                     "operation": exc.operation,
-                    "error": type(exc).__name__,
+                    "error_class": type(exc).__name__,
                     "status": getattr(exc, "status", None),
                     "attempt": number,
                     "max_retries": max_attempts - 1,

@@ -43,7 +43,7 @@ class LoggingTransport(httpx.BaseTransport):
                 request.url.path,
                 type(exc).__name__,
                 (time.monotonic() - start) * 1000,
-                extra={"event": "request", "provider": self.provider, "error": type(exc).__name__},
+                extra={"event": "request", "provider": self.provider, "error_class": type(exc).__name__},
             )
             raise
         request_id = _request_id(response)
