@@ -300,3 +300,43 @@ def holding_lock(
             yield
     finally:
         store.close()
+
+
+def economics_models() -> dict[ProviderType, Any]:
+    """Each provider type's pure economics (prices, quantities, quotas); imports no client."""
+    from reconciler.providers.dashscope.economics import DashScopeEconomics
+    from reconciler.providers.imgopen.economics import ImgOpenEconomics
+    from reconciler.providers.wavespeed.economics import WaveSpeedEconomics
+
+    return {
+        ProviderType.DASHSCOPE: DashScopeEconomics,
+        ProviderType.WAVESPEED: WaveSpeedEconomics,
+        ProviderType.IMGOPEN: ImgOpenEconomics,
+    }
+
+
+def provider_economics(
+    providers: Mapping[str, ProviderConfig], quotes: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Provider name -> `Economics`: its table, the manifest's `spec.pricing` and `spec.quota`, and any
+    prices its pricing endpoint quoted for this plan (`quotes`: provider -> address -> Price)."""
+    from reconciler.providers.economics import Economics, PriceBook
+
+    classes = economics_models()
+    out: dict[str, Any] = {}
+    for name, config in providers.items():
+        cls = classes.get(config.type)
+        if cls is None:
+            continue
+        spec: Any = config.spec
+        model = cls(spec.endpoint) if config.type is ProviderType.DASHSCOPE else cls()
+        book = PriceBook(
+            provider=name,
+            table=model.price_table(),
+            overrides=dict(getattr(spec, "pricing", None) or {}),
+            quotes=dict((quotes or {}).get(name) or {}),
+        )
+        out[name] = Economics(
+            model=model, book=book, quota=model.quota().with_override(getattr(spec, "quota", None))
+        )
+    return out

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.engine.costing import price_actions
 from reconciler.engine.identity import spec_hashes
+from reconciler.engine.scheduling import schedule_actions
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.envelope import format_duration
@@ -21,25 +23,10 @@ from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
 from reconciler.models.resources import ManifestSet, Resource
 from reconciler.models.state import ResourceRecord, StateMeta
+from reconciler.providers.economics import Economics
 from reconciler.providers.interface import Observation, Phase
 
 MIN_RECOMMENDED_STEPS = 800
-
-# Rough training speed per base model, for the plan's cost line. The seed's example job
-# (wan2.5-i2v-preview, defaults) ran 5h27m; these are estimates, shown as such.
-SECONDS_PER_STEP: dict[str, float] = {
-    "wan2.6-i2v": 24.0,
-    "wan2.5-i2v-preview": 24.0,
-    "wan2.2-i2v-flash": 12.0,
-    "wan2.2-kf2v-flash": 14.0,
-    "wan-2.2-image-lora-trainer": 1.2,
-    "wan-2.2-i2v-lora-trainer": 9.0,
-    "qwen-image-lora-trainer": 1.5,
-    "flux-dev-lora-trainer": 1.2,
-    "flux-dev-lora-trainer-turbo": 0.6,
-    "wan-2.1-14b-lora-trainer": 1.5,
-    "imgopen": 0.8,
-}
 
 # Which class a kind's replacement costs when it is forced from upstream.
 _FORCED_CLASS = {
@@ -87,12 +74,25 @@ class PlanInputs:
     # provider name -> kind -> why its API cannot delete that kind: removing one only forgets it
     undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
+    # provider name -> its prices, billable quantities and quota (wiring.provider_economics)
+    economics: Mapping[str, Economics] = field(default_factory=dict)
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
     planner = _Planner(inputs)
     actions = planner.destroy_all() if inputs.operation == "destroy" else planner.converge()
+    total = price_actions(actions, inputs.economics)
+    planner.diagnostics += schedule_actions(
+        actions,
+        inputs.records,
+        inputs.observations,
+        inputs.economics,
+        inputs.manifests,
+        now=inputs.now,
+        steps_of=planner.steps_of,
+    )
     return Plan(
+        cost_total=total,
         reconciler_version=inputs.reconciler_version,
         created_at=inputs.created_at,
         operation=inputs.operation,
@@ -618,19 +618,13 @@ class _Planner:
         return None
 
     def _add_cost(self, action: Action, r: Resource) -> None:
+        """Training steps (the money and GPU-hours are added for every action by engine/costing.py)."""
         if r.kind is not Kind.FINE_TUNE:
             return
         steps = self._training_steps(r)
-        model = (
-            str(action.desired.get("model") or action.desired.get("trainer") or "imgopen")
-            if action.desired
-            else ""
-        )
-        spp = SECONDS_PER_STEP.get(model, SECONDS_PER_STEP.get("imgopen", 1.0))
         cost = Cost(training_steps=steps)
         if steps is not None:
-            cost.estimated_gpu_hours = round(steps * spp / 3600, 1)
-            cost.note = f"{steps} training steps, about {cost.estimated_gpu_hours} GPU-hours (estimate)"
+            cost.note = f"{steps} training steps"
             if r.provider_type.value == "dashscope" and steps < MIN_RECOMMENDED_STEPS:
                 action.warnings.append(
                     f"only {steps} training steps; the provider recommends at least {MIN_RECOMMENDED_STEPS}"
@@ -638,6 +632,10 @@ class _Planner:
         else:
             cost.note = "a new training job (hours of GPU time)"
         action.cost = cost
+
+    def steps_of(self, address: str) -> int | None:
+        r = self.m.resources.get(address)
+        return self._training_steps(r) if r is not None and r.kind is Kind.FINE_TUNE else None
 
     def _training_steps(self, r: Resource) -> int | None:
         spec = r.spec

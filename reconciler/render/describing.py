@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.models.changes import ChangeClass
+from reconciler.models.costs import format_money
+from reconciler.models.envelope import format_duration
 from reconciler.models.plans import Action, ActionType, FieldChange, Plan, ReplaceMode
 
 VALUE_WIDTH = 72  # a value longer than this is cut, with "…"
@@ -100,8 +102,10 @@ def action_lines(action: Action) -> list[Line]:
     if action.content and action.action in (ActionType.CREATE, ActionType.REPLACE):
         lines.append(Line(content_text(action.content), "facts"))
     lines += _fact_lines(action)
-    if action.cost is not None:
-        lines.append(Line(cost_text(action), "cost"))
+    if action.cost is not None and action.cost.billable:
+        if action.cost.training_steps is not None or action.kind == "FineTune":
+            lines.append(Line(cost_text(action), "cost"))
+        lines += [Line(text, "cost") for text in money_lines(action)]
     lines += [Line(f"warning: {w}", "warning") for w in action.warnings]
     mode = replace_mode_text(action)
     if mode:
@@ -201,6 +205,48 @@ def cost_text(action: Action) -> str:
     return f"{word}: {cost.note or 'a new training job'}"
 
 
+def money_lines(action: Action) -> list[str]:
+    """`cost: $24.30 (estimate: 486 × $0.05 per 1k training tokens; price: <source>)`, the queue line."""
+    cost = action.cost
+    if cost is None or not cost.billable:
+        return []
+    if cost.money is None or cost.currency is None:
+        out = [f"cost: unknown ({cost.unknown or 'no price known'})"]
+    else:
+        basis = ""
+        if cost.price and cost.quantities:
+            unit = next((u for u in cost.quantities if cost.price.endswith(u.replace("_", " "))), None)
+            if unit is not None and unit != "run":
+                basis = f"{cost.quantities[unit]:,.6g} × "
+        out = [f"cost: {format_money(cost.money, cost.currency)} (estimate: {basis}{cost.price})"]
+        if cost.price_source:
+            out.append(f"price source: {cost.price_source}")
+    if cost.queued_behind:
+        when = (
+            f", about {format_duration(cost.queue_wait_hours * 3600)}"
+            if cost.queue_wait_hours is not None
+            else ", wait unknown"
+        )
+        jobs = "job" if cost.queued_behind == 1 else "jobs"
+        out.append(
+            f"queue: waits for a training slot on {action.provider} behind {cost.queued_behind} {jobs}{when}"
+        )
+    return out
+
+
+def cost_total_text(plan: Plan) -> str | None:
+    """`Estimated cost: at least $24.30 + 2 unknown; about 6.0 GPU-hours.` (None when nothing is billable)."""
+    total = plan.cost_total
+    if total is None or not plan.has_changes:
+        return None
+    if not total.money and not total.unknown and not total.gpu_hours:
+        return None
+    hours = f"about {total.gpu_hours:,.1f} GPU-hours" + (
+        f" + {total.gpu_hours_unknown} unknown" if total.gpu_hours_unknown else ""
+    )
+    return f"Estimated cost: {total.money_text()}; {hours}."
+
+
 def replace_mode_text(action: Action) -> str | None:
     if action.action is not ActionType.REPLACE or action.replace_mode is None:
         return None
@@ -297,6 +343,9 @@ def notes(plan: Plan) -> list[str]:
         out.append(f"{plural(s.drifted, 'resource')} changed outside reconciler.")
     if not plan.refreshed:
         out.append("Refresh was skipped: this plan compares with the cached state; drift cannot be seen.")
+    total = cost_total_text(plan)
+    if total:
+        out.append(total)
     return out
 
 

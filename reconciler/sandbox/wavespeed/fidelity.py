@@ -70,6 +70,13 @@ BEHAVIOURS: list[tuple[str, str, str, str]] = [
         'HTTP 429 "Too Many Requests" while 3 tasks are queued or running',
         "[doc]",
     ),
+    (
+        "Pricing (`POST /api/v3/model/pricing` `{model_id, inputs}`)",
+        "`data.unit_price`: $0.025 for `wavespeed-ai/qwen-image/edit-plus-lora` (seed 004); a trainer costs "
+        "$0.00125 per training step (no trainer price is documented); unknown model → 404",
+        "the same",
+        "[sdk][seed] shape; guess for trainer prices",
+    ),
     ("A deleted task's concurrency slot", "kept until the task's scheduled end", "freed at once", "guess"),
     (
         "Training duration",
