@@ -20,7 +20,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
-from reconciler.engine.costing import price_actions
+from reconciler.engine.costing import budget_problem, price_actions
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.outcomes import ApplyResult
 from reconciler.engine.planning import PlanInputs, make_plan
@@ -80,6 +80,14 @@ class WorkspaceError(Exception):
 
 class StalePlanError(WorkspaceError):
     pass
+
+
+class OverBudget(WorkspaceError):
+    """The plan's known cost is above the budget (`--max-cost`); nothing was applied."""
+
+    def __init__(self, message: str, plan: Plan) -> None:
+        super().__init__(message)
+        self.plan = plan
 
 
 @dataclass
@@ -342,6 +350,7 @@ class Workspace:
         stop: threading.Event | None = None,
         lock_timeout: float = 0.0,
         refresh: bool = True,
+        max_cost: tuple[float, str] | None = None,
     ) -> tuple[Plan, ApplyResult | None]:
         """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined)."""
         self._preflight()
@@ -362,6 +371,10 @@ class Workspace:
                     self._check_saved(plan, store)
                 if plan.errors:
                     return plan, None
+                if max_cost is not None:
+                    problem = budget_problem(plan.cost_total, *max_cost)
+                    if problem:
+                        raise OverBudget(problem, plan)
                 if confirm is not None and plan.has_changes and not confirm(plan):
                     return plan, None
                 if refreshed is not None:
@@ -373,6 +386,7 @@ class Workspace:
                     self.adapters(),
                     self.clock,
                     options=ApplyOptions(
+                        economics=provider_economics(self.manifests.providers),
                         parallelism=self.parallelism,
                         wait=wait,
                         settle_window_s=self.settle_window_s,
@@ -696,6 +710,7 @@ class Workspace:
 
 __all__ = [
     "MigrationSummary",
+    "OverBudget",
     "RefreshSummary",
     "StalePlanError",
     "StateError",

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.clock import Clock
+from reconciler.engine.costing import estimate_output, used_output
 from reconciler.engine.outcomes import ApplyResult, Outcome, ResourceOutcome
 from reconciler.engine.progress import ProgressSink, SilentProgress
 from reconciler.engine.recovering import (
@@ -44,6 +45,7 @@ from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, time
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
 from reconciler.models.state import ResourceRecord
+from reconciler.providers.economics import Economics
 from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
 from reconciler.state.interface import StateError, StateStore
@@ -62,6 +64,8 @@ ContentCheck = Callable[[str], str]  # source path -> content digest (the engine
 
 @dataclass
 class ApplyOptions:
+    # provider name -> its economics: prices the usage a job reports, and its quota's training slots
+    economics: Mapping[str, Economics] = field(default_factory=dict)
     parallelism: int = 10
     wait: bool = True
     verify_content: ContentCheck | None = None
@@ -371,7 +375,7 @@ class Executor:
             content_files=dict(content.get("files") or {}),
             status=obs.status,
             observed=obs.object,
-            outputs=dict(obs.outputs),
+            outputs={**obs.outputs, **self._cost_outputs(a, obs)},
             dependencies=list(a.depends_on),
             labels=dict(a.labels),
             lifecycle=dict(a.lifecycle),
@@ -381,6 +385,22 @@ class Executor:
             deposed=list(deposed or []),
             built_from=dict(built_from),
         )
+
+    def _cost_outputs(self, a: Action, obs: Observation) -> dict[str, Any]:
+        """`cost_estimated` (from the plan) and, once the provider reports it, `cost_used`."""
+        out: dict[str, Any] = {}
+        estimate = estimate_output(a)
+        if estimate is not None:
+            out["cost_estimated"] = estimate
+        if obs.phase in (Phase.READY, Phase.FAILED, Phase.CANCELED):
+            used = used_output(self.options.economics.get(a.provider), a, obs.object)
+            if used is not None:
+                out["cost_used"] = used
+        return out
+
+    def _used_only(self, a: Action, obs: Observation) -> dict[str, Any]:
+        used = self._cost_outputs(a, obs).get("cost_used")
+        return {"cost_used": used} if used is not None else {}
 
     def _claim(self, remote_id: str) -> None:
         with self._claimed_lock:
@@ -582,7 +602,7 @@ class Executor:
                 record,
                 status=final.status,
                 observed=final.object,
-                outputs={**record.outputs, **final.outputs},
+                outputs={**record.outputs, **final.outputs, **self._used_only(a, final)},
                 observed_at=_iso(self.clock.now()),
                 updated_at=_iso(self.clock.now()),
             ),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reconciler.models.costs import CostTotal, add_up, format_money, money_of
+from reconciler.models.costs import CostTotal, Price, add_up, format_money, money_of
 from reconciler.models.plans import Action, ActionType, Cost
 from reconciler.providers.economics import Economics, Work
 
@@ -60,6 +60,7 @@ def _priced(action: Action, eco: Economics | None) -> Cost:
         )
         return cost
     cost.price = price.describe()
+    cost.unit_price, cost.per = price.amount, price.per
     cost.price_source = price.source
     cost.currency = price.currency
     cost.money = money_of(price, quantities)
@@ -82,3 +83,77 @@ def used_money(
     if eco is None or not used:
         return None
     return money_of(eco.book.lookup(address, spec_keys), used)
+
+
+def budget_problem(
+    total: CostTotal | None, amount: float, currency: str, *, flag: str = "--max-cost"
+) -> str | None:
+    """Why a plan costing `total` may not go ahead under a budget of `amount` `currency` (None: it may).
+
+    Only known money is compared; unknown prices are not guessed (`budget_note` says how many)."""
+    if total is None:
+        return None
+    limit = format_money(amount, currency)
+    others = sorted(c for c, v in total.money.items() if c != currency and v > 0)
+    if others:
+        return (
+            f"the plan costs {total.money_text()}, partly in {', '.join(others)}, and {flag} {limit} is in "
+            f"{currency}: they cannot be compared; give {flag} in {others[0]}, or price the plan in {currency} "
+            "with spec.pricing"
+        )
+    if total.over(amount, currency):
+        return (
+            f"the plan's estimated cost, {total.money_text()}, is above {flag} {limit}; nothing was applied. "
+            f"Raise {flag}, or plan less (fewer or smaller trainings)"
+        )
+    return None
+
+
+def budget_note(total: CostTotal | None, *, flag: str = "--max-cost") -> str | None:
+    if total is None or not total.unknown:
+        return None
+    what = "action has" if total.unknown == 1 else "actions have"
+    return (
+        f"{total.unknown} {what} no known price and {'is' if total.unknown == 1 else 'are'} not counted "
+        f"against {flag}; set spec.pricing in the Provider manifest to count them"
+    )
+
+
+def estimate_output(action: Action) -> dict[str, object] | None:
+    """What the plan estimated, as kept in state beside what the provider later reports."""
+    cost = action.cost
+    if cost is None or not cost.billable:
+        return None
+    out: dict[str, object] = {"money": cost.money, "currency": cost.currency}
+    if cost.estimated_gpu_hours is not None:
+        out["gpu_hours"] = cost.estimated_gpu_hours
+    if cost.price:
+        out["price"] = cost.price
+    if cost.price_source:
+        out["price_source"] = cost.price_source
+    if cost.money is None:
+        out["unknown"] = cost.unknown
+    return out
+
+
+def used_output(
+    eco: Economics | None, action: Action, observed: Mapping[str, object] | None
+) -> dict[str, object] | None:
+    """What the provider reports as used (DashScope `usage`, WaveSpeed timings), priced like the estimate."""
+    if eco is None:
+        return None
+    work = Work(kind=action.kind, spec=action.desired or {})
+    used = eco.model.used(action.kind, observed)
+    if not used:
+        return None
+    price = eco.book.lookup(action.address, eco.model.price_keys(work))
+    cost = action.cost
+    if cost is not None and cost.unit_price is not None and cost.currency and cost.per:
+        price = Price(cost.unit_price, cost.currency, cost.per, cost.price_source or "")  # what the plan used
+    money = money_of(price, used)
+    out: dict[str, object] = {"reported": {u: round(v, 6) for u, v in sorted(used.items())}}
+    out["money"] = money
+    out["currency"] = price.currency if price is not None and money is not None else None
+    if "gpu_hour" in used:
+        out["gpu_hours"] = round(used["gpu_hour"], 3)
+    return out

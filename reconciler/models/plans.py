@@ -91,6 +91,8 @@ class Cost(_Data):
     money: float | None = None
     currency: str | None = None
     price: str | None = None  # "$0.05 per 1k training tokens"
+    unit_price: float | None = None  # the same price as data: amount per `per`, in `currency`
+    per: str | None = None
     price_source: str | None = None  # URL/doc and date, the manifest's spec.pricing, or the pricing endpoint
     quantities: dict[str, float] = Field(default_factory=dict)  # unit -> amount the price multiplies
     unknown: str | None = None  # why the money is unknown

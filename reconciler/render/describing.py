@@ -214,11 +214,10 @@ def money_lines(action: Action) -> list[str]:
         out = [f"cost: unknown ({cost.unknown or 'no price known'})"]
     else:
         basis = ""
-        if cost.price and cost.quantities:
-            unit = next((u for u in cost.quantities if cost.price.endswith(u.replace("_", " "))), None)
-            if unit is not None and unit != "run":
-                basis = f"{cost.quantities[unit]:,.6g} × "
-        out = [f"cost: {format_money(cost.money, cost.currency)} (estimate: {basis}{cost.price})"]
+        if cost.per and cost.per != "run" and cost.per in cost.quantities:
+            basis = f"{cost.quantities[cost.per]:,.6g} × "
+        how = "no charge" if cost.money == 0 else f"estimate: {basis}{cost.price}"
+        out = [f"cost: {format_money(cost.money, cost.currency)} ({how})"]
         if cost.price_source:
             out.append(f"price source: {cost.price_source}")
     if cost.queued_behind:
@@ -378,3 +377,25 @@ def header_lines(plan: Plan) -> list[str]:
     if used:
         out.append("symbols: " + "  ".join(f"{t.symbol} {t.value}" for t in used))
     return out
+
+
+def cost_output_text(value: dict[str, Any]) -> str:
+    """`$24.30 (about 6.0 GPU-hours; $0.05 per 1k training tokens)` for `output`'s cost_estimated/cost_used."""
+    money = value.get("money")
+    currency = value.get("currency")
+    head = format_money(float(money), str(currency)) if money is not None and currency else "unknown"
+    parts = []
+    if value.get("gpu_hours") is not None:
+        parts.append(f"about {float(value['gpu_hours']):,.1f} GPU-hours")
+    if value.get("reported"):
+        parts.append(
+            "reported by the provider: "
+            + ", ".join(
+                f"{amount:,.6g} {unit.replace('_', ' ')}" for unit, amount in value["reported"].items()
+            )
+        )
+    if value.get("price"):
+        parts.append(str(value["price"]))
+    if money is None and value.get("unknown"):
+        parts.append(str(value["unknown"]))
+    return head + (f" ({'; '.join(parts)})" if parts else "")
