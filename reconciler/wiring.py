@@ -302,17 +302,23 @@ def holding_lock(
         store.close()
 
 
-def economics_models() -> dict[ProviderType, Any]:
-    """Each provider type's pure economics (prices, quantities, quotas); imports no client."""
-    from reconciler.providers.dashscope.economics import DashScopeEconomics
-    from reconciler.providers.imgopen.economics import ImgOpenEconomics
-    from reconciler.providers.wavespeed.economics import WaveSpeedEconomics
+# Each provider type's pure economics (prices, quantities, quotas): imported only for the types in use,
+# and never with a client.
+ECONOMICS_CLASSES: dict[ProviderType, tuple[str, str]] = {
+    ProviderType.DASHSCOPE: ("reconciler.providers.dashscope.economics", "DashScopeEconomics"),
+    ProviderType.WAVESPEED: ("reconciler.providers.wavespeed.economics", "WaveSpeedEconomics"),
+    ProviderType.IMGOPEN: ("reconciler.providers.imgopen.economics", "ImgOpenEconomics"),
+}
 
-    return {
-        ProviderType.DASHSCOPE: DashScopeEconomics,
-        ProviderType.WAVESPEED: WaveSpeedEconomics,
-        ProviderType.IMGOPEN: ImgOpenEconomics,
-    }
+
+def economics_model(config: ProviderConfig) -> Any:
+    import importlib
+
+    where = ECONOMICS_CLASSES.get(config.type)
+    if where is None:
+        return None
+    cls = getattr(importlib.import_module(where[0]), where[1])
+    return cls(config.spec.endpoint) if config.type is ProviderType.DASHSCOPE else cls()  # type: ignore[attr-defined]  # every Provider spec has an endpoint
 
 
 def provider_economics(
@@ -322,14 +328,12 @@ def provider_economics(
     prices its pricing endpoint quoted for this plan (`quotes`: provider -> address -> Price)."""
     from reconciler.providers.economics import Economics, PriceBook
 
-    classes = economics_models()
     out: dict[str, Any] = {}
     for name, config in providers.items():
-        cls = classes.get(config.type)
-        if cls is None:
+        model = economics_model(config)
+        if model is None:
             continue
         spec: Any = config.spec
-        model = cls(spec.endpoint) if config.type is ProviderType.DASHSCOPE else cls()
         book = PriceBook(
             provider=name,
             table=model.price_table(),

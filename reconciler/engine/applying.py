@@ -41,6 +41,7 @@ from reconciler.engine.recovering import (
     create_request,
     keep_oldest,
 )
+from reconciler.engine.scheduling import TrainingSlots
 from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
@@ -93,6 +94,21 @@ class _Node:
     dependents: set[str] = field(default_factory=set)
     # when set, dependents need this node's object READY (not just "done")
     gives_ready: bool = True
+
+
+def _slot_text(slots: TrainingSlots, key: str, *, deferred: bool = False) -> str:
+    """`waiting for a training slot on dashscope (1 at a time: …)`."""
+    provider = next((p for p, keys in slots.parked.items() if key in keys), None) or next(
+        (p for p in slots.limits), ""
+    )
+    quota = slots.limits.get(provider)
+    limit = f" ({quota.concurrent_jobs} at a time: {quota.concurrent_source})" if quota is not None else ""
+    if deferred:
+        return (
+            f"not submitted: every training slot on {provider} is held by a job still running{limit}; "
+            "run apply again when it is done to continue"
+        )
+    return f"waiting for a training slot on {provider}{limit}"
 
 
 def _iso(ts: float) -> str:
@@ -202,6 +218,7 @@ class Executor:
         blocked: dict[str, tuple[Outcome, str]] = {}
         unfinished = set(nodes)
         running = 0
+        slots = TrainingSlots({p: eco.quota for p, eco in self.options.economics.items()})
 
         def record(key: str, outcome: ResourceOutcome) -> None:
             if key.endswith("#old"):
@@ -247,6 +264,8 @@ class Executor:
             with lock:
                 running -= 1
                 settle(key, outcome, message, elapsed)
+                if outcome is not Outcome.SUBMITTED:  # a job left running (--no-wait) keeps its slot
+                    ready.extend(slots.give_back(n.action.provider, key))
                 wake.notify_all()
 
         def guarded(step: Callable[[], StepResult]) -> StepResult:
@@ -295,15 +314,35 @@ class Executor:
                         settle(key, *blocked[key])
                     elif self.stop.is_set():
                         settle(key, Outcome.SKIPPED, "interrupted before it started")
+                    elif self._needs_slot(slots, nodes[key]) and not slots.take(
+                        nodes[key].action.provider, key
+                    ):
+                        self.progress.waiting(
+                            nodes[key].action.address, "queued", 0.0, _slot_text(slots, key)
+                        )
                     else:
                         running += 1
                         launch(key)
                 if self.stop.is_set():
                     result.interrupted = True
                 if not unfinished or (not ready and running == 0):
-                    break
+                    parked = slots.still_parked()
+                    if not parked:
+                        break
+                    for provider, key in parked:  # nothing left that could free a slot in this run
+                        slots.parked[provider].remove(key)
+                        settle(key, Outcome.DEFERRED, _slot_text(slots, key, deferred=True))
+                    continue
                 wake.wait(timeout=0.5)
         return result
+
+    @staticmethod
+    def _needs_slot(slots: TrainingSlots, node: _Node) -> bool:
+        """Training submits take a slot of their account; so does waiting on a job already running."""
+        a = node.action
+        if node.key.endswith("#old") or not slots.needs_slot(a):
+            return False
+        return a.action in (ActionType.CREATE, ActionType.REPLACE, ActionType.WAIT)
 
     # ------------------------------------------------------------------ steps
     def _runner(self, a: Action) -> Callable[[], StepResult]:

@@ -333,6 +333,9 @@ def notes(plan: Plan) -> list[str]:
     """Sentences under the summary line: adopts with no changes, drift, unrefreshed plans."""
     s = plan.summary()
     out = []
+    total = cost_total_text(plan)
+    if total:
+        out.append(total)
     if s.adopt and not plan.has_changes:
         out.append(
             f"{plural(s.adopt, 'resource')} found on the provider will be adopted into state "
@@ -342,9 +345,6 @@ def notes(plan: Plan) -> list[str]:
         out.append(f"{plural(s.drifted, 'resource')} changed outside reconciler.")
     if not plan.refreshed:
         out.append("Refresh was skipped: this plan compares with the cached state; drift cannot be seen.")
-    total = cost_total_text(plan)
-    if total:
-        out.append(total)
     return out
 
 
