@@ -43,7 +43,7 @@ from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
-from reconciler.providers.economics import PriceQuoter
+from reconciler.providers.economics import FailureExplainer, PriceQuoter
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
@@ -270,6 +270,8 @@ class Workspace:
             if refresh_first
             else None
         )
+        if result is not None:
+            self._explain_failures(result)
         inputs = PlanInputs(
             manifests=manifests,
             records=result.records if result else records,
@@ -296,6 +298,22 @@ class Workspace:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
         guard_prunes(plan, manifests, self.paths, allow_empty=self.allow_empty)
         return plan, result
+
+    def _explain_failures(self, result: RefreshResult) -> None:
+        """A FAILED job's log tail (where the provider has a logs endpoint), for the plan to show."""
+        from reconciler.engine.applying import LOG_TAIL_LINES
+
+        for address, obs in result.observations.items():
+            record = result.records.get(address)
+            if obs.phase is not Phase.FAILED or record is None:
+                continue
+            adapter = self.adapters().get(record.provider)
+            if not isinstance(adapter, FailureExplainer):
+                continue
+            try:
+                obs.facts["log_tail"] = adapter.failure_logs(record, LOG_TAIL_LINES)
+            except ProviderError as e:
+                obs.facts["log_tail"] = [f"(the logs could not be read: {e})"]
 
     def _quote_prices(self, plan: Plan, manifests: ManifestSet) -> None:
         """Ask the providers that have a pricing endpoint what each new job costs, and price the plan again.

@@ -46,10 +46,12 @@ from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, time
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
 from reconciler.models.state import ResourceRecord
-from reconciler.providers.economics import Economics
+from reconciler.providers.economics import Economics, FailureExplainer
 from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
 from reconciler.state.interface import StateError, StateStore
+
+LOG_TAIL_LINES = 10  # a failed job's last log lines, shown in the apply summary and the plan
 
 
 class StepFailed(Exception):
@@ -109,6 +111,14 @@ def _slot_text(slots: TrainingSlots, key: str, *, deferred: bool = False) -> str
             "run apply again when it is done to continue"
         )
     return f"waiting for a training slot on {provider}{limit}"
+
+
+def _on_timeout(a: Action) -> str:
+    """lifecycle.on_timeout, defaulting to cancel for training jobs (a job given up on must stop billing)."""
+    chosen = (a.lifecycle or {}).get("on_timeout")
+    if chosen:
+        return str(chosen)
+    return "cancel" if a.kind == "FineTune" else "keep"
 
 
 def _iso(ts: float) -> str:
@@ -627,9 +637,11 @@ class Executor:
                 obs, lambda: adapter.read(current), timeout_for(a.kind, a.lifecycle), on_poll
             )
         except WaitTimeout as t:
+            if _on_timeout(a) == "cancel":
+                raise StepFailed(self._cancel_timed_out(a, adapter, current, t)) from None
             raise StepFailed(
-                f"{t}; it keeps going on the provider — run apply again to keep waiting, "
-                "or raise lifecycle.timeouts.create"
+                f"{t}; it keeps going on the provider (lifecycle.on_timeout: keep) — run apply again to keep "
+                "waiting, or raise lifecycle.timeouts.create"
             ) from None
         except WaitInterrupted as w:
             return (
@@ -653,7 +665,54 @@ class Executor:
         detail = f": {final.message}" if final.message else ""
         if final.phase is Phase.GONE:
             raise StepFailed(f"{final.remote_id} disappeared from the provider while waiting")
-        raise StepFailed(f"{final.remote_id} ended {final.status}{detail}")
+        raise StepFailed(
+            f"{final.remote_id} ended {final.status}{detail}{self._log_tail(adapter, current, final)}"
+        )
+
+    def _log_tail(self, adapter: ProviderAdapter, record: ResourceRecord, final: Observation) -> str:
+        """The last lines of a failed job's logs, where the provider has a logs endpoint."""
+        if final.phase is not Phase.FAILED or not isinstance(adapter, FailureExplainer):
+            return ""
+        try:
+            lines = adapter.failure_logs(record, LOG_TAIL_LINES)
+        except ProviderError as e:
+            return f"\n  (its logs could not be read: {e})"
+        return "".join(f"\n  log: {line}" for line in lines)
+
+    def _cancel_timed_out(
+        self, a: Action, adapter: ProviderAdapter, record: ResourceRecord, timeout: WaitTimeout
+    ) -> str:
+        """A job past its timeout is canceled so it stops billing (lifecycle.on_timeout: cancel), journaled."""
+        entry = self.store.journal_open(
+            a.address,
+            "cancel",
+            a.provider,
+            {"remote_id": record.remote_id, "reason": "timeout"},
+            {"remote_id": record.remote_id},
+        )
+        try:
+            obs = adapter.cancel(record)
+        except ProviderError as e:
+            self.store.journal_close(entry, "failed", error=str(e))
+            return (
+                f"{timeout}; canceling {record.remote_id} failed ({e}): it may still be running and billing"
+            )
+        self.store.journal_close(entry, "done", result={"status": obs.status})
+        self.store.put(
+            replace(
+                record,
+                status=obs.status,
+                observed=obs.object or record.observed,
+                updated_at=_iso(self.clock.now()),
+            ),
+            event="timeout-canceled",
+            detail={"status": obs.status, "waited_s": round(timeout.waited)},
+        )
+        how = f" ({obs.message})" if obs.message else f" (now {obs.status})"
+        return (
+            f"{timeout}: past lifecycle.timeouts.create, so {record.remote_id} was canceled{how}; "
+            "set lifecycle.on_timeout: keep to let it run, or raise the timeout. The next plan creates it again"
+        )
 
     def _adopt(self, a: Action) -> StepResult:
         found = a.adopted or {}

@@ -323,6 +323,8 @@ class _Planner:
             action.action = ActionType.REPLACE
             action.drift = True
             action.change_class = _FORCED_CLASS[r.kind]
+            if obs.facts.get("log_tail"):  # why it failed, in the provider's own words (display only)
+                action.facts["log_tail"] = list(obs.facts["log_tail"])
             word = {
                 "FineTune": "job",
                 "Deployment": "deployment",
