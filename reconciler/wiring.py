@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a ma
     import httpx
 
     from reconciler.models.resources import ProviderConfig
+    from reconciler.providers.economics import Economics, ProviderEconomics
     from reconciler.providers.interface import ProviderAdapter
     from reconciler.sandbox import Sandbox
     from reconciler.state.interface import StateStore
@@ -313,24 +314,25 @@ ECONOMICS_CLASSES: dict[ProviderType, tuple[str, str]] = {
 }
 
 
-def economics_model(config: ProviderConfig) -> Any:
+def economics_model(config: ProviderConfig) -> ProviderEconomics | None:
     import importlib
 
     where = ECONOMICS_CLASSES.get(config.type)
     if where is None:
         return None
     cls = getattr(importlib.import_module(where[0]), where[1])
-    return cls(config.spec.endpoint) if config.type is ProviderType.DASHSCOPE else cls()  # type: ignore[attr-defined]  # every Provider spec has an endpoint
+    model: ProviderEconomics = cls(config.spec.endpoint) if config.type is ProviderType.DASHSCOPE else cls()
+    return model
 
 
 def provider_economics(
     providers: Mapping[str, ProviderConfig], quotes: Mapping[str, Mapping[str, Any]] | None = None
-) -> dict[str, Any]:
+) -> dict[str, Economics]:
     """Provider name -> `Economics`: its table, the manifest's `spec.pricing` and `spec.quota`, and any
     prices its pricing endpoint quoted for this plan (`quotes`: provider -> address -> Price)."""
     from reconciler.providers.economics import Economics, PriceBook
 
-    out: dict[str, Any] = {}
+    out: dict[str, Economics] = {}
     for name, config in providers.items():
         model = economics_model(config)
         if model is None:

@@ -52,13 +52,13 @@ from reconciler.providers.dashscope.types import (
     FineTunePage,
     ValidationDetailsPage,
 )
+from reconciler.providers.errors import redact
 from reconciler.providers.http import (
     Retry,
     RetryPolicy,
     call_with_retries,
     check_base_url,
     map_transport_errors,
-    redact,
 )
 
 log = logging.getLogger("reconciler.providers.dashscope")
