@@ -94,7 +94,8 @@ class CostTotal(BaseModel):
     gpu_hours_unknown: int = 0
 
     def money_text(self) -> str:
-        known = " + ".join(format_money(v, c) for c, v in sorted(self.money.items())) or None
+        spent = {c: v for c, v in self.money.items() if v} or dict(list(self.money.items())[:1])
+        known = " + ".join(format_money(v, c) for c, v in sorted(spent.items())) or None
         if self.unknown:
             return f"at least {known or format_money(0, 'USD')} + {self.unknown} unknown"
         return known or "nothing"

@@ -85,7 +85,9 @@ def test_an_offline_plan_imports_no_provider_client_and_no_diff_library(tmp_path
     # (whose names load lazily) and that module, never its client or adapter
     economics = {p for name in PROVIDERS for p in (name, name + ".economics")}
     assert any(m.endswith(".economics") for m in modules)  # the plan was priced
-    assert [m for m in loaded(modules, ("httpx", *EMULATOR, *PROVIDERS, "sqlite_utils")) if m not in economics] == []
+    assert [
+        m for m in loaded(modules, ("httpx", *EMULATOR, *PROVIDERS, "sqlite_utils")) if m not in economics
+    ] == []
 
 
 def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> None:

@@ -72,7 +72,8 @@ def make_ws(tmp_path: Path) -> Callable[..., tuple[Workspace, Sandbox]]:
 
 def _jobs(sandbox: Sandbox) -> list[dict]:
     return sorted(
-        (j for j in sandbox.list_objects("fine_tunes") if not j.get("_deleted")), key=lambda j: j["create_time"]
+        (j for j in sandbox.list_objects("fine_tunes") if not j.get("_deleted")),
+        key=lambda j: j["create_time"],
     )
 
 
@@ -126,7 +127,9 @@ def test_the_refusal_names_succeeded_jobs_that_could_be_deleted(make_ws, tmp_pat
     jobs.write_text(jobs.read_text() + "".join(FINE_TUNE.format(i=i, epochs=140 + i) for i in range(18, 23)))
     plan = Workspace(ws.paths, clock=ws.clock, wiring=ws.wiring).plan()  # the edited manifests
     (error,) = plan.errors
-    assert "23 FineTune jobs running or succeeded on the account (18 already there, 5 new)" in error["message"]
+    assert (
+        "23 FineTune jobs running or succeeded on the account (18 already there, 5 new)" in error["message"]
+    )
     assert "delete 3 of the succeeded jobs this state manages" in error["message"]
     assert "FineTune/ft-00 (ft-" in error["message"]
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.models.costs import Price
+from reconciler.models.wavespeed import TRAINERS
 from reconciler.providers.economics import Quota, Work
 
 PRICES: dict[str, Price] = {
@@ -58,11 +59,16 @@ class WaveSpeedEconomics:
 
     def quantities(self, work: Work) -> dict[str, float]:
         out: dict[str, float] = {"run": 1.0}
-        if work.kind == "FineTune" and work.training_steps is not None:
-            out["training_step"] = float(work.training_steps)
-            speed = SECONDS_PER_STEP.get(str(work.spec.get("trainer") or ""))
+        if work.kind != "FineTune":
+            return out
+        trainer = str(work.spec.get("trainer") or "")
+        facts = TRAINERS.get(trainer)
+        steps = work.training_steps or work.spec.get("steps") or (facts.steps_default if facts else None)
+        if isinstance(steps, int) and not isinstance(steps, bool):
+            out["training_step"] = float(steps)
+            speed = SECONDS_PER_STEP.get(trainer)
             if speed is not None:
-                out["gpu_hour"] = work.training_steps * speed / 3600
+                out["gpu_hour"] = steps * speed / 3600
         return out
 
     def used(self, kind: str, observed: Mapping[str, Any] | None) -> dict[str, float]:
