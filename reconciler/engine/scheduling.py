@@ -154,20 +154,22 @@ def _over_cap(
     over = peak - quota.max_jobs
     config = manifests.providers.get(provider)
     kinds = "/".join(quota.kinds)
-    room = (
-        f"delete {over} of the succeeded jobs this state manages by removing their manifests: "
-        + ", ".join(deletable[:10])
-        + (f" and {len(deletable) - 10} more" if len(deletable) > 10 else "")
-        if deletable
-        else "no succeeded job in this state could be deleted to make room"
-    )
+    if deletable:
+        room = (
+            f"To make room, delete {over} of the succeeded jobs this state manages by removing their manifests ("
+            + ", ".join(deletable[:10])
+            + (f" and {len(deletable) - 10} more" if len(deletable) > 10 else "")
+            + f"), or plan {over} fewer new jobs"
+        )
+    else:
+        room = f"No succeeded job in this state could be deleted to make room: plan {over} fewer new jobs"
     return Diagnostic(
         f"this plan would have {peak} {kinds} jobs running or succeeded on the account "
         f"({kept} already there, {len(new)} new), above its quota of {quota.max_jobs}: "
         f"{quota.max_jobs_source}"
         + (f' (the provider answers "{quota.max_jobs_message}")' if quota.max_jobs_message else "")
-        + f"; nothing was submitted. To make room, {room}; or plan {over} fewer new jobs; "
-        f"if the account's quota was raised, set spec.quota.max_jobs in Provider/{provider}",
+        + f"; nothing was submitted. {room}; if the account's quota was raised, set spec.quota.max_jobs "
+        f"in Provider/{provider}",
         location=config.location if config is not None else None,
         address=f"Provider/{provider}",
         field="spec.quota.max_jobs",

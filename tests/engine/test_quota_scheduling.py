@@ -130,7 +130,8 @@ def test_the_refusal_names_succeeded_jobs_that_could_be_deleted(make_ws, tmp_pat
     assert (
         "23 FineTune jobs running or succeeded on the account (18 already there, 5 new)" in error["message"]
     )
-    assert "delete 3 of the succeeded jobs this state manages" in error["message"]
+    assert "delete 3 of the succeeded jobs this state manages by removing their manifests" in error["message"]
+    assert "or plan 3 fewer new jobs" in error["message"]
     assert "FineTune/ft-00 (ft-" in error["message"]
 
 
