@@ -230,6 +230,9 @@ class Executor:
         unfinished = set(nodes)
         running = 0
         slots = TrainingSlots({p: eco.quota for p, eco in self.options.economics.items()})
+        for key, n in sorted(nodes.items()):  # a job already running holds its slot from the start
+            if n.action.action is ActionType.WAIT and self._needs_slot(slots, n):
+                slots.reserve(n.action.provider, key)
 
         def record(key: str, outcome: ResourceOutcome) -> None:
             if key.endswith("#old"):
@@ -326,8 +329,10 @@ class Executor:
                     key = ready.popleft()
                     if key in blocked:
                         settle(key, *blocked[key])
+                        ready.extend(slots.give_back(nodes[key].action.provider, key))  # a reserved slot
                     elif self.stop.is_set():
                         settle(key, Outcome.SKIPPED, "interrupted before it started")
+                        ready.extend(slots.give_back(nodes[key].action.provider, key))
                     elif self._needs_slot(slots, nodes[key]) and not slots.take(
                         nodes[key].action.provider, key
                     ):

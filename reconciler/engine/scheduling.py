@@ -215,6 +215,13 @@ class TrainingSlots:
         self.parked[provider].append(key)
         return False
 
+    def reserve(self, provider: str, key: str) -> None:
+        """Hold a slot for a job already running on the account, before anything new is submitted
+        (never parks: a running job beyond the limit takes its turn like any other)."""
+        quota = self.limits[provider]
+        if len(self.held[provider]) < (quota.concurrent_jobs or 1):
+            self.held[provider].add(key)
+
     def give_back(self, provider: str, key: str) -> list[str]:
         held = self.held.get(provider)
         if held is None or key not in held:

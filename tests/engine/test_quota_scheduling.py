@@ -203,3 +203,25 @@ def test_wavespeed_runs_three_at_a_time_and_never_meets_its_429(example_copy):
     _, result = ws.apply(plan)
     assert result is not None and result.ok, {a: o.message for a, o in result.outcomes.items() if not o.ok}
     assert sandbox.request_counts()["POST /api/v3/wavespeed-ai/{trainer}"] == 6  # one each, none refused
+
+
+def test_a_job_still_running_from_an_earlier_apply_holds_the_slot_in_plan_and_apply(make_ws, tmp_path):
+    ws, sandbox = make_ws(1)
+    for _ in range(20):  # submit the first job and return while it trains
+        ws.apply(wait=False)
+        if "FineTune/ft-00" in ws.records():
+            break
+        ws.clock.advance(1)  # type: ignore[attr-defined]  # the fixture's FakeClock
+    jobs = tmp_path / "m" / "jobs.yaml"
+    # named to sort before the running one: the order apply starts nodes in must not decide the slot
+    jobs.write_text(jobs.read_text() + FINE_TUNE.format(i=1, epochs=141).replace("ft-01", "a-new"))
+    ws = Workspace(ws.paths, clock=ws.clock, wiring=ws.wiring)
+    plan = ws.plan()
+    waiting = next(a for a in plan.actions if a.address == "FineTune/ft-00")
+    new = next(a for a in plan.actions if a.address == "FineTune/a-new")
+    assert waiting.action is ActionType.WAIT
+    assert new.cost is not None and new.cost.queued_behind == 1 and new.cost.queue_wait_hours
+    _, result = ws.apply(plan)
+    assert result is not None and result.ok
+    first, second = _jobs(sandbox)
+    assert second["create_time"] >= first["end_time"]  # submitted only once the running one ended
