@@ -48,11 +48,12 @@ from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
 from reconciler.models.state import ResourceRecord
 from reconciler.providers.economics import Economics, FailureExplainer
-from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
+from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError, RateLimitedError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
 from reconciler.state.interface import StateError, StateStore
 
 LOG_TAIL_LINES = 10  # a failed job's last log lines, shown in the apply summary and the plan
+BUSY_RETRY_S = 60.0  # a training submit refused as busy (429) without Retry-After is sent again after this
 
 
 class StepFailed(Exception):
@@ -76,6 +77,14 @@ class ApplyOptions:
     settle_window_s: float = (
         SETTLE_WINDOW_S  # how long an ambiguous create is looked for before the step stops
     )
+
+
+class _Busy(Exception):
+    """A resubmitted training was refused as busy again (429): the caller pauses and tries once more."""
+
+    def __init__(self, refused: RateLimitedError) -> None:
+        super().__init__(str(refused))
+        self.refused = refused
 
 
 @dataclass
@@ -477,8 +486,16 @@ class Executor:
                     "run plan again"
                 )
 
-    def _create(self, a: Action, deposed: list[dict[str, Any]] | None = None) -> StepResult:
+    def _create(
+        self,
+        a: Action,
+        deposed: list[dict[str, Any]] | None = None,
+        first_try: float | None = None,
+        *,
+        retrying: bool = False,
+    ) -> StepResult:
         """Journal the intent, send the create once, and commit its outcome with the record."""
+        first_try = self.clock.now() if first_try is None else first_try
         desired, built_from = self._desired(a)
         self._verify_content(desired)
         adapter = self._adapter(a)
@@ -502,6 +519,18 @@ class Executor:
             obs = adapter.create(desired, claimed=self._claimed_now())
         except OutcomeUnknownError as e:
             obs = self._settle_unknown_create(a, adapter, desired, entry, sent_at, e)
+        except RateLimitedError as e:
+            self.store.journal_close(entry, "failed", error=str(e))  # refused: nothing was created
+            if a.kind not in self._slot_kinds(a.provider) or self.clock.now() - first_try > timeout_for(
+                a.kind, a.lifecycle
+            ):
+                raise
+            # the account is busy with work this state does not know (its slots are not ours):
+            # wait for one to free instead of failing, then submit again
+            if retrying:
+                raise _Busy(e) from None
+            refused = e
+            return _Wait(lambda: self._create_when_free(a, deposed, refused, first_try))
         except ProviderError as e:
             self.store.journal_close(entry, "failed", error=str(e))
             raise
@@ -514,6 +543,34 @@ class Executor:
             close_journal=(entry, "done", {"remote_id": obs.remote_id, "status": obs.status}),
         )
         return self._settle(a, obs, record)
+
+    def _slot_kinds(self, provider: str) -> tuple[str, ...]:
+        eco = self.options.economics.get(provider)
+        return eco.quota.kinds if eco is not None else ()
+
+    def _create_when_free(
+        self, a: Action, deposed: list[dict[str, Any]] | None, refused: RateLimitedError, first_try: float
+    ) -> tuple[Outcome, str]:
+        """A training submit the provider refused as busy (429): wait, then submit it again (it was
+        refused, so nothing exists to duplicate)."""
+        while True:
+            pause = refused.retry_after or BUSY_RETRY_S
+            self.progress.waiting(
+                a.address, "queued", self.clock.now() - first_try, f"provider busy: {refused}"
+            )
+            try:
+                self.waiter.pause(pause)
+            except WaitInterrupted:
+                return (
+                    Outcome.DEFERRED,
+                    f"interrupted while {a.provider} was busy ({refused}); run apply again",
+                )
+            try:
+                got = self._create(a, deposed, first_try, retrying=True)
+            except _Busy as busy:
+                refused = busy.refused
+                continue
+            return got.run() if isinstance(got, _Wait) else got
 
     def _keep_oldest(self, a: Action, twins: list[Observation]) -> Observation:
         """One create landed more than once: keep the oldest object and delete the others now.

@@ -92,7 +92,9 @@ def test_twenty_fine_tunes_queue_in_the_plan_and_apply_with_no_failed_submit(mak
 
     sandbox.reset_counts()
     _, result = ws.apply(plan)
-    assert result is not None and result.ok, {a: o.message for a, o in result.outcomes.items() if not o.ok}
+    assert result is not None and result.ok, {
+        a: o.message for a, o in result.outcomes.items() if o.outcome is not Outcome.SUCCEEDED
+    }
     assert {o.outcome for o in result.outcomes.values()} == {Outcome.SUCCEEDED}
     # exactly one submit per job: none was refused (a refused create is never counted twice here)
     assert sandbox.request_counts()["POST /api/v1/fine-tunes"] == 20
@@ -201,7 +203,9 @@ def test_wavespeed_runs_three_at_a_time_and_never_meets_its_429(example_copy):
     assert behind == [0, 0, 0, 1, 2, 3]  # the example's own job and these five, three slots
     sandbox.reset_counts()
     _, result = ws.apply(plan)
-    assert result is not None and result.ok, {a: o.message for a, o in result.outcomes.items() if not o.ok}
+    assert result is not None and result.ok, {
+        a: o.message for a, o in result.outcomes.items() if o.outcome is not Outcome.SUCCEEDED
+    }
     assert sandbox.request_counts()["POST /api/v3/wavespeed-ai/{trainer}"] == 6  # one each, none refused
 
 
@@ -225,3 +229,33 @@ def test_a_job_still_running_from_an_earlier_apply_holds_the_slot_in_plan_and_ap
     assert result is not None and result.ok
     first, second = _jobs(sandbox)
     assert second["create_time"] >= first["end_time"]  # submitted only once the running one ended
+
+
+def test_a_training_refused_as_busy_by_work_this_state_does_not_know_waits_and_goes_in(example_copy):
+    """Three trainings someone else started fill the Bronze tier; the permissive emulator answers our
+    submit 429. The executor waits and submits again once the account has room: no failed apply."""
+    from reconciler.providers.wavespeed import WaveSpeedClient
+    from reconciler.providers.wavespeed.types import TrainerInputs
+
+    root = example_copy("manifests/examples/wavespeed")
+    text = (root / "product-shots.yaml").read_text()
+    (root / "product-shots.yaml").write_text(
+        text.replace(
+            "  api_key_env: WAVESPEED_API_KEY\n",
+            "  api_key_env: WAVESPEED_API_KEY\n  sandbox: {fidelity: permissive}\n",
+        )
+    )
+    clock = FakeClock()
+    sandbox = Sandbox(clock=clock, seed=5)
+    other = WaveSpeedClient("http://127.0.0.1", "someone-else", transport=sandbox.transport(), clock=clock)
+    data = "https://example.com/someone-elses.zip"
+    for _ in range(3):  # long trainings: they outlast the client's own quick retries
+        other.submit_trainer("wan-2.2-image-lora-trainer", TrainerInputs(data=data, steps=10000))
+    ws = Workspace([root], clock=clock, wiring=WiringContext(env={}, clock=clock, sandbox=sandbox))
+    sandbox.reset_counts()
+    _, result = ws.apply()
+    assert result is not None and result.ok, {
+        a: o.message for a, o in result.outcomes.items() if o.outcome is not Outcome.SUCCEEDED
+    }
+    assert sandbox.request_counts()["POST /api/v3/wavespeed-ai/{trainer}"] > 1  # refused, then accepted
+    assert len([r for r in ws.records() if r.startswith("FineTune/")]) == 1
