@@ -46,7 +46,12 @@ def _priced(action: Action, eco: Economics | None) -> Cost:
     if eco is None:
         cost.unknown = f"no price source for provider '{action.provider}'"
         return cost
-    work = Work(kind=action.kind, spec=action.desired or {}, training_steps=cost.training_steps)
+    work = Work(
+        kind=action.kind,
+        spec=action.desired or {},
+        training_steps=cost.training_steps,
+        gpu_hours=cost.estimated_gpu_hours,
+    )
     quantities = eco.model.quantities(work)
     cost.quantities = {unit: round(amount, 6) for unit, amount in sorted(quantities.items())}
     if "gpu_hour" in quantities:

@@ -26,14 +26,14 @@ from reconciler.models.envelope import format_duration
 from reconciler.models.plans import Action, ActionType, ReplaceMode
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord
-from reconciler.providers.economics import Economics, Quota, Work
+from reconciler.providers.economics import Economics, Quota
 from reconciler.providers.interface import Observation, Phase
 
 _NEW_JOB = frozenset({ActionType.CREATE, ActionType.REPLACE})
 _FREES = frozenset({ActionType.DELETE, ActionType.CANCEL})
 _ENDED = frozenset({Phase.FAILED, Phase.CANCELED, Phase.GONE, Phase.DELETING})
 
-StepsOf = Callable[[str], "int | None"]
+HoursOf = Callable[[str], "float | None"]  # address -> the estimated duration of its training
 
 
 def schedule_actions(
@@ -44,7 +44,7 @@ def schedule_actions(
     manifests: ManifestSet,
     *,
     now: float,
-    steps_of: StepsOf | None = None,
+    hours_of: HoursOf | None = None,
 ) -> list[Diagnostic]:
     """Annotate new training actions with their queue position; refuse plans over a hard quota."""
     out: list[Diagnostic] = []
@@ -63,7 +63,7 @@ def schedule_actions(
             for a in actions
             if a.provider == provider and a.kind in quota.kinds and a.action in _NEW_JOB and not a.deposed
         ]
-        running = _running(mine, observations, by_address, eco, now, steps_of)
+        running = _running(mine, observations, by_address, now, hours_of)
         if quota.concurrent_jobs:
             _place_in_queue(new, running, quota)
         problem = _over_cap(provider, quota, mine, new, observations, by_address, manifests)
@@ -76,9 +76,8 @@ def _running(
     records: list[ResourceRecord],
     observations: Mapping[str, Observation],
     actions: Mapping[str, Action],
-    eco: Economics,
     now: float,
-    steps_of: StepsOf | None,
+    hours_of: HoursOf | None,
 ) -> list[float | None]:
     """Hours left for each job already running (or queued) on the account, None when unknown."""
     left: list[float | None] = []
@@ -89,8 +88,7 @@ def _running(
         a = actions.get(rec.address)
         if a is not None and (a.action in _FREES or a.replace_mode is ReplaceMode.DESTROY_BEFORE_CREATE):
             continue  # canceled before anything new is submitted: it frees its slot
-        steps = steps_of(rec.address) if steps_of is not None else None
-        hours = eco.model.quantities(Work(kind=rec.kind, spec=rec.spec, training_steps=steps)).get("gpu_hour")
+        hours = hours_of(rec.address) if hours_of is not None else None
         if hours is not None and obs.created_at:
             hours = max(0.0, hours - max(0.0, now - obs.created_at) / 3600)
         left.append(hours)

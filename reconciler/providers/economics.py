@@ -28,6 +28,7 @@ class Work:
     kind: str
     spec: Mapping[str, Any]  # the effective spec
     training_steps: int | None = None  # from the spec and the dataset's sample count
+    gpu_hours: float | None = None  # the spec model's estimate of the training's duration
     samples: int = 0  # training samples in the referenced datasets
 
 

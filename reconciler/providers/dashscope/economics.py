@@ -42,14 +42,6 @@ OTHER_PRICES: dict[str, Price] = {
 PRICED_ENDPOINTS = frozenset({"sandbox", "intl", "ap-southeast-1", "https://dashscope-intl.aliyuncs.com"})
 
 TOKENS_PER_SAMPLE_PASS = 270  # seed 002 example job: usage 432000 for 800 steps × batch_size 2 [inf]
-# Rough training speed per base model (the seed's example job, wan2.5-i2v-preview with defaults, ran
-# 5h27m); estimates for the plan's GPU-hours and queue times, shown as such.
-SECONDS_PER_STEP: dict[str, float] = {
-    "wan2.6-i2v": 24.0,
-    "wan2.5-i2v-preview": 24.0,
-    "wan2.2-i2v-flash": 12.0,
-    "wan2.2-kf2v-flash": 14.0,
-}
 DEFAULT_BATCH_SIZE = {"wan2.6-i2v": 2, "wan2.5-i2v-preview": 2, "wan2.2-i2v-flash": 4, "wan2.2-kf2v-flash": 4}
 
 QUOTA = Quota(
@@ -87,8 +79,8 @@ class DashScopeEconomics:
         steps = work.training_steps
         out["training_step"] = float(steps)
         out["1k_training_tokens"] = steps * batch * TOKENS_PER_SAMPLE_PASS / 1000
-        if model in SECONDS_PER_STEP:
-            out["gpu_hour"] = steps * SECONDS_PER_STEP[model] / 3600
+        if work.gpu_hours is not None:
+            out["gpu_hour"] = work.gpu_hours
         return out
 
     def used(self, kind: str, observed: Mapping[str, Any] | None) -> dict[str, float]:

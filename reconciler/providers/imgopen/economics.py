@@ -1,5 +1,5 @@
 """ImgOpen's economics: no price and no quota is documented (providers.md §3), so every price is
-unknown unless the Provider manifest's `spec.pricing` names one; GPU-hours are a rough estimate."""
+unknown unless the Provider manifest's `spec.pricing` names one."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 from reconciler.models.costs import Price
 from reconciler.providers.economics import Quota, Work
 
-SECONDS_PER_STEP = 0.8  # a guess for SD 1.5 LoRA steps, for the plan's GPU-hours only
-
 
 class ImgOpenEconomics:
+    def __init__(self, endpoint: str = "sandbox") -> None:
+        self.endpoint = endpoint  # one price list and quota for every endpoint
+
     def price_table(self) -> Mapping[str, Price]:
         return {}
 
@@ -24,7 +25,8 @@ class ImgOpenEconomics:
         out: dict[str, float] = {"run": 1.0}
         if work.kind == "FineTune" and work.training_steps is not None:
             out["training_step"] = float(work.training_steps)
-            out["gpu_hour"] = work.training_steps * SECONDS_PER_STEP / 3600
+        if work.gpu_hours is not None:
+            out["gpu_hour"] = work.gpu_hours
         return out
 
     def used(self, kind: str, observed: Mapping[str, Any] | None) -> dict[str, float]:

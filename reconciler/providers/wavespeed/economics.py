@@ -24,15 +24,6 @@ PRICES: dict[str, Price] = {
         "seed 004, wavespeed.ai/docs/docs-api/wavespeed-ai/qwen-image/edit-plus-lora (Pricing: $0.025 per image)",
     ),
 }
-# Rough trainer speeds (the sandbox's figures are the same guesses), for GPU-hours and queue times.
-SECONDS_PER_STEP: dict[str, float] = {
-    "wan-2.2-image-lora-trainer": 1.2,
-    "wan-2.2-i2v-lora-trainer": 9.0,
-    "qwen-image-lora-trainer": 1.5,
-    "flux-dev-lora-trainer": 1.2,
-    "flux-dev-lora-trainer-turbo": 0.6,
-    "wan-2.1-14b-lora-trainer": 1.5,
-}
 TRAINER_NAMESPACE = "wavespeed-ai"
 
 QUOTA = Quota(
@@ -47,6 +38,9 @@ QUOTA = Quota(
 
 
 class WaveSpeedEconomics:
+    def __init__(self, endpoint: str = "sandbox") -> None:
+        self.endpoint = endpoint  # one price list and quota for every endpoint
+
     def price_table(self) -> Mapping[str, Price]:
         return PRICES
 
@@ -66,9 +60,8 @@ class WaveSpeedEconomics:
         steps = work.training_steps or work.spec.get("steps") or (facts.steps_default if facts else None)
         if isinstance(steps, int) and not isinstance(steps, bool):
             out["training_step"] = float(steps)
-            speed = SECONDS_PER_STEP.get(trainer)
-            if speed is not None:
-                out["gpu_hour"] = steps * speed / 3600
+        if work.gpu_hours is not None:
+            out["gpu_hour"] = work.gpu_hours
         return out
 
     def used(self, kind: str, observed: Mapping[str, Any] | None) -> dict[str, float]:
