@@ -263,7 +263,7 @@ def economics_model(config: ProviderConfig) -> ProviderEconomics | None:
     from reconciler.providers.plugins import plugin_for
 
     plugin = plugin_for(config.type.value)
-    return plugin.load_economics(config.spec.endpoint) if plugin is not None else None  # type: ignore[attr-defined]  # every Provider spec has an endpoint
+    return plugin.load_economics(config.spec.endpoint) if plugin is not None else None
 
 
 def provider_economics(
