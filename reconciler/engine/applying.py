@@ -110,7 +110,7 @@ class _Node:
 
 
 def _slot_text(slots: TrainingSlots, key: str, *, deferred: bool = False) -> str:
-    """`waiting for a training slot on dashscope (1 at a time: …)`."""
+    """`waiting for a training slot on my-account (1 at a time: …)`."""
     provider = next((p for p, keys in slots.parked.items() if key in keys), None) or next(
         (p for p in slots.limits), ""
     )
@@ -753,7 +753,7 @@ class Executor:
             a.address,
             "cancel",
             a.provider,
-            {"remote_id": record.remote_id, "reason": "timeout"},
+            {"remote_id": record.remote_id, "reason": "past lifecycle.timeouts.create"},
             {"remote_id": record.remote_id},
         )
         try:

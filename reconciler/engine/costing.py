@@ -144,7 +144,7 @@ def estimate_output(action: Action) -> dict[str, object] | None:
 def used_output(
     eco: Economics | None, action: Action, observed: Mapping[str, object] | None
 ) -> dict[str, object] | None:
-    """What the provider reports as used (DashScope `usage`, WaveSpeed timings), priced like the estimate."""
+    """What the provider reports as used (training tokens, run time), priced like the estimate."""
     if eco is None:
         return None
     work = Work(kind=action.kind, spec=action.desired or {})

@@ -1,8 +1,8 @@
 """Quota-aware scheduling: where each training job waits, what a plan may not exceed, and the slots apply takes.
 
-A provider account runs a limited number of training jobs at once (DashScope one, WaveSpeed's
-default tier three) and may cap how many exist (DashScope: 20 running or succeeded). The limits
-come from the provider's economics, overridden by the Provider manifest's `spec.quota`.
+A provider account runs a limited number of training jobs at once (one, or a tier's three) and
+may cap how many exist (say, 20 running or succeeded). The limits come from the provider's
+economics, overridden by the Provider manifest's `spec.quota`.
 
 - At plan time (pure): each new training job is placed behind the jobs already running on its
   account (from state and refresh) and the ones planned before it, so the plan can say "queued
@@ -22,7 +22,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 
 from reconciler.models.diagnostics import Diagnostic
-from reconciler.models.envelope import format_duration
 from reconciler.models.plans import Action, ActionType, ReplaceMode
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord
@@ -172,17 +171,6 @@ def _over_cap(
         address=f"Provider/{provider}",
         field="spec.quota.max_jobs",
     )
-
-
-def queue_text(
-    behind: int | None, hours: float | None, provider: str, quota_slots: int | None = None
-) -> str | None:
-    """`queued behind 2 jobs on dashscope, about 9h` (None when it starts at once)."""
-    if not behind:
-        return None
-    jobs = "job" if behind == 1 else "jobs"
-    when = f", about {format_duration(hours * 3600)}" if hours is not None else ", wait unknown"
-    return f"queued behind {behind} {jobs} on {provider}{when}"
 
 
 class TrainingSlots:
