@@ -742,8 +742,8 @@ class Executor:
         try:
             lines = adapter.failure_logs(record, LOG_TAIL_LINES)
         except ProviderError as e:
-            return f"\n  (its logs could not be read: {e})"
-        return "".join(f"\n  log: {line}" for line in lines)
+            return f"\n      (its logs could not be read: {e})"
+        return "".join(f"\n      log: {line}" for line in lines)
 
     def _cancel_timed_out(
         self, a: Action, adapter: ProviderAdapter, record: ResourceRecord, timeout: WaitTimeout
