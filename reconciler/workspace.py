@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
+from reconciler.engine.costing import budget_problem, price_actions
 from reconciler.engine.events import ApplyEvent, EventCallback, EventSink, retry_events
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.moves import plan_moves
@@ -46,6 +47,8 @@ from reconciler.models.kinds import parse_address
 from reconciler.models.plans import ActionType, Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import Event, ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.providers.economics import FailureExplainer, PriceQuoter
+from reconciler.providers.errors import ProviderError
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
@@ -53,7 +56,14 @@ from reconciler.state.locations import StateLocation, is_postgres_url, state_loc
 from reconciler.state.moving import copy_state
 from reconciler.state.sqlite import default_state_path
 from reconciler.version import __version__
-from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store, undeletable_kinds
+from reconciler.wiring import (
+    WiringContext,
+    build_adapters,
+    holding_lock,
+    open_store,
+    provider_economics,
+    undeletable_kinds,
+)
 
 SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"
 
@@ -97,6 +107,14 @@ class WorkspaceError(Exception):
 
 class StalePlanError(WorkspaceError):
     pass
+
+
+class OverBudget(WorkspaceError):
+    """The plan's known cost is above the budget (`--max-cost`); nothing was applied."""
+
+    def __init__(self, message: str, plan: Plan) -> None:
+        super().__init__(message)
+        self.plan = plan
 
 
 @dataclass
@@ -287,6 +305,8 @@ class Workspace:
             if refresh_first
             else None
         )
+        if result is not None:
+            self._explain_failures(result)
         inputs = PlanInputs(
             manifests=manifests,
             records=result.records if result else records,
@@ -304,11 +324,14 @@ class Workspace:
             state_path=self.state_display,
             undeletable=undeletable_kinds(manifests.providers),
             hashes=self.spec_hashes(),
+            economics=provider_economics(manifests.providers),
             targets=frozenset(targets) if targets else None,
             replace=frozenset(replace),
             moved=moves.moved if moves is not None else {},
         )
         plan = make_plan(inputs)
+        if refresh_first:
+            self._quote_prices(plan, manifests)
         for d in moves.diagnostics if moves is not None else []:
             (plan.errors if d.severity.value == "error" else plan.warnings).append(d.to_dict())
         if result and result.diagnostics:
@@ -333,6 +356,52 @@ class Workspace:
         ]
         if problems:
             raise WorkspaceError("\n  ".join(problems))
+
+    def _explain_failures(self, result: RefreshResult) -> None:
+        """A FAILED job's log tail (where the provider has a logs endpoint), for the plan to show."""
+        from reconciler.engine.applying import LOG_TAIL_LINES
+
+        for address, obs in result.observations.items():
+            record = result.records.get(address)
+            if obs.phase is not Phase.FAILED or record is None:
+                continue
+            adapter = self.adapters().get(record.provider)
+            if not isinstance(adapter, FailureExplainer):
+                continue
+            try:
+                obs.facts["log_tail"] = adapter.failure_logs(record, LOG_TAIL_LINES)
+            except ProviderError as e:
+                obs.facts["log_tail"] = [f"(the logs could not be read: {e})"]
+
+    def _quote_prices(self, plan: Plan, manifests: ManifestSet) -> None:
+        """Ask the providers that have a pricing endpoint what each new job costs, and price the plan again.
+
+        A read, like refresh, so `plan --refresh=false` skips it (and says the price is unknown
+        where only the endpoint knows it). A failed quote leaves that price unknown, with the reason."""
+        quotes: dict[str, dict[str, Any]] = {}
+        failures: dict[str, str] = {}
+        adapters: dict[str, ProviderAdapter] | None = None
+        for action in plan.actions:
+            if action.action.value not in ("create", "replace") or not action.desired:
+                continue
+            if adapters is None:
+                adapters = self.adapters()
+            adapter = adapters.get(action.provider)
+            if not isinstance(adapter, PriceQuoter):
+                continue
+            try:
+                price = adapter.quote(action.kind, action.desired)
+            except ProviderError as e:
+                failures[action.address] = f"the pricing endpoint did not answer ({e})"
+                continue
+            if price is not None:
+                quotes.setdefault(action.provider, {})[action.address] = price
+        if not quotes and not failures:
+            return
+        plan.cost_total = price_actions(plan.actions, provider_economics(manifests.providers, quotes))
+        for action in plan.actions:
+            if action.address in failures and action.cost is not None and action.cost.money is None:
+                action.cost.unknown = failures[action.address]
 
     # ------------------------------------------------------------------ commands
     def plan(
@@ -374,6 +443,7 @@ class Workspace:
         targets: Iterable[str] = (),
         replace: Iterable[str] = (),
         on_event: EventCallback | None = None,
+        max_cost: tuple[float, str] | None = None,
     ) -> tuple[Plan, ApplyResult | None]:
         """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined).
 
@@ -408,6 +478,10 @@ class Workspace:
                     self._check_saved(plan, store)
                 if plan.errors:
                     return plan, None
+                if max_cost is not None:
+                    problem = budget_problem(plan.cost_total, *max_cost)
+                    if problem:
+                        raise OverBudget(problem, plan)
                 if confirm is not None and plan.has_changes and not confirm(plan):
                     return plan, None
                 if refreshed is not None:
@@ -422,6 +496,7 @@ class Workspace:
                     self.adapters(),
                     self.clock,
                     options=ApplyOptions(
+                        economics=provider_economics(self.manifests.providers),
                         parallelism=self.parallelism,
                         wait=wait,
                         settle_window_s=self.settle_window_s,
@@ -787,6 +862,7 @@ class Workspace:
 __all__ = [
     "ApplyEvent",
     "MigrationSummary",
+    "OverBudget",
     "RefreshSummary",
     "StalePlanError",
     "StateError",

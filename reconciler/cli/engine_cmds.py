@@ -19,11 +19,13 @@ from reconciler.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    EXIT_OVER_BUDGET,
     Interrupts,
     allow_empty_option,
     handle_errors,
     lock_option,
     manifest_options,
+    max_cost_option,
     parallelism_option,
     workspace,
 )
@@ -120,6 +122,7 @@ def _emit_plan(plan: Plan, as_markdown: bool) -> None:
     "--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment."
 )
 @targeting_options
+@max_cost_option
 @allow_empty_option
 @parallelism_option
 @log_options
@@ -139,6 +142,7 @@ def plan_cmd(
     parallelism: int,
     log_level: str | None,
     log_file: str | None,
+    max_cost: tuple[float, str] | None = None,
 ) -> None:
     """Show what apply would change, field by field, why, and what it costs. Changes nothing.
 
@@ -151,6 +155,7 @@ def plan_cmd(
       reconciler plan -f manifests/ --refresh=false          # offline, from the cache
       reconciler plan -f manifests/ --replace FineTune/x     # force a retrain
       reconciler plan -f manifests/ --target Deployment/x    # only it and what it depends on
+      reconciler plan -f manifests/ --max-cost 50            # exit 3 when it would cost more than $50
     """
     if out_path:
         _check_out_path(out_path)
@@ -176,9 +181,25 @@ def plan_cmd(
             )
     if plan.errors:
         sys.exit(EXIT_ERROR)
+    _check_budget(plan, max_cost)
     if detailed_exitcode and plan.has_changes:
         sys.exit(EXIT_CHANGES)
     sys.exit(EXIT_OK)
+
+
+def _check_budget(plan: Plan, max_cost: tuple[float, str] | None) -> None:
+    """Exit 3 when the plan's known cost is above --max-cost; say what was not counted."""
+    if max_cost is None:
+        return
+    from reconciler.engine.costing import budget_note, budget_problem
+
+    problem = budget_problem(plan.cost_total, *max_cost)
+    note = budget_note(plan.cost_total)
+    if note:
+        click.echo(f"Note: {note}.", err=True)
+    if problem:
+        click.echo(f"Error: {problem}.", err=True)
+        sys.exit(EXIT_OVER_BUDGET)
 
 
 def _run_apply(
@@ -198,6 +219,7 @@ def _run_apply(
     as_json: bool = False,
     log_level: str | None = None,
     log_file: str | None = None,
+    max_cost: tuple[float, str] | None = None,
 ) -> None:
     stream = _stream() if as_json else None
     if stream is not None and not auto_approve and not plan_file:
@@ -220,6 +242,7 @@ def _run_apply(
             targets=targets,
             replaces=replaces,
             stream=stream,
+            max_cost=max_cost,
         )
 
 
@@ -246,7 +269,10 @@ def _apply_with(
     targets: tuple[str, ...],
     replaces: tuple[str, ...],
     stream: JsonStream | None,
+    max_cost: tuple[float, str] | None,
 ) -> None:
+    from reconciler.workspace import OverBudget
+
     ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
     add_secrets(ws)
     console = render.make_console()
@@ -314,6 +340,7 @@ def _apply_with(
                 targets=targets,
                 replace=replaces,
                 on_event=stream,
+                max_cost=max_cost,
             )
         except StalePlanError as e:  # say which file to make again, so the command works as printed
             raise StalePlanError(
@@ -321,6 +348,15 @@ def _apply_with(
                     "'reconciler plan --out'", f"'reconciler plan --out {shlex.quote(plan_file or '')}'"
                 )
             ) from None
+        except OverBudget as over:
+            if progress is not None:
+                progress.close()
+            if stream is not None:
+                stream.plan(over.plan)
+            else:
+                render.print_plan(console, over.plan)
+            _check_budget(over.plan, max_cost)
+            raise
         finally:
             if progress is not None:
                 progress.close()
@@ -376,6 +412,7 @@ def _apply_with(
     "finish, diagnostic, summary; see README). Needs --auto-approve or a saved plan.",
 )
 @targeting_options
+@max_cost_option
 @allow_empty_option
 @parallelism_option
 @lock_option
@@ -396,6 +433,7 @@ def apply_cmd(
     lock_timeout: float,
     log_level: str | None,
     log_file: str | None,
+    max_cost: tuple[float, str] | None = None,
 ) -> None:
     """Make the providers match the manifests (or apply exactly a saved plan).
 
@@ -406,6 +444,7 @@ def apply_cmd(
       reconciler apply -f manifests/ --no-wait                # submit training and return
       reconciler apply -f manifests/ --replace Deployment/x --auto-approve
       reconciler apply -f manifests/ --json --auto-approve | jq -c .
+      reconciler apply -f manifests/ --max-cost 50 --auto-approve   # exit 3, nothing applied, above $50
     """
     _run_apply(
         paths,
@@ -423,6 +462,7 @@ def apply_cmd(
         as_json=as_json,
         log_level=log_level,
         log_file=log_file,
+        max_cost=max_cost,
     )
 
 
