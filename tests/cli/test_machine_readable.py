@@ -137,3 +137,26 @@ def test_plan_json_is_the_same_stream_and_errors_are_diagnostic_lines(
     assert prompt.returncode == 1
     (only,) = lines_of(prompt.stdout)[1:]
     assert "--auto-approve" in str(only["@message"])
+
+
+def test_the_quickstart_at_the_default_time_scale_shows_every_phase_piped(
+    example_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The README's first command, output piped (`| cat`): each phase is a line. (How long it takes is
+    measured by the benchmarks, not asserted here.)"""
+    root = example_copy("manifests/quickstart")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_SANDBOX_")}
+    env["NO_COLOR"] = "1"
+    done = reconciler("apply", "-f", str(root), "--auto-approve", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for line in (
+        r"FineTune/money-rain: ft-\S+ PENDING \(0s\), about \d+s left \(estimate\)",
+        r"FineTune/money-rain: ft-\S+ RUNNING ",
+        r"FineTune/money-rain: ft-\S+ SUCCEEDED ",
+        r"CheckpointExport/money-rain-c600: ft-\S+:checkpoint-600 PROCESSING ",
+        r"Deployment/money-rain: wan2\.5-i2v-preview-ft-\S+ PENDING ",
+        r"Deployment/money-rain: wan2\.5-i2v-preview-ft-\S+ RUNNING ",
+        r"Apply complete: 4 succeeded, 0 failed, 0 skipped",
+    ):
+        assert re.search(line, out), line
