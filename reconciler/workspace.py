@@ -42,7 +42,7 @@ from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
-from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
+from reconciler.providers.interface import LORA_OUTPUT_KEYS, DownloadsOutputs, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
@@ -548,7 +548,7 @@ class Workspace:
                     if not urls:
                         continue
                     adapter = adapters.get(rec.provider)
-                    if adapter is None or not hasattr(adapter, "download"):
+                    if not isinstance(adapter, DownloadsOutputs):
                         raise WorkspaceError(f"{addr}: provider '{rec.provider}' cannot download outputs")
                     files: dict[str, dict[str, Any]] = {}
                     for key, url in urls.items():

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from reconciler.models.state import ResourceRecord
 
@@ -159,3 +159,12 @@ class ProviderAdapter(Protocol):
 
 # Output keys that hold downloadable LoRA files (WaveSpeed, ImgOpen). Their URLs expire.
 LORA_OUTPUT_KEYS = ("lora", "high_noise_lora", "low_noise_lora", "lora_url")
+
+
+@runtime_checkable
+class DownloadsOutputs(Protocol):
+    """Optional adapter capability (`output --download`): fetch an output file to disk, never with a key."""
+
+    def download(self, url: str, destination: str) -> tuple[int, str]:
+        """Stream `url` to `destination`; returns (bytes, sha256 hex)."""
+        ...
