@@ -95,6 +95,9 @@ class AmbiguousMatch(Exception):
 
 
 class ProviderAdapter(Protocol):
+    """What the engine calls on a provider. Pure facts it needs before any call (status words, what
+    cannot be deleted, replace rules) come from the provider's plugin instead (`facts.ProviderFacts`)."""
+
     name: str  # the Provider manifest's metadata.name
     type: str  # dashscope | wavespeed | imgopen
 
@@ -145,15 +148,6 @@ class ProviderAdapter(Protocol):
 
     def fingerprint(self, desired: Desired) -> dict[str, Any]:
         """How `find` will recognise this create (journaled before the call)."""
-        ...
-
-    def no_delete_api(self, kind: str) -> str | None:
-        """Why this provider cannot delete objects of `kind` (a sentence for the plan); None when it can.
-
-        Asked before planning, with no connection (the adapters make it a classmethod): the planner
-        turns removing such a resource into a forget with this reason, so apply makes no call and
-        nothing says "deleted" for what stays on the provider.
-        """
         ...
 
 
