@@ -49,7 +49,7 @@ from reconciler.models.resources import ManifestSet
 from reconciler.models.state import Event, ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.providers.economics import FailureExplainer, PriceQuoter
 from reconciler.providers.errors import ProviderError
-from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
+from reconciler.providers.interface import LORA_OUTPUT_KEYS, DownloadsOutputs, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
@@ -735,7 +735,7 @@ class Workspace:
                     if not urls:
                         continue
                     adapter = adapters.get(rec.provider)
-                    if adapter is None or not hasattr(adapter, "download"):
+                    if not isinstance(adapter, DownloadsOutputs):
                         raise WorkspaceError(f"{addr}: provider '{rec.provider}' cannot download outputs")
                     files: dict[str, dict[str, Any]] = {}
                     for key, url in urls.items():
