@@ -121,13 +121,25 @@ class _Planner:
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
         for address in self.order:
-            self.actions[address] = self._plan_desired(self.m.resources[address])
+            resource = self.m.resources[address]
+            self.actions[address] = self._plan_desired(resource)
+            self._add_spec_facts(resource, self.actions[address])
         prunes = self._plan_prunes()
         for action in self.actions.values():
             why = self._no_delete_api(action.provider, action.kind)
             if why and action.action is ActionType.REPLACE:
                 action.facts["old_object"] = f"forgotten, not deleted: {why}"
         return list(self.actions.values()) + self._plan_deposed() + prunes
+
+    def _add_spec_facts(self, r: Resource, action: Action) -> None:
+        """Display-only lines the spec derives from what was recorded (e.g. a checkpoint
+        selector's resolution). A create or replace makes a new object: nothing recorded applies."""
+        outputs: Mapping[str, Any] = {}
+        if action.action not in (ActionType.CREATE, ActionType.REPLACE):
+            obs = self.i.observations.get(r.address)
+            record = self.i.records.get(r.address)
+            outputs = obs.outputs if obs is not None else record.outputs if record is not None else {}
+        action.facts.update(r.spec.plan_facts(outputs))
 
     def _no_delete_api(self, provider: str, kind: str) -> str | None:
         return self.i.undeletable.get(provider, {}).get(kind)

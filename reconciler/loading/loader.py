@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.datasets import ContentCache
+from reconciler.loading.checkpoint_checks import check_checkpoints
 from reconciler.loading.dataset_checks import check_datasets
 from reconciler.loading.discovering import MANIFEST_SUFFIXES, ManifestWalk, normalized_source
 from reconciler.loading.documents import (
@@ -115,6 +116,7 @@ def load(
     check_cycles(typed, declared, out)
     if check_data:
         check_datasets(manifests, base_dirs, out, here, content_cache)
+        check_checkpoints(manifests, out)
     diagnostics = Diagnostics()
     diagnostics.extend(out)
     return LoadResult(manifests, diagnostics)

@@ -8,7 +8,7 @@ dependency graph without knowing any provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from reconciler.models.envelope import StrictModel
@@ -38,6 +38,11 @@ class ResourceSpec(StrictModel):
     REFERENCES: ClassVar[dict[str, Kind]] = {}
 
     provider: str  # a Provider's metadata.name (redeclared by subclasses with its change class)
+
+    def plan_facts(self, outputs: Mapping[str, Any]) -> dict[str, str]:
+        """Display-only lines for the plan, from the recorded outputs (e.g. which checkpoint a
+        selector resolved to, and why). Most specs have none."""
+        return {}
 
     def references(self) -> Iterator[tuple[str, Kind, str]]:
         """Yields (field path, referenced kind, referenced name), e.g. ('training_datasets[0]', DATASET, 'x')."""

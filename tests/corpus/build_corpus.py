@@ -277,7 +277,7 @@ CASES: dict[str, dict[str, str | bytes | Link]] = {
         "other.yaml": SCHEMA
         + DS_PROVIDER.replace("name: ds", "name: ds-beijing").replace("sandbox", "cn-beijing")
         + "---\napiVersion: reconciler/v1\nkind: CheckpointExport\nmetadata: {name: c}\nspec:\n  provider: ds-beijing\n"
-        "  fine_tune: effect\n  checkpoint: checkpoint-160\n  model_name: effect-c160\n",
+        "  fine_tune: effect\n  checkpoint: checkpoint-250\n  model_name: effect-c250\n",
     },
     "duplicate-names-across-files": {
         "a.yaml": docs(DS_PROVIDER),
@@ -319,9 +319,16 @@ CASES: dict[str, dict[str, str | bytes | Link]] = {
         **ds_case(i2v_files()),
         "deploy.yaml": SCHEMA
         + "apiVersion: reconciler/v1\nkind: CheckpointExport\nmetadata: {name: c}\nspec:\n  provider: ds\n  fine_tune: effect\n"
-        "  checkpoint: checkpoint-160\n  model_name: effect-c160\n---\n"
+        "  checkpoint: checkpoint-250\n  model_name: effect-c250\n---\n"
         "apiVersion: reconciler/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  provider: ds\n  fine_tune: effect\n"
         "  checkpoint_export: c\n  aigc_config: {}\n",
+    },
+    # 10 samples / batch_size 2 × 12 epochs = 60 steps: checkpoint-600 is never saved
+    "checkpoint-never-saved": {
+        **ds_case(i2v_files(), ft_extra="  hyper_parameters:\n    n_epochs: 12\n    eval_epochs: 4\n"),
+        "export.yaml": SCHEMA
+        + "apiVersion: reconciler/v1\nkind: CheckpointExport\nmetadata: {name: c}\nspec:\n  provider: ds\n"
+        "  fine_tune: effect\n  checkpoint: checkpoint-600\n  model_name: effect-c600\n",
     },
     "wavespeed-source-and-url": {
         "manifest.yaml": docs(

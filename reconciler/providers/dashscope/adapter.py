@@ -42,6 +42,7 @@ from typing import Any
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord
 from reconciler.providers import deletion
+from reconciler.providers.dashscope.checkpoint_choice import CheckpointChoice, choose, is_selector
 from reconciler.providers.dashscope.client import DashScopeClient
 from reconciler.providers.dashscope.types import (
     Checkpoint,
@@ -51,7 +52,13 @@ from reconciler.providers.dashscope.types import (
     FineTuneCreate,
     FineTuneJob,
 )
-from reconciler.providers.errors import ConflictError, InvalidRequestError, NotFoundError, ServerError
+from reconciler.providers.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermanentError,
+    ServerError,
+)
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
 
@@ -204,6 +211,7 @@ class DashScopeAdapter:
         self.client = client
         self.clock = clock
         self.parallelism = parallelism
+        self._choices: dict[tuple[str, str], CheckpointChoice] = {}  # (job_id, selector) → resolved
 
     # ------------------------------------------------------------------ observations
     def _file_obs(self, f: FileObject) -> Observation:
@@ -358,6 +366,24 @@ class DashScopeAdapter:
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(ids) or 1))) as pool:
             return dict(pool.map(one, ids))
 
+    def _choose(self, job_id: str, selector: str) -> CheckpointChoice:
+        """Resolve a checkpoint selector on `job_id` (no request for checkpoint-N).
+
+        A resolved choice is kept for the adapter's life: a finished job's checkpoints and
+        validation results do not change, so create, find and the journal agree.
+        """
+        if not is_selector(selector):
+            return choose(selector, [], [])
+        key = (job_id, selector)
+        if key in self._choices:
+            return self._choices[key]
+        saved = [c.checkpoint for c in self.client.list_checkpoints(job_id)]
+        previewed = self.client.validation_results(job_id) if selector == "latest-validated" else []
+        choice = choose(selector, saved, previewed)
+        if choice.checkpoint is not None:
+            self._choices[key] = choice
+        return choice
+
     def _queue_position(self, obs: Observation) -> str:
         """'queued: 2 jobs ahead' — one training job runs at a time per account (one list request)."""
         mine = (obs.created_at or 0.0, obs.remote_id)
@@ -424,7 +450,18 @@ class DashScopeAdapter:
             }
         if desired.kind == "CheckpointExport":
             job_id = desired.inputs[f"FineTune/{spec['fine_tune']}"]["job_id"]
-            return {"job_id": job_id, "checkpoint": spec["checkpoint"], "model_name": spec["model_name"]}
+            choice = self._choose(str(job_id), str(spec["checkpoint"]))
+            if choice.checkpoint is None:
+                raise PermanentError(
+                    f"{desired.address}: checkpoint {choice.selector} names nothing on job {job_id}: "
+                    f"{choice.reason}; export a checkpoint-N the job saved, or use latest",
+                    provider="dashscope",
+                    operation="export checkpoint",
+                )
+            fp = {"job_id": job_id, "checkpoint": choice.checkpoint, "model_name": spec["model_name"]}
+            if is_selector(choice.selector):
+                fp["selector"] = choice.selector
+            return fp
         # never a computed deployed_model: with a suffix the server adds 8 hex characters
         return {"model_name": self._model_name(desired), "suffix": desired.spec.get("suffix")}
 
@@ -495,9 +532,12 @@ class DashScopeAdapter:
                     out[d.address] = self._job_obs(hits[0])
                     claimed.add(hits[0].job_id)
         if by_kind.get("CheckpointExport"):
-            wanted = {d.address: self.fingerprint(d) for d in by_kind["CheckpointExport"]}
-            checkpoints = self._checkpoints_of({fp["job_id"] for fp in wanted.values()})
-            for address, fp in wanted.items():
+            exports: dict[str, dict[str, Any]] = {}
+            for d in by_kind["CheckpointExport"]:
+                if (export_fp := self._export_fp_or_none(d)) is not None:
+                    exports[d.address] = export_fp
+            checkpoints = self._checkpoints_of({fp["job_id"] for fp in exports.values()})
+            for address, fp in exports.items():
                 rid = f"{fp['job_id']}:{fp['checkpoint']}"
                 c = next(
                     (c for c in checkpoints.get(fp["job_id"]) or [] if c.checkpoint == fp["checkpoint"]), None
@@ -639,6 +679,14 @@ class DashScopeAdapter:
                 provider=conflict.provider,
                 operation=conflict.operation,
             ) from conflict
+
+    def _export_fp_or_none(self, desired: Desired) -> dict[str, Any] | None:
+        """The export's fingerprint, or None while its selector names no checkpoint yet (its job
+        is still training): then nothing on the provider can be this export."""
+        try:
+            return self.fingerprint(desired)
+        except PermanentError:
+            return None
 
     @staticmethod
     def _display_names(fp: Mapping[str, Any]) -> tuple[str, str]:
