@@ -42,13 +42,20 @@ from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
-from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
+from reconciler.providers.interface import DOWNLOADABLE_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
 from reconciler.state.sqlite import default_state_path
-from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store, undeletable_kinds
+from reconciler.wiring import (
+    WiringContext,
+    build_adapters,
+    estimated_costs,
+    holding_lock,
+    open_store,
+    undeletable_kinds,
+)
 
 SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"
 
@@ -268,6 +275,7 @@ class Workspace:
             manifest_paths=[str(p.resolve()) for p in self.paths],
             state_path=self.state_display,
             undeletable=undeletable_kinds(manifests.providers),
+            costs=estimated_costs(manifests),
             hashes=self.spec_hashes(),
         )
         plan = make_plan(inputs)
@@ -543,7 +551,9 @@ class Workspace:
                     if address is not None and addr != address:
                         continue
                     urls = {
-                        k: rec.outputs[k] for k in LORA_OUTPUT_KEYS if isinstance(rec.outputs.get(k), str)
+                        k: rec.outputs[k]
+                        for k in DOWNLOADABLE_OUTPUT_KEYS
+                        if isinstance(rec.outputs.get(k), str)
                     }
                     if not urls:
                         continue
@@ -552,7 +562,7 @@ class Workspace:
                         raise WorkspaceError(f"{addr}: provider '{rec.provider}' cannot download outputs")
                     files: dict[str, dict[str, Any]] = {}
                     for key, url in urls.items():
-                        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or f"{key}.safetensors"
+                        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or f"{key}.bin"
                         target = Path(directory) / rec.kind / rec.name / f"{key}-{name}"
                         size, sha = adapter.download(url, str(target))
                         files[key] = {"path": str(target), "sha256": sha, "bytes": size, "url": url}

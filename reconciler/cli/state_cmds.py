@@ -152,7 +152,7 @@ def state_migrate(
     "download_dir",
     type=click.Path(file_okay=False),
     metavar="DIR",
-    help="Download LoRA files (their URLs expire) into DIR and record their sha256 in state.",
+    help="Download LoRA files and Sample media (their URLs expire) into DIR and record their sha256 in state.",
 )
 @lock_option
 @handle_errors
@@ -220,6 +220,7 @@ def graph_cmd(paths: tuple[str, ...], fmt: str) -> None:
         Kind.FINE_TUNE: ("[[", "]]"),
         Kind.CHECKPOINT_EXPORT: ("[/", "/]"),
         Kind.DEPLOYMENT: ("((", "))"),
+        Kind.SAMPLE: ("{{", "}}"),
     }
     if fmt == "mermaid":
         click.echo("graph LR")

@@ -47,10 +47,16 @@ _FORCED_CLASS = {
     Kind.FINE_TUNE: ChangeClass.RETRAIN,
     Kind.CHECKPOINT_EXPORT: ChangeClass.REEXPORT,
     Kind.DEPLOYMENT: ChangeClass.REDEPLOY,
+    Kind.SAMPLE: ChangeClass.RERENDER,
 }
 
 # How a dependent names the upstream object it was built from, in a lineage reason.
-_BUILT_FROM = {"Deployment": "serves", "CheckpointExport": "was exported from", "FineTune": "was trained on"}
+_BUILT_FROM = {
+    "Deployment": "serves",
+    "CheckpointExport": "was exported from",
+    "FineTune": "was trained on",
+    "Sample": "was rendered with",
+}
 
 _RUNNING_JOB_STATUSES = {
     "PENDING",
@@ -87,6 +93,8 @@ class PlanInputs:
     # provider name -> kind -> why its API cannot delete that kind: removing one only forgets it
     undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
+    # address -> what a create of it costs, estimated by its provider package (e.g. a Sample's render)
+    costs: Mapping[str, Cost] = field(default_factory=dict)
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
@@ -339,6 +347,7 @@ class _Planner:
                 "FineTune": "job",
                 "Deployment": "deployment",
                 "CheckpointExport": "export",
+                "Sample": "render",
                 "Dataset": "file",
             }[r.kind.value]
             detail = f": {obs.message}" if obs.message else ""
@@ -583,6 +592,7 @@ class _Planner:
                 "FineTune": "is retrained (new model)",
                 "CheckpointExport": "is re-exported (new model)",
                 "Deployment": "is replaced",
+                "Sample": "is rendered again",
             }[a.kind]
             if a.action is ActionType.CREATE and a.drift:
                 what = "is created again"
@@ -631,6 +641,9 @@ class _Planner:
 
     def _add_cost(self, action: Action, r: Resource) -> None:
         if r.kind is not Kind.FINE_TUNE:
+            estimate = self.i.costs.get(r.address)
+            if estimate is not None:
+                action.cost = estimate.model_copy()
             return
         steps = self._training_steps(r)
         model = (

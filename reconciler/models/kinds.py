@@ -18,6 +18,7 @@ class Kind(StrEnum):
     FINE_TUNE = "FineTune"
     CHECKPOINT_EXPORT = "CheckpointExport"
     DEPLOYMENT = "Deployment"
+    SAMPLE = "Sample"  # a render with a FineTune's LoRA
 
 
 class ProviderType(StrEnum):
@@ -32,7 +33,7 @@ SERVED_KINDS: dict[ProviderType, frozenset[Kind]] = {
     ProviderType.DASHSCOPE: frozenset(
         {Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT}
     ),
-    ProviderType.WAVESPEED: frozenset({Kind.DATASET, Kind.FINE_TUNE}),
+    ProviderType.WAVESPEED: frozenset({Kind.DATASET, Kind.FINE_TUNE, Kind.SAMPLE}),
     ProviderType.IMGOPEN: frozenset({Kind.DATASET, Kind.FINE_TUNE}),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.models import dashscope, imgopen, wavespeed
+from reconciler.models import dashscope, imgopen, wavespeed, wavespeed_samples
 from reconciler.models.kinds import Kind, ProviderType
 from reconciler.models.specs import ProviderSpec, ResourceSpec
 
@@ -19,6 +19,7 @@ SPEC_MODELS: dict[tuple[Kind, ProviderType], type[ResourceSpec]] = {
     (Kind.DEPLOYMENT, ProviderType.DASHSCOPE): dashscope.DashScopeDeployment,
     (Kind.DATASET, ProviderType.WAVESPEED): wavespeed.WaveSpeedDataset,
     (Kind.FINE_TUNE, ProviderType.WAVESPEED): wavespeed.WaveSpeedFineTune,
+    (Kind.SAMPLE, ProviderType.WAVESPEED): wavespeed_samples.WaveSpeedSample,
     (Kind.DATASET, ProviderType.IMGOPEN): imgopen.ImgOpenDataset,
     (Kind.FINE_TUNE, ProviderType.IMGOPEN): imgopen.ImgOpenFineTune,
 }

@@ -163,6 +163,9 @@ class ProviderAdapter(Protocol):
 
 # Output keys that hold downloadable LoRA files (WaveSpeed, ImgOpen). Their URLs expire.
 LORA_OUTPUT_KEYS = ("lora", "high_noise_lora", "low_noise_lora", "lora_url")
+# Output keys that hold rendered media (a Sample's video or image). Their URLs expire too.
+MEDIA_OUTPUT_KEYS = ("media", "media_2", "media_3")
+DOWNLOADABLE_OUTPUT_KEYS = LORA_OUTPUT_KEYS + MEDIA_OUTPUT_KEYS
 
 
 class Downloader(Protocol):
