@@ -231,11 +231,12 @@ def estimated_costs(manifests: ManifestSet) -> dict[str, Cost]:
     """
     out: dict[str, Cost] = {}
     for r in manifests:
-        if r.kind is Kind.SAMPLE and r.provider_type is ProviderType.WAVESPEED:
-            from reconciler.providers.wavespeed.samples import sample_cost
+        if r.kind is Kind.SAMPLE:
+            from reconciler.providers.prices import render_cost
 
-            estimate = sample_cost(r.effective_spec())
-            out[r.address] = Cost(note=estimate.note)
+            estimate = render_cost(r.provider_type.value, r.effective_spec())
+            if estimate is not None:
+                out[r.address] = Cost(note=estimate.note)
     return out
 
 

@@ -187,6 +187,14 @@ ROUTES: tuple[RouteRule, ...] = (
     RouteRule(
         "wavespeed",
         "POST",
+        rf"/api/v3/wavespeed-ai/{_ID}/{_ID}",
+        "POST /api/v3/wavespeed-ai/{family}/{model}",
+        True,
+        "§2.2/§2.6: submit a LoRA inference render (seeds 001, 004) — billed, no idempotency key",
+    ),
+    RouteRule(
+        "wavespeed",
+        "POST",
         rf"/api/v3/{_ID}/{_ID}",
         "POST /api/v3/{owner}/{model}",
         True,

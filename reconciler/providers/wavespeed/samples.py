@@ -6,6 +6,8 @@ so a lost submit response is settled exactly as a training's is (`WaveSpeedAdapt
 unclaimed, live predictions of the same model created since the journal row; one is ours,
 several stop the resource (`AmbiguousMatch`), none means "look again later" — never a re-send.
 
+Prices: `reconciler/providers/prices.py` (importable without this package, for offline plans).
+
 Rendered media URLs are temporary (7 days, as for every WaveSpeed output [doc]); an expired
 render is not rendered again by itself (that would bill again for the same picture): the plan
 says so, and `reconciler output --download` / `--gallery` keep copies with their sha256.
@@ -14,31 +16,10 @@ says so, and `reconciler output --download` / `--gallery` keep copies with their
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from reconciler.models.wavespeed_samples import QWEN_EDIT, WAN_T2V, lora_lists, sample_model_id
+from reconciler.models.wavespeed_samples import WAN_T2V, lora_lists, sample_model_id
 from reconciler.providers.wavespeed.outputs import parse_lora_outputs
-
-# Documented prices, per render. Seed 004: "Just $0.025 per image". Seed 001 states no price:
-# unknown, never 0 (a Provider's pricing override, once it exists, fills it in).
-PRICES_USD: dict[str, float | None] = {QWEN_EDIT: 0.025, WAN_T2V: None}
-PRICE_SOURCES = {QWEN_EDIT: "seed 004 (wavespeed.ai model page)", WAN_T2V: "not documented"}
-
-
-@dataclass(frozen=True)
-class SampleCost:
-    usd: float | None  # None: unknown
-    note: str
-
-
-def sample_cost(spec: Mapping[str, Any]) -> SampleCost:
-    """What one render of this spec costs, with where the price comes from."""
-    model = str(spec.get("model"))
-    price = PRICES_USD.get(model)
-    if price is None:
-        return SampleCost(None, f"1 render of {model}: price unknown (not documented)")
-    return SampleCost(price, f"1 render of {model}: about ${price:.3f} ({PRICE_SOURCES[model]})")
 
 
 def fine_tune_loras(desired_inputs: Mapping[str, Mapping[str, Any]], fine_tune: str) -> dict[str, str]:
