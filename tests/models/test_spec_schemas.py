@@ -234,7 +234,7 @@ def test_schema_command_writes_then_checks(tmp_path):
     assert "up to date" in result.output
 
     result = runner.invoke(main, ["schema", "--out", str(out)])
-    assert "wrote 0 of 6 schema files" in result.output
+    assert "wrote 0 of 7 schema files" in result.output
 
 
 def test_schema_check_lists_stale_and_missing_files(tmp_path):
