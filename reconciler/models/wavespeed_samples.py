@@ -143,7 +143,7 @@ class WaveSpeedSample(ResourceSpec):
         None,
         description="Keep the submit open until the image is ready (qwen edit only; polling works either way)",
     )
-    enable_base64_output: Literal[False] = change_class(
+    enable_base64_output: bool = change_class(
         RERENDER,
         False,
         description=(
@@ -151,6 +151,15 @@ class WaveSpeedSample(ResourceSpec):
             "recorded in state (qwen edit only)"
         ),
     )
+
+    @field_validator("enable_base64_output")
+    @classmethod
+    def _urls_only(cls, value: bool) -> bool:
+        if value:
+            raise rule_error(
+                "must be false: a base64 output cannot be downloaded, recorded or shown in the gallery"
+            )
+        return value
 
     @field_validator("images")
     @classmethod
@@ -171,12 +180,18 @@ class WaveSpeedSample(ResourceSpec):
                 self.size = WAN_SIZES[0]
             elif self.size not in WAN_SIZES:
                 errors.append(
-                    RuleError(("size",), f"must be one of {', '.join(WAN_SIZES)} for {self.model}", self.size)
+                    RuleError(
+                        ("size",),
+                        f"must be one of {', '.join(WAN_SIZES)} for {self.model} (got {self.size})",
+                        self.size,
+                    )
                 )
             if self.duration is None:
                 self.duration = WAN_DURATIONS[0]
             elif self.duration not in WAN_DURATIONS:
-                errors.append(RuleError(("duration",), "must be 5 or 8 (seconds)", self.duration))
+                errors.append(
+                    RuleError(("duration",), f"must be 5 or 8 (seconds; got {self.duration})", self.duration)
+                )
         else:
             if not self.images:
                 errors.append(
@@ -211,7 +226,11 @@ def _qwen_size(size: str) -> list[RuleError]:
         return [RuleError(("size",), "must be width*height, e.g. 1024*1024", size)]
     sides = [int(match.group(1)), int(match.group(2))]
     if not all(QWEN_SIDE_MIN <= s <= QWEN_SIDE_MAX for s in sides):
-        return [RuleError(("size",), f"each side must be between {QWEN_SIDE_MIN} and {QWEN_SIDE_MAX}", size)]
+        return [
+            RuleError(
+                ("size",), f"each side must be between {QWEN_SIDE_MIN} and {QWEN_SIDE_MAX} (got {size})", size
+            )
+        ]
     return []
 
 
