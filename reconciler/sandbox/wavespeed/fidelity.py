@@ -20,10 +20,10 @@ BEHAVIOURS: list[tuple[str, str, str, str]] = [
     (
         "LoRA renders (`POST …/wan-2.2/t2v-720p-lora-ultra-fast`, `…/qwen-image/edit-plus-lora`): inputs",
         "validated as the seeds' parameter tables say (required fields, enums, ranges, ≤ 3 LoRAs per list, "
-        "scale 0–4, ≤ 3 images); a violation is HTTP 400 and creates nothing; the answer is a prediction "
+        "scale 0–4, ≤ 3 images; seeds 001, 004); a violation is HTTP 400 (wording our own) and creates nothing; the answer is a prediction "
         "like a trainer's (no `input`), queued with the trainers under the same tier cap",
         "the same",
-        "[seed] (001, 004); the 400 wording: guess",
+        "[seed]",
     ),
     (
         "LoRA renders: duration, media and failures",
