@@ -44,7 +44,11 @@ def _lora_list(n: int) -> list[dict]:
         (QWEN, {"prompt": "x", "images": [IMAGE], "output_format": "gif"}, "output_format must be one of"),
         (QWEN, {"prompt": "x", "images": [IMAGE], "loras": _lora_list(4)}, "loras accepts at most 3 items"),
         (QWEN, {"prompt": "x", "images": [IMAGE], "duration": 5}, "Unknown parameter(s): duration"),
-        (QWEN, {"prompt": "x", "images": [IMAGE], "enable_sync_mode": "yes"}, "enable_sync_mode must be a boolean"),
+        (
+            QWEN,
+            {"prompt": "x", "images": [IMAGE], "enable_sync_mode": "yes"},
+            "enable_sync_mode must be a boolean",
+        ),
     ],
 )
 def test_documented_ranges_are_refused_and_create_nothing(
@@ -70,7 +74,17 @@ def test_an_accepted_render_has_the_seed_shape_and_real_media(
     created = http.post(path, json=body).json()
     assert created["code"] == 200 and created["message"] == "success"
     data = created["data"]
-    assert set(data) >= {"id", "model", "outputs", "urls", "has_nsfw_contents", "status", "created_at", "error", "timings"}
+    assert set(data) >= {
+        "id",
+        "model",
+        "outputs",
+        "urls",
+        "has_nsfw_contents",
+        "status",
+        "created_at",
+        "error",
+        "timings",
+    }
     assert data["status"] == "created" and data["outputs"] == []
     assert data["model"] == "wavespeed-ai/" + path.split("/wavespeed-ai/", 1)[1]
     clock.advance(600)
