@@ -148,7 +148,7 @@ def test_every_sample_crash_point_recovers(baselines: dict[str, Path], tmp_path:
     for i, point in enumerate(made, 1):
         crash = CrashPoint(point, mode)  # type: ignore[arg-type]
         found, _ = _trial(baselines[step], tmp_path / f"{mode}-{i:02d}", step, crash)
-        print(f"[crash] samples/{step}/{crash}: {'ok' if not found else found}")
+        print(f"[crash] samples/{step}/{crash}: {found or 'ok'}")
         if found:
             failures.append(f"{crash}: {found}")
     assert not failures, "\n".join(failures)
