@@ -678,7 +678,7 @@ class _Planner:
             if ds.content is not None:
                 samples += ds.content.sample_count
             elif getattr(ds.spec, "urls", None):
-                samples += len(ds.spec.urls)  # type: ignore[attr-defined]
+                samples += len(ds.spec.urls)  # type: ignore[attr-defined]  # checked by getattr above
         method = getattr(spec, "training_steps", None)
         if callable(method):
             try:

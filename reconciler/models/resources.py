@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.models.connections import ProviderConfig as ConnectionSpec
 from reconciler.models.diagnostics import SourceLocation
 from reconciler.models.envelope import Lifecycle
 from reconciler.models.kinds import Kind, ProviderType, address
-from reconciler.models.specs import ProviderSpec, ResourceSpec
+from reconciler.models.specs import ResourceSpec
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class DatasetContent:
 @dataclass(frozen=True)
 class ProviderConfig:
     name: str
-    spec: ProviderSpec
+    spec: ConnectionSpec  # every Provider spec derives from it (endpoint, credentials, sandbox)
     location: SourceLocation | None = None
 
     @property

@@ -65,7 +65,9 @@ class LockedError(StateError):
 
 @runtime_checkable
 class StateStore(Protocol):
-    path: str | None
+    @property
+    def path(self) -> str | None: ...  # shown in messages (a file path, or a URL with no password)
+
     readonly: bool
 
     def meta(self) -> StateMeta: ...

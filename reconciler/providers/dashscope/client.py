@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
@@ -78,7 +78,7 @@ class _BearerAuth(httpx.Auth):
     def __init__(self, api_key: str) -> None:
         self._api_key = api_key
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._api_key}"
         yield request
 

@@ -20,7 +20,7 @@ or an error message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,7 +78,7 @@ class _AccessKeyAuth(httpx.Auth):
         self._id = access_key_id
         self._secret = access_key_secret
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers[ACCESS_KEY_ID_HEADER] = self._id
         request.headers[ACCESS_KEY_SECRET_HEADER] = self._secret
         yield request

@@ -91,7 +91,7 @@ def _day(epoch: float) -> str:
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool | str):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
+    return bool(a == b)
 
 
 def _trainer_of(model_id: str | None) -> str | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -85,7 +85,7 @@ class _BearerAuth(httpx.Auth):
     def __init__(self, api_key: str) -> None:
         self._api_key = api_key
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._api_key}"
         yield request
 
@@ -181,9 +181,9 @@ class WaveSpeedClient:
     ) -> httpx.Response:
         timeout = httpx.Timeout(self._timeout, read=max(self._timeout, read_timeout or 0.0))
         with map_transport_errors(provider=PROVIDER, operation=operation, secrets=(self._auth._api_key,)):
-            response = self._http.request(
-                method, url, timeout=timeout, **({} if authenticated else {"auth": None}), **kwargs
-            )
+            if not authenticated:
+                kwargs["auth"] = None  # this request goes to a presigned URL: no key beside it
+            response = self._http.request(method, url, timeout=timeout, **kwargs)
         log.debug("%s %s -> %d", method, url, response.status_code)
         return response
 
