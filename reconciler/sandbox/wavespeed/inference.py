@@ -214,6 +214,8 @@ def _submit(ctx: Context, model: str, inputs: dict[str, Any]) -> Response:
     seq = ctx.store.next_counter("wavespeed_prediction")
     prediction_id = ctx.store.token(ctx.seed, "wavespeed_prediction", 32)
     problem = _lora_problem(ctx, inputs)
+    fail_fraction: float | None
+    error: str | None
     if problem is not None:
         fail_fraction, error = 0.0, problem
     else:
