@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
@@ -42,6 +42,9 @@ from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
+
+if TYPE_CHECKING:
+    from reconciler.gallery import GalleryReport
 from reconciler.providers.interface import DOWNLOADABLE_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
@@ -529,6 +532,23 @@ class Workspace:
                 return len(rows)
         finally:
             store.close()
+
+    def write_gallery(self, directory: str | Path) -> GalleryReport:
+        """`output --gallery DIR`: a static page of every Sample's renders per LoRA version and each
+        DashScope fine-tune's validation previews per checkpoint, media downloaded beside it.
+
+        Reads the state (it is not changed) and the providers (previews, media files)."""
+        from reconciler.gallery import write_gallery
+
+        self._preflight()
+        records = self.records()
+        return write_gallery(
+            records,
+            self.adapters(),
+            directory,
+            title=f"reconciler gallery: {', '.join(str(p) for p in self.paths)}",
+            generated_at=iso_utc(self.clock.now()),
+        )
 
     def download_outputs(
         self, directory: str | Path, address: str | None = None, *, lock_timeout: float = 0.0

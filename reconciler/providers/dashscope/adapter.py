@@ -775,6 +775,31 @@ class DashScopeAdapter:
             return obs
         raise refusal  # FAILED / UNSUPPORTED: the row says why it will not be exported
 
+    def validation_previews(self, record: ResourceRecord) -> dict[str, list[dict[str, Any]]]:
+        """Checkpoint -> its validation previews ({video_path, prompt, first_frame_path}) for a
+        FineTune: `validation-results` lists the checkpoints whose preview succeeded, and
+        `validation-details` pages through each one's videos (signed URLs, valid 24 h) [seed]."""
+        if record.kind != "FineTune" or not record.remote_id:
+            return {}
+        out: dict[str, list[dict[str, Any]]] = {}
+        for checkpoint in self.client.validation_results(record.remote_id):
+            items: list[dict[str, Any]] = []
+            page_no = 1
+            while True:
+                page = self.client.validation_details(
+                    record.remote_id, checkpoint, page_no=page_no, page_size=10
+                )
+                items += [i.model_dump(exclude_none=True) for i in page.items]
+                if not page.items or len(items) >= page.total:
+                    break
+                page_no += 1
+            out[checkpoint] = items
+        return out
+
+    def download(self, url: str, destination: str) -> tuple[int, str]:
+        """Validation preview media expire after 24 h: the gallery keeps a copy."""
+        return self.client.download(url, destination)
+
     def update(self, desired: Desired, record: ResourceRecord) -> Observation:
         if record.kind != "Deployment":
             raise ValueError(f"{record.kind} has no in-place update on dashscope")

@@ -58,6 +58,7 @@ from reconciler.providers.http import (
     call_with_retries,
     check_base_url,
     map_transport_errors,
+    stream_download,
 )
 
 log = logging.getLogger("reconciler.providers.dashscope")
@@ -148,6 +149,24 @@ class DashScopeClient:
     def __repr__(self) -> str:
         ws = f", workspace={self.workspace!r}" if self.workspace else ""
         return f"DashScopeClient(base_url={self.base_url!r}, api_key=***{ws})"
+
+    def download(self, url: str, destination: str | Path) -> tuple[int, str]:
+        """Stream a signed media URL (a validation preview) to `destination`, without the API key;
+        returns (bytes, sha256 hex)."""
+        key = self._auth._api_key
+        return stream_download(
+            self._http,
+            url,
+            destination,
+            provider="dashscope",
+            secrets=(key,),
+            policy=self._retry,
+            clock=self._clock,
+            timeout=self._http.timeout,
+            on_error=lambda r: error_from_response(
+                r, operation="download", now=self._clock.now(), api_key=key
+            ),
+        )
 
     def close(self) -> None:
         self._http.close()

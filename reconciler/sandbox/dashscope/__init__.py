@@ -17,7 +17,7 @@ _OPENAI_ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error
 
 class DashScopeEmulator:
     name = "dashscope"
-    path_prefixes: tuple[str, ...] = (NATIVE, COMPATIBLE)
+    path_prefixes: tuple[str, ...] = (NATIVE, COMPATIBLE, fine_tunes.PREVIEWS)
 
     def schema(self) -> str:
         return ";\n".join((files.SCHEMA, fine_tunes.SCHEMA, deployments.SCHEMA))
@@ -26,6 +26,8 @@ class DashScopeEmulator:
         return [*files.routes(), *fine_tunes.routes(), *deployments.routes()]
 
     def authenticate(self, request: Request) -> ApiError | None:
+        if request.path.startswith(fine_tunes.PREVIEWS + "/"):
+            return None  # a signed storage URL, fetched without the API key
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
         if not header:

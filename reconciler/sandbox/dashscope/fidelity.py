@@ -20,6 +20,14 @@ from __future__ import annotations
 SAME = "same"
 
 BEHAVIOURS: list[tuple[str, str, str, str]] = [
+    (
+        "Validation previews (`validation-results`, `validation-details`, the preview files)",
+        "only checkpoints whose preview succeeded are listed (all of them, unless the `fail_previews` fault fails "
+        "the newest N); `video_path` / `first_frame_path` are signed URLs with `Expires` (24 h) on the sandbox's "
+        "own host, serving a tiny real MP4 / PNG, 404 once expired",
+        "the same",
+        "[seed]",
+    ),
     # --- files ---------------------------------------------------------------------------------
     (
         "file status after an upload",

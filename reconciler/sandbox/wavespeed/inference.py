@@ -49,7 +49,7 @@ from reconciler.sandbox.wavespeed.common import (
     scaled,
 )
 
-MEDIA_DIR = Path(__file__).with_name("sample_media")
+MEDIA_DIR = Path(__file__).parent.parent / "sample_media"  # shared with the DashScope previews
 # emulated seconds per render (a guess; "ultra fast" t2v and an image edit both take under a minute)
 RENDER_S = {WAN_T2V: 40.0, QWEN_EDIT: 8.0}
 _WAN_KEYS = frozenset(
