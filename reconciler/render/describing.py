@@ -154,7 +154,7 @@ def _change_style(c: FieldChange) -> str:
 
 
 _FILE_FACTS = (("files_modified", "modified"), ("files_added", "added"), ("files_removed", "removed"))
-_HIDDEN_FACTS = {"summary", "status", "progress", "old_object"} | {k for k, _ in _FILE_FACTS}
+_HIDDEN_FACTS = {"summary", "status", "progress", "old_object", "checkpoint"} | {k for k, _ in _FILE_FACTS}
 
 
 def _fact_lines(action: Action) -> list[Line]:
@@ -165,6 +165,8 @@ def _fact_lines(action: Action) -> list[Line]:
         out.append(Line("files " + "; ".join(files), "facts"))
     if facts.get("running_for") and f"running for {facts['running_for']}" not in action.reason:
         out.append(Line(f"running for {facts['running_for']}", "facts"))
+    if facts.get("checkpoint"):  # a checkpoint selector's resolution and its reason, in full
+        out.append(Line(f"checkpoint: {facts['checkpoint']}", "facts"))
     if facts.get("old_object"):  # the provider cannot delete the object this replaces
         out.append(Line(f"old object: {facts['old_object']}", "warning"))
     if action.action is ActionType.NOOP and facts.get("status"):

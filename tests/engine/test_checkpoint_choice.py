@@ -11,6 +11,7 @@ from reconciler.models.faults import FaultConfig
 from reconciler.models.plans import ActionType
 from reconciler.providers.dashscope.checkpoint_choice import choose
 from reconciler.providers.dashscope.client import DashScopeClient
+from reconciler.render import plan_to_text
 from reconciler.sandbox import Sandbox
 
 EXPORT = "CheckpointExport/money-rain-c600"
@@ -49,8 +50,10 @@ def test_a_selector_exports_the_checkpoint_it_names_and_records_why(
     env = _env(make_env, fail_previews)
     env.edit("money-rain.yaml", "checkpoint: checkpoint-600", f"checkpoint: {selector}")
     ws = env.workspace()
-    before = _export(ws.plan())
+    plan = ws.plan()
+    before = _export(plan)
     assert before.facts["checkpoint"].startswith(f"{selector}: resolved after training")
+    assert f"checkpoint: {before.facts['checkpoint']}\n" in plan_to_text(plan, width=200)  # in full
 
     _, result = ws.apply()
     assert result.ok, result.outcomes
@@ -63,6 +66,10 @@ def test_a_selector_exports_the_checkpoint_it_names_and_records_why(
     assert rows[expected].status == "SUCCEEDED"
     assert [n for n, c in rows.items() if c.status == "SUCCEEDED"] == [expected]
 
+    choice = f"{selector} → {expected}: "
+    assert record.outputs["checkpoint_choice"].startswith(choice)
+    env.workspace().refresh()  # a refresh keeps what the selector chose, and why
+    assert env.workspace().records()[EXPORT].outputs["checkpoint_choice"].startswith(choice)
     after = env.workspace().plan()
     assert not after.has_changes
     line = _export(after).facts["checkpoint"]

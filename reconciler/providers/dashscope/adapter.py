@@ -44,7 +44,7 @@ from pydantic import BaseModel
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord
 from reconciler.providers import deletion
-from reconciler.providers.dashscope.checkpoint_choice import CheckpointChoice, choose, is_selector
+from reconciler.providers.dashscope.checkpoint_choice import REASONS, CheckpointChoice, choose, is_selector
 from reconciler.providers.dashscope.client import DashScopeClient
 from reconciler.providers.dashscope.types import (
     Checkpoint,
@@ -107,6 +107,12 @@ _FILE_PHASES = {
 # DashScope formats times without a zone ('YYYY-MM-DD HH:MM:SS'); they are China Standard Time
 # (providers.md §1.4 [inf]). Reading them as UTC would make a job look 8 hours younger.
 CHINA_UTC_OFFSET_S = 8 * 3600
+
+
+def _selector(record: ResourceRecord) -> str | None:
+    """The checkpoint value the record was applied with (a selector, or checkpoint-N)."""
+    value = (record.spec or {}).get("checkpoint")
+    return str(value) if value else None
 
 
 def _epoch(text: str | None) -> float | None:
@@ -244,13 +250,18 @@ class DashScopeAdapter:
             progress=progress,
         )
 
-    def _export_obs(self, job_id: str, c: Checkpoint) -> Observation:
+    def _export_obs(self, job_id: str, c: Checkpoint, selector: str | None = None) -> Observation:
         status = c.status or "PENDING"
         expire = _epoch(c.expire_time)
         facts: dict[str, Any] = {}
         if expire is not None:
             facts = {"expire_time": c.expire_time, "expired": self.clock.now() >= expire}
         outputs: dict[str, Any] = {"job_id": job_id, "checkpoint": c.checkpoint}
+        if selector is not None and is_selector(selector):
+            # recorded, so `reconciler output` says which checkpoint the selector chose, and why
+            outputs["checkpoint_choice"] = CheckpointChoice(
+                selector, c.checkpoint, REASONS[selector]
+            ).describe()
         if c.model_name:
             outputs["model_name"] = c.model_name
         message = "this checkpoint cannot be exported (UNSUPPORTED)" if status == "UNSUPPORTED" else None
@@ -343,7 +354,9 @@ class DashScopeAdapter:
             for r in settled:
                 job_id = (r.remote_id or "").partition(":")[0]
                 if job_id in jobs:
-                    out[r.address] = self._export_obs(job_id, Checkpoint.model_validate(r.observed))
+                    out[r.address] = self._export_obs(
+                        job_id, Checkpoint.model_validate(r.observed), _selector(r)
+                    )
         by_job: dict[str, list[ResourceRecord]] = defaultdict(list)
         for r in records:
             if r.address not in out:
@@ -354,7 +367,7 @@ class DashScopeAdapter:
             for r in recs:
                 name = (r.remote_id or "").partition(":")[2]
                 c = next((c for c in cps or [] if c.checkpoint == name), None)
-                out[r.address] = self._export_obs(job_id, c) if c else self._gone(r.remote_id)
+                out[r.address] = self._export_obs(job_id, c, _selector(r)) if c else self._gone(r.remote_id)
         return out
 
     def _checkpoints_of(self, job_ids: Iterable[str]) -> dict[str, list[Checkpoint] | None]:
@@ -411,7 +424,7 @@ class DashScopeAdapter:
             if record.kind == "CheckpointExport":
                 job_id, _, name = rid.partition(":")
                 c = next((c for c in self.client.list_checkpoints(job_id) if c.checkpoint == name), None)
-                return self._export_obs(job_id, c) if c else self._gone(rid)
+                return self._export_obs(job_id, c, _selector(record)) if c else self._gone(rid)
             if record.kind == "Deployment":
                 return self._deployment_obs(self.client.get_deployment(rid))
         except NotFoundError:
@@ -550,7 +563,7 @@ class DashScopeAdapter:
                 # After an ambiguous export (`find`), PROCESSING is ours too: the journal says we asked.
                 # PENDING is "not known yet" — never exported and queued look the same [seed].
                 if ours or (since is not None and c.status == "PROCESSING"):
-                    out[address] = self._export_obs(fp["job_id"], c)
+                    out[address] = self._export_obs(fp["job_id"], c, fp.get("selector"))
                     claimed.add(rid)
         if by_kind.get("Deployment"):
             deployments = list(self.client.iter_deployments())
@@ -741,13 +754,13 @@ class DashScopeAdapter:
                     provider="dashscope",
                     operation="export checkpoint",
                 )
-            return self._export_obs(fp["job_id"], self._checkpoint_row(fp))
+            return self._export_obs(fp["job_id"], self._checkpoint_row(fp), fp.get("selector"))
         raise AssertionError("unreachable: the fallback name settles or returns")  # pragma: no cover
 
     def _settle_refused_export(
         self, desired: Desired, fp: Mapping[str, Any], row: Checkpoint, refusal: InvalidRequestError
     ) -> Observation:
-        obs = self._export_obs(fp["job_id"], row)
+        obs = self._export_obs(fp["job_id"], row, fp.get("selector"))
         names = self._display_names(fp)
         if row.status == "SUCCEEDED":
             if row.model_display_name in names:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reconciler.models.dashscope import CHECKPOINT_REASONS as REASONS
+from reconciler.models.dashscope import CHECKPOINT_REASONS as REASONS  # re-exported for the adapter
 from reconciler.models.dashscope import CHECKPOINT_SELECTORS
 
 _STEP = re.compile(r"checkpoint-0*([0-9]+)$")
@@ -60,3 +60,6 @@ def choose(selector: str, saved: list[str], previewed: list[str]) -> CheckpointC
         )
         return CheckpointChoice(selector, None, f"resolved after training ({what})")
     return CheckpointChoice(selector, picked, REASONS[selector])
+
+
+__all__ = ["REASONS", "CheckpointChoice", "choose", "is_selector", "newest", "step_of"]
