@@ -117,7 +117,6 @@ class Executor:
         self.waiter = Waiter(clock, self.stop)
         self._claimed_lock = threading.Lock()
         self._claimed: set[str] = set()
-        self._ready: dict[str, bool] = {}  # address -> its object is ready for dependents
         self._state_error: StateError | None = None  # the first failed state write stops the apply
 
     # ------------------------------------------------------------------ public

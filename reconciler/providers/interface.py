@@ -147,10 +147,6 @@ class ProviderAdapter(Protocol):
         """How `find` will recognise this create (journaled before the call)."""
         ...
 
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        """Whether a replacement can exist beside the old object (e.g. distinct deployment names)."""
-        ...
-
     def no_delete_api(self, kind: str) -> str | None:
         """Why this provider cannot delete objects of `kind` (a sentence for the plan); None when it can.
 
@@ -166,11 +162,3 @@ LORA_OUTPUT_KEYS = ("lora", "high_noise_lora", "low_noise_lora", "lora_url")
 # Output keys that hold rendered media (a Sample's video or image). Their URLs expire too.
 MEDIA_OUTPUT_KEYS = ("media", "media_2", "media_3")
 DOWNLOADABLE_OUTPUT_KEYS = LORA_OUTPUT_KEYS + MEDIA_OUTPUT_KEYS
-
-
-class Downloader(Protocol):
-    """Optional adapter capability: fetch an output file (e.g. a LoRA) to disk."""
-
-    def download(self, url: str, destination: str) -> tuple[int, str]:
-        """Stream `url` to `destination`; returns (bytes, sha256 hex)."""
-        ...

@@ -283,10 +283,6 @@ class _LimitedInput:
         self._left -= len(data)
         return data
 
-    def drain(self) -> None:
-        while self.read(1 << 16):
-            pass
-
 
 class _ChunkedInput:
     """Decodes `Transfer-Encoding: chunked` bodies (wsgiref passes them through undecoded)."""

@@ -34,11 +34,6 @@ class FaultDecision:
     lost_as: Literal["timeout", "disconnect"] = "disconnect"  # how a lost response looks in process
     commit_delay_s: float = 0.0  # late_commit: when, after arrival, the provider commits the request
 
-    @property
-    def processes_request(self) -> bool:
-        """Whether the handler runs (and commits) at all."""
-        return self.kind in ("none", "lost")
-
 
 NO_FAULT = FaultDecision()
 

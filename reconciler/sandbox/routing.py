@@ -219,6 +219,3 @@ class Router:
             if any(path.startswith(prefix) for prefix in emu.path_prefixes):
                 return emu
         return None
-
-    def route_keys(self) -> list[str]:
-        return [route.key for _, route, _ in self._table]

@@ -33,14 +33,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from reconciler.models.state import Event, JournalEntry, LockInfo, ResourceRecord, StateMeta
 
-__all__ = ["LockedError", "ReconcilerStateError", "StateError", "StateStore"]
+__all__ = ["LockedError", "StateError", "StateStore"]
 
 
 class StateError(Exception):
     """The state cannot be read or written as asked. `str()` is a user-facing message."""
-
-
-ReconcilerStateError = StateError
 
 
 class LockedError(StateError):

@@ -852,19 +852,3 @@ class DashScopeAdapter:
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
         return deletion.no_delete_api(cls.type, kind)
-
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        """Whether the replacement deployment can be created while the old one still runs.
-
-        DashScope answers 409 to a second live deployment of one model without a suffix, and to
-        a suffix a live deployment already holds — a suffix is globally unique [doc]. The ids
-        themselves are the server's (`<model>-<8 hex>-<suffix>`), never compared here.
-        """
-        if record.kind != "Deployment":
-            return True
-        new_model, new_suffix = self._model_name(desired), desired.spec.get("suffix") or None
-        old_model = (record.outputs or {}).get("model_name") or (record.observed or {}).get("model_name")
-        old_suffix = (record.spec or {}).get("suffix") or None
-        if new_suffix is not None:
-            return bool(new_suffix != old_suffix)
-        return old_suffix is not None or (new_model is not None and new_model != old_model)

@@ -550,8 +550,5 @@ class WaveSpeedAdapter:
     def no_delete_api(cls, kind: str) -> str | None:
         return deletion.no_delete_api(cls.type, kind)
 
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        return True
-
 
 __all__ = ["OUTPUT_RETENTION_S", "UPLOAD_RETENTION_S", "WaveSpeedAdapter"]
