@@ -9,15 +9,18 @@ t2v model's high/low-noise lists can take). Caught before any training is paid f
 from __future__ import annotations
 
 from reconciler.loading.yaml_source import locate
+from reconciler.models.dashscope_samples import RESOLUTIONS, DashScopeSample
 from reconciler.models.diagnostics import Diagnostic
 from reconciler.models.kinds import Kind
-from reconciler.models.resources import ManifestSet
+from reconciler.models.resources import ManifestSet, Resource
 from reconciler.models.wavespeed import TRAINERS
 from reconciler.models.wavespeed_samples import MAX_LORAS, WAN_T2V, WaveSpeedSample, loras_needed
 
 
 def check_samples(manifests: ManifestSet, out: list[Diagnostic]) -> None:
     for sample in manifests:
+        if sample.kind is Kind.SAMPLE and isinstance(sample.spec, DashScopeSample):
+            _check_dashscope(manifests, sample, sample.spec, out)
         if sample.kind is not Kind.SAMPLE or not isinstance(sample.spec, WaveSpeedSample):
             continue
         spec = sample.spec
@@ -51,3 +54,48 @@ def check_samples(manifests: ManifestSet, out: list[Diagnostic]) -> None:
                         path,
                     )
                 )
+
+
+def _base_model(manifests: ManifestSet, deployment: Resource) -> str | None:
+    """The Wan base model a Deployment serves, through its FineTune or CheckpointExport."""
+    source = getattr(deployment.spec, "fine_tune", None)
+    if source is None:
+        export = manifests.resources.get(
+            f"{Kind.CHECKPOINT_EXPORT.value}/{getattr(deployment.spec, 'checkpoint_export', '')}"
+        )
+        source = getattr(export.spec, "fine_tune", None) if export is not None else None
+    fine_tune = manifests.resources.get(f"{Kind.FINE_TUNE.value}/{source}") if source else None
+    model = getattr(fine_tune.spec, "model", None) if fine_tune is not None else None
+    return str(model) if model else None
+
+
+def _check_dashscope(
+    manifests: ManifestSet, sample: Resource, spec: DashScopeSample, out: list[Diagnostic]
+) -> None:
+    deployment = manifests.resources.get(f"{Kind.DEPLOYMENT.value}/{spec.deployment}")
+    base = _base_model(manifests, deployment) if deployment is not None else None
+    if base is None:
+        return
+    kf2v = base.startswith("wan2.2-kf2v")
+    if kf2v != spec.kf2v:
+        path = "spec.img_url" if spec.img_url else "spec.first_frame_url"
+        wanted = "first_frame_url and last_frame_url" if kf2v else "img_url"
+        out.append(
+            Diagnostic(
+                f"{spec.deployment} serves {base}, which takes {wanted} (providers.md §1.7)",
+                locate(sample, path),
+                sample.address,
+                path,
+            )
+        )
+    allowed = RESOLUTIONS.get(base, ())
+    if allowed and spec.resolution not in allowed:
+        path = "spec.resolution"
+        out.append(
+            Diagnostic(
+                f"must be one of {', '.join(allowed)} for {base} (got {spec.resolution})",
+                locate(sample, path),
+                sample.address,
+                path,
+            )
+        )

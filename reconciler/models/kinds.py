@@ -29,7 +29,7 @@ class ProviderType(StrEnum):
 # validation error that names the provider types that can.
 SERVED_KINDS: dict[ProviderType, frozenset[Kind]] = {
     ProviderType.DASHSCOPE: frozenset(
-        {Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT}
+        {Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT, Kind.SAMPLE}
     ),
     ProviderType.WAVESPEED: frozenset({Kind.DATASET, Kind.FINE_TUNE, Kind.SAMPLE}),
     ProviderType.IMGOPEN: frozenset({Kind.DATASET, Kind.FINE_TUNE}),

@@ -8,7 +8,10 @@ offline plan has no business loading one). The adapters answer `no_delete_api(ki
 from __future__ import annotations
 
 NO_DELETE_API: dict[str, dict[str, str]] = {
-    "dashscope": {"CheckpointExport": "DashScope has no API to delete an exported model"},
+    "dashscope": {
+        "CheckpointExport": "DashScope has no API to delete an exported model",
+        "Sample": "DashScope has no API to delete a video-synthesis task (its video URL expires after 24 h)",
+    },
     "wavespeed": {
         "Dataset": "WaveSpeed has no API to delete an upload (it expires 7 days after upload; "
         "a dataset given by URL was never uploaded)"

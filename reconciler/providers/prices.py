@@ -28,6 +28,12 @@ class RenderCost:
 
 def render_cost(provider_type: str, spec: Mapping[str, Any]) -> RenderCost | None:
     """What one render of a Sample spec costs; None for a provider with no Sample kind."""
+    if provider_type == "dashscope":
+        # a deployed Wan LoRA is "billed at the base model's price" per call [seed][doc]; that price
+        # is not in the documents we have
+        return RenderCost(
+            None, "1 video from the deployed model: billed at its base model's price, unknown here"
+        )
     if provider_type != "wavespeed":
         return None
     model = str(spec.get("model"))

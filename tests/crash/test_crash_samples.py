@@ -39,8 +39,8 @@ SCENARIO = Scenario("samples", "Sample creates", applied_first=True, edited=True
 def _baseline(root: Path, step: str) -> Path:
     if root.exists():
         shutil.rmtree(root)
-    ignore = [".reconciler"] + (["samples.yaml"] if step == "render" else [])
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(*ignore))
+    extra = ["samples.yaml"] if step == "render" else []
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler", *extra))
     setup = run_step(root, PROVIDER, destroy=False, wait=True, crash=None)
     assert setup.result and setup.result.get("ok"), setup.error or setup.result
     if step == "render":

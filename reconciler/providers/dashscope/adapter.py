@@ -44,6 +44,7 @@ from pydantic import BaseModel
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord
 from reconciler.providers import deletion
+from reconciler.providers.dashscope import samples
 from reconciler.providers.dashscope.checkpoint_choice import REASONS, CheckpointChoice, choose, is_selector
 from reconciler.providers.dashscope.client import DashScopeClient
 from reconciler.providers.dashscope.types import (
@@ -201,6 +202,8 @@ class DashScopeAdapter:
         "FineTune": "`/api/v1/fine-tunes` job (Wan i2v/kf2v LoRA)",
         "CheckpointExport": "`export/{checkpoint}` + `/checkpoints`",
         "Deployment": "`/api/v1/deployments` (plan mu scales in place; plan lora: capacity 1, never scaled)",
+        "Sample": "a `video-synthesis` task of the Deployment's model (i2v or kf2v); a lost submit is not findable "
+        "(no task list): it stops with `import` / `state resolve`",
         "Refresh": "batched: files list, jobs list (100/page), deployments list (200/page); checkpoints per job",
         "Found again without state by": (
             "file name with content hash; model + file ids + echoed hyper-parameters; "
@@ -323,7 +326,14 @@ class DashScopeAdapter:
             for r in by_kind["Deployment"]:
                 d = deployments.get(r.remote_id or "")
                 out[r.address] = self._deployment_obs(d) if d else self._gone(r.remote_id)
+        for r in by_kind.get("Sample", []):  # no task list exists: one GET per render
+            out[r.address] = self._read_task(r)
         return out
+
+    def _read_task(self, record: ResourceRecord) -> Observation:
+        if not record.remote_id:
+            return self._gone(None)
+        return samples.task_obs(self.client.get_task(record.remote_id))
 
     def _jobs_by_id(self, records: list[ResourceRecord]) -> dict[str, FineTuneJob]:
         # One GET each is cheaper than paging the whole account when we track only a few jobs.
@@ -427,6 +437,8 @@ class DashScopeAdapter:
                 return self._export_obs(job_id, c, _selector(record)) if c else self._gone(rid)
             if record.kind == "Deployment":
                 return self._deployment_obs(self.client.get_deployment(rid))
+            if record.kind == "Sample":
+                return self._read_task(record)
         except NotFoundError:
             return self._gone(rid)
         raise ValueError(f"dashscope cannot serve {record.kind}")
@@ -477,14 +489,33 @@ class DashScopeAdapter:
             if is_selector(choice.selector):
                 fp["selector"] = choice.selector
             return fp
+        if desired.kind == "Sample":
+            path, body = self._synthesis(desired)
+            return {"path": path, "body": body}
         # never a computed deployed_model: with a suffix the server adds 8 hex characters
         return {"model_name": self._model_name(desired), "suffix": desired.spec.get("suffix")}
 
+    @staticmethod
+    def _synthesis(desired: Desired) -> tuple[str, dict[str, Any]]:
+        model = samples.deployed_model(desired.inputs, str(desired.spec["deployment"]))
+        if model is None:
+            raise ValueError(
+                f"{desired.address}: Deployment/{desired.spec['deployment']} is not deployed yet"
+            )
+        return samples.synthesis_request(desired.spec, model)
+
     # ------------------------------------------------------------------ discovery
     def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
-        return self._match(desired, claimed, since=None)
+        # a render cannot be recognised without its task id (no task list): rendered again
+        return self._match([d for d in desired if d.kind != "Sample"], claimed, since=None)
 
     def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
+        if desired.kind == "Sample":
+            raise PermanentError(
+                samples.NOT_FINDABLE.format(address=desired.address),
+                provider="dashscope",
+                operation="find render",
+            )
         return self._match([desired], claimed, since=since).get(desired.address)
 
     def _match(
@@ -652,6 +683,9 @@ class DashScopeAdapter:
             return self._export_checkpoint(desired)
         if desired.kind == "Deployment":
             return self._create_deployment(desired, claimed or set())
+        if desired.kind == "Sample":
+            endpoint, request = self._synthesis(desired)
+            return samples.task_obs(self.client.submit_video_synthesis(endpoint, request))
         raise ValueError(f"dashscope cannot serve {desired.kind}")
 
     def _create_deployment(self, desired: Desired, claimed: set[str]) -> Observation:

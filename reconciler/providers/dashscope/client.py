@@ -155,12 +155,15 @@ class DashScopeClient(ProviderClient):
         replayable: bool = True,
         native: bool = True,
         missing_file_is_404: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> T:
         url = (NATIVE_API_PATH if native else COMPATIBLE_API_PATH) + path
 
         def attempt() -> T:
             closer: Callable[[], None] = lambda: None  # noqa: E731
             kwargs: dict[str, Any] = {"params": params, "json": json}
+            if headers:
+                kwargs["headers"] = headers
             if build_upload is not None:
                 data, files, closer = build_upload()
                 kwargs.update(data=data, files=files)
@@ -445,6 +448,33 @@ class DashScopeClient(ProviderClient):
         )
 
     # --- deployments -----------------------------------------------------------------------------
+
+    # --- video synthesis with a deployed model (providers.md §1.7) ----------------------------------
+
+    def submit_video_synthesis(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /api/v1/services/aigc/…/video-synthesis`, async → `{task_id, task_status}`. A create:
+        never re-sent once it may have arrived (no idempotency key, no task list to look in)."""
+        return self._send(
+            "POST",
+            path,
+            operation="video_synthesis",
+            retry=Retry.CREATE,
+            json=body,
+            headers={"X-DashScope-Async": "enable"},
+            parse=lambda b: dict(b["output"]),
+            expected="output: {task_id, task_status}",
+        )
+
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        """`GET /api/v1/tasks/{task_id}` → `output` (task_status UNKNOWN for an id that does not exist)."""
+        return self._send(
+            "GET",
+            f"/tasks/{_segment(task_id, 'task_id')}",
+            operation="get_task",
+            retry=Retry.IDEMPOTENT,
+            parse=lambda b: dict(b["output"]),
+            expected="output: {task_id, task_status}",
+        )
 
     def create_deployment(self, body: DeploymentCreate) -> Deployment:
         return self._send(
