@@ -162,6 +162,9 @@ class _Planner:
             if not rec.deposed or current is None or current.action is ActionType.REPLACE:
                 continue
             why = self._no_delete_api(rec.provider, rec.kind)
+            resource = self.m.resources.get(address)
+            # a Deployment's `requires`: its Samples must have succeeded with the new model first
+            gates = [g for g in (resource.spec.gates() if resource is not None else []) if g in self.actions]
             for old in rec.deposed:
                 remote = str(old.get("remote_id") or "")
                 # depends on its own address: the replacement must be ready, and its dependents moved
@@ -176,7 +179,8 @@ class _Planner:
                         action=ActionType.FORGET if why else ActionType.DELETE,
                         deposed=remote,
                         prior=old,
-                        depends_on=[address],
+                        depends_on=[address, *gates],
+                        gated_by=gates,
                         reason=_deposed_reason(remote, old, rec)
                         + (f"; forgotten, not deleted: {why}" if why else ""),
                     )
@@ -243,6 +247,13 @@ class _Planner:
             action.changes = changes
             action.reason = self._replace_reason(changes, forced_by, cls, action.facts, stale, r.kind.value)
             action.replace_mode = self._replace_mode(r, record, changes, forced)
+            action.gated_by = [g for g in r.spec.gates() if g in self.m.resources]
+            if r.spec.gates() and action.replace_mode is ReplaceMode.DESTROY_BEFORE_CREATE:
+                action.warnings.append(
+                    f"the old object is deleted before the new one exists, so {', '.join(r.spec.gates())} cannot "
+                    "keep it: give the new one a distinct name (a Deployment: a new suffix) to keep the old one "
+                    "until they succeed"
+                )
             self._running_job_note(r, record, obs, action)
             self._add_cost(action, r)
             self._guard_destroy(r, action)

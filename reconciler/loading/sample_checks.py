@@ -18,6 +18,7 @@ from reconciler.models.wavespeed_samples import MAX_LORAS, WAN_T2V, WaveSpeedSam
 
 
 def check_samples(manifests: ManifestSet, out: list[Diagnostic]) -> None:
+    _check_requires(manifests, out)
     for sample in manifests:
         if sample.kind is Kind.SAMPLE and isinstance(sample.spec, DashScopeSample):
             _check_dashscope(manifests, sample, sample.spec, out)
@@ -99,3 +100,30 @@ def _check_dashscope(
                 path,
             )
         )
+
+
+def _check_requires(manifests: ManifestSet, out: list[Diagnostic]) -> None:
+    """A Deployment's `requires` names Samples of *its* model: Samples that render with it."""
+    for deployment in manifests:
+        if deployment.kind is not Kind.DEPLOYMENT:
+            continue
+        for i, address in enumerate(getattr(deployment.spec, "requires", None) or []):
+            sample = manifests.resources.get(address)
+            problem = None
+            if sample is None:
+                problem = f"{address} is not declared"
+            elif getattr(sample.spec, "deployment", None) != deployment.name:
+                problem = (
+                    f"{address} does not render with {deployment.address} (its spec.deployment is "
+                    f"{getattr(sample.spec, 'deployment', None) or 'not set'}), so it cannot show this deployment's new model"
+                )
+            if problem:
+                path = f"spec.requires[{i}]"
+                out.append(
+                    Diagnostic(
+                        f"{problem}: list Samples whose deployment is {deployment.name}",
+                        locate(deployment, path),
+                        deployment.address,
+                        path,
+                    )
+                )

@@ -422,6 +422,7 @@ class DashScopeCheckpointExport(ResourceSpec):
 # Deployment
 
 SUFFIX_PATTERN = r"^[a-z0-9]+$"
+REQUIRES_PATTERN = r"^Sample/[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 class DashScopeAigcConfig(StrictModel):
@@ -498,6 +499,24 @@ class DashScopeDeployment(ResourceSpec):
         pattern=SUFFIX_PATTERN,
         description="Appended to the deployed model id (≤ 8 chars, a-z 0-9); needed to deploy one model twice",
     )
+    requires: list[Annotated[str, Field(pattern=REQUIRES_PATTERN)]] = change_class(
+        LOCAL,
+        default_factory=list,
+        description=(
+            "Samples (Sample/NAME, rendering with this Deployment) that must succeed with a redeployed model "
+            "before the old deployment is deleted; if one fails, the old deployment stays"
+        ),
+    )
+
+    def gates(self) -> list[str]:
+        return list(self.requires)
+
+    def plan_facts(self, outputs: Mapping[str, Any]) -> dict[str, str]:
+        if not self.requires:
+            return {}
+        return {
+            "requires": f"on a redeploy, the old deployment is deleted only after {', '.join(self.requires)} succeeded"
+        }
 
     @model_validator(mode="after")
     def _source_and_plan(self) -> DashScopeDeployment:

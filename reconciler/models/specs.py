@@ -44,6 +44,11 @@ class ResourceSpec(StrictModel):
         selector resolved to, and why). Most specs have none."""
         return {}
 
+    def gates(self) -> list[str]:
+        """Addresses that must have succeeded, after a replace, before this resource's old object
+        is deleted (a Deployment's `requires`). Not references: they depend on this resource."""
+        return []
+
     def references(self) -> Iterator[tuple[str, Kind, str]]:
         """Yields (field path, referenced kind, referenced name), e.g. ('training_datasets[0]', DATASET, 'x')."""
         for field_name, kind in self.REFERENCES.items():

@@ -81,9 +81,28 @@ def _workspace(root: Path, clock: FakeClock, sandbox: Sandbox) -> Workspace:
     return Workspace([root], clock=clock, wiring=WiringContext(env={}, clock=clock, sandbox=sandbox))
 
 
-def _applied(example: str, tmp_path: Path, name: str, faults: FaultConfig | None = None):
+DASHSCOPE_SAMPLE = """apiVersion: reconciler/v1
+kind: Sample
+metadata:
+  name: money-rain-street
+spec:
+  provider: dashscope
+  deployment: money-rain
+  img_url: https://example.com/street.png
+"""
+
+
+def _applied(
+    example: str,
+    tmp_path: Path,
+    name: str,
+    faults: FaultConfig | None = None,
+    extra: dict[str, str] | None = None,
+):
     root = tmp_path / name
     shutil.copytree(REPO / example, root, ignore=shutil.ignore_patterns(".reconciler"))
+    for filename, text in (extra or {}).items():
+        (root / filename).write_text(text)
     clock = FakeClock()
     sandbox = Sandbox(clock=clock, seed=7, fidelity="documented", faults=faults or FaultConfig())
     _, result = _workspace(root, clock, sandbox).apply()
@@ -135,14 +154,21 @@ def test_the_wavespeed_gallery_shows_each_lora_versions_samples_in_chromium(tmp_
 def test_the_dashscope_gallery_shows_validation_previews_per_checkpoint_in_chromium(tmp_path: Path) -> None:
     _browser_or_skip()
     # the newest checkpoint's preview failed: it is not listed, so not shown
-    root, clock, sandbox = _applied("manifests/quickstart", tmp_path, "qs", FaultConfig(fail_previews=1))
+    root, clock, sandbox = _applied(
+        "manifests/quickstart",
+        tmp_path,
+        "qs",
+        FaultConfig(fail_previews=1),
+        {"sample.yaml": DASHSCOPE_SAMPLE},
+    )
     report_ = _workspace(root, clock, sandbox).write_gallery(tmp_path / "gallery")
-    assert report_.failed == []
+    assert report_.failed == [] and report_.samples == 1
     page = report_.page.read_text()
     assert "checkpoint-300" in page and "checkpoint-600" in page and "checkpoint-900" not in page
     report = _open_in_chromium(report_.page)
-    # 12 samples, split 0.9 → min(int(12 × 0.1), 5) = 1 validation sample per checkpoint, 2 checkpoints
-    _assert_all_media_loaded(report, images=2, videos=2)
+    # 12 samples, split 0.9 → min(int(12 × 0.1), 5) = 1 validation sample per checkpoint, 2 checkpoints;
+    # plus the deployed model's render
+    _assert_all_media_loaded(report, images=2, videos=3)
 
 
 def test_expired_media_is_reported_not_shown_broken(tmp_path: Path) -> None:

@@ -112,3 +112,73 @@ def test_wrong_frames_and_resolution_fail_validation(env):
         "sample.yaml:11:3: Sample/money-rain-street: spec.resolution: must be one of 480P, 720P for "
         "wan2.5-i2v-preview (got 1080P)",
     ]
+
+
+def _require_the_sample(env) -> None:
+    env.edit("money-rain.yaml", "  capacity: 1\n", "  capacity: 1\n  requires: [Sample/money-rain-street]\n")
+
+
+def _redeploy_with_a_new_suffix(env) -> None:
+    env.edit("money-rain.yaml", "  capacity: 1\n", "  capacity: 1\n  suffix: v2\n")
+
+
+def _live_deployments(env) -> list[str]:
+    return [d["deployed_model"] for d in env.live("deployments")]
+
+
+def test_a_required_sample_that_fails_keeps_the_old_deployment(env):
+    _require_the_sample(env)
+    env.workspace().apply()
+    old = env.workspace().records()["Deployment/money-rain"].remote_id
+    _redeploy_with_a_new_suffix(env)
+    failing = FaultConfig(fail_jobs=1.0)  # every render this apply submits FAILs
+    wiring = WiringContext(
+        env={},
+        clock=env.clock,
+        sandbox=env.sandbox,
+        transports={"dashscope": env.sandbox.transport(faults=failing)},
+    )
+    _, result = Workspace([env.root], clock=env.clock, wiring=wiring).apply()
+    assert result.outcomes[SAMPLE].outcome.value == "failed"
+    new = env.workspace().records()["Deployment/money-rain"].remote_id
+    assert new != old and sorted(_live_deployments(env)) == sorted([old, new])  # the old one still serves
+    assert [d["remote_id"] for d in env.workspace().records()["Deployment/money-rain"].deposed] == [old]
+
+    # the next apply renders again; only once that succeeded is the old deployment deleted
+    plan = env.workspace().plan()
+    gone = next(a for a in plan.actions if a.deposed == old)
+    assert gone.depends_on == ["Deployment/money-rain", SAMPLE]
+    _, result = env.workspace().apply()
+    assert result.ok, result.outcomes
+    assert _live_deployments(env) == [new]
+    assert not env.workspace().plan().has_changes
+
+
+def test_without_requires_a_failed_sample_does_not_hold_the_old_deployment(env):
+    """The gate is what `requires` adds: without it, the old deployment goes as soon as the new
+    one is ready, whatever its Samples do (they render again on the next apply)."""
+    env.workspace().apply()
+    old = env.workspace().records()["Deployment/money-rain"].remote_id
+    _redeploy_with_a_new_suffix(env)
+    failing = FaultConfig(fail_jobs=1.0)
+    wiring = WiringContext(
+        env={},
+        clock=env.clock,
+        sandbox=env.sandbox,
+        transports={"dashscope": env.sandbox.transport(faults=failing)},
+    )
+    _, result = Workspace([env.root], clock=env.clock, wiring=wiring).apply()
+    assert result.outcomes[SAMPLE].outcome.value == "failed"
+    new = env.workspace().records()["Deployment/money-rain"].remote_id
+    assert _live_deployments(env) == [new] and old != new
+    by = {a.address: a for a in env.workspace().plan().actions}
+    assert by[SAMPLE].action is ActionType.REPLACE  # the failed render is rendered again
+
+
+def test_requires_must_name_a_sample_of_this_deployment(env):
+    env.edit("money-rain.yaml", "  capacity: 1\n", "  capacity: 1\n  requires: [Sample/elsewhere]\n")
+    from reconciler.loading import load
+
+    errors = [str(d) for d in load([env.root], cwd=env.root).diagnostics]
+    assert len(errors) == 1 and "spec.requires[0]: Sample/elsewhere is not declared" in errors[0]
+    assert errors[0].startswith("money-rain.yaml:")
