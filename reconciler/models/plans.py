@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.models.changes import ChangeClass
 
-PLAN_FORMAT_VERSION = "1.0"
+PLAN_FORMAT_VERSION = "1.1"  # 1.1: Action.gated_by
 
 
 class ActionType(StrEnum):
