@@ -1,7 +1,7 @@
 """Documented prices of what a plan creates besides trainings (a Sample's render), with sources.
 
 A table rather than a method on the adapters because the planner needs it even for
-`plan --refresh=false`, which must not import any provider's HTTP client (like `deletion.py`).
+`plan --refresh=false`, which must not import any provider's HTTP client (like each provider's `facts.py`).
 An undocumented price is unknown — said so, never 0. The WaveSpeed package owns the facts; this
 module only keeps them importable without it. (Issue 11 item 1 brings a per-kind cost hook and
 provider price sources; Samples then estimate through it.)
