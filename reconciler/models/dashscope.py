@@ -522,9 +522,12 @@ class DashScopeDeployment(ResourceSpec):
         pattern=SUFFIX_PATTERN,
         description="Appended to the deployed model id (≤ 8 chars, a-z 0-9); needed to deploy one model twice",
     )
+    # not part of the effective spec (exclude): it steers only the planner's gate, so adding it to an
+    # applied Deployment changes nothing recorded and nothing on the provider
     requires: list[Annotated[str, Field(pattern=REQUIRES_PATTERN)]] = change_class(
         LOCAL,
         default_factory=list,
+        exclude=True,
         description=(
             "Samples (Sample/NAME, rendering with this Deployment) that must succeed with a redeployed model "
             "before the old deployment is deleted; if one fails, the old deployment stays"
