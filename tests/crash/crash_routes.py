@@ -200,6 +200,14 @@ ROUTES: tuple[RouteRule, ...] = (
         True,
         "§2.2: submit any other model's prediction (not used by reconciler; a submit is never a read)",
     ),
+    RouteRule(
+        "dashscope",
+        "POST",
+        r"/api/v1/services/aigc/(video-generation|image2video)/video-synthesis",
+        "POST /api/v1/services/aigc/{kind}/video-synthesis",
+        True,
+        "§1.7: render a video with a deployed model — an async task, billed, no id of ours, no task list",
+    ),
     # ---- ImgOpen (providers.md §3)
     RouteRule(
         "imgopen",

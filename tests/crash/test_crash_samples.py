@@ -23,7 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_harness import MODES, CrashPoint, copy_tree, recover, run_step, wait_for_unlock
+from crash_harness import (
+    MODES,
+    CrashPoint,
+    _engine_run,
+    copy_tree,
+    read_clock,
+    recover,
+    run_in_child,
+    run_step,
+    wait_for_unlock,
+)
 from crash_invariants import World, _converged, _one_object_per_resource, observe
 from crash_scenarios import REPO, Scenario, replace_text
 
@@ -152,3 +162,72 @@ def test_every_sample_crash_point_recovers(baselines: dict[str, Path], tmp_path:
         if found:
             failures.append(f"{crash}: {found}")
     assert not failures, "\n".join(failures)
+
+
+# --------------------------------------------------------------------------- DashScope
+DS_SAMPLE = "Sample/money-rain-street"
+DS_SAMPLE_YAML = """# yaml-language-server: $schema=../../schemas/reconciler.json
+apiVersion: reconciler/v1
+kind: Sample
+metadata:
+  name: money-rain-street
+spec:
+  provider: dashscope
+  deployment: money-rain
+  img_url: https://example.com/street.png
+"""
+
+
+@pytest.fixture(scope="module")
+def dashscope_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("crash-samples-ds") / "baseline"
+    shutil.copytree(REPO / "manifests" / "quickstart", root, ignore=shutil.ignore_patterns(".reconciler"))
+    setup = run_step(root, "dashscope", destroy=False, wait=True, crash=None)
+    assert setup.result and setup.result.get("ok"), setup.error or setup.result
+    (root / "sample.yaml").write_text(DS_SAMPLE_YAML)
+    return root
+
+
+def _tasks(root: Path) -> list[dict[str, Any]]:
+    world = observe(root, "dashscope", SCENARIO)
+    try:
+        return world.objects("tasks")
+    finally:
+        world.sandbox.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_dashscope_render_killed_at_its_submit_is_never_sent_twice(
+    dashscope_baseline: Path, tmp_path: Path, mode: str
+):
+    """Killed before or after the submit reached DashScope, the journal row says "sent, outcome
+    unknown", and no documented look-up can settle it (no task list, no id of ours). So recovery
+    stops that Sample with the commands that settle it and sends nothing more. The operator then
+    imports the task (after: it exists) or resolves it absent (before: it never arrived), and the
+    next apply converges with exactly one render."""
+    point = "POST /api/v1/services/aigc/{kind}/video-synthesis#1"
+    root = copy_tree(dashscope_baseline, tmp_path / mode)
+    ran = run_step(root, "dashscope", destroy=False, wait=True, crash=CrashPoint(point, mode))  # type: ignore[arg-type]
+    assert ran.crashed, ran.trace
+    wait_for_unlock(root)
+    rec = recover(root, "dashscope", destroy=False)
+    assert not rec.error, rec.error
+    assert rec.result and not rec.result.get("converged")
+    assert rec.trace.get("mutating") == []  # recovery sent nothing
+    tasks = _tasks(root)
+    assert len(tasks) == (1 if mode == "after" else 0)
+    last = (rec.result.get("applies") or [{}])[-1]
+    errors = " ".join(str(e) for e in last.get("plan_errors") or [])
+    assert f"reconciler import {DS_SAMPLE} TASK_ID" in errors and "state resolve" in errors, last
+
+    def settle(make: Any, clock: Any) -> dict[str, Any]:  # what the operator does
+        if tasks:
+            make().import_resource(DS_SAMPLE, tasks[0]["task_id"])
+        else:
+            make().state_resolve_absent(DS_SAMPLE)
+        _, result = make().apply()
+        return {"ok": result.ok, "changes": make().plan().has_changes}
+
+    done = run_in_child(root, lambda: _engine_run(root, "dashscope", None, read_clock(root) + 2.0, settle))
+    assert done.result == {"ok": True, "changes": False}, done.error or done.result
+    assert len(_tasks(root)) == 1
