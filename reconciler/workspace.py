@@ -542,13 +542,18 @@ class Workspace:
 
         self._preflight()
         records = self.records()
-        return write_gallery(
-            records,
-            self.adapters(),
-            directory,
-            title=f"reconciler gallery: {', '.join(str(p) for p in self.paths)}",
-            generated_at=iso_utc(self.clock.now()),
-        )
+        try:
+            return write_gallery(
+                records,
+                self.adapters(),
+                directory,
+                title=f"reconciler gallery: {', '.join(str(p) for p in self.paths)}",
+                generated_at=iso_utc(self.clock.now()),
+            )
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot write the gallery to {directory}: {exc.strerror or exc}; give a directory you can write"
+            ) from exc
 
     def download_outputs(
         self, directory: str | Path, address: str | None = None, *, lock_timeout: float = 0.0

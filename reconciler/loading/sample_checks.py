@@ -28,13 +28,13 @@ def check_samples(manifests: ManifestSet, out: list[Diagnostic]) -> None:
         fine_tune = manifests.resources.get(f"{Kind.FINE_TUNE.value}/{spec.fine_tune}")
         trainer = getattr(fine_tune.spec, "trainer", None) if fine_tune is not None else None
         facts = TRAINERS.get(str(trainer)) if trainer is not None else None
-        if facts is None:
+        if facts is None or fine_tune is None:
             continue
         if facts.two_loras and spec.model != WAN_T2V:
             path = "spec.model"
             out.append(
                 Diagnostic(
-                    f"{spec.model} takes one LoRA list, but {fine_tune.address} ({trainer}) makes two LoRAs "  # type: ignore[union-attr]
+                    f"{spec.model} takes one LoRA list, but {fine_tune.address} ({trainer}) makes two LoRAs "
                     f"(high and low noise), which only {WAN_T2V} can take: render with {WAN_T2V}, or train "
                     "this sample's LoRA with a single-LoRA trainer (e.g. qwen-image-lora-trainer)",
                     locate(sample, path),

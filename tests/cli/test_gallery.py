@@ -222,3 +222,13 @@ def test_everything_shown_is_escaped(nasty: str) -> None:
     assert "script" not in parsed.tags
     assert parsed.tags.count("img") == 1 and "a" not in parsed.tags  # a javascript: URL is never linked
     assert not any(name.startswith("on") for name, _ in parsed.attrs)
+
+
+def test_a_gallery_directory_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    from reconciler.workspace import WorkspaceError
+
+    root, clock, sandbox = _applied("manifests/examples/wavespeed", tmp_path, "ws")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(WorkspaceError, match="cannot write the gallery to .*a-file/gallery"):
+        _workspace(root, clock, sandbox).write_gallery(blocker / "gallery")
