@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType, providers_serving
-from reconciler.models.plans import Cost
 
 if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a manifest uses it
     import httpx
 
-    from reconciler.models.resources import ManifestSet, ProviderConfig
+    from reconciler.models.resources import ProviderConfig
     from reconciler.providers.economics import Economics, ProviderEconomics
     from reconciler.providers.interface import ProviderAdapter
     from reconciler.providers.plugins import Connection
@@ -171,23 +170,6 @@ def capability_table() -> str:
             cells.append(text or "—")
         lines.append(f"| **{row}** | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def estimated_costs(manifests: ManifestSet) -> dict[str, Cost]:
-    """Address -> what creating it costs, for kinds whose price a provider package knows (Samples).
-
-    Asked of the provider package without a client, so an offline plan stays offline; imported
-    only when such a resource exists.
-    """
-    out: dict[str, Cost] = {}
-    for r in manifests:
-        if r.kind is Kind.SAMPLE:
-            from reconciler.providers.prices import render_cost
-
-            estimate = render_cost(r.provider_type.value, r.effective_spec())
-            if estimate is not None:
-                out[r.address] = Cost(note=estimate.note)
-    return out
 
 
 def undeletable_kinds(providers: Mapping[str, ProviderConfig]) -> dict[str, dict[str, str]]:

@@ -57,7 +57,6 @@ from reconciler.state.sqlite import default_state_path
 from reconciler.wiring import (
     WiringContext,
     build_adapters,
-    estimated_costs,
     holding_lock,
     open_store,
     provider_economics,
@@ -292,7 +291,6 @@ class Workspace:
             manifest_paths=[str(p.resolve()) for p in self.paths],
             state_path=self.state_display,
             undeletable=undeletable_kinds(manifests.providers),
-            costs=estimated_costs(manifests),
             hashes=self.spec_hashes(),
             economics=provider_economics(manifests.providers),
         )

@@ -67,8 +67,6 @@ class PlanInputs:
     # provider name -> kind -> why its API cannot delete that kind: removing one only forgets it
     undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
-    # address -> what a create of it costs, estimated by its provider package (e.g. a Sample's render)
-    costs: Mapping[str, Cost] = field(default_factory=dict)
     # provider type -> its pure facts (status words, replace rules); by default the registered plugin's
     facts: Callable[[str], ProviderFacts] = facts_for
     # provider name -> its prices, billable quantities and quota (wiring.provider_economics)
@@ -639,9 +637,6 @@ class _Planner:
     def _add_cost(self, action: Action, r: Resource) -> None:
         """Training steps (the money and GPU-hours are added for every action by engine/costing.py)."""
         if r.kind is not Kind.FINE_TUNE:
-            estimate = self.i.costs.get(r.address)
-            if estimate is not None:
-                action.cost = estimate.model_copy()
             return
         steps = self._training_steps(r)
         cost = Cost(training_steps=steps)

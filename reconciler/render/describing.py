@@ -200,10 +200,6 @@ def cost_text(action: Action) -> str:
     """`retrain: 1,200 training steps, about 8.0 GPU-hours (estimate)` — a retrain must be visible."""
     cost = action.cost
     assert cost is not None
-    if action.kind == "Sample":
-        return (
-            f"{'re-render' if action.action is ActionType.REPLACE else 'render'}: {cost.note or 'one render'}"
-        )
     word = "retrain" if action.action is ActionType.REPLACE else "train"
     if cost.training_steps is not None and cost.estimated_gpu_hours is not None:
         return (

@@ -36,7 +36,7 @@ def test_a_sample_renders_through_the_deployed_model(env):
     plan = env.workspace().plan()
     action = next(a for a in plan.actions if a.address == SAMPLE)
     assert action.depends_on == ["Deployment/money-rain"]
-    assert "billed at its base model's price, unknown here" in action.cost.note
+    assert action.cost.money is None and "Sample" in action.cost.unknown  # no documented price: unknown
     _, result = env.workspace().apply()
     assert result.ok, result.outcomes
     records = env.workspace().records()
