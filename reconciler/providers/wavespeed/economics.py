@@ -27,7 +27,7 @@ PRICES: dict[str, Price] = {
 TRAINER_NAMESPACE = "wavespeed-ai"
 
 QUOTA = Quota(
-    kinds=("FineTune",),
+    kinds=("FineTune", "Sample"),  # a render is a task too: the tier caps all tasks [doc]
     concurrent_jobs=3,
     max_jobs=None,
     concurrent_source=(
