@@ -153,6 +153,9 @@ class ProviderAdapter(Protocol):
 
 # Output keys that hold downloadable LoRA files (WaveSpeed, ImgOpen). Their URLs expire.
 LORA_OUTPUT_KEYS = ("lora", "high_noise_lora", "low_noise_lora", "lora_url")
+# Output keys that hold rendered media (a Sample's video or image). Their URLs expire too.
+MEDIA_OUTPUT_KEYS = ("media", "media_2", "media_3")
+DOWNLOADABLE_OUTPUT_KEYS = LORA_OUTPUT_KEYS + MEDIA_OUTPUT_KEYS
 
 
 @runtime_checkable
@@ -162,3 +165,10 @@ class DownloadsOutputs(Protocol):
     def download(self, url: str, destination: str) -> tuple[int, str]:
         """Stream `url` to `destination`; returns (bytes, sha256 hex)."""
         ...
+
+
+@runtime_checkable
+class ShowsValidationPreviews(Protocol):
+    """Optional adapter capability (`output --gallery`): a training's validation previews per checkpoint."""
+
+    def validation_previews(self, record: ResourceRecord) -> dict[str, list[dict[str, Any]]]: ...
