@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
-from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType, providers_serving
+from reconciler.models.kinds import Kind
 
 if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a manifest uses it
     import httpx
@@ -94,7 +94,7 @@ def credential(config: ProviderConfig, role: str, ctx: WiringContext) -> str:
     field_name = config.spec.CREDENTIAL_FIELDS.get(role, f"{role}_env")
     raise ConfigError(
         f"{where}Provider/{config.name}: spec.{field_name}: environment variable {env_name} is not set; "
-        f"export it (the {role.replace('_', ' ')} for this {config.type.value} account) and run again"
+        f"export it (the {role.replace('_', ' ')} for this {config.type} account) and run again"
     )
 
 
@@ -164,21 +164,20 @@ CAPABILITY_ROWS = (
 
 
 def capability_table() -> str:
-    """The README's provider table, from each plugin's title and adapter CAPABILITIES, and SERVED_KINDS."""
+    """The README's provider table, from each plugin's title, adapter CAPABILITIES and spec models
+    (the plugins that ship with reconciler: the README describes those)."""
+    from reconciler.loading.spec_registry import SHIPPED_WITH, installed_specs
     from reconciler.providers.plugins import installed
 
-    plugins = [installed()[t.value] for t in ProviderType if t.value in installed()]
+    specs = installed_specs(SHIPPED_WITH)
+    plugins = [installed()[t] for t in specs.provider_types()]
     lines = ["| | " + " | ".join(p.title for p in plugins) + " |", "|---" * (len(plugins) + 1) + "|"]
     for row in CAPABILITY_ROWS:
         cells = []
         for plugin in plugins:
             text = plugin.capabilities().get(row)
-            if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[ProviderType(plugin.type)]:
-                text = (
-                    "— (validation error: use "
-                    + ", ".join(p.value for p in providers_serving(Kind(row)))
-                    + ")"
-                )
+            if row in {k.value for k in Kind} and Kind(row) not in specs.served_kinds(plugin.type):
+                text = "— (validation error: use " + ", ".join(specs.providers_serving(Kind(row))) + ")"
             cells.append(text or "—")
         lines.append(f"| **{row}** | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -191,7 +190,7 @@ def undeletable_kinds(providers: Mapping[str, ProviderConfig]) -> dict[str, dict
 
     out: dict[str, dict[str, str]] = {}
     for name, config in providers.items():
-        facts = facts_for(config.type.value)
+        facts = facts_for(config.type)
         reasons = {k.value: why for k in Kind if (why := facts.no_delete_api(k.value))}
         if reasons:
             out[name] = reasons
@@ -211,10 +210,10 @@ def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) 
     from reconciler.providers.plugins import plugin_for
 
     for name, config in providers.items():
-        plugin = plugin_for(config.type.value)
+        plugin = plugin_for(config.type)
         if plugin is None:
             raise ConfigError(
-                f"Provider/{name}: no installed provider plugin serves type {config.type.value} "
+                f"Provider/{name}: no installed provider plugin serves type {config.type} "
                 "(entry point group reconciler.providers)"
             )
         adapters[name] = plugin.build_adapter(config, connection(config, ctx))
@@ -275,7 +274,7 @@ def economics_model(config: ProviderConfig) -> ProviderEconomics | None:
     """The provider's pure economics (prices, quantities, quotas), from its plugin; imports no client."""
     from reconciler.providers.plugins import plugin_for
 
-    plugin = plugin_for(config.type.value)
+    plugin = plugin_for(config.type)
     return plugin.load_economics(config.spec.endpoint) if plugin is not None else None
 
 

@@ -33,14 +33,22 @@ def stale_schema_files(directory: Path, expected: dict[str, str]) -> list[tuple[
     help="Directory to write the schemas to (or to check).",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a schema file is missing or stale.")
-def schema_command(out_dir: Path, check: bool) -> None:
+@click.option(
+    "--all-plugins",
+    is_flag=True,
+    help="Describe every installed provider plugin, not only those that ship with reconciler.",
+)
+def schema_command(out_dir: Path, check: bool, all_plugins: bool) -> None:
     """Write one JSON Schema per kind plus the combined reconciler.json.
 
     Editors use them through a `# yaml-language-server: $schema=...` line at the top of a manifest.
+    By default the schemas describe the providers that ship with reconciler (what `schemas/` holds),
+    so `--check` does not depend on which other plugins are installed.
     """
+    from reconciler.loading.spec_registry import SHIPPED_WITH, installed_specs
     from reconciler.models.schemas import render_schema_files
 
-    expected = render_schema_files()
+    expected = render_schema_files(installed_specs(None if all_plugins else SHIPPED_WITH))
     problems = stale_schema_files(out_dir, expected)
     if check:
         if problems:

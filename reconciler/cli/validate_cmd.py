@@ -89,7 +89,7 @@ def json_report(
             "address": f"{Kind.PROVIDER.value}/{name}",
             "kind": Kind.PROVIDER.value,
             "name": name,
-            "provider_type": provider.type.value,
+            "provider_type": provider.type,
             "location": str(provider.location) if provider.location else None,
         }
         if show_effective:
@@ -102,7 +102,7 @@ def json_report(
             "kind": r.kind.value,
             "name": r.name,
             "provider": r.provider_name,
-            "provider_type": r.provider_type.value,
+            "provider_type": r.provider_type,
             "location": str(r.location) if r.location else None,
             "depends_on": r.dependencies(),
         }

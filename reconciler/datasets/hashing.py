@@ -83,7 +83,7 @@ def file_hashes(source: DatasetSource) -> dict[str, str]:
 
 def count_samples(source: DatasetSource, provider: ProviderType | None) -> int:
     """Training samples: data.jsonl lines for DashScope, media files otherwise."""
-    if provider is ProviderType.DASHSCOPE:
+    if provider == "dashscope":
         if DASHSCOPE_ANNOTATIONS not in source.names():
             return 0
         count = 0

@@ -256,7 +256,7 @@ def _rows(problems: list[DatasetProblem]) -> list[tuple[str, str]]:
 
 
 def _provider_key(provider: ProviderType | None) -> str:
-    return provider.value if provider is not None else ""
+    return provider if provider is not None else ""
 
 
 __all__ = ["DatasetInspection", "LayoutCheck", "Usage", "content_digest", "inspect_dataset"]

@@ -310,9 +310,7 @@ class _Planner:
             action.facts["status"] = obs.status
             if obs.progress:
                 action.facts["progress"] = obs.progress
-            notes = self._facts(r.provider_type.value).observation_notes(
-                r.kind.value, r.spec.model_dump(), obs
-            )
+            notes = self._facts(r.provider_type).observation_notes(r.kind.value, r.spec.model_dump(), obs)
             action.warnings.extend(note.message for note in notes.warnings)
         return action
 
@@ -381,9 +379,7 @@ class _Planner:
             self._guard_destroy(r, action)
             return action
         for note in (
-            self._facts(r.provider_type.value)
-            .observation_notes(r.kind.value, r.spec.model_dump(), obs)
-            .errors
+            self._facts(r.provider_type).observation_notes(r.kind.value, r.spec.model_dump(), obs).errors
         ):
             self.diagnostics.append(
                 Diagnostic(note.message, location=r.location, address=r.address, field=note.field)
@@ -473,7 +469,7 @@ class _Planner:
             kind=r.kind.value,
             name=r.name,
             provider=r.provider_name,
-            provider_type=r.provider_type.value,
+            provider_type=r.provider_type,
             action=ActionType.NOOP,
             depends_on=r.dependencies(),
             desired=r.effective_spec(),
@@ -626,7 +622,7 @@ class _Planner:
         """The provider says whether the replacement can stand beside the old object."""
         references = type(r.spec).REFERENCES
         upstream_changed = forced or any(c.path in references for c in changes)  # rebuilt from a new upstream
-        return self._facts(r.provider_type.value).replace_mode(
+        return self._facts(r.provider_type).replace_mode(
             r.kind.value, record.spec or {}, r.effective_spec(), upstream_changed=upstream_changed
         )
 
@@ -643,7 +639,7 @@ class _Planner:
         self, r: Resource, record: ResourceRecord, obs: Observation | None, action: Action
     ) -> None:
         status = (obs.status if obs else record.status) or ""
-        if self._running(r.kind.value, r.provider_type.value, status):
+        if self._running(r.kind.value, r.provider_type, status):
             since = self._running_for(record, obs, action)
             action.replace_mode = ReplaceMode.DESTROY_BEFORE_CREATE
             action.reason += (

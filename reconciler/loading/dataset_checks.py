@@ -29,7 +29,7 @@ from reconciler.loading.discovering import normalized_source
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
 from reconciler.models.diagnostics import Diagnostic, Severity
-from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.kinds import Kind
 from reconciler.models.resources import ManifestSet, Resource
 
 MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
@@ -124,7 +124,7 @@ def _plan(
             if usage is not None:
                 plan.usages[usage] = None
     for plan in plans.values():
-        if not plan.usages and plan.resource.provider_type is ProviderType.DASHSCOPE:
+        if not plan.usages and plan.resource.provider_type == "dashscope":
             spec = plan.resource.spec
             plan.usages[
                 ("dashscope", getattr(spec, "format", None) or "i2v", getattr(spec, "role", "training"))
@@ -134,7 +134,7 @@ def _plan(
 
 def _usage(ft: Resource, field_path: str, dataset: Resource, out: list[Diagnostic]) -> Usage | None:
     path = f"spec.{field_path}"
-    if ft.provider_type is ProviderType.DASHSCOPE:
+    if ft.provider_type == "dashscope":
         wanted_role = "validation" if field_path.startswith("validation_datasets") else "training"
         model_format = ft.spec.format  # type: ignore[attr-defined]  # the provider type fixes the spec model
         declared_format = getattr(dataset.spec, "format", None)
@@ -168,7 +168,7 @@ def _usage(ft: Resource, field_path: str, dataset: Resource, out: list[Diagnosti
                 )
             )
         return ("dashscope", declared_format or model_format, role) if ok or declared_format else None
-    if ft.provider_type is ProviderType.WAVESPEED:
+    if ft.provider_type == "wavespeed":
         return ("wavespeed", str(ft.spec.trainer))  # type: ignore[attr-defined]  # the provider type fixes the spec model
     return None
 

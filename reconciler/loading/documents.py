@@ -17,14 +17,13 @@ from pydantic import BaseModel, ValidationError
 from reconciler.loading.yaml_source import YamlDocument
 from reconciler.models.diagnostics import Diagnostic, SourceLocation
 from reconciler.models.envelope import Lifecycle, Metadata
-from reconciler.models.kinds import API_VERSION, Kind, ProviderType, providers_serving
+from reconciler.models.kinds import API_VERSION, Kind, ProviderType
 from reconciler.models.messages import humanize
 
 M = TypeVar("M", bound=BaseModel)
 
 ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec", "lifecycle")
 KINDS = [k.value for k in Kind]
-PROVIDER_TYPES = [t.value for t in ProviderType]
 
 
 @dataclass
@@ -127,35 +126,35 @@ def validate_spec(document: Document, model: type[M], out: list[Diagnostic]) -> 
     return spec if isinstance(spec, model) else None
 
 
-def provider_type_of(document: Document, out: list[Diagnostic]) -> ProviderType | None:
-    """spec.type of a Provider document, reported when missing or unknown."""
+def provider_type_of(
+    document: Document, provider_types: list[ProviderType], out: list[Diagnostic]
+) -> ProviderType | None:
+    """spec.type of a Provider document, reported when missing or not one of the installed `provider_types`."""
     spec = document.spec or {}
     value = spec.get("type")
-    if value in PROVIDER_TYPES:
-        return ProviderType(value)
+    if isinstance(value, str) and value in provider_types:
+        return value
+    # the types a plugin is installed for: what the user can write, and what to install otherwise
+    installed = ", ".join(provider_types) or "none installed (install a provider plugin)"
     if document.spec is None:
         return None
     if value is None:
-        out.append(
-            document.diagnostic(
-                "spec.type", f"missing; one of: {', '.join(PROVIDER_TYPES)}", located_at="spec"
-            )
-        )
+        out.append(document.diagnostic("spec.type", f"missing; one of: {installed}", located_at="spec"))
     else:
         out.append(
             document.diagnostic(
                 "spec.type",
-                f"unknown provider type {value!r}{did_you_mean(str(value), PROVIDER_TYPES)}; "
-                f"one of: {', '.join(PROVIDER_TYPES)}",
+                f"unknown provider type {value!r}{did_you_mean(str(value), provider_types)}; "
+                f"one of: {installed}",
             )
         )
     return None
 
 
-def serving_error(kind: Kind, provider: str, ptype: ProviderType) -> str:
-    able = providers_serving(kind)
-    options = " or ".join(f"type: {t.value}" for t in able)
-    return f"provider '{provider}' ({ptype.value}) cannot serve {kind.value}; use a provider of {options}"
+def serving_error(kind: Kind, provider: str, ptype: ProviderType, able: list[ProviderType]) -> str:
+    """`able`: the installed provider types that serve `kind`."""
+    options = " or ".join(f"type: {t}" for t in able) or "a type that serves it (none is installed)"
+    return f"provider '{provider}' ({ptype}) cannot serve {kind.value}; use a provider of {options}"
 
 
 def _validate_model(

@@ -30,10 +30,11 @@ from reconciler.loading.errors import ManifestError
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.references import check_cycles, check_references, drop_duplicates
 from reconciler.loading.sample_checks import check_samples
+from reconciler.loading.spec_registry import installed_specs
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
 from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
-from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType
-from reconciler.models.registry import PROVIDER_SPECS, spec_model
+from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.registry import SpecRegistry
 from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
 from reconciler.models.specs import ResourceSpec
 
@@ -66,8 +67,12 @@ def load(
     cwd: str | Path | None = None,
     content_cache: ContentCache | None = None,
     parse_cache: ParseCache | None = None,
+    specs: SpecRegistry | None = None,
 ) -> LoadResult:
     """Load and validate; never raises for anything a user can cause.
+
+    `specs`: the spec models to validate against; by default those of the installed provider
+    plugins (`spec_registry.installed_specs`).
 
     `content_cache` lets unchanged datasets be only stat'ed, `parse_cache` unchanged files be
     not parsed again; what they learned is saved by the caller (their `save()`), so a load
@@ -112,8 +117,9 @@ def load(
 
     documents = drop_duplicates(documents, out)
     declared = {(d.kind, d.name): d for d in documents}
-    provider_types = _load_providers(documents, manifests, out)
-    typed = _load_resources(documents, provider_types, manifests, out)
+    registry = specs if specs is not None else installed_specs()
+    provider_types = _load_providers(documents, registry, manifests, out)
+    typed = _load_resources(documents, registry, provider_types, manifests, out)
     check_references(typed, declared, out)
     check_cycles(typed, declared, out)
     check_samples(manifests, out)
@@ -145,9 +151,17 @@ def load_manifests(
     cwd: str | Path | None = None,
     content_cache: ContentCache | None = None,
     parse_cache: ParseCache | None = None,
+    specs: SpecRegistry | None = None,
 ) -> ManifestSet:
     """Like `load`, but raises `ManifestError` when there is any error (warnings are kept on it)."""
-    result = load(paths, check_data=check_data, cwd=cwd, content_cache=content_cache, parse_cache=parse_cache)
+    result = load(
+        paths,
+        check_data=check_data,
+        cwd=cwd,
+        content_cache=content_cache,
+        parse_cache=parse_cache,
+        specs=specs,
+    )
     if not result.ok:
         raise ManifestError(result.diagnostics)
     return result.manifests
@@ -179,17 +193,18 @@ def _root(paths: list[Path], cwd: Path) -> str:
 
 
 def _load_providers(
-    documents: list[Document], manifests: ManifestSet, out: list[Diagnostic]
+    documents: list[Document], registry: SpecRegistry, manifests: ManifestSet, out: list[Diagnostic]
 ) -> dict[str, ProviderType]:
     types: dict[str, ProviderType] = {}
     for doc in documents:
         if doc.kind is not Kind.PROVIDER or doc.spec is None:
             continue
-        ptype = provider_type_of(doc, out)
-        if ptype is None:
+        ptype = provider_type_of(doc, registry.provider_types(), out)
+        model = registry.provider_spec(ptype) if ptype is not None else None
+        if ptype is None or model is None:
             continue
         types[doc.name] = ptype
-        spec = validate_spec(doc, PROVIDER_SPECS[ptype], out)
+        spec = validate_spec(doc, model, out)
         if spec is not None and doc.metadata is not None:
             manifests.providers[doc.name] = ProviderConfig(doc.name, spec, doc.loc(""))
     return types
@@ -197,6 +212,7 @@ def _load_providers(
 
 def _load_resources(
     documents: list[Document],
+    registry: SpecRegistry,
     provider_types: dict[str, ProviderType],
     manifests: ManifestSet,
     out: list[Diagnostic],
@@ -236,12 +252,10 @@ def _load_resources(
         ptype = provider_types.get(provider)
         if ptype is None:
             continue  # the Provider itself is broken and already reported
-        if doc.kind not in SERVED_KINDS[ptype]:
-            out.append(doc.diagnostic("spec.provider", serving_error(doc.kind, provider, ptype)))
-            continue
-        model = spec_model(doc.kind, ptype)
-        if model is None:  # pragma: no cover - SERVED_KINDS and the registry agree
-            out.append(doc.diagnostic("spec.provider", serving_error(doc.kind, provider, ptype)))
+        model = registry.spec_model(doc.kind, ptype)
+        if model is None:
+            able = registry.providers_serving(doc.kind)
+            out.append(doc.diagnostic("spec.provider", serving_error(doc.kind, provider, ptype, able)))
             continue
         typed.append((doc, model))
         spec = validate_spec(doc, model, out)

@@ -47,7 +47,7 @@ class DashScopeSample(ResourceSpec):
     """One video from a Deployment's model (`POST …/video-synthesis`, then `GET /api/v1/tasks/{id}`)."""
 
     KIND: ClassVar[Kind] = Kind.SAMPLE
-    PROVIDER_TYPE: ClassVar[ProviderType] = ProviderType.DASHSCOPE
+    PROVIDER_TYPE: ClassVar[ProviderType] = "dashscope"
     REFERENCES: ClassVar[dict[str, Kind]] = {"deployment": Kind.DEPLOYMENT}
 
     provider: Name = change_class(RERENDER, description="metadata.name of a Provider of type dashscope")

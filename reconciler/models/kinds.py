@@ -1,4 +1,4 @@
-"""Kinds, provider types, addresses and which provider serves which kind (DESIGN.md §2)."""
+"""Kinds and addresses (DESIGN.md §2). Which provider types exist and serve which kind: `registry`."""
 
 from __future__ import annotations
 
@@ -19,25 +19,9 @@ class Kind(StrEnum):
     SAMPLE = "Sample"  # a render with a FineTune's LoRA
 
 
-class ProviderType(StrEnum):
-    DASHSCOPE = "dashscope"
-    WAVESPEED = "wavespeed"
-    IMGOPEN = "imgopen"
-
-
-# Which resource kinds each provider type can serve. A kind a provider cannot serve is a
-# validation error that names the provider types that can.
-SERVED_KINDS: dict[ProviderType, frozenset[Kind]] = {
-    ProviderType.DASHSCOPE: frozenset(
-        {Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT, Kind.SAMPLE}
-    ),
-    ProviderType.WAVESPEED: frozenset({Kind.DATASET, Kind.FINE_TUNE, Kind.SAMPLE}),
-    ProviderType.IMGOPEN: frozenset({Kind.DATASET, Kind.FINE_TUNE}),
-}
-
-
-def providers_serving(kind: Kind) -> list[ProviderType]:
-    return [p for p, kinds in SERVED_KINDS.items() if kind in kinds]
+# A Provider manifest's spec.type, e.g. "dashscope": the name its plugin registers under (the
+# `reconciler.providers` entry-point group). Core lists none: `SpecRegistry` knows the installed ones.
+ProviderType = str
 
 
 def address(kind: Kind | str, name: str) -> str:

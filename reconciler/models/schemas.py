@@ -6,6 +6,9 @@ variants for that kind — plus `reconciler.json`, which dispatches on `kind`. E
 carries `x-change-class`, so editors show what changing it costs. Editors find the schemas
 through a `# yaml-language-server: $schema=...` line; `reconciler schema` writes them and a
 test fails when the checked-in copies are stale.
+
+The variants come from a `SpecRegistry` (the installed provider plugins' spec models), passed in:
+this module only turns models into schemas.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from reconciler.models.envelope import Lifecycle, Metadata
 from reconciler.models.kinds import API_VERSION, Kind
-from reconciler.models.registry import PROVIDER_SPECS, SPEC_MODELS
+from reconciler.models.registry import SpecRegistry
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 COMBINED_FILE = "reconciler.json"
@@ -37,11 +40,9 @@ def schema_file_name(kind: Kind) -> str:
     return f"{kind.value.lower()}.json"
 
 
-def spec_models(kind: Kind) -> list[type[BaseModel]]:
+def spec_models(registry: SpecRegistry, kind: Kind) -> list[type[BaseModel]]:
     """The spec variants for `kind`, in provider-type order."""
-    if kind is Kind.PROVIDER:
-        return list(PROVIDER_SPECS.values())
-    return [model for (k, _), model in SPEC_MODELS.items() if k is kind]
+    return list(registry.variants(kind))
 
 
 def _variant_type(model: type[BaseModel]) -> str:
@@ -49,13 +50,16 @@ def _variant_type(model: type[BaseModel]) -> str:
     return str(getattr(model, "TYPE", None) or model.PROVIDER_TYPE)  # type: ignore[attr-defined]  # ResourceSpec's ClassVar, absent on Provider specs
 
 
-def build_schemas() -> dict[str, dict[str, Any]]:
+def build_schemas(registry: SpecRegistry) -> dict[str, dict[str, Any]]:
     """File name -> JSON Schema: one per kind plus the combined `reconciler.json`."""
     schemas: dict[str, dict[str, Any]] = {}
     documents: dict[str, dict[str, Any]] = {}
     all_defs: dict[str, Any] = {}
     for kind in Kind:
-        defs, document = _document_schema(kind)
+        variants = spec_models(registry, kind)
+        if not variants:
+            continue  # no installed provider serves it
+        defs, document = _document_schema(kind, variants)
         schemas[schema_file_name(kind)] = {
             "$schema": JSON_SCHEMA_DIALECT,
             "$id": schema_file_name(kind),
@@ -69,16 +73,15 @@ def build_schemas() -> dict[str, dict[str, Any]]:
     return schemas
 
 
-def render_schema_files() -> dict[str, str]:
+def render_schema_files(registry: SpecRegistry) -> dict[str, str]:
     """File name -> file text, byte-for-byte what `reconciler schema` writes (sorted keys)."""
     return {
         name: json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        for name, schema in build_schemas().items()
+        for name, schema in build_schemas(registry).items()
     }
 
 
-def _document_schema(kind: Kind) -> tuple[dict[str, Any], dict[str, Any]]:
-    variants = spec_models(kind)
+def _document_schema(kind: Kind, variants: list[type[BaseModel]]) -> tuple[dict[str, Any], dict[str, Any]]:
     documented: list[type[BaseModel]] = [Metadata, Lifecycle, *variants]
     inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in documented]
     _, top = models_json_schema(
@@ -122,7 +125,7 @@ def _document_schema(kind: Kind) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _combined_schema(documents: dict[str, dict[str, Any]], defs: dict[str, Any]) -> dict[str, Any]:
-    kinds = [kind.value for kind in Kind]
+    kinds = [name.removesuffix("Document") for name in documents]
     return {
         "$schema": JSON_SCHEMA_DIALECT,
         "$id": COMBINED_FILE,

@@ -30,7 +30,7 @@ TRAINER_NAMESPACE = "wavespeed-ai"  # model id = f"{TRAINER_NAMESPACE}/{trainer}
 class WaveSpeedProvider(ProviderConfig):
     """A WaveSpeed account (one API key)."""
 
-    TYPE: ClassVar[ProviderType] = ProviderType.WAVESPEED
+    TYPE: ClassVar[ProviderType] = "wavespeed"
     CREDENTIAL_FIELDS: ClassVar[dict[str, str]] = {"api_key": "api_key_env"}
     ENV_FIELDS: ClassVar[tuple[str, ...]] = ("api_key_env",)
 
@@ -125,7 +125,7 @@ class WaveSpeedDataset(ResourceSpec):
     """A trainer's `data` zip: a local folder/.zip (uploaded through media upload) or a public URL."""
 
     KIND: ClassVar[Kind] = Kind.DATASET
-    PROVIDER_TYPE: ClassVar[ProviderType] = ProviderType.WAVESPEED
+    PROVIDER_TYPE: ClassVar[ProviderType] = "wavespeed"
 
     provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type wavespeed")
     source: str | None = change_class(
@@ -173,7 +173,7 @@ class WaveSpeedFineTune(ResourceSpec):
     """One LoRA trainer prediction (`POST /api/v3/wavespeed-ai/{trainer}`)."""
 
     KIND: ClassVar[Kind] = Kind.FINE_TUNE
-    PROVIDER_TYPE: ClassVar[ProviderType] = ProviderType.WAVESPEED
+    PROVIDER_TYPE: ClassVar[ProviderType] = "wavespeed"
     REFERENCES: ClassVar[dict[str, Kind]] = {"dataset": Kind.DATASET}
 
     provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type wavespeed")

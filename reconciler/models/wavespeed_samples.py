@@ -88,7 +88,7 @@ class WaveSpeedSample(ResourceSpec):
     """One render of a prompt with a FineTune's LoRA (`POST /api/v3/wavespeed-ai/<model>`)."""
 
     KIND: ClassVar[Kind] = Kind.SAMPLE
-    PROVIDER_TYPE: ClassVar[ProviderType] = ProviderType.WAVESPEED
+    PROVIDER_TYPE: ClassVar[ProviderType] = "wavespeed"
     REFERENCES: ClassVar[dict[str, Kind]] = {"fine_tune": Kind.FINE_TUNE}
 
     provider: Name = change_class(RERENDER, description="metadata.name of a Provider of type wavespeed")

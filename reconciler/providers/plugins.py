@@ -1,9 +1,10 @@
 """Providers are plugins: each registers one `ProviderPlugin` in the `reconciler.providers` entry-point group.
 
 Why: the engine knows phases, never a provider (DESIGN.md §7). What it must ask of a provider it
-asks the plugin for that provider type: its pure facts (`facts.ProviderFacts`, asked offline by the
-planner), how to build its adapter for one Provider manifest, its sandbox emulator, and its row in
-the README's capability table. Nothing in core lists the providers; a package that declares
+asks the plugin for that provider type: the spec models of its Provider documents and of each kind
+it serves (the loader, `validate` and `reconciler schema` take them from here), its pure facts
+(`facts.ProviderFacts`, asked offline by the planner), how to build its adapter for one Provider
+manifest, its sandbox emulator, and its row in the README's capability table. Nothing in core lists the providers; a package that declares
 
     [project.entry-points."reconciler.providers"]
     localtrainer = "my_package.plugin:PLUGIN"
@@ -23,18 +24,30 @@ import functools
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
+from reconciler import plugin_discovery
 from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.models.kinds import Kind
+from reconciler.plugin_discovery import ENTRY_POINT_GROUP
 from reconciler.providers.facts import NoFacts, ProviderFacts
 
 if TYPE_CHECKING:
+    from reconciler.models.connections import ProviderConfig as ProviderSpecModel
     from reconciler.models.resources import ProviderConfig
+    from reconciler.models.specs import ResourceSpec
     from reconciler.providers.economics import ProviderEconomics
     from reconciler.providers.interface import ProviderAdapter
 
-ENTRY_POINT_GROUP = "reconciler.providers"
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Connection",
+    "ProviderPlugin",
+    "facts_for",
+    "installed",
+    "plugin_for",
+    "reset",
+]
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,10 @@ AdapterFactory = Callable[["ProviderConfig", Connection], "ProviderAdapter"]
 class ProviderPlugin:
     type: str  # the Provider manifest's spec.type, e.g. "dashscope"
     title: str  # how the README's table names it, e.g. "DashScope"
+    # "module:Class" of its `kind: Provider` spec (a models.connections.ProviderConfig whose TYPE is `type`)
+    provider_spec: str = ""
+    # kind name -> "module:Class" of that kind's spec (a ResourceSpec); the kinds it serves
+    spec_models: Mapping[str, str] = field(default_factory=dict)
     facts: ProviderFacts = field(default_factory=NoFacts)
     adapter: str = ""  # "module:function", an AdapterFactory
     adapter_class: str = ""  # "module:Class": its CAPABILITIES and no_delete_api, without a client
@@ -69,6 +86,13 @@ class ProviderPlugin:
     # "module:Class" of its ProviderEconomics (prices with their sources, quantities, quotas),
     # constructed with the Provider's endpoint; none: every price unknown, no quota
     economics: str | None = None
+
+    def load_provider_spec(self) -> builtins.type[ProviderSpecModel]:
+        model: builtins.type[ProviderSpecModel] = _attribute(self.provider_spec)
+        return model
+
+    def load_spec_models(self) -> Mapping[Kind, builtins.type[ResourceSpec]]:
+        return {Kind(kind): _attribute(where) for kind, where in self.spec_models.items()}
 
     def build_adapter(self, config: ProviderConfig, connection: Connection) -> ProviderAdapter:
         factory: AdapterFactory = _attribute(self.adapter)
@@ -103,20 +127,19 @@ def _attribute(where: str) -> Any:
 @functools.cache
 def installed() -> dict[str, ProviderPlugin]:
     """Provider type -> plugin, for every distribution on the path that registers one."""
-    found: dict[str, ProviderPlugin] = {}
-    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        if point.name in found:
-            raise ValueError(f"provider type {point.name!r} is registered twice ({point.value})")
-        found[point.name] = _checked(point.load(), point.name, point.value)
-    return found
+    return {
+        name: _checked(plugin_discovery.loaded(name), name, point.value)
+        for name, point in plugin_discovery.registered().items()
+    }
 
 
 @functools.cache
 def plugin_for(provider_type: str) -> ProviderPlugin | None:
     """The plugin registered under the entry-point name `provider_type`; only that one is loaded."""
-    for point in entry_points(group=ENTRY_POINT_GROUP, name=provider_type):
-        return _checked(point.load(), point.name, point.value)
-    return None
+    point = plugin_discovery.registered().get(provider_type)
+    if point is None:
+        return None
+    return _checked(plugin_discovery.loaded(provider_type), provider_type, point.value)
 
 
 def _checked(plugin: object, name: str, value: str) -> ProviderPlugin:
@@ -134,6 +157,7 @@ def _checked(plugin: object, name: str, value: str) -> ProviderPlugin:
 
 def reset() -> None:
     """Forget what was loaded (tests that put a plugin's distribution on sys.path call this)."""
+    plugin_discovery.reset()
     installed.cache_clear()
     plugin_for.cache_clear()
 

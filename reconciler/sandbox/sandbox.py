@@ -9,13 +9,13 @@ It assembles the store, the emulators and the app, reads defaults from the envir
 from __future__ import annotations
 
 import os
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
+from reconciler import plugin_discovery
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.faults import FIDELITIES, FaultConfig
 from reconciler.sandbox.app import SandboxApp
@@ -44,16 +44,13 @@ OBJECT_KINDS = (
 )
 
 
-PLUGIN_GROUP = "reconciler.providers"  # reconciler.providers.plugins.ENTRY_POINT_GROUP (a sibling layer)
-
-
 def _emulators() -> list[ProviderEmulator]:
     """One emulator per installed provider plugin that names one (DashScope, WaveSpeed, ImgOpen…).
 
     Read from the plugins' entry points at run time: the sandbox imports no provider package."""
     out: list[ProviderEmulator] = []
-    for point in sorted(entry_points(group=PLUGIN_GROUP), key=lambda p: p.name):
-        make = getattr(point.load(), "new_emulator", None)
+    for name in plugin_discovery.registered():
+        make = getattr(plugin_discovery.loaded(name), "new_emulator", None)
         emulator = make() if callable(make) else None
         if emulator is not None:
             out.append(emulator)

@@ -25,7 +25,6 @@ import pytest
 from reconciler.datasets import ContentCache, DatasetError, content_of, inspect_dataset, inspecting
 from reconciler.datasets.content_cache import CACHE_FILE, RACY_NS
 from reconciler.datasets.dashscope_layout import check_dashscope_layout
-from reconciler.models.kinds import ProviderType
 
 LATER = 60 * 10**9  # a scan a minute after the files were written: nothing is racily clean
 
@@ -64,13 +63,11 @@ def layout(source, usage):  # type: ignore[no-untyped-def]
 
 
 def inspect(path: Path, cache: ContentCache) -> inspecting.DatasetInspection:
-    return inspect_dataset(
-        path, provider=ProviderType.DASHSCOPE, usages=[USAGE], check_layout=layout, cache=cache
-    )
+    return inspect_dataset(path, provider="dashscope", usages=[USAGE], check_layout=layout, cache=cache)
 
 
 def fresh_digest(path: Path) -> str:
-    return content_of(path, ProviderType.DASHSCOPE).digest
+    return content_of(path, "dashscope").digest
 
 
 @pytest.fixture
@@ -251,9 +248,7 @@ def test_a_new_usage_of_unchanged_content_reads_only_the_annotations(tmp_path: P
     data = write_dataset(tmp_path / "d")
     cache = reload_after(inspect, data, ContentCache(tmp_path / CACHE_FILE))
     kf2v = ("dashscope", "kf2v", "training")
-    result = inspect_dataset(
-        data, provider=ProviderType.DASHSCOPE, usages=[kf2v], check_layout=layout, cache=cache
-    )
+    result = inspect_dataset(data, provider="dashscope", usages=[kf2v], check_layout=layout, cache=cache)
     assert result.files_read == 1  # data.jsonl; every image's format and size came from the cache
     assert any("'last_frame_path' is missing" in p.message for p in result.layouts[kf2v])
 

@@ -13,7 +13,6 @@ import pytest
 
 from reconciler.datasets import DatasetError, content_of, sources, write_deterministic_zip
 from reconciler.datasets.hashing import digest_of
-from reconciler.models.kinds import ProviderType
 
 FILES = {
     "data.jsonl": b'{"prompt": "a"}\n{"prompt": "b"}\n',
@@ -87,8 +86,8 @@ def test_zip_and_folder_with_the_same_files_hash_the_same(tmp_path: Path) -> Non
 
 def test_sample_counts(tmp_path: Path) -> None:
     folder = write(tmp_path / "d", FILES)
-    assert content_of(folder, ProviderType.DASHSCOPE).sample_count == 2  # data.jsonl lines
-    assert content_of(folder, ProviderType.WAVESPEED).sample_count == 1  # media files
+    assert content_of(folder, "dashscope").sample_count == 2  # data.jsonl lines
+    assert content_of(folder, "wavespeed").sample_count == 1  # media files
 
 
 def test_large_files_are_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

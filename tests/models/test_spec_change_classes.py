@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
+from reconciler.loading.spec_registry import installed_specs
 from reconciler.models.changes import CHANGE_CLASS_KEY, ChangeClass, field_change_class
 from reconciler.models.messages import nested_model
-from reconciler.models.registry import SPEC_MODELS
 from reconciler.models.schemas import build_schemas
+
+SPEC_MODELS = installed_specs().resources()
 
 
 def walk(model: type[BaseModel], prefix: str = ""):
@@ -66,5 +68,5 @@ def test_walk_detects_a_missing_change_class():
     ],
 )
 def test_schema_shows_change_class(model_name, field, cls):
-    defs = build_schemas()["reconciler.json"]["$defs"]
+    defs = build_schemas(installed_specs())["reconciler.json"]["$defs"]
     assert defs[model_name]["properties"][field][CHANGE_CLASS_KEY] == cls

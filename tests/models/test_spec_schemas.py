@@ -12,7 +12,17 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.models.schemas import build_schemas, render_schema_files
+from reconciler.loading.spec_registry import SHIPPED_WITH, installed_specs
+from reconciler.models import schemas
+
+
+def build_schemas():
+    return schemas.build_schemas(installed_specs(SHIPPED_WITH))
+
+
+def render_schema_files():
+    return schemas.render_schema_files(installed_specs(SHIPPED_WITH))
+
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 SCHEMAS = build_schemas()

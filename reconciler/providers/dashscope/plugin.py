@@ -31,6 +31,14 @@ def build_adapter(config: ProviderConfig, connection: Connection) -> ProviderAda
 PLUGIN = ProviderPlugin(
     type="dashscope",
     title="DashScope",
+    provider_spec="reconciler.models.dashscope:DashScopeProvider",
+    spec_models={
+        "Dataset": "reconciler.models.dashscope:DashScopeDataset",
+        "FineTune": "reconciler.models.dashscope:DashScopeFineTune",
+        "CheckpointExport": "reconciler.models.dashscope:DashScopeCheckpointExport",
+        "Deployment": "reconciler.models.dashscope:DashScopeDeployment",
+        "Sample": "reconciler.models.dashscope_samples:DashScopeSample",
+    },
     facts=DASHSCOPE_FACTS,
     adapter="reconciler.providers.dashscope.plugin:build_adapter",
     adapter_class="reconciler.providers.dashscope.adapter:DashScopeAdapter",

@@ -29,6 +29,11 @@ def build_adapter(config: ProviderConfig, connection: Connection) -> ProviderAda
 PLUGIN = ProviderPlugin(
     type="imgopen",
     title="ImgOpen",
+    provider_spec="reconciler.models.imgopen:ImgOpenProvider",
+    spec_models={
+        "Dataset": "reconciler.models.imgopen:ImgOpenDataset",
+        "FineTune": "reconciler.models.imgopen:ImgOpenFineTune",
+    },
     facts=IMGOPEN_FACTS,
     adapter="reconciler.providers.imgopen.plugin:build_adapter",
     adapter_class="reconciler.providers.imgopen.adapter:ImgOpenAdapter",

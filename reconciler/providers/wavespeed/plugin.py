@@ -28,6 +28,12 @@ def build_adapter(config: ProviderConfig, connection: Connection) -> ProviderAda
 PLUGIN = ProviderPlugin(
     type="wavespeed",
     title="WaveSpeed",
+    provider_spec="reconciler.models.wavespeed:WaveSpeedProvider",
+    spec_models={
+        "Dataset": "reconciler.models.wavespeed:WaveSpeedDataset",
+        "FineTune": "reconciler.models.wavespeed:WaveSpeedFineTune",
+        "Sample": "reconciler.models.wavespeed_samples:WaveSpeedSample",
+    },
     facts=WAVESPEED_FACTS,
     adapter="reconciler.providers.wavespeed.plugin:build_adapter",
     adapter_class="reconciler.providers.wavespeed.adapter:WaveSpeedAdapter",

@@ -1,7 +1,7 @@
 """The WaveSpeed example end to end through the engine, against the in-process sandbox.
 
 Until the lead wires WaveSpeed into `reconciler.wiring`, the factory below is added here; it is
-the exact code proposed for `ADAPTER_FACTORIES[ProviderType.WAVESPEED]`.
+the exact code proposed for `ADAPTER_FACTORIES["wavespeed"]`.
 """
 
 from __future__ import annotations
