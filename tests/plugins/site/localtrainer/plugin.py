@@ -28,6 +28,11 @@ def build_adapter(config: ProviderConfig, connection: Connection) -> ProviderAda
 PLUGIN = ProviderPlugin(
     type="localtrainer",
     title="Local trainer (test only)",
+    provider_spec="localtrainer.models:LocalTrainerProvider",
+    spec_models={
+        "Dataset": "localtrainer.models:LocalTrainerDataset",
+        "FineTune": "localtrainer.models:LocalTrainerFineTune",
+    },
     facts=LOCALTRAINER_FACTS,
     adapter="localtrainer.plugin:build_adapter",
     adapter_class="localtrainer.adapter:LocalTrainerAdapter",
