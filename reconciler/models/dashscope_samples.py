@@ -8,12 +8,12 @@ asynchronously (`X-DashScope-Async: enable`), then `GET /api/v1/tasks/{task_id}`
 `aigc_config.use_input_prompt` is true. Resolutions: wan2.2 / wan2.5 480P | 720P, wan2.6 720P | 1080P.
 
 Which of the two calls and which resolutions apply depend on the deployed model's base model, so
-the Deployment → FineTune chain is checked by the loader (`loading/sample_checks.py`).
+the Deployment → FineTune chain is checked at load time (`DashScopeSample.manifest_problems`).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import field_validator, model_validator
@@ -23,6 +23,9 @@ from reconciler.models.envelope import Name
 from reconciler.models.kinds import Kind, ProviderType
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
+
+if TYPE_CHECKING:
+    from reconciler.models.resources import ManifestSet, Resource
 
 RERENDER = ChangeClass.RERENDER
 
@@ -110,3 +113,39 @@ class DashScopeSample(ResourceSpec):
     @property
     def kf2v(self) -> bool:
         return self.img_url is None
+
+    def manifest_problems(self, manifests: ManifestSet) -> list[tuple[str, str]]:
+        """The frames and resolution the deployed model's base model takes (providers.md §1.7)."""
+        deployment = manifests.resources.get(f"{Kind.DEPLOYMENT.value}/{self.deployment}")
+        base = _base_model(manifests, deployment) if deployment is not None else None
+        if base is None:
+            return []
+        problems: list[tuple[str, str]] = []
+        kf2v = base.startswith("wan2.2-kf2v")
+        if kf2v != self.kf2v:
+            wanted = "first_frame_url and last_frame_url" if kf2v else "img_url"
+            problems.append(
+                (
+                    "spec.img_url" if self.img_url else "spec.first_frame_url",
+                    f"{self.deployment} serves {base}, which takes {wanted} (providers.md §1.7)",
+                )
+            )
+        allowed = RESOLUTIONS.get(base, ())
+        if allowed and self.resolution not in allowed:
+            problems.append(
+                ("spec.resolution", f"must be one of {', '.join(allowed)} for {base} (got {self.resolution})")
+            )
+        return problems
+
+
+def _base_model(manifests: ManifestSet, deployment: Resource) -> str | None:
+    """The Wan base model a Deployment serves, through its FineTune or CheckpointExport."""
+    source = getattr(deployment.spec, "fine_tune", None)
+    if source is None:
+        export = manifests.resources.get(
+            f"{Kind.CHECKPOINT_EXPORT.value}/{getattr(deployment.spec, 'checkpoint_export', '')}"
+        )
+        source = getattr(export.spec, "fine_tune", None) if export is not None else None
+    fine_tune = manifests.resources.get(f"{Kind.FINE_TUNE.value}/{source}") if source else None
+    model = getattr(fine_tune.spec, "model", None) if fine_tune is not None else None
+    return str(model) if model else None

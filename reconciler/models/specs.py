@@ -9,10 +9,13 @@ dependency graph without knowing any provider.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.models.envelope import StrictModel
 from reconciler.models.kinds import Kind, ProviderType
+
+if TYPE_CHECKING:
+    from reconciler.models.resources import ManifestSet
 
 
 class ProviderSpec(StrictModel):
@@ -43,6 +46,12 @@ class ResourceSpec(StrictModel):
         """Display-only lines for the plan, from the recorded outputs (e.g. which checkpoint a
         selector resolved to, and why). Most specs have none."""
         return {}
+
+    def manifest_problems(self, manifests: ManifestSet) -> list[tuple[str, str]]:
+        """(field path, what is wrong and what to do) for rules that span resources, e.g. whether
+        a Sample's model can take the LoRA its FineTune makes; checked by the loader, before any
+        training is paid for. Most specs have none."""
+        return []
 
     def gates(self) -> list[str]:
         """Addresses that must have succeeded, after a replace, before this resource's old object

@@ -21,7 +21,7 @@ lost response, so a resource never stands for several provider objects.
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import field_validator, model_validator
@@ -31,7 +31,10 @@ from reconciler.models.envelope import Name, StrictModel
 from reconciler.models.kinds import Kind, ProviderType
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
-from reconciler.models.wavespeed import TRAINER_NAMESPACE
+from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS
+
+if TYPE_CHECKING:
+    from reconciler.models.resources import ManifestSet
 
 RERENDER = ChangeClass.RERENDER
 
@@ -165,6 +168,32 @@ class WaveSpeedSample(ResourceSpec):
     @classmethod
     def _image_urls(cls, value: list[str]) -> list[str]:
         return [_https(v) for v in value]
+
+    def manifest_problems(self, manifests: ManifestSet) -> list[tuple[str, str]]:
+        """Whether this model takes the LoRAs the FineTune's trainer makes, and the lists fit."""
+        fine_tune = manifests.resources.get(f"{Kind.FINE_TUNE.value}/{self.fine_tune}")
+        trainer = getattr(fine_tune.spec, "trainer", None) if fine_tune is not None else None
+        facts = TRAINERS.get(str(trainer)) if trainer is not None else None
+        if facts is None or fine_tune is None:
+            return []
+        if facts.two_loras and self.model != WAN_T2V:
+            return [
+                (
+                    "spec.model",
+                    f"{self.model} takes one LoRA list, but {fine_tune.address} ({trainer}) makes two LoRAs "
+                    f"(high and low noise), which only {WAN_T2V} can take: render with {WAN_T2V}, or train "
+                    "this sample's LoRA with a single-LoRA trainer (e.g. qwen-image-lora-trainer)",
+                )
+            ]
+        return [
+            (
+                "spec.extra_loras",
+                f"{target} would hold {count} LoRAs (the FineTune's own and {count - 1} extra); "
+                f"at most {MAX_LORAS} are allowed: remove {count - MAX_LORAS}",
+            )
+            for target, count in sorted(loras_needed(facts.two_loras, self.extra_loras).items())
+            if count > MAX_LORAS
+        ]
 
     @model_validator(mode="after")
     def _model_rules(self) -> WaveSpeedSample:
