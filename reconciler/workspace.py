@@ -11,6 +11,7 @@ Every CLI command is a thin wrapper over a method here. The workspace owns the s
 from __future__ import annotations
 
 import os
+import shlex
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from reconciler.datasets import ContentCache, content_digest
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.outcomes import ApplyResult
 from reconciler.engine.planning import PlanInputs, make_plan
-from reconciler.engine.progress import ProgressSink
+from reconciler.engine.progress import ProgressSink, SilentProgress
 from reconciler.engine.recovering import (
     LOOK_AGAIN_S,
     SETTLE_WINDOW_S,
@@ -37,16 +38,19 @@ from reconciler.engine.recovering import (
 from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.loading import ManifestError, load_manifests
 from reconciler.loading.parse_cache import ParseCache
+from reconciler.loading.project_file import Selection
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.notifications import ApplyListener
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
-from reconciler.state.locations import StateLocation, is_postgres_url, state_location
+from reconciler.state.locations import StateLocation, derive_workspace_name, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
+from reconciler.state.ownership import Owner, check_owner, claim
 from reconciler.state.sqlite import default_state_path
 from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store, undeletable_kinds
 
@@ -102,8 +106,19 @@ class Workspace:
         parallelism: int = 10,
         settle_window_s: float | None = None,
         allow_empty: bool = False,
+        patches: Iterable[str | Path] = (),
+        owner: Owner | None = None,
+        separate: Callable[[Owner], str] | None = None,
+        listeners: Iterable[ApplyListener] = (),
     ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.patches = [Path(p) for p in patches]  # an environment's merge patches (loading/patching.py)
+        # who the state belongs to: a second manifest set on the same state is refused (state/ownership.py)
+        self.owner = owner or Owner.of_paths(self.paths)
+        self._separate = separate or self._separate_paths
+        self.listeners = list(listeners)  # told about each resource and the end of apply (notifications)
+        # the command-line flags that select these manifests again, for hints that must work as printed
+        self.selection_flags: list[str] = [a for p in self.paths for a in ("-f", str(p))]
         self.settle_window_s = settle_window_s if settle_window_s is not None else settle_window_from_env()
         self.allow_empty = allow_empty  # plan removing everything because nothing is declared (prune_guard)
         if not self.paths:
@@ -131,6 +146,76 @@ class Workspace:
         self._content_cache: ContentCache | None = None
         self._hashes: dict[str, str] | None = None
 
+    @classmethod
+    def for_project(
+        cls,
+        selection: Selection,
+        *,
+        state_path: str | None = None,
+        workspace: str | None = None,
+        warn: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ) -> Workspace:
+        """One environment of a project file (`loading/project_file.py`): its manifests, patches,
+        state and webhook. `state_path` / `workspace` (the flags) override the project file."""
+        project, env = selection.project, selection.environment
+        state = state_path if state_path else selection.state
+        name = workspace or selection.workspace
+        if name is None and is_postgres_url(state):
+            base = derive_workspace_name(project.root)
+            name = f"{base}/{env}" if env is not None else base
+        owner = Owner.of_project(project.root, env)
+
+        def separate(recorded: Owner) -> str:
+            key = f"environments.{env}.state" if env is not None else "state"
+            if state_path:
+                return (
+                    f"Each environment has its own state by default (.reconciler/<env>/state.db): drop --state "
+                    f"(and RECONCILER_STATE), or name one of this environment's own; or set {key} in {project.shown}"
+                )
+            claim_cmd = shlex.join(["reconciler", "state", "claim", *selection.flags])
+            return (
+                f"Give it a state of its own: set {key} in {project.shown}; if it replaced the old manifests "
+                f"on purpose, '{claim_cmd}' hands the state over"
+            )
+
+        listeners: list[ApplyListener] = []
+        hook = selection.webhook
+        if hook is not None:
+            url = hook.url if hook.url is not None else os.environ.get(hook.url_env or "", "")
+            source = f"${hook.url_env}" if hook.url_env else project.shown
+            if url:
+                from reconciler.notifications.webhooks import WebhookNotifier
+
+                listeners.append(
+                    WebhookNotifier(
+                        url,
+                        source=source,
+                        project=derive_workspace_name(project.root),
+                        environment=env,
+                        timeout=hook.timeout,
+                        warn=warn,
+                    )
+                )
+            elif warn is not None:
+                from reconciler.notifications.webhooks import UnsetWebhook
+
+                listeners.append(
+                    UnsetWebhook(source, warn)
+                )  # says so when an apply starts, not on every plan
+        ws = cls(
+            selection.manifest_paths,
+            state_path=state,
+            workspace=name,
+            patches=selection.patches,
+            owner=owner,
+            separate=separate,
+            listeners=listeners,
+            **kwargs,
+        )
+        ws.selection_flags = selection.flags
+        return ws
+
     # ------------------------------------------------------------------ plumbing
     @property
     def manifests(self) -> ManifestSet:
@@ -139,7 +224,10 @@ class Workspace:
             parse_cache = ParseCache.in_directory(self.state_path.parent)
             try:
                 self._manifests = load_manifests(
-                    self.paths, content_cache=self.content_cache, parse_cache=parse_cache
+                    self.paths,
+                    content_cache=self.content_cache,
+                    parse_cache=parse_cache,
+                    patches=self.patches,
                 )
             except ManifestError as e:
                 e.diagnostics.extend(skipped_files(self.paths))  # e.g. every file renamed to .YAML
@@ -172,7 +260,44 @@ class Workspace:
         self.adapters()
 
     def open_state(self, *, readonly: bool) -> StateStore:
-        return open_store(self.state_location, readonly=readonly, clock=self.clock)
+        store = open_store(self.state_location, readonly=readonly, clock=self.clock)
+        try:
+            check_owner(store, self.owner, location=self.state_display, separate=self._separate)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _separate_paths(self, recorded: Owner) -> str:
+        """How an `-f` set gets a state of its own: name one, or put the differing path first."""
+        if recorded.project is not None:
+            return "Run it as that environment (--env), or give these manifests their own state with --state PATH"
+        theirs = set(recorded.paths)
+        differing = next((p for p in self.paths if Owner.of_paths([p]).paths[0] not in theirs), self.paths[0])
+        root = differing if differing.is_dir() else differing.parent
+        if self.state_location.is_postgresql:
+            own = f"--workspace {Owner.of_paths([root]).paths[0]}"
+        else:
+            own = f"--state {default_state_path(root)}"
+        return (
+            f"Give this manifest set its own state with {own}, or describe both as environments in a "
+            "reconciler.yaml (each environment has its own state); if these manifests replaced the old "
+            f"ones on purpose, '{shlex.join(['reconciler', 'state', 'claim', *self.selection_flags])}' hands "
+            "the state over"
+        )
+
+    def claim_state(self, *, lock_timeout: float = 0.0) -> Owner | None:
+        """Record this manifest set as the state's owner, whoever owned it before; returns the previous one."""
+        from reconciler.state.ownership import recorded_owner
+
+        store = open_store(self.state_location, readonly=False, clock=self.clock)
+        try:
+            with store.lock("state claim", timeout=lock_timeout):
+                previous = recorded_owner(store)
+                claim(store, self.owner)
+                return previous
+        finally:
+            store.close()
 
     @property
     def state_display(self) -> str:
@@ -325,6 +450,9 @@ class Workspace:
                     self._persist_refresh(store, refreshed)
                 from reconciler.engine.applying import ApplyOptions, Executor  # only apply executes
 
+                sink: ProgressSink | None = progress
+                for listener in self.listeners:
+                    sink = listener.progress(sink or SilentProgress())
                 executor = Executor(
                     store,
                     self.adapters(),
@@ -335,10 +463,17 @@ class Workspace:
                         settle_window_s=self.settle_window_s,
                         verify_content=self._verify_content,
                     ),
-                    progress=progress,
+                    progress=sink,
                     stop=stop,
                 )
-                result = executor.apply(plan)
+                try:
+                    result = executor.apply(plan)
+                except BaseException as e:
+                    for listener in self.listeners:
+                        listener.apply_finished(plan, None, e)
+                    raise
+                for listener in self.listeners:
+                    listener.apply_finished(plan, result, None)
                 self.content_cache.save()  # what the pre-upload re-checks hashed
                 return plan, result
         finally:
