@@ -188,9 +188,10 @@ def _merge_into(
             target[key] = inner
         else:
             _drop(locations, path)
-            target[key] = _without_nulls(value)
-            for p, loc in patch_locations.items():
-                if p == path or p.startswith(path + ".") or p.startswith(path + "["):
+            target[key] = clean = _without_nulls(value)
+            for p in _paths_in(clean, path):  # the nulls dropped from `clean` keep no position
+                loc = patch_locations.get(p)
+                if loc is not None:
                     locations[p] = loc
 
 
@@ -199,6 +200,16 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _without_nulls(v) for k, v in value.items() if v is not None}
     return value
+
+
+def _paths_in(value: Any, path: str) -> Iterable[str]:
+    yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths_in(v, join_path(path, str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths_in(v, f"{path}[{i}]")
 
 
 def _drop(locations: dict[str, SourceLocation], path: str) -> None:
