@@ -119,6 +119,7 @@ class Workspace:
         self.listeners = list(listeners)  # told about each resource and the end of apply (notifications)
         # the command-line flags that select these manifests again, for hints that must work as printed
         self.selection_flags: list[str] = [a for p in self.paths for a in ("-f", str(p))]
+        self.environment: str | None = None  # the project environment (for_project), named in plans
         self.settle_window_s = settle_window_s if settle_window_s is not None else settle_window_from_env()
         self.allow_empty = allow_empty  # plan removing everything because nothing is declared (prune_guard)
         if not self.paths:
@@ -214,6 +215,7 @@ class Workspace:
             **kwargs,
         )
         ws.selection_flags = selection.flags
+        ws.environment = env
         return ws
 
     # ------------------------------------------------------------------ plumbing
@@ -396,16 +398,23 @@ class Workspace:
             hashes=self.spec_hashes(),
         )
         plan = make_plan(inputs)
+        plan.environment = self.environment
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
         guard_prunes(plan, manifests, self.paths, allow_empty=self.allow_empty)
         return plan, result
 
     # ------------------------------------------------------------------ commands
-    def plan(self, *, refresh: bool = True, destroy: bool = False) -> Plan:
-        """Read-only: the state database is left byte-for-byte unchanged."""
+    def plan(self, *, refresh: bool = True, destroy: bool = False, refresh_only: bool = False) -> Plan:
+        """Read-only: the state database is left byte-for-byte unchanged.
+
+        `refresh_only`: drift alone — the state against what the providers say now, ignoring the
+        manifests (`engine/drift_only.py`), as Terraform's `plan -refresh-only`.
+        """
         store = self.open_state(readonly=True)
         try:
+            if refresh_only:
+                return self._refresh_only_plan(store, self._recover(store, wait=False, write=False))
             plan, _ = self._plan_from(
                 store, refresh_first=refresh, operation="destroy" if destroy else "apply"
             )
@@ -424,8 +433,12 @@ class Workspace:
         stop: threading.Event | None = None,
         lock_timeout: float = 0.0,
         refresh: bool = True,
+        refresh_only: bool = False,
     ) -> tuple[Plan, ApplyResult | None]:
-        """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined)."""
+        """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined).
+
+        `refresh_only` (or a saved refresh-only plan): accept drift into the state, change nothing remote.
+        """
         self._preflight()
         store = self.open_state(readonly=False)
         try:
@@ -433,7 +446,9 @@ class Workspace:
                 refreshed: RefreshResult | None = None
                 # what an interrupted run left open is settled (and written) before anything is planned
                 recovered = self._recover(store, wait=True, write=True, stop=stop)
-                if plan is None:
+                if plan is None and refresh_only:
+                    plan = self._refresh_only_plan(store, recovered)
+                elif plan is None:
                     plan, refreshed = self._plan_from(
                         store,
                         refresh_first=refresh,
@@ -446,6 +461,8 @@ class Workspace:
                     return plan, None
                 if confirm is not None and plan.has_changes and not confirm(plan):
                     return plan, None
+                if plan.mode == "refresh-only":
+                    return plan, self._accept_drift(store, plan)
                 if refreshed is not None:
                     self._persist_refresh(store, refreshed)
                 from reconciler.engine.applying import ApplyOptions, Executor  # only apply executes
@@ -478,6 +495,45 @@ class Workspace:
                 return plan, result
         finally:
             store.close()
+
+    def _refresh_only_plan(
+        self, store: StateStore, recovered: tuple[dict[str, ResourceRecord], list[Resolution]]
+    ) -> Plan:
+        from reconciler.engine.drift_only import make_refresh_only_plan
+
+        records, resolutions = recovered
+        blocked = {r.address: blocked_message(r) for r in resolutions if r.blocks}
+        result = self._refresh(store, records, frozenset(blocked), discover=False)
+        plan = make_refresh_only_plan(
+            records,
+            result.observations,
+            store.meta(),
+            diagnostics=list(result.diagnostics),
+            blocked=blocked,
+            reconciler_version=__version__,
+            created_at=iso_utc(self.clock.now()),
+            manifest_paths=[str(p.resolve()) for p in self.paths],
+            state_path=self.state_display,
+        )
+        plan.environment = self.environment
+        return plan
+
+    def _accept_drift(self, store: StateStore, plan: Plan) -> ApplyResult:
+        """Apply a refresh-only plan: the state records what the providers have; no provider call."""
+        from reconciler.engine.drift_only import accept
+        from reconciler.engine.outcomes import Outcome, ResourceOutcome
+
+        writes, forgets = accept(store.all(), plan, self.clock.now())
+        if writes:
+            store.put_many(writes, event="drift-accepted")
+        for address in forgets:
+            store.remove(address, event="drift-accepted", detail={"deleted_outside": True})
+        result = ApplyResult()
+        for action in plan.actions:
+            result.outcomes[action.address] = ResourceOutcome(
+                action.address, action.action.value, Outcome.SUCCEEDED, action.reason
+            )
+        return result
 
     def _verify_content(self, source_path: str) -> str:
         """Apply's re-check of a dataset before upload: stat'ed against the cache, changed files re-read."""

@@ -96,6 +96,12 @@ def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
 )
 @click.option("--destroy", is_flag=True, help="Plan the deletion of everything the state manages.")
 @click.option(
+    "--refresh-only",
+    is_flag=True,
+    help="Drift alone: compare the state with the providers, ignoring the manifests (apply: record it in "
+    "the state; nothing on the providers changes).",
+)
+@click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False),
@@ -116,6 +122,7 @@ def plan_cmd(
     refresh: bool,
     detailed_exitcode: bool,
     destroy: bool,
+    refresh_only: bool,
     out_path: str | None,
     as_json: bool,
     as_markdown: bool,
@@ -131,11 +138,16 @@ def plan_cmd(
       reconciler plan -f manifests/ --out plan.json          # then: reconciler apply plan.json
       reconciler plan -f manifests/ --markdown > comment.md
       reconciler plan -f manifests/ --refresh=false          # offline, from the cache
+      reconciler plan --env prod --refresh-only --detailed-exitcode   # drift alone
     """
+    if refresh_only and (destroy or not refresh):
+        raise click.UsageError(
+            "--refresh-only reads the providers: it cannot be combined with --destroy or --refresh=false"
+        )
     if out_path:
         _check_out_path(out_path)
     ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
-    plan = ws.plan(refresh=refresh, destroy=destroy)
+    plan = ws.plan(refresh=refresh, destroy=destroy, refresh_only=refresh_only)
     _emit_plan(plan, as_json, as_markdown)
     if out_path:
         _save_plan(plan, out_path)
@@ -164,6 +176,7 @@ def _run_apply(
     lock_timeout: float,
     refresh: bool,
     allow_empty: bool = False,
+    refresh_only: bool = False,
 ) -> None:
     ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
     console = render.make_console()
@@ -172,6 +185,8 @@ def _run_apply(
         saved = _read_saved_plan(plan_file)
         if saved.operation == "destroy":
             destroy = True
+        if refresh_only and saved.mode != "refresh-only":
+            raise click.UsageError(f"{plan_file} is not a refresh-only plan; drop --refresh-only to apply it")
 
     def confirm(plan: Plan) -> bool:
         render.print_plan(console, plan)
@@ -204,6 +219,7 @@ def _run_apply(
                 stop=interrupts.stop,
                 lock_timeout=lock_timeout,
                 refresh=refresh,
+                refresh_only=refresh_only,
             )
         finally:
             progress.close()
@@ -235,6 +251,12 @@ def _run_apply(
     metavar="BOOL",
     help="Read the providers before planning.",
 )
+@click.option(
+    "--refresh-only",
+    is_flag=True,
+    help="Drift alone: compare the state with the providers, ignoring the manifests (apply: record it in "
+    "the state; nothing on the providers changes).",
+)
 @allow_empty_option
 @parallelism_option
 @lock_option
@@ -246,6 +268,7 @@ def apply_cmd(
     auto_approve: bool,
     no_wait: bool,
     refresh: bool,
+    refresh_only: bool,
     allow_empty: bool,
     parallelism: int,
     lock_timeout: float,
@@ -257,7 +280,12 @@ def apply_cmd(
       reconciler apply -f manifests/quickstart --auto-approve
       reconciler apply -f manifests/ plan.json                # exactly the saved plan; refused if state moved
       reconciler apply -f manifests/ --no-wait                # submit training and return
+      reconciler apply --env prod --refresh-only              # accept drift into the state
     """
+    if refresh_only and not refresh:
+        raise click.UsageError(
+            "--refresh-only reads the providers: it cannot be combined with --refresh=false"
+        )
     _run_apply(
         paths,
         state_path,
@@ -269,6 +297,7 @@ def apply_cmd(
         lock_timeout=lock_timeout,
         refresh=refresh,
         allow_empty=allow_empty,
+        refresh_only=refresh_only,
     )
 
 

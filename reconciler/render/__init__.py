@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from reconciler.render.apply_text import print_apply_result
     from reconciler.render.describing import summary_line
     from reconciler.render.json_format import PlanFormatError, plan_from_json, plan_to_json
-    from reconciler.render.markdown import plan_to_markdown
+    from reconciler.render.markdown import comment_marker, plan_to_markdown
     from reconciler.render.progress import RichProgress
     from reconciler.render.terminal import make_console
     from reconciler.render.text import plan_to_text, print_plan
@@ -33,6 +33,7 @@ _LAZY = {
     "plan_from_json": "reconciler.render.json_format",
     "plan_to_json": "reconciler.render.json_format",
     "plan_to_markdown": "reconciler.render.markdown",
+    "comment_marker": "reconciler.render.markdown",
     "RichProgress": "reconciler.render.progress",
     "make_console": "reconciler.render.terminal",
     "plan_to_text": "reconciler.render.text",
@@ -42,6 +43,7 @@ _LAZY = {
 __all__ = [
     "PlanFormatError",
     "RichProgress",
+    "comment_marker",
     "make_console",
     "plan_from_json",
     "plan_to_json",

@@ -19,6 +19,7 @@ from reconciler.models.plans import PLAN_FORMAT_VERSION, Plan
 
 REMAKE = "make a new one with `reconciler plan --out plan.json`"
 OPERATIONS = ("apply", "destroy")
+MODES = ("normal", "refresh-only")
 
 
 class PlanFormatError(ValueError):
@@ -28,7 +29,8 @@ class PlanFormatError(ValueError):
 def plan_to_json(plan: Plan) -> str:
     """Indented, UTF-8, `format_version` first, ending with a newline. Deterministic for one plan."""
     data = plan.model_dump(mode="json")
-    ordered = {"format_version": data.pop("format_version"), **data}
+    # derived, for CI scripts: how many changes are drift and how many come from the manifests
+    ordered = {"format_version": data.pop("format_version"), **data, "summary": plan.summary().model_dump()}
     return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -47,6 +49,7 @@ def plan_from_json(text: str | bytes) -> Plan:
         raise PlanFormatError(f"not a reconciler plan: no format_version field; {REMAKE}")
     version = data["format_version"]
     ours = _parse_version(PLAN_FORMAT_VERSION)
+    assert ours is not None  # our own version is well formed
     theirs = _parse_version(version) if isinstance(version, str) else None
     if theirs is None:
         raise PlanFormatError(
@@ -59,6 +62,7 @@ def plan_from_json(text: str | bytes) -> Plan:
             f"{ours[0]}.x only. Make the plan again with this reconciler (`reconciler plan --out plan.json`)"
             + (", or upgrade reconciler" if theirs[0] > ours[0] else "")
         )
+    data.pop("summary", None)  # derived from the actions (1.1+); recomputed, never trusted
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
@@ -76,6 +80,10 @@ def plan_from_json(text: str | bytes) -> Plan:
         raise PlanFormatError(
             f"not a valid reconciler plan (operation: {plan.operation!r} is not one of "
             f"{', '.join(OPERATIONS)}); {REMAKE}"
+        )
+    if plan.mode not in MODES:
+        raise PlanFormatError(
+            f"not a valid reconciler plan (mode: {plan.mode!r} is not one of {', '.join(MODES)}); {REMAKE}"
         )
     return plan
 
