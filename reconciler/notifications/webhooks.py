@@ -64,7 +64,6 @@ class WebhookNotifier:
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._waited: set[str] = set()
         self._told: set[str] = set()
         self.delivered = 0
         self.failed = 0
@@ -73,16 +72,10 @@ class WebhookNotifier:
     def progress(self, inner: ProgressSink) -> ProgressSink:
         return _NotifyingProgress(inner, self)
 
-    def resource_waited(self, address: str) -> None:
-        with self._lock:
-            self._waited.add(address)
-
     def resource_finished(self, outcome: ResourceOutcome) -> None:
         kind = outcome.address.split("/", 1)[0]
         with self._lock:
-            long_job = outcome.address in self._waited or (
-                kind in LONG_KINDS and outcome.action in LONG_ACTIONS
-            )
+            long_job = kind in LONG_KINDS and outcome.action in LONG_ACTIONS  # training, export, deployment
             if not long_job or outcome.address in self._told or outcome.outcome is Outcome.SKIPPED:
                 return
             self._told.add(outcome.address)  # a replace finishes twice (new object, then old deleted)
@@ -234,8 +227,6 @@ class _NotifyingProgress:
         self._inner.started(address, action)
 
     def waiting(self, address: str, status: str, elapsed: float, hint: str | None) -> None:
-        if hint not in ("canceling", "deleting"):  # a job, export or deployment wait; not a cleanup
-            self._notifier.resource_waited(address)
         self._inner.waiting(address, status, elapsed, hint)
 
     def finished(self, outcome: ResourceOutcome) -> None:
