@@ -94,7 +94,9 @@ def github(body: str, number: int | None) -> str:
     if number is None:
         return "not a pull request: no comment posted"
     if not token or not repo:
-        raise CommentError("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (the workflow needs 'pull-requests: write')")
+        raise CommentError(
+            "GITHUB_TOKEN and GITHUB_REPOSITORY must be set (the workflow needs 'pull-requests: write')"
+        )
     api = Api(
         env.get("GITHUB_API_URL", "https://api.github.com"),
         {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"},

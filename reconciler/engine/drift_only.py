@@ -94,6 +94,7 @@ def _drift_of(rec: ResourceRecord, obs: Observation) -> Action | None:
             )
             return base
         base.action = ActionType.FORGET
+        base.change_class = None
         what = obs.message or f"{rec.remote_id or rec.address} was deleted outside reconciler"
         base.reason = f"{what}; accepting forgets it (the next plan creates it again)"
         return base

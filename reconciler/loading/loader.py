@@ -27,6 +27,7 @@ from reconciler.loading.documents import (
 )
 from reconciler.loading.errors import ManifestError
 from reconciler.loading.parse_cache import ParseCache
+from reconciler.loading.paths import display_path
 from reconciler.loading.patching import PatchSet, explain, patch_document, read_patches, unused
 from reconciler.loading.references import check_cycles, check_references, drop_duplicates
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
@@ -118,7 +119,9 @@ def load(
     documents = drop_duplicates(documents, out)
     declared = {(d.kind, d.name): d for d in documents}
     if patch_set:
-        out.extend(unused(patch_set, [str(p) for p in path_list], [(k.value, n) for k, n in declared]))
+        out.extend(
+            unused(patch_set, [display_path(p, here) for p in path_list], [(k.value, n) for k, n in declared])
+        )
     provider_types = _load_providers(documents, manifests, out)
     typed = _load_resources(documents, provider_types, manifests, out)
     check_references(typed, declared, out)

@@ -69,7 +69,9 @@ def serve(forge: Forge) -> tuple[ThreadingHTTPServer, str]:
                     q = parse_qs(url.query)
                     per, page = int(q["per_page"][0]), int(q["page"][0])
                     self._reply(200, forge.comments[(page - 1) * per : page * per])
-                elif (_GITHUB_LIST.match(url.path) or _GITLAB_LIST.match(url.path)) and self.command == "POST":
+                elif (
+                    _GITHUB_LIST.match(url.path) or _GITLAB_LIST.match(url.path)
+                ) and self.command == "POST":
                     forge.next_id += 1
                     item = {"id": forge.next_id, "body": body["body"]}
                     forge.comments.append(item)

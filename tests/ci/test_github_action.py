@@ -103,7 +103,12 @@ def test_the_action_plans_comments_once_per_environment_and_fails_on_drift(
     code, out, log = runner.run(env="dev")
     assert code == 0, log  # changes from the manifests do not fail with fail-on: drift
     assert out["exitcode"] == "2" and out["drift"] == "0" and out["manifest-changes"] == "3"
-    assert (tmp_path / "pip-calls").read_text().split() == ["install", "--quiet", "--disable-pip-version-check", str(REPO)]
+    assert (tmp_path / "pip-calls").read_text().split() == [
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        str(REPO),
+    ]
     (body,) = state.bodies(marker)
     assert "**Plan: 3 to create (1 training job)" in body
     assert state.mutations() == ["POST"]
@@ -142,7 +147,9 @@ def test_refresh_only_and_fail_on_changes(runner: Runner, forge: tuple[Forge, st
     assert code == 1 and "::error::the plan has changes" in log
 
 
-def test_broken_manifests_still_comment_and_fail(runner: Runner, forge: tuple[Forge, str], repo: Path) -> None:
+def test_broken_manifests_still_comment_and_fail(
+    runner: Runner, forge: tuple[Forge, str], repo: Path
+) -> None:
     (repo / "envs" / "dev" / "patches.yaml").write_text("kind: FineTune\nmetadata: {name: nope}\n")
     code, out, log = runner.run(env="dev")
     assert code == 1 and out["exitcode"] == "1", log

@@ -19,7 +19,9 @@ def run_job(repo: Path, env: dict[str, str], **variables: str) -> tuple[int, str
     merged = {k: str(v) for k, v in JOB["variables"].items()}
     merged.update(variables)
     script = "set -eo pipefail\n" + "\n".join(JOB["script"]) + "\n"
-    proc = subprocess.run(["bash", "-c", script], cwd=repo, env={**env, **merged}, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["bash", "-c", script], cwd=repo, env={**env, **merged}, capture_output=True, text=True
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -41,7 +43,12 @@ def test_the_template_plans_notes_once_and_fails_on_drift(
     marker = "<!-- reconciler:plan env=dev -->"
     code, log = run_job(repo, env, RECONCILER_ENV="dev")
     assert code == 0, log
-    assert (tmp_path / "pip-calls").read_text().split() == ["install", "--quiet", "--disable-pip-version-check", "reconciler"]
+    assert (tmp_path / "pip-calls").read_text().split() == [
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "reconciler",
+    ]
     (body,) = state.bodies(marker)
     assert "**Plan: 3 to create" in body and (repo / "reconciler-plan" / "plan.json").is_file()
     assert reconciler(repo, {**env, "RECONCILER_ENV": "dev"}, "apply", "--auto-approve").returncode == 0
@@ -59,14 +66,18 @@ def test_the_template_plans_notes_once_and_fails_on_drift(
     assert TOKEN not in log
 
 
-def test_a_failed_plan_is_a_note_that_leads_with_the_error(repo: Path, env: dict[str, str], forge: tuple[Forge, str]) -> None:
+def test_a_failed_plan_is_a_note_that_leads_with_the_error(
+    repo: Path, env: dict[str, str], forge: tuple[Forge, str]
+) -> None:
     code, log = run_job(repo, env, RECONCILER_ENV="staging")
     assert code == 1
     (body,) = forge[0].bodies("<!-- reconciler:plan env=staging -->")
     assert "plan failed (exit 1)" in body and "it defines: dev, prod" in body
 
 
-def test_outside_a_merge_request_nothing_is_posted(repo: Path, env: dict[str, str], forge: tuple[Forge, str]) -> None:
+def test_outside_a_merge_request_nothing_is_posted(
+    repo: Path, env: dict[str, str], forge: tuple[Forge, str]
+) -> None:
     env.pop("CI_MERGE_REQUEST_IID")
     code, log = run_job(repo, env, RECONCILER_ENV="dev", RECONCILER_PLAN_ARGS="--refresh=false")
     assert code == 0, log

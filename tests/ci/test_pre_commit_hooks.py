@@ -29,7 +29,10 @@ def test_validate_hook_passes_then_names_the_broken_line(repo: Path, tmp_path: P
     r = run_hook("reconciler-validate", repo, env)
     assert r.returncode == 1
     line = next(i for i, t in enumerate(ft.read_text().splitlines(), 1) if "learning_rate" in t)
-    assert f"shared/money-rain.yaml:{line}:5: FineTune/money-rain: spec.hyper_parameters.learning_rate:" in r.stderr
+    assert (
+        f"shared/money-rain.yaml:{line}:5: FineTune/money-rain: spec.hyper_parameters.learning_rate:"
+        in r.stderr
+    )
     r = run_hook("reconciler-validate", repo, env, "-f", "shared")  # args: [-f, DIR] as a hook's args
     assert r.returncode == 1
 
@@ -40,7 +43,12 @@ def test_schema_hook_checks_vendored_schemas(tmp_path: Path, fake_bin: Path) -> 
     project.mkdir()
     r = run_hook("reconciler-schema-check", project, env)
     assert r.returncode == 1 and "missing" in r.stderr
-    assert subprocess.run([str(Path(env["PATH"].split(":")[1]) / "reconciler"), "schema"], cwd=project, env=env).returncode == 0
+    assert (
+        subprocess.run(
+            [str(Path(env["PATH"].split(":")[1]) / "reconciler"), "schema"], cwd=project, env=env
+        ).returncode
+        == 0
+    )
     assert run_hook("reconciler-schema-check", project, env).returncode == 0
     stale = project / "schemas" / "reconciler.json"
     stale.write_text(stale.read_text().replace('"', "'", 1))

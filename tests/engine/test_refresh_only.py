@@ -136,3 +136,21 @@ def test_no_drift_for_progress_or_ignored_fields() -> None:
     pending = {"Deployment/d": replace(records["Deployment/d"], status="PENDING", lifecycle={})}
     ready = Observation("dep-1", Phase.READY, "RUNNING", live_fields={"capacity": 1})
     assert not _plan(pending, {"Deployment/d": ready}).has_changes  # PENDING → RUNNING is progress
+
+
+def test_a_format_1_0_plan_is_still_read_as_a_normal_plan(make_env):
+    import json
+
+    env = make_env()
+    data = json.loads(plan_to_json(env.workspace().plan()))
+    assert data["format_version"] == "1.1" and "summary" in data and data["mode"] == "normal"
+    for key in ("mode", "environment", "summary"):
+        data.pop(key)
+    data["format_version"] = "1.0"
+    old = plan_from_json(json.dumps(data))
+    assert old.mode == "normal" and old.environment is None
+    _, result = env.workspace().apply(old)
+    assert result is not None and result.ok
+    tampered = json.loads(plan_to_json(env.workspace().plan()))
+    tampered["summary"]["drift_changes"] = 99  # derived: recomputed, never trusted
+    assert plan_from_json(json.dumps(tampered)).summary().drift_changes == 0

@@ -97,9 +97,13 @@ def test_apply_posts_each_long_job_and_the_end_of_apply(
     assert SECRET not in r.output
 
 
-def test_a_failed_training_is_posted_as_failed(project: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_training_is_posted_as_failed(
+    project: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RECONCILER_WEBHOOK_URL", receiver.url)
-    monkeypatch.setenv("RECONCILER_SANDBOX_FAULTS", json.dumps({"fail_jobs": 1.0, "fail_message": "GPU fell off the bus"}))
+    monkeypatch.setenv(
+        "RECONCILER_SANDBOX_FAULTS", json.dumps({"fail_jobs": 1.0, "fail_message": "GPU fell off the bus"})
+    )
     r = run("apply", "--env", "dev", "--auto-approve")
     assert r.exit_code == 1
     assert receiver.events()[0] == ("job_failed", "FineTune/money-rain")
@@ -124,13 +128,18 @@ def test_a_failing_webhook_warns_and_never_fails_the_apply(
     r = run("apply", "--env", "dev", "--auto-approve")
     assert r.exit_code == 0, r.output
     assert "Apply complete: 3 succeeded" in r.output
-    assert "warning: notification webhook ($RECONCILER_WEBHOOK_URL) failed for the job_finished event" in r.output
+    assert (
+        "warning: notification webhook ($RECONCILER_WEBHOOK_URL) failed for the job_finished event"
+        in r.output
+    )
     assert SECRET not in r.output and "127.0.0.1" not in r.output
     if broken == "500":
         assert len(receiver.bodies) == 6  # each of the 3 events tried twice (a 5xx is retried once)
 
 
-def test_an_environment_names_its_own_webhook(project: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_environment_names_its_own_webhook(
+    project: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = project / "reconciler.yaml"
     config.write_text(
         config.read_text().replace(
@@ -161,6 +170,8 @@ def test_a_replace_is_one_notification_and_an_exception_is_apply_failed() -> Non
     sink.finished(ResourceOutcome("FineTune/a", "replace", Outcome.SUCCEEDED))  # its old object deleted
     sink.finished(ResourceOutcome("Dataset/d", "create", Outcome.SUCCEEDED))
     sink.finished(ResourceOutcome("Deployment/b", "delete", Outcome.SUCCEEDED))
-    notifier.apply_finished(Plan(reconciler_version="0", created_at=""), ApplyResult(), RuntimeError("state gone"))
+    notifier.apply_finished(
+        Plan(reconciler_version="0", created_at=""), ApplyResult(), RuntimeError("state gone")
+    )
     assert [c["event"] for c in calls] == ["job_finished", "apply_failed"]
     assert calls[1]["summary"]["error"] == "state gone" and not calls[1]["summary"]["ok"]
