@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a ma
 
     from reconciler.models.resources import ProviderConfig
     from reconciler.providers.interface import ProviderAdapter
+    from reconciler.sandbox import Sandbox
     from reconciler.state.interface import StateStore
     from reconciler.state.locations import StateLocation
 
@@ -43,12 +44,12 @@ class WiringContext:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Clock = SYSTEM_CLOCK
     sandbox_db: Path | None = None  # default: .reconciler/sandbox.db beside the state file
-    sandbox: Any = None  # an existing reconciler.sandbox.Sandbox to use (tests, benchmarks)
+    sandbox: Sandbox | None = None  # an existing emulator to use (tests, benchmarks)
     parallelism: int = 10
     transports: dict[str, httpx.BaseTransport] = field(default_factory=dict)  # provider name -> override
     sandbox_time_scale: float | None = None  # from a Provider manifest's spec.sandbox.time_scale
 
-    def sandbox_instance(self) -> Any:
+    def sandbox_instance(self) -> Sandbox:
         if self.sandbox is None:
             from reconciler.sandbox import Sandbox  # the emulator is only loaded when a manifest asks for it
 
@@ -88,7 +89,7 @@ def credential(config: ProviderConfig, role: str, ctx: WiringContext) -> str:
     if config.spec.is_sandbox:
         return SANDBOX_PLACEHOLDER_KEY
     where = f"{config.location}: " if config.location else ""
-    field_name = config.spec.CREDENTIAL_FIELDS.get(role, f"{role}_env")  # type: ignore[attr-defined]
+    field_name = config.spec.CREDENTIAL_FIELDS.get(role, f"{role}_env")
     raise ConfigError(
         f"{where}Provider/{config.name}: spec.{field_name}: environment variable {env_name} is not set; "
         f"export it (the {role.replace('_', ' ')} for this {config.type.value} account) and run again"
@@ -99,7 +100,7 @@ def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTranspor
     if config.name in ctx.transports:
         return ctx.transports[config.name]
     if config.spec.is_sandbox:
-        options = config.spec.sandbox  # type: ignore[attr-defined]
+        options = config.spec.sandbox
         faults = (
             options.faults
             if options is not None
@@ -209,7 +210,8 @@ def capability_table() -> str:
     for row in CAPABILITY_ROWS:
         cells = []
         for t in types:
-            text = classes[t].CAPABILITIES.get(row)
+            capabilities: Mapping[str, str] = getattr(classes[t], "CAPABILITIES", {})
+            text = capabilities.get(row)
             if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[t]:
                 text = (
                     "— (validation error: use "
@@ -239,9 +241,9 @@ def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) 
     # All sandbox providers of a run share one emulator (one database); the first time scale set wins.
     scales = [
         c.spec.sandbox.time_scale
-        for c in providers.values()  # type: ignore[attr-defined]
+        for c in providers.values()
         if c.spec.is_sandbox and c.spec.sandbox is not None and c.spec.sandbox.time_scale
-    ]  # type: ignore[attr-defined]
+    ]
     if scales and ctx.sandbox_time_scale is None:
         ctx.sandbox_time_scale = scales[0]
     for name, config in providers.items():

@@ -811,7 +811,7 @@ class Workspace:
                 target = open_store(destination, readonly=False, clock=self.clock)
                 try:
                     with target.lock("state migrate", timeout=lock_timeout):
-                        copied = copy_state(source, target)  # type: ignore[arg-type]
+                        copied = copy_state(source, target)  # type: ignore[arg-type]  # both stores open_store makes can be copied
                 finally:
                     target.close()
             finally:

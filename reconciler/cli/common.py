@@ -195,7 +195,7 @@ def handle_errors(f: F) -> F:
                 )
             raise SystemExit(EXIT_ERROR) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # same signature as `command`: *args/**kwargs passed through
 
 
 class Interrupts:

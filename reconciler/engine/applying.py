@@ -20,13 +20,14 @@ for readiness run on a separate pool, so a six-hour training job never holds a w
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.clock import Clock
 from reconciler.engine.outcomes import ApplyResult, Outcome, ResourceOutcome
@@ -78,6 +79,7 @@ class _Wait:
 
 
 StepResult = tuple[Outcome, str] | _Wait
+_R = TypeVar("_R", bound=StepResult)
 
 
 @dataclass
@@ -115,7 +117,6 @@ class Executor:
         self.waiter = Waiter(clock, self.stop)
         self._claimed_lock = threading.Lock()
         self._claimed: set[str] = set()
-        self._ready: dict[str, bool] = {}  # address -> its object is ready for dependents
         self._state_error: StateError | None = None  # the first failed state write stops the apply
 
     # ------------------------------------------------------------------ public
@@ -149,7 +150,7 @@ class Executor:
             if a.action is ActionType.REPLACE and a.replace_mode is ReplaceMode.CREATE_BEFORE_DESTROY:
                 old = f"{a.address}#old"
                 nodes[old] = _Node(
-                    key=old, action=a, run=lambda a=a: self._delete_deposed_of(a), gives_ready=False
+                    key=old, action=a, run=functools.partial(self._delete_deposed_of, a), gives_ready=False
                 )
 
         removal = (ActionType.DELETE, ActionType.CANCEL, ActionType.FORGET)
@@ -245,7 +246,7 @@ class Executor:
                 settle(key, outcome, message, elapsed)
                 wake.notify_all()
 
-        def guarded(step: Callable[[], StepResult]) -> StepResult:
+        def guarded(step: Callable[[], _R]) -> _R | tuple[Outcome, str]:
             try:
                 return step()
             except StateError as e:  # the state cannot be written: nothing more may be sent
@@ -269,9 +270,12 @@ class Executor:
                 got = guarded(n.run)
                 if isinstance(got, _Wait):
                     waiting = got
-                    wait_pool.submit(
-                        lambda: finish(key, *guarded(waiting.run), self.clock.monotonic() - start)
-                    )
+
+                    def wait_then_finish() -> None:
+                        outcome, message = guarded(waiting.run)
+                        finish(key, outcome, message, self.clock.monotonic() - start)
+
+                    wait_pool.submit(wait_then_finish)
                 else:
                     finish(key, got[0], got[1], self.clock.monotonic() - start)
 

@@ -8,7 +8,7 @@ Each action names its change class and a one-line reason. Apply never reads the 
 
 from __future__ import annotations
 
-import math
+import graphlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +19,7 @@ from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.envelope import format_duration
 from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
-from reconciler.models.resources import ManifestSet, Resource
+from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
 from reconciler.models.state import ResourceRecord, StateMeta
 from reconciler.providers.interface import Observation, Phase
 
@@ -79,7 +79,6 @@ class PlanInputs:
     now: float = 0.0  # epoch seconds, for "running for 2h13m"
     refreshed: bool = True
     operation: str = "apply"  # apply | destroy
-    targets: frozenset[str] | None = None
     reconciler_version: str = "0"
     created_at: str = ""
     manifest_paths: list[str] = field(default_factory=list)
@@ -454,19 +453,14 @@ class _Planner:
         if before != after:
             from deepdiff import DeepDiff  # ~0.15 s to import; a no-change plan never needs it
 
-            diff = DeepDiff(before, after, ignore_order=False, verbose_level=2)
+            # the tree view hands each change's path as keys and indices: nothing to parse
+            diff = DeepDiff(before, after, ignore_order=False, view="tree")
             flat_before, flat_after = _flatten(before), _flatten(after)
-            paths = set()
-            for key in (
-                "values_changed",
-                "type_changes",
-                "dictionary_item_added",
-                "dictionary_item_removed",
-                "iterable_item_added",
-                "iterable_item_removed",
-            ):
-                for p in diff.get(key, {}):
-                    paths.add(_deepdiff_path(p))
+            paths = {
+                _field_path(level.path(output_format="list"))
+                for report in _DIFF_REPORTS
+                for level in diff.get(report, ())
+            }
             for p in sorted(paths):
                 b = flat_before.get(p, _lookup(before, p))
                 a = flat_after.get(p, _lookup(after, p))
@@ -653,7 +647,7 @@ class _Planner:
             if ds.content is not None:
                 samples += ds.content.sample_count
             elif getattr(ds.spec, "urls", None):
-                samples += len(ds.spec.urls)  # type: ignore[attr-defined]
+                samples += len(ds.spec.urls)  # type: ignore[attr-defined]  # checked by getattr above
         method = getattr(spec, "training_steps", None)
         if callable(method):
             try:
@@ -733,11 +727,23 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _deepdiff_path(p: str) -> str:
-    # "root['hyper_parameters']['n_epochs']" -> "hyper_parameters.n_epochs"; "root['x'][0]" -> "x[0]"
-    out = p[4:] if p.startswith("root") else p
-    out = out.replace("']['", ".").replace("['", ".").replace("']", "")
-    return out.lstrip(".")
+# the DeepDiff reports that are changes of a spec field (the others are about attributes, sets…)
+_DIFF_REPORTS = (
+    "values_changed",
+    "type_changes",
+    "dictionary_item_added",
+    "dictionary_item_removed",
+    "iterable_item_added",
+    "iterable_item_removed",
+)
+
+
+def _field_path(parts: list[str | int]) -> str:
+    """["hyper_parameters", "n_epochs"] -> "hyper_parameters.n_epochs"; ["x", 0, "y"] -> "x[0].y"."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _lookup(data: Any, path: str) -> Any:
@@ -784,24 +790,14 @@ def _short(v: Any) -> str:
 def _reverse_order(records: dict[str, ResourceRecord]) -> list[ResourceRecord]:
     """Dependents before their dependencies; deterministic."""
     kind_rank = {k.value: i for i, k in enumerate(Kind)}
-    remaining = dict(records)
-    dependents: dict[str, set[str]] = {a: set() for a in remaining}
-    for a, rec in remaining.items():
+    dependents: dict[str, set[str]] = {a: set() for a in records}
+    for a, rec in records.items():
         for d in rec.dependencies:
             if d in dependents:
                 dependents[d].add(a)
-    order: list[ResourceRecord] = []
-    while remaining:
-        ready = sorted(
-            (a for a in remaining if not (dependents[a] & remaining.keys())),
-            key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a),
-        )
-        if not ready:  # a cycle in recorded dependencies: fall back to kind order
-            ready = sorted(remaining, key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a))
-        for a in ready:
-            order.append(remaining.pop(a))
-    return order
-
-
-def estimate_steps(n_epochs: int, samples: int, batch_size: int) -> int:
-    return n_epochs * math.ceil(samples / batch_size)
+    last_kind_first = lambda a: (-kind_rank.get(records[a].kind, 0), a)  # noqa: E731
+    try:
+        order = sorted_rounds(dependents, key=last_kind_first)
+    except graphlib.CycleError:  # a cycle in recorded dependencies: fall back to kind order
+        order = sorted(records, key=last_kind_first)
+    return [records[a] for a in order]

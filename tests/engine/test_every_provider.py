@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.clock import FakeClock
 from reconciler.models.faults import FaultConfig, FaultRule
 from reconciler.sandbox import Sandbox
 
@@ -130,7 +129,3 @@ def test_kill_minus_9_then_apply_converges(example: str, example_copy: Callable[
     finally:
         sandbox.close()
     assert len(live) == 1, live
-
-
-def test_the_fake_clock_fixture_is_fresh(make_env):
-    assert isinstance(make_env().clock, FakeClock)

@@ -39,6 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord
 from reconciler.providers import deletion
@@ -118,7 +120,7 @@ def _epoch(text: str | None) -> float | None:
     return None
 
 
-def _dump(model: Any) -> dict[str, Any]:
+def _dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
@@ -472,7 +474,7 @@ class DashScopeAdapter:
             jobs = [j for j in self.client.iter_fine_tunes() if j.job_id not in claimed]
             for d in by_kind["FineTune"]:
                 fp = self.fingerprint(d)
-                hits = [
+                job_hits = [
                     j
                     for j in jobs
                     if j.job_id not in claimed
@@ -480,20 +482,20 @@ class DashScopeAdapter:
                     and j.status not in ("FAILED", "CANCELED", "CANCELING")
                     and (since is None or (_epoch(j.create_time) or 0) >= since)
                 ]
-                if len(hits) > 1:
+                if len(job_hits) > 1:
                     wanted = fp.get("hyper_parameters") or {}
                     # every hyper-parameter we sent is echoed, and equal: one create that landed twice
-                    same = all(set(wanted) <= set(j.hyper_parameters) for j in hits)
+                    same = all(set(wanted) <= set(j.hyper_parameters) for j in job_hits)
                     raise AmbiguousMatch(
                         d.address,
-                        sorted(j.job_id for j in hits),
+                        sorted(j.job_id for j in job_hits),
                         "several live jobs have this model, these training and validation files "
                         "and the hyper-parameters they echo",
-                        twins=[self._job_obs(j) for j in hits] if same else None,
+                        twins=[self._job_obs(j) for j in job_hits] if same else None,
                     )
-                if hits:
-                    out[d.address] = self._job_obs(hits[0])
-                    claimed.add(hits[0].job_id)
+                if job_hits:
+                    out[d.address] = self._job_obs(job_hits[0])
+                    claimed.add(job_hits[0].job_id)
         if by_kind.get("CheckpointExport"):
             wanted = {d.address: self.fingerprint(d) for d in by_kind["CheckpointExport"]}
             checkpoints = self._checkpoints_of({fp["job_id"] for fp in wanted.values()})
@@ -516,17 +518,19 @@ class DashScopeAdapter:
                 model = self._model_name(d)
                 if model is None:
                     continue  # its model does not exist yet: nothing can serve it
-                hits = self._deployment_candidates(deployments, model, d.spec.get("suffix"), claimed, since)
-                if len(hits) > 1:
+                deployment_hits = self._deployment_candidates(
+                    deployments, model, d.spec.get("suffix"), claimed, since
+                )
+                if len(deployment_hits) > 1:
                     raise AmbiguousMatch(
                         d.address,
-                        sorted(h.deployed_model for h in hits),
+                        sorted(h.deployed_model for h in deployment_hits),
                         f"several live deployments serve {model}"
                         + (f" with suffix {d.spec['suffix']}" if d.spec.get("suffix") else ""),
                     )
-                if hits:
-                    out[d.address] = self._deployment_obs(hits[0])
-                    claimed.add(hits[0].deployed_model)
+                if deployment_hits:
+                    out[d.address] = self._deployment_obs(deployment_hits[0])
+                    claimed.add(deployment_hits[0].deployed_model)
         return out
 
     @staticmethod
@@ -762,19 +766,3 @@ class DashScopeAdapter:
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
         return deletion.no_delete_api(cls.type, kind)
-
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        """Whether the replacement deployment can be created while the old one still runs.
-
-        DashScope answers 409 to a second live deployment of one model without a suffix, and to
-        a suffix a live deployment already holds — a suffix is globally unique [doc]. The ids
-        themselves are the server's (`<model>-<8 hex>-<suffix>`), never compared here.
-        """
-        if record.kind != "Deployment":
-            return True
-        new_model, new_suffix = self._model_name(desired), desired.spec.get("suffix") or None
-        old_model = (record.outputs or {}).get("model_name") or (record.observed or {}).get("model_name")
-        old_suffix = (record.spec or {}).get("suffix") or None
-        if new_suffix is not None:
-            return new_suffix != old_suffix
-        return old_suffix is not None or (new_model is not None and new_model != old_model)

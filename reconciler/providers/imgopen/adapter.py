@@ -316,8 +316,5 @@ class ImgOpenAdapter:
     def no_delete_api(cls, kind: str) -> str | None:
         return deletion.no_delete_api(cls.type, kind)
 
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        return True
-
 
 __all__ = ["DATASET_STATUS", "NOT_FOUND", "SUBMITTED", "ImgOpenAdapter", "dataset_remote_id"]

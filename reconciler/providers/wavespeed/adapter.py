@@ -90,7 +90,7 @@ def _day(epoch: float) -> str:
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool | str):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
+    return bool(a == b)
 
 
 def _trainer_of(model_id: str | None) -> str | None:
@@ -492,9 +492,6 @@ class WaveSpeedAdapter:
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
         return deletion.no_delete_api(cls.type, kind)
-
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        return True
 
 
 __all__ = ["OUTPUT_RETENTION_S", "UPLOAD_RETENTION_S", "WaveSpeedAdapter"]

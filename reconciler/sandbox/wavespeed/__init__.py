@@ -24,7 +24,7 @@ OBJECT_KINDS = ("wavespeed_predictions", "wavespeed_uploads")
 
 class WaveSpeedEmulator:
     name = "wavespeed"
-    path_prefixes = (API, FILES)
+    path_prefixes: tuple[str, ...] = (API, FILES)
 
     def schema(self) -> str:
         return ";\n".join((media.SCHEMA, predictions.SCHEMA))
