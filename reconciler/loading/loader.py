@@ -27,8 +27,8 @@ from reconciler.loading.documents import (
 )
 from reconciler.loading.errors import ManifestError
 from reconciler.loading.parse_cache import ParseCache
-from reconciler.loading.paths import display_path
 from reconciler.loading.patching import PatchSet, explain, patch_document, read_patches, unused
+from reconciler.loading.paths import display_path
 from reconciler.loading.references import check_cycles, check_references, drop_duplicates
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
 from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
@@ -96,7 +96,7 @@ def load(
         walk.declare(found, _dataset_sources(parsed_file, os.path.dirname(found.real)))
     files = walk.files()
     manifests = ManifestSet(root=_root(path_list, here), files=[f.shown for f in files])
-    patch_set = _read_patch_files(list(patches), walk, parsed, parse_cache, out)
+    patch_set = _read_patch_files([Path(p) for p in patches], walk, parsed, parse_cache, out)
 
     documents: list[Document] = []
     base_dirs: dict[str, str] = {}
@@ -187,9 +187,17 @@ def load_manifests(
     cwd: str | Path | None = None,
     content_cache: ContentCache | None = None,
     parse_cache: ParseCache | None = None,
+    patches: Iterable[str | Path] = (),
 ) -> ManifestSet:
     """Like `load`, but raises `ManifestError` when there is any error (warnings are kept on it)."""
-    result = load(paths, check_data=check_data, cwd=cwd, content_cache=content_cache, parse_cache=parse_cache)
+    result = load(
+        paths,
+        check_data=check_data,
+        cwd=cwd,
+        content_cache=content_cache,
+        parse_cache=parse_cache,
+        patches=patches,
+    )
     if not result.ok:
         raise ManifestError(result.diagnostics)
     return result.manifests

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from forge import Forge, serve  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from ci_forge import Forge, serve  # noqa: E402
+from ci_helpers import REPO  # noqa: E402
 
 
 @pytest.fixture
@@ -45,29 +41,3 @@ def fake_bin(tmp_path: Path) -> Path:
     pip.write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path}/pip-calls"\n')
     pip.chmod(0o755)
     return fake
-
-
-def base_env(tmp_path: Path, fake_bin: Path) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "LC_ALL", "TMPDIR")}
-    return {
-        **keep,
-        "PATH": f"{fake_bin}{os.pathsep}{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "RECONCILER_SANDBOX_TIME_SCALE": "1e9",
-        "RECONCILER_CEILING_DIRECTORIES": str(tmp_path),
-        "NO_COLOR": "1",
-    }
-
-
-def reconciler(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "reconciler"), *args], cwd=cwd, env=env, capture_output=True, text=True)
-
-
-def delete_deployment_outside(repo: Path, env_name: str) -> None:
-    """Drift: the deployment is deleted in the environment's sandbox, not through reconciler."""
-    from reconciler.providers.dashscope.client import DashScopeClient
-    from reconciler.sandbox import Sandbox
-
-    sandbox = Sandbox(db_path=repo / ".reconciler" / env_name / "sandbox.db", time_scale=1e9)
-    client = DashScopeClient("http://127.0.0.1", "k", transport=sandbox.transport())
-    for deployment in list(client.iter_deployments()):
-        client.delete_deployment(deployment.deployed_model)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, base_env, delete_deployment_outside, reconciler
-from forge import TOKEN, Forge
+from ci_forge import TOKEN, Forge
+from ci_helpers import REPO, base_env, delete_deployment_outside, reconciler
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 _EXPR = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, base_env, delete_deployment_outside, reconciler
-from forge import TOKEN, Forge
+from ci_forge import TOKEN, Forge
+from ci_helpers import REPO, base_env, delete_deployment_outside, reconciler
 
 TEMPLATE = yaml.safe_load((REPO / "ci" / "gitlab" / "reconciler.gitlab-ci.yml").read_text())
 JOB = TEMPLATE[".reconciler-plan"]

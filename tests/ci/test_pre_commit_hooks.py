@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import REPO, base_env
+from ci_helpers import REPO, base_env
 
 HOOKS = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
 
