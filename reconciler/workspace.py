@@ -114,7 +114,7 @@ class Workspace:
         self.paths = [Path(p) for p in paths]
         self.patches = [Path(p) for p in patches]  # an environment's merge patches (loading/patching.py)
         # who the state belongs to: a second manifest set on the same state is refused (state/ownership.py)
-        self.owner = owner or Owner.of_paths(self.paths)
+        self._owner = owner
         self._separate = separate or self._separate_paths
         self.listeners = list(listeners)  # told about each resource and the end of apply (notifications)
         # the command-line flags that select these manifests again, for hints that must work as printed
@@ -270,12 +270,22 @@ class Workspace:
             raise
         return store
 
+    @property
+    def owner(self) -> Owner:
+        """Who the state belongs to: the project environment, or these `-f` paths (state/ownership.py)."""
+        if self._owner is None:
+            self._owner = Owner.of_paths(self.paths, self.state_location.path)
+        return self._owner
+
     def _separate_paths(self, recorded: Owner) -> str:
         """How an `-f` set gets a state of its own: name one, or put the differing path first."""
         if recorded.project is not None:
             return "Run it as that environment (--env), or give these manifests their own state with --state PATH"
         theirs = set(recorded.paths)
-        differing = next((p for p in self.paths if Owner.of_paths([p]).paths[0] not in theirs), self.paths[0])
+        location = self.state_location.path
+        differing = next(
+            (p for p in self.paths if Owner.of_paths([p], location).paths[0] not in theirs), self.paths[0]
+        )
         root = differing if differing.is_dir() else differing.parent
         if self.state_location.is_postgresql:
             own = f"--workspace {Owner.of_paths([root]).paths[0]}"
@@ -458,6 +468,7 @@ class Workspace:
                 else:
                     self._check_saved(plan, store)
                 if plan.errors:
+                    self._tell_refused(plan)
                     return plan, None
                 if confirm is not None and plan.has_changes and not confirm(plan):
                     return plan, None
@@ -495,6 +506,18 @@ class Workspace:
                 return plan, result
         finally:
             store.close()
+
+    def _tell_refused(self, plan: Plan) -> None:
+        """An apply that stops on plan errors (a refresh that failed, say) is a failed apply to listeners."""
+        if not self.listeners:
+            return
+        from reconciler.render.describing import diagnostic_text
+
+        first = diagnostic_text(plan.errors[0])
+        more = f" (and {len(plan.errors) - 1} more)" if len(plan.errors) > 1 else ""
+        error = WorkspaceError(f"the plan has errors, nothing was applied: {first}{more}")
+        for listener in self.listeners:
+            listener.apply_finished(plan, None, error)
 
     def _refresh_only_plan(
         self, store: StateStore, recovered: tuple[dict[str, ResourceRecord], list[Resolution]]

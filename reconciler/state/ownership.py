@@ -19,13 +19,14 @@ lacks are two manifest sets.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reconciler.state.interface import StateError, StateStore
-from reconciler.state.locations import derive_workspace_name
+from reconciler.state.locations import derive_workspace_name, repository_top
 
 OWNER_ADDRESS = "reconciler:owner"
 OWNER_EVENT = "owner"
@@ -40,9 +41,26 @@ class Owner:
     environment: str | None = None
     paths: tuple[str, ...] = ()
 
+    # where relative `paths` start from (display only: not part of the identity)
+    relative_to: str | None = field(default=None, compare=False)
+
     @classmethod
-    def of_paths(cls, paths: Iterable[Path]) -> Owner:
-        return cls(paths=tuple(sorted({derive_workspace_name(p) for p in paths})))
+    def of_paths(cls, paths: Iterable[Path], state_file: Path | None = None) -> Owner:
+        """How a set of `-f` paths is named, so that a tree copied or moved with its state is still
+        the same set: relative to the state file's manifest root; on PostgreSQL as its workspace
+        names them (`<repository>/<path in it>`), or, outside a repository, relative to the first
+        manifest root."""
+        given = list(paths)
+        if state_file is not None:
+            base: Path | None = state_root(state_file)
+        else:
+            first = given[0] if given else Path(".")
+            root = first if first.is_dir() else first.parent
+            base = None if repository_top(root.resolve()) is not None else root.resolve()
+        if base is None:
+            return cls(paths=tuple(sorted({derive_workspace_name(p) for p in given})))
+        names = {Path(os.path.relpath(p.resolve(), base)).as_posix() for p in given}
+        return cls(paths=tuple(sorted(names)), relative_to=str(base))
 
     @classmethod
     def of_project(cls, root: Path, environment: str | None) -> Owner:
@@ -80,6 +98,12 @@ class Owner:
         return mine <= theirs or theirs <= mine
 
 
+def state_root(state_file: Path) -> Path:
+    """`<root>/.reconciler/state.db` -> `<root>`; any other state file -> its directory."""
+    directory = state_file.resolve().parent
+    return directory.parent if directory.name == ".reconciler" else directory
+
+
 def recorded_owner(store: StateStore) -> Owner | None:
     events = store.events(OWNER_ADDRESS, limit=1)
     return Owner.from_dict(events[-1].detail) if events else None
@@ -94,7 +118,9 @@ def check_owner(store: StateStore, owner: Owner, *, location: str, separate: Cal
     recorded = recorded_owner(store)
     if recorded is not None and not owner.compatible(recorded):
         raise StateError(
-            f"the state at {location} belongs to {recorded.describe()}, not to {owner.describe()}; "
+            f"the state at {location} belongs to {recorded.describe()}, not to {owner.describe()}"
+            + (f" (paths relative to {owner.relative_to})" if owner.relative_to and not owner.project else "")
+            + "; "
             f"sharing it would make each plan delete the other's resources. {separate(recorded)}"
         )
     if not store.readonly and recorded != owner:

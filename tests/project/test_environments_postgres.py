@@ -23,7 +23,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_database: str) -
     dest = tmp_path / f"repo-{uuid.uuid4().hex[:8]}"  # its own workspaces in the shared test database
     shutil.copytree(REPO / "manifests" / "project", dest, ignore=shutil.ignore_patterns(".reconciler"))
     config = dest / "reconciler.yaml"
-    config.write_text(config.read_text().replace("manifests: [shared]", f"manifests: [shared]\nstate: {pg_database}"))
+    config.write_text(
+        config.read_text().replace("manifests: [shared]", f"manifests: [shared]\nstate: {pg_database}")
+    )
     for name in ("RECONCILER_STATE", "RECONCILER_ENV", "RECONCILER_WORKSPACE", "RECONCILER_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RECONCILER_SANDBOX_TIME_SCALE", "1e9")

@@ -175,3 +175,24 @@ def test_a_replace_is_one_notification_and_an_exception_is_apply_failed() -> Non
     )
     assert [c["event"] for c in calls] == ["job_finished", "apply_failed"]
     assert calls[1]["summary"]["error"] == "state gone" and not calls[1]["summary"]["ok"]
+
+
+def test_an_apply_stopped_by_plan_errors_is_posted_as_failed(
+    project: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILER_WEBHOOK_URL", receiver.url)
+    assert run("apply", "--env", "dev", "--auto-approve").exit_code == 0
+    receiver.bodies.clear()
+    (project / "shared" / "money-rain.yaml").write_text(
+        (project / "shared" / "money-rain.yaml").read_text() + "  # edited\n"
+    )
+    # prevent_destroy on the fine-tune, then a retrain: the plan refuses, nothing runs
+    patch = project / "envs" / "dev" / "patches.yaml"
+    patch.write_text(
+        "kind: FineTune\nmetadata: {name: money-rain}\nspec: {hyper_parameters: {n_epochs: 160}}\n"
+        "lifecycle: {prevent_destroy: true}\n"
+    )
+    r = run("apply", "--env", "dev", "--auto-approve")
+    assert r.exit_code == 1
+    (end,) = receiver.bodies
+    assert end["event"] == "apply_failed" and "prevent_destroy" in end["summary"]["error"]

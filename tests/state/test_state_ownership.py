@@ -29,11 +29,15 @@ def test_the_first_writer_owns_the_state_and_another_is_refused(backend: Backend
         assert recorded_owner(store) == DEV
         assert store.meta().serial == serial  # recording the owner does not invalidate saved plans
         _check(store, DEV)
-        with pytest.raises(StateError, match="belongs to environment 'dev' of project ml-infra, not to environment 'prod'"):
+        with pytest.raises(
+            StateError, match="belongs to environment 'dev' of project ml-infra, not to environment 'prod'"
+        ):
             _check(store, PROD)
-    with backend.open(readonly=True, clock=clock) as store:  # a plan: refused too, and writes nothing
-        with pytest.raises(StateError, match="Give it another state."):
-            _check(store, PROD)
+    with (
+        backend.open(readonly=True, clock=clock) as store,  # a plan: refused too, and writes nothing
+        pytest.raises(StateError, match="Give it another state."),
+    ):
+        _check(store, PROD)
     with backend.open(clock=clock) as store:
         claim(store, PROD)  # `reconciler state claim`
         _check(store, PROD)
