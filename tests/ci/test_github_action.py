@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
+import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -16,7 +15,8 @@ from ci_forge import TOKEN, Forge
 from ci_helpers import REPO, base_env, delete_deployment_outside, reconciler
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
-_EXPR = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
+sys.path.insert(0, str(REPO / "scripts"))
+from run_action import run_action  # noqa: E402  (scripts/run_action.py: the runner the README shows)
 
 
 class Runner:
@@ -32,61 +32,16 @@ class Runner:
             "GITHUB_EVENT_NAME": "pull_request",
             "GITHUB_EVENT_PATH": str(event),
             "GITHUB_WORKSPACE": str(repo),
-            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
         }
-        (tmp_path / "runner-temp").mkdir()
         self.runs = 0
 
     def run(self, **inputs: str) -> tuple[int, dict[str, str], str]:
         """Run every step; (exit code of the last step run, the plan step's outputs, all output)."""
         self.runs += 1
-        values = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
-        values.update(inputs)
-        context: dict[str, Any] = {
-            "github": {"action_path": str(REPO), "token": TOKEN},
-            "runner": {"temp": str(self.tmp / "runner-temp")},
-            "steps": {},
-        }
-        context["inputs"] = {k: self._expand(str(v), context) for k, v in values.items()}
-        log = []
-        code = 0
-        for i, step in enumerate(ACTION["runs"]["steps"]):
-            if "uses" in step:
-                continue
-            assert step["shell"] == "bash"
-            output = self.tmp / f"output-{self.runs}-{i}"
-            output.write_text("")
-            env = {k: self._expand(str(v), context) for k, v in (step.get("env") or {}).items()}
-            env.update(self.env, GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(self.tmp / "summary.md"))
-            script = self.tmp / f"step-{i}.sh"
-            script.write_text(step["run"])
-            cwd = self.repo / self._expand(step.get("working-directory", "."), context)
-            proc = subprocess.run(
-                ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                cwd=cwd,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            log.append(f"--- {step.get('name')}\n{proc.stdout}{proc.stderr}")
-            outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
-            if step.get("id"):
-                context["steps"][step["id"]] = {"outputs": outputs}
-            code = proc.returncode
-            if code != 0:
-                break
-        return code, context["steps"].get("plan", {}).get("outputs", {}), "\n".join(log)
-
-    @staticmethod
-    def _expand(text: str, context: dict[str, Any]) -> str:
-        def value(m: re.Match[str]) -> str:
-            cur: Any = context
-            for part in m.group(1).split("."):
-                assert isinstance(cur, dict) and part in cur, f"unknown expression {m.group(0)}"
-                cur = cur[part]
-            return str(cur)
-
-        return _EXPR.sub(value, text)
+        temp = self.tmp / f"run-{self.runs}"
+        temp.mkdir()
+        done = run_action(inputs, workdir=self.repo, env=self.env, temp=temp, token=TOKEN)
+        return done.code, done.outputs, done.log
 
 
 @pytest.fixture
