@@ -200,3 +200,17 @@ def test_a_state_made_by_f_refuses_an_environment(project: Path) -> None:
     assert run("apply", "-f", "shared", "--auto-approve").exit_code == 0
     r = run("plan", "--env", "dev", "--state", "shared/.reconciler/state.db")
     assert r.exit_code == 1 and "belongs to the manifests" in r.output
+
+
+def test_every_manifest_command_takes_env(project: Path) -> None:
+    assert run("apply", "--env", "dev", "--auto-approve").exit_code == 0
+    for args in (
+        ["graph", "--env", "dev"],
+        ["output", "--env", "dev"],
+        ["state", "list", "--env", "dev"],
+        ["state", "show", "--env", "dev", "FineTune/money-rain"],
+        ["refresh", "--env", "dev"],
+    ):
+        r = run(*args)
+        assert r.exit_code == 0, (args, r.output)
+        assert "money-rain" in r.output, args
