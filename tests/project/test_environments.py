@@ -209,8 +209,9 @@ def test_every_manifest_command_takes_env(project: Path) -> None:
         ["output", "--env", "dev"],
         ["state", "list", "--env", "dev"],
         ["state", "show", "--env", "dev", "FineTune/money-rain"],
-        ["refresh", "--env", "dev"],
     ):
         r = run(*args)
         assert r.exit_code == 0, (args, r.output)
         assert "money-rain" in r.output, args
+    r = run("refresh", "--env", "dev")
+    assert r.exit_code == 0 and "Refreshed 3 resource(s)." in r.output
