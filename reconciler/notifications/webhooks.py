@@ -193,11 +193,16 @@ class WebhookNotifier:
         )
 
     def _scrub(self, text: str) -> str:
+        """Whatever an HTTP error says, without the URL, its path or its query (either may be the token)."""
         url = self._url
-        host = httpx.URL(url).host if url.startswith(("http://", "https://")) else ""
-        for secret in filter(None, (url, url.rstrip("/"), httpx.URL(url).path if host else "")):
-            if len(secret) > 1:
-                text = text.replace(secret, "***")
+        parts: list[str] = [url, url.rstrip("/")]
+        try:
+            parsed = httpx.URL(url)
+            parts += [parsed.path, parsed.query.decode(errors="replace")]
+        except (httpx.InvalidURL, ValueError):
+            pass
+        for secret in sorted(filter(lambda p: len(p) > 1, parts), key=len, reverse=True):
+            text = text.replace(secret, "***")
         return text
 
 

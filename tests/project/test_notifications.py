@@ -196,3 +196,17 @@ def test_an_apply_stopped_by_plan_errors_is_posted_as_failed(
     assert r.exit_code == 1
     (end,) = receiver.bodies
     assert end["event"] == "apply_failed" and "prevent_destroy" in end["summary"]["error"]
+
+
+def test_an_http_error_message_never_carries_the_url() -> None:
+    warnings: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
+
+    url = "https://hooks.example/services/T0/B0?token=s3cr3t"
+    notifier = WebhookNotifier(url, source="$H", transport=httpx.MockTransport(handler), warn=warnings.append)
+    notifier.apply_finished(Plan(reconciler_version="0", created_at=""), ApplyResult(), None)
+    (warning,) = warnings
+    assert "ConnectError" in warning and "$H" in warning
+    assert "s3cr3t" not in warning and "/services/T0/B0" not in warning and url not in warning
