@@ -48,6 +48,7 @@ def test_each_environment_gets_its_own_workspace(project: Path) -> None:
 
 
 def test_one_workspace_named_for_two_environments_is_refused(project: Path) -> None:
-    assert run("apply", "--env", "dev", "--auto-approve", "--workspace", "team/shared").exit_code == 0
-    r = run("plan", "--env", "prod", "--workspace", "team/shared")
+    shared = f"team/{project.name}"  # a workspace no other test uses
+    assert run("apply", "--env", "dev", "--auto-approve", "--workspace", shared).exit_code == 0
+    r = run("plan", "--env", "prod", "--workspace", shared)
     assert r.exit_code == 1 and "belongs to environment 'dev'" in r.output

@@ -191,7 +191,11 @@ def test_a_patch_file_inside_the_manifests_is_refused(project: Path) -> None:
 
 
 def test_a_dataset_source_in_a_patch_is_relative_to_the_patch(project: Path) -> None:
-    shutil.copytree(project / "shared" / "data", project / "envs" / "prod" / "data")
+    shutil.copytree(
+        project / "shared" / "data",
+        project / "envs" / "prod" / "data",
+        ignore=shutil.ignore_patterns(".reconciler"),
+    )
     (project / "envs" / "prod" / "data" / "money-rain" / "image_1.png").write_bytes(
         b"\x89PNG\r\n\x1a\nchanged"
     )
