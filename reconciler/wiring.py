@@ -14,10 +14,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType, providers_serving
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a ma
 
     from reconciler.models.resources import ProviderConfig
     from reconciler.providers.interface import ProviderAdapter
+    from reconciler.providers.plugins import Connection
     from reconciler.sandbox import Sandbox
     from reconciler.state.interface import StateStore
     from reconciler.state.locations import StateLocation
@@ -113,74 +114,25 @@ def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTranspor
     return None
 
 
-def _dashscope(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
-    from reconciler.providers.dashscope.adapter import DashScopeAdapter
-    from reconciler.providers.dashscope.client import DashScopeClient
+def connection(config: ProviderConfig, ctx: WiringContext) -> Connection:
+    """What the provider's adapter factory needs for this manifest: endpoint, credentials, transport."""
+    from reconciler.providers.plugins import Connection
 
-    spec: Any = config.spec
-    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.base_url
-    workspace_env = getattr(spec, "workspace_env", None)
-    client = DashScopeClient(
-        base,
-        credential(config, "api_key", ctx),
-        workspace=ctx.env.get(workspace_env) if workspace_env else None,
+    return Connection(
+        base_url=SANDBOX_BASE_URL if config.spec.is_sandbox else config.spec.endpoint,
+        credential=lambda role: credential(config, role, ctx),
         transport=_transport(config, ctx),
         clock=ctx.clock,
+        parallelism=ctx.parallelism,
+        env=ctx.env,
     )
-    return DashScopeAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
 
 
-def _wavespeed(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
-    from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
+def adapter_classes() -> dict[str, type]:
+    """Provider type -> adapter class, for every installed provider plugin (imports every adapter)."""
+    from reconciler.providers.plugins import installed
 
-    spec: Any = config.spec
-    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
-    client = WaveSpeedClient(
-        base, credential(config, "api_key", ctx), transport=_transport(config, ctx), clock=ctx.clock
-    )
-    return WaveSpeedAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
-
-
-def _imgopen(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
-    from reconciler.providers.imgopen import ImgOpenAdapter, ImgOpenClient
-
-    spec: Any = config.spec
-    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
-    client = ImgOpenClient(
-        base,
-        credential(config, "access_key_id", ctx),
-        credential(config, "access_key_secret", ctx),
-        transport=_transport(config, ctx),
-        clock=ctx.clock,
-    )
-    return ImgOpenAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
-
-
-AdapterFactory = Callable[["ProviderConfig", WiringContext], "ProviderAdapter"]
-
-ADAPTER_FACTORIES: dict[ProviderType, AdapterFactory] = {
-    ProviderType.DASHSCOPE: _dashscope,
-    ProviderType.WAVESPEED: _wavespeed,
-    ProviderType.IMGOPEN: _imgopen,
-}
-
-
-def adapter_classes() -> dict[ProviderType, type]:
-    from reconciler.providers.dashscope.adapter import DashScopeAdapter
-    from reconciler.providers.imgopen import ImgOpenAdapter
-    from reconciler.providers.wavespeed import WaveSpeedAdapter
-
-    return {
-        ProviderType.DASHSCOPE: DashScopeAdapter,
-        ProviderType.WAVESPEED: WaveSpeedAdapter,
-        ProviderType.IMGOPEN: ImgOpenAdapter,
-    }
-
-
-def __getattr__(name: str) -> Any:
-    if name == "ADAPTER_CLASSES":  # kept for callers that read the table; it imports every provider
-        return adapter_classes()
-    raise AttributeError(f"module 'reconciler.wiring' has no attribute {name!r}")
+    return {t: plugin.load_adapter_class() for t, plugin in installed().items()}
 
 
 CAPABILITY_ROWS = (
@@ -195,24 +147,19 @@ CAPABILITY_ROWS = (
     "Delete",
     "Outputs",
 )
-_TITLES = {
-    ProviderType.DASHSCOPE: "DashScope",
-    ProviderType.WAVESPEED: "WaveSpeed",
-    ProviderType.IMGOPEN: "ImgOpen",
-}
 
 
 def capability_table() -> str:
-    """The README's provider table, generated from each adapter's CAPABILITIES and SERVED_KINDS."""
-    classes = adapter_classes()
-    types = [t for t in ProviderType if t in classes]
-    lines = ["| | " + " | ".join(_TITLES[t] for t in types) + " |", "|---" * (len(types) + 1) + "|"]
+    """The README's provider table, from each plugin's title and adapter CAPABILITIES, and SERVED_KINDS."""
+    from reconciler.providers.plugins import installed
+
+    plugins = [installed()[t.value] for t in ProviderType if t.value in installed()]
+    lines = ["| | " + " | ".join(p.title for p in plugins) + " |", "|---" * (len(plugins) + 1) + "|"]
     for row in CAPABILITY_ROWS:
         cells = []
-        for t in types:
-            capabilities: Mapping[str, str] = getattr(classes[t], "CAPABILITIES", {})
-            text = capabilities.get(row)
-            if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[t]:
+        for plugin in plugins:
+            text = plugin.capabilities().get(row)
+            if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[ProviderType(plugin.type)]:
                 text = (
                     "— (validation error: use "
                     + ", ".join(p.value for p in providers_serving(Kind(row)))
@@ -226,11 +173,12 @@ def capability_table() -> str:
 def undeletable_kinds(providers: Mapping[str, ProviderConfig]) -> dict[str, dict[str, str]]:
     """Provider name -> kind -> why its API cannot delete it: data for the planner, asked of the adapter
     classes so that no client or sandbox is started (`plan --refresh=false` stays offline)."""
-    from reconciler.providers.deletion import no_delete_api
+    from reconciler.providers.plugins import facts_for
 
     out: dict[str, dict[str, str]] = {}
     for name, config in providers.items():
-        reasons = {k.value: why for k in Kind if (why := no_delete_api(config.type.value, k.value))}
+        facts = facts_for(config.type.value)
+        reasons = {k.value: why for k in Kind if (why := facts.no_delete_api(k.value))}
         if reasons:
             out[name] = reasons
     return out
@@ -246,11 +194,16 @@ def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) 
     ]
     if scales and ctx.sandbox_time_scale is None:
         ctx.sandbox_time_scale = scales[0]
+    from reconciler.providers.plugins import plugin_for
+
     for name, config in providers.items():
-        factory = ADAPTER_FACTORIES.get(config.type)
-        if factory is None:
-            raise ConfigError(f"Provider/{name}: provider type {config.type.value} is not supported yet")
-        adapters[name] = factory(config, ctx)
+        plugin = plugin_for(config.type.value)
+        if plugin is None:
+            raise ConfigError(
+                f"Provider/{name}: no installed provider plugin serves type {config.type.value} "
+                "(entry point group reconciler.providers)"
+            )
+        adapters[name] = plugin.build_adapter(config, connection(config, ctx))
     return adapters
 
 

@@ -43,8 +43,14 @@ from pydantic import BaseModel
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord
-from reconciler.providers import deletion
 from reconciler.providers.dashscope.client import DashScopeClient
+from reconciler.providers.dashscope.facts import (
+    DASHSCOPE_FACTS,
+    DEPLOYMENT_PHASES,
+    EXPORT_PHASES,
+    FILE_PHASES,
+    JOB_PHASES,
+)
 from reconciler.providers.dashscope.types import (
     Checkpoint,
     Deployment,
@@ -56,46 +62,6 @@ from reconciler.providers.dashscope.types import (
 from reconciler.providers.errors import ConflictError, InvalidRequestError, NotFoundError, ServerError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
-
-_JOB_PHASES = {
-    "SUCCEEDED": Phase.READY,
-    "FAILED": Phase.FAILED,
-    "CANCELED": Phase.CANCELED,
-    "PENDING": Phase.PENDING,
-    "QUEUING": Phase.PENDING,
-    "RUNNING": Phase.PENDING,
-    "CANCELING": Phase.PENDING,
-}
-_EXPORT_PHASES = {
-    "SUCCEEDED": Phase.READY,
-    "FAILED": Phase.FAILED,
-    "UNSUPPORTED": Phase.FAILED,
-    "PENDING": Phase.PENDING,
-    "PROCESSING": Phase.PENDING,
-}
-_DEPLOYMENT_PHASES = {
-    "RUNNING": Phase.READY,
-    "PENDING": Phase.PENDING,
-    "DEPLOYING": Phase.PENDING,
-    "UPDATING": Phase.PENDING,
-    "SCALING": Phase.PENDING,
-    "ARREARS_RECOVERING": Phase.PENDING,
-    "WAIT_PRE_PAID_BILLING_TO_DEPLOYING": Phase.PENDING,
-    "WAIT_PRE_PAID_BILLING_TO_SCALING": Phase.PENDING,
-    "FAILED": Phase.FAILED,
-    "UPDATING_FAILED": Phase.FAILED,
-    "STOPPED": Phase.FAILED,
-    "ARREARS_DOWN": Phase.FAILED,
-    "DELETING": Phase.DELETING,
-    "OFFLINING": Phase.DELETING,
-}
-_FILE_PHASES = {
-    "processed": Phase.READY,
-    "uploaded": Phase.PENDING,
-    "processing": Phase.PENDING,
-    "error": Phase.FAILED,
-}
-
 
 # DashScope formats times without a zone ('YYYY-MM-DD HH:MM:SS'); they are China Standard Time
 # (providers.md §1.4 [inf]). Reading them as UTC would make a job look 8 hours younger.
@@ -212,7 +178,7 @@ class DashScopeAdapter:
         status = f.status or "processed"
         return Observation(
             remote_id=f.id,
-            phase=_FILE_PHASES.get(status, Phase.PENDING),
+            phase=FILE_PHASES.get(status, Phase.PENDING),
             status=status,
             object=_dump(f),
             outputs={"file_id": f.id, "filename": f.filename},
@@ -227,7 +193,7 @@ class DashScopeAdapter:
         progress = "queued: one training job runs at a time per account" if j.status == "QUEUING" else None
         return Observation(
             remote_id=j.job_id,
-            phase=_JOB_PHASES.get(j.status, Phase.PENDING),
+            phase=JOB_PHASES.get(j.status, Phase.PENDING),
             status=j.status,
             object=_dump(j),
             outputs=outputs,
@@ -248,7 +214,7 @@ class DashScopeAdapter:
         message = "this checkpoint cannot be exported (UNSUPPORTED)" if status == "UNSUPPORTED" else None
         return Observation(
             remote_id=f"{job_id}:{c.checkpoint}",
-            phase=_EXPORT_PHASES.get(status, Phase.PENDING),
+            phase=EXPORT_PHASES.get(status, Phase.PENDING),
             status=status,
             object=_dump(c),
             outputs=outputs,
@@ -267,7 +233,7 @@ class DashScopeAdapter:
         )
         return Observation(
             remote_id=d.deployed_model,
-            phase=_DEPLOYMENT_PHASES.get(d.status, Phase.PENDING),
+            phase=DEPLOYMENT_PHASES.get(d.status, Phase.PENDING),
             status=d.status,
             object=obj,
             outputs={"deployed_model": d.deployed_model, "model_name": d.model_name},
@@ -765,4 +731,4 @@ class DashScopeAdapter:
 
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
-        return deletion.no_delete_api(cls.type, kind)
+        return DASHSCOPE_FACTS.no_delete_api(kind)

@@ -41,12 +41,12 @@ from typing import Any
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS, trainer_model_id
-from reconciler.providers import deletion
 from reconciler.providers.candidates import Candidate, Unrecognised
 from reconciler.providers.errors import NotFoundError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
 from reconciler.providers.wavespeed.client import WaveSpeedClient
+from reconciler.providers.wavespeed.facts import WAVESPEED_FACTS
 from reconciler.providers.wavespeed.outputs import missing_loras, parse_lora_outputs
 from reconciler.providers.wavespeed.types import Prediction, PredictionStatus, TrainerInputs
 
@@ -491,7 +491,7 @@ class WaveSpeedAdapter:
 
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
-        return deletion.no_delete_api(cls.type, kind)
+        return WAVESPEED_FACTS.no_delete_api(kind)
 
 
 __all__ = ["OUTPUT_RETENTION_S", "UPLOAD_RETENTION_S", "WaveSpeedAdapter"]
