@@ -271,10 +271,29 @@ def explain(diagnostics: list[Diagnostic], patches: PatchSet) -> list[Diagnostic
         if d.location.file == patch.file:
             base = nearest_location(base_doc.locations, d.field or "", base_start)
             note = f"patch of {base}"
-        else:
+        elif _touches(patch, d.field):
             note = f"after the patch at {patch.doc.location}"
+        else:
+            out.append(d)  # a base error the patch has nothing to do with reads as it does without it
+            continue
         out.append(replace(d, message=f"{d.message} ({note})"))
     return out
+
+
+def _touches(patch: Patch, field: str | None) -> bool:
+    """Whether the patch wrote `field`, something inside it, or something that contains it."""
+    if not field:
+        return False
+    for path in patch.doc.locations:
+        if not path or path in ("kind", "apiVersion") or path.startswith("metadata.name"):
+            continue
+        if path == field or _inside(path, field) or _inside(field, path):
+            return True
+    return False
+
+
+def _inside(path: str, parent: str) -> bool:
+    return path.startswith(parent + ".") or path.startswith(parent + "[")
 
 
 __all__ = ["Patch", "PatchSet", "explain", "patch_document", "read_patches", "unused"]

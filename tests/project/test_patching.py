@@ -232,3 +232,11 @@ def test_an_empty_patch_set_changes_nothing() -> None:
     plain = load([EXAMPLE / "shared"], cwd=EXAMPLE)
     with_none = load([EXAMPLE / "shared"], cwd=EXAMPLE, patches=[])
     assert plain.manifests.resources.keys() == with_none.manifests.resources.keys()
+
+
+def test_a_base_error_the_patch_does_not_touch_reads_as_without_the_patch(project: Path) -> None:
+    ft = project / "shared" / "money-rain.yaml"
+    ft.write_text(ft.read_text().replace("learning_rate: 2.0e-5", "learning_rate: fast"))
+    plain = [str(d) for d in load([project / "shared"], cwd=project).diagnostics]
+    got = _load(project, "kind: FineTune\nmetadata: {name: money-rain, labels: {env: prod}}\n")
+    assert got == plain and len(got) == 1 and "after the patch" not in got[0]
