@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType, providers_serving
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a ma
     import httpx
 
     from reconciler.models.resources import ProviderConfig
+    from reconciler.providers.economics import Economics, ProviderEconomics
     from reconciler.providers.interface import ProviderAdapter
     from reconciler.providers.plugins import Connection
     from reconciler.sandbox import Sandbox
@@ -255,3 +256,36 @@ def holding_lock(
             yield
     finally:
         store.close()
+
+
+def economics_model(config: ProviderConfig) -> ProviderEconomics | None:
+    """The provider's pure economics (prices, quantities, quotas), from its plugin; imports no client."""
+    from reconciler.providers.plugins import plugin_for
+
+    plugin = plugin_for(config.type.value)
+    return plugin.load_economics(config.spec.endpoint) if plugin is not None else None
+
+
+def provider_economics(
+    providers: Mapping[str, ProviderConfig], quotes: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Economics]:
+    """Provider name -> `Economics`: its table, the manifest's `spec.pricing` and `spec.quota`, and any
+    prices its pricing endpoint quoted for this plan (`quotes`: provider -> address -> Price)."""
+    from reconciler.providers.economics import Economics, PriceBook
+
+    out: dict[str, Economics] = {}
+    for name, config in providers.items():
+        model = economics_model(config)
+        if model is None:
+            continue
+        spec: Any = config.spec
+        book = PriceBook(
+            provider=name,
+            table=model.price_table(),
+            overrides=dict(getattr(spec, "pricing", None) or {}),
+            quotes=dict((quotes or {}).get(name) or {}),
+        )
+        out[name] = Economics(
+            model=model, book=book, quota=model.quota().with_override(getattr(spec, "quota", None))
+        )
+    return out

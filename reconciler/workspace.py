@@ -21,6 +21,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
+from reconciler.engine.costing import budget_problem, price_actions
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.outcomes import ApplyResult
 from reconciler.engine.planning import PlanInputs, make_plan
@@ -45,6 +46,8 @@ from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.notifications import ApplyListener
+from reconciler.providers.economics import FailureExplainer, PriceQuoter
+from reconciler.providers.errors import ProviderError
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
@@ -52,7 +55,14 @@ from reconciler.state.locations import StateLocation, derive_workspace_name, is_
 from reconciler.state.moving import copy_state
 from reconciler.state.ownership import Owner, check_owner, claim
 from reconciler.state.sqlite import default_state_path
-from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store, undeletable_kinds
+from reconciler.wiring import (
+    WiringContext,
+    build_adapters,
+    holding_lock,
+    open_store,
+    provider_economics,
+    undeletable_kinds,
+)
 
 SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"
 
@@ -74,6 +84,14 @@ class WorkspaceError(Exception):
 
 class StalePlanError(WorkspaceError):
     pass
+
+
+class OverBudget(WorkspaceError):
+    """The plan's known cost is above the budget (`--max-cost`); nothing was applied."""
+
+    def __init__(self, message: str, plan: Plan) -> None:
+        super().__init__(message)
+        self.plan = plan
 
 
 @dataclass
@@ -389,6 +407,8 @@ class Workspace:
             if refresh_first
             else None
         )
+        if result is not None:
+            self._explain_failures(result)
         inputs = PlanInputs(
             manifests=manifests,
             records=result.records if result else records,
@@ -406,13 +426,62 @@ class Workspace:
             state_path=self.state_display,
             undeletable=undeletable_kinds(manifests.providers),
             hashes=self.spec_hashes(),
+            economics=provider_economics(manifests.providers),
         )
         plan = make_plan(inputs)
         plan.environment = self.environment
+        if refresh_first:
+            self._quote_prices(plan, manifests)
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
         guard_prunes(plan, manifests, self.paths, allow_empty=self.allow_empty)
         return plan, result
+
+    def _explain_failures(self, result: RefreshResult) -> None:
+        """A FAILED job's log tail (where the provider has a logs endpoint), for the plan to show."""
+        from reconciler.engine.applying import LOG_TAIL_LINES
+
+        for address, obs in result.observations.items():
+            record = result.records.get(address)
+            if obs.phase is not Phase.FAILED or record is None:
+                continue
+            adapter = self.adapters().get(record.provider)
+            if not isinstance(adapter, FailureExplainer):
+                continue
+            try:
+                obs.facts["log_tail"] = adapter.failure_logs(record, LOG_TAIL_LINES)
+            except ProviderError as e:
+                obs.facts["log_tail"] = [f"(the logs could not be read: {e})"]
+
+    def _quote_prices(self, plan: Plan, manifests: ManifestSet) -> None:
+        """Ask the providers that have a pricing endpoint what each new job costs, and price the plan again.
+
+        A read, like refresh, so `plan --refresh=false` skips it (and says the price is unknown
+        where only the endpoint knows it). A failed quote leaves that price unknown, with the reason."""
+        quotes: dict[str, dict[str, Any]] = {}
+        failures: dict[str, str] = {}
+        adapters: dict[str, ProviderAdapter] | None = None
+        for action in plan.actions:
+            if action.action.value not in ("create", "replace") or not action.desired:
+                continue
+            if adapters is None:
+                adapters = self.adapters()
+            adapter = adapters.get(action.provider)
+            if not isinstance(adapter, PriceQuoter):
+                continue
+            try:
+                price = adapter.quote(action.kind, action.desired)
+            except ProviderError as e:
+                failures[action.address] = f"the pricing endpoint did not answer ({e})"
+                continue
+            if price is not None:
+                quotes.setdefault(action.provider, {})[action.address] = price
+        if not quotes and not failures:
+            return
+        plan.cost_total = price_actions(plan.actions, provider_economics(manifests.providers, quotes))
+        for action in plan.actions:
+            if action.address in failures and action.cost is not None and action.cost.money is None:
+                action.cost.unknown = failures[action.address]
 
     # ------------------------------------------------------------------ commands
     def plan(self, *, refresh: bool = True, destroy: bool = False, refresh_only: bool = False) -> Plan:
@@ -444,6 +513,7 @@ class Workspace:
         lock_timeout: float = 0.0,
         refresh: bool = True,
         refresh_only: bool = False,
+        max_cost: tuple[float, str] | None = None,
     ) -> tuple[Plan, ApplyResult | None]:
         """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined).
 
@@ -470,6 +540,10 @@ class Workspace:
                 if plan.errors:
                     self._tell_refused(plan)
                     return plan, None
+                if max_cost is not None:
+                    problem = budget_problem(plan.cost_total, *max_cost)
+                    if problem:
+                        raise OverBudget(problem, plan)
                 if confirm is not None and plan.has_changes and not confirm(plan):
                     return plan, None
                 if plan.mode == "refresh-only":
@@ -486,6 +560,7 @@ class Workspace:
                     self.adapters(),
                     self.clock,
                     options=ApplyOptions(
+                        economics=provider_economics(self.manifests.providers),
                         parallelism=self.parallelism,
                         wait=wait,
                         settle_window_s=self.settle_window_s,
@@ -867,6 +942,7 @@ class Workspace:
 
 __all__ = [
     "MigrationSummary",
+    "OverBudget",
     "RefreshSummary",
     "StalePlanError",
     "StateError",

@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.engine.costing import price_actions
 from reconciler.engine.identity import spec_hashes
+from reconciler.engine.scheduling import schedule_actions
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.envelope import format_duration
@@ -21,6 +23,7 @@ from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
 from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
 from reconciler.models.state import ResourceRecord, StateMeta
+from reconciler.providers.economics import Economics
 from reconciler.providers.facts import ProviderFacts
 from reconciler.providers.interface import Observation, Phase
 from reconciler.providers.plugins import facts_for
@@ -60,12 +63,25 @@ class PlanInputs:
     hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
     # provider type -> its pure facts (status words, replace rules); by default the registered plugin's
     facts: Callable[[str], ProviderFacts] = facts_for
+    # provider name -> its prices, billable quantities and quota (wiring.provider_economics)
+    economics: Mapping[str, Economics] = field(default_factory=dict)
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
     planner = _Planner(inputs)
     actions = planner.destroy_all() if inputs.operation == "destroy" else planner.converge()
+    total = price_actions(actions, inputs.economics)
+    planner.diagnostics += schedule_actions(
+        actions,
+        inputs.records,
+        inputs.observations,
+        inputs.economics,
+        inputs.manifests,
+        now=inputs.now,
+        hours_of=planner.hours_of,
+    )
     return Plan(
+        cost_total=total,
         reconciler_version=inputs.reconciler_version,
         created_at=inputs.created_at,
         operation=inputs.operation,
@@ -296,6 +312,8 @@ class _Planner:
             action.action = ActionType.REPLACE
             action.drift = True
             action.change_class = _FORCED_CLASS[r.kind]
+            if obs.facts.get("log_tail"):  # why it failed, in the provider's own words (display only)
+                action.facts["log_tail"] = list(obs.facts["log_tail"])
             word = {
                 "FineTune": "job",
                 "Deployment": "deployment",
@@ -586,6 +604,7 @@ class _Planner:
         return None
 
     def _add_cost(self, action: Action, r: Resource) -> None:
+        """Training steps (the money and GPU-hours are added for every action by engine/costing.py)."""
         if r.kind is not Kind.FINE_TUNE:
             return
         steps = self._training_steps(r)
@@ -600,6 +619,12 @@ class _Planner:
         else:
             cost.note = "a new training job (hours of GPU time)"
         action.cost = cost
+
+    def hours_of(self, address: str) -> float | None:
+        """The estimated duration of the training a resource declares (for queue estimates)."""
+        r = self.m.resources.get(address)
+        steps = self._training_steps(r) if r is not None and r.kind is Kind.FINE_TUNE else None
+        return r.spec.estimated_gpu_hours(steps) if r is not None and steps is not None else None
 
     def _training_steps(self, r: Resource) -> int | None:
         """The provider's count (its spec model's rule) over the samples of the datasets it trains on."""

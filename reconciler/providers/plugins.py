@@ -31,6 +31,7 @@ from reconciler.providers.facts import NoFacts, ProviderFacts
 
 if TYPE_CHECKING:
     from reconciler.models.resources import ProviderConfig
+    from reconciler.providers.economics import ProviderEconomics
     from reconciler.providers.interface import ProviderAdapter
 
 ENTRY_POINT_GROUP = "reconciler.providers"
@@ -65,6 +66,9 @@ class ProviderPlugin:
     adapter: str = ""  # "module:function", an AdapterFactory
     adapter_class: str = ""  # "module:Class": its CAPABILITIES and no_delete_api, without a client
     emulator: str | None = None  # "module:Class" of its sandbox emulator (a ProviderEmulator)
+    # "module:Class" of its ProviderEconomics (prices with their sources, quantities, quotas),
+    # constructed with the Provider's endpoint; none: every price unknown, no quota
+    economics: str | None = None
 
     def build_adapter(self, config: ProviderConfig, connection: Connection) -> ProviderAdapter:
         factory: AdapterFactory = _attribute(self.adapter)
@@ -78,6 +82,12 @@ class ProviderPlugin:
         """Row label -> cell of the README's provider table (the adapter class's CAPABILITIES)."""
         rows: Mapping[str, str] = getattr(self.load_adapter_class(), "CAPABILITIES", {})
         return rows
+
+    def load_economics(self, endpoint: str) -> ProviderEconomics | None:
+        if not self.economics:
+            return None
+        model: ProviderEconomics = _attribute(self.economics)(endpoint)
+        return model
 
     def new_emulator(self) -> Any:
         return _attribute(self.emulator)() if self.emulator else None

@@ -84,10 +84,12 @@ def test_an_offline_plan_imports_no_provider_client_and_no_diff_library(tmp_path
     shutil.copytree(REPO / example, tmp_path / "m", ignore=shutil.ignore_patterns(".reconciler"))
     modules = modules_after(tmp_path, "plan", "-f", "m", "--refresh=false")
     assert "reconciler.engine.planning" in modules
-    # a provider's plugin and its facts (status words, replacement rules: pure data) are all a plan
-    # needs of it: the package (whose names load lazily) and those modules, never its client or adapter
-    pure = {p for name in PROVIDERS for p in (name, name + ".plugin", name + ".facts")}
+    # a provider's plugin, its facts (status words, replacement rules) and its economics (prices,
+    # quotas): pure data, all a plan needs of it: the package (whose names load lazily) and those
+    # modules, never its client or adapter
+    pure = {p for name in PROVIDERS for p in (name, name + ".plugin", name + ".facts", name + ".economics")}
     assert any(m.endswith(".facts") for m in modules)  # the planner asked a provider
+    assert any(m.endswith(".economics") for m in modules)  # and priced the plan
     assert [
         m for m in loaded(modules, ("httpx", *EMULATOR, *PROVIDERS, "sqlite_utils")) if m not in pure
     ] == []

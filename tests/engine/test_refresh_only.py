@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from reconciler.engine.drift_only import accept, make_refresh_only_plan
-from reconciler.models.plans import ActionType
+from reconciler.models.plans import PLAN_FORMAT_VERSION, ActionType
 from reconciler.models.state import ResourceRecord, StateMeta
 from reconciler.providers.dashscope.client import DashScopeClient
 from reconciler.providers.interface import Observation, Phase
@@ -143,7 +143,11 @@ def test_a_format_1_0_plan_is_still_read_as_a_normal_plan(make_env):
 
     env = make_env()
     data = json.loads(plan_to_json(env.workspace().plan()))
-    assert data["format_version"] == "1.1" and "summary" in data and data["mode"] == "normal"
+    assert (
+        data["format_version"] == PLAN_FORMAT_VERSION == "1.2"
+        and "summary" in data
+        and data["mode"] == "normal"
+    )
     for key in ("mode", "environment", "summary"):
         data.pop(key)
     data["format_version"] = "1.0"

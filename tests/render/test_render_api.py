@@ -16,6 +16,7 @@ PUBLIC = {
     "print_apply_result",
     "print_plan",
     "summary_line",
+    "cost_output_text",
 }
 
 

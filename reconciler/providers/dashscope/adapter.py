@@ -709,6 +709,12 @@ class DashScopeAdapter:
             self.client.scale_deployment(record.remote_id or "", int(desired.spec["capacity"]))
         )
 
+    def failure_logs(self, record: ResourceRecord, lines: int) -> list[str]:
+        """The tail of a failed job's `/logs` (providers.md §1.4), for the plan and the apply summary."""
+        if record.kind != "FineTune" or not record.remote_id:
+            return []
+        return self.client.fine_tune_log_tail(record.remote_id, lines)
+
     def cancel(self, record: ResourceRecord) -> Observation:
         self.client.cancel_fine_tune(record.remote_id or "")
         return self._job_obs(self.client.get_fine_tune(record.remote_id or ""))

@@ -53,6 +53,7 @@ from reconciler.providers.dashscope.types import (
     FineTunePage,
     ValidationDetailsPage,
 )
+from reconciler.providers.errors import redact
 from reconciler.providers.http import Retry, RetryPolicy
 
 log = logging.getLogger("reconciler.providers.dashscope")
@@ -377,6 +378,15 @@ class DashScopeClient(ProviderClient):
             parse=lambda b: FineTuneLogs.model_validate(b["output"]),
             expected="output: {total, logs}",
         )
+
+    def fine_tune_log_tail(self, job_id: str, lines: int = 20) -> list[str]:
+        """The last `lines` log lines (two reads: the total, then the tail; `offset` = lines skipped),
+        with the API key scrubbed should a line ever quote it."""
+        total = self.fine_tune_logs(job_id, offset=0, line=1).total
+        tail = self.fine_tune_logs(
+            job_id, offset=max(0, total - lines), line=max(1, min(lines, LOG_MAX_LINES))
+        )
+        return [redact(line, *self.secrets) for line in tail.logs[-lines:]]
 
     def validation_results(self, job_id: str) -> list[str]:
         """Checkpoints whose validation preview succeeded (empty until training finishes)."""

@@ -35,4 +35,5 @@ PLUGIN = ProviderPlugin(
     adapter="reconciler.providers.dashscope.plugin:build_adapter",
     adapter_class="reconciler.providers.dashscope.adapter:DashScopeAdapter",
     emulator="reconciler.sandbox.dashscope:DashScopeEmulator",
+    economics="reconciler.providers.dashscope.economics:DashScopeEconomics",
 )

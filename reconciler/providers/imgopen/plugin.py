@@ -33,4 +33,5 @@ PLUGIN = ProviderPlugin(
     adapter="reconciler.providers.imgopen.plugin:build_adapter",
     adapter_class="reconciler.providers.imgopen.adapter:ImgOpenAdapter",
     emulator="reconciler.sandbox.imgopen:ImgOpenEmulator",
+    economics="reconciler.providers.imgopen.economics:ImgOpenEconomics",
 )

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.models.costs import Price
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS, trainer_model_id
 from reconciler.providers.candidates import Candidate, Unrecognised
@@ -484,6 +485,23 @@ class WaveSpeedAdapter:
                 self.client.delete_predictions([record.remote_id])
             except NotFoundError:
                 return
+
+    def quote(self, kind: str, spec: Mapping[str, Any]) -> Price | None:
+        """What this training will cost, from WaveSpeed's pricing endpoint (providers.md §2.7).
+
+        Asked with the trainer inputs the create would send, without `data` (its URL exists only
+        after the upload; the price depends on the training parameters, not on the zip's address)."""
+        if kind != "FineTune" or not spec.get("trainer"):
+            return None
+        model_id = trainer_model_id(str(spec["trainer"]))
+        inputs = {k: v for k, v in self._wanted_inputs(model_id, spec, None).items() if v is not None}
+        amount = self.client.model_pricing(model_id, inputs)
+        return Price(
+            amount,
+            "USD",
+            "run",
+            f"WaveSpeed pricing endpoint (POST /api/v3/model/pricing, {model_id}, asked {iso_utc(self.clock.now())})",
+        )
 
     def download(self, url: str, destination: str) -> tuple[int, str]:
         """LoRA outputs expire after 7 days: `reconciler output --download` keeps a copy."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -316,6 +316,19 @@ class WaveSpeedClient(ProviderClient):
         """`POST /api/v3/wavespeed-ai/<trainer>` — one LoRA training run."""
         return self.submit(trainer_model_id(trainer), inputs.to_body(), webhook=webhook)
 
+    def model_pricing(self, model_id: str, inputs: Mapping[str, Any]) -> float:
+        """`POST /api/v3/model/pricing` `{"model_id", "inputs"}` -> `data.unit_price`: what one request
+        with these inputs costs (providers.md §2.7 [sdk-desktop]). A read: safe to retry."""
+        return self._call(
+            "POST",
+            f"{API_PATH}/model/pricing",
+            operation="model_pricing",
+            retry=Retry.IDEMPOTENT,
+            json={"model_id": model_id, "inputs": dict(inputs)},
+            parse=_unit_price,
+            expected="data: {unit_price}",
+        )
+
     def get_result(self, prediction_id: str) -> Prediction:
         """`GET /api/v3/predictions/{id}/result` — the canonical poll (`data.urls.get`)."""
         return self._call(
@@ -428,6 +441,13 @@ class WaveSpeedClient(ProviderClient):
                 r, operation="download", now=self._clock.now(), api_key=key
             ),
         )
+
+
+def _unit_price(data: Any) -> float:
+    price = data["unit_price"] if isinstance(data, dict) else None
+    if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+        raise ValueError("data.unit_price is not a non-negative number")
+    return float(price)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:

@@ -32,4 +32,5 @@ PLUGIN = ProviderPlugin(
     adapter="reconciler.providers.wavespeed.plugin:build_adapter",
     adapter_class="reconciler.providers.wavespeed.adapter:WaveSpeedAdapter",
     emulator="reconciler.sandbox.wavespeed:WaveSpeedEmulator",
+    economics="reconciler.providers.wavespeed.economics:WaveSpeedEconomics",
 )
