@@ -10,6 +10,7 @@ Every CLI command is a thin wrapper over a method here. The workspace owns the s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import threading
@@ -18,12 +19,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
 from reconciler.engine.costing import budget_problem, price_actions
+from reconciler.engine.events import ApplyEvent, EventCallback, EventSink, retry_events
 from reconciler.engine.identity import spec_hashes
-from reconciler.engine.outcomes import ApplyResult
+from reconciler.engine.moves import plan_moves
+from reconciler.engine.outcomes import ApplyResult, ResourceOutcome
 from reconciler.engine.planning import PlanInputs, make_plan
 from reconciler.engine.progress import ProgressSink, SilentProgress
 from reconciler.engine.recovering import (
@@ -37,14 +39,16 @@ from reconciler.engine.recovering import (
     unlooked,
 )
 from reconciler.engine.refreshing import RefreshResult, refresh
+from reconciler.engine.targeting import unknown_addresses
 from reconciler.loading import ManifestError, load_manifests
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.project_file import Selection
+from reconciler.models.diagnostics import Diagnostics, Severity
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
-from reconciler.models.plans import Plan
+from reconciler.models.plans import ActionType, Plan
 from reconciler.models.resources import ManifestSet
-from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.models.state import Event, ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.notifications import ApplyListener
 from reconciler.providers.economics import FailureExplainer, PriceQuoter
 from reconciler.providers.errors import ProviderError
@@ -55,6 +59,7 @@ from reconciler.state.locations import StateLocation, derive_workspace_name, is_
 from reconciler.state.moving import copy_state
 from reconciler.state.ownership import Owner, check_owner, claim
 from reconciler.state.sqlite import default_state_path
+from reconciler.version import __version__
 from reconciler.wiring import (
     WiringContext,
     build_adapters,
@@ -76,6 +81,28 @@ def settle_window_from_env() -> float:
         return parse_duration(raw).total_seconds()
     except ValueError as e:
         raise WorkspaceError(f"{SETTLE_WINDOW_ENV}={raw!r}: {e}; use a duration such as 90s or 5m") from None
+
+
+class _Both:
+    """Two progress sinks fed the same reports (the CLI's view and an `on_event` callback)."""
+
+    def __init__(self, first: ProgressSink, second: ProgressSink) -> None:
+        self.first, self.second = first, second
+        self.wants_ids = True
+
+    def started(self, address: str, action: str) -> None:
+        self.first.started(address, action)
+        self.second.started(address, action)
+
+    def waiting(
+        self, address: str, status: str, elapsed: float, hint: str | None, remote_id: str | None = None
+    ) -> None:
+        self.first.waiting(address, status, elapsed, hint, remote_id)
+        self.second.waiting(address, status, elapsed, hint, remote_id)
+
+    def finished(self, outcome: ResourceOutcome) -> None:
+        self.first.finished(outcome)
+        self.second.finished(outcome)
 
 
 class WorkspaceError(Exception):
@@ -391,6 +418,8 @@ class Workspace:
         refresh_first: bool,
         operation: str,
         recovered: tuple[dict[str, ResourceRecord], list[Resolution]] | None = None,
+        targets: Iterable[str] = (),
+        replace: Iterable[str] = (),
     ) -> tuple[Plan, RefreshResult | None]:
         manifests = self.manifests
         meta = store.meta()
@@ -401,6 +430,12 @@ class Workspace:
                 else (store.all(), unlooked(store.open_journal()))
             )
         records, resolutions = recovered
+        targets, replace = list(targets), list(replace)
+        self._check_addresses(records, targets, replace)
+        # renames first (metadata.moved_from): refresh and the planner see the state as it will be
+        moves = plan_moves(manifests, records) if operation == "apply" else None
+        if moves is not None:
+            records = moves.records
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
         result = (
             self._refresh(store, records, frozenset(blocked), discover=operation == "apply")
@@ -427,15 +462,38 @@ class Workspace:
             undeletable=undeletable_kinds(manifests.providers),
             hashes=self.spec_hashes(),
             economics=provider_economics(manifests.providers),
+            targets=frozenset(targets) if targets else None,
+            replace=frozenset(replace),
+            moved=moves.moved if moves is not None else {},
         )
         plan = make_plan(inputs)
         plan.environment = self.environment
         if refresh_first:
             self._quote_prices(plan, manifests)
+        for d in moves.diagnostics if moves is not None else []:
+            (plan.errors if d.severity.value == "error" else plan.warnings).append(d.to_dict())
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
         guard_prunes(plan, manifests, self.paths, allow_empty=self.allow_empty)
         return plan, result
+
+    def _check_addresses(
+        self, records: dict[str, ResourceRecord], targets: list[str], replace: list[str]
+    ) -> None:
+        """--target names anything declared or in state; --replace something declared (and so kept)."""
+        declared = set(self.manifests.resources)
+        problems = unknown_addresses("--target", targets, declared | set(records))
+        problems += unknown_addresses(
+            "--replace", [a for a in replace if a in declared or a not in records], declared
+        )
+        problems += [
+            f"--replace {a}: is in state but no longer declared, so this plan deletes it; "
+            "declare it again to replace it"
+            for a in replace
+            if a in records and a not in declared
+        ]
+        if problems:
+            raise WorkspaceError("\n  ".join(problems))
 
     def _explain_failures(self, result: RefreshResult) -> None:
         """A FAILED job's log tail (where the provider has a logs endpoint), for the plan to show."""
@@ -484,18 +542,31 @@ class Workspace:
                 action.cost.unknown = failures[action.address]
 
     # ------------------------------------------------------------------ commands
-    def plan(self, *, refresh: bool = True, destroy: bool = False, refresh_only: bool = False) -> Plan:
+    def plan(
+        self,
+        *,
+        refresh: bool = True,
+        destroy: bool = False,
+        targets: Iterable[str] = (),
+        replace: Iterable[str] = (),
+        refresh_only: bool = False,
+    ) -> Plan:
         """Read-only: the state database is left byte-for-byte unchanged.
 
-        `refresh_only`: drift alone — the state against what the providers say now, ignoring the
-        manifests (`engine/drift_only.py`), as Terraform's `plan -refresh-only`.
-        """
+        `targets`: limit the plan to these addresses and their upstreams (`--target`);
+        `replace`: rebuild these although unchanged (`--replace`); `refresh_only`: drift alone — the
+        state against what the providers say now, ignoring the manifests (`engine/drift_only.py`), as
+        Terraform's `plan -refresh-only`."""
         store = self.open_state(readonly=True)
         try:
             if refresh_only:
                 return self._refresh_only_plan(store, self._recover(store, wait=False, write=False))
             plan, _ = self._plan_from(
-                store, refresh_first=refresh, operation="destroy" if destroy else "apply"
+                store,
+                refresh_first=refresh,
+                operation="destroy" if destroy else "apply",
+                targets=targets,
+                replace=replace,
             )
             return plan
         finally:
@@ -512,14 +583,27 @@ class Workspace:
         stop: threading.Event | None = None,
         lock_timeout: float = 0.0,
         refresh: bool = True,
+        targets: Iterable[str] = (),
+        replace: Iterable[str] = (),
+        on_event: EventCallback | None = None,
         refresh_only: bool = False,
         max_cost: tuple[float, str] | None = None,
     ) -> tuple[Plan, ApplyResult | None]:
         """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined).
 
-        `refresh_only` (or a saved refresh-only plan): accept drift into the state, change nothing remote.
-        """
+        `on_event` is called with each `ApplyEvent` as the apply runs (started, progress, retried,
+        finished), from worker threads; `progress` is the lower-level `ProgressSink` (the CLI's view).
+        `targets`/`replace` as for `plan`; both are ignored for a saved plan (it was made with them).
+        `refresh_only` (or a saved refresh-only plan): accept drift into the state, change nothing remote."""
         self._preflight()
+        targets, replace = list(targets), list(replace)
+        if (targets or replace) and plan is None:  # a bad address changes nothing: checked before any write
+            self._check_addresses(self.records(), targets, replace)
+        if plan is None and not destroy and any(r.moved_from for r in self.manifests):
+            found = plan_moves(self.manifests, self.records()).diagnostics
+            refused = [d for d in found if d.severity is Severity.ERROR]
+            if refused:  # a chain or a conflicting move: refused before anything is written
+                raise ManifestError(Diagnostics(refused))
         store = self.open_state(readonly=False)
         try:
             with store.lock("destroy" if destroy else "apply", timeout=lock_timeout):
@@ -534,6 +618,8 @@ class Workspace:
                         refresh_first=refresh,
                         recovered=recovered,
                         operation="destroy" if destroy else "apply",
+                        targets=targets,
+                        replace=replace,
                     )
                 else:
                     self._check_saved(plan, store)
@@ -550,11 +636,14 @@ class Workspace:
                     return plan, self._accept_drift(store, plan)
                 if refreshed is not None:
                     self._persist_refresh(store, refreshed)
+                if on_event is not None:
+                    sink = EventSink(on_event, self.estimates(plan))
+                    progress = sink if progress is None else _Both(progress, sink)
                 from reconciler.engine.applying import ApplyOptions, Executor  # only apply executes
 
-                sink: ProgressSink | None = progress
+                listened: ProgressSink | None = progress
                 for listener in self.listeners:
-                    sink = listener.progress(sink or SilentProgress())
+                    listened = listener.progress(listened or SilentProgress())
                 executor = Executor(
                     store,
                     self.adapters(),
@@ -566,11 +655,12 @@ class Workspace:
                         settle_window_s=self.settle_window_s,
                         verify_content=self._verify_content,
                     ),
-                    progress=sink,
+                    progress=listened,
                     stop=stop,
                 )
                 try:
-                    result = executor.apply(plan)
+                    with retry_events(on_event) if on_event is not None else contextlib.nullcontext():
+                        result = executor.apply(plan)
                 except BaseException as e:
                     for listener in self.listeners:
                         listener.apply_finished(plan, None, e)
@@ -633,6 +723,24 @@ class Workspace:
             )
         return result
 
+    def estimates(self, plan: Plan) -> dict[str, float]:
+        """Expected seconds of each training in `plan`, from its cost estimate (display only).
+
+        Against the sandbox, divided by its time scale: the emulator compresses training, and an
+        estimate of hours for a job that ends in seconds would say nothing.
+        """
+        out: dict[str, float] = {}
+        for a in plan.actions:
+            hours = a.cost.estimated_gpu_hours if a.cost is not None else None
+            if not hours or a.action not in (ActionType.CREATE, ActionType.REPLACE):
+                continue
+            seconds = hours * 3600.0
+            provider = self.manifests.providers.get(a.provider)
+            if provider is not None and provider.spec.is_sandbox:
+                seconds /= float(self.wiring.sandbox_instance().time_scale)
+            out[a.address] = seconds
+        return out
+
     def _verify_content(self, source_path: str) -> str:
         """Apply's re-check of a dataset before upload: stat'ed against the cache, changed files re-read."""
         return content_digest(source_path, self.content_cache)
@@ -671,6 +779,7 @@ class Workspace:
         try:
             with store.lock("refresh", timeout=lock_timeout):
                 records, resolutions = self._recover(store, wait=False, write=True)
+                records = plan_moves(self.manifests, records).records  # a renamed object is not adopted twice
                 held = frozenset(r.address for r in resolutions if r.blocks)
                 result = self._refresh(store, records, held)
                 self._persist_refresh(store, result)
@@ -864,6 +973,14 @@ class Workspace:
         finally:
             store.close()
 
+    def events(self, address: str | None = None, limit: int = 100) -> list[Event]:
+        """The state's history, oldest first: what each apply, refresh and move recorded (read only)."""
+        store = self.open_state(readonly=True)
+        try:
+            return store.events(address, limit)
+        finally:
+            store.close()
+
     def state_rm(self, addresses: list[str], *, lock_timeout: float = 0.0) -> list[str]:
         store = self.open_state(readonly=False)
         try:
@@ -874,6 +991,19 @@ class Workspace:
                 for a in addresses:
                     store.remove(a, event="state-rm", detail={})
                 return addresses
+        finally:
+            store.close()
+
+    def state_mv(self, old: str, new: str, *, lock_timeout: float = 0.0) -> ResourceRecord:
+        """Move OLD's record to NEW (same kind, NEW not in state): the same provider object under a new
+        address, its dependents' lineage re-pointed. Nothing remote changes. Returns the moved record."""
+        store = self.open_state(readonly=False)
+        try:
+            with store.lock("state mv", timeout=lock_timeout):
+                store.move(old, new)
+                moved = store.get(new)
+                assert moved is not None  # the move committed it
+                return moved
         finally:
             store.close()
 
@@ -941,6 +1071,7 @@ class Workspace:
 
 
 __all__ = [
+    "ApplyEvent",
     "MigrationSummary",
     "OverBudget",
     "RefreshSummary",

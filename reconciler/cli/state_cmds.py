@@ -64,6 +64,30 @@ def state_rm(
         click.echo(f"Removed {a} from state (left on the provider).")
 
 
+@state_group.command("mv")
+@manifest_options
+@click.argument("old")
+@click.argument("new")
+@lock_option
+@handle_errors
+def state_mv(paths: tuple[str, ...], state_path: str | None, old: str, new: str, lock_timeout: float) -> None:
+    """Move a resource's state to a new address: the same provider object under another name.
+
+    OLD and NEW are addresses of one kind (Kind/name); NEW must not be in state. Dependents keep
+    knowing which object they were built from, so after renaming the resource in the manifests
+    too, plan shows no retrain and no redeploy. Nothing remote changes. (To rename by a manifest
+    edit alone, set metadata.moved_from on the renamed resource instead.)
+
+    \b
+    Example:
+      reconciler state mv -f manifests/quickstart FineTune/money-rain FineTune/money-rain-v1
+    """
+    record = workspace(paths, state_path).state_mv(old, new, lock_timeout=lock_timeout)
+    click.echo(
+        f"Moved {old} to {record.address} ({record.remote_id or 'no remote id'}); nothing remote changed."
+    )
+
+
 @state_group.command("resolve")
 @manifest_options
 @click.argument("address")

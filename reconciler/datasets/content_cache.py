@@ -127,9 +127,9 @@ def rules_fingerprint() -> str:
     """Which code made a cache: this format, this Python, and the modules that hash and check."""
     global _fingerprint
     if _fingerprint is None:
-        from reconciler import __version__
         from reconciler.datasets import dashscope_layout, hashing, layouts, media, sources, wavespeed_layout
         from reconciler.models import wavespeed
+        from reconciler.version import __version__
 
         parts = [str(_FORMAT), __version__, sys.version.split()[0], str(marshal.version)]
         for module in (dashscope_layout, hashing, layouts, media, sources, wavespeed_layout, wavespeed):

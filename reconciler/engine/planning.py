@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.engine import moves, targeting
 from reconciler.engine.costing import price_actions
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.scheduling import schedule_actions
@@ -54,6 +55,9 @@ class PlanInputs:
     now: float = 0.0  # epoch seconds, for "running for 2h13m"
     refreshed: bool = True
     operation: str = "apply"  # apply | destroy
+    targets: frozenset[str] | None = None  # --target: these and their upstreams (engine/targeting.py)
+    replace: frozenset[str] = frozenset()  # --replace: rebuild these although unchanged
+    moved: Mapping[str, str] = field(default_factory=dict)  # new address -> old (engine/moves.py)
     reconciler_version: str = "0"
     created_at: str = ""
     manifest_paths: list[str] = field(default_factory=list)
@@ -70,6 +74,9 @@ class PlanInputs:
 def make_plan(inputs: PlanInputs) -> Plan:
     planner = _Planner(inputs)
     actions = planner.destroy_all() if inputs.operation == "destroy" else planner.converge()
+    if inputs.targets is not None:
+        actions, notes = targeting.limit_to_targets(actions, inputs.targets)
+        planner.diagnostics.extend(notes)
     total = price_actions(actions, inputs.economics)
     planner.diagnostics += schedule_actions(
         actions,
@@ -90,6 +97,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
         lineage=inputs.meta.lineage,
         serial=inputs.meta.serial,
         refreshed=inputs.refreshed,
+        targets=sorted(inputs.targets or ()),
         actions=actions,
         errors=[d.to_dict() for d in planner.diagnostics if d.severity is Severity.ERROR],
         warnings=[d.to_dict() for d in planner.diagnostics if d.severity is Severity.WARNING],
@@ -112,6 +120,7 @@ class _Planner:
     def converge(self) -> list[Action]:
         for address in self.order:
             self.actions[address] = self._plan_desired(self.m.resources[address])
+        moves.mark_moved(self.actions, self.i.moved)
         prunes = self._plan_prunes()
         for action in self.actions.values():
             why = self._no_delete_api(action.provider, action.kind)
@@ -175,6 +184,10 @@ class _Planner:
             # a create has no change class, except that a new training job costs what a retrain costs
             action.change_class = ChangeClass.RETRAIN if r.kind is Kind.FINE_TUNE else None
             action.reason = "not in state" + ("" if self.i.refreshed else " (refresh skipped)")
+            if address in self.i.replace:
+                action.warnings.append(
+                    "--replace: not in state yet, so it is created; there is nothing to replace"
+                )
             action.changes = [
                 FieldChange(path=p, before=None, after=v, change_class=self._class_of(r, p))
                 for p, v in _flatten(action.desired or {}).items()
@@ -198,13 +211,18 @@ class _Planner:
             changes, content_facts = self._field_changes(r, record)
             changes = [c for c in changes if not _ignored(c.path, ignore)]
             action.facts.update(content_facts)
+        # a reference renamed along with its upstream (metadata.moved_from) is the same object
+        relabelled = moves.renamed_references(r, record, self.i.records, changes)
+        renamed = [c for c, before in zip(relabelled, changes, strict=True) if c != before]
+        changes = relabelled
         forced_by = self._forced_by(r)
         stale = [] if forced_by else self._stale_lineage(r, record, hash_moved=spec_changed)
         local_changes = self._local_changes(r, record)
+        requested = address in self.i.replace  # --replace
 
         structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
-        if forced_by or structural or stale:
-            forced = bool(forced_by or stale)
+        if forced_by or structural or stale or requested:
+            forced = bool(forced_by or stale or requested)
             cls = max(
                 [c.change_class for c in structural] + ([_FORCED_CLASS[r.kind]] if forced else []),
                 key=lambda c: c.rank,
@@ -213,7 +231,12 @@ class _Planner:
             action.change_class = cls
             action.changes = changes
             action.reason = self._replace_reason(changes, forced_by, cls, action.facts, stale, r.kind.value)
-            action.replace_mode = self._replace_mode(r, record, changes, forced)
+            if requested:
+                action.facts["replacement"] = "requested"
+                action.reason = "replacement requested (--replace)" + (
+                    "" if action.reason == f"inputs changed forces {cls.value}" else f"; {action.reason}"
+                )
+            action.replace_mode = self._replace_mode(r, record, changes, bool(forced_by or stale))
             self._running_job_note(r, record, obs, action)
             self._add_cost(action, r)
             self._guard_destroy(r, action)
@@ -235,6 +258,7 @@ class _Planner:
             action.change_class = ChangeClass.LOCAL
             action.changes = changes + local_changes
             action.reason = "local fields only: recorded in state, no provider call"
+            moves.reference_note(action, renamed)
             return action
 
         if obs is not None and obs.phase is Phase.PENDING:
@@ -521,6 +545,8 @@ class _Planner:
             a = self.actions.get(dep)
             if a is None:
                 continue
+            if a.kind == Kind.DATASET.value and a.facts.get("replacement") == "requested" and not a.changes:
+                continue  # the same content uploaded again: what was trained on it is unchanged
             if (
                 a.action is ActionType.REPLACE
                 or a.action is ActionType.CREATE

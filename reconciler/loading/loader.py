@@ -303,6 +303,7 @@ def _load_resources(
             spec=spec,
             lifecycle=doc.lifecycle,
             labels=dict(doc.metadata.labels),
+            moved_from=doc.metadata.moved_from,
             location=doc.loc(""),
             field_locations=dict(doc.doc.locations),
         )

@@ -121,6 +121,7 @@ class Action(_Data):
     labels: dict[str, str] = Field(default_factory=dict)
     lifecycle: dict[str, Any] = Field(default_factory=dict)
     drift: bool = False  # the action exists because the provider changed, not the manifest
+    moved_from: str | None = None  # the address whose state apply moves here first (a rename: same object)
     # display only
     reason: str = ""
     changes: list[FieldChange] = Field(default_factory=list)
@@ -163,6 +164,9 @@ class Plan(_Data):
     lineage: str | None = None
     serial: int = 0
     refreshed: bool = True
+    targets: list[str] = Field(
+        default_factory=list
+    )  # --target: a partial plan (display, and apply's warning)
     actions: list[Action] = Field(default_factory=list)  # dependency order (deletes in reverse)
     errors: list[dict[str, Any]] = Field(
         default_factory=list

@@ -86,7 +86,8 @@ def heading(action: Action) -> str:
         else ""
     )
     word = "no change" if action.action is ActionType.NOOP else action.action.value
-    return f"{action.address}  {word}{cls}"
+    moved = f" (moved from {action.moved_from})" if action.moved_from else ""
+    return f"{action.address}{moved}  {word}{cls}"
 
 
 def symbol(action: Action) -> str:

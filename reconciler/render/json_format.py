@@ -29,6 +29,13 @@ class PlanFormatError(ValueError):
 def plan_to_json(plan: Plan) -> str:
     """Indented, UTF-8, `format_version` first, ending with a newline. Deterministic for one plan."""
     data = plan.model_dump(mode="json")
+    # Written only when used, so a plan with no --target and no rename is the 1.0 document it was
+    # (and an older reader of this major version still reads it).
+    if not data.get("targets"):
+        data.pop("targets", None)
+    for action in data.get("actions", []):
+        if action.get("moved_from") is None:
+            action.pop("moved_from", None)
     # derived, for CI scripts: how many changes are drift and how many come from the manifests
     ordered = {"format_version": data.pop("format_version"), **data, "summary": plan.summary().model_dump()}
     return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
@@ -61,7 +68,7 @@ def plan_from_json(text: str | bytes) -> Plan:
             f"{ours[0]}.x only. Make the plan again with this reconciler (`reconciler plan --out plan.json`)"
             + (", or upgrade reconciler" if theirs[0] > ours[0] else "")
         )
-    data.pop("summary", None)  # derived from the actions (1.1+); recomputed, never trusted
+    data.pop("summary", None)  # derived from the actions (1.2+); recomputed, never trusted
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
