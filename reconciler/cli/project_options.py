@@ -57,6 +57,19 @@ def _given() -> tuple[tuple[str | None, bool], tuple[str | None, bool]]:
     return meta.get("env", (None, False)), meta.get("project_file", (None, False))
 
 
+def project_flags(ctx: click.Context) -> list[str]:
+    """`--project FILE` / `--env NAME` as given on the command line (RECONCILER_ENV repeats itself)."""
+    meta = ctx.meta.get(_META, {})
+    words: list[str] = []
+    project_file, _ = meta.get("project_file", (None, False))
+    env, from_var = meta.get("env", (None, False))
+    if project_file is not None:
+        words += ["--project", str(project_file)]
+    if env is not None and not from_var:
+        words += ["--env", str(env)]
+    return words
+
+
 def project_given() -> bool:
     """`--project` or `--env` on the command line (not from RECONCILER_ENV)."""
     (env, env_from_var), (project_file, _) = _given()
@@ -104,4 +117,12 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
-__all__ = ["ENV_ENV", "chosen_project", "project_given", "chosen_selection", "project_options", "warn"]
+__all__ = [
+    "ENV_ENV",
+    "chosen_project",
+    "project_flags",
+    "project_given",
+    "chosen_selection",
+    "project_options",
+    "warn",
+]

@@ -224,6 +224,8 @@ class UnsetWebhook:
 class _NotifyingProgress:
     """Passes every hook on to the caller's sink, and tells the notifier what finished."""
 
+    wants_ids = True  # the finished job's id goes into the notification (one state read per step)
+
     def __init__(self, inner: ProgressSink, notifier: WebhookNotifier) -> None:
         self._inner = inner
         self._notifier = notifier
@@ -231,8 +233,10 @@ class _NotifyingProgress:
     def started(self, address: str, action: str) -> None:
         self._inner.started(address, action)
 
-    def waiting(self, address: str, status: str, elapsed: float, hint: str | None) -> None:
-        self._inner.waiting(address, status, elapsed, hint)
+    def waiting(
+        self, address: str, status: str, elapsed: float, hint: str | None, remote_id: str | None = None
+    ) -> None:
+        self._inner.waiting(address, status, elapsed, hint, remote_id)
 
     def finished(self, outcome: ResourceOutcome) -> None:
         self._inner.finished(outcome)

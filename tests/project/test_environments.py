@@ -215,3 +215,13 @@ def test_every_manifest_command_takes_env(project: Path) -> None:
         assert "money-rain" in r.output, args
     r = run("refresh", "--env", "dev")
     assert r.exit_code == 0 and "Refreshed 3 resource(s)." in r.output
+
+
+def test_hints_repeat_the_environment_and_work_as_printed(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    r = run("plan", "--env", "prod", "--out", str(out))
+    assert f"apply exactly it with: reconciler apply --env prod {out}" in r.output
+    hint = r.output.split("apply exactly it with: ", 1)[1].splitlines()[0].split()
+    assert hint[0] == "reconciler"
+    r = run(*hint[1:])
+    assert r.exit_code == 0 and "3 succeeded" in r.output
