@@ -92,6 +92,7 @@ def test_apply_posts_each_long_job_and_the_end_of_apply(
     ft, _, end = receiver.bodies
     assert ft["schema"] == "reconciler.notification/1" and ft["environment"] == "dev"
     assert ft["resource"]["outcome"] == "succeeded" and ft["resource"]["action"] == "create"
+    assert ft["resource"]["remote_id"].startswith("ft-")  # the job id, from the state
     assert ft["text"].startswith("[dev] FineTune/money-rain create finished")
     assert end["summary"]["ok"] and end["summary"]["succeeded"] == 3 and end["summary"]["failed"] == 0
     assert SECRET not in r.output
