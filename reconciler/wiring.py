@@ -153,6 +153,7 @@ CAPABILITY_ROWS = (
     "FineTune",
     "CheckpointExport",
     "Deployment",
+    "Sample",
     "Refresh",
     "Found again without state by",
     "Ambiguous create",

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
@@ -52,7 +52,10 @@ from reconciler.models.state import Event, ResourceRecord, iso_utc, parse_iso_ut
 from reconciler.notifications import ApplyListener
 from reconciler.providers.economics import FailureExplainer, PriceQuoter
 from reconciler.providers.errors import ProviderError
-from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
+from reconciler.providers.interface import DOWNLOADABLE_OUTPUT_KEYS, DownloadsOutputs, Phase, ProviderAdapter
+
+if TYPE_CHECKING:
+    from reconciler.gallery import GalleryReport
 from reconciler.prune_guard import guard_prunes, skipped_files
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, derive_workspace_name, is_postgres_url, state_location
@@ -920,6 +923,28 @@ class Workspace:
         finally:
             store.close()
 
+    def write_gallery(self, directory: str | Path) -> GalleryReport:
+        """`output --gallery DIR`: a static page of every Sample's renders per LoRA version and each
+        DashScope fine-tune's validation previews per checkpoint, media downloaded beside it.
+
+        Reads the state (it is not changed) and the providers (previews, media files)."""
+        from reconciler.gallery import write_gallery
+
+        self._preflight()
+        records = self.records()
+        try:
+            return write_gallery(
+                records,
+                self.adapters(),
+                directory,
+                title=f"reconciler gallery: {', '.join(str(p) for p in self.paths)}",
+                generated_at=iso_utc(self.clock.now()),
+            )
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot write the gallery to {directory}: {exc.strerror or exc}; give a directory you can write"
+            ) from exc
+
     def download_outputs(
         self, directory: str | Path, address: str | None = None, *, lock_timeout: float = 0.0
     ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -941,16 +966,18 @@ class Workspace:
                     if address is not None and addr != address:
                         continue
                     urls = {
-                        k: rec.outputs[k] for k in LORA_OUTPUT_KEYS if isinstance(rec.outputs.get(k), str)
+                        k: rec.outputs[k]
+                        for k in DOWNLOADABLE_OUTPUT_KEYS
+                        if isinstance(rec.outputs.get(k), str)
                     }
                     if not urls:
                         continue
                     adapter = adapters.get(rec.provider)
-                    if adapter is None or not hasattr(adapter, "download"):
+                    if not isinstance(adapter, DownloadsOutputs):
                         raise WorkspaceError(f"{addr}: provider '{rec.provider}' cannot download outputs")
                     files: dict[str, dict[str, Any]] = {}
                     for key, url in urls.items():
-                        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or f"{key}.safetensors"
+                        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or f"{key}.bin"
                         target = Path(directory) / rec.kind / rec.name / f"{key}-{name}"
                         size, sha = adapter.download(url, str(target))
                         files[key] = {"path": str(target), "sha256": sha, "bytes": size, "url": url}

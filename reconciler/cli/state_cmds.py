@@ -178,7 +178,15 @@ def state_migrate(
     "download_dir",
     type=click.Path(file_okay=False),
     metavar="DIR",
-    help="Download LoRA files (their URLs expire) into DIR and record their sha256 in state.",
+    help="Download LoRA files and Sample media (their URLs expire) into DIR and record their sha256 in state.",
+)
+@click.option(
+    "--gallery",
+    "gallery_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write DIR/index.html: each LoRA version's samples and the validation previews per checkpoint "
+    "(media downloaded into DIR/media).",
 )
 @lock_option
 @handle_errors
@@ -188,6 +196,7 @@ def output_cmd(
     address: str | None,
     as_json: bool,
     download_dir: str | None,
+    gallery_dir: str | None,
     lock_timeout: float,
 ) -> None:
     """Show outputs (file ids, job ids, model names, deployed models, LoRA URLs) from state.
@@ -197,8 +206,18 @@ def output_cmd(
       reconciler output -f manifests/quickstart
       reconciler output -f manifests/quickstart Deployment/money-rain --json
       reconciler output -f manifests/examples/wavespeed --download loras/
+      reconciler output -f manifests/examples/wavespeed --gallery gallery/
     """
     ws = workspace(paths, state_path)
+    if gallery_dir:
+        report = ws.write_gallery(gallery_dir)
+        click.echo(
+            f"gallery: {report.page} ({report.samples} sample render(s), {report.previews} validation preview(s), "
+            f"{report.downloaded} file(s) downloaded)",
+            err=as_json,
+        )
+        for problem in report.failed:
+            click.echo(f"  not downloaded: {problem}", err=True)
     if download_dir:
         for addr, files in ws.download_outputs(download_dir, address, lock_timeout=lock_timeout).items():
             for key, info in files.items():
@@ -248,6 +267,7 @@ def graph_cmd(paths: tuple[str, ...], fmt: str) -> None:
         Kind.FINE_TUNE: ("[[", "]]"),
         Kind.CHECKPOINT_EXPORT: ("[/", "/]"),
         Kind.DEPLOYMENT: ("((", "))"),
+        Kind.SAMPLE: ("{{", "}}"),
     }
     if fmt == "mermaid":
         click.echo("graph LR")

@@ -186,6 +186,10 @@ class Executor:
             d for a in plan.actions if a.address in wanted and not a.deposed for d in a.depends_on
         }
         needed_noops |= {a.address for a in plan.actions if a.deposed and a.action is ActionType.DELETE}
+        # and what a deposed object's deletion is gated on (a Deployment's `requires`)
+        needed_noops |= {
+            d for a in plan.actions if a.deposed and a.action is ActionType.DELETE for d in a.depends_on
+        }
         for key, a in actions.items():
             if a.action is ActionType.NOOP and a.address not in needed_noops:
                 continue
@@ -209,7 +213,10 @@ class Executor:
                         a.address in other.action.depends_on
                         and not other.key.endswith("#old")
                         and other.action.action not in removal
+                        and (other.action.kind != "Sample" or other.action.address in a.gated_by)
                     ):
+                        # a Sample only looks at the new object: it holds the old one only when the
+                        # resource requires it (a Deployment's `requires`)
                         n.deps.add(other.key)
                 continue
             if a.action in removal:

@@ -35,10 +35,16 @@ _FORCED_CLASS = {
     Kind.FINE_TUNE: ChangeClass.RETRAIN,
     Kind.CHECKPOINT_EXPORT: ChangeClass.REEXPORT,
     Kind.DEPLOYMENT: ChangeClass.REDEPLOY,
+    Kind.SAMPLE: ChangeClass.RERENDER,
 }
 
 # How a dependent names the upstream object it was built from, in a lineage reason.
-_BUILT_FROM = {"Deployment": "serves", "CheckpointExport": "was exported from", "FineTune": "was trained on"}
+_BUILT_FROM = {
+    "Deployment": "serves",
+    "CheckpointExport": "was exported from",
+    "FineTune": "was trained on",
+    "Sample": "was rendered with",
+}
 
 
 @dataclass
@@ -119,7 +125,9 @@ class _Planner:
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
         for address in self.order:
-            self.actions[address] = self._plan_desired(self.m.resources[address])
+            resource = self.m.resources[address]
+            self.actions[address] = self._plan_desired(resource)
+            self._add_spec_facts(resource, self.actions[address])
         moves.mark_moved(self.actions, self.i.moved)
         prunes = self._plan_prunes()
         for action in self.actions.values():
@@ -127,6 +135,16 @@ class _Planner:
             if why and action.action is ActionType.REPLACE:
                 action.facts["old_object"] = f"forgotten, not deleted: {why}"
         return list(self.actions.values()) + self._plan_deposed() + prunes
+
+    def _add_spec_facts(self, r: Resource, action: Action) -> None:
+        """Display-only lines the spec derives from what was recorded (e.g. a checkpoint
+        selector's resolution). A create or replace makes a new object: nothing recorded applies."""
+        outputs: Mapping[str, Any] = {}
+        if action.action not in (ActionType.CREATE, ActionType.REPLACE):
+            obs = self.i.observations.get(r.address)
+            record = self.i.records.get(r.address)
+            outputs = obs.outputs if obs is not None else record.outputs if record is not None else {}
+        action.facts.update(r.spec.plan_facts(outputs))
 
     def _no_delete_api(self, provider: str, kind: str) -> str | None:
         return self.i.undeletable.get(provider, {}).get(kind)
@@ -142,6 +160,9 @@ class _Planner:
             if not rec.deposed or current is None or current.action is ActionType.REPLACE:
                 continue
             why = self._no_delete_api(rec.provider, rec.kind)
+            resource = self.m.resources.get(address)
+            # a Deployment's `requires`: its Samples must have succeeded with the new model first
+            gates = [g for g in (resource.spec.gates() if resource is not None else []) if g in self.actions]
             for old in rec.deposed:
                 remote = str(old.get("remote_id") or "")
                 # depends on its own address: the replacement must be ready, and its dependents moved
@@ -156,7 +177,8 @@ class _Planner:
                         action=ActionType.FORGET if why else ActionType.DELETE,
                         deposed=remote,
                         prior=old,
-                        depends_on=[address],
+                        depends_on=[address, *gates],
+                        gated_by=gates,
                         reason=_deposed_reason(remote, old, rec)
                         + (f"; forgotten, not deleted: {why}" if why else ""),
                     )
@@ -237,6 +259,13 @@ class _Planner:
                     "" if action.reason == f"inputs changed forces {cls.value}" else f"; {action.reason}"
                 )
             action.replace_mode = self._replace_mode(r, record, changes, bool(forced_by or stale))
+            action.gated_by = [g for g in r.spec.gates() if g in self.m.resources]
+            if r.spec.gates() and action.replace_mode is ReplaceMode.DESTROY_BEFORE_CREATE:
+                action.warnings.append(
+                    f"the old object is deleted before the new one exists, so {', '.join(r.spec.gates())} cannot "
+                    "keep it: give the new one a distinct name (a Deployment: a new suffix) to keep the old one "
+                    "until they succeed"
+                )
             self._running_job_note(r, record, obs, action)
             self._add_cost(action, r)
             self._guard_destroy(r, action)
@@ -342,6 +371,7 @@ class _Planner:
                 "FineTune": "job",
                 "Deployment": "deployment",
                 "CheckpointExport": "export",
+                "Sample": "render",
                 "Dataset": "file",
             }[r.kind.value]
             detail = f": {obs.message}" if obs.message else ""
@@ -581,6 +611,7 @@ class _Planner:
                 "FineTune": "is retrained (new model)",
                 "CheckpointExport": "is re-exported (new model)",
                 "Deployment": "is replaced",
+                "Sample": "is rendered again",
             }[a.kind]
             if a.action is ActionType.CREATE and a.drift:
                 what = "is created again"

@@ -68,7 +68,7 @@ def plan_from_json(text: str | bytes) -> Plan:
             f"{ours[0]}.x only. Make the plan again with this reconciler (`reconciler plan --out plan.json`)"
             + (", or upgrade reconciler" if theirs[0] > ours[0] else "")
         )
-    data.pop("summary", None)  # derived from the actions (1.2+); recomputed, never trusted
+    data.pop("summary", None)  # derived from the actions (1.3+); recomputed, never trusted
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:

@@ -144,7 +144,7 @@ def test_a_format_1_0_plan_is_still_read_as_a_normal_plan(make_env):
     env = make_env()
     data = json.loads(plan_to_json(env.workspace().plan()))
     assert (
-        data["format_version"] == PLAN_FORMAT_VERSION == "1.2"
+        data["format_version"] == PLAN_FORMAT_VERSION == "1.3"
         and "summary" in data
         and data["mode"] == "normal"
     )

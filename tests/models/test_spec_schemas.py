@@ -153,6 +153,7 @@ def test_one_schema_per_kind_plus_combined():
             "finetune.json",
             "checkpointexport.json",
             "deployment.json",
+            "sample.json",
             "reconciler.json",
             "project.json",
         ]
