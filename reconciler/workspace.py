@@ -168,6 +168,9 @@ class Workspace:
         # the command-line flags that select these manifests again, for hints that must work as printed
         self.selection_flags: list[str] = [a for p in self.paths for a in ("-f", str(p))]
         self.environment: str | None = None  # the project environment (for_project), named in plans
+        # the project file's budget (for_project): apply refuses a plan above it unless given max_cost
+        self.budget: tuple[float, str] | None = None
+        self.budget_source = "--max-cost"
         self.settle_window_s = settle_window_s if settle_window_s is not None else settle_window_from_env()
         self.allow_empty = allow_empty  # plan removing everything because nothing is declared (prune_guard)
         if not self.paths:
@@ -264,7 +267,15 @@ class Workspace:
         )
         ws.selection_flags = selection.flags
         ws.environment = env
+        if selection.budget is not None:
+            ws.budget, ws.budget_source = selection.budget, selection.budget_source
         return ws
+
+    def budget_for(self, max_cost: tuple[float, str] | None) -> tuple[tuple[float, str] | None, str]:
+        """The limit a plan is held to, and what to call it: --max-cost wins over the project's budget."""
+        if max_cost is not None:
+            return max_cost, "--max-cost"
+        return self.budget, self.budget_source
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -629,8 +640,9 @@ class Workspace:
                 if plan.errors:
                     self._tell_refused(plan)
                     return plan, None
-                if max_cost is not None:
-                    problem = budget_problem(plan.cost_total, *max_cost)
+                limit, flag = self.budget_for(max_cost)
+                if limit is not None:
+                    problem = budget_problem(plan.cost_total, *limit, flag=flag)
                     if problem:
                         raise OverBudget(problem, plan)
                 if confirm is not None and plan.has_changes and not confirm(plan):

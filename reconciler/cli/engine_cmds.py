@@ -195,20 +195,21 @@ def plan_cmd(
             )
     if plan.errors:
         sys.exit(EXIT_ERROR)
-    _check_budget(plan, max_cost)
+    _check_budget(plan, *ws.budget_for(max_cost))
     if detailed_exitcode and plan.has_changes:
         sys.exit(EXIT_CHANGES)
     sys.exit(EXIT_OK)
 
 
-def _check_budget(plan: Plan, max_cost: tuple[float, str] | None) -> None:
-    """Exit 3 when the plan's known cost is above --max-cost; say what was not counted."""
+def _check_budget(plan: Plan, max_cost: tuple[float, str] | None, flag: str = "--max-cost") -> None:
+    """Exit 3 when the plan's known cost is above --max-cost (or the project file's budget); say what
+    was not counted."""
     if max_cost is None:
         return
     from reconciler.engine.costing import budget_note, budget_problem
 
-    problem = budget_problem(plan.cost_total, *max_cost)
-    note = budget_note(plan.cost_total)
+    problem = budget_problem(plan.cost_total, *max_cost, flag=flag)
+    note = budget_note(plan.cost_total, flag=flag)
     if note:
         click.echo(f"Note: {note}.", err=True)
     if problem:
@@ -375,7 +376,7 @@ def _apply_with(
                 stream.plan(over.plan)
             else:
                 render.print_plan(console, over.plan)
-            _check_budget(over.plan, max_cost)
+            _check_budget(over.plan, *ws.budget_for(max_cost))
             raise
         finally:
             if progress is not None:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from reconciler.loading.errors import ManifestError
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import YamlDocument, parse_yaml
+from reconciler.models.costs import parse_budget
 from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
 from reconciler.models.messages import humanize
 from reconciler.models.projects import (
@@ -64,6 +65,8 @@ class Selection:
     state: str  # an absolute file path, or a postgresql:// URL
     workspace: str | None  # PostgreSQL workspace, when the project or environment names one
     webhook: Webhook | None
+    budget: tuple[float, str] | None = None  # (amount, currency): plan/apply refuse a plan above it
+    budget_source: str = ""  # where it was set, for the refusal ("budget in reconciler.yaml")
 
     @property
     def flags(self) -> list[str]:
@@ -142,6 +145,11 @@ class Project:
             e.notifications if e is not None and e.notifications is not None else None
         ) or spec.notifications
         state, _ = self._state_of(env)
+        budget, budget_source = None, ""
+        if e is not None and e.budget is not None:
+            budget, budget_source = parse_budget(e.budget), f"the environments.{env}.budget in {self.shown}"
+        elif spec.budget is not None:
+            budget, budget_source = parse_budget(spec.budget), f"the budget in {self.shown}"
         return Selection(
             project=self,
             environment=env,
@@ -150,6 +158,8 @@ class Project:
             state=state,
             workspace=self._workspace_of(env),
             webhook=notifications.webhook if notifications is not None else None,
+            budget=budget,
+            budget_source=budget_source,
         )
 
     def _refuse_shared_state(self, env: str | None) -> None:

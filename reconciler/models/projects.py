@@ -7,11 +7,12 @@ one mechanism, and every value it sets has a file and line.
 
     manifests: [shared]
     state: .reconciler/{env}/state.db        # optional; this is the default with environments
+    budget: $200                             # optional: plan/apply exit 3 above it (--max-cost overrides)
     notifications:
       webhook: {url_env: RECONCILER_WEBHOOK_URL}
     environments:
       dev:  {patches: [envs/dev/patches.yaml]}
-      prod: {patches: [envs/prod/patches.yaml], state: postgresql://ci@db/reconciler}
+      prod: {patches: [envs/prod/patches.yaml], state: postgresql://ci@db/reconciler, budget: $500}
 
 Paths are relative to the project file. Pure data: the file is read in `loading/project_file.py`.
 """
@@ -23,6 +24,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from reconciler.models.connections import ENV_NAME_PATTERN
+from reconciler.models.costs import parse_budget
 from reconciler.models.envelope import StrictModel
 
 ENV_PLACEHOLDER = "{env}"
@@ -57,6 +59,15 @@ class Notifications(StrictModel):
     webhook: Webhook | None = None
 
 
+def _valid_budget(value: object) -> object:
+    """A budget is an amount with an optional currency; a bare number (`budget: 50`) is one too."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str):
+        parse_budget(value)  # its ValueError says what an amount looks like
+    return value
+
+
 class Environment(StrictModel):
     patches: list[str] = Field(
         default_factory=list,
@@ -64,6 +75,10 @@ class Environment(StrictModel):
     )
     manifests: list[str] = Field(
         default_factory=list, description="Extra manifest paths this environment adds to the project's."
+    )
+    budget: str | None = Field(
+        default=None,
+        description="This environment's budget (overrides the project's): plan and apply exit 3 above it.",
     )
     state: str | None = Field(
         default=None,
@@ -73,6 +88,11 @@ class Environment(StrictModel):
         default=None, description="PostgreSQL workspace (default: <project>/<env>)."
     )
     notifications: Notifications | None = None
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget(cls, value: object) -> object:
+        return _valid_budget(value)
 
 
 class ProjectSpec(StrictModel):
@@ -88,7 +108,17 @@ class ProjectSpec(StrictModel):
         default=None, description="PostgreSQL workspace (default: derived from the project)."
     )
     notifications: Notifications | None = None
+    budget: str | None = Field(
+        default=None,
+        description="The most a plan may cost, e.g. 50, '$50' or '180 CNY': plan and apply refuse a plan whose "
+        "known estimated cost is above it (exit 3), as --max-cost does; --max-cost overrides it.",
+    )
     environments: dict[str, Environment] = Field(default_factory=dict)
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget(cls, value: object) -> object:
+        return _valid_budget(value)
 
     @field_validator("environments")
     @classmethod
