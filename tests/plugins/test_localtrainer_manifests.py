@@ -9,9 +9,9 @@ that lists the installed types. `reconciler schema --check` stays the same eithe
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,8 +38,8 @@ def cli(cwd: Path, *args: str, plugin: bool = True) -> subprocess.CompletedProce
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    shutil.copytree(HERE / "manifests", tmp_path / "m")
+def project(tmp_path: Path, example_copy: Callable[..., Path]) -> Path:
+    example_copy(HERE / "manifests", "m")  # without a .reconciler/ a README run left there
     return tmp_path
 
 
