@@ -35,7 +35,8 @@ from reconciler.engine.recovering import (
     unlooked,
 )
 from reconciler.engine.refreshing import RefreshResult, refresh
-from reconciler.loading import ManifestError, load_manifests
+from reconciler.loading import ManifestError, load
+from reconciler.loading.discovering import NearMiss
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
@@ -43,7 +44,7 @@ from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
-from reconciler.prune_guard import guard_prunes, skipped_files
+from reconciler.prune_guard import guard_prunes, near_miss_warnings
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
@@ -111,6 +112,7 @@ class Workspace:
         self.clock = clock
         self.parallelism = parallelism
         self._manifests: ManifestSet | None = None
+        self._near_misses: list[NearMiss] = []  # files the loader passed that look like manifests
         first = self.paths[0]
         root = first if first.is_dir() else first.parent
         # a file path, or a postgresql:// URL and a workspace in it (state/locations.py)
@@ -137,13 +139,14 @@ class Workspace:
         if self._manifests is None:
             # raises ManifestError with every diagnostic (and then writes nothing)
             parse_cache = ParseCache.in_directory(self.state_path.parent)
-            try:
-                self._manifests = load_manifests(
-                    self.paths, content_cache=self.content_cache, parse_cache=parse_cache
-                )
-            except ManifestError as e:
-                e.diagnostics.extend(skipped_files(self.paths))  # e.g. every file renamed to .YAML
-                raise
+            result = load(self.paths, content_cache=self.content_cache, parse_cache=parse_cache)
+            if not result.ok:
+                result.diagnostics.extend(
+                    near_miss_warnings(result.near_misses)
+                )  # every file renamed to .YAML
+                raise ManifestError(result.diagnostics)
+            self._near_misses = result.near_misses
+            self._manifests = result.manifests
             self.content_cache.save()
             parse_cache.save()
             self._content_cache = None  # saved; apply's re-check reads it again, a plan keeps the memory
@@ -273,7 +276,7 @@ class Workspace:
         plan = make_plan(inputs)
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
-        guard_prunes(plan, manifests, self.paths, allow_empty=self.allow_empty)
+        guard_prunes(plan, manifests, self.paths, self._near_misses, allow_empty=self.allow_empty)
         return plan, result
 
     # ------------------------------------------------------------------ commands

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.datasets import ContentCache
 from reconciler.loading.dataset_checks import check_datasets
-from reconciler.loading.discovering import MANIFEST_SUFFIXES, ManifestWalk, normalized_source
+from reconciler.loading.discovering import MANIFEST_SUFFIXES, ManifestWalk, NearMiss, normalized_source
 from reconciler.loading.documents import (
     Document,
     did_you_mean,
@@ -51,6 +51,7 @@ __all__ = [
 class LoadResult:
     manifests: ManifestSet
     diagnostics: Diagnostics
+    near_misses: list[NearMiss] = field(default_factory=list)  # files not read that look like manifests
 
     @property
     def ok(self) -> bool:
@@ -117,7 +118,7 @@ def load(
         check_datasets(manifests, base_dirs, out, here, content_cache)
     diagnostics = Diagnostics()
     diagnostics.extend(out)
-    return LoadResult(manifests, diagnostics)
+    return LoadResult(manifests, diagnostics, walk.near_misses())
 
 
 def _dataset_sources(parsed: YamlFile, base_dir: str) -> list[str]:
