@@ -31,7 +31,7 @@ def _local_fields(spec_type: type) -> frozenset[str]:
 
 def identity_spec(resource: Resource) -> dict[str, Any]:
     """The effective spec minus fields of class LOCAL (e.g. a dataset's source path)."""
-    spec = resource.effective_spec()
+    spec = resource.shared_effective_spec()  # read only: the dict below is new
     local = _local_fields(type(resource.spec))
     return {k: v for k, v in spec.items() if k not in local} if local else spec
 

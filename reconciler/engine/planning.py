@@ -346,7 +346,7 @@ class _Planner:
                 )
             )
         # in-place drift of live fields (e.g. capacity scaled in the console)
-        desired = _flatten(action.desired or {})
+        desired = _flatten(action.desired or {}) if obs.live_fields else {}
         outside = [
             FieldChange(
                 path=p, before=v, after=desired.get(p), change_class=self._class_of(r, p), outside=True
@@ -433,7 +433,7 @@ class _Planner:
             provider_type=r.provider_type.value,
             action=ActionType.NOOP,
             depends_on=r.dependencies(),
-            desired=r.effective_spec(),
+            desired=r.shared_effective_spec(),  # validation makes the action its own dict
             spec_hash=self.hashes[r.address],
             content=_content_dict(r),
             labels=dict(r.labels),
