@@ -10,9 +10,17 @@ The Python API mirrors the CLI:
 
 from __future__ import annotations
 
+import sys as _sys
 from typing import Any
 
 __version__ = "0.1.0"
+
+# httpx's __init__ imports its command-line client (`httpx._main`: click, rich, pygments; a third
+# of a refresh's start-up) whenever those happen to be installed, inside `try/except ImportError`.
+# reconciler never runs that client, so the import is made to fail at once: a None entry in
+# sys.modules raises ImportError, and httpx then defines its stub `main` instead.
+if "httpx" not in _sys.modules:
+    _sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 __all__ = ["ApplyResult", "ManifestError", "Plan", "Workspace", "WorkspaceError", "__version__"]
 

@@ -76,7 +76,9 @@ def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
     elif as_markdown:
         click.echo(render.plan_to_markdown(plan), nl=False)
     else:
-        render.print_plan(render.make_console(), plan)
+        from reconciler.render.text import write_plan
+
+        write_plan(sys.stdout, plan)
 
 
 @main.command("plan")

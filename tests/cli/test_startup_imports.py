@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import atexit, json, sys
-atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(sorted(sys.modules))))
+atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(sorted(k for k, v in sys.modules.items() if v))))
 from reconciler.cli import main
 main(args=sys.argv[2:], prog_name="reconciler")
 """
@@ -82,6 +82,7 @@ def test_an_offline_plan_imports_no_provider_client_and_no_diff_library(tmp_path
     modules = modules_after(tmp_path, "plan", "-f", "m", "--refresh=false")
     assert "reconciler.engine.planning" in modules
     assert loaded(modules, ("httpx", *EMULATOR, *PROVIDERS, "sqlite_utils")) == []
+    assert loaded(modules, ("rich",)) == []  # its text goes to a pipe: plain, without rich
 
 
 def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> None:
@@ -90,4 +91,7 @@ def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> 
     )
     modules = modules_after(tmp_path, "plan", "-f", "m")
     assert "reconciler.providers.dashscope.adapter" in modules
+    assert "reconciler.sandbox.app" in modules  # it did refresh, against the emulator
     assert loaded(modules, ("reconciler.providers.wavespeed", "reconciler.providers.imgopen")) == []
+    # nor httpx's own command-line client (rich, pygments), nor sqlite-utils for the emulator
+    assert loaded(modules, ("httpx._main", "pygments", "rich", "sqlite_utils")) == []
