@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.datasets.cache_files import read_sealed, write_sealed
+from reconciler.datasets.scanning import STAT_KEY_FORMAT
 from reconciler.datasets.sources import FileFacts
 
 CACHE_FILE = "datasets.cache"
@@ -49,7 +50,7 @@ FORGET_AFTER_NS = (
 )  # an entry neither used by a save's run nor written for 30 days is dropped
 _MAGIC = b"reconciler dataset cache 1\n"
 _FORMAT = 1
-_KEY = "QqqQQ"  # StatKey: size, mtime_ns, ctime_ns, inode, device
+_KEY = STAT_KEY_FORMAT  # StatKey: size, mtime_ns, ctime_ns, inode, device
 
 
 @dataclass
