@@ -132,6 +132,7 @@ class Workspace:
         self._adapters: dict[str, ProviderAdapter] | None = None
         self._content_cache: ContentCache | None = None
         self._hashes: dict[str, str] | None = None
+        self._order: list[str] | None = None
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -162,8 +163,14 @@ class Workspace:
     def spec_hashes(self) -> dict[str, str]:
         """Every resource's identity hash, computed once per workspace (refresh and planner share it)."""
         if self._hashes is None:
-            self._hashes = spec_hashes(self.manifests)
+            self._hashes = spec_hashes(self.manifests, self.topological_order())
         return self._hashes
+
+    def topological_order(self) -> list[str]:
+        """The manifests' dependency order, computed once (hashes and the planner both walk it)."""
+        if self._order is None:
+            self._order = self.manifests.topological_order()
+        return list(self._order)
 
     def adapters(self) -> dict[str, ProviderAdapter]:
         if self._adapters is None:
@@ -272,6 +279,7 @@ class Workspace:
             state_path=self.state_display,
             undeletable=undeletable_kinds(manifests.providers),
             hashes=self.spec_hashes(),
+            order=self.topological_order(),
         )
         plan = make_plan(inputs)
         if result and result.diagnostics:

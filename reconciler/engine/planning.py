@@ -87,6 +87,7 @@ class PlanInputs:
     # provider name -> kind -> why its API cannot delete that kind: removing one only forgets it
     undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
+    order: list[str] | None = None  # manifests.topological_order(), when the caller has it already
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
@@ -111,7 +112,7 @@ class _Planner:
     def __init__(self, inputs: PlanInputs) -> None:
         self.i = inputs
         self.m = inputs.manifests
-        self.order = inputs.manifests.topological_order()
+        self.order = inputs.order if inputs.order is not None else inputs.manifests.topological_order()
         self.hashes = (
             inputs.hashes if inputs.hashes is not None else spec_hashes(inputs.manifests, self.order)
         )
@@ -210,7 +211,7 @@ class _Planner:
             action.facts.update(content_facts)
         forced_by = self._forced_by(r)
         stale = [] if forced_by else self._stale_lineage(r, record, hash_moved=spec_changed)
-        local_changes = self._local_changes(r, record)
+        local_changes = self._local_changes(r, record, action.lifecycle)
 
         structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
         if forced_by or structural or stale:
@@ -494,7 +495,10 @@ class _Planner:
             }
         return changes, facts
 
-    def _local_changes(self, r: Resource, record: ResourceRecord) -> list[FieldChange]:
+    def _local_changes(
+        self, r: Resource, record: ResourceRecord, lifecycle: dict[str, Any]
+    ) -> list[FieldChange]:
+        """`lifecycle` is `r.lifecycle` as JSON data (the action's copy: dumped once per resource)."""
         out = []
         if dict(record.labels or {}) != dict(r.labels):
             out.append(
@@ -505,7 +509,6 @@ class _Planner:
                     change_class=ChangeClass.LOCAL,
                 )
             )
-        lifecycle = r.lifecycle.model_dump(mode="json")
         if (record.lifecycle or {}) != lifecycle:
             for p, v in _flatten({"lifecycle": lifecycle}).items():
                 old = _flatten({"lifecycle": record.lifecycle or {}}).get(p)

@@ -29,7 +29,7 @@ from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
 from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.kinds import Kind, ProviderType
-from reconciler.models.resources import ManifestSet, Resource
+from reconciler.models.resources import DatasetContent, ManifestSet, Resource
 
 MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
 
@@ -96,7 +96,10 @@ def check_datasets(
         for usage in plan.usages:
             for problem in inspection.layouts.get(usage, ()):
                 report(problem.message, problem.severity)
-        located = dataclasses.replace(inspection.content, source=str(plan.path))
+        found = inspection.content
+        located = DatasetContent(
+            found.digest, found.files, found.sample_count, found.total_bytes, str(plan.path)
+        )
         manifests.resources[address] = dataclasses.replace(dataset, content=located)
     _warn_short_trainings(manifests, out)
 

@@ -77,6 +77,7 @@ class ManifestWalk:
         self._declared_cache: set[str] = set()
         self._declared_count = -1
         self._near_misses: list[NearMiss] = []
+        self._settled: set[str] | None = None  # _declared(), until a file is added or declares
         for index, given in enumerate(paths):
             path = os.fspath(given)
             real = os.path.realpath(path)
@@ -101,18 +102,27 @@ class ManifestWalk:
             known = self.found[real]
             if (root, rel) < known.order:
                 known.order, known.root, known.walked = (root, rel), root, walked
+                self._settled = None
             return None
         mf = ManifestFile(real, self.shown(real), (root, rel), root, walked)
         self.found[real] = mf
+        self._settled = None
         return mf
 
     def declare(self, manifest: ManifestFile, sources: list[str]) -> None:
         """The dataset folders a manifest names (normalised real paths): the walk will not enter them."""
         manifest.sources = sources
         self._declared_count = -1
+        self._settled = None
 
     def _declared(self) -> set[str]:
         """Dataset folders named by manifests that are not themselves inside a dataset folder."""
+        if self._settled is not None:
+            return self._settled
+        self._settled = self._settle()
+        return self._settled
+
+    def _settle(self) -> set[str]:
         files = list(self.found.values())
         declared = {s for f in files for s in f.sources}
         while True:
