@@ -256,12 +256,15 @@ class Workspace:
                 else (store.all(), unlooked(store.open_journal()))
             )
         records, resolutions = recovered
+        del recovered  # the refreshed records replace these: the old observed objects can go before planning
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
         result = (
             self._refresh(store, records, frozenset(blocked), discover=operation == "apply")
             if refresh_first
             else None
         )
+        if result is not None:
+            records = result.records
         inputs = PlanInputs(
             manifests=manifests,
             records=result.records if result else records,
