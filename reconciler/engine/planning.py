@@ -426,7 +426,7 @@ class _Planner:
 
     # ------------------------------------------------------------------ pieces
     def _base_action(self, r: Resource) -> Action:
-        return Action(
+        action = Action(
             address=r.address,
             kind=r.kind.value,
             name=r.name,
@@ -434,12 +434,15 @@ class _Planner:
             provider_type=r.provider_type.value,
             action=ActionType.NOOP,
             depends_on=r.dependencies(),
-            desired=r.shared_effective_spec(),  # validation makes the action its own dict
             spec_hash=self.hashes[r.address],
             content=_content_dict(r),
             labels=dict(r.labels),
             lifecycle=r.lifecycle.model_dump(mode="json"),
         )
+        # Assigned, not validated: the action holds the dump the spec hash was computed from
+        # (validating would keep a second copy of every spec in memory). Nothing changes it.
+        action.desired = r.shared_effective_spec()
+        return action
 
     def _class_of(self, r: Resource, path: str) -> ChangeClass:
         top = path.split(".", 1)[0].split("[", 1)[0]

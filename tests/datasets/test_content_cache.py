@@ -399,3 +399,22 @@ def test_a_read_only_cache_is_used_but_never_written(tmp_path: Path, later: None
     (data / "extra.txt").write_text("new")
     assert inspect(data, reader).files_read == 2  # extra.txt, and data.jsonl for the layout check
     assert reader.save() is False and path.read_bytes() == before
+
+
+@pytest.mark.parametrize("module_name", ["scanning", "inspecting", "content_cache", "hashing"])
+def test_a_cache_from_other_scanning_or_hashing_code_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module_name: str
+) -> None:
+    """How StatKeys are taken and packed, and how files are hashed, is part of what a cache is keyed by."""
+    import importlib
+
+    from reconciler.datasets import content_cache
+
+    module = importlib.import_module(f"reconciler.datasets.{module_name}")
+    monkeypatch.setattr(content_cache, "_fingerprint", None)
+    before = content_cache.rules_fingerprint()
+    other = tmp_path / "other.py"
+    other.write_text("# another version of the module\n")
+    monkeypatch.setattr(module, "__file__", str(other))
+    monkeypatch.setattr(content_cache, "_fingerprint", None)
+    assert content_cache.rules_fingerprint() != before
