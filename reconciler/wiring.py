@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,10 @@ if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a ma
     import httpx
 
     from reconciler.models.resources import ProviderConfig
+    from reconciler.providers.economics import Economics, ProviderEconomics
     from reconciler.providers.interface import ProviderAdapter
+    from reconciler.providers.plugins import Connection
+    from reconciler.sandbox import Sandbox
     from reconciler.state.interface import StateStore
     from reconciler.state.locations import StateLocation
 
@@ -43,12 +46,12 @@ class WiringContext:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Clock = SYSTEM_CLOCK
     sandbox_db: Path | None = None  # default: .reconciler/sandbox.db beside the state file
-    sandbox: Any = None  # an existing reconciler.sandbox.Sandbox to use (tests, benchmarks)
+    sandbox: Sandbox | None = None  # an existing emulator to use (tests, benchmarks)
     parallelism: int = 10
     transports: dict[str, httpx.BaseTransport] = field(default_factory=dict)  # provider name -> override
     sandbox_time_scale: float | None = None  # from a Provider manifest's spec.sandbox.time_scale
 
-    def sandbox_instance(self) -> Any:
+    def sandbox_instance(self) -> Sandbox:
         if self.sandbox is None:
             from reconciler.sandbox import Sandbox  # the emulator is only loaded when a manifest asks for it
 
@@ -88,7 +91,7 @@ def credential(config: ProviderConfig, role: str, ctx: WiringContext) -> str:
     if config.spec.is_sandbox:
         return SANDBOX_PLACEHOLDER_KEY
     where = f"{config.location}: " if config.location else ""
-    field_name = config.spec.CREDENTIAL_FIELDS.get(role, f"{role}_env")  # type: ignore[attr-defined]
+    field_name = config.spec.CREDENTIAL_FIELDS.get(role, f"{role}_env")
     raise ConfigError(
         f"{where}Provider/{config.name}: spec.{field_name}: environment variable {env_name} is not set; "
         f"export it (the {role.replace('_', ' ')} for this {config.type.value} account) and run again"
@@ -99,7 +102,7 @@ def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTranspor
     if config.name in ctx.transports:
         return ctx.transports[config.name]
     if config.spec.is_sandbox:
-        options = config.spec.sandbox  # type: ignore[attr-defined]
+        options = config.spec.sandbox
         faults = (
             options.faults
             if options is not None
@@ -112,74 +115,25 @@ def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTranspor
     return None
 
 
-def _dashscope(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
-    from reconciler.providers.dashscope.adapter import DashScopeAdapter
-    from reconciler.providers.dashscope.client import DashScopeClient
+def connection(config: ProviderConfig, ctx: WiringContext) -> Connection:
+    """What the provider's adapter factory needs for this manifest: endpoint, credentials, transport."""
+    from reconciler.providers.plugins import Connection
 
-    spec: Any = config.spec
-    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.base_url
-    workspace_env = getattr(spec, "workspace_env", None)
-    client = DashScopeClient(
-        base,
-        credential(config, "api_key", ctx),
-        workspace=ctx.env.get(workspace_env) if workspace_env else None,
+    return Connection(
+        base_url=SANDBOX_BASE_URL if config.spec.is_sandbox else config.spec.endpoint,
+        credential=lambda role: credential(config, role, ctx),
         transport=_transport(config, ctx),
         clock=ctx.clock,
+        parallelism=ctx.parallelism,
+        env=ctx.env,
     )
-    return DashScopeAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
 
 
-def _wavespeed(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
-    from reconciler.providers.wavespeed import WaveSpeedAdapter, WaveSpeedClient
+def adapter_classes() -> dict[str, type]:
+    """Provider type -> adapter class, for every installed provider plugin (imports every adapter)."""
+    from reconciler.providers.plugins import installed
 
-    spec: Any = config.spec
-    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
-    client = WaveSpeedClient(
-        base, credential(config, "api_key", ctx), transport=_transport(config, ctx), clock=ctx.clock
-    )
-    return WaveSpeedAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
-
-
-def _imgopen(config: ProviderConfig, ctx: WiringContext) -> ProviderAdapter:
-    from reconciler.providers.imgopen import ImgOpenAdapter, ImgOpenClient
-
-    spec: Any = config.spec
-    base = SANDBOX_BASE_URL if spec.is_sandbox else spec.endpoint
-    client = ImgOpenClient(
-        base,
-        credential(config, "access_key_id", ctx),
-        credential(config, "access_key_secret", ctx),
-        transport=_transport(config, ctx),
-        clock=ctx.clock,
-    )
-    return ImgOpenAdapter(config.name, client, clock=ctx.clock, parallelism=ctx.parallelism)
-
-
-AdapterFactory = Callable[["ProviderConfig", WiringContext], "ProviderAdapter"]
-
-ADAPTER_FACTORIES: dict[ProviderType, AdapterFactory] = {
-    ProviderType.DASHSCOPE: _dashscope,
-    ProviderType.WAVESPEED: _wavespeed,
-    ProviderType.IMGOPEN: _imgopen,
-}
-
-
-def adapter_classes() -> dict[ProviderType, type]:
-    from reconciler.providers.dashscope.adapter import DashScopeAdapter
-    from reconciler.providers.imgopen import ImgOpenAdapter
-    from reconciler.providers.wavespeed import WaveSpeedAdapter
-
-    return {
-        ProviderType.DASHSCOPE: DashScopeAdapter,
-        ProviderType.WAVESPEED: WaveSpeedAdapter,
-        ProviderType.IMGOPEN: ImgOpenAdapter,
-    }
-
-
-def __getattr__(name: str) -> Any:
-    if name == "ADAPTER_CLASSES":  # kept for callers that read the table; it imports every provider
-        return adapter_classes()
-    raise AttributeError(f"module 'reconciler.wiring' has no attribute {name!r}")
+    return {t: plugin.load_adapter_class() for t, plugin in installed().items()}
 
 
 CAPABILITY_ROWS = (
@@ -194,23 +148,19 @@ CAPABILITY_ROWS = (
     "Delete",
     "Outputs",
 )
-_TITLES = {
-    ProviderType.DASHSCOPE: "DashScope",
-    ProviderType.WAVESPEED: "WaveSpeed",
-    ProviderType.IMGOPEN: "ImgOpen",
-}
 
 
 def capability_table() -> str:
-    """The README's provider table, generated from each adapter's CAPABILITIES and SERVED_KINDS."""
-    classes = adapter_classes()
-    types = [t for t in ProviderType if t in classes]
-    lines = ["| | " + " | ".join(_TITLES[t] for t in types) + " |", "|---" * (len(types) + 1) + "|"]
+    """The README's provider table, from each plugin's title and adapter CAPABILITIES, and SERVED_KINDS."""
+    from reconciler.providers.plugins import installed
+
+    plugins = [installed()[t.value] for t in ProviderType if t.value in installed()]
+    lines = ["| | " + " | ".join(p.title for p in plugins) + " |", "|---" * (len(plugins) + 1) + "|"]
     for row in CAPABILITY_ROWS:
         cells = []
-        for t in types:
-            text = classes[t].CAPABILITIES.get(row)
-            if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[t]:
+        for plugin in plugins:
+            text = plugin.capabilities().get(row)
+            if row in {k.value for k in Kind} and Kind(row) not in SERVED_KINDS[ProviderType(plugin.type)]:
                 text = (
                     "— (validation error: use "
                     + ", ".join(p.value for p in providers_serving(Kind(row)))
@@ -224,11 +174,12 @@ def capability_table() -> str:
 def undeletable_kinds(providers: Mapping[str, ProviderConfig]) -> dict[str, dict[str, str]]:
     """Provider name -> kind -> why its API cannot delete it: data for the planner, asked of the adapter
     classes so that no client or sandbox is started (`plan --refresh=false` stays offline)."""
-    from reconciler.providers.deletion import no_delete_api
+    from reconciler.providers.plugins import facts_for
 
     out: dict[str, dict[str, str]] = {}
     for name, config in providers.items():
-        reasons = {k.value: why for k in Kind if (why := no_delete_api(config.type.value, k.value))}
+        facts = facts_for(config.type.value)
+        reasons = {k.value: why for k in Kind if (why := facts.no_delete_api(k.value))}
         if reasons:
             out[name] = reasons
     return out
@@ -239,16 +190,21 @@ def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) 
     # All sandbox providers of a run share one emulator (one database); the first time scale set wins.
     scales = [
         c.spec.sandbox.time_scale
-        for c in providers.values()  # type: ignore[attr-defined]
+        for c in providers.values()
         if c.spec.is_sandbox and c.spec.sandbox is not None and c.spec.sandbox.time_scale
-    ]  # type: ignore[attr-defined]
+    ]
     if scales and ctx.sandbox_time_scale is None:
         ctx.sandbox_time_scale = scales[0]
+    from reconciler.providers.plugins import plugin_for
+
     for name, config in providers.items():
-        factory = ADAPTER_FACTORIES.get(config.type)
-        if factory is None:
-            raise ConfigError(f"Provider/{name}: provider type {config.type.value} is not supported yet")
-        adapters[name] = factory(config, ctx)
+        plugin = plugin_for(config.type.value)
+        if plugin is None:
+            raise ConfigError(
+                f"Provider/{name}: no installed provider plugin serves type {config.type.value} "
+                "(entry point group reconciler.providers)"
+            )
+        adapters[name] = plugin.build_adapter(config, connection(config, ctx))
     return adapters
 
 
@@ -300,3 +256,36 @@ def holding_lock(
             yield
     finally:
         store.close()
+
+
+def economics_model(config: ProviderConfig) -> ProviderEconomics | None:
+    """The provider's pure economics (prices, quantities, quotas), from its plugin; imports no client."""
+    from reconciler.providers.plugins import plugin_for
+
+    plugin = plugin_for(config.type.value)
+    return plugin.load_economics(config.spec.endpoint) if plugin is not None else None
+
+
+def provider_economics(
+    providers: Mapping[str, ProviderConfig], quotes: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Economics]:
+    """Provider name -> `Economics`: its table, the manifest's `spec.pricing` and `spec.quota`, and any
+    prices its pricing endpoint quoted for this plan (`quotes`: provider -> address -> Price)."""
+    from reconciler.providers.economics import Economics, PriceBook
+
+    out: dict[str, Economics] = {}
+    for name, config in providers.items():
+        model = economics_model(config)
+        if model is None:
+            continue
+        spec: Any = config.spec
+        book = PriceBook(
+            provider=name,
+            table=model.price_table(),
+            overrides=dict(getattr(spec, "pricing", None) or {}),
+            quotes=dict((quotes or {}).get(name) or {}),
+        )
+        out[name] = Economics(
+            model=model, book=book, quota=model.quota().with_override(getattr(spec, "quota", None))
+        )
+    return out

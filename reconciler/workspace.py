@@ -20,6 +20,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
+from reconciler.engine.costing import budget_problem, price_actions
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.outcomes import ApplyResult
 from reconciler.engine.planning import PlanInputs, make_plan
@@ -43,13 +44,22 @@ from reconciler.models.kinds import parse_address
 from reconciler.models.plans import Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.providers.economics import FailureExplainer, PriceQuoter
+from reconciler.providers.errors import ProviderError
 from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
 from reconciler.prune_guard import guard_prunes, near_miss_warnings
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
 from reconciler.state.sqlite import default_state_path
-from reconciler.wiring import WiringContext, build_adapters, holding_lock, open_store, undeletable_kinds
+from reconciler.wiring import (
+    WiringContext,
+    build_adapters,
+    holding_lock,
+    open_store,
+    provider_economics,
+    undeletable_kinds,
+)
 
 SETTLE_WINDOW_ENV = "RECONCILER_SETTLE_WINDOW"
 
@@ -71,6 +81,14 @@ class WorkspaceError(Exception):
 
 class StalePlanError(WorkspaceError):
     pass
+
+
+class OverBudget(WorkspaceError):
+    """The plan's known cost is above the budget (`--max-cost`); nothing was applied."""
+
+    def __init__(self, message: str, plan: Plan) -> None:
+        super().__init__(message)
+        self.plan = plan
 
 
 @dataclass
@@ -265,6 +283,7 @@ class Workspace:
         )
         if result is not None:
             records = result.records
+            self._explain_failures(result)
         inputs = PlanInputs(
             manifests=manifests,
             records=result.records if result else records,
@@ -283,12 +302,61 @@ class Workspace:
             undeletable=undeletable_kinds(manifests.providers),
             hashes=self.spec_hashes(),
             order=self.topological_order(),
+            economics=provider_economics(manifests.providers),
         )
         plan = make_plan(inputs)
+        if refresh_first:
+            self._quote_prices(plan, manifests)
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
         guard_prunes(plan, manifests, self.paths, self._near_misses, allow_empty=self.allow_empty)
         return plan, result
+
+    def _explain_failures(self, result: RefreshResult) -> None:
+        """A FAILED job's log tail (where the provider has a logs endpoint), for the plan to show."""
+        for address, obs in result.observations.items():
+            record = result.records.get(address)
+            if obs.phase is not Phase.FAILED or record is None:
+                continue
+            adapter = self.adapters().get(record.provider)
+            if not isinstance(adapter, FailureExplainer):
+                continue
+            from reconciler.engine.applying import LOG_TAIL_LINES  # the executor: only when one failed
+
+            try:
+                obs.facts["log_tail"] = adapter.failure_logs(record, LOG_TAIL_LINES)
+            except ProviderError as e:
+                obs.facts["log_tail"] = [f"(the logs could not be read: {e})"]
+
+    def _quote_prices(self, plan: Plan, manifests: ManifestSet) -> None:
+        """Ask the providers that have a pricing endpoint what each new job costs, and price the plan again.
+
+        A read, like refresh, so `plan --refresh=false` skips it (and says the price is unknown
+        where only the endpoint knows it). A failed quote leaves that price unknown, with the reason."""
+        quotes: dict[str, dict[str, Any]] = {}
+        failures: dict[str, str] = {}
+        adapters: dict[str, ProviderAdapter] | None = None
+        for action in plan.actions:
+            if action.action.value not in ("create", "replace") or not action.desired:
+                continue
+            if adapters is None:
+                adapters = self.adapters()
+            adapter = adapters.get(action.provider)
+            if not isinstance(adapter, PriceQuoter):
+                continue
+            try:
+                price = adapter.quote(action.kind, action.desired)
+            except ProviderError as e:
+                failures[action.address] = f"the pricing endpoint did not answer ({e})"
+                continue
+            if price is not None:
+                quotes.setdefault(action.provider, {})[action.address] = price
+        if not quotes and not failures:
+            return
+        plan.cost_total = price_actions(plan.actions, provider_economics(manifests.providers, quotes))
+        for action in plan.actions:
+            if action.address in failures and action.cost is not None and action.cost.money is None:
+                action.cost.unknown = failures[action.address]
 
     # ------------------------------------------------------------------ commands
     def plan(self, *, refresh: bool = True, destroy: bool = False) -> Plan:
@@ -313,6 +381,7 @@ class Workspace:
         stop: threading.Event | None = None,
         lock_timeout: float = 0.0,
         refresh: bool = True,
+        max_cost: tuple[float, str] | None = None,
     ) -> tuple[Plan, ApplyResult | None]:
         """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined)."""
         self._preflight()
@@ -333,6 +402,10 @@ class Workspace:
                     self._check_saved(plan, store)
                 if plan.errors:
                     return plan, None
+                if max_cost is not None:
+                    problem = budget_problem(plan.cost_total, *max_cost)
+                    if problem:
+                        raise OverBudget(problem, plan)
                 if confirm is not None and plan.has_changes and not confirm(plan):
                     return plan, None
                 if refreshed is not None:
@@ -344,6 +417,7 @@ class Workspace:
                     self.adapters(),
                     self.clock,
                     options=ApplyOptions(
+                        economics=provider_economics(self.manifests.providers),
                         parallelism=self.parallelism,
                         wait=wait,
                         settle_window_s=self.settle_window_s,
@@ -634,7 +708,7 @@ class Workspace:
                 target = open_store(destination, readonly=False, clock=self.clock)
                 try:
                     with target.lock("state migrate", timeout=lock_timeout):
-                        copied = copy_state(source, target)  # type: ignore[arg-type]
+                        copied = copy_state(source, target)  # type: ignore[arg-type]  # both stores open_store makes can be copied
                 finally:
                     target.close()
             finally:
@@ -667,6 +741,7 @@ class Workspace:
 
 __all__ = [
     "MigrationSummary",
+    "OverBudget",
     "RefreshSummary",
     "StalePlanError",
     "StateError",

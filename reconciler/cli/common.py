@@ -57,6 +57,29 @@ class _Errors:
 _errors = _Errors()
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+EXIT_OVER_BUDGET = 3  # plan/apply --max-cost: the plan's known cost is above the budget
+
+
+def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, str] | None:
+    if value is None:
+        return None
+    from reconciler.models.costs import parse_budget
+
+    try:
+        return parse_budget(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def max_cost_option(f: F) -> F:
+    return click.option(
+        "--max-cost",
+        "max_cost",
+        metavar="AMOUNT",
+        callback=_budget,
+        help="Refuse the plan (exit 3) when its estimated cost is above AMOUNT, e.g. 25, $25, '180 CNY' "
+        "(default currency USD). Unknown prices are not counted; the plan says how many there are.",
+    )(f)
 
 
 STATE_ENV, WORKSPACE_ENV = "RECONCILER_STATE", "RECONCILER_WORKSPACE"
@@ -177,7 +200,7 @@ def handle_errors(f: F) -> F:
                 )
             raise SystemExit(EXIT_ERROR) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # same signature as `command`: *args/**kwargs passed through
 
 
 class Interrupts:

@@ -18,11 +18,13 @@ from reconciler.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    EXIT_OVER_BUDGET,
     Interrupts,
     allow_empty_option,
     handle_errors,
     lock_option,
     manifest_options,
+    max_cost_option,
     parallelism_option,
     workspace,
 )
@@ -109,6 +111,7 @@ def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
 @click.option(
     "--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment."
 )
+@max_cost_option
 @allow_empty_option
 @parallelism_option
 @handle_errors
@@ -123,6 +126,7 @@ def plan_cmd(
     as_markdown: bool,
     allow_empty: bool,
     parallelism: int,
+    max_cost: tuple[float, str] | None = None,
 ) -> None:
     """Show what apply would change, field by field, why, and what it costs. Changes nothing.
 
@@ -133,6 +137,7 @@ def plan_cmd(
       reconciler plan -f manifests/ --out plan.json          # then: reconciler apply plan.json
       reconciler plan -f manifests/ --markdown > comment.md
       reconciler plan -f manifests/ --refresh=false          # offline, from the cache
+      reconciler plan -f manifests/ --max-cost 50            # exit 3 when it would cost more than $50
     """
     if out_path:
         _check_out_path(out_path)
@@ -149,9 +154,25 @@ def plan_cmd(
             )
     if plan.errors:
         sys.exit(EXIT_ERROR)
+    _check_budget(plan, max_cost)
     if detailed_exitcode and plan.has_changes:
         sys.exit(EXIT_CHANGES)
     sys.exit(EXIT_OK)
+
+
+def _check_budget(plan: Plan, max_cost: tuple[float, str] | None) -> None:
+    """Exit 3 when the plan's known cost is above --max-cost; say what was not counted."""
+    if max_cost is None:
+        return
+    from reconciler.engine.costing import budget_note, budget_problem
+
+    problem = budget_problem(plan.cost_total, *max_cost)
+    note = budget_note(plan.cost_total)
+    if note:
+        click.echo(f"Note: {note}.", err=True)
+    if problem:
+        click.echo(f"Error: {problem}.", err=True)
+        sys.exit(EXIT_OVER_BUDGET)
 
 
 def _run_apply(
@@ -166,7 +187,10 @@ def _run_apply(
     lock_timeout: float,
     refresh: bool,
     allow_empty: bool = False,
+    max_cost: tuple[float, str] | None = None,
 ) -> None:
+    from reconciler.workspace import OverBudget
+
     ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
     console = render.make_console()
     saved: Plan | None = None
@@ -206,7 +230,13 @@ def _run_apply(
                 stop=interrupts.stop,
                 lock_timeout=lock_timeout,
                 refresh=refresh,
+                max_cost=max_cost,
             )
+        except OverBudget as over:
+            progress.close()
+            render.print_plan(console, over.plan)
+            _check_budget(over.plan, max_cost)
+            raise
         finally:
             progress.close()
     if plan.errors:
@@ -237,6 +267,7 @@ def _run_apply(
     metavar="BOOL",
     help="Read the providers before planning.",
 )
+@max_cost_option
 @allow_empty_option
 @parallelism_option
 @lock_option
@@ -251,6 +282,7 @@ def apply_cmd(
     allow_empty: bool,
     parallelism: int,
     lock_timeout: float,
+    max_cost: tuple[float, str] | None = None,
 ) -> None:
     """Make the providers match the manifests (or apply exactly a saved plan).
 
@@ -259,6 +291,7 @@ def apply_cmd(
       reconciler apply -f manifests/quickstart --auto-approve
       reconciler apply -f manifests/ plan.json                # exactly the saved plan; refused if state moved
       reconciler apply -f manifests/ --no-wait                # submit training and return
+      reconciler apply -f manifests/ --max-cost 50 --auto-approve   # exit 3, nothing applied, above $50
     """
     _run_apply(
         paths,
@@ -271,6 +304,7 @@ def apply_cmd(
         lock_timeout=lock_timeout,
         refresh=refresh,
         allow_empty=allow_empty,
+        max_cost=max_cost,
     )
 
 

@@ -17,6 +17,7 @@ from reconciler.cli.app import main
 
 if TYPE_CHECKING:
     from reconciler.models.faults import FaultConfig
+    from reconciler.sandbox import Sandbox
 
 DEFAULT_DB = Path(".reconciler") / "sandbox.db"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -51,9 +52,9 @@ def _load_faults(path: Path | None) -> FaultConfig | None:
 def _open_sandbox(
     db: Path,
     time_scale: float | None,
-    faults: FaultConfig | None,  # type: ignore[no-untyped-def]
+    faults: FaultConfig | None,
     fidelity: str | None = None,
-):
+) -> Sandbox:
     from reconciler.sandbox import Sandbox
 
     try:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from reconciler import render
 from reconciler.cli.app import main
 from reconciler.cli.common import EXIT_OK, handle_errors, lock_option, manifest_options, workspace
 from reconciler.models.kinds import Kind
@@ -189,6 +190,8 @@ def output_cmd(
         for k, v in values.items():
             if v is None or k.startswith("_"):
                 continue
+            if k in ("cost_estimated", "cost_used") and isinstance(v, dict):
+                v = render.cost_output_text(v)
             click.echo(f"  {k} = {json.dumps(v) if not isinstance(v, str) else v}")
 
 

@@ -83,7 +83,7 @@ class CachedDataset:
     def fact_list(self) -> list[FileFacts]:
         shas = self.sha_list()
         return [
-            FileFacts(sha, media, tuple(dims) if dims else None, bool(utf8))  # type: ignore[arg-type]
+            FileFacts(sha, media, tuple(dims) if dims else None, bool(utf8))
             for sha, (media, dims, utf8) in zip(shas, marshal.loads(self.facts), strict=True)
         ]
 

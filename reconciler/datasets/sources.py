@@ -183,7 +183,7 @@ class ZipSource(DatasetSource):
 
     def _open(self, name: str) -> BinaryIO:
         try:
-            return self._zip.open(self._infos[name])  # type: ignore[return-value]
+            return self._zip.open(self._infos[name])  # type: ignore[return-value]  # a ZipExtFile is a binary file
         except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encryption
             raise DatasetError([f"cannot read '{name}' from the zip: {exc}"]) from None
 

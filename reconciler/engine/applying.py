@@ -20,15 +20,17 @@ for readiness run on a separate pool, so a six-hour training job never holds a w
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.clock import Clock
+from reconciler.engine.costing import estimate_output, used_output
 from reconciler.engine.outcomes import ApplyResult, Outcome, ResourceOutcome
 from reconciler.engine.progress import ProgressSink, SilentProgress
 from reconciler.engine.recovering import (
@@ -40,13 +42,18 @@ from reconciler.engine.recovering import (
     create_request,
     keep_oldest,
 )
+from reconciler.engine.scheduling import TrainingSlots
 from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
 from reconciler.models.state import ResourceRecord
-from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError
+from reconciler.providers.economics import Economics, FailureExplainer
+from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, ProviderError, RateLimitedError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
 from reconciler.state.interface import StateError, StateStore
+
+LOG_TAIL_LINES = 10  # a failed job's last log lines, shown in the apply summary and the plan
+BUSY_RETRY_S = 60.0  # a training submit refused as busy (429) without Retry-After is sent again after this
 
 
 class StepFailed(Exception):
@@ -62,12 +69,22 @@ ContentCheck = Callable[[str], str]  # source path -> content digest (the engine
 
 @dataclass
 class ApplyOptions:
+    # provider name -> its economics: prices the usage a job reports, and its quota's training slots
+    economics: Mapping[str, Economics] = field(default_factory=dict)
     parallelism: int = 10
     wait: bool = True
     verify_content: ContentCheck | None = None
     settle_window_s: float = (
         SETTLE_WINDOW_S  # how long an ambiguous create is looked for before the step stops
     )
+
+
+class _Busy(Exception):
+    """A resubmitted training was refused as busy again (429): the caller pauses and tries once more."""
+
+    def __init__(self, refused: RateLimitedError) -> None:
+        super().__init__(str(refused))
+        self.refused = refused
 
 
 @dataclass
@@ -78,6 +95,7 @@ class _Wait:
 
 
 StepResult = tuple[Outcome, str] | _Wait
+_R = TypeVar("_R", bound=StepResult)
 
 
 @dataclass
@@ -89,6 +107,29 @@ class _Node:
     dependents: set[str] = field(default_factory=set)
     # when set, dependents need this node's object READY (not just "done")
     gives_ready: bool = True
+
+
+def _slot_text(slots: TrainingSlots, key: str, *, deferred: bool = False) -> str:
+    """`waiting for a training slot on my-account (1 at a time: …)`."""
+    provider = next((p for p, keys in slots.parked.items() if key in keys), None) or next(
+        (p for p in slots.limits), ""
+    )
+    quota = slots.limits.get(provider)
+    limit = f" ({quota.concurrent_jobs} at a time: {quota.concurrent_source})" if quota is not None else ""
+    if deferred:
+        return (
+            f"not submitted: every training slot on {provider} is held by a job still running{limit}; "
+            "run apply again when it is done to continue"
+        )
+    return f"waiting for a training slot on {provider}{limit}"
+
+
+def _on_timeout(a: Action) -> str:
+    """lifecycle.on_timeout, defaulting to cancel for training jobs (a job given up on must stop billing)."""
+    chosen = (a.lifecycle or {}).get("on_timeout")
+    if chosen:
+        return str(chosen)
+    return "cancel" if a.kind == "FineTune" else "keep"
 
 
 def _iso(ts: float) -> str:
@@ -115,7 +156,6 @@ class Executor:
         self.waiter = Waiter(clock, self.stop)
         self._claimed_lock = threading.Lock()
         self._claimed: set[str] = set()
-        self._ready: dict[str, bool] = {}  # address -> its object is ready for dependents
         self._state_error: StateError | None = None  # the first failed state write stops the apply
 
     # ------------------------------------------------------------------ public
@@ -149,7 +189,7 @@ class Executor:
             if a.action is ActionType.REPLACE and a.replace_mode is ReplaceMode.CREATE_BEFORE_DESTROY:
                 old = f"{a.address}#old"
                 nodes[old] = _Node(
-                    key=old, action=a, run=lambda a=a: self._delete_deposed_of(a), gives_ready=False
+                    key=old, action=a, run=functools.partial(self._delete_deposed_of, a), gives_ready=False
                 )
 
         removal = (ActionType.DELETE, ActionType.CANCEL, ActionType.FORGET)
@@ -198,6 +238,10 @@ class Executor:
         blocked: dict[str, tuple[Outcome, str]] = {}
         unfinished = set(nodes)
         running = 0
+        slots = TrainingSlots({p: eco.quota for p, eco in self.options.economics.items()})
+        for key, n in sorted(nodes.items()):  # a job already running holds its slot from the start
+            if n.action.action is ActionType.WAIT and self._needs_slot(slots, n):
+                slots.reserve(n.action.provider, key)
 
         def record(key: str, outcome: ResourceOutcome) -> None:
             if key.endswith("#old"):
@@ -243,9 +287,11 @@ class Executor:
             with lock:
                 running -= 1
                 settle(key, outcome, message, elapsed)
+                if outcome is not Outcome.SUBMITTED:  # a job left running (--no-wait) keeps its slot
+                    ready.extend(slots.give_back(n.action.provider, key))
                 wake.notify_all()
 
-        def guarded(step: Callable[[], StepResult]) -> StepResult:
+        def guarded(step: Callable[[], _R]) -> _R | tuple[Outcome, str]:
             try:
                 return step()
             except StateError as e:  # the state cannot be written: nothing more may be sent
@@ -269,9 +315,12 @@ class Executor:
                 got = guarded(n.run)
                 if isinstance(got, _Wait):
                     waiting = got
-                    wait_pool.submit(
-                        lambda: finish(key, *guarded(waiting.run), self.clock.monotonic() - start)
-                    )
+
+                    def wait_then_finish() -> None:
+                        outcome, message = guarded(waiting.run)
+                        finish(key, outcome, message, self.clock.monotonic() - start)
+
+                    wait_pool.submit(wait_then_finish)
                 else:
                     finish(key, got[0], got[1], self.clock.monotonic() - start)
 
@@ -289,17 +338,39 @@ class Executor:
                     key = ready.popleft()
                     if key in blocked:
                         settle(key, *blocked[key])
+                        ready.extend(slots.give_back(nodes[key].action.provider, key))  # a reserved slot
                     elif self.stop.is_set():
                         settle(key, Outcome.SKIPPED, "interrupted before it started")
+                        ready.extend(slots.give_back(nodes[key].action.provider, key))
+                    elif self._needs_slot(slots, nodes[key]) and not slots.take(
+                        nodes[key].action.provider, key
+                    ):
+                        self.progress.waiting(
+                            nodes[key].action.address, "queued", 0.0, _slot_text(slots, key)
+                        )
                     else:
                         running += 1
                         launch(key)
                 if self.stop.is_set():
                     result.interrupted = True
                 if not unfinished or (not ready and running == 0):
-                    break
+                    parked = slots.still_parked()
+                    if not parked:
+                        break
+                    for provider, key in parked:  # nothing left that could free a slot in this run
+                        slots.parked[provider].remove(key)
+                        settle(key, Outcome.DEFERRED, _slot_text(slots, key, deferred=True))
+                    continue
                 wake.wait(timeout=0.5)
         return result
+
+    @staticmethod
+    def _needs_slot(slots: TrainingSlots, node: _Node) -> bool:
+        """Training submits take a slot of their account; so does waiting on a job already running."""
+        a = node.action
+        if node.key.endswith("#old") or not slots.needs_slot(a):
+            return False
+        return a.action in (ActionType.CREATE, ActionType.REPLACE, ActionType.WAIT)
 
     # ------------------------------------------------------------------ steps
     def _runner(self, a: Action) -> Callable[[], StepResult]:
@@ -371,7 +442,7 @@ class Executor:
             content_files=dict(content.get("files") or {}),
             status=obs.status,
             observed=obs.object,
-            outputs=dict(obs.outputs),
+            outputs={**obs.outputs, **self._cost_outputs(a, obs)},
             dependencies=list(a.depends_on),
             labels=dict(a.labels),
             lifecycle=dict(a.lifecycle),
@@ -381,6 +452,22 @@ class Executor:
             deposed=list(deposed or []),
             built_from=dict(built_from),
         )
+
+    def _cost_outputs(self, a: Action, obs: Observation) -> dict[str, Any]:
+        """`cost_estimated` (from the plan) and, once the provider reports it, `cost_used`."""
+        out: dict[str, Any] = {}
+        estimate = estimate_output(a)
+        if estimate is not None:
+            out["cost_estimated"] = estimate
+        if obs.phase in (Phase.READY, Phase.FAILED, Phase.CANCELED):
+            used = used_output(self.options.economics.get(a.provider), a, obs.object)
+            if used is not None:
+                out["cost_used"] = used
+        return out
+
+    def _used_only(self, a: Action, obs: Observation) -> dict[str, Any]:
+        used = self._cost_outputs(a, obs).get("cost_used")
+        return {"cost_used": used} if used is not None else {}
 
     def _claim(self, remote_id: str) -> None:
         with self._claimed_lock:
@@ -399,8 +486,16 @@ class Executor:
                     "run plan again"
                 )
 
-    def _create(self, a: Action, deposed: list[dict[str, Any]] | None = None) -> StepResult:
+    def _create(
+        self,
+        a: Action,
+        deposed: list[dict[str, Any]] | None = None,
+        first_try: float | None = None,
+        *,
+        retrying: bool = False,
+    ) -> StepResult:
         """Journal the intent, send the create once, and commit its outcome with the record."""
+        first_try = self.clock.now() if first_try is None else first_try
         desired, built_from = self._desired(a)
         self._verify_content(desired)
         adapter = self._adapter(a)
@@ -424,6 +519,18 @@ class Executor:
             obs = adapter.create(desired, claimed=self._claimed_now())
         except OutcomeUnknownError as e:
             obs = self._settle_unknown_create(a, adapter, desired, entry, sent_at, e)
+        except RateLimitedError as e:
+            self.store.journal_close(entry, "failed", error=str(e))  # refused: nothing was created
+            if a.kind not in self._slot_kinds(a.provider) or self.clock.now() - first_try > timeout_for(
+                a.kind, a.lifecycle
+            ):
+                raise
+            # the account is busy with work this state does not know (its slots are not ours):
+            # wait for one to free instead of failing, then submit again
+            if retrying:
+                raise _Busy(e) from None
+            refused = e
+            return _Wait(lambda: self._create_when_free(a, deposed, refused, first_try))
         except ProviderError as e:
             self.store.journal_close(entry, "failed", error=str(e))
             raise
@@ -436,6 +543,34 @@ class Executor:
             close_journal=(entry, "done", {"remote_id": obs.remote_id, "status": obs.status}),
         )
         return self._settle(a, obs, record)
+
+    def _slot_kinds(self, provider: str) -> tuple[str, ...]:
+        eco = self.options.economics.get(provider)
+        return eco.quota.kinds if eco is not None else ()
+
+    def _create_when_free(
+        self, a: Action, deposed: list[dict[str, Any]] | None, refused: RateLimitedError, first_try: float
+    ) -> tuple[Outcome, str]:
+        """A training submit the provider refused as busy (429): wait, then submit it again (it was
+        refused, so nothing exists to duplicate)."""
+        while True:
+            pause = refused.retry_after or BUSY_RETRY_S
+            self.progress.waiting(
+                a.address, "queued", self.clock.now() - first_try, f"provider busy: {refused}"
+            )
+            try:
+                self.waiter.pause(pause)
+            except WaitInterrupted:
+                return (
+                    Outcome.DEFERRED,
+                    f"interrupted while {a.provider} was busy ({refused}); run apply again",
+                )
+            try:
+                got = self._create(a, deposed, first_try, retrying=True)
+            except _Busy as busy:
+                refused = busy.refused
+                continue
+            return got.run() if isinstance(got, _Wait) else got
 
     def _keep_oldest(self, a: Action, twins: list[Observation]) -> Observation:
         """One create landed more than once: keep the oldest object and delete the others now.
@@ -568,9 +703,11 @@ class Executor:
                 obs, lambda: adapter.read(current), timeout_for(a.kind, a.lifecycle), on_poll
             )
         except WaitTimeout as t:
+            if _on_timeout(a) == "cancel":
+                raise StepFailed(self._cancel_timed_out(a, adapter, current, t)) from None
             raise StepFailed(
-                f"{t}; it keeps going on the provider — run apply again to keep waiting, "
-                "or raise lifecycle.timeouts.create"
+                f"{t}; it keeps going on the provider (lifecycle.on_timeout: keep) — run apply again to keep "
+                "waiting, or raise lifecycle.timeouts.create"
             ) from None
         except WaitInterrupted as w:
             return (
@@ -582,7 +719,7 @@ class Executor:
                 record,
                 status=final.status,
                 observed=final.object,
-                outputs={**record.outputs, **final.outputs},
+                outputs={**record.outputs, **final.outputs, **self._used_only(a, final)},
                 observed_at=_iso(self.clock.now()),
                 updated_at=_iso(self.clock.now()),
             ),
@@ -594,7 +731,54 @@ class Executor:
         detail = f": {final.message}" if final.message else ""
         if final.phase is Phase.GONE:
             raise StepFailed(f"{final.remote_id} disappeared from the provider while waiting")
-        raise StepFailed(f"{final.remote_id} ended {final.status}{detail}")
+        raise StepFailed(
+            f"{final.remote_id} ended {final.status}{detail}{self._log_tail(adapter, current, final)}"
+        )
+
+    def _log_tail(self, adapter: ProviderAdapter, record: ResourceRecord, final: Observation) -> str:
+        """The last lines of a failed job's logs, where the provider has a logs endpoint."""
+        if final.phase is not Phase.FAILED or not isinstance(adapter, FailureExplainer):
+            return ""
+        try:
+            lines = adapter.failure_logs(record, LOG_TAIL_LINES)
+        except ProviderError as e:
+            return f"\n      (its logs could not be read: {e})"
+        return "".join(f"\n      log: {line}" for line in lines)
+
+    def _cancel_timed_out(
+        self, a: Action, adapter: ProviderAdapter, record: ResourceRecord, timeout: WaitTimeout
+    ) -> str:
+        """A job past its timeout is canceled so it stops billing (lifecycle.on_timeout: cancel), journaled."""
+        entry = self.store.journal_open(
+            a.address,
+            "cancel",
+            a.provider,
+            {"remote_id": record.remote_id, "reason": "past lifecycle.timeouts.create"},
+            {"remote_id": record.remote_id},
+        )
+        try:
+            obs = adapter.cancel(record)
+        except ProviderError as e:
+            self.store.journal_close(entry, "failed", error=str(e))
+            return (
+                f"{timeout}; canceling {record.remote_id} failed ({e}): it may still be running and billing"
+            )
+        self.store.journal_close(entry, "done", result={"status": obs.status})
+        self.store.put(
+            replace(
+                record,
+                status=obs.status,
+                observed=obs.object or record.observed,
+                updated_at=_iso(self.clock.now()),
+            ),
+            event="timeout-canceled",
+            detail={"status": obs.status, "waited_s": round(timeout.waited)},
+        )
+        how = f" ({obs.message})" if obs.message else f" (now {obs.status})"
+        return (
+            f"{timeout}: past lifecycle.timeouts.create, so {record.remote_id} was canceled{how}; "
+            "set lifecycle.on_timeout: keep to let it run, or raise the timeout. The next plan creates it again"
+        )
 
     def _adopt(self, a: Action) -> StepResult:
         found = a.adopted or {}

@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.resources import ManifestSet, Resource
+from reconciler.models.specs import ResourceSpec
 
 
 def canonical_json(data: Any) -> str:
@@ -23,9 +24,9 @@ def canonical_json(data: Any) -> str:
 
 
 @functools.cache
-def _local_fields(spec_type: type) -> frozenset[str]:
+def _local_fields(spec_type: type[ResourceSpec]) -> frozenset[str]:
     """Fields of class LOCAL in a spec model (models are fixed once defined, so this is cached)."""
-    fields = spec_type.model_fields  # type: ignore[attr-defined]
+    fields = spec_type.model_fields
     return frozenset(k for k, info in fields.items() if field_change_class(info) is ChangeClass.LOCAL)
 
 

@@ -8,38 +8,25 @@ Each action names its change class and a one-line reason. Apply never reads the 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+import graphlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.engine.costing import price_actions
 from reconciler.engine.identity import spec_hashes
+from reconciler.engine.scheduling import schedule_actions
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.envelope import format_duration
 from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
-from reconciler.models.resources import ManifestSet, Resource
+from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
 from reconciler.models.state import ResourceRecord, StateMeta
+from reconciler.providers.economics import Economics
+from reconciler.providers.facts import ProviderFacts
 from reconciler.providers.interface import Observation, Phase
-
-MIN_RECOMMENDED_STEPS = 800
-
-# Rough training speed per base model, for the plan's cost line. The seed's example job
-# (wan2.5-i2v-preview, defaults) ran 5h27m; these are estimates, shown as such.
-SECONDS_PER_STEP: dict[str, float] = {
-    "wan2.6-i2v": 24.0,
-    "wan2.5-i2v-preview": 24.0,
-    "wan2.2-i2v-flash": 12.0,
-    "wan2.2-kf2v-flash": 14.0,
-    "wan-2.2-image-lora-trainer": 1.2,
-    "wan-2.2-i2v-lora-trainer": 9.0,
-    "qwen-image-lora-trainer": 1.5,
-    "flux-dev-lora-trainer": 1.2,
-    "flux-dev-lora-trainer-turbo": 0.6,
-    "wan-2.1-14b-lora-trainer": 1.5,
-    "imgopen": 0.8,
-}
+from reconciler.providers.plugins import facts_for
 
 # Which class a kind's replacement costs when it is forced from upstream.
 _FORCED_CLASS = {
@@ -51,18 +38,6 @@ _FORCED_CLASS = {
 
 # How a dependent names the upstream object it was built from, in a lineage reason.
 _BUILT_FROM = {"Deployment": "serves", "CheckpointExport": "was exported from", "FineTune": "was trained on"}
-
-_RUNNING_JOB_STATUSES = {
-    "PENDING",
-    "QUEUING",
-    "RUNNING",
-    "created",
-    "processing",
-    "pending",
-    "1",
-    "3",
-    "SUBMITTED",
-}
 
 
 @dataclass
@@ -79,7 +54,6 @@ class PlanInputs:
     now: float = 0.0  # epoch seconds, for "running for 2h13m"
     refreshed: bool = True
     operation: str = "apply"  # apply | destroy
-    targets: frozenset[str] | None = None
     reconciler_version: str = "0"
     created_at: str = ""
     manifest_paths: list[str] = field(default_factory=list)
@@ -88,12 +62,27 @@ class PlanInputs:
     undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
     order: list[str] | None = None  # manifests.topological_order(), when the caller has it already
+    # provider type -> its pure facts (status words, replace rules); by default the registered plugin's
+    facts: Callable[[str], ProviderFacts] = facts_for
+    # provider name -> its prices, billable quantities and quota (wiring.provider_economics)
+    economics: Mapping[str, Economics] = field(default_factory=dict)
 
 
 def make_plan(inputs: PlanInputs) -> Plan:
     planner = _Planner(inputs)
     actions = planner.destroy_all() if inputs.operation == "destroy" else planner.converge()
+    total = price_actions(actions, inputs.economics)
+    planner.diagnostics += schedule_actions(
+        actions,
+        inputs.records,
+        inputs.observations,
+        inputs.economics,
+        inputs.manifests,
+        now=inputs.now,
+        hours_of=planner.hours_of,
+    )
     return Plan(
+        cost_total=total,
         reconciler_version=inputs.reconciler_version,
         created_at=inputs.created_at,
         operation=inputs.operation,
@@ -118,6 +107,7 @@ class _Planner:
         )
         self.diagnostics: list[Diagnostic] = []
         self.actions: dict[str, Action] = {}
+        self.facts: dict[str, ProviderFacts] = {}  # provider type -> its facts, asked once per plan
 
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
@@ -268,11 +258,10 @@ class _Planner:
             action.facts["status"] = obs.status
             if obs.progress:
                 action.facts["progress"] = obs.progress
-            if obs.facts.get("expired"):
-                action.warnings.append(
-                    f"checkpoint expired at {obs.facts.get('expire_time')}; "
-                    "the exported model is unaffected, but it cannot be exported again"
-                )
+            notes = self._facts(r.provider_type.value).observation_notes(
+                r.kind.value, r.spec.model_dump(), obs
+            )
+            action.warnings.extend(note.message for note in notes.warnings)
         return action
 
     def _held_back(
@@ -293,7 +282,7 @@ class _Planner:
         """Upstreams whose current object is not the one this resource was built from.
 
         (upstream address, object built from, current object). A dataset's identity is its
-        content: a new upload of the same bytes (an expired WaveSpeed upload, say) retrains
+        content: a new upload of the same bytes (an upload that expired, say) retrains
         nothing, so a dataset counts only when this resource's identity hash moved too — the
         content it was trained on is not the content the manifests now say (e.g. a run killed
         after uploading the new dataset, before retraining).
@@ -324,6 +313,8 @@ class _Planner:
             action.action = ActionType.REPLACE
             action.drift = True
             action.change_class = _FORCED_CLASS[r.kind]
+            if obs.facts.get("log_tail"):  # why it failed, in the provider's own words (display only)
+                action.facts["log_tail"] = list(obs.facts["log_tail"])
             word = {
                 "FineTune": "job",
                 "Deployment": "deployment",
@@ -336,15 +327,13 @@ class _Planner:
             self._add_cost(action, r)
             self._guard_destroy(r, action)
             return action
-        if r.kind is Kind.CHECKPOINT_EXPORT and obs.facts.get("expired") and obs.phase is not Phase.READY:
+        for note in (
+            self._facts(r.provider_type.value)
+            .observation_notes(r.kind.value, r.spec.model_dump(), obs)
+            .errors
+        ):
             self.diagnostics.append(
-                Diagnostic(
-                    f"checkpoint {r.spec.model_dump().get('checkpoint')} expired at {obs.facts.get('expire_time')} "
-                    "before it was exported; choose another checkpoint or retrain the fine-tune",
-                    location=r.location,
-                    address=r.address,
-                    field="spec.checkpoint",
-                )
+                Diagnostic(note.message, location=r.location, address=r.address, field=note.field)
             )
         # in-place drift of live fields (e.g. capacity scaled in the console)
         desired = _flatten(action.desired or {}) if obs.live_fields else {}
@@ -407,7 +396,7 @@ class _Planner:
         if why:  # prevent_destroy still refuses it (below): reconciler would stop managing it
             action.action = ActionType.FORGET
             action.reason = f"{reason}; forgotten, not deleted: {why}"
-        elif rec.kind == Kind.FINE_TUNE.value and status in _RUNNING_JOB_STATUSES:
+        elif self._running(rec.kind, rec.provider_type, status):
             action.action = ActionType.CANCEL
             action.reason = f"{reason}; job {rec.remote_id} is {status}: it will be canceled, then deleted"
             self._running_for(rec, obs, action)
@@ -458,19 +447,14 @@ class _Planner:
         if before != after:
             from deepdiff import DeepDiff  # ~0.15 s to import; a no-change plan never needs it
 
-            diff = DeepDiff(before, after, ignore_order=False, verbose_level=2)
+            # the tree view hands each change's path as keys and indices: nothing to parse
+            diff = DeepDiff(before, after, ignore_order=False, view="tree")
             flat_before, flat_after = _flatten(before), _flatten(after)
-            paths = set()
-            for key in (
-                "values_changed",
-                "type_changes",
-                "dictionary_item_added",
-                "dictionary_item_removed",
-                "iterable_item_added",
-                "iterable_item_removed",
-            ):
-                for p in diff.get(key, {}):
-                    paths.add(_deepdiff_path(p))
+            paths = {
+                _field_path(level.path(output_format="list"))
+                for report in _DIFF_REPORTS
+                for level in diff.get(report, ())
+            }
             for p in sorted(paths):
                 b = flat_before.get(p, _lookup(before, p))
                 a = flat_after.get(p, _lookup(after, p))
@@ -586,27 +570,29 @@ class _Planner:
         return f"{'; '.join(parts)} forces {cls.value}"
 
     def _replace_mode(
-        self, r: Resource, record: ResourceRecord, changes: list[FieldChange], forced_by: list[Action] | bool
+        self, r: Resource, record: ResourceRecord, changes: list[FieldChange], forced: bool
     ) -> ReplaceMode:
-        if r.kind is Kind.DEPLOYMENT:
-            # A suffix is globally unique, and without one deployed_model is the model name: the
-            # replacement can stand beside the old one only when it keeps neither (providers.md §1.6).
-            old_suffix = (record.spec or {}).get("suffix")
-            new_suffix = r.effective_spec().get("suffix")
-            model_changes = forced_by or any(c.path in ("fine_tune", "checkpoint_export") for c in changes)
-            if (new_suffix and new_suffix == old_suffix) or (
-                not new_suffix and not old_suffix and not model_changes
-            ):
-                return ReplaceMode.DESTROY_BEFORE_CREATE
-        return ReplaceMode.CREATE_BEFORE_DESTROY
+        """The provider says whether the replacement can stand beside the old object."""
+        references = type(r.spec).REFERENCES
+        upstream_changed = forced or any(c.path in references for c in changes)  # rebuilt from a new upstream
+        return self._facts(r.provider_type.value).replace_mode(
+            r.kind.value, record.spec or {}, r.effective_spec(), upstream_changed=upstream_changed
+        )
+
+    def _facts(self, provider_type: str) -> ProviderFacts:
+        facts = self.facts.get(provider_type)
+        if facts is None:
+            facts = self.facts[provider_type] = self.i.facts(provider_type)
+        return facts
+
+    def _running(self, kind: str, provider_type: str, status: str) -> bool:
+        return bool(status) and self._facts(provider_type).running(kind, status)
 
     def _running_job_note(
         self, r: Resource, record: ResourceRecord, obs: Observation | None, action: Action
     ) -> None:
-        if r.kind is not Kind.FINE_TUNE:
-            return
         status = (obs.status if obs else record.status) or ""
-        if status in _RUNNING_JOB_STATUSES:
+        if self._running(r.kind.value, r.provider_type.value, status):
             since = self._running_for(record, obs, action)
             action.replace_mode = ReplaceMode.DESTROY_BEFORE_CREATE
             action.reason += (
@@ -624,49 +610,39 @@ class _Planner:
         return None
 
     def _add_cost(self, action: Action, r: Resource) -> None:
+        """Training steps (the money and GPU-hours are added for every action by engine/costing.py)."""
         if r.kind is not Kind.FINE_TUNE:
             return
         steps = self._training_steps(r)
-        model = (
-            str(action.desired.get("model") or action.desired.get("trainer") or "imgopen")
-            if action.desired
-            else ""
-        )
-        spp = SECONDS_PER_STEP.get(model, SECONDS_PER_STEP.get("imgopen", 1.0))
         cost = Cost(training_steps=steps)
         if steps is not None:
-            cost.estimated_gpu_hours = round(steps * spp / 3600, 1)
-            cost.note = f"{steps} training steps, about {cost.estimated_gpu_hours} GPU-hours (estimate)"
-            if r.provider_type.value == "dashscope" and steps < MIN_RECOMMENDED_STEPS:
-                action.warnings.append(
-                    f"only {steps} training steps; the provider recommends at least {MIN_RECOMMENDED_STEPS}"
-                )
+            hours = r.spec.estimated_gpu_hours(steps)
+            cost.estimated_gpu_hours = hours
+            cost.note = f"{steps} training steps" + (
+                f", about {hours} GPU-hours (estimate)" if hours is not None else ""
+            )
+            action.warnings.extend(r.spec.training_warnings(steps))
         else:
             cost.note = "a new training job (hours of GPU time)"
         action.cost = cost
 
+    def hours_of(self, address: str) -> float | None:
+        """The estimated duration of the training a resource declares (for queue estimates)."""
+        r = self.m.resources.get(address)
+        steps = self._training_steps(r) if r is not None and r.kind is Kind.FINE_TUNE else None
+        return r.spec.estimated_gpu_hours(steps) if r is not None and steps is not None else None
+
     def _training_steps(self, r: Resource) -> int | None:
-        spec = r.spec
+        """The provider's count (its spec model's rule) over the samples of the datasets it trains on."""
         samples = 0
-        for _, kind, name in spec.references():
-            if kind is not Kind.DATASET:
-                continue
-            ds = self.m.resources.get(f"Dataset/{name}")
-            if ds is None:
-                continue
-            if getattr(ds.spec, "role", "training") == "validation":
-                continue
-            if ds.content is not None:
-                samples += ds.content.sample_count
-            elif getattr(ds.spec, "urls", None):
-                samples += len(ds.spec.urls)  # type: ignore[attr-defined]
-        method = getattr(spec, "training_steps", None)
-        if callable(method):
-            try:
-                return int(method(samples)) if samples or not _needs_samples(spec) else None
-            except (TypeError, ValueError, ZeroDivisionError):
-                return None
-        return None
+        for _, kind, name in r.spec.references():
+            ds = self.m.resources.get(f"Dataset/{name}") if kind is Kind.DATASET else None
+            if ds is not None:
+                samples += ds.spec.training_samples(ds.content.sample_count if ds.content else None)
+        try:
+            return r.spec.planned_training_steps(samples)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
 
     def _guard_destroy(self, r: Resource, action: Action) -> None:
         if r.lifecycle.prevent_destroy:
@@ -682,14 +658,6 @@ class _Planner:
 
 
 # ---------------------------------------------------------------------- helpers
-def _needs_samples(spec: Any) -> bool:
-    return (
-        getattr(spec, "KIND", None) is Kind.FINE_TUNE
-        and getattr(spec, "PROVIDER_TYPE", None) is not None
-        and spec.PROVIDER_TYPE.value == "dashscope"
-    )
-
-
 def _deposed_reason(remote: str, old: Mapping[str, Any], current: ResourceRecord) -> str:
     if (
         old.get("spec_hash") == current.spec_hash
@@ -739,11 +707,23 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _deepdiff_path(p: str) -> str:
-    # "root['hyper_parameters']['n_epochs']" -> "hyper_parameters.n_epochs"; "root['x'][0]" -> "x[0]"
-    out = p[4:] if p.startswith("root") else p
-    out = out.replace("']['", ".").replace("['", ".").replace("']", "")
-    return out.lstrip(".")
+# the DeepDiff reports that are changes of a spec field (the others are about attributes, sets…)
+_DIFF_REPORTS = (
+    "values_changed",
+    "type_changes",
+    "dictionary_item_added",
+    "dictionary_item_removed",
+    "iterable_item_added",
+    "iterable_item_removed",
+)
+
+
+def _field_path(parts: list[str | int]) -> str:
+    """["hyper_parameters", "n_epochs"] -> "hyper_parameters.n_epochs"; ["x", 0, "y"] -> "x[0].y"."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _lookup(data: Any, path: str) -> Any:
@@ -790,24 +770,14 @@ def _short(v: Any) -> str:
 def _reverse_order(records: dict[str, ResourceRecord]) -> list[ResourceRecord]:
     """Dependents before their dependencies; deterministic."""
     kind_rank = {k.value: i for i, k in enumerate(Kind)}
-    remaining = dict(records)
-    dependents: dict[str, set[str]] = {a: set() for a in remaining}
-    for a, rec in remaining.items():
+    dependents: dict[str, set[str]] = {a: set() for a in records}
+    for a, rec in records.items():
         for d in rec.dependencies:
             if d in dependents:
                 dependents[d].add(a)
-    order: list[ResourceRecord] = []
-    while remaining:
-        ready = sorted(
-            (a for a in remaining if not (dependents[a] & remaining.keys())),
-            key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a),
-        )
-        if not ready:  # a cycle in recorded dependencies: fall back to kind order
-            ready = sorted(remaining, key=lambda a: (-kind_rank.get(remaining[a].kind, 0), a))
-        for a in ready:
-            order.append(remaining.pop(a))
-    return order
-
-
-def estimate_steps(n_epochs: int, samples: int, batch_size: int) -> int:
-    return n_epochs * math.ceil(samples / batch_size)
+    last_kind_first = lambda a: (-kind_rank.get(records[a].kind, 0), a)  # noqa: E731
+    try:
+        order = sorted_rounds(dependents, key=last_kind_first)
+    except graphlib.CycleError:  # a cycle in recorded dependencies: fall back to kind order
+        order = sorted(records, key=last_kind_first)
+    return [records[a] for a in order]

@@ -308,7 +308,10 @@ def persist(store: StateStore, resolutions: list[Resolution], repaired: Mapping[
     """Write what `resolve` settled; rows still settling, ambiguous or unknown stay open."""
     for r in resolutions:
         if r.verdict == "found" and r.found is not None:
-            result = {"found": r.found.remote_id, "how": "looked up after an interrupted create"}
+            result: dict[str, Any] = {
+                "found": r.found.remote_id,
+                "how": "looked up after an interrupted create",
+            }
             if r.twins:
                 result["duplicates"] = [t.remote_id for t in r.twins]
                 store.append_event(

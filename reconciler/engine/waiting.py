@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.clock import Clock
 from reconciler.models.envelope import parse_duration
@@ -26,7 +27,7 @@ DEFAULT_TIMEOUTS: dict[str, float] = {
 }
 
 
-def timeout_for(kind: str, lifecycle: dict, operation: str = "create") -> float:
+def timeout_for(kind: str, lifecycle: dict[str, Any] | None, operation: str = "create") -> float:
     text = ((lifecycle or {}).get("timeouts") or {}).get(operation)
     return parse_duration(text).total_seconds() if text else DEFAULT_TIMEOUTS.get(kind, 3600.0)
 

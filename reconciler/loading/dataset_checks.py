@@ -19,6 +19,7 @@ from pathlib import Path
 from reconciler.datasets import (
     ContentCache,
     DatasetError,
+    DatasetSource,
     LayoutReport,
     check_dashscope_layout,
     check_wavespeed_layout,
@@ -94,8 +95,8 @@ def check_datasets(
                 report(problem)
             continue
         for usage in plan.usages:
-            for problem in inspection.layouts.get(usage, ()):
-                report(problem.message, problem.severity)
+            for layout_problem in inspection.layouts.get(usage, ()):
+                report(layout_problem.message, layout_problem.severity)
         found = inspection.content
         located = DatasetContent(
             found.digest, found.files, found.sample_count, found.total_bytes, str(plan.path)
@@ -138,7 +139,7 @@ def _usage(ft: Resource, field_path: str, dataset: Resource, out: list[Diagnosti
     path = f"spec.{field_path}"
     if ft.provider_type is ProviderType.DASHSCOPE:
         wanted_role = "validation" if field_path.startswith("validation_datasets") else "training"
-        model_format = ft.spec.format  # type: ignore[attr-defined]
+        model_format = ft.spec.format  # type: ignore[attr-defined]  # the provider type fixes the spec model
         declared_format = getattr(dataset.spec, "format", None)
         role = getattr(dataset.spec, "role", "training")
         ok = True
@@ -147,7 +148,7 @@ def _usage(ft: Resource, field_path: str, dataset: Resource, out: list[Diagnosti
             out.append(
                 Diagnostic(
                     f"Dataset '{dataset.name}' has format: {declared_format}, but "
-                    f"{ft.spec.model} trains on {model_format} data"  # type: ignore[attr-defined]
+                    f"{ft.spec.model} trains on {model_format} data"  # type: ignore[attr-defined]  # the provider type fixes the spec model
                     f"{' (first + last frame)' if model_format == 'kf2v' else ' (first frame)'}",
                     locate(ft, path),
                     ft.address,
@@ -171,11 +172,11 @@ def _usage(ft: Resource, field_path: str, dataset: Resource, out: list[Diagnosti
             )
         return ("dashscope", declared_format or model_format, role) if ok or declared_format else None
     if ft.provider_type is ProviderType.WAVESPEED:
-        return ("wavespeed", str(ft.spec.trainer))  # type: ignore[attr-defined]
+        return ("wavespeed", str(ft.spec.trainer))  # type: ignore[attr-defined]  # the provider type fixes the spec model
     return None
 
 
-def _check_layout(source, usage: Usage) -> LayoutReport:  # type: ignore[no-untyped-def]
+def _check_layout(source: DatasetSource, usage: Usage) -> LayoutReport:
     if usage[0] == "dashscope":
         return check_dashscope_layout(source, kf2v=usage[1] == "kf2v", validation=usage[2] == "validation")
     return check_wavespeed_layout(source, trainer=usage[1])
@@ -189,13 +190,13 @@ def _warn_short_trainings(manifests: ManifestSet, out: list[Diagnostic]) -> None
         contents = [manifests.resources.get(f"{Kind.DATASET.value}/{n}") for n in names]
         if not contents or any(r is None or r.content is None for r in contents):
             continue
-        samples = sum(r.content.sample_count for r in contents)  # type: ignore[union-attr]
+        samples = sum(r.content.sample_count for r in contents if r is not None and r.content is not None)
         if samples <= 0:
             continue
-        steps = ft.spec.training_steps(samples)  # type: ignore[attr-defined]
+        steps = ft.spec.training_steps(samples)
         if steps >= MIN_RECOMMENDED_STEPS:
             continue
-        hp = ft.spec.hyper_parameters  # type: ignore[attr-defined]
+        hp = ft.spec.hyper_parameters  # type: ignore[attr-defined]  # the provider type fixes the spec model
         per_epoch = max(1, steps // max(1, hp.n_epochs))
         needed = math.ceil(MIN_RECOMMENDED_STEPS / per_epoch)
         path = "spec.hyper_parameters.n_epochs"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,6 +19,8 @@ from reconciler.models.diagnostics import Diagnostic, SourceLocation
 from reconciler.models.envelope import Lifecycle, Metadata
 from reconciler.models.kinds import API_VERSION, Kind, ProviderType, providers_serving
 from reconciler.models.messages import humanize
+
+M = TypeVar("M", bound=BaseModel)
 
 ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec", "lifecycle")
 KINDS = [k.value for k in Kind]
@@ -120,8 +122,9 @@ def read_envelope(file: str, doc: YamlDocument, out: list[Diagnostic]) -> Docume
     return Document(file, doc, kind, name, spec, metadata, lifecycle)
 
 
-def validate_spec(document: Document, model: type[BaseModel], out: list[Diagnostic]) -> BaseModel | None:
-    return _validate_model(model, document.spec, "spec", document.doc, document.address, out)
+def validate_spec(document: Document, model: type[M], out: list[Diagnostic]) -> M | None:
+    spec = _validate_model(model, document.spec, "spec", document.doc, document.address, out)
+    return spec if isinstance(spec, model) else None
 
 
 def provider_type_of(document: Document, out: list[Diagnostic]) -> ProviderType | None:

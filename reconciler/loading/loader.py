@@ -84,21 +84,22 @@ def load(
         except OSError as exc:
             parsed[found.real] = f"cannot read file: {exc.strerror or exc}"
             continue
-        yaml_file = (
+        parsed_file = (
             parse_cache.parse(text, found.shown) if parse_cache is not None else parse_yaml(text, found.shown)
         )
-        parsed[found.real] = yaml_file
-        walk.declare(found, _dataset_sources(yaml_file, os.path.dirname(found.real)))
+        parsed[found.real] = parsed_file
+        walk.declare(found, _dataset_sources(parsed_file, os.path.dirname(found.real)))
     files = walk.files()
     manifests = ManifestSet(root=_root(path_list, here), files=[f.shown for f in files])
 
     documents: list[Document] = []
     base_dirs: dict[str, str] = {}
     for file in files:
-        yaml_file = parsed[file.real]
-        if isinstance(yaml_file, str):
-            out.append(Diagnostic(yaml_file, SourceLocation(file.shown, 1, 1)))
+        read = parsed[file.real]
+        if isinstance(read, str):
+            out.append(Diagnostic(read, SourceLocation(file.shown, 1, 1)))
             continue
+        yaml_file = read
         out.extend(yaml_file.diagnostics)
         for doc in yaml_file.documents:
             if doc.data is None:
@@ -134,9 +135,16 @@ def _dataset_sources(parsed: YamlFile, base_dir: str) -> list[str]:
     return sources
 
 
-def load_manifests(paths: Iterable[str | Path], **kwargs: object) -> ManifestSet:
+def load_manifests(
+    paths: Iterable[str | Path],
+    *,
+    check_data: bool = True,
+    cwd: str | Path | None = None,
+    content_cache: ContentCache | None = None,
+    parse_cache: ParseCache | None = None,
+) -> ManifestSet:
     """Like `load`, but raises `ManifestError` when there is any error (warnings are kept on it)."""
-    result = load(paths, **kwargs)  # type: ignore[arg-type]
+    result = load(paths, check_data=check_data, cwd=cwd, content_cache=content_cache, parse_cache=parse_cache)
     if not result.ok:
         raise ManifestError(result.diagnostics)
     return result.manifests
@@ -180,7 +188,7 @@ def _load_providers(
         types[doc.name] = ptype
         spec = validate_spec(doc, PROVIDER_SPECS[ptype], out)
         if spec is not None and doc.metadata is not None:
-            manifests.providers[doc.name] = ProviderConfig(doc.name, spec, doc.loc(""))  # type: ignore[arg-type]
+            manifests.providers[doc.name] = ProviderConfig(doc.name, spec, doc.loc(""))
     return types
 
 
@@ -239,11 +247,11 @@ def _load_resources(
         resource = Resource(
             kind=doc.kind,
             name=doc.name,
-            spec=spec,  # type: ignore[arg-type]
+            spec=spec,
             lifecycle=doc.lifecycle,
             labels=dict(doc.metadata.labels),
             location=doc.loc(""),
-            field_locations=doc.doc.locations,
+            field_locations=dict(doc.doc.locations),
         )
         manifests.resources[resource.address] = resource
     return typed

@@ -140,6 +140,6 @@ def _restore(entry: tuple[Any, ...], display_path: str) -> YamlFile:
             YamlDocument(index, data, where, Positions(display_path, compact=tuple(compact)))
         )
     for message, line, column, severity in diags:
-        where = SourceLocation(display_path, line, column) if line else None
-        result.diagnostics.append(Diagnostic(message, where, severity=Severity(severity)))
+        at = SourceLocation(display_path, line, column) if line else None
+        result.diagnostics.append(Diagnostic(message, at, severity=Severity(severity)))
     return result

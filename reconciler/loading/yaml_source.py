@@ -43,7 +43,7 @@ from yaml.nodes import ScalarNode
 from reconciler.models.diagnostics import Diagnostic, SourceLocation
 from reconciler.models.resources import Resource
 
-YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_ALIAS_NODES = 10_000  # nodes built by expanding aliases, per document; real manifests use dozens
 MAX_DEPTH = 100  # nested mappings and lists; manifests need fewer than ten
@@ -58,7 +58,7 @@ _SHIFT = 32  # a position is (line << _SHIFT) | column, both 1-based
 
 
 def _pack(mark: Any) -> int:
-    return ((mark.line + 1) << _SHIFT) | (mark.column + 1)
+    return int(((mark.line + 1) << _SHIFT) | (mark.column + 1))
 
 
 class Positions(Mapping[str, SourceLocation]):
@@ -99,7 +99,7 @@ class Positions(Mapping[str, SourceLocation]):
         p = self.packed[path]
         return SourceLocation(self.file, p >> _SHIFT, p & ((1 << _SHIFT) - 1))
 
-    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, path: str, default: Any = None) -> Any:
         p = self.packed.get(path)
         return default if p is None else SourceLocation(self.file, p >> _SHIFT, p & ((1 << _SHIFT) - 1))
 
@@ -282,7 +282,7 @@ _MERGE_KEY = _MergeKey()
 _SELF_MERGE = object()  # an alias that merged a mapping into itself (already reported)
 
 
-class _MergeSources(list):  # type: ignore[type-arg]
+class _MergeSources(list[Any]):
     """The value of `<<: [*a, *b]`."""
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, ModelWrapValidatorHandler, ValidationError, model_validator
 
+from reconciler.models.costs import PriceOverride, QuotaOverride
 from reconciler.models.faults import SandboxOptions
 from reconciler.models.rule_errors import REDACTED, RuleError, raise_combined, raise_rule_errors
 from reconciler.models.specs import ProviderSpec
@@ -105,6 +106,18 @@ class ProviderConfig(ProviderSpec):
     sandbox: SandboxOptions | None = Field(
         None,
         description="Sandbox emulator options (time scale, injected faults); only with endpoint: sandbox",
+    )
+    pricing: dict[str, PriceOverride] = Field(
+        default_factory=dict,
+        description=(
+            "Prices that override the built-in table and the provider's pricing endpoint, keyed by model id "
+            "(e.g. wan2.5-i2v-preview, wan-2.2-image-lora-trainer) or by kind (Dataset, FineTune, "
+            "CheckpointExport, Deployment)"
+        ),
+    )
+    quota: QuotaOverride | None = Field(
+        None,
+        description="The account's job limits when they differ from the documented ones (e.g. a raised quota)",
     )
 
     def credential_envs(self) -> dict[str, str]:

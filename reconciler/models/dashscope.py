@@ -124,6 +124,15 @@ WAN_MODELS: dict[str, WanModelFacts] = {
     "wan2.2-kf2v-flash": WanModelFacts("kf2v", 4, 262144, 65536, 262144),
 }
 WanModel = Literal["wan2.6-i2v", "wan2.5-i2v-preview", "wan2.2-i2v-flash", "wan2.2-kf2v-flash"]
+# Rough training speed per base model, for the plan's cost line. The seed's example job
+# (wan2.5-i2v-preview, defaults) ran 5h27m; these are estimates, shown as such.
+SECONDS_PER_STEP: dict[str, float] = {
+    "wan2.6-i2v": 24.0,
+    "wan2.5-i2v-preview": 24.0,
+    "wan2.2-i2v-flash": 12.0,
+    "wan2.2-kf2v-flash": 14.0,
+}
+FALLBACK_SECONDS_PER_STEP = 0.8  # a model not in the table (the planner's old default)
 MIN_RECOMMENDED_STEPS = 800  # below this the loader warns (seed 002: "at least 800 steps")
 
 DEFAULT_N_EPOCHS = 400
@@ -166,6 +175,9 @@ class DashScopeDataset(ResourceSpec):
         "training",
         description="training, or validation (a validation set has prompts and frames but no videos)",
     )
+
+    def training_samples(self, content_samples: int | None) -> int:
+        return 0 if self.role == "validation" else (content_samples or 0)  # a validation set trains nothing
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,6 +344,17 @@ class DashScopeFineTune(ResourceSpec):
         """Total optimiser steps: n_epochs × ceil(samples / batch_size) (seed 002)."""
         batch_size = self.hyper_parameters.batch_size or WAN_MODELS[self.model].batch_size
         return self.hyper_parameters.n_epochs * math.ceil(sample_count / batch_size)
+
+    def planned_training_steps(self, samples: int) -> int | None:
+        return self.training_steps(samples) if samples else None  # no samples known: no estimate
+
+    def estimated_gpu_hours(self, steps: int) -> float | None:
+        return round(steps * SECONDS_PER_STEP.get(self.model, FALLBACK_SECONDS_PER_STEP) / 3600, 1)
+
+    def training_warnings(self, steps: int) -> list[str]:
+        if steps >= MIN_RECOMMENDED_STEPS:
+            return []
+        return [f"only {steps} training steps; the provider recommends at least {MIN_RECOMMENDED_STEPS}"]
 
 
 def _duplicate_names(field: str, names: list[str]) -> list[RuleError]:

@@ -11,6 +11,7 @@ This module is pure data: no YAML, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -91,7 +92,7 @@ class Diagnostics:
 
         return sorted(self.items, key=key)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.items)
 
     def __len__(self) -> int:

@@ -71,6 +71,13 @@ class Lifecycle(StrictModel):
         default_factory=list, description="Spec paths (dotted) whose differences are not drift"
     )
     timeouts: Timeouts = Field(default_factory=Timeouts)
+    on_timeout: Literal["cancel", "keep"] | None = Field(
+        None,
+        description=(
+            "What apply does with a job still running past lifecycle.timeouts.create: cancel it (the default "
+            "for training jobs, so it stops billing) or keep it running and stop waiting"
+        ),
+    )
 
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)]

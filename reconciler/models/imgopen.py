@@ -99,6 +99,9 @@ class ImgOpenDataset(ResourceSpec):
         raise_rule_errors(cls.__name__, errors)
         return urls
 
+    def training_samples(self, content_samples: int | None) -> int:
+        return len(self.urls) if content_samples is None else content_samples  # one sample per image URL
+
 
 # ---------------------------------------------------------------------------------------------
 # FineTune

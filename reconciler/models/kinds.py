@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 
 API_VERSION = "reconciler/v1"
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 NAME_MAX_LENGTH = 63
-_NAME_RE = re.compile(NAME_PATTERN)
 
 
 class Kind(StrEnum):
@@ -39,10 +37,6 @@ SERVED_KINDS: dict[ProviderType, frozenset[Kind]] = {
 
 def providers_serving(kind: Kind) -> list[ProviderType]:
     return [p for p, kinds in SERVED_KINDS.items() if kind in kinds]
-
-
-def is_valid_name(name: str) -> bool:
-    return len(name) <= NAME_MAX_LENGTH and bool(_NAME_RE.match(name))
 
 
 def address(kind: Kind | str, name: str) -> str:

@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.models.changes import ChangeClass
+from reconciler.models.costs import CostTotal
 
-PLAN_FORMAT_VERSION = "1.0"
+PLAN_FORMAT_VERSION = "1.1"  # 1.1: actions' cost gains money, currency, price, queue; cost_total
 
 
 class ActionType(StrEnum):
@@ -77,11 +78,27 @@ class FieldChange(_Data):
 
 
 class Cost(_Data):
-    """Display only: what the action spends."""
+    """Display only: what the action spends (README "Money in the plan").
+
+    `money` is None when the price is unknown (never 0 for "don't know"); `billable` is False for
+    actions that start no new provider work (delete, forget, adopt, wait), which cost nothing new.
+    """
 
     training_steps: int | None = None
     estimated_gpu_hours: float | None = None
     note: str | None = None
+    billable: bool = True
+    money: float | None = None
+    currency: str | None = None
+    price: str | None = None  # "$0.05 per 1k training tokens"
+    unit_price: float | None = None  # the same price as data: amount per `per`, in `currency`
+    per: str | None = None
+    price_source: str | None = None  # URL/doc and date, the manifest's spec.pricing, or the pricing endpoint
+    quantities: dict[str, float] = Field(default_factory=dict)  # unit -> amount the price multiplies
+    unknown: str | None = None  # why the money is unknown
+    # where a training job waits for a slot on its provider account (quota-aware scheduling)
+    queued_behind: int | None = None
+    queue_wait_hours: float | None = None
 
 
 class Action(_Data):
@@ -145,6 +162,7 @@ class Plan(_Data):
         default_factory=list
     )  # Diagnostic.to_dict(); a plan with errors cannot be applied
     warnings: list[dict[str, Any]] = Field(default_factory=list)
+    cost_total: CostTotal | None = None  # display only: the sum of the actions' costs
 
     @property
     def changes(self) -> list[Action]:

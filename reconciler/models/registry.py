@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from reconciler.models import dashscope, imgopen, wavespeed
+from reconciler.models.connections import ProviderConfig
 from reconciler.models.kinds import Kind, ProviderType
-from reconciler.models.specs import ProviderSpec, ResourceSpec
+from reconciler.models.specs import ResourceSpec
 
-PROVIDER_SPECS: dict[ProviderType, type[ProviderSpec]] = {
+PROVIDER_SPECS: dict[ProviderType, type[ProviderConfig]] = {
     ProviderType.DASHSCOPE: dashscope.DashScopeProvider,
     ProviderType.WAVESPEED: wavespeed.WaveSpeedProvider,
     ProviderType.IMGOPEN: imgopen.ImgOpenProvider,

@@ -6,14 +6,16 @@ consume them. Nothing here knows where the data came from.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import graphlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.models.connections import ProviderConfig as ConnectionSpec
 from reconciler.models.diagnostics import SourceLocation
 from reconciler.models.envelope import Lifecycle
 from reconciler.models.kinds import Kind, ProviderType, address
-from reconciler.models.specs import ProviderSpec, ResourceSpec
+from reconciler.models.specs import ResourceSpec
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class DatasetContent:
 @dataclass(frozen=True)
 class ProviderConfig:
     name: str
-    spec: ProviderSpec
+    spec: ConnectionSpec  # every Provider spec derives from it (endpoint, credentials, sandbox)
     location: SourceLocation | None = None
 
     @property
@@ -112,9 +114,6 @@ class ManifestSet:
     def get(self, addr: str) -> Resource | None:
         return self.resources.get(addr)
 
-    def dependents(self, addr: str) -> list[str]:
-        return [r.address for r in self.resources.values() if addr in r.dependencies()]
-
     def topological_order(self) -> list[str]:
         """Dependencies first; ties broken by (kind order, name) so output is deterministic.
 
@@ -122,27 +121,20 @@ class ManifestSet:
         """
         kind_rank = {k: i for i, k in enumerate(Kind)}
         resources = self.resources
-        waiting: dict[str, int] = {}  # address -> dependencies not yet placed
-        dependents: dict[str, list[str]] = {}
-        for a, r in resources.items():
-            deps = [d for d in r.dependencies() if d in resources]
-            waiting[a] = len(deps)
-            for d in deps:
-                dependents.setdefault(d, []).append(a)
-        # rounds: everything whose dependencies are all placed, sorted, then the next round
-        ready = [a for a, n in waiting.items() if n == 0]
-        order: list[str] = []
-        while ready:
-            ready.sort(key=lambda a: (kind_rank[resources[a].kind], a))
-            order.extend(ready)
-            following = []
-            for a in ready:
-                for b in dependents.get(a, ()):
-                    waiting[b] -= 1
-                    if waiting[b] == 0:
-                        following.append(b)
-            ready = following
-        if len(order) != len(resources):
-            left = sorted(a for a, n in waiting.items() if n > 0)
-            raise RuntimeError(f"dependency cycle among {left}")
-        return order
+        return sorted_rounds(
+            {a: {d for d in r.dependencies() if d in resources} for a, r in resources.items()},
+            key=lambda a: (kind_rank[resources[a].kind], a),
+        )
+
+
+def sorted_rounds(predecessors: Mapping[str, Iterable[str]], key: Callable[[str], Any]) -> list[str]:
+    """A topological order in rounds: everything whose predecessors are all placed, sorted by `key`,
+    then the next round. Raises `graphlib.CycleError` on a cycle."""
+    sorter = graphlib.TopologicalSorter(predecessors)
+    sorter.prepare()
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=key)
+        order.extend(ready)
+        sorter.done(*ready)
+    return order

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from reconciler.models.envelope import Lifecycle, Metadata
 from reconciler.models.kinds import API_VERSION, Kind
@@ -41,6 +41,11 @@ def spec_models(kind: Kind) -> list[type[BaseModel]]:
     if kind is Kind.PROVIDER:
         return list(PROVIDER_SPECS.values())
     return [model for (k, _), model in SPEC_MODELS.items() if k is kind]
+
+
+def _variant_type(model: type[BaseModel]) -> str:
+    """The provider type a spec variant belongs to (a Provider spec's TYPE, a resource spec's PROVIDER_TYPE)."""
+    return str(getattr(model, "TYPE", None) or model.PROVIDER_TYPE)  # type: ignore[attr-defined]  # ResourceSpec's ClassVar, absent on Provider specs
 
 
 def build_schemas() -> dict[str, dict[str, Any]]:
@@ -73,8 +78,10 @@ def render_schema_files() -> dict[str, str]:
 
 def _document_schema(kind: Kind) -> tuple[dict[str, Any], dict[str, Any]]:
     variants = spec_models(kind)
+    documented: list[type[BaseModel]] = [Metadata, Lifecycle, *variants]
+    inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in documented]
     _, top = models_json_schema(
-        [(model, "validation") for model in [Metadata, Lifecycle, *variants]],
+        inputs,
         ref_template="#/$defs/{model}",
     )
     defs: dict[str, Any] = top.get("$defs", {})
@@ -84,10 +91,10 @@ def _document_schema(kind: Kind) -> tuple[dict[str, Any], dict[str, Any]]:
         spec: dict[str, Any] = {
             "type": "object",
             "required": ["type"],
-            "properties": {"type": {"enum": [model.TYPE.value for model in variants]}},  # type: ignore[attr-defined]
+            "properties": {"type": {"enum": [_variant_type(model) for model in variants]}},
             "allOf": [
                 {
-                    "if": {"properties": {"type": {"const": model.TYPE.value}}, "required": ["type"]},  # type: ignore[attr-defined]
+                    "if": {"properties": {"type": {"const": _variant_type(model)}}, "required": ["type"]},
                     "then": ref,
                 }
                 for model, ref in zip(variants, refs, strict=True)
@@ -95,10 +102,7 @@ def _document_schema(kind: Kind) -> tuple[dict[str, Any], dict[str, Any]]:
         }
     else:
         spec = {"anyOf": refs} if len(refs) > 1 else dict(refs[0])
-    provider_types = ", ".join(
-        getattr(model, "TYPE", None) or model.PROVIDER_TYPE
-        for model in variants  # type: ignore[attr-defined]
-    )
+    provider_types = ", ".join(_variant_type(model) for model in variants)
     spec["description"] = f"{KIND_DESCRIPTIONS[kind]}. Variants by provider type: {provider_types}"
     document = {
         "type": "object",

@@ -39,6 +39,23 @@ class ResourceSpec(StrictModel):
 
     provider: str  # a Provider's metadata.name (redeclared by subclasses with its change class)
 
+    # --- numbers derived from a spec, for the plan (the provider's rules, asked by the planner) ---
+    def training_samples(self, content_samples: int | None) -> int:
+        """A Dataset's training samples (`content_samples`: counted in its local content, if any)."""
+        return content_samples or 0
+
+    def planned_training_steps(self, samples: int) -> int | None:
+        """The optimiser steps a FineTune with this spec runs on `samples`; None when not known."""
+        return None
+
+    def estimated_gpu_hours(self, steps: int) -> float | None:
+        """A rough duration of a training of `steps` steps, shown as an estimate; None when unknown."""
+        return None
+
+    def training_warnings(self, steps: int) -> list[str]:
+        """What the provider says about a training of `steps` steps (e.g. too few to learn)."""
+        return []
+
     def references(self) -> Iterator[tuple[str, Kind, str]]:
         """Yields (field path, referenced kind, referenced name), e.g. ('training_datasets[0]', DATASET, 'x')."""
         for field_name, kind in self.REFERENCES.items():

@@ -40,7 +40,7 @@ class JournalStatus(StrEnum):
 
 
 def _from_dict(cls: type[_T], data: dict[str, Any]) -> _T:
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # _T is always one of this module's dataclasses
     unknown = sorted(set(data) - names)
     if unknown:
         raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")

@@ -100,6 +100,18 @@ Trainer = Literal[
 ]
 
 
+# Rough trainer speeds, for the plan's GPU-hours and queue estimates only (no trainer documents its
+# speed; "from concept to model in minutes", seed 000): estimates, shown as such.
+TRAINER_SECONDS_PER_STEP: dict[str, float] = {
+    "wan-2.2-image-lora-trainer": 1.2,
+    "wan-2.2-i2v-lora-trainer": 9.0,
+    "qwen-image-lora-trainer": 1.5,
+    "flux-dev-lora-trainer": 1.2,
+    "flux-dev-lora-trainer-turbo": 0.6,
+    "wan-2.1-14b-lora-trainer": 1.5,
+}
+
+
 def trainer_model_id(trainer: str) -> str:
     """The model id in the submit path: POST /api/v3/{model_id}."""
     return f"{TRAINER_NAMESPACE}/{trainer}"
@@ -197,6 +209,13 @@ class WaveSpeedFineTune(ResourceSpec):
         ge=1,
         description="LoRA rank; range and default depend on the trainer (e.g. wan-2.2-image: 1–128, 32)",
     )
+
+    def planned_training_steps(self, samples: int) -> int | None:
+        return self.steps  # the trainer's default when unset (filled in by the validator below)
+
+    def estimated_gpu_hours(self, steps: int) -> float | None:
+        speed = TRAINER_SECONDS_PER_STEP.get(self.trainer)
+        return round(steps * speed / 3600, 1) if speed is not None else None
 
     @model_validator(mode="after")
     def _trainer_ranges(self) -> WaveSpeedFineTune:

@@ -134,7 +134,7 @@ class TemporaryError(ProviderError):
     retryable = True
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]  # ProviderError's keyword fields, passed through
         self.retry_after = retry_after
 
 
@@ -148,7 +148,7 @@ class ServerError(TemporaryError):
 
 class TransportError(TemporaryError):
     def __init__(self, message: str, *, maybe_committed: bool, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]  # ProviderError's keyword fields, passed through
         self.maybe_committed = maybe_committed
 
 
@@ -166,7 +166,7 @@ class OutcomeUnknownError(TemporaryError):
         kwargs.setdefault("provider", cause.provider)
         kwargs.setdefault("operation", cause.operation)
         kwargs.setdefault("retry_after", getattr(cause, "retry_after", None))
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]  # ProviderError's keyword fields, passed through
         self.cause = cause
 
 

@@ -98,7 +98,7 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
         base = min(self.max_backoff, self.initial_backoff * 2 ** (retry_number - 1))
-        return base + self.rng.uniform(0.0, base * self.jitter)
+        return float(base + self.rng.uniform(0.0, base * self.jitter))
 
 
 NO_RETRIES = RetryPolicy(max_attempts=1)

@@ -147,10 +147,6 @@ class ProviderAdapter(Protocol):
         """How `find` will recognise this create (journaled before the call)."""
         ...
 
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        """Whether a replacement can exist beside the old object (e.g. distinct deployment names)."""
-        ...
-
     def no_delete_api(self, kind: str) -> str | None:
         """Why this provider cannot delete objects of `kind` (a sentence for the plan); None when it can.
 
@@ -163,11 +159,3 @@ class ProviderAdapter(Protocol):
 
 # Output keys that hold downloadable LoRA files (WaveSpeed, ImgOpen). Their URLs expire.
 LORA_OUTPUT_KEYS = ("lora", "high_noise_lora", "low_noise_lora", "lora_url")
-
-
-class Downloader(Protocol):
-    """Optional adapter capability: fetch an output file (e.g. a LoRA) to disk."""
-
-    def download(self, url: str, destination: str) -> tuple[int, str]:
-        """Stream `url` to `destination`; returns (bytes, sha256 hex)."""
-        ...

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reconciler.render.apply_text import print_apply_result
-    from reconciler.render.describing import summary_line
+    from reconciler.render.describing import cost_output_text, summary_line
     from reconciler.render.json_format import PlanFormatError, plan_from_json, plan_to_json
     from reconciler.render.markdown import plan_to_markdown
     from reconciler.render.progress import RichProgress
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "print_apply_result": "reconciler.render.apply_text",
     "summary_line": "reconciler.render.describing",
+    "cost_output_text": "reconciler.render.describing",
     "PlanFormatError": "reconciler.render.json_format",
     "plan_from_json": "reconciler.render.json_format",
     "plan_to_json": "reconciler.render.json_format",
@@ -42,6 +43,7 @@ _LAZY = {
 __all__ = [
     "PlanFormatError",
     "RichProgress",
+    "cost_output_text",
     "make_console",
     "plan_from_json",
     "plan_to_json",

@@ -19,17 +19,26 @@ from reconciler.render.terminal import print_lines
 
 
 class OutcomeLike(Protocol):
-    address: str
-    action: str
-    outcome: str  # engine.outcomes.Outcome is a StrEnum
-    message: str
-    remote_id: str | None
-    elapsed: float
+    # read-only members, so the engine's dataclass (whose `outcome` is a StrEnum) fits by shape
+    @property
+    def address(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def remote_id(self) -> str | None: ...
+    @property
+    def elapsed(self) -> float: ...
 
 
 class ApplyResultLike(Protocol):
-    outcomes: Mapping[str, OutcomeLike]
-    interrupted: bool
+    @property
+    def outcomes(self) -> Mapping[str, OutcomeLike]: ...
+    @property
+    def interrupted(self) -> bool: ...
 
 
 # (outcome value, heading, style) in display order

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.models.changes import ChangeClass
+from reconciler.models.costs import format_money
+from reconciler.models.envelope import format_duration
 from reconciler.models.plans import Action, ActionType, FieldChange, Plan, ReplaceMode
 
 VALUE_WIDTH = 72  # a value longer than this is cut, with "…"
@@ -100,8 +102,10 @@ def action_lines(action: Action) -> list[Line]:
     if action.content and action.action in (ActionType.CREATE, ActionType.REPLACE):
         lines.append(Line(content_text(action.content), "facts"))
     lines += _fact_lines(action)
-    if action.cost is not None:
-        lines.append(Line(cost_text(action), "cost"))
+    if action.cost is not None and action.cost.billable:
+        if action.cost.training_steps is not None or action.kind == "FineTune":
+            lines.append(Line(cost_text(action), "cost"))
+        lines += [Line(text, "cost") for text in money_lines(action)]
     lines += [Line(f"warning: {w}", "warning") for w in action.warnings]
     mode = replace_mode_text(action)
     if mode:
@@ -154,7 +158,7 @@ def _change_style(c: FieldChange) -> str:
 
 
 _FILE_FACTS = (("files_modified", "modified"), ("files_added", "added"), ("files_removed", "removed"))
-_HIDDEN_FACTS = {"summary", "status", "progress", "old_object"} | {k for k, _ in _FILE_FACTS}
+_HIDDEN_FACTS = {"summary", "status", "progress", "old_object", "log_tail"} | {k for k, _ in _FILE_FACTS}
 
 
 def _fact_lines(action: Action) -> list[Line]:
@@ -165,6 +169,8 @@ def _fact_lines(action: Action) -> list[Line]:
         out.append(Line("files " + "; ".join(files), "facts"))
     if facts.get("running_for") and f"running for {facts['running_for']}" not in action.reason:
         out.append(Line(f"running for {facts['running_for']}", "facts"))
+    for line in facts.get("log_tail") or []:  # a failed job's last log lines, as the provider wrote them
+        out.append(Line(f"log: {line}", "warning"))
     if facts.get("old_object"):  # the provider cannot delete the object this replaces
         out.append(Line(f"old object: {facts['old_object']}", "warning"))
     if action.action is ActionType.NOOP and facts.get("status"):
@@ -199,6 +205,47 @@ def cost_text(action: Action) -> str:
     if cost.training_steps is not None:
         return f"{word}: {cost.training_steps:,} training steps"
     return f"{word}: {cost.note or 'a new training job'}"
+
+
+def money_lines(action: Action) -> list[str]:
+    """`cost: $24.30 (estimate: 486 × $0.05 per 1k training tokens; price: <source>)`, the queue line."""
+    cost = action.cost
+    if cost is None or not cost.billable:
+        return []
+    if cost.money is None or cost.currency is None:
+        out = [f"cost: unknown ({cost.unknown or 'no price known'})"]
+    else:
+        basis = ""
+        if cost.per and cost.per != "run" and cost.per in cost.quantities:
+            basis = f"{cost.quantities[cost.per]:,.6g} × "
+        how = "no charge" if cost.money == 0 else f"estimate: {basis}{cost.price}"
+        out = [f"cost: {format_money(cost.money, cost.currency)} ({how})"]
+        if cost.price_source:
+            out.append(f"price source: {cost.price_source}")
+    if cost.queued_behind:
+        when = (
+            f", about {format_duration(cost.queue_wait_hours * 3600)}"
+            if cost.queue_wait_hours is not None
+            else ", wait unknown"
+        )
+        jobs = "job" if cost.queued_behind == 1 else "jobs"
+        out.append(
+            f"queue: waits for a training slot on {action.provider} behind {cost.queued_behind} {jobs}{when}"
+        )
+    return out
+
+
+def cost_total_text(plan: Plan) -> str | None:
+    """`Estimated cost: at least $24.30 + 2 unknown; about 6.0 GPU-hours.` (None when nothing is billable)."""
+    total = plan.cost_total
+    if total is None or not plan.has_changes:
+        return None
+    if not total.money and not total.unknown and not total.gpu_hours:
+        return None
+    hours = f"about {total.gpu_hours:,.1f} GPU-hours" + (
+        f" + {total.gpu_hours_unknown} unknown" if total.gpu_hours_unknown else ""
+    )
+    return f"Estimated cost: {total.money_text()}; {hours}."
 
 
 def replace_mode_text(action: Action) -> str | None:
@@ -288,6 +335,9 @@ def notes(plan: Plan) -> list[str]:
     """Sentences under the summary line: adopts with no changes, drift, unrefreshed plans."""
     s = plan.summary()
     out = []
+    total = cost_total_text(plan)
+    if total:
+        out.append(total)
     if s.adopt and not plan.has_changes:
         out.append(
             f"{plural(s.adopt, 'resource')} found on the provider will be adopted into state "
@@ -329,3 +379,25 @@ def header_lines(plan: Plan) -> list[str]:
     if used:
         out.append("symbols: " + "  ".join(f"{t.symbol} {t.value}" for t in used))
     return out
+
+
+def cost_output_text(value: dict[str, Any]) -> str:
+    """`$24.30 (about 6.0 GPU-hours; $0.05 per 1k training tokens)` for `output`'s cost_estimated/cost_used."""
+    money = value.get("money")
+    currency = value.get("currency")
+    head = format_money(float(money), str(currency)) if money is not None and currency else "unknown"
+    parts = []
+    if value.get("gpu_hours") is not None:
+        parts.append(f"about {float(value['gpu_hours']):,.1f} GPU-hours")
+    if value.get("reported"):
+        parts.append(
+            "reported by the provider: "
+            + ", ".join(
+                f"{amount:,.6g} {unit.replace('_', ' ')}" for unit, amount in value["reported"].items()
+            )
+        )
+    if value.get("price"):
+        parts.append(str(value["price"]))
+    if money is None and value.get("unknown"):
+        parts.append(str(value["unknown"]))
+    return head + (f" ({'; '.join(parts)})" if parts else "")

@@ -46,7 +46,7 @@ def plan_from_json(text: str | bytes) -> Plan:
     if "format_version" not in data:
         raise PlanFormatError(f"not a reconciler plan: no format_version field; {REMAKE}")
     version = data["format_version"]
-    ours = _parse_version(PLAN_FORMAT_VERSION)
+    ours = _parse_version(PLAN_FORMAT_VERSION) or (0, 0)  # our own constant always parses
     theirs = _parse_version(version) if isinstance(version, str) else None
     if theirs is None:
         raise PlanFormatError(

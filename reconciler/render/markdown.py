@@ -93,6 +93,10 @@ def _head(plan: Plan) -> str:
         lines.append(f"| `{t.symbol}` {t.value} | {getattr(s, t.value)} |")
     lines.append(f"| retrains | {s.retrains} |")
     lines.append(f"| drift (changed outside reconciler) | {s.drifted} |")
+    total = plan.cost_total
+    if total is not None and plan.has_changes and (total.money or total.unknown or total.gpu_hours):
+        lines.append(f"| estimated cost | {_cell(total.money_text())} |")
+        lines.append(f"| estimated GPU-hours | {total.gpu_hours:,.1f} |")
     if plan.errors:
         lines += [
             "",

@@ -21,7 +21,7 @@ from reconciler.models.faults import FaultConfig
 from reconciler.sandbox import faults as fault_rules
 from reconciler.sandbox.faults import FaultDecision
 from reconciler.sandbox.late_commits import LateCommits
-from reconciler.sandbox.routing import ApiError, Context, ProviderEmulator, Request, Response, Router
+from reconciler.sandbox.routing import ApiError, Context, ProviderEmulator, Request, Response, Route, Router
 from reconciler.sandbox.store import Store
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class SandboxApp:
         self,
         request: Request,
         request_id: str,
-        matched: tuple[Any, dict[str, str], ProviderEmulator] | None,
+        matched: tuple[Route, dict[str, str], ProviderEmulator] | None,
         emulator: ProviderEmulator | None,
         faults: FaultConfig,
         fidelity: str,
@@ -279,13 +279,9 @@ class _LimitedInput:
             return b""
         if n is None or n < 0 or n > self._left:
             n = self._left
-        data = self._raw.read(n)
+        data: bytes = self._raw.read(n)
         self._left -= len(data)
         return data
-
-    def drain(self) -> None:
-        while self.read(1 << 16):
-            pass
 
 
 class _ChunkedInput:

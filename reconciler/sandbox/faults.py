@@ -34,11 +34,6 @@ class FaultDecision:
     lost_as: Literal["timeout", "disconnect"] = "disconnect"  # how a lost response looks in process
     commit_delay_s: float = 0.0  # late_commit: when, after arrival, the provider commits the request
 
-    @property
-    def processes_request(self) -> bool:
-        """Whether the handler runs (and commits) at all."""
-        return self.kind in ("none", "lost")
-
 
 NO_FAULT = FaultDecision()
 
@@ -67,19 +62,20 @@ def decide(config: FaultConfig, seed: int, method: str, path: str, route_key: st
     for index, rule in matching:
         roll = unit(seed, "fault", index, route_key, n)
         edge = 0.0
-        for kind, rate in (
+        rates: tuple[tuple[FaultKind, float], ...] = (
             ("reset", rule.rate_reset),
             ("timeout", rule.rate_timeout),
             ("throttle", rule.rate_429),
             ("server_error", rule.rate_5xx),
             ("lost", rule.rate_lost_response),
             ("late_commit", rule.rate_late_commit),
-        ):
+        )
+        for kind, rate in rates:
             edge += rate
             if rate > 0 and roll < edge:
                 detail = unit(seed, "fault-detail", index, route_key, n)
                 return FaultDecision(
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     latency_s=latency,
                     status=429 if kind == "throttle" else (500 if detail < 0.5 else 503),
                     retry_after_s=rule.retry_after_s,

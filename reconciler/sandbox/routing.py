@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
 if TYPE_CHECKING:
@@ -33,6 +33,12 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+
+
+class Readable(Protocol):
+    """What a request body is to a handler: `read(n)` bytes until b"" (a file, a socket, chunks)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 class BodyReader:
@@ -64,7 +70,7 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
-    body: BinaryIO | BodyReader
+    body: Readable
     content_length: int | None = None
     _json: Any = field(default=None, repr=False)
 
@@ -75,7 +81,7 @@ class Request:
         path: str,
         query_string: str,
         headers: Mapping[str, str],
-        body: BinaryIO | BodyReader,
+        body: Readable,
         content_length: int | None,
     ) -> Request:
         return cls(
@@ -213,6 +219,3 @@ class Router:
             if any(path.startswith(prefix) for prefix in emu.path_prefixes):
                 return emu
         return None
-
-    def route_keys(self) -> list[str]:
-        return [route.key for _, route, _ in self._table]

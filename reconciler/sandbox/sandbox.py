@@ -2,13 +2,14 @@
 
 It assembles the store, the emulators and the app, reads defaults from the environment
 (`RECONCILER_SANDBOX_FAULTS`, `RECONCILER_SANDBOX_TIME_SCALE`) and hands out the two ways in:
-`transport()` (in process) and `wsgi_app` (for `serve`). WaveSpeed and ImgOpen emulators join
-by being added to `_emulators()`; nothing else here is provider-specific.
+`transport()` (in process) and `wsgi_app` (for `serve`). Each provider plugin names its emulator
+(`reconciler.providers.plugins`); nothing else here is provider-specific.
 """
 
 from __future__ import annotations
 
 import os
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,9 @@ from pydantic import ValidationError
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.faults import FIDELITIES, FaultConfig
 from reconciler.sandbox.app import SandboxApp
-from reconciler.sandbox.dashscope import DashScopeEmulator
-from reconciler.sandbox.imgopen import ImgOpenEmulator
 from reconciler.sandbox.routing import ProviderEmulator
 from reconciler.sandbox.store import Store
 from reconciler.sandbox.transport import SandboxTransport
-from reconciler.sandbox.wavespeed import WaveSpeedEmulator
 
 DEFAULT_TIME_SCALE = 600.0
 """Emulated seconds per real second: an 800-step Wan 2.5 job (~5 h) takes ~35 s, a deployment ~1 s."""
@@ -43,8 +41,20 @@ OBJECT_KINDS = (
 )
 
 
+PLUGIN_GROUP = "reconciler.providers"  # reconciler.providers.plugins.ENTRY_POINT_GROUP (a sibling layer)
+
+
 def _emulators() -> list[ProviderEmulator]:
-    return [DashScopeEmulator(), WaveSpeedEmulator(), ImgOpenEmulator()]
+    """One emulator per installed provider plugin that names one (DashScope, WaveSpeed, ImgOpen…).
+
+    Read from the plugins' entry points at run time: the sandbox imports no provider package."""
+    out: list[ProviderEmulator] = []
+    for point in sorted(entry_points(group=PLUGIN_GROUP), key=lambda p: p.name):
+        make = getattr(point.load(), "new_emulator", None)
+        emulator = make() if callable(make) else None
+        if emulator is not None:
+            out.append(emulator)
+    return out
 
 
 def faults_from_env() -> FaultConfig:

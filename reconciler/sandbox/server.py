@@ -16,7 +16,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from reconciler.sandbox.app import DROP_ENVIRON_KEY
@@ -33,6 +33,9 @@ class _Dropped(Exception):
 
 
 class _ServerHandler(ServerHandler):
+    environ: dict[str, Any]  # set by setup_environ(); typeshed does not declare it
+    request_handler: WSGIRequestHandler  # lets the app's drop reach the socket
+
     def run(self, application: Any) -> None:
         try:
             self.setup_environ()
@@ -69,9 +72,13 @@ class _RequestHandler(WSGIRequestHandler):
         if not self.parse_request():
             return
         handler = _ServerHandler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+            cast(IO[bytes], self.rfile),
+            cast(IO[bytes], self.wfile),
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=True,
         )
-        handler.request_handler = self  # type: ignore[attr-defined]
+        handler.request_handler = self
         try:
             handler.run(self.server.get_app())
         except _Dropped as dropped:

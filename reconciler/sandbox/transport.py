@@ -51,7 +51,7 @@ class SandboxTransport(httpx.BaseTransport):
             request.url.path,
             request.url.query.decode("ascii", "replace"),
             dict(request.headers),
-            BodyReader(request.stream),  # type: ignore[arg-type]
+            BodyReader(request.stream),  # type: ignore[arg-type]  # a sync client's stream iterates bytes
             int(length) if length and length.isdigit() else None,
         )
         outcome = self._app.handle(sandbox_request, self._faults, self._fidelity)
@@ -65,7 +65,7 @@ class SandboxTransport(httpx.BaseTransport):
         if outcome.drop == "lost":
             body = outcome.response.body
             if not isinstance(body, bytes) and hasattr(body, "close"):
-                body.close()  # type: ignore[union-attr]
+                body.close()
             if outcome.fault.lost_as == "timeout":
                 self._wait_out(request)
                 raise httpx.ReadTimeout(

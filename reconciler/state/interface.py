@@ -33,14 +33,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from reconciler.models.state import Event, JournalEntry, LockInfo, ResourceRecord, StateMeta
 
-__all__ = ["LockedError", "ReconcilerStateError", "StateError", "StateStore"]
+__all__ = ["LockedError", "StateError", "StateStore"]
 
 
 class StateError(Exception):
     """The state cannot be read or written as asked. `str()` is a user-facing message."""
-
-
-ReconcilerStateError = StateError
 
 
 class LockedError(StateError):
@@ -65,7 +62,9 @@ class LockedError(StateError):
 
 @runtime_checkable
 class StateStore(Protocol):
-    path: str | None
+    @property
+    def path(self) -> str | None: ...  # shown in messages (a file path, or a URL with no password)
+
     readonly: bool
 
     def meta(self) -> StateMeta: ...

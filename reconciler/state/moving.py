@@ -11,9 +11,10 @@ destination must be empty: a copy never merges into, or overwrites, another stat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from reconciler.models.state import JournalEntry, StateSnapshot
+from reconciler.models.state import Event, JournalEntry, StateSnapshot
 from reconciler.state.interface import StateError, StateStore
 
 EVERYTHING = 2**62  # a `limit` no state reaches
@@ -51,16 +52,22 @@ def difference(expected: StateSnapshot, found: StateSnapshot) -> str:
     for address, record in expected.resources.items():
         if found.resources[address] != record:
             return f"{address} differs"
-    for what, want, got in (
-        ("journal", expected.journal, found.journal),
-        ("events", expected.events, found.events),
-    ):
-        if len(want) != len(got):
-            return f"{len(got)} {what} rows instead of {len(want)}"
-        for a, b in zip(want, got, strict=True):
-            if a != b:
-                return f"{what} row {a.id} differs"
-    return "no difference"
+    return (
+        _rows_difference("journal", expected.journal, found.journal)
+        or _rows_difference("events", expected.events, found.events)
+        or "no difference"
+    )
+
+
+def _rows_difference(
+    what: str, want: Sequence[JournalEntry | Event], got: Sequence[JournalEntry | Event]
+) -> str:
+    if len(want) != len(got):
+        return f"{len(got)} {what} rows instead of {len(want)}"
+    for a, b in zip(want, got, strict=True):
+        if a != b:
+            return f"{what} row {a.id} differs"
+    return ""
 
 
 def copy_state(source: CopyableStateStore, destination: CopyableStateStore) -> StateSnapshot:

@@ -719,12 +719,6 @@ class SqliteStateStore:
         assert self._apply_lock is not None
         return self._apply_lock.force_unlock(lock_id)
 
-    @property
-    def lock_path(self) -> str | None:
-        """Where the apply lock lives (None for an in-memory state)."""
-        lock = self._apply_lock
-        return str(lock.path) if isinstance(lock, FileApplyLock) else None
-
     # -- moving a state (`state migrate`, state/moving.py) -------------------------------------
 
     def import_snapshot(self, snapshot: StateSnapshot) -> None:

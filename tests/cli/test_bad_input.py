@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
+from reconciler.models.plans import PLAN_FORMAT_VERSION
 from reconciler.state.sqlite import SqliteStateStore
 
 
@@ -69,8 +70,12 @@ def test_a_garbage_plan_file_is_one_line_naming_the_file(root: Path, tmp_path: P
     if content is None:
         content = {
             "truncated.json": text[:300],
-            "newer-major.json": text.replace('"format_version": "1.0"', '"format_version": "2.0"'),
-            "not-a-version.json": text.replace('"format_version": "1.0"', '"format_version": "soon"'),
+            "newer-major.json": text.replace(
+                f'"format_version": "{PLAN_FORMAT_VERSION}"', '"format_version": "2.0"'
+            ),
+            "not-a-version.json": text.replace(
+                f'"format_version": "{PLAN_FORMAT_VERSION}"', '"format_version": "soon"'
+            ),
             "operation.json": text.replace('"operation": "apply"', '"operation": "upgrade"'),
         }[name].encode()
     bad = tmp_path / name

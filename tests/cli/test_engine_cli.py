@@ -165,3 +165,40 @@ def test_every_command_has_help():
     ):
         r = run(cmd, "--help")
         assert r.exit_code == 0 and "Usage:" in r.output, cmd
+
+
+def test_the_quickstart_plan_shows_money_and_gpu_hours_and_max_cost_below_it_blocks(root: Path):
+    r = run("plan", "-f", str(root))
+    assert r.exit_code == 0, r.output
+    total = re.search(
+        r"Estimated cost: at least \$([0-9.,]+) \+ 2 unknown; about ([0-9.]+) GPU-hours\.", r.output
+    )
+    assert total, r.output
+    amount = float(total.group(1).replace(",", ""))
+    assert amount > 0 and float(total.group(2)) > 0
+    below, above = f"{amount - 0.01:.2f}", f"{amount + 0.01:.2f}"
+    r = run("plan", "-f", str(root), "--max-cost", below)
+    assert r.exit_code == 3, r.output
+    assert f"above --max-cost ${below}" in r.output and "2 actions have no known price" in r.output
+    assert run("plan", "-f", str(root), "--max-cost", above).exit_code == 0
+    assert run("plan", "-f", str(root), "--max-cost", f"{above} USD", "--detailed-exitcode").exit_code == 2
+    r = run("apply", "-f", str(root), "--auto-approve", "--max-cost", f"${below}")
+    assert r.exit_code == 3, r.output
+    assert "nothing was applied" in r.output
+    state = run("state", "list", "-f", str(root))
+    assert "FineTune/money-rain" not in state.output  # refused before anything was created
+    r = run("apply", "-f", str(root), "--auto-approve", "--max-cost", above)
+    assert r.exit_code == 0, r.output
+    out = run("output", "-f", str(root), "FineTune/money-rain")
+    assert re.search(
+        r"cost_estimated = \$[0-9.]+ \(about [0-9.]+ GPU-hours; \$0\.05 per 1k training tokens\)", out.output
+    )
+    assert "cost_used = $" in out.output and "reported by the provider" in out.output
+
+
+def test_max_cost_in_another_currency_cannot_be_compared(root: Path):
+    r = run("plan", "-f", str(root), "--max-cost", "100 CNY")
+    assert r.exit_code == 3, r.output
+    assert "cannot be compared" in r.output
+    r = run("plan", "-f", str(root), "--max-cost", "lots")
+    assert r.exit_code == 2 and "--max-cost" in r.output

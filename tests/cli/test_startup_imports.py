@@ -17,9 +17,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Only what the command imported counts: a coverage run (.ci/run) has loaded sqlite3 and more
+# into the interpreter before the probe starts.
 PROBE = """
 import atexit, json, sys
-atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(sorted(k for k, v in sys.modules.items() if v))))
+before = set(sys.modules)
+atexit.register(
+    lambda: open(sys.argv[1], "w").write(json.dumps(sorted(k for k, v in sys.modules.items() if v and k not in before)))
+)
 from reconciler.cli import main
 main(args=sys.argv[2:], prog_name="reconciler")
 """
@@ -81,7 +86,15 @@ def test_an_offline_plan_imports_no_provider_client_and_no_diff_library(tmp_path
     shutil.copytree(REPO / example, tmp_path / "m", ignore=shutil.ignore_patterns(".reconciler"))
     modules = modules_after(tmp_path, "plan", "-f", "m", "--refresh=false")
     assert "reconciler.engine.planning" in modules
-    assert loaded(modules, ("httpx", *EMULATOR, *PROVIDERS, "sqlite_utils")) == []
+    # a provider's plugin, its facts (status words, replacement rules) and its economics (prices,
+    # quotas): pure data, all a plan needs of it: the package (whose names load lazily) and those
+    # modules, never its client or adapter
+    pure = {p for name in PROVIDERS for p in (name, name + ".plugin", name + ".facts", name + ".economics")}
+    assert any(m.endswith(".facts") for m in modules)  # the planner asked a provider
+    assert any(m.endswith(".economics") for m in modules)  # and priced the plan
+    assert [
+        m for m in loaded(modules, ("httpx", *EMULATOR, *PROVIDERS, "sqlite_utils")) if m not in pure
+    ] == []
     assert loaded(modules, ("rich",)) == []  # its text goes to a pipe: plain, without rich
 
 
@@ -92,6 +105,9 @@ def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> 
     modules = modules_after(tmp_path, "plan", "-f", "m")
     assert "reconciler.providers.dashscope.adapter" in modules
     assert "reconciler.sandbox.app" in modules  # it did refresh, against the emulator
-    assert loaded(modules, ("reconciler.providers.wavespeed", "reconciler.providers.imgopen")) == []
+    # the embedded sandbox reads every plugin's registration (to know its emulator): pure data, no client
+    others = ("reconciler.providers.wavespeed", "reconciler.providers.imgopen")
+    registration = {p for name in others for p in (name, name + ".plugin", name + ".facts")}
+    assert [m for m in loaded(modules, others) if m not in registration] == []
     # nor httpx's own command-line client (rich, pygments), nor sqlite-utils for the emulator
     assert loaded(modules, ("httpx._main", "pygments", "rich", "sqlite_utils")) == []

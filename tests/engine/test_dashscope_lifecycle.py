@@ -179,6 +179,8 @@ def test_import_reproduces_the_state(make_env):
     for address in CHAIN:
         a = {k: v for k, v in before[address].to_dict().items() if k not in volatile}
         b = {k: v for k, v in after[address].to_dict().items() if k not in volatile}
+        # the plan's cost estimate and the usage apply priced are apply's records, not the provider's
+        a["outputs"] = {k: v for k, v in a["outputs"].items() if k not in ("cost_estimated", "cost_used")}
         assert a == b, address
     assert not env.workspace().plan().has_changes
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.clock import FakeClock
 from reconciler.models.faults import FaultConfig, FaultRule
 from reconciler.sandbox import Sandbox
 
@@ -55,6 +54,8 @@ def test_apply_refresh_import_destroy(make_env, example):
     for address in before:
         a = {k: v for k, v in before[address].to_dict().items() if k not in volatile}
         b = {k: v for k, v in after[address].to_dict().items() if k not in volatile}
+        # the plan's cost estimate and the usage apply priced are apply's records, not the provider's
+        a["outputs"] = {k: v for k, v in a["outputs"].items() if k not in ("cost_estimated", "cost_used")}
         if example.endswith("wavespeed") and address.startswith("Dataset/"):
             # WaveSpeed cannot list uploads: when it was uploaded is only known to the run that uploaded it
             a["outputs"] = {k: v for k, v in a["outputs"].items() if k in b["outputs"]}
@@ -130,7 +131,3 @@ def test_kill_minus_9_then_apply_converges(example: str, example_copy: Callable[
     finally:
         sandbox.close()
     assert len(live) == 1, live
-
-
-def test_the_fake_clock_fixture_is_fresh(make_env):
-    assert isinstance(make_env().clock, FakeClock)

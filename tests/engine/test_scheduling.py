@@ -96,4 +96,5 @@ def test_a_failure_skips_only_its_dependents():
     }
     assert result.exit_code == 1
     assert set(store.all()) == {"Dataset/fast"}
-    assert store.open_journal() == []  # the refused create's journal row was closed as failed
+    # the refused create's journal row was closed as failed
+    assert [e.status for e in store.journal_entries("Dataset/bad")] == ["failed"]

@@ -15,7 +15,7 @@ from reconciler.models.plans import ActionType
 from reconciler.providers.interface import Phase
 from reconciler.render import plan_to_text
 from reconciler.state.sqlite import SqliteStateStore
-from reconciler.wiring import ADAPTER_CLASSES
+from reconciler.wiring import adapter_classes
 
 EXAMPLES = ["manifests/quickstart", "manifests/examples/wavespeed", "manifests/examples/imgopen"]
 EXPORT = "CheckpointExport/money-rain-c600"
@@ -47,7 +47,7 @@ def test_what_an_adapter_says_it_cannot_delete_is_what_its_delete_leaves(make_en
 
 
 def test_every_adapter_answers_for_every_kind():
-    for adapter in ADAPTER_CLASSES.values():
+    for adapter in adapter_classes().values():
         for kind in ("Dataset", "FineTune", "CheckpointExport", "Deployment", "Nonsense"):
             why = adapter.no_delete_api(kind)
             assert why is None or (isinstance(why, str) and why), (adapter, kind)

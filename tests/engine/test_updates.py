@@ -76,4 +76,5 @@ def test_an_update_action_calls_the_provider_once_and_records_the_new_spec():
     assert fake.updates == [{"capacity": 3}] and fake.capacity == 3
     record = store.get("Deployment/d")
     assert record is not None and record.spec == {"capacity": 3} and record.spec_hash == "h2"
-    assert store.open_journal() == []
+    # the update was journaled before its call, and closed with its outcome
+    assert [(e.operation, e.status) for e in store.journal_entries("Deployment/d")] == [("update", "done")]

@@ -21,7 +21,7 @@ from reconciler.models.plans import Plan
 from reconciler.models.state import ResourceRecord, StateMeta, iso_utc
 from reconciler.providers.interface import Observation, Phase
 from reconciler.render import plan_from_json, plan_to_json, plan_to_markdown, plan_to_text
-from reconciler.wiring import undeletable_kinds
+from reconciler.wiring import provider_economics, undeletable_kinds
 
 HERE = Path(__file__).resolve().parent
 CASES = sorted(p.name for p in HERE.iterdir() if (p / "manifests").is_dir())
@@ -66,6 +66,7 @@ def build_plan(case_dir: Path) -> Plan:
             manifest_paths=["manifests"],
             state_path="manifests/.reconciler/state.db",
             undeletable=undeletable_kinds(loaded.manifests.providers),  # as the workspace hands it over
+            economics=provider_economics(loaded.manifests.providers),
         )
     )
 

@@ -430,25 +430,6 @@ def test_a_deployment_is_matched_on_its_model_name_not_only_on_the_shape_of_its_
     assert DashScopeAdapter._deployment_candidates([lookalike, ours], "m", "a", set()) == [ours]
 
 
-def test_can_create_before_destroy_compares_model_and_suffix_never_ids(w: World) -> None:
-    def record(model: str, suffix: str | None) -> ResourceRecord:
-        return w.record(
-            "Deployment",
-            "d",
-            f"{model}-0a1b2c3d-{suffix}" if suffix else model,
-            spec={"suffix": suffix},
-            outputs={"model_name": model},
-        )
-
-    cbd = w.adapter.can_create_before_destroy
-    assert not cbd(w.deployment("d", "m1"), record("m1", None))  # same model, no suffix: 409
-    assert cbd(w.deployment("d", "m2"), record("m1", None))
-    assert not cbd(w.deployment("d", "m1", "a"), record("m1", "a"))  # the suffix is held
-    assert not cbd(w.deployment("d", "m2", "a"), record("m1", "a"))  # held whatever the model
-    assert cbd(w.deployment("d", "m1", "b"), record("m1", "a"))
-    assert cbd(w.deployment("d", "m1"), record("m1", "a"))
-
-
 # --- plan lora: capacity is never scaled, never drift ---------------------------------------------
 def test_a_lora_deployment_is_never_scaled_and_never_reports_capacity(w: World, model: str) -> None:
     desired = w.deployment("d", model)

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from dashscope_fakes import API_KEY, BASE, ScriptedServer, err
 
-import reconciler.providers as providers_pkg
 from reconciler.clock import FakeClock
 from reconciler.providers.dashscope import DashScopeClient, FineTuneCreate
 from reconciler.providers.errors import ConfigurationError, ProviderError, redact
@@ -97,16 +96,24 @@ def test_error_str_is_useful_without_the_key(server: ScriptedServer, client: Das
     )
 
 
-def test_public_names_are_exported() -> None:
-    import reconciler.providers.dashscope as ds
-    import reconciler.providers.errors as errors
-    import reconciler.providers.http as http
-
-    for module in (ds, errors, http):
-        for name in module.__all__:
-            assert hasattr(module, name), f"{module.__name__}.{name}"
-    assert providers_pkg is not None
-
-
 def test_short_sandbox_keys_do_not_mangle_messages() -> None:
     assert redact("a test message", "test") == "a test message"
+
+
+def test_a_log_tail_that_quotes_the_key_is_scrubbed() -> None:
+    """The failure explanation reads the job's logs; a line that echoes the key must not carry it on."""
+    seen: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.url.params))
+        logs = ["INFO - start", f"ERROR - auth header was Bearer {API_KEY}", "INFO - finetune-job failed"]
+        if request.url.params.get("line") == "1":
+            return httpx.Response(200, json={"request_id": "r", "output": {"total": 3, "logs": logs[:1]}})
+        offset = int(request.url.params["offset"])
+        return httpx.Response(200, json={"request_id": "r", "output": {"total": 3, "logs": logs[offset:]}})
+
+    with DashScopeClient(BASE, API_KEY, transport=httpx.MockTransport(handler), clock=FakeClock()) as c:
+        tail = c.fine_tune_log_tail("ft-1", lines=2)
+    assert seen == [{"offset": "0", "line": "1"}, {"offset": "1", "line": "2"}]  # the total, then the tail
+    assert len(tail) == 2 and tail[-1] == "INFO - finetune-job failed"
+    assert API_KEY not in " ".join(tail) and "auth header was Bearer" in tail[0]

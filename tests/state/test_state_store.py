@@ -55,7 +55,7 @@ def test_writes_after_close_and_bad_paths_say_what_to_do(state_path: Path, tmp_p
 
 def test_in_memory_store_behaves_like_a_file_store(clock: FakeClock) -> None:
     with SqliteStateStore.in_memory(clock=clock) as store:
-        assert store.path is None and store.lock_path is None
+        assert store.path is None
         assert store.put(make_record(), event="create") == 1
         assert list(store.all()) == ["FineTune/money-rain"]
         with store.lock("apply") as info:

@@ -39,10 +39,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord
-from reconciler.providers import deletion
 from reconciler.providers.dashscope.client import DashScopeClient
+from reconciler.providers.dashscope.facts import (
+    DASHSCOPE_FACTS,
+    DEPLOYMENT_PHASES,
+    EXPORT_PHASES,
+    FILE_PHASES,
+    JOB_PHASES,
+)
 from reconciler.providers.dashscope.types import (
     Checkpoint,
     Deployment,
@@ -54,46 +62,6 @@ from reconciler.providers.dashscope.types import (
 from reconciler.providers.errors import ConflictError, InvalidRequestError, NotFoundError, ServerError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
-
-_JOB_PHASES = {
-    "SUCCEEDED": Phase.READY,
-    "FAILED": Phase.FAILED,
-    "CANCELED": Phase.CANCELED,
-    "PENDING": Phase.PENDING,
-    "QUEUING": Phase.PENDING,
-    "RUNNING": Phase.PENDING,
-    "CANCELING": Phase.PENDING,
-}
-_EXPORT_PHASES = {
-    "SUCCEEDED": Phase.READY,
-    "FAILED": Phase.FAILED,
-    "UNSUPPORTED": Phase.FAILED,
-    "PENDING": Phase.PENDING,
-    "PROCESSING": Phase.PENDING,
-}
-_DEPLOYMENT_PHASES = {
-    "RUNNING": Phase.READY,
-    "PENDING": Phase.PENDING,
-    "DEPLOYING": Phase.PENDING,
-    "UPDATING": Phase.PENDING,
-    "SCALING": Phase.PENDING,
-    "ARREARS_RECOVERING": Phase.PENDING,
-    "WAIT_PRE_PAID_BILLING_TO_DEPLOYING": Phase.PENDING,
-    "WAIT_PRE_PAID_BILLING_TO_SCALING": Phase.PENDING,
-    "FAILED": Phase.FAILED,
-    "UPDATING_FAILED": Phase.FAILED,
-    "STOPPED": Phase.FAILED,
-    "ARREARS_DOWN": Phase.FAILED,
-    "DELETING": Phase.DELETING,
-    "OFFLINING": Phase.DELETING,
-}
-_FILE_PHASES = {
-    "processed": Phase.READY,
-    "uploaded": Phase.PENDING,
-    "processing": Phase.PENDING,
-    "error": Phase.FAILED,
-}
-
 
 # DashScope formats times without a zone ('YYYY-MM-DD HH:MM:SS'); they are China Standard Time
 # (providers.md §1.4 [inf]). Reading them as UTC would make a job look 8 hours younger.
@@ -118,7 +86,7 @@ def _epoch(text: str | None) -> float | None:
     return None
 
 
-def _dump(model: Any) -> dict[str, Any]:
+def _dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
@@ -210,7 +178,7 @@ class DashScopeAdapter:
         status = f.status or "processed"
         return Observation(
             remote_id=f.id,
-            phase=_FILE_PHASES.get(status, Phase.PENDING),
+            phase=FILE_PHASES.get(status, Phase.PENDING),
             status=status,
             object=_dump(f),
             outputs={"file_id": f.id, "filename": f.filename},
@@ -225,7 +193,7 @@ class DashScopeAdapter:
         progress = "queued: one training job runs at a time per account" if j.status == "QUEUING" else None
         return Observation(
             remote_id=j.job_id,
-            phase=_JOB_PHASES.get(j.status, Phase.PENDING),
+            phase=JOB_PHASES.get(j.status, Phase.PENDING),
             status=j.status,
             object=_dump(j),
             outputs=outputs,
@@ -246,7 +214,7 @@ class DashScopeAdapter:
         message = "this checkpoint cannot be exported (UNSUPPORTED)" if status == "UNSUPPORTED" else None
         return Observation(
             remote_id=f"{job_id}:{c.checkpoint}",
-            phase=_EXPORT_PHASES.get(status, Phase.PENDING),
+            phase=EXPORT_PHASES.get(status, Phase.PENDING),
             status=status,
             object=_dump(c),
             outputs=outputs,
@@ -265,7 +233,7 @@ class DashScopeAdapter:
         )
         return Observation(
             remote_id=d.deployed_model,
-            phase=_DEPLOYMENT_PHASES.get(d.status, Phase.PENDING),
+            phase=DEPLOYMENT_PHASES.get(d.status, Phase.PENDING),
             status=d.status,
             object=obj,
             outputs={"deployed_model": d.deployed_model, "model_name": d.model_name},
@@ -472,7 +440,7 @@ class DashScopeAdapter:
             jobs = [j for j in self.client.iter_fine_tunes() if j.job_id not in claimed]
             for d in by_kind["FineTune"]:
                 fp = self.fingerprint(d)
-                hits = [
+                job_hits = [
                     j
                     for j in jobs
                     if j.job_id not in claimed
@@ -480,20 +448,20 @@ class DashScopeAdapter:
                     and j.status not in ("FAILED", "CANCELED", "CANCELING")
                     and (since is None or (_epoch(j.create_time) or 0) >= since)
                 ]
-                if len(hits) > 1:
+                if len(job_hits) > 1:
                     wanted = fp.get("hyper_parameters") or {}
                     # every hyper-parameter we sent is echoed, and equal: one create that landed twice
-                    same = all(set(wanted) <= set(j.hyper_parameters) for j in hits)
+                    same = all(set(wanted) <= set(j.hyper_parameters) for j in job_hits)
                     raise AmbiguousMatch(
                         d.address,
-                        sorted(j.job_id for j in hits),
+                        sorted(j.job_id for j in job_hits),
                         "several live jobs have this model, these training and validation files "
                         "and the hyper-parameters they echo",
-                        twins=[self._job_obs(j) for j in hits] if same else None,
+                        twins=[self._job_obs(j) for j in job_hits] if same else None,
                     )
-                if hits:
-                    out[d.address] = self._job_obs(hits[0])
-                    claimed.add(hits[0].job_id)
+                if job_hits:
+                    out[d.address] = self._job_obs(job_hits[0])
+                    claimed.add(job_hits[0].job_id)
         if by_kind.get("CheckpointExport"):
             wanted = {d.address: self.fingerprint(d) for d in by_kind["CheckpointExport"]}
             checkpoints = self._checkpoints_of({fp["job_id"] for fp in wanted.values()})
@@ -516,17 +484,19 @@ class DashScopeAdapter:
                 model = self._model_name(d)
                 if model is None:
                     continue  # its model does not exist yet: nothing can serve it
-                hits = self._deployment_candidates(deployments, model, d.spec.get("suffix"), claimed, since)
-                if len(hits) > 1:
+                deployment_hits = self._deployment_candidates(
+                    deployments, model, d.spec.get("suffix"), claimed, since
+                )
+                if len(deployment_hits) > 1:
                     raise AmbiguousMatch(
                         d.address,
-                        sorted(h.deployed_model for h in hits),
+                        sorted(h.deployed_model for h in deployment_hits),
                         f"several live deployments serve {model}"
                         + (f" with suffix {d.spec['suffix']}" if d.spec.get("suffix") else ""),
                     )
-                if hits:
-                    out[d.address] = self._deployment_obs(hits[0])
-                    claimed.add(hits[0].deployed_model)
+                if deployment_hits:
+                    out[d.address] = self._deployment_obs(deployment_hits[0])
+                    claimed.add(deployment_hits[0].deployed_model)
         return out
 
     @staticmethod
@@ -739,6 +709,12 @@ class DashScopeAdapter:
             self.client.scale_deployment(record.remote_id or "", int(desired.spec["capacity"]))
         )
 
+    def failure_logs(self, record: ResourceRecord, lines: int) -> list[str]:
+        """The tail of a failed job's `/logs` (providers.md §1.4), for the plan and the apply summary."""
+        if record.kind != "FineTune" or not record.remote_id:
+            return []
+        return self.client.fine_tune_log_tail(record.remote_id, lines)
+
     def cancel(self, record: ResourceRecord) -> Observation:
         self.client.cancel_fine_tune(record.remote_id or "")
         return self._job_obs(self.client.get_fine_tune(record.remote_id or ""))
@@ -761,20 +737,4 @@ class DashScopeAdapter:
 
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
-        return deletion.no_delete_api(cls.type, kind)
-
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        """Whether the replacement deployment can be created while the old one still runs.
-
-        DashScope answers 409 to a second live deployment of one model without a suffix, and to
-        a suffix a live deployment already holds — a suffix is globally unique [doc]. The ids
-        themselves are the server's (`<model>-<8 hex>-<suffix>`), never compared here.
-        """
-        if record.kind != "Deployment":
-            return True
-        new_model, new_suffix = self._model_name(desired), desired.spec.get("suffix") or None
-        old_model = (record.outputs or {}).get("model_name") or (record.observed or {}).get("model_name")
-        old_suffix = (record.spec or {}).get("suffix") or None
-        if new_suffix is not None:
-            return new_suffix != old_suffix
-        return old_suffix is not None or (new_model is not None and new_model != old_model)
+        return DASHSCOPE_FACTS.no_delete_api(kind)

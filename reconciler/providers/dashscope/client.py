@@ -30,6 +30,7 @@ import httpx
 from pydantic import ValidationError
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.providers.base_client import ProviderClient, bearer_auth
 from reconciler.providers.dashscope.envelopes import (
     PROVIDER,
     business_error,
@@ -52,13 +53,8 @@ from reconciler.providers.dashscope.types import (
     FineTunePage,
     ValidationDetailsPage,
 )
-from reconciler.providers.http import (
-    Retry,
-    RetryPolicy,
-    call_with_retries,
-    check_base_url,
-    map_transport_errors,
-)
+from reconciler.providers.errors import redact
+from reconciler.providers.http import Retry, RetryPolicy
 
 log = logging.getLogger("reconciler.providers.dashscope")
 
@@ -68,22 +64,6 @@ FINE_TUNE_MAX_PAGE_SIZE = 100
 DEPLOYMENT_MAX_PAGE_SIZE = 200
 FILE_MAX_LIMIT = 2000
 LOG_MAX_LINES = 1000
-
-_KNOWN_API_SUFFIXES = (NATIVE_API_PATH, COMPATIBLE_API_PATH)
-
-
-class _BearerAuth(httpx.Auth):
-    """Adds the key per request, so it lives in one private place and reprs as ***."""
-
-    def __init__(self, api_key: str) -> None:
-        self._api_key = api_key
-
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
-        request.headers["Authorization"] = f"Bearer {self._api_key}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(api_key=***)"
 
 
 def _segment(value: str, what: str) -> str:
@@ -109,7 +89,12 @@ def _page_size(value: int, maximum: int, what: str) -> int:
     return value
 
 
-class DashScopeClient:
+class DashScopeClient(ProviderClient):
+    PROVIDER = PROVIDER
+    API_ROOTS = (NATIVE_API_PATH, COMPATIBLE_API_PATH)
+    USER_AGENT = "reconciler-dashscope/0.1"
+    log = log
+
     def __init__(
         self,
         base_url: str,
@@ -121,42 +106,20 @@ class DashScopeClient:
         retry: RetryPolicy | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        if not api_key or not api_key.strip():
-            raise ValueError("DashScope API key is empty; set the environment variable the Provider names")
-        url = check_base_url(base_url)
-        root = url.raw_path.decode("ascii").split("?")[0].rstrip("/")
-        for suffix in _KNOWN_API_SUFFIXES:
-            if root.endswith(suffix):
-                root = root[: -len(suffix)]
-        self.base_url = str(url.copy_with(raw_path=(root or "/").encode("ascii"))).rstrip("/")
-        self.workspace = workspace
-        self._auth = _BearerAuth(api_key)
-        self._retry = retry or RetryPolicy()
-        self._clock = clock
-        headers = {"Accept": "application/json", "User-Agent": "reconciler-dashscope/0.1"}
-        if workspace:
-            headers["X-DashScope-WorkSpace"] = workspace
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            auth=self._auth,
-            headers=headers,
+        super().__init__(
+            base_url,
+            bearer_auth(self.require(api_key, "DashScope API key")),
             transport=transport,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
+            timeout=timeout,
+            retry=retry,
+            clock=clock,
+            headers={"X-DashScope-WorkSpace": workspace} if workspace else None,
         )
+        self.workspace = workspace
 
     def __repr__(self) -> str:
         ws = f", workspace={self.workspace!r}" if self.workspace else ""
         return f"DashScopeClient(base_url={self.base_url!r}, api_key=***{ws})"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> DashScopeClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -185,13 +148,9 @@ class DashScopeClient:
                 data, files, closer = build_upload()
                 kwargs.update(data=data, files=files)
             try:
-                with map_transport_errors(
-                    provider=PROVIDER, operation=operation, secrets=(self._auth._api_key,)
-                ):
-                    response = self._http.request(method, url, **kwargs)
+                response = self._request(method, url, operation=operation, **kwargs)
             finally:
                 closer()
-            log.debug("%s %s -> %d", method, url, response.status_code)
             return self._parse(
                 response,
                 operation=operation,
@@ -200,9 +159,7 @@ class DashScopeClient:
                 missing_file_is_404=missing_file_is_404,
             )
 
-        return call_with_retries(
-            attempt, policy=self._retry, clock=self._clock, retry=retry, replayable=replayable
-        )
+        return self._with_retries(attempt, retry=retry, replayable=replayable)
 
     def _parse(
         self,
@@ -213,7 +170,7 @@ class DashScopeClient:
         expected: str,
         missing_file_is_404: bool,
     ) -> T:
-        key = self._auth._api_key
+        key = self.secrets[0]
         body = json_body(response)
         if response.status_code >= 300 or business_error(body):
             raise error_from_response(
@@ -421,6 +378,15 @@ class DashScopeClient:
             parse=lambda b: FineTuneLogs.model_validate(b["output"]),
             expected="output: {total, logs}",
         )
+
+    def fine_tune_log_tail(self, job_id: str, lines: int = 20) -> list[str]:
+        """The last `lines` log lines (two reads: the total, then the tail; `offset` = lines skipped),
+        with the API key scrubbed should a line ever quote it."""
+        total = self.fine_tune_logs(job_id, offset=0, line=1).total
+        tail = self.fine_tune_logs(
+            job_id, offset=max(0, total - lines), line=max(1, min(lines, LOG_MAX_LINES))
+        )
+        return [redact(line, *self.secrets) for line in tail.logs[-lines:]]
 
     def validation_results(self, job_id: str) -> list[str]:
         """Checkpoints whose validation preview succeeded (empty until training finishes)."""

@@ -67,9 +67,10 @@ _CODE_CLASSES: dict[str, type[ProviderError]] = {
 
 
 def request_id_of(response: httpx.Response, body: Any) -> str | None:
-    if isinstance(body, dict) and isinstance(body.get("request_id"), str):
-        return body["request_id"]
-    return response.headers.get("x-request-id")
+    if isinstance(body, dict) and isinstance(rid := body.get("request_id"), str):
+        return rid
+    header: str | None = response.headers.get("x-request-id")
+    return header
 
 
 def _code_and_message(body: Any) -> tuple[str | None, str | None]:

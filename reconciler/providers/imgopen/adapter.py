@@ -45,11 +45,11 @@ from typing import Any, TypeVar
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.imgopen import ImgOpenFineTune
 from reconciler.models.state import ResourceRecord
-from reconciler.providers import deletion
 from reconciler.providers.errors import AuthError, ConflictError, NotFoundError, PermanentError
 from reconciler.providers.imgopen import result_endpoint
 from reconciler.providers.imgopen.client import ImgOpenClient
 from reconciler.providers.imgopen.envelopes import PROVIDER
+from reconciler.providers.imgopen.facts import IMGOPEN_FACTS
 from reconciler.providers.imgopen.task_ids import MAX_ATTEMPTS, task_id
 from reconciler.providers.imgopen.types import ResultState, TrainingResult
 from reconciler.providers.interface import Desired, Observation, Phase
@@ -314,10 +314,7 @@ class ImgOpenAdapter:
 
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
-        return deletion.no_delete_api(cls.type, kind)
-
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        return True
+        return IMGOPEN_FACTS.no_delete_api(kind)
 
 
 __all__ = ["DATASET_STATUS", "NOT_FOUND", "SUBMITTED", "ImgOpenAdapter", "dataset_remote_id"]

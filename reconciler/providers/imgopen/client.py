@@ -20,7 +20,7 @@ or an error message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,15 +28,9 @@ from typing import Any, TypeVar
 import httpx
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.providers.base_client import HeaderAuth, ProviderClient
 from reconciler.providers.errors import OutcomeUnknownError, TemporaryError, TransportError
-from reconciler.providers.http import (
-    Retry,
-    RetryPolicy,
-    call_with_retries,
-    check_base_url,
-    map_transport_errors,
-    stream_download,
-)
+from reconciler.providers.http import Retry, RetryPolicy, stream_download
 from reconciler.providers.imgopen import result_endpoint
 from reconciler.providers.imgopen.envelopes import (
     PROVIDER,
@@ -71,24 +65,13 @@ ACCESS_KEY_SECRET_HEADER = "X-Request-req-accessKeySecret"
 _REFUSED_STATUSES = frozenset({429, 503})
 
 
-class _AccessKeyAuth(httpx.Auth):
-    """Adds both credential headers per request; the only holder of the secrets, repr'd as ***."""
-
-    def __init__(self, access_key_id: str, access_key_secret: str) -> None:
-        self._id = access_key_id
-        self._secret = access_key_secret
-
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
-        request.headers[ACCESS_KEY_ID_HEADER] = self._id
-        request.headers[ACCESS_KEY_SECRET_HEADER] = self._secret
-        yield request
-
-    @property
-    def secrets(self) -> tuple[str, str]:
-        return self._id, self._secret
-
-    def __repr__(self) -> str:
-        return "_AccessKeyAuth(access_key_id=***, access_key_secret=***)"
+def access_key_auth(access_key_id: str, access_key_secret: str) -> HeaderAuth:
+    """Both credential headers on every request (providers.md §3)."""
+    return HeaderAuth(
+        {ACCESS_KEY_ID_HEADER: access_key_id, ACCESS_KEY_SECRET_HEADER: access_key_secret},
+        secrets=(access_key_id, access_key_secret),
+        shown="access_key_id=***, access_key_secret=***",
+    )
 
 
 def decimal_string(value: Any, what: str) -> str:
@@ -133,7 +116,12 @@ def _may_have_reached_server(exc: TemporaryError) -> bool:
     return exc.status not in _REFUSED_STATUSES
 
 
-class ImgOpenClient:
+class ImgOpenClient(ProviderClient):
+    PROVIDER = PROVIDER
+    API_ROOTS = (API_ROOT,)
+    USER_AGENT = "reconciler-imgopen/0.1"
+    log = log
+
     def __init__(
         self,
         base_url: str,
@@ -145,40 +133,18 @@ class ImgOpenClient:
         retry: RetryPolicy | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        if not access_key_id or not access_key_id.strip():
-            raise ValueError(
-                "ImgOpen access key id is empty; set the environment variable the Provider names"
-            )
-        if not access_key_secret or not access_key_secret.strip():
-            raise ValueError(
-                "ImgOpen access key secret is empty; set the environment variable the Provider names"
-            )
-        url = check_base_url(base_url)
-        root = url.raw_path.decode("ascii").split("?")[0].rstrip("/")
-        if root.endswith(API_ROOT):
-            root = root[: -len(API_ROOT)]
-        self.base_url = str(url.copy_with(raw_path=(root or "/").encode("ascii"))).rstrip("/")
-        self._auth = _AccessKeyAuth(access_key_id, access_key_secret)
-        self._retry = retry or RetryPolicy()
-        self._clock = clock
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            auth=self._auth,
-            headers={"Accept": "application/json", "User-Agent": "reconciler-imgopen/0.1"},
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
+        auth = access_key_auth(
+            self.require(access_key_id, "ImgOpen access key id"),
+            self.require(access_key_secret, "ImgOpen access key secret"),
         )
+        super().__init__(base_url, auth, transport=transport, timeout=timeout, retry=retry, clock=clock)
 
     def __repr__(self) -> str:
         return f"ImgOpenClient(base_url={self.base_url!r}, access_key_id=***, access_key_secret=***)"
 
-    def close(self) -> None:
-        self._http.close()
-
     def download(self, url: str, destination: str | Path) -> tuple[int, str]:
         """Stream a LoRA file to `destination`, without the access keys; returns (bytes, sha256 hex)."""
-        secrets = self._auth.secrets
+        secrets = self.secrets
         return stream_download(
             self._http,
             url,
@@ -193,12 +159,6 @@ class ImgOpenClient:
             ),
         )
 
-    def __enter__(self) -> ImgOpenClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     # --- plumbing --------------------------------------------------------------------------------
 
     def _post(
@@ -211,12 +171,10 @@ class ImgOpenClient:
         expected: str,
         unknown_task: TaskMatcher | None = None,
     ) -> T:
-        secrets = self._auth.secrets
+        secrets = self.secrets
 
         def attempt() -> T:
-            with map_transport_errors(provider=PROVIDER, operation=operation, secrets=secrets):
-                response = self._http.post(path, json=body)
-            log.debug("POST %s -> %d", path, response.status_code)
+            response = self._request("POST", path, operation=operation, json=body)
             payload = json_body(response)
             if response.status_code < 300 and envelope_code(payload) is None:
                 raise malformed_response(response, operation=operation, expected=expected, secrets=secrets)
@@ -236,7 +194,7 @@ class ImgOpenClient:
                 error.args = (error.message,)
                 raise error from exc
 
-        return call_with_retries(attempt, policy=self._retry, clock=self._clock, retry=Retry.IDEMPOTENT)
+        return self._with_retries(attempt, retry=Retry.IDEMPOTENT)
 
     # --- endpoints -------------------------------------------------------------------------------
 

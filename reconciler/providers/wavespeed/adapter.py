@@ -39,14 +39,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.models.costs import Price
 from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS, trainer_model_id
-from reconciler.providers import deletion
 from reconciler.providers.candidates import Candidate, Unrecognised
 from reconciler.providers.errors import NotFoundError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
 from reconciler.providers.wavespeed.client import WaveSpeedClient
+from reconciler.providers.wavespeed.facts import WAVESPEED_FACTS
 from reconciler.providers.wavespeed.outputs import missing_loras, parse_lora_outputs
 from reconciler.providers.wavespeed.types import Prediction, PredictionStatus, TrainerInputs
 
@@ -90,7 +91,7 @@ def _day(epoch: float) -> str:
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool | str):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
+    return bool(a == b)
 
 
 def _trainer_of(model_id: str | None) -> str | None:
@@ -485,16 +486,30 @@ class WaveSpeedAdapter:
             except NotFoundError:
                 return
 
+    def quote(self, kind: str, spec: Mapping[str, Any]) -> Price | None:
+        """What this training will cost, from WaveSpeed's pricing endpoint (providers.md §2.7).
+
+        Asked with the trainer inputs the create would send, without `data` (its URL exists only
+        after the upload; the price depends on the training parameters, not on the zip's address)."""
+        if kind != "FineTune" or not spec.get("trainer"):
+            return None
+        model_id = trainer_model_id(str(spec["trainer"]))
+        inputs = {k: v for k, v in self._wanted_inputs(model_id, spec, None).items() if v is not None}
+        amount = self.client.model_pricing(model_id, inputs)
+        return Price(
+            amount,
+            "USD",
+            "run",
+            f"WaveSpeed pricing endpoint (POST /api/v3/model/pricing, {model_id}, asked {iso_utc(self.clock.now())})",
+        )
+
     def download(self, url: str, destination: str) -> tuple[int, str]:
         """LoRA outputs expire after 7 days: `reconciler output --download` keeps a copy."""
         return self.client.download(url, destination)
 
     @classmethod
     def no_delete_api(cls, kind: str) -> str | None:
-        return deletion.no_delete_api(cls.type, kind)
-
-    def can_create_before_destroy(self, desired: Desired, record: ResourceRecord) -> bool:
-        return True
+        return WAVESPEED_FACTS.no_delete_api(kind)
 
 
 __all__ = ["OUTPUT_RETENTION_S", "UPLOAD_RETENTION_S", "WaveSpeedAdapter"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,21 +36,14 @@ from pydantic import ValidationError
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.wavespeed import trainer_model_id
+from reconciler.providers.base_client import ProviderClient, bearer_auth
 from reconciler.providers.errors import (
     InvalidRequestError,
     NotFoundError,
     ProviderError,
     ServerError,
 )
-from reconciler.providers.http import (
-    Retry,
-    RetryPolicy,
-    call_with_retries,
-    check_base_url,
-    check_direct_url,
-    map_transport_errors,
-    stream_download,
-)
+from reconciler.providers.http import Retry, RetryPolicy, check_direct_url, stream_download
 from reconciler.providers.wavespeed.envelopes import (
     PROVIDER,
     error_from_response,
@@ -77,20 +70,6 @@ SUBMIT_READ_TIMEOUT = 60.0  # the SDK's default for the submit POST: a timeout t
 UPLOAD_READ_TIMEOUT = 120.0  # the SDK's default for upload requests
 CHUNK = 1 << 16
 UPLOAD_ENDPOINTS = ("ticket", "simple", "legacy-binary")
-
-
-class _BearerAuth(httpx.Auth):
-    """Adds the key per request, so it lives in one private place and reprs as ***."""
-
-    def __init__(self, api_key: str) -> None:
-        self._api_key = api_key
-
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
-        request.headers["Authorization"] = f"Bearer {self._api_key}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(api_key=***)"
 
 
 def _segment(value: str, what: str) -> str:
@@ -124,7 +103,12 @@ def _endpoint_missing(exc: ProviderError) -> bool:
     return isinstance(exc, InvalidRequestError) and (exc.status == 405 or exc.code == "405")
 
 
-class WaveSpeedClient:
+class WaveSpeedClient(ProviderClient):
+    PROVIDER = PROVIDER
+    API_ROOTS = (API_PATH,)
+    USER_AGENT = "reconciler-wavespeed/0.1"
+    log = log
+
     def __init__(
         self,
         base_url: str,
@@ -135,37 +119,17 @@ class WaveSpeedClient:
         retry: RetryPolicy | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        if not api_key or not api_key.strip():
-            raise ValueError("WaveSpeed API key is empty; set the environment variable the Provider names")
-        url = check_base_url(base_url)
-        root = url.raw_path.decode("ascii").split("?")[0].rstrip("/")
-        if root.endswith(API_PATH):
-            root = root[: -len(API_PATH)]
-        self.base_url = str(url.copy_with(raw_path=(root or "/").encode("ascii"))).rstrip("/")
-        self._auth = _BearerAuth(api_key)
-        self._retry = retry or RetryPolicy()
-        self._clock = clock
-        self._timeout = float(timeout)
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            auth=self._auth,
-            headers={"Accept": "application/json", "User-Agent": "reconciler-wavespeed/0.1"},
+        super().__init__(
+            base_url,
+            bearer_auth(self.require(api_key, "WaveSpeed API key")),
             transport=transport,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
+            timeout=timeout,
+            retry=retry,
+            clock=clock,
         )
 
     def __repr__(self) -> str:
         return f"WaveSpeedClient(base_url={self.base_url!r}, api_key=***)"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> WaveSpeedClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -180,17 +144,14 @@ class WaveSpeedClient:
         **kwargs: Any,
     ) -> httpx.Response:
         timeout = httpx.Timeout(self._timeout, read=max(self._timeout, read_timeout or 0.0))
-        with map_transport_errors(provider=PROVIDER, operation=operation, secrets=(self._auth._api_key,)):
-            response = self._http.request(
-                method, url, timeout=timeout, **({} if authenticated else {"auth": None}), **kwargs
-            )
-        log.debug("%s %s -> %d", method, url, response.status_code)
-        return response
+        if not authenticated:
+            kwargs["auth"] = None  # this request goes to a presigned URL: no key beside it
+        return self._request(method, url, operation=operation, timeout=timeout, **kwargs)
 
     def _envelope(
         self, response: httpx.Response, *, operation: str, parse: Callable[[Any], T], expected: str
     ) -> T:
-        key = self._auth._api_key
+        key = self.secrets[0]
         body = json_body(response)
         if is_error(response, body):
             raise error_from_response(response, operation=operation, now=self._clock.now(), api_key=key)
@@ -224,7 +185,7 @@ class WaveSpeedClient:
                 closer()
             return self._envelope(response, operation=operation, parse=parse, expected=expected)
 
-        return call_with_retries(attempt, policy=self._retry, clock=self._clock, retry=retry)
+        return self._with_retries(attempt, retry=retry)
 
     # --- media upload ----------------------------------------------------------------------------
 
@@ -305,10 +266,10 @@ class WaveSpeedClient:
             )
             if not 200 <= response.status_code < 300:
                 raise error_from_response(
-                    response, operation="upload_file", now=self._clock.now(), api_key=self._auth._api_key
+                    response, operation="upload_file", now=self._clock.now(), api_key=self.secrets[0]
                 )
 
-        call_with_retries(attempt, policy=self._retry, clock=self._clock, retry=Retry.IDEMPOTENT)
+        self._with_retries(attempt, retry=Retry.IDEMPOTENT)
         return ticket.download_url
 
     def _upload_multipart(self, endpoint: str, source: Path, filename: str, content_type: str) -> str:
@@ -354,6 +315,19 @@ class WaveSpeedClient:
     ) -> Prediction:
         """`POST /api/v3/wavespeed-ai/<trainer>` — one LoRA training run."""
         return self.submit(trainer_model_id(trainer), inputs.to_body(), webhook=webhook)
+
+    def model_pricing(self, model_id: str, inputs: Mapping[str, Any]) -> float:
+        """`POST /api/v3/model/pricing` `{"model_id", "inputs"}` -> `data.unit_price`: what one request
+        with these inputs costs (providers.md §2.7 [sdk-desktop]). A read: safe to retry."""
+        return self._call(
+            "POST",
+            f"{API_PATH}/model/pricing",
+            operation="model_pricing",
+            retry=Retry.IDEMPOTENT,
+            json={"model_id": model_id, "inputs": dict(inputs)},
+            parse=_unit_price,
+            expected="data: {unit_price}",
+        )
 
     def get_result(self, prediction_id: str) -> Prediction:
         """`GET /api/v3/predictions/{id}/result` — the canonical poll (`data.urls.get`)."""
@@ -453,7 +427,7 @@ class WaveSpeedClient:
 
     def download(self, url: str, destination: str | Path) -> tuple[int, str]:
         """Stream a LoRA output URL to `destination` (no key sent); returns (bytes, sha256 hex)."""
-        key = self._auth._api_key
+        key = self.secrets[0]
         return stream_download(
             self._http,
             url,
@@ -467,6 +441,13 @@ class WaveSpeedClient:
                 r, operation="download", now=self._clock.now(), api_key=key
             ),
         )
+
+
+def _unit_price(data: Any) -> float:
+    price = data["unit_price"] if isinstance(data, dict) else None
+    if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+        raise ValueError("data.unit_price is not a non-negative number")
+    return float(price)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:

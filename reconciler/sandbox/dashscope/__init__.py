@@ -17,7 +17,7 @@ _OPENAI_ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error
 
 class DashScopeEmulator:
     name = "dashscope"
-    path_prefixes = (NATIVE, COMPATIBLE)
+    path_prefixes: tuple[str, ...] = (NATIVE, COMPATIBLE)
 
     def schema(self) -> str:
         return ";\n".join((files.SCHEMA, fine_tunes.SCHEMA, deployments.SCHEMA))

@@ -205,7 +205,8 @@ def _store_upload(
         file_id = ID_PREFIX[purpose] + ctx.store.token(ctx.seed, "dashscope_file_id", 24)
     blob = f"dashscope-{file_id}"
     os.replace(sink.path, ctx.store.blob_path(blob))
-    samples, records = (None, [])
+    samples: int | None = None
+    records: list[Any] = []
     if filename.lower().endswith(".zip"):
         samples, records = inspect_dataset(ctx.store.blob_path(blob))
     ctx.store.execute(
@@ -325,7 +326,8 @@ def get_compatible(ctx: Context) -> Response:
 
 def list_compatible(ctx: Context) -> Response:
     limit = int_arg(ctx, "limit", 2000, 1, 2000)
-    where, params = ["deleted IS NULL"], []
+    where: list[str] = ["deleted IS NULL"]
+    params: list[str | float] = []
     purpose = ctx.request.arg("purpose")
     if purpose:
         where.append("purpose = ?")

@@ -185,11 +185,13 @@ class Job:
     @functools.cached_property
     def spec(self) -> dict[str, Any]:
         """The stored request (decoded once: a Job lives in the per-store cache between requests)."""
-        return json.loads(self.row["spec"])
+        spec: dict[str, Any] = json.loads(self.row["spec"])
+        return spec
 
     @property
     def hp(self) -> dict[str, Any]:
-        return self.spec["hyper_parameters"]
+        hp: dict[str, Any] = self.spec["hyper_parameters"]
+        return hp
 
     @functools.cached_property
     def finetuned_output(self) -> str:
@@ -378,7 +380,7 @@ def job_view(job: Job, now: float, documented: bool = False) -> dict[str, Any]:
 
 def _tokens(job: Job, now: float) -> int:
     steps_done = round(job.row["steps"] * job.timeline.training_fraction(now))
-    return steps_done * job.hp["batch_size"] * TOKENS_PER_SAMPLE
+    return int(steps_done * job.hp["batch_size"] * TOKENS_PER_SAMPLE)
 
 
 def log_lines(job: Job, now: float) -> list[str]:
@@ -799,7 +801,7 @@ def deployable_base_model(ctx: Context, model_name: str) -> str:
             status = job.status(ctx.now)
             if status != training.SUCCEEDED:
                 raise _bad(f"Model {model_name} is not ready: its fine-tune job is {status}")
-            return job.row["model"]
+            return str(job.row["model"])
         if job.row["job_id"] not in named:
             continue
         exported = {e["model_name"]: e for e in _exports(ctx, job.row["job_id"]).values()}
@@ -811,7 +813,7 @@ def deployable_base_model(ctx: Context, model_name: str) -> str:
             saved_at = next((at for n, _, at in job.saved_checkpoints() if n == e["checkpoint"]), ctx.now)
             if ctx.now >= saved_at + CHECKPOINT_TTL_S:
                 raise _bad(f"Model {model_name} comes from a checkpoint that expired; it cannot be deployed")
-            return job.row["model"]
+            return str(job.row["model"])
     raise ApiError(404, "Model.NotExist", f"Model: {model_name} not found!")
 
 

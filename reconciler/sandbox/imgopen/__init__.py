@@ -35,7 +35,7 @@ ACCESS_KEY_SECRET_HEADER = "x-request-req-accesskeysecret"
 
 class ImgOpenEmulator:
     name = "imgopen"
-    path_prefixes = (tasks.API_ROOT, FILES_PREFIX)
+    path_prefixes: tuple[str, ...] = (tasks.API_ROOT, FILES_PREFIX)
 
     def schema(self) -> str:
         return tasks.SCHEMA

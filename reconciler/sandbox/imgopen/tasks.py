@@ -75,7 +75,7 @@ def ok(data: Any = None, msg: str = "success") -> Response:
 
 
 def steps_of(images: int, fields: dict[str, Any]) -> int:
-    return fields["maxEpochs"] * math.ceil(images * fields["repeats"] / fields["batchSize"])
+    return int(fields["maxEpochs"] * math.ceil(images * fields["repeats"] / fields["batchSize"]))
 
 
 def training_seconds(steps: int, fields: dict[str, Any]) -> float:

@@ -70,6 +70,18 @@ BEHAVIOURS: list[tuple[str, str, str, str]] = [
         'HTTP 429 "Too Many Requests" while 3 tasks are queued or running',
         "[doc]",
     ),
+    (
+        "Pricing (`POST /api/v3/model/pricing` `{model_id, inputs}`): the answer's shape",
+        "`{code: 200, message, data: {unit_price}}`; $0.025 for `wavespeed-ai/qwen-image/edit-plus-lora` (seed 004)",
+        "the same",
+        "[sdk][seed]",
+    ),
+    (
+        "Pricing: a trainer's `unit_price`",
+        "$0.00125 per training step (no trainer price is documented); an unknown model → 404",
+        "the same",
+        "guess",
+    ),
     ("A deleted task's concurrency slot", "kept until the task's scheduled end", "freed at once", "guess"),
     (
         "Training duration",

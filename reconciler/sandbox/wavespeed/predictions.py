@@ -92,12 +92,12 @@ class Prediction:
 
     @property
     def start(self) -> float:
-        return self.row["created"] + self.row["queue_s"]
+        return float(self.row["created"] + self.row["queue_s"])
 
     @property
     def end(self) -> float:
         fraction = self.row["fail_fraction"]
-        return self.start + self.row["run_s"] * (1.0 if fraction is None else fraction)
+        return float(self.start + self.row["run_s"] * (1.0 if fraction is None else fraction))
 
     @property
     def final(self) -> str:
@@ -308,8 +308,8 @@ def _start(ctx: Context, earliest: float, cap: int) -> float:
     Every task already submitted keeps the slot it was scheduled (deleted ones included: a guess),
     so the schedule is fixed at submit and statuses stay a pure function of stored facts.
     """
-    booked = [Prediction(r) for r in ctx.store.query("SELECT * FROM wavespeed_predictions")]
-    booked = [(p.start, p.end) for p in booked if p.end > earliest]
+    predictions = [Prediction(r) for r in ctx.store.query("SELECT * FROM wavespeed_predictions")]
+    booked = [(p.start, p.end) for p in predictions if p.end > earliest]
     for t in sorted({earliest, *(end for _, end in booked)}):
         if sum(1 for start, end in booked if start <= t < end) < cap:
             return t
@@ -355,7 +355,8 @@ def history(ctx: Context) -> Response:
     after = _time_filter(body, "created_after")
     before = _time_filter(body, "created_before")
     oldest = ctx.now - HISTORY_WINDOW_S
-    where, params = ["deleted IS NULL", "created >= ?"], [oldest]
+    where: list[str] = ["deleted IS NULL", "created >= ?"]
+    params: list[float | str] = [oldest]
     if after is not None:
         where.append("created >= ?")
         params.append(after)

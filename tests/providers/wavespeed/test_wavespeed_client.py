@@ -435,11 +435,3 @@ def test_download_of_an_expired_url_leaves_no_file(
     with pytest.raises(NotFoundError):
         client.download("https://cdn.example/out/gone.safetensors", tmp_path / "gone.safetensors")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_public_api_is_exported() -> None:
-    import reconciler.providers.wavespeed as package
-
-    assert sorted(package.__all__) == sorted(set(package.__all__))
-    for name in package.__all__:
-        assert getattr(package, name) is not None
