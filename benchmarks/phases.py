@@ -45,6 +45,8 @@ TARGETS = [
     ("reconciler.workspace", "spec_hashes", "spec hashes (workspace)"),
     ("reconciler.workspace", "make_plan", "planning"),
     ("reconciler.engine.planning", "spec_hashes", "  spec hashes (planner)"),
+    ("reconciler.workspace.Workspace", "_quote_prices", "pricing the plan"),
+    ("reconciler.workspace.Workspace", "_explain_failures", "failed jobs' logs"),
     ("reconciler.render.text", "print_plan", "rendering the plan"),
     ("reconciler.render.text", "write_plan", "rendering the plan"),
     ("reconciler.workspace.Workspace", "adapters", "wiring providers (sandbox start)"),

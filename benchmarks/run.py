@@ -50,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402  (sibling scripts, not a package)
+from generate import PROVIDER, generate  # noqa: E402  (sibling scripts, not a package)
 from terraform_config import write_config, write_state  # noqa: E402
 
 BENCH_CLI = HERE / "bench_cli.py"
@@ -139,7 +139,8 @@ class Reconciler:
         self.log = logs / f"reconciler-{chains}.log"
         self.timeout = timeout
         self.converged = False
-        if not (self.dir / "provider.yaml").exists():
+        provider = self.dir / "provider.yaml"
+        if not provider.exists() or provider.read_text() != PROVIDER:  # none yet, or from older generator
             generate(self.dir, chains, force=True)
 
     def cli(self, *args: str) -> list[str]:
