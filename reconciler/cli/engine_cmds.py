@@ -200,7 +200,9 @@ def _run_apply(
             destroy = True
 
     def confirm(plan: Plan) -> bool:
-        render.print_plan(console, plan)
+        from reconciler.render.text import write_plan
+
+        write_plan(console.file, plan)  # what print_plan(console) prints, without rich for a pipe
         if auto_approve or saved is not None:
             collector.resume()  # executing: per-request garbage from here on is collected
             return True
