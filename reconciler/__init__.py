@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 # reconciler never runs that client, so the import is made to fail at once: a None entry in
 # sys.modules raises ImportError, and httpx then defines its stub `main` instead.
 if "httpx" not in _sys.modules:
-    _sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    _sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None marks "cannot import"
 
 __all__ = ["ApplyResult", "ManifestError", "Plan", "Workspace", "WorkspaceError", "__version__"]
 
