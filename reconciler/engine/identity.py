@@ -18,9 +18,12 @@ from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.resources import ManifestSet, Resource
 from reconciler.models.specs import ResourceSpec
 
+# built once: `json.dumps` with these options makes a new encoder on every call (one per resource)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(data)
 
 
 @functools.cache
