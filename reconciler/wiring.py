@@ -99,6 +99,18 @@ def credential(config: ProviderConfig, role: str, ctx: WiringContext) -> str:
 
 
 def _transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTransport | None:
+    """The transport a provider's client sends through: logged when `--log-level debug` asks for it."""
+    import logging
+
+    chosen = _chosen_transport(config, ctx)
+    if not logging.getLogger("reconciler.http").isEnabledFor(logging.DEBUG):
+        return chosen  # nothing wraps it: no cost when nobody reads the request log
+    from reconciler.providers.http_log import logged
+
+    return logged(chosen, config.name)
+
+
+def _chosen_transport(config: ProviderConfig, ctx: WiringContext) -> httpx.BaseTransport | None:
     if config.name in ctx.transports:
         return ctx.transports[config.name]
     if config.spec.is_sandbox:
@@ -141,6 +153,7 @@ CAPABILITY_ROWS = (
     "FineTune",
     "CheckpointExport",
     "Deployment",
+    "Sample",
     "Refresh",
     "Found again without state by",
     "Ambiguous create",

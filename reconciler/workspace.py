@@ -10,19 +10,21 @@ Every CLI command is a thin wrapper over a method here. The workspace owns the s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconciler import __version__
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
 from reconciler.engine.costing import budget_problem, price_actions
+from reconciler.engine.events import ApplyEvent, EventCallback, EventSink, retry_events
 from reconciler.engine.identity import spec_hashes
-from reconciler.engine.outcomes import ApplyResult
+from reconciler.engine.moves import plan_moves
+from reconciler.engine.outcomes import ApplyResult, ResourceOutcome
 from reconciler.engine.planning import PlanInputs, make_plan
 from reconciler.engine.progress import ProgressSink
 from reconciler.engine.recovering import (
@@ -36,22 +38,28 @@ from reconciler.engine.recovering import (
     unlooked,
 )
 from reconciler.engine.refreshing import RefreshResult, refresh
+from reconciler.engine.targeting import unknown_addresses
 from reconciler.loading import ManifestError, load
 from reconciler.loading.discovering import NearMiss
 from reconciler.loading.parse_cache import ParseCache
+from reconciler.models.diagnostics import Diagnostics, Severity
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
-from reconciler.models.plans import Plan
+from reconciler.models.plans import ActionType, Plan
 from reconciler.models.resources import ManifestSet
-from reconciler.models.state import ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.models.state import Event, ResourceRecord, iso_utc, parse_iso_utc
 from reconciler.providers.economics import FailureExplainer, PriceQuoter
 from reconciler.providers.errors import ProviderError
-from reconciler.providers.interface import LORA_OUTPUT_KEYS, Phase, ProviderAdapter
+from reconciler.providers.interface import DOWNLOADABLE_OUTPUT_KEYS, DownloadsOutputs, Phase, ProviderAdapter
+
+if TYPE_CHECKING:
+    from reconciler.gallery import GalleryReport
 from reconciler.prune_guard import guard_prunes, near_miss_warnings
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
 from reconciler.state.sqlite import default_state_path
+from reconciler.version import __version__
 from reconciler.wiring import (
     WiringContext,
     build_adapters,
@@ -73,6 +81,28 @@ def settle_window_from_env() -> float:
         return parse_duration(raw).total_seconds()
     except ValueError as e:
         raise WorkspaceError(f"{SETTLE_WINDOW_ENV}={raw!r}: {e}; use a duration such as 90s or 5m") from None
+
+
+class _Both:
+    """Two progress sinks fed the same reports (the CLI's view and an `on_event` callback)."""
+
+    def __init__(self, first: ProgressSink, second: ProgressSink) -> None:
+        self.first, self.second = first, second
+        self.wants_ids = True
+
+    def started(self, address: str, action: str) -> None:
+        self.first.started(address, action)
+        self.second.started(address, action)
+
+    def waiting(
+        self, address: str, status: str, elapsed: float, hint: str | None, remote_id: str | None = None
+    ) -> None:
+        self.first.waiting(address, status, elapsed, hint, remote_id)
+        self.second.waiting(address, status, elapsed, hint, remote_id)
+
+    def finished(self, outcome: ResourceOutcome) -> None:
+        self.first.finished(outcome)
+        self.second.finished(outcome)
 
 
 class WorkspaceError(Exception):
@@ -264,6 +294,8 @@ class Workspace:
         refresh_first: bool,
         operation: str,
         recovered: tuple[dict[str, ResourceRecord], list[Resolution]] | None = None,
+        targets: Iterable[str] = (),
+        replace: Iterable[str] = (),
     ) -> tuple[Plan, RefreshResult | None]:
         manifests = self.manifests
         meta = store.meta()
@@ -275,6 +307,12 @@ class Workspace:
             )
         records, resolutions = recovered
         del recovered  # the refreshed records replace these: the old observed objects can go before planning
+        targets, replace = list(targets), list(replace)
+        self._check_addresses(records, targets, replace)
+        # renames first (metadata.moved_from): refresh and the planner see the state as it will be
+        moves = plan_moves(manifests, records) if operation == "apply" else None
+        if moves is not None:
+            records = moves.records
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
         result = (
             self._refresh(store, records, frozenset(blocked), discover=operation == "apply")
@@ -303,14 +341,37 @@ class Workspace:
             hashes=self.spec_hashes(),
             order=self.topological_order(),
             economics=provider_economics(manifests.providers),
+            targets=frozenset(targets) if targets else None,
+            replace=frozenset(replace),
+            moved=moves.moved if moves is not None else {},
         )
         plan = make_plan(inputs)
         if refresh_first:
             self._quote_prices(plan, manifests)
+        for d in moves.diagnostics if moves is not None else []:
+            (plan.errors if d.severity.value == "error" else plan.warnings).append(d.to_dict())
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
         guard_prunes(plan, manifests, self.paths, self._near_misses, allow_empty=self.allow_empty)
         return plan, result
+
+    def _check_addresses(
+        self, records: dict[str, ResourceRecord], targets: list[str], replace: list[str]
+    ) -> None:
+        """--target names anything declared or in state; --replace something declared (and so kept)."""
+        declared = set(self.manifests.resources)
+        problems = unknown_addresses("--target", targets, declared | set(records))
+        problems += unknown_addresses(
+            "--replace", [a for a in replace if a in declared or a not in records], declared
+        )
+        problems += [
+            f"--replace {a}: is in state but no longer declared, so this plan deletes it; "
+            "declare it again to replace it"
+            for a in replace
+            if a in records and a not in declared
+        ]
+        if problems:
+            raise WorkspaceError("\n  ".join(problems))
 
     def _explain_failures(self, result: RefreshResult) -> None:
         """A FAILED job's log tail (where the provider has a logs endpoint), for the plan to show."""
@@ -359,12 +420,26 @@ class Workspace:
                 action.cost.unknown = failures[action.address]
 
     # ------------------------------------------------------------------ commands
-    def plan(self, *, refresh: bool = True, destroy: bool = False) -> Plan:
-        """Read-only: the state database is left byte-for-byte unchanged."""
+    def plan(
+        self,
+        *,
+        refresh: bool = True,
+        destroy: bool = False,
+        targets: Iterable[str] = (),
+        replace: Iterable[str] = (),
+    ) -> Plan:
+        """Read-only: the state database is left byte-for-byte unchanged.
+
+        `targets`: limit the plan to these addresses and their upstreams (`--target`);
+        `replace`: rebuild these although unchanged (`--replace`)."""
         store = self.open_state(readonly=True)
         try:
             plan, _ = self._plan_from(
-                store, refresh_first=refresh, operation="destroy" if destroy else "apply"
+                store,
+                refresh_first=refresh,
+                operation="destroy" if destroy else "apply",
+                targets=targets,
+                replace=replace,
             )
             return plan
         finally:
@@ -381,10 +456,25 @@ class Workspace:
         stop: threading.Event | None = None,
         lock_timeout: float = 0.0,
         refresh: bool = True,
+        targets: Iterable[str] = (),
+        replace: Iterable[str] = (),
+        on_event: EventCallback | None = None,
         max_cost: tuple[float, str] | None = None,
     ) -> tuple[Plan, ApplyResult | None]:
-        """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined)."""
+        """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined).
+
+        `on_event` is called with each `ApplyEvent` as the apply runs (started, progress, retried,
+        finished), from worker threads; `progress` is the lower-level `ProgressSink` (the CLI's view).
+        `targets`/`replace` as for `plan`; both are ignored for a saved plan (it was made with them)."""
         self._preflight()
+        targets, replace = list(targets), list(replace)
+        if (targets or replace) and plan is None:  # a bad address changes nothing: checked before any write
+            self._check_addresses(self.records(), targets, replace)
+        if plan is None and not destroy and any(r.moved_from for r in self.manifests):
+            found = plan_moves(self.manifests, self.records()).diagnostics
+            refused = [d for d in found if d.severity is Severity.ERROR]
+            if refused:  # a chain or a conflicting move: refused before anything is written
+                raise ManifestError(Diagnostics(refused))
         store = self.open_state(readonly=False)
         try:
             with store.lock("destroy" if destroy else "apply", timeout=lock_timeout):
@@ -397,6 +487,8 @@ class Workspace:
                         refresh_first=refresh,
                         recovered=recovered,
                         operation="destroy" if destroy else "apply",
+                        targets=targets,
+                        replace=replace,
                     )
                 else:
                     self._check_saved(plan, store)
@@ -410,6 +502,9 @@ class Workspace:
                     return plan, None
                 if refreshed is not None:
                     self._persist_refresh(store, refreshed)
+                if on_event is not None:
+                    sink = EventSink(on_event, self.estimates(plan))
+                    progress = sink if progress is None else _Both(progress, sink)
                 from reconciler.engine.applying import ApplyOptions, Executor  # only apply executes
 
                 executor = Executor(
@@ -426,11 +521,30 @@ class Workspace:
                     progress=progress,
                     stop=stop,
                 )
-                result = executor.apply(plan)
+                with retry_events(on_event) if on_event is not None else contextlib.nullcontext():
+                    result = executor.apply(plan)
                 self.content_cache.save()  # what the pre-upload re-checks hashed
                 return plan, result
         finally:
             store.close()
+
+    def estimates(self, plan: Plan) -> dict[str, float]:
+        """Expected seconds of each training in `plan`, from its cost estimate (display only).
+
+        Against the sandbox, divided by its time scale: the emulator compresses training, and an
+        estimate of hours for a job that ends in seconds would say nothing.
+        """
+        out: dict[str, float] = {}
+        for a in plan.actions:
+            hours = a.cost.estimated_gpu_hours if a.cost is not None else None
+            if not hours or a.action not in (ActionType.CREATE, ActionType.REPLACE):
+                continue
+            seconds = hours * 3600.0
+            provider = self.manifests.providers.get(a.provider)
+            if provider is not None and provider.spec.is_sandbox:
+                seconds /= float(self.wiring.sandbox_instance().time_scale)
+            out[a.address] = seconds
+        return out
 
     def _verify_content(self, source_path: str) -> str:
         """Apply's re-check of a dataset before upload: stat'ed against the cache, changed files re-read."""
@@ -470,6 +584,7 @@ class Workspace:
         try:
             with store.lock("refresh", timeout=lock_timeout):
                 records, resolutions = self._recover(store, wait=False, write=True)
+                records = plan_moves(self.manifests, records).records  # a renamed object is not adopted twice
                 held = frozenset(r.address for r in resolutions if r.blocks)
                 result = self._refresh(store, records, held)
                 self._persist_refresh(store, result)
@@ -610,6 +725,28 @@ class Workspace:
         finally:
             store.close()
 
+    def write_gallery(self, directory: str | Path) -> GalleryReport:
+        """`output --gallery DIR`: a static page of every Sample's renders per LoRA version and each
+        DashScope fine-tune's validation previews per checkpoint, media downloaded beside it.
+
+        Reads the state (it is not changed) and the providers (previews, media files)."""
+        from reconciler.gallery import write_gallery
+
+        self._preflight()
+        records = self.records()
+        try:
+            return write_gallery(
+                records,
+                self.adapters(),
+                directory,
+                title=f"reconciler gallery: {', '.join(str(p) for p in self.paths)}",
+                generated_at=iso_utc(self.clock.now()),
+            )
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot write the gallery to {directory}: {exc.strerror or exc}; give a directory you can write"
+            ) from exc
+
     def download_outputs(
         self, directory: str | Path, address: str | None = None, *, lock_timeout: float = 0.0
     ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -631,16 +768,18 @@ class Workspace:
                     if address is not None and addr != address:
                         continue
                     urls = {
-                        k: rec.outputs[k] for k in LORA_OUTPUT_KEYS if isinstance(rec.outputs.get(k), str)
+                        k: rec.outputs[k]
+                        for k in DOWNLOADABLE_OUTPUT_KEYS
+                        if isinstance(rec.outputs.get(k), str)
                     }
                     if not urls:
                         continue
                     adapter = adapters.get(rec.provider)
-                    if adapter is None or not hasattr(adapter, "download"):
+                    if not isinstance(adapter, DownloadsOutputs):
                         raise WorkspaceError(f"{addr}: provider '{rec.provider}' cannot download outputs")
                     files: dict[str, dict[str, Any]] = {}
                     for key, url in urls.items():
-                        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or f"{key}.safetensors"
+                        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or f"{key}.bin"
                         target = Path(directory) / rec.kind / rec.name / f"{key}-{name}"
                         size, sha = adapter.download(url, str(target))
                         files[key] = {"path": str(target), "sha256": sha, "bytes": size, "url": url}
@@ -663,6 +802,14 @@ class Workspace:
         finally:
             store.close()
 
+    def events(self, address: str | None = None, limit: int = 100) -> list[Event]:
+        """The state's history, oldest first: what each apply, refresh and move recorded (read only)."""
+        store = self.open_state(readonly=True)
+        try:
+            return store.events(address, limit)
+        finally:
+            store.close()
+
     def state_rm(self, addresses: list[str], *, lock_timeout: float = 0.0) -> list[str]:
         store = self.open_state(readonly=False)
         try:
@@ -673,6 +820,19 @@ class Workspace:
                 for a in addresses:
                     store.remove(a, event="state-rm", detail={})
                 return addresses
+        finally:
+            store.close()
+
+    def state_mv(self, old: str, new: str, *, lock_timeout: float = 0.0) -> ResourceRecord:
+        """Move OLD's record to NEW (same kind, NEW not in state): the same provider object under a new
+        address, its dependents' lineage re-pointed. Nothing remote changes. Returns the moved record."""
+        store = self.open_state(readonly=False)
+        try:
+            with store.lock("state mv", timeout=lock_timeout):
+                store.move(old, new)
+                moved = store.get(new)
+                assert moved is not None  # the move committed it
+                return moved
         finally:
             store.close()
 
@@ -740,6 +900,7 @@ class Workspace:
 
 
 __all__ = [
+    "ApplyEvent",
     "MigrationSummary",
     "OverBudget",
     "RefreshSummary",

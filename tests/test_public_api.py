@@ -4,7 +4,29 @@ from __future__ import annotations
 
 import reconciler
 
-PUBLIC = {"ApplyResult", "ManifestError", "Plan", "Workspace", "WorkspaceError", "__version__"}
+PUBLIC = {
+    "Action",
+    "ActionType",
+    "ApplyEvent",
+    "ApplyResult",
+    "ChangeClass",
+    "Event",
+    "EventCallback",
+    "ManifestError",
+    "Outcome",
+    "Plan",
+    "PlanSummary",
+    "ResourceFinished",
+    "ResourceOutcome",
+    "ResourceProgress",
+    "ResourceRecord",
+    "ResourceRetried",
+    "ResourceStarted",
+    "StalePlanError",
+    "Workspace",
+    "WorkspaceError",
+    "__version__",
+}  # the typed Python API (README "Python API"): plan, actions, outcomes, apply events, state events
 
 
 def test_a_star_import_gives_exactly_the_public_names():

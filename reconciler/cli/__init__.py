@@ -12,6 +12,7 @@ from reconciler.cli import (  # noqa: F401,E402  (importing registers the comman
     engine_cmds,
     sandbox_cmd,
     schema_cmd,
+    show_cmd,
     state_cmds,
     validate_cmd,
 )

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import click
 
-from reconciler import __version__
+from reconciler.cli.spellings import TerraformSpellings
+from reconciler.version import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=TerraformSpellings,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="reconciler")
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 @click.pass_context

@@ -187,7 +187,9 @@ def handle_errors(f: F) -> F:
         except _errors.user_errors() as e:
             if debug:
                 traceback.print_exc()
-            click.echo(f"Error: {e}", err=True)
+            from reconciler.cli.hints import complete
+
+            click.echo(f"Error: {complete(str(e))}", err=True)
             raise SystemExit(EXIT_ERROR) from None
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise

@@ -5,6 +5,7 @@ Exit codes: 0 success (plan: no changes), 1 error, 2 changes present (`plan --de
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler import render  # its names import on first use: rich only to print text
-from reconciler.cli import collector
+from reconciler.cli import collector, hints
 from reconciler.cli.app import main
 from reconciler.cli.common import (
     EXIT_CHANGES,
@@ -28,12 +29,21 @@ from reconciler.cli.common import (
     parallelism_option,
     workspace,
 )
+from reconciler.cli.observing import (
+    add_secrets,
+    complete_plan_hints,
+    json_errors,
+    log_options,
+    logging_to,
+    targeting_options,
+)
 
 if TYPE_CHECKING:
     from reconciler.models.plans import Plan
+    from reconciler.render.stream import JsonStream
 
 
-def _read_saved_plan(plan_file: str) -> Plan:
+def read_saved_plan(plan_file: str) -> Plan:
     """The plan file, or one line naming it and what is wrong (never a traceback)."""
     path = Path(plan_file)
     try:
@@ -72,10 +82,8 @@ def _save_plan(plan: Plan, out_path: str) -> None:
         ) from None
 
 
-def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
-    if as_json:
-        click.echo(render.plan_to_json(plan), nl=False)
-    elif as_markdown:
+def _emit_plan(plan: Plan, as_markdown: bool) -> None:
+    if as_markdown:
         click.echo(render.plan_to_markdown(plan), nl=False)
     else:
         from reconciler.render.text import write_plan
@@ -106,14 +114,20 @@ def _emit_plan(plan: Plan, as_json: bool, as_markdown: bool) -> None:
     help="Save the plan as JSON, to apply later with 'reconciler apply FILE'.",
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print the plan as JSON (versioned format; see README)."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print machine-readable lines, one JSON object each (the stream format; see README). "
+    "The plan itself is its 'plan' line, in the format 'plan --out' saves.",
 )
 @click.option(
     "--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull-request comment."
 )
+@targeting_options
 @max_cost_option
 @allow_empty_option
 @parallelism_option
+@log_options
 @handle_errors
 def plan_cmd(
     paths: tuple[str, ...],
@@ -124,8 +138,12 @@ def plan_cmd(
     out_path: str | None,
     as_json: bool,
     as_markdown: bool,
+    targets: tuple[str, ...],
+    replaces: tuple[str, ...],
     allow_empty: bool,
     parallelism: int,
+    log_level: str | None,
+    log_file: str | None,
     max_cost: tuple[float, str] | None = None,
 ) -> None:
     """Show what apply would change, field by field, why, and what it costs. Changes nothing.
@@ -137,20 +155,31 @@ def plan_cmd(
       reconciler plan -f manifests/ --out plan.json          # then: reconciler apply plan.json
       reconciler plan -f manifests/ --markdown > comment.md
       reconciler plan -f manifests/ --refresh=false          # offline, from the cache
+      reconciler plan -f manifests/ --replace FineTune/x     # force a retrain
+      reconciler plan -f manifests/ --target Deployment/x    # only it and what it depends on
       reconciler plan -f manifests/ --max-cost 50            # exit 3 when it would cost more than $50
     """
     if out_path:
         _check_out_path(out_path)
-    ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
-    plan = ws.plan(refresh=refresh, destroy=destroy)
-    _emit_plan(plan, as_json, as_markdown)
+    stream = _stream() if as_json else None
+    with logging_to(log_level, log_file), json_errors(stream):
+        ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
+        add_secrets(ws)
+        plan = ws.plan(refresh=refresh, destroy=destroy, targets=targets, replace=replaces)
+        complete_plan_hints(plan)
+    if stream is not None:
+        stream.plan(plan)
+        stream.plan_summary(plan)
+    else:
+        _emit_plan(plan, as_markdown)
     if out_path:
         _save_plan(plan, out_path)
         if plan.errors:
             click.echo(f"Saved the plan to {out_path}; it has errors, so apply will refuse it.", err=True)
         else:
             click.echo(
-                f"Saved the plan to {out_path}; apply exactly it with: reconciler apply {out_path}", err=True
+                f"Saved the plan to {out_path}; apply exactly it with: {hints.command('apply', out_path)}",
+                err=True,
             )
     if plan.errors:
         sys.exit(EXIT_ERROR)
@@ -187,22 +216,90 @@ def _run_apply(
     lock_timeout: float,
     refresh: bool,
     allow_empty: bool = False,
+    targets: tuple[str, ...] = (),
+    replaces: tuple[str, ...] = (),
+    as_json: bool = False,
+    log_level: str | None = None,
+    log_file: str | None = None,
     max_cost: tuple[float, str] | None = None,
+) -> None:
+    stream = _stream() if as_json else None
+    if stream is not None and not auto_approve and not plan_file:
+        stream.error(
+            "--json needs --auto-approve or a saved plan: there is no prompt in machine-readable mode"
+        )
+        sys.exit(EXIT_ERROR)
+    with logging_to(log_level, log_file), json_errors(stream):
+        _apply_with(
+            paths,
+            state_path,
+            plan_file,
+            destroy=destroy,
+            auto_approve=auto_approve,
+            wait=wait,
+            parallelism=parallelism,
+            lock_timeout=lock_timeout,
+            refresh=refresh,
+            allow_empty=allow_empty,
+            targets=targets,
+            replaces=replaces,
+            stream=stream,
+            max_cost=max_cost,
+        )
+
+
+def _stream() -> JsonStream:
+    from reconciler.render.stream import JsonStream  # only --json needs it
+
+    stream = JsonStream(sys.stdout, hint=hints.complete)
+    stream.version()
+    return stream
+
+
+def _apply_with(
+    paths: tuple[str, ...],
+    state_path: str | None,
+    plan_file: str | None,
+    *,
+    destroy: bool,
+    auto_approve: bool,
+    wait: bool,
+    parallelism: int,
+    lock_timeout: float,
+    refresh: bool,
+    allow_empty: bool,
+    targets: tuple[str, ...],
+    replaces: tuple[str, ...],
+    stream: JsonStream | None,
+    max_cost: tuple[float, str] | None,
 ) -> None:
     from reconciler.workspace import OverBudget
 
     ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
+    add_secrets(ws)
     console = render.make_console()
     saved: Plan | None = None
     if plan_file:
-        saved = _read_saved_plan(plan_file)
+        saved = read_saved_plan(plan_file)
         if saved.operation == "destroy":
             destroy = True
+        if targets or replaces:
+            raise click.UsageError(
+                "--target and --replace shape a new plan; a saved plan was made with its own "
+                "(plan again with them, or apply the saved plan without them)"
+            )
+
+    shown: list[bool] = []
 
     def confirm(plan: Plan) -> bool:
-        from reconciler.render.text import write_plan
+        complete_plan_hints(plan)
+        shown.append(True)
+        if stream is not None:
+            stream.plan(plan)
+        else:
+            from reconciler.render.text import write_plan
 
-        write_plan(console.file, plan)  # what print_plan(console) prints, without rich for a pipe
+            write_plan(console.file, plan)  # what print_plan(console) prints, without rich for a pipe
         if auto_approve or saved is not None:
             collector.resume()  # executing: per-request garbage from here on is collected
             return True
@@ -221,26 +318,62 @@ def _run_apply(
         return answer.strip() == "yes"
 
     with Interrupts() as interrupts:
-        progress = render.RichProgress(console)
+        estimates: dict[str, float] = {}
+
+        def view(plan: Plan) -> bool:
+            estimates.update(ws.estimates(plan))
+            if progress is not None:
+                progress.estimates.update(estimates)
+            return confirm(plan)
+
+        progress = (
+            None if stream is not None else render.RichProgress(console, ticker=True, hint=hints.complete)
+        )
+        from reconciler.workspace import StalePlanError
+
         try:
             plan, result = ws.apply(
                 saved,
                 destroy=destroy,
-                confirm=confirm,
+                confirm=view,
                 wait=wait,
                 progress=progress,
                 stop=interrupts.stop,
                 lock_timeout=lock_timeout,
                 refresh=refresh,
+                targets=targets,
+                replace=replaces,
+                on_event=stream,
                 max_cost=max_cost,
             )
+        except StalePlanError as e:  # say which file to make again, so the command works as printed
+            raise StalePlanError(
+                str(e).replace(
+                    "'reconciler plan --out'", f"'reconciler plan --out {shlex.quote(plan_file or '')}'"
+                )
+            ) from None
         except OverBudget as over:
-            progress.close()
-            render.print_plan(console, over.plan)
+            if progress is not None:
+                progress.close()
+            if stream is not None:
+                stream.plan(over.plan)
+            else:
+                render.print_plan(console, over.plan)
             _check_budget(over.plan, max_cost)
             raise
         finally:
-            progress.close()
+            if progress is not None:
+                progress.close()
+    operation = "destroy" if destroy else "apply"
+    if stream is not None:
+        if not shown:  # confirm is asked only when there are changes and no errors
+            complete_plan_hints(plan)
+            stream.plan(plan)
+        if result is None:
+            stream.plan_summary(plan)
+            sys.exit(EXIT_ERROR if plan.errors else EXIT_OK)
+        stream.apply_summary(result, operation)
+        sys.exit(result.exit_code)
     if plan.errors:
         render.print_plan(console, plan)
         sys.exit(EXIT_ERROR)
@@ -250,7 +383,13 @@ def _run_apply(
             sys.exit(EXIT_ERROR)
         render.print_plan(console, plan)
         sys.exit(EXIT_OK)
+    for outcome in result.outcomes.values():  # the commands a failure suggests, with this run's -f
+        outcome.message = hints.complete(outcome.message)
     render.print_apply_result(console, result, plan)
+    if plan.targets:
+        from reconciler.engine.targeting import APPLIED_WARNING
+
+        click.echo(f"\nWarning: {APPLIED_WARNING}", err=True)
     sys.exit(result.exit_code)
 
 
@@ -269,10 +408,19 @@ def _run_apply(
     metavar="BOOL",
     help="Read the providers before planning.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print machine-readable lines, one JSON object each (plan, resource_start, progress, retry, "
+    "finish, diagnostic, summary; see README). Needs --auto-approve or a saved plan.",
+)
+@targeting_options
 @max_cost_option
 @allow_empty_option
 @parallelism_option
 @lock_option
+@log_options
 @handle_errors
 def apply_cmd(
     paths: tuple[str, ...],
@@ -281,9 +429,14 @@ def apply_cmd(
     auto_approve: bool,
     no_wait: bool,
     refresh: bool,
+    as_json: bool,
+    targets: tuple[str, ...],
+    replaces: tuple[str, ...],
     allow_empty: bool,
     parallelism: int,
     lock_timeout: float,
+    log_level: str | None,
+    log_file: str | None,
     max_cost: tuple[float, str] | None = None,
 ) -> None:
     """Make the providers match the manifests (or apply exactly a saved plan).
@@ -293,6 +446,8 @@ def apply_cmd(
       reconciler apply -f manifests/quickstart --auto-approve
       reconciler apply -f manifests/ plan.json                # exactly the saved plan; refused if state moved
       reconciler apply -f manifests/ --no-wait                # submit training and return
+      reconciler apply -f manifests/ --replace Deployment/x --auto-approve
+      reconciler apply -f manifests/ --json --auto-approve | jq -c .
       reconciler apply -f manifests/ --max-cost 50 --auto-approve   # exit 3, nothing applied, above $50
     """
     _run_apply(
@@ -306,6 +461,11 @@ def apply_cmd(
         lock_timeout=lock_timeout,
         refresh=refresh,
         allow_empty=allow_empty,
+        targets=targets,
+        replaces=replaces,
+        as_json=as_json,
+        log_level=log_level,
+        log_file=log_file,
         max_cost=max_cost,
     )
 
@@ -359,7 +519,7 @@ def refresh_cmd(
     for a in summary.gone:
         click.echo(f"  {a}: no longer exists on the provider (the next plan re-creates it)")
     for d in summary.diagnostics:
-        click.echo(f"Error: {d}", err=True)
+        click.echo(f"Error: {hints.complete(d)}", err=True)
     sys.exit(EXIT_ERROR if summary.diagnostics else EXIT_OK)
 
 

@@ -73,7 +73,7 @@ def _open_sandbox(
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     metavar="X",
-    help="Emulated seconds per real second (default 600, or $RECONCILER_SANDBOX_TIME_SCALE).",
+    help="Emulated seconds per real second (default 3000, or $RECONCILER_SANDBOX_TIME_SCALE).",
 )
 @click.option(
     "--db",

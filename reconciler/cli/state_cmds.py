@@ -63,6 +63,30 @@ def state_rm(
         click.echo(f"Removed {a} from state (left on the provider).")
 
 
+@state_group.command("mv")
+@manifest_options
+@click.argument("old")
+@click.argument("new")
+@lock_option
+@handle_errors
+def state_mv(paths: tuple[str, ...], state_path: str | None, old: str, new: str, lock_timeout: float) -> None:
+    """Move a resource's state to a new address: the same provider object under another name.
+
+    OLD and NEW are addresses of one kind (Kind/name); NEW must not be in state. Dependents keep
+    knowing which object they were built from, so after renaming the resource in the manifests
+    too, plan shows no retrain and no redeploy. Nothing remote changes. (To rename by a manifest
+    edit alone, set metadata.moved_from on the renamed resource instead.)
+
+    \b
+    Example:
+      reconciler state mv -f manifests/quickstart FineTune/money-rain FineTune/money-rain-v1
+    """
+    record = workspace(paths, state_path).state_mv(old, new, lock_timeout=lock_timeout)
+    click.echo(
+        f"Moved {old} to {record.address} ({record.remote_id or 'no remote id'}); nothing remote changed."
+    )
+
+
 @state_group.command("resolve")
 @manifest_options
 @click.argument("address")
@@ -153,7 +177,15 @@ def state_migrate(
     "download_dir",
     type=click.Path(file_okay=False),
     metavar="DIR",
-    help="Download LoRA files (their URLs expire) into DIR and record their sha256 in state.",
+    help="Download LoRA files and Sample media (their URLs expire) into DIR and record their sha256 in state.",
+)
+@click.option(
+    "--gallery",
+    "gallery_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write DIR/index.html: each LoRA version's samples and the validation previews per checkpoint "
+    "(media downloaded into DIR/media).",
 )
 @lock_option
 @handle_errors
@@ -163,6 +195,7 @@ def output_cmd(
     address: str | None,
     as_json: bool,
     download_dir: str | None,
+    gallery_dir: str | None,
     lock_timeout: float,
 ) -> None:
     """Show outputs (file ids, job ids, model names, deployed models, LoRA URLs) from state.
@@ -172,8 +205,18 @@ def output_cmd(
       reconciler output -f manifests/quickstart
       reconciler output -f manifests/quickstart Deployment/money-rain --json
       reconciler output -f manifests/examples/wavespeed --download loras/
+      reconciler output -f manifests/examples/wavespeed --gallery gallery/
     """
     ws = workspace(paths, state_path)
+    if gallery_dir:
+        report = ws.write_gallery(gallery_dir)
+        click.echo(
+            f"gallery: {report.page} ({report.samples} sample render(s), {report.previews} validation preview(s), "
+            f"{report.downloaded} file(s) downloaded)",
+            err=as_json,
+        )
+        for problem in report.failed:
+            click.echo(f"  not downloaded: {problem}", err=True)
     if download_dir:
         for addr, files in ws.download_outputs(download_dir, address, lock_timeout=lock_timeout).items():
             for key, info in files.items():
@@ -223,6 +266,7 @@ def graph_cmd(paths: tuple[str, ...], fmt: str) -> None:
         Kind.FINE_TUNE: ("[[", "]]"),
         Kind.CHECKPOINT_EXPORT: ("[/", "/]"),
         Kind.DEPLOYMENT: ("((", "))"),
+        Kind.SAMPLE: ("{{", "}}"),
     }
     if fmt == "mermaid":
         click.echo("graph LR")

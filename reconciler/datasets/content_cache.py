@@ -132,7 +132,6 @@ def rules_fingerprint() -> str:
     """
     global _fingerprint
     if _fingerprint is None:
-        from reconciler import __version__
         from reconciler.datasets import (
             dashscope_layout,
             hashing,
@@ -144,6 +143,7 @@ def rules_fingerprint() -> str:
             wavespeed_layout,
         )
         from reconciler.models import wavespeed
+        from reconciler.version import __version__
 
         parts = [str(_FORMAT), __version__, sys.version.split()[0], str(marshal.version)]
         this = sys.modules[__name__]

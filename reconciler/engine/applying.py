@@ -21,6 +21,7 @@ for readiness run on a separate pool, so a six-hour training job never holds a w
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 
 from reconciler.clock import Clock
 from reconciler.engine.costing import estimate_output, used_output
+from reconciler.engine.moves import perform_moves
 from reconciler.engine.outcomes import ApplyResult, Outcome, ResourceOutcome
 from reconciler.engine.progress import ProgressSink, SilentProgress
 from reconciler.engine.recovering import (
@@ -52,6 +54,7 @@ from reconciler.providers.errors import NotFoundError, OutcomeUnknownError, Prov
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase, ProviderAdapter
 from reconciler.state.interface import StateError, StateStore
 
+log = logging.getLogger("reconciler.engine")
 LOG_TAIL_LINES = 10  # a failed job's last log lines, shown in the apply summary and the plan
 BUSY_RETRY_S = 60.0  # a training submit refused as busy (429) without Retry-After is sent again after this
 
@@ -163,6 +166,7 @@ class Executor:
         """Run the plan. A state that can no longer be written (its database went away, the lock with
         it) stops the whole apply: calls in flight finish, nothing new starts, and the `StateError`
         is raised. Every call already sent is in the journal, so the next run continues from there."""
+        perform_moves(self.store, plan)  # renames (metadata.moved_from) before anything acts on them
         records = self.store.all()
         self._claimed = claimed_ids(records)
         nodes = self._build_nodes(plan, records)
@@ -182,6 +186,10 @@ class Executor:
             d for a in plan.actions if a.address in wanted and not a.deposed for d in a.depends_on
         }
         needed_noops |= {a.address for a in plan.actions if a.deposed and a.action is ActionType.DELETE}
+        # and what a deposed object's deletion is gated on (a Deployment's `requires`)
+        needed_noops |= {
+            d for a in plan.actions if a.deposed and a.action is ActionType.DELETE for d in a.depends_on
+        }
         for key, a in actions.items():
             if a.action is ActionType.NOOP and a.address not in needed_noops:
                 continue
@@ -205,7 +213,10 @@ class Executor:
                         a.address in other.action.depends_on
                         and not other.key.endswith("#old")
                         and other.action.action not in removal
+                        and (other.action.kind != "Sample" or other.action.address in a.gated_by)
                     ):
+                        # a Sample only looks at the new object: it holds the old one only when the
+                        # resource requires it (a Deployment's `requires`)
                         n.deps.add(other.key)
                 continue
             if a.action in removal:
@@ -282,7 +293,14 @@ class Executor:
             nonlocal running
             n = nodes[key]
             self.progress.finished(
-                ResourceOutcome(n.action.address, n.action.action.value, outcome, message, elapsed=elapsed)
+                ResourceOutcome(
+                    n.action.address,
+                    n.action.action.value,
+                    outcome,
+                    message,
+                    remote_id=self._remote_id(n.action.address),
+                    elapsed=elapsed,
+                )
             )
             with lock:
                 running -= 1
@@ -373,6 +391,16 @@ class Executor:
         return a.action in (ActionType.CREATE, ActionType.REPLACE, ActionType.WAIT)
 
     # ------------------------------------------------------------------ steps
+    def _remote_id(self, address: str) -> str | None:
+        """The id a finished step left in state, for a sink that shows it (`wants_ids`)."""
+        if not getattr(self.progress, "wants_ids", False):
+            return None
+        try:
+            record = self.store.get(address)
+        except StateError:
+            return None
+        return record.remote_id if record is not None else None
+
     def _runner(self, a: Action) -> Callable[[], StepResult]:
         return {
             ActionType.CREATE: lambda: self._create(a),
@@ -681,8 +709,19 @@ class Executor:
         last_status = [obs.status]
 
         def on_poll(o: Observation, elapsed: float) -> None:
-            self.progress.waiting(a.address, o.status, elapsed, o.progress)
-            if o.status != last_status[0]:
+            self.progress.waiting(a.address, o.status, elapsed, o.progress, remote_id=o.remote_id)
+            changed = o.status != last_status[0]
+            log.log(
+                logging.INFO if changed else logging.DEBUG,
+                "%s: %s %s after %.1fs of waiting%s",
+                a.address,
+                o.remote_id,
+                o.status,
+                elapsed,
+                f" ({o.progress})" if o.progress else "",
+                extra={"event": "wait", "address": a.address, "status": o.status, "elapsed_s": elapsed},
+            )
+            if changed:
                 last_status[0] = o.status
                 self.store.put(
                     replace(
@@ -698,6 +737,7 @@ class Executor:
                 )
 
         current = record
+        self.progress.waiting(a.address, obs.status, 0.0, obs.progress, remote_id=obs.remote_id)
         try:
             final = self.waiter.until_settled(
                 obs, lambda: adapter.read(current), timeout_for(a.kind, a.lifecycle), on_poll
@@ -907,7 +947,9 @@ class Executor:
                         obs,
                         lambda: adapter.read(record),
                         3600.0,
-                        lambda o, t: self.progress.waiting(a.address, o.status, t, "canceling"),
+                        lambda o, t: self.progress.waiting(
+                            a.address, o.status, t, "canceling", remote_id=o.remote_id
+                        ),
                         settled=frozenset({Phase.CANCELED, Phase.FAILED, Phase.READY, Phase.GONE}),
                     )
                 except WaitTimeout as t:
@@ -937,7 +979,9 @@ class Executor:
                     pending,
                     lambda: adapter.read(record),
                     timeout_for(record.kind, record.lifecycle, "delete"),
-                    lambda o, t: self.progress.waiting(a.address, o.status, t, "deleting"),
+                    lambda o, t: self.progress.waiting(
+                        a.address, o.status, t, "deleting", remote_id=o.remote_id
+                    ),
                     settled=frozenset({Phase.GONE}),
                 )
             except WaitTimeout as t:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.engine import moves, targeting
 from reconciler.engine.costing import price_actions
 from reconciler.engine.identity import spec_hashes
 from reconciler.engine.scheduling import schedule_actions
@@ -34,10 +35,16 @@ _FORCED_CLASS = {
     Kind.FINE_TUNE: ChangeClass.RETRAIN,
     Kind.CHECKPOINT_EXPORT: ChangeClass.REEXPORT,
     Kind.DEPLOYMENT: ChangeClass.REDEPLOY,
+    Kind.SAMPLE: ChangeClass.RERENDER,
 }
 
 # How a dependent names the upstream object it was built from, in a lineage reason.
-_BUILT_FROM = {"Deployment": "serves", "CheckpointExport": "was exported from", "FineTune": "was trained on"}
+_BUILT_FROM = {
+    "Deployment": "serves",
+    "CheckpointExport": "was exported from",
+    "FineTune": "was trained on",
+    "Sample": "was rendered with",
+}
 
 
 @dataclass
@@ -54,6 +61,9 @@ class PlanInputs:
     now: float = 0.0  # epoch seconds, for "running for 2h13m"
     refreshed: bool = True
     operation: str = "apply"  # apply | destroy
+    targets: frozenset[str] | None = None  # --target: these and their upstreams (engine/targeting.py)
+    replace: frozenset[str] = frozenset()  # --replace: rebuild these although unchanged
+    moved: Mapping[str, str] = field(default_factory=dict)  # new address -> old (engine/moves.py)
     reconciler_version: str = "0"
     created_at: str = ""
     manifest_paths: list[str] = field(default_factory=list)
@@ -71,6 +81,9 @@ class PlanInputs:
 def make_plan(inputs: PlanInputs) -> Plan:
     planner = _Planner(inputs)
     actions = planner.destroy_all() if inputs.operation == "destroy" else planner.converge()
+    if inputs.targets is not None:
+        actions, notes = targeting.limit_to_targets(actions, inputs.targets)
+        planner.diagnostics.extend(notes)
     total = price_actions(actions, inputs.economics)
     planner.diagnostics += schedule_actions(
         actions,
@@ -91,6 +104,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
         lineage=inputs.meta.lineage,
         serial=inputs.meta.serial,
         refreshed=inputs.refreshed,
+        targets=sorted(inputs.targets or ()),
         actions=actions,
         errors=[d.to_dict() for d in planner.diagnostics if d.severity is Severity.ERROR],
         warnings=[d.to_dict() for d in planner.diagnostics if d.severity is Severity.WARNING],
@@ -112,13 +126,26 @@ class _Planner:
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
         for address in self.order:
-            self.actions[address] = self._plan_desired(self.m.resources[address])
+            resource = self.m.resources[address]
+            self.actions[address] = self._plan_desired(resource)
+            self._add_spec_facts(resource, self.actions[address])
+        moves.mark_moved(self.actions, self.i.moved)
         prunes = self._plan_prunes()
         for action in self.actions.values():
             why = self._no_delete_api(action.provider, action.kind)
             if why and action.action is ActionType.REPLACE:
                 action.facts["old_object"] = f"forgotten, not deleted: {why}"
         return list(self.actions.values()) + self._plan_deposed() + prunes
+
+    def _add_spec_facts(self, r: Resource, action: Action) -> None:
+        """Display-only lines the spec derives from what was recorded (e.g. a checkpoint
+        selector's resolution). A create or replace makes a new object: nothing recorded applies."""
+        outputs: Mapping[str, Any] = {}
+        if action.action not in (ActionType.CREATE, ActionType.REPLACE):
+            obs = self.i.observations.get(r.address)
+            record = self.i.records.get(r.address)
+            outputs = obs.outputs if obs is not None else record.outputs if record is not None else {}
+        action.facts.update(r.spec.plan_facts(outputs))
 
     def _no_delete_api(self, provider: str, kind: str) -> str | None:
         return self.i.undeletable.get(provider, {}).get(kind)
@@ -134,6 +161,9 @@ class _Planner:
             if not rec.deposed or current is None or current.action is ActionType.REPLACE:
                 continue
             why = self._no_delete_api(rec.provider, rec.kind)
+            resource = self.m.resources.get(address)
+            # a Deployment's `requires`: its Samples must have succeeded with the new model first
+            gates = [g for g in (resource.spec.gates() if resource is not None else []) if g in self.actions]
             for old in rec.deposed:
                 remote = str(old.get("remote_id") or "")
                 # depends on its own address: the replacement must be ready, and its dependents moved
@@ -148,7 +178,8 @@ class _Planner:
                         action=ActionType.FORGET if why else ActionType.DELETE,
                         deposed=remote,
                         prior=old,
-                        depends_on=[address],
+                        depends_on=[address, *gates],
+                        gated_by=gates,
                         reason=_deposed_reason(remote, old, rec)
                         + (f"; forgotten, not deleted: {why}" if why else ""),
                     )
@@ -176,6 +207,10 @@ class _Planner:
             # a create has no change class, except that a new training job costs what a retrain costs
             action.change_class = ChangeClass.RETRAIN if r.kind is Kind.FINE_TUNE else None
             action.reason = "not in state" + ("" if self.i.refreshed else " (refresh skipped)")
+            if address in self.i.replace:
+                action.warnings.append(
+                    "--replace: not in state yet, so it is created; there is nothing to replace"
+                )
             action.changes = [
                 FieldChange(path=p, before=None, after=v, change_class=self._class_of(r, p))
                 for p, v in _flatten(action.desired or {}).items()
@@ -199,13 +234,18 @@ class _Planner:
             changes, content_facts = self._field_changes(r, record)
             changes = [c for c in changes if not _ignored(c.path, ignore)]
             action.facts.update(content_facts)
+        # a reference renamed along with its upstream (metadata.moved_from) is the same object
+        relabelled = moves.renamed_references(r, record, self.i.records, changes)
+        renamed = [c for c, before in zip(relabelled, changes, strict=True) if c != before]
+        changes = relabelled
         forced_by = self._forced_by(r)
         stale = [] if forced_by else self._stale_lineage(r, record, hash_moved=spec_changed)
         local_changes = self._local_changes(r, record, action.lifecycle)
+        requested = address in self.i.replace  # --replace
 
         structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
-        if forced_by or structural or stale:
-            forced = bool(forced_by or stale)
+        if forced_by or structural or stale or requested:
+            forced = bool(forced_by or stale or requested)
             cls = max(
                 [c.change_class for c in structural] + ([_FORCED_CLASS[r.kind]] if forced else []),
                 key=lambda c: c.rank,
@@ -214,7 +254,19 @@ class _Planner:
             action.change_class = cls
             action.changes = changes
             action.reason = self._replace_reason(changes, forced_by, cls, action.facts, stale, r.kind.value)
-            action.replace_mode = self._replace_mode(r, record, changes, forced)
+            if requested:
+                action.facts["replacement"] = "requested"
+                action.reason = "replacement requested (--replace)" + (
+                    "" if action.reason == f"inputs changed forces {cls.value}" else f"; {action.reason}"
+                )
+            action.replace_mode = self._replace_mode(r, record, changes, bool(forced_by or stale))
+            action.gated_by = [g for g in r.spec.gates() if g in self.m.resources]
+            if r.spec.gates() and action.replace_mode is ReplaceMode.DESTROY_BEFORE_CREATE:
+                action.warnings.append(
+                    f"the old object is deleted before the new one exists, so {', '.join(r.spec.gates())} cannot "
+                    "keep it: give the new one a distinct name (a Deployment: a new suffix) to keep the old one "
+                    "until they succeed"
+                )
             self._running_job_note(r, record, obs, action)
             self._add_cost(action, r)
             self._guard_destroy(r, action)
@@ -236,6 +288,7 @@ class _Planner:
             action.change_class = ChangeClass.LOCAL
             action.changes = changes + local_changes
             action.reason = "local fields only: recorded in state, no provider call"
+            moves.reference_note(action, renamed)
             return action
 
         if obs is not None and obs.phase is Phase.PENDING:
@@ -319,6 +372,7 @@ class _Planner:
                 "FineTune": "job",
                 "Deployment": "deployment",
                 "CheckpointExport": "export",
+                "Sample": "render",
                 "Dataset": "file",
             }[r.kind.value]
             detail = f": {obs.message}" if obs.message else ""
@@ -527,6 +581,8 @@ class _Planner:
             a = self.actions.get(dep)
             if a is None:
                 continue
+            if a.kind == Kind.DATASET.value and a.facts.get("replacement") == "requested" and not a.changes:
+                continue  # the same content uploaded again: what was trained on it is unchanged
             if (
                 a.action is ActionType.REPLACE
                 or a.action is ActionType.CREATE
@@ -561,6 +617,7 @@ class _Planner:
                 "FineTune": "is retrained (new model)",
                 "CheckpointExport": "is re-exported (new model)",
                 "Deployment": "is replaced",
+                "Sample": "is rendered again",
             }[a.kind]
             if a.action is ActionType.CREATE and a.drift:
                 what = "is created again"

@@ -131,7 +131,7 @@ def _discover(
         found = result.discovered.get(address)
         return found.outputs if found is not None else None
 
-    for kind in (Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT):
+    for kind in (Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT, Kind.SAMPLE):
         wanted: dict[str, list[Desired]] = defaultdict(list)
         partial: dict[str, list[Desired]] = defaultdict(list)  # an upstream was not found either
         for resource in manifests:

@@ -24,6 +24,7 @@ DEFAULT_TIMEOUTS: dict[str, float] = {
     "FineTune": 72 * 3600.0,
     "CheckpointExport": 6 * 3600.0,
     "Deployment": 3 * 3600.0,
+    "Sample": 2 * 3600.0,  # one render; queued behind the tier's concurrent tasks
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.datasets import ContentCache
+from reconciler.loading.checkpoint_checks import check_checkpoints
 from reconciler.loading.dataset_checks import check_datasets
 from reconciler.loading.discovering import MANIFEST_SUFFIXES, ManifestWalk, NearMiss, normalized_source
 from reconciler.loading.documents import (
@@ -28,6 +29,7 @@ from reconciler.loading.documents import (
 from reconciler.loading.errors import ManifestError
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.references import check_cycles, check_references, drop_duplicates
+from reconciler.loading.sample_checks import check_samples
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
 from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
 from reconciler.models.kinds import SERVED_KINDS, Kind, ProviderType
@@ -115,8 +117,10 @@ def load(
     typed = _load_resources(documents, provider_types, manifests, out)
     check_references(typed, declared, out)
     check_cycles(typed, declared, out)
+    check_samples(manifests, out)
     if check_data:
         check_datasets(manifests, base_dirs, out, here, content_cache)
+        check_checkpoints(manifests, out)
     diagnostics = Diagnostics()
     diagnostics.extend(out)
     return LoadResult(manifests, diagnostics, walk.near_misses())
@@ -250,6 +254,7 @@ def _load_resources(
             spec=spec,
             lifecycle=doc.lifecycle,
             labels=dict(doc.metadata.labels),
+            moved_from=doc.metadata.moved_from,
             location=doc.loc(""),
             field_locations=dict(doc.doc.locations),
         )

@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 class ChangeClass(StrEnum):
     LOCAL = "local"  # recorded in state only, no provider call
     UPDATE = "update"  # changed in place by a provider call
+    RERENDER = "re-render"  # a sample rendered again: one inference call, billed per render
     REDEPLOY = "redeploy"  # new deployment, traffic moves, old one deleted (create-before-destroy)
     REEXPORT = "re-export"  # a new checkpoint export
     RETRAIN = "retrain"  # a new training job — hours of GPU time
@@ -29,9 +30,10 @@ class ChangeClass(StrEnum):
 _RANK = {
     ChangeClass.LOCAL: 0,
     ChangeClass.UPDATE: 1,
-    ChangeClass.REDEPLOY: 2,
-    ChangeClass.REEXPORT: 3,
-    ChangeClass.RETRAIN: 4,
+    ChangeClass.RERENDER: 2,
+    ChangeClass.REDEPLOY: 3,
+    ChangeClass.REEXPORT: 4,
+    ChangeClass.RETRAIN: 5,
 }
 
 CHANGE_CLASS_KEY = "x-change-class"

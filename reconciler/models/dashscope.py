@@ -10,8 +10,9 @@ which also emits the "fewer than 800 training steps" warning using `training_ste
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -345,6 +346,23 @@ class DashScopeFineTune(ResourceSpec):
         batch_size = self.hyper_parameters.batch_size or WAN_MODELS[self.model].batch_size
         return self.hyper_parameters.n_epochs * math.ceil(sample_count / batch_size)
 
+    def saved_checkpoints(self, sample_count: int) -> list[str]:
+        """The checkpoints a successful job keeps, oldest first: `checkpoint-<step>` every
+        eval_epochs epochs and at the last epoch, the last save_total_limit of them.
+
+        Seed 002 names checkpoints by step (checkpoint-20/40/60/160 for a small set) and saves one
+        per validation (eval_epochs); `save_total_limit` keeps the last N (providers.md §1.4).
+        The sandbox saves exactly these (a test holds the two together).
+        """
+        hp = self.hyper_parameters
+        batch_size = hp.batch_size or WAN_MODELS[self.model].batch_size
+        per_epoch = math.ceil(sample_count / batch_size)
+        every = hp.eval_epochs or DEFAULT_EVAL_EPOCHS
+        epochs = list(range(every, hp.n_epochs + 1, every))
+        if not epochs or epochs[-1] != hp.n_epochs:
+            epochs.append(hp.n_epochs)
+        return [f"checkpoint-{e * per_epoch}" for e in epochs[-hp.save_total_limit :]]
+
     def planned_training_steps(self, samples: int) -> int | None:
         return self.training_steps(samples) if samples else None  # no samples known: no estimate
 
@@ -370,7 +388,14 @@ def _duplicate_names(field: str, names: list[str]) -> list[RuleError]:
 # ---------------------------------------------------------------------------------------------
 # CheckpointExport
 
-CHECKPOINT_PATTERN = r"^checkpoint-[0-9]+$"
+CHECKPOINT_PATTERN = r"^(checkpoint-[0-9]+|latest|latest-validated)$"
+# Which checkpoint a selector names is decided after training, by the provider package
+# (`providers/dashscope/checkpoint_choice.py`); the plan shows the choice and its reason.
+CHECKPOINT_SELECTORS = ("latest", "latest-validated")
+CHECKPOINT_REASONS = {
+    "latest": "the newest checkpoint the job saved",
+    "latest-validated": "newest with a successful validation preview",
+}
 # letters, digits, CJK ideographs, _ and - (seed 002: console display name, globally unique)
 EXPORT_MODEL_NAME_PATTERN = "^[A-Za-z0-9_\\-\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+$"
 EXPORT_MODEL_NAME_MAX_LENGTH = 64
@@ -388,7 +413,11 @@ class DashScopeCheckpointExport(ResourceSpec):
     checkpoint: str = change_class(
         REEXPORT,
         pattern=CHECKPOINT_PATTERN,
-        description="Checkpoint to export, as listed by validation-results, e.g. checkpoint-160",
+        description=(
+            "Checkpoint to export: checkpoint-N (a step the job saves, checked at plan time), latest (the "
+            "newest saved checkpoint) or latest-validated (the newest whose validation preview succeeded); "
+            "a selector is resolved after training and recorded in state"
+        ),
     )
     model_name: str = change_class(
         REEXPORT,
@@ -401,11 +430,22 @@ class DashScopeCheckpointExport(ResourceSpec):
         ),
     )
 
+    def plan_facts(self, outputs: Mapping[str, Any]) -> dict[str, str]:
+        """The plan's line for a selector: what it resolved to (recorded outputs) and why."""
+        if self.checkpoint not in CHECKPOINT_SELECTORS:
+            return {}
+        reason = CHECKPOINT_REASONS[self.checkpoint]
+        resolved = outputs.get("checkpoint")
+        if resolved:
+            return {"checkpoint": f"{self.checkpoint} → {resolved}: {reason}"}
+        return {"checkpoint": f"{self.checkpoint}: resolved after training ({reason})"}
+
 
 # ---------------------------------------------------------------------------------------------
 # Deployment
 
 SUFFIX_PATTERN = r"^[a-z0-9]+$"
+REQUIRES_PATTERN = r"^Sample/[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 class DashScopeAigcConfig(StrictModel):
@@ -482,6 +522,27 @@ class DashScopeDeployment(ResourceSpec):
         pattern=SUFFIX_PATTERN,
         description="Appended to the deployed model id (≤ 8 chars, a-z 0-9); needed to deploy one model twice",
     )
+    # not part of the effective spec (exclude): it steers only the planner's gate, so adding it to an
+    # applied Deployment changes nothing recorded and nothing on the provider
+    requires: list[Annotated[str, Field(pattern=REQUIRES_PATTERN)]] = change_class(
+        LOCAL,
+        default_factory=list,
+        exclude=True,
+        description=(
+            "Samples (Sample/NAME, rendering with this Deployment) that must succeed with a redeployed model "
+            "before the old deployment is deleted; if one fails, the old deployment stays"
+        ),
+    )
+
+    def gates(self) -> list[str]:
+        return list(self.requires)
+
+    def plan_facts(self, outputs: Mapping[str, Any]) -> dict[str, str]:
+        if not self.requires:
+            return {}
+        return {
+            "requires": f"on a redeploy, the old deployment is deleted only after {', '.join(self.requires)} succeeded"
+        }
 
     @model_validator(mode="after")
     def _source_and_plan(self) -> DashScopeDeployment:

@@ -86,3 +86,8 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)]
 class Metadata(StrictModel):
     name: Name
     labels: dict[str, str] = Field(default_factory=dict, description="Local only; never sent to a provider")
+    moved_from: Name | None = Field(
+        None,
+        description="The name this resource had before a rename: the next apply moves its state (same "
+        "provider object, no retrain, no redeploy) instead of creating it again and deleting the old one",
+    )

@@ -66,6 +66,15 @@ class FaultConfig(StrictModel):
     rules: list[FaultRule] = Field(default_factory=list)
     fail_jobs: Rate = Field(0.0, ge=0, le=1, description="Fraction of training jobs that end FAILED")
     fail_message: str = Field("Training failed: loss diverged (injected by sandbox)")
+    fail_previews: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description=(
+            "DashScope: how many of a job's newest saved checkpoints have a failed validation preview "
+            "(left out of validation-results, which lists only checkpoints whose preview succeeded)"
+        ),
+    )
 
 
 class SandboxOptions(StrictModel):

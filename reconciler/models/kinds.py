@@ -16,6 +16,7 @@ class Kind(StrEnum):
     FINE_TUNE = "FineTune"
     CHECKPOINT_EXPORT = "CheckpointExport"
     DEPLOYMENT = "Deployment"
+    SAMPLE = "Sample"  # a render with a FineTune's LoRA
 
 
 class ProviderType(StrEnum):
@@ -28,9 +29,9 @@ class ProviderType(StrEnum):
 # validation error that names the provider types that can.
 SERVED_KINDS: dict[ProviderType, frozenset[Kind]] = {
     ProviderType.DASHSCOPE: frozenset(
-        {Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT}
+        {Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT, Kind.SAMPLE}
     ),
-    ProviderType.WAVESPEED: frozenset({Kind.DATASET, Kind.FINE_TUNE}),
+    ProviderType.WAVESPEED: frozenset({Kind.DATASET, Kind.FINE_TUNE, Kind.SAMPLE}),
     ProviderType.IMGOPEN: frozenset({Kind.DATASET, Kind.FINE_TUNE}),
 }
 

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from reconciler.models.changes import ChangeClass
 from reconciler.models.costs import CostTotal
 
-PLAN_FORMAT_VERSION = "1.1"  # 1.1: actions' cost gains money, currency, price, queue; cost_total
+PLAN_FORMAT_VERSION = (
+    "1.2"  # 1.1: actions' cost gains money, currency, price, queue; cost_total. 1.2: gated_by
+)
 
 
 class ActionType(StrEnum):
@@ -118,9 +120,13 @@ class Action(_Data):
     prior: dict[str, Any] | None = None  # the state record this acts on (ResourceRecord.to_dict())
     adopted: dict[str, Any] | None = None  # adopt: the observation found by fingerprint
     deposed: str | None = None  # delete/forget: the remote id of an object an interrupted replace left behind
+    # replace / deposed delete: the dependents whose success the old object's deletion waits for
+    # (a Deployment's `requires`); other Samples that render with it never hold the old object
+    gated_by: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     lifecycle: dict[str, Any] = Field(default_factory=dict)
     drift: bool = False  # the action exists because the provider changed, not the manifest
+    moved_from: str | None = None  # the address whose state apply moves here first (a rename: same object)
     # display only
     reason: str = ""
     changes: list[FieldChange] = Field(default_factory=list)
@@ -157,6 +163,9 @@ class Plan(_Data):
     lineage: str | None = None
     serial: int = 0
     refreshed: bool = True
+    targets: list[str] = Field(
+        default_factory=list
+    )  # --target: a partial plan (display, and apply's warning)
     actions: list[Action] = Field(default_factory=list)  # dependency order (deletes in reverse)
     errors: list[dict[str, Any]] = Field(
         default_factory=list

@@ -29,6 +29,7 @@ KIND_DESCRIPTIONS: dict[Kind, str] = {
     Kind.FINE_TUNE: "A LoRA fine-tune job",
     Kind.CHECKPOINT_EXPORT: "An intermediate checkpoint of a fine-tune, exported as a deployable model",
     Kind.DEPLOYMENT: "An online deployment of a fine-tuned model or an exported checkpoint",
+    Kind.SAMPLE: "A prompt rendered with a fine-tune's LoRA, to look at before promoting it",
 }
 
 

@@ -8,7 +8,7 @@ dependency graph without knowing any provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from reconciler.models.envelope import StrictModel
@@ -38,6 +38,16 @@ class ResourceSpec(StrictModel):
     REFERENCES: ClassVar[dict[str, Kind]] = {}
 
     provider: str  # a Provider's metadata.name (redeclared by subclasses with its change class)
+
+    def plan_facts(self, outputs: Mapping[str, Any]) -> dict[str, str]:
+        """Display-only lines for the plan, from the recorded outputs (e.g. which checkpoint a
+        selector resolved to, and why). Most specs have none."""
+        return {}
+
+    def gates(self) -> list[str]:
+        """Addresses that must have succeeded, after a replace, before this resource's old object
+        is deleted (a Deployment's `requires`). Not references: they depend on this resource."""
+        return []
 
     # --- numbers derived from a spec, for the plan (the provider's rules, asked by the planner) ---
     def training_samples(self, content_samples: int | None) -> int:

@@ -201,13 +201,26 @@ def call_with_retries(
                 raise
             wait = policy.delay(number, exc.retry_after)
             log.info(
-                "%s %s: %s; retry %d/%d in %.2fs",
+                "%s %s: %s%s; retry %d/%d in %.2fs%s",
                 exc.provider,
                 exc.operation,
                 type(exc).__name__,
+                f" (HTTP {exc.status})" if getattr(exc, "status", None) else "",
                 number,
                 max_attempts - 1,
                 wait,
+                f" (Retry-After {exc.retry_after:g}s)" if exc.retry_after is not None else "",
+                extra={
+                    "event": "retry",
+                    "provider": exc.provider,
+                    "operation": exc.operation,
+                    "error_class": type(exc).__name__,
+                    "status": getattr(exc, "status", None),
+                    "attempt": number,
+                    "max_retries": max_attempts - 1,
+                    "retry_after": exc.retry_after,
+                    "wait_s": round(wait, 3),
+                },
             )
             clock.sleep(wait)
             number += 1

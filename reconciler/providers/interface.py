@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from reconciler.models.state import ResourceRecord
 
@@ -95,6 +95,9 @@ class AmbiguousMatch(Exception):
 
 
 class ProviderAdapter(Protocol):
+    """What the engine calls on a provider. Pure facts it needs before any call (status words, what
+    cannot be deleted, replace rules) come from the provider's plugin instead (`facts.ProviderFacts`)."""
+
     name: str  # the Provider manifest's metadata.name
     type: str  # dashscope | wavespeed | imgopen
 
@@ -147,15 +150,25 @@ class ProviderAdapter(Protocol):
         """How `find` will recognise this create (journaled before the call)."""
         ...
 
-    def no_delete_api(self, kind: str) -> str | None:
-        """Why this provider cannot delete objects of `kind` (a sentence for the plan); None when it can.
-
-        Asked before planning, with no connection (the adapters make it a classmethod): the planner
-        turns removing such a resource into a forget with this reason, so apply makes no call and
-        nothing says "deleted" for what stays on the provider.
-        """
-        ...
-
 
 # Output keys that hold downloadable LoRA files (WaveSpeed, ImgOpen). Their URLs expire.
 LORA_OUTPUT_KEYS = ("lora", "high_noise_lora", "low_noise_lora", "lora_url")
+# Output keys that hold rendered media (a Sample's video or image). Their URLs expire too.
+MEDIA_OUTPUT_KEYS = ("media", "media_2", "media_3")
+DOWNLOADABLE_OUTPUT_KEYS = LORA_OUTPUT_KEYS + MEDIA_OUTPUT_KEYS
+
+
+@runtime_checkable
+class DownloadsOutputs(Protocol):
+    """Optional adapter capability (`output --download`): fetch an output file to disk, never with a key."""
+
+    def download(self, url: str, destination: str) -> tuple[int, str]:
+        """Stream `url` to `destination`; returns (bytes, sha256 hex)."""
+        ...
+
+
+@runtime_checkable
+class ShowsValidationPreviews(Protocol):
+    """Optional adapter capability (`output --gallery`): a training's validation previews per checkpoint."""
+
+    def validation_previews(self, record: ResourceRecord) -> dict[str, list[dict[str, Any]]]: ...

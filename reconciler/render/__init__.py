@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from reconciler.render.json_format import PlanFormatError, plan_from_json, plan_to_json
     from reconciler.render.markdown import plan_to_markdown
     from reconciler.render.progress import RichProgress
+    from reconciler.render.stream import JsonStream
     from reconciler.render.terminal import make_console
     from reconciler.render.text import plan_to_text, print_plan
 
@@ -35,12 +36,14 @@ _LAZY = {
     "plan_to_json": "reconciler.render.json_format",
     "plan_to_markdown": "reconciler.render.markdown",
     "RichProgress": "reconciler.render.progress",
+    "JsonStream": "reconciler.render.stream",
     "make_console": "reconciler.render.terminal",
     "plan_to_text": "reconciler.render.text",
     "print_plan": "reconciler.render.text",
 }
 
 __all__ = [
+    "JsonStream",
     "PlanFormatError",
     "RichProgress",
     "cost_output_text",

@@ -86,7 +86,8 @@ def heading(action: Action) -> str:
         else ""
     )
     word = "no change" if action.action is ActionType.NOOP else action.action.value
-    return f"{action.address}  {word}{cls}"
+    moved = f" (moved from {action.moved_from})" if action.moved_from else ""
+    return f"{action.address}{moved}  {word}{cls}"
 
 
 def symbol(action: Action) -> str:
@@ -158,7 +159,9 @@ def _change_style(c: FieldChange) -> str:
 
 
 _FILE_FACTS = (("files_modified", "modified"), ("files_added", "added"), ("files_removed", "removed"))
-_HIDDEN_FACTS = {"summary", "status", "progress", "old_object", "log_tail"} | {k for k, _ in _FILE_FACTS}
+_HIDDEN_FACTS = {"summary", "status", "progress", "old_object", "log_tail", "checkpoint"} | {
+    k for k, _ in _FILE_FACTS
+}
 
 
 def _fact_lines(action: Action) -> list[Line]:
@@ -169,6 +172,8 @@ def _fact_lines(action: Action) -> list[Line]:
         out.append(Line("files " + "; ".join(files), "facts"))
     if facts.get("running_for") and f"running for {facts['running_for']}" not in action.reason:
         out.append(Line(f"running for {facts['running_for']}", "facts"))
+    if facts.get("checkpoint"):  # a checkpoint selector's resolution and its reason, in full
+        out.append(Line(f"checkpoint: {facts['checkpoint']}", "facts"))
     for line in facts.get("log_tail") or []:  # a failed job's last log lines, as the provider wrote them
         out.append(Line(f"log: {line}", "warning"))
     if facts.get("old_object"):  # the provider cannot delete the object this replaces

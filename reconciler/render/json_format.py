@@ -28,6 +28,13 @@ class PlanFormatError(ValueError):
 def plan_to_json(plan: Plan) -> str:
     """Indented, UTF-8, `format_version` first, ending with a newline. Deterministic for one plan."""
     data = plan.model_dump(mode="json")
+    # Written only when used, so a plan with no --target and no rename is the 1.0 document it was
+    # (and an older reader of this major version still reads it).
+    if not data.get("targets"):
+        data.pop("targets", None)
+    for action in data.get("actions", []):
+        if action.get("moved_from") is None:
+            action.pop("moved_from", None)
     ordered = {"format_version": data.pop("format_version"), **data}
     return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
 

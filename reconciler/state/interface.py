@@ -97,6 +97,13 @@ class StateStore(Protocol):
         """Forget a resource; returns the serial after the write. Removing an unknown address is a no-op."""
         ...
 
+    def move(self, old: str, new: str) -> int:
+        """Move the record at `old` to `new` (same kind; `new` must be free), with its provider object,
+        and point every other record's lineage (`dependencies`, `built_from`) at `new`: one transaction,
+        one serial bump, a `moved` event. Refused (StateError, nothing written) when `old` is not in
+        state, the kinds differ, `new` exists, or a journal row for `old` is open."""
+        ...
+
     def journal_open(
         self,
         address: str,

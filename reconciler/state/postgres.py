@@ -66,6 +66,7 @@ from reconciler.state.interface import LockedError, StateError
 from reconciler.state.locations import check_workspace_name, scrub_url, url_password
 from reconciler.state.locking import POLL_INTERVAL, UNKNOWN_HOLDER, current_user
 from reconciler.state.redaction import decode, encode, redact_text
+from reconciler.state.renaming import check_move, moved_records
 
 S = pg_schema.SCHEMA
 CONNECT_TIMEOUT_S = 10
@@ -587,6 +588,33 @@ class PostgresStateStore:
                 return self._serial(conn)
             serial = int(conn.execute(_BUMP, (self.workspace,)).fetchone()[0])
             conn.execute(_EVENT, (self.workspace, now, address, event, detail_json))
+            return serial
+
+    def move(self, old: str, new: str) -> int:
+        now = self._now()
+        detail_json = _encode({"from": old, "to": new}, f"{old}: event detail")
+        with self._writing(f"move {old} to {new}") as conn:
+            rows = conn.execute(
+                f"SELECT {_SELECT} FROM {S}.resources WHERE workspace = %s FOR UPDATE", (self.workspace,)
+            ).fetchall()
+            records = {row[0]: _record(row) for row in rows}
+            journal = [
+                _journal(row)
+                for row in conn.execute(
+                    f"SELECT {_JOURNAL_COLUMNS} FROM {S}.journal WHERE workspace = %s "
+                    "AND status = 'open' ORDER BY id",
+                    (self.workspace,),
+                ).fetchall()
+            ]
+            check_move(records, old, new, journal)
+            writes = [_params(self.workspace, r, now) for r in moved_records(records, old, new)]
+            conn.execute(
+                f"DELETE FROM {S}.resources WHERE workspace = %s AND address = %s", (self.workspace, old)
+            )
+            for params in writes:
+                conn.execute(_UPSERT, params)
+            serial = int(conn.execute(_BUMP, (self.workspace,)).fetchone()[0])
+            conn.execute(_EVENT, (self.workspace, now, new, "moved", detail_json))
             return serial
 
     def append_event(

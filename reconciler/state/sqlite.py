@@ -54,6 +54,7 @@ from reconciler.state import migrations
 from reconciler.state.interface import StateError
 from reconciler.state.locking import FileApplyLock, InProcessApplyLock
 from reconciler.state.redaction import decode, encode, redact_text
+from reconciler.state.renaming import check_move, moved_records
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -630,6 +631,28 @@ class SqliteStateStore:
                 return int(conn.execute(_SERIAL).fetchone()[0])
             serial = int(conn.execute(_BUMP).fetchone()[0])
             conn.execute(_EVENT, (now, address, event, detail_json))
+            return serial
+
+    def move(self, old: str, new: str) -> int:
+        now = self._now()
+        detail_json = _encode_field({"from": old, "to": new}, f"{old}: event detail")
+        with self._writing(f"move {old} to {new}") as conn:
+            records = _records_from_rows(
+                conn.execute(f"SELECT {self._select_columns(conn)} FROM resources").fetchall()
+            )
+            journal = [
+                _journal_from_row(row)
+                for row in conn.execute(
+                    f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE status = 'open' ORDER BY id"
+                ).fetchall()
+            ]
+            check_move(records, old, new, journal)
+            writes = [self._params(r, now) for r in moved_records(records, old, new)]
+            conn.execute("DELETE FROM resources WHERE address = ?", (old,))
+            for params in writes:
+                self._upsert(conn, params)
+            serial = int(conn.execute(_BUMP).fetchone()[0])
+            conn.execute(_EVENT, (now, new, "moved", detail_json))
             return serial
 
     def append_event(

@@ -193,9 +193,9 @@ def test_a_set_whose_manifests_were_renamed_does_not_prune_the_state(root: Path,
         "delete 3 and forget 1. Refusing, in case manifests were lost rather than removed (not read: "
     ) in r.output
     assert (
-        "money-rain.YAML): restore them; to delete everything, run 'reconciler destroy', "
-        "or plan again with --allow-empty" in r.output
-    )
+        "money-rain.YAML): restore them; to delete everything, run "
+        f"'reconciler destroy -f {root}', or plan again with --allow-empty" in r.output
+    )  # the suggested command carries this run's -f, so it works as printed
     assert (
         "money-rain.YAML:1:1: not read: only files ending in .yaml or .yml (lower case) are manifests; "
         "if it is one, rename it to money-rain.yaml" in r.output
@@ -269,7 +269,8 @@ def test_a_near_miss_beside_real_manifests_is_a_warning(root: Path):
     (root / "notes.yaml.txt").write_text("kind: Deployment\n")
     r = run("plan", "-f", str(root), "--json")
     assert r.exit_code == 0, r.output
-    warnings = json.loads(r.stdout)["warnings"]
+    (plan_line,) = [json.loads(x) for x in r.stdout.splitlines() if json.loads(x)["type"] == "plan"]
+    warnings = plan_line["plan"]["warnings"]
     assert [(Path(w["file"]).name, w["severity"]) for w in warnings] == [("notes.yaml.txt", "warning")]
     assert warnings[0]["message"].endswith("rename it to notes.yaml")
     r = run("validate", "-f", str(root))
@@ -319,7 +320,8 @@ def test_near_misses_are_looked_for_where_the_loader_walks(root: Path):
     (root / "data" / "money-rain.yaml.txt").write_text("")
     r = run("plan", "-f", str(root), "--refresh=false", "--json")
     assert r.exit_code == 0, r.output
-    warnings = json.loads(r.stdout)["warnings"]
+    (plan_line,) = [json.loads(x) for x in r.stdout.splitlines() if json.loads(x)["type"] == "plan"]
+    warnings = plan_line["plan"]["warnings"]
     assert [Path(w["file"]).relative_to(root).as_posix() for w in warnings] == [
         "data/money-rain.yaml.txt",
         "jobs/ft.Yml",

@@ -83,7 +83,9 @@ def test_apply_without_a_terminal_refuses_to_guess(root: Path):
 def test_json_and_markdown_output(root: Path):
     r = run("plan", "-f", str(root), "--json")
     assert r.exit_code == 0
-    plan = json.loads(r.output)
+    lines = [json.loads(line) for line in r.output.splitlines()]  # the stream: one object per line
+    assert [line["type"] for line in lines] == ["version", "plan", "summary"]
+    plan = lines[1]["plan"]  # the document `plan --out` saves
     assert [a["action"] for a in plan["actions"]] == ["create"] * 4
     r = run("plan", "-f", str(root), "--markdown")
     assert r.exit_code == 0 and "<details>" in r.output and "|" in r.output

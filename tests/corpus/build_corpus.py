@@ -170,6 +170,13 @@ spec:
 {extra}"""
 
 
+WS_URL_DATASET = "apiVersion: reconciler/v1\nkind: Dataset\nmetadata: {name: d}\nspec:\n  provider: ws\n  url: https://example.com/d.zip\n"
+WS_TRAINING = (
+    "apiVersion: reconciler/v1\nkind: FineTune\nmetadata: {name: f}\nspec:\n  provider: ws\n"
+    "  trainer: wan-2.2-image-lora-trainer\n  dataset: d\n"
+)
+
+
 def docs(*parts: str) -> str:
     return SCHEMA + "---\n".join(parts)
 
@@ -277,7 +284,7 @@ CASES: dict[str, dict[str, str | bytes | Link]] = {
         "other.yaml": SCHEMA
         + DS_PROVIDER.replace("name: ds", "name: ds-beijing").replace("sandbox", "cn-beijing")
         + "---\napiVersion: reconciler/v1\nkind: CheckpointExport\nmetadata: {name: c}\nspec:\n  provider: ds-beijing\n"
-        "  fine_tune: effect\n  checkpoint: checkpoint-160\n  model_name: effect-c160\n",
+        "  fine_tune: effect\n  checkpoint: checkpoint-250\n  model_name: effect-c250\n",
     },
     "duplicate-names-across-files": {
         "a.yaml": docs(DS_PROVIDER),
@@ -319,9 +326,16 @@ CASES: dict[str, dict[str, str | bytes | Link]] = {
         **ds_case(i2v_files()),
         "deploy.yaml": SCHEMA
         + "apiVersion: reconciler/v1\nkind: CheckpointExport\nmetadata: {name: c}\nspec:\n  provider: ds\n  fine_tune: effect\n"
-        "  checkpoint: checkpoint-160\n  model_name: effect-c160\n---\n"
+        "  checkpoint: checkpoint-250\n  model_name: effect-c250\n---\n"
         "apiVersion: reconciler/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  provider: ds\n  fine_tune: effect\n"
         "  checkpoint_export: c\n  aigc_config: {}\n",
+    },
+    # 10 samples / batch_size 2 × 12 epochs = 60 steps: checkpoint-600 is never saved
+    "checkpoint-never-saved": {
+        **ds_case(i2v_files(), ft_extra="  hyper_parameters:\n    n_epochs: 12\n    eval_epochs: 4\n"),
+        "export.yaml": SCHEMA
+        + "apiVersion: reconciler/v1\nkind: CheckpointExport\nmetadata: {name: c}\nspec:\n  provider: ds\n"
+        "  fine_tune: effect\n  checkpoint: checkpoint-600\n  model_name: effect-c600\n",
     },
     "wavespeed-source-and-url": {
         "manifest.yaml": docs(
@@ -337,6 +351,54 @@ CASES: dict[str, dict[str, str | bytes | Link]] = {
             "apiVersion: reconciler/v1\nkind: Dataset\nmetadata: {name: d}\nspec:\n  provider: ws\n  url: https://example.com/d.zip\n",
             "apiVersion: reconciler/v1\nkind: FineTune\nmetadata: {name: f}\nspec:\n  provider: ws\n"
             "  trainer: wan-2.2-image-lora-trainer\n  dataset: d\n  steps: 200\n",
+        ),
+    },
+    # Samples (seeds 001, 004): every documented range, and the other model's fields, at file:line
+    "sample-wan-out-of-range": {
+        "manifest.yaml": docs(
+            WS_PROVIDER,
+            WS_URL_DATASET,
+            WS_TRAINING,
+            "apiVersion: reconciler/v1\nkind: Sample\nmetadata: {name: s}\nspec:\n  provider: ws\n  fine_tune: f\n"
+            "  model: wan-2.2/t2v-720p-lora-ultra-fast\n  prompt: p3r5on on a turntable\n  size: 1920*1080\n"
+            "  duration: 6\n  images: [https://example.com/a.png]\n",
+        ),
+    },
+    "sample-field-ranges": {
+        "manifest.yaml": docs(
+            WS_PROVIDER,
+            WS_URL_DATASET,
+            WS_TRAINING,
+            "apiVersion: reconciler/v1\nkind: Sample\nmetadata: {name: s}\nspec:\n  provider: ws\n  fine_tune: f\n"
+            "  model: wan-2.2/t2v-720p-lora-ultra-fast\n  prompt: p3r5on\n  seed: -2\n  lora_scale: 4.5\n"
+            "  extra_loras:\n    - {path: http://example.com/x.safetensors, scale: 1}\n"
+            "    - {path: https://example.com/y.safetensors, scale: 5}\n  enable_base64_output: true\n",
+        ),
+    },
+    "sample-qwen-rules": {
+        "manifest.yaml": docs(
+            WS_PROVIDER,
+            WS_URL_DATASET,
+            WS_TRAINING,
+            "apiVersion: reconciler/v1\nkind: Sample\nmetadata: {name: s}\nspec:\n  provider: ws\n  fine_tune: f\n"
+            "  model: qwen-image/edit-plus-lora\n  prompt: p3r5on on marble\n  size: 2048*512\n"
+            "  duration: 5\n"
+            "  extra_loras:\n    - {path: https://example.com/x.safetensors, scale: 1, target: low_noise_loras}\n",
+        ),
+    },
+    "sample-lora-does-not-fit": {
+        "manifest.yaml": docs(
+            WS_PROVIDER,
+            WS_URL_DATASET,
+            WS_TRAINING,
+            "apiVersion: reconciler/v1\nkind: Sample\nmetadata: {name: edit}\nspec:\n  provider: ws\n  fine_tune: f\n"
+            "  model: qwen-image/edit-plus-lora\n  prompt: p3r5on\n  images: [https://example.com/a.png]\n",
+            "apiVersion: reconciler/v1\nkind: Sample\nmetadata: {name: clip}\nspec:\n  provider: ws\n  fine_tune: f\n"
+            "  model: wan-2.2/t2v-720p-lora-ultra-fast\n  prompt: p3r5on\n  extra_loras:\n"
+            + "".join(
+                f"    - {{path: https://example.com/{i}.safetensors, scale: 1, target: high_noise_loras}}\n"
+                for i in range(3)
+            ),
         ),
     },
     "imgopen-too-few-urls": {

@@ -187,10 +187,26 @@ ROUTES: tuple[RouteRule, ...] = (
     RouteRule(
         "wavespeed",
         "POST",
+        rf"/api/v3/wavespeed-ai/{_ID}/{_ID}",
+        "POST /api/v3/wavespeed-ai/{family}/{model}",
+        True,
+        "§2.2/§2.6: submit a LoRA inference render (seeds 001, 004) — billed, no idempotency key",
+    ),
+    RouteRule(
+        "wavespeed",
+        "POST",
         rf"/api/v3/{_ID}/{_ID}",
         "POST /api/v3/{owner}/{model}",
         True,
         "§2.2: submit any other model's prediction (not used by reconciler; a submit is never a read)",
+    ),
+    RouteRule(
+        "dashscope",
+        "POST",
+        r"/api/v1/services/aigc/(video-generation|image2video)/video-synthesis",
+        "POST /api/v1/services/aigc/{kind}/video-synthesis",
+        True,
+        "§1.7: render a video with a deployed model — an async task, billed, no id of ours, no task list",
     ),
     # ---- ImgOpen (providers.md §3)
     RouteRule(

@@ -70,7 +70,9 @@ def build_baseline(root: Path, provider: str, scenario: Scenario, postgres_url: 
     subject = SUBJECTS[provider]
     if root.exists():
         shutil.rmtree(root)
-    shutil.copytree(REPO / subject.example, root, ignore=shutil.ignore_patterns(".reconciler"))
+    shutil.copytree(
+        REPO / subject.example, root, ignore=shutil.ignore_patterns(".reconciler", *subject.left_out)
+    )
     if postgres_url is not None:
         use_postgres(root, postgres_url)
     if scenario.applied_first:

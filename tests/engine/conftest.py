@@ -62,6 +62,10 @@ def make_env(example_copy: Callable[..., Path]) -> Callable[[str], Env]:
     def make(example: str = "manifests/quickstart") -> Env:
         root = example_copy(example)
         clock = FakeClock()
-        return Env(root=root, clock=clock, sandbox=Sandbox(clock=clock, seed=7, fidelity="documented"))
+        return Env(
+            root=root,
+            clock=clock,
+            sandbox=Sandbox(clock=clock, seed=7, fidelity="documented", time_scale=600.0),
+        )
 
     return make

@@ -44,7 +44,8 @@ def test_one_interrupt_exits_cleanly_and_the_running_job_is_kept(example_copy: C
         [*cli, "plan", "--json", "-f", str(root)], env=env, capture_output=True, text=True, timeout=60
     )
     assert plan.returncode == 0, plan.stderr
-    actions = {a["address"]: a["action"] for a in json.loads(plan.stdout)["actions"]}
+    (document,) = [json.loads(x)["plan"] for x in plan.stdout.splitlines() if '"type": "plan"' in x]
+    actions = {a["address"]: a["action"] for a in document["actions"]}
     assert actions["Dataset/money-rain-train"] == "no-op"
     assert (
         actions["FineTune/money-rain"] == "wait"

@@ -187,6 +187,7 @@ def test_wavespeed_runs_three_at_a_time_and_never_meets_its_429(example_copy):
     """Bronze tier: 3 concurrent tasks. The permissive emulator answers a 4th submit with 429 (the
     behaviour the issue reports); the executor waits for a slot instead, so five all go through."""
     root = example_copy("manifests/examples/wavespeed")
+    (root / "samples.yaml").unlink()  # the trainings alone (Samples: test_wavespeed_samples.py)
     text = (root / "product-shots.yaml").read_text()
     text = text.replace(
         "  api_key_env: WAVESPEED_API_KEY\n",
@@ -238,6 +239,7 @@ def test_a_training_refused_as_busy_by_work_this_state_does_not_know_waits_and_g
     from reconciler.providers.wavespeed.types import TrainerInputs
 
     root = example_copy("manifests/examples/wavespeed")
+    (root / "samples.yaml").unlink()  # the trainings alone (Samples: test_wavespeed_samples.py)
     text = (root / "product-shots.yaml").read_text()
     (root / "product-shots.yaml").write_text(
         text.replace(

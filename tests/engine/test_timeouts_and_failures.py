@@ -65,6 +65,7 @@ def test_a_failed_job_shows_the_provider_message_and_its_log_tail(make_env):
 
 def test_a_wavespeed_training_past_its_timeout_is_deleted_since_it_cannot_be_canceled(make_env):
     env = make_env("manifests/examples/wavespeed")
+    (env.root / "samples.yaml").unlink()  # the training alone (Samples: test_wavespeed_samples.py)
     env.edit(
         "product-shots.yaml", "  lora_rank: 32\n", "  lora_rank: 32\nlifecycle:\n  timeouts: {create: 1s}\n"
     )

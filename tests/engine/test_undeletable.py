@@ -23,7 +23,7 @@ NO_EXPORT_DELETE = "forgotten, not deleted: DashScope has no API to delete an ex
 
 
 def _reverse(records: dict) -> list:
-    order = ["Deployment", "CheckpointExport", "FineTune", "Dataset"]
+    order = ["Sample", "Deployment", "CheckpointExport", "FineTune", "Dataset"]
     return sorted(records.values(), key=lambda r: order.index(r.kind))
 
 

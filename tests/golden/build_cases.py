@@ -62,7 +62,7 @@ def mp4(tag: int) -> bytes:
     return struct.pack(">I", 24) + b"ftypisom" + struct.pack(">I", 512) + b"isommp41" + bytes([tag])
 
 
-def dataset(n: int = 10, *, captions: dict[int, str] | None = None) -> dict[str, bytes]:
+def dataset(n: int = 15, *, captions: dict[int, str] | None = None) -> dict[str, bytes]:
     """A DashScope i2v training set: data.jsonl + image_N.png + video_N.mp4."""
     files: dict[str, bytes] = {}
     lines = []
@@ -263,7 +263,7 @@ class Case:
 
 
 def cases() -> list[Case]:
-    modified = dataset(11, captions={3: "scene 3: s86b5p golden coins pour down a staircase"})
+    modified = dataset(16, captions={3: "scene 3: s86b5p golden coins pour down a staircase"})
     return [
         Case(
             "create-chain",

@@ -153,6 +153,7 @@ def test_one_schema_per_kind_plus_combined():
             "finetune.json",
             "checkpointexport.json",
             "deployment.json",
+            "sample.json",
             "reconciler.json",
         ]
     )
@@ -224,7 +225,7 @@ def test_schema_command_writes_then_checks(tmp_path):
     out = tmp_path / "schemas"
     result = runner.invoke(main, ["schema", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "wrote 6 of 6 schema files" in result.output
+    assert "wrote 7 of 7 schema files" in result.output
     assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()} == render_schema_files()
     assert json.loads((out / "finetune.json").read_text())["title"] == "FineTune"
 
@@ -233,7 +234,7 @@ def test_schema_command_writes_then_checks(tmp_path):
     assert "up to date" in result.output
 
     result = runner.invoke(main, ["schema", "--out", str(out)])
-    assert "wrote 0 of 6 schema files" in result.output
+    assert "wrote 0 of 7 schema files" in result.output
 
 
 def test_schema_check_lists_stale_and_missing_files(tmp_path):

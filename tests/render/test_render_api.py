@@ -5,6 +5,7 @@ from __future__ import annotations
 import reconciler.render as render
 
 PUBLIC = {
+    "JsonStream",  # the machine-readable stream of plan/apply --json
     "PlanFormatError",
     "RichProgress",
     "make_console",

@@ -90,3 +90,48 @@ def test_live_mode_on_a_terminal_shows_in_flight_resources() -> None:
     assert "FineTune/x: succeeded" in buffer.getvalue()
     progress.waiting("FineTune/y", "RUNNING", 1, None)  # after close: no live display is restarted
     assert progress._live is None
+
+
+def test_off_a_terminal_a_wait_prints_at_every_change_and_at_least_every_30_seconds() -> None:
+    """CI kills a job that prints nothing for a while: a six-hour training must never be silent."""
+    buffer = io.StringIO()
+    clock = FakeClock()
+    progress = RichProgress(
+        make_console(buffer, no_color=True), clock=clock, estimates={"FineTune/x": 3600.0}
+    )
+    progress.started("FineTune/x", "create")
+    progress.waiting("FineTune/x", "RUNNING", 0.0, None, remote_id="ft-1")
+    printed_at = [clock.t]
+    for _ in range(2 * 3600):  # two hours of one-second ticks, one poll every 30 s (the engine's cap)
+        clock.t += 1
+        before = buffer.getvalue().count("\n")
+        if int(clock.t) % 30 == 7:
+            progress.waiting("FineTune/x", "RUNNING", clock.t - 1000, None, remote_id="ft-1")
+        progress.tick()
+        if buffer.getvalue().count("\n") > before:
+            printed_at.append(clock.t)
+    gaps = [b - a for a, b in zip(printed_at, printed_at[1:], strict=False)]
+    assert gaps and max(gaps) <= 30.0
+    assert len(printed_at) < 2 * 3600 / 29  # and not a line per tick
+    lines = buffer.getvalue().splitlines()
+    assert lines[1] == "FineTune/x: ft-1 RUNNING (0s), about 1h00m left (estimate)"
+    assert lines[2] == "FineTune/x: ft-1 RUNNING (30s), about 59m30s left (estimate) (still waiting)"
+    progress.waiting("FineTune/x", "SUCCEEDED", 7200.0, None, remote_id="ft-1")  # a change: at once
+    assert buffer.getvalue().splitlines()[-1] == "FineTune/x: ft-1 SUCCEEDED (2h00m)"
+
+
+def test_the_live_table_shows_phase_status_id_progress_elapsed_and_what_remains() -> None:
+    clock = FakeClock()
+    console = Console(file=io.StringIO(), force_terminal=True, width=140, color_system=None)
+    progress = RichProgress(console, clock=clock, estimates={"FineTune/x": 600.0}, live=False)
+    progress.started("FineTune/x", "replace")
+    progress.waiting(
+        "FineTune/x", "QUEUING", 100.0, "queued: one training job runs at a time", remote_id="ft-9"
+    )
+    clock.t += 20
+    out = Console(file=io.StringIO(), width=140, color_system=None)
+    out.print(progress.render())
+    header, row = out.file.getvalue().splitlines()[:2]  # type: ignore[attr-defined]
+    assert header.split() == ["resource", "phase", "status", "id", "progress", "elapsed", "left", "(est.)"]
+    assert row.split()[:4] == ["FineTune/x", "replace", "QUEUING", "ft-9"]
+    assert "queued: one training job runs at a time" in row and "2m00s" in row and "~8m00s" in row

@@ -22,7 +22,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
-    sb = Sandbox(clock=clock, seed=7)
+    sb = Sandbox(clock=clock, seed=7, time_scale=600.0)  # the timings these tests were written for
     yield sb
     sb.close()
 

@@ -22,7 +22,7 @@ AIGC = {"use_input_prompt": False, "prompt": "p", "lora_prompt_default": "d"}
 
 @pytest.fixture
 def doc(clock: FakeClock) -> Iterator[Kit]:
-    sb = Sandbox(clock=clock, seed=7, fidelity="documented")
+    sb = Sandbox(clock=clock, seed=7, fidelity="documented", time_scale=600.0)
     yield Kit(sb, clock)
     sb.close()
 

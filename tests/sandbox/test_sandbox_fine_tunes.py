@@ -229,8 +229,14 @@ def test_validation_details_show_prompts_from_the_dataset(kit: Kit) -> None:
     assert out["total"] == 1  # min(10 × (1 − 0.9), 5)
     item = out["list"][0]
     assert item["prompt"] == "prompt 10 s86b5p"
-    assert item["video_path"].startswith("https://") and "Expires=" in item["video_path"]
+    # a signed URL (Expires) on the sandbox's own host, fetchable without the API key, until it expires
+    assert "Expires=" in item["video_path"]
+    path = "/" + item["video_path"].split("/", 3)[3]
+    video = kit.http.get(path, headers={"Authorization": ""})
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"
     assert item["first_frame_path"].split("?")[0].endswith("image_10.jpg")
+    kit.clock.advance(24 * 3600 + 1)
+    assert kit.http.get(path).status_code == 404
     r = kit.http.get(f"/api/v1/fine-tunes/{job['job_id']}/validation-details/checkpoint-7")
     assert r.status_code == 404
 

@@ -20,7 +20,7 @@ from state_backends import Backend
 from state_fixtures import FULL_RECORD, make_record
 
 from reconciler.clock import FakeClock
-from reconciler.models.state import JournalStatus
+from reconciler.models.state import JournalStatus, ResourceRecord
 from reconciler.state.interface import StateError, StateStore
 
 
@@ -414,3 +414,93 @@ def test_separate_processes_writing_at_once_keep_every_serial_bump(
     assert [p.wait(timeout=60) for p in processes] == [0, 0]
     assert len(any_store.all()) == 2 * count + count // 3
     assert any_store.meta().serial == 2 * count + count // 3
+
+
+# -- move (state mv, metadata.moved_from) -------------------------------------------------------
+
+
+def _chain() -> list[ResourceRecord]:
+    dataset = make_record("money-rain-train", kind="Dataset", remote_id="file-1")
+    job = make_record(
+        deposed=[make_record(remote_id="ft-old").to_dict()],
+        dependencies=["Dataset/money-rain-train"],
+        built_from={"Dataset/money-rain-train": "file-1"},
+    )
+    export = make_record(
+        "money-rain-c600",
+        kind="CheckpointExport",
+        remote_id="ft-money-rain:checkpoint-600",
+        spec={"fine_tune": "money-rain", "checkpoint": "checkpoint-600"},
+        dependencies=["FineTune/money-rain"],
+        built_from={"FineTune/money-rain": "ft-money-rain"},
+    )
+    other = make_record("unrelated", kind="Deployment", remote_id="dep-1", dependencies=["FineTune/x"])
+    return [dataset, job, export, other]
+
+
+def test_move_renames_the_record_and_repoints_lineage_in_one_write(
+    any_store: StateStore, clock: FakeClock
+) -> None:
+    dataset, job, export, other = _chain()
+    any_store.put_many([dataset, job, export, other], event="create")
+    before = any_store.meta().serial
+    clock.advance(5)
+    serial = any_store.move("FineTune/money-rain", "FineTune/rain-v2")
+    assert serial == before + 1 == any_store.meta().serial
+    records = any_store.all()
+    assert "FineTune/money-rain" not in records
+    moved = records["FineTune/rain-v2"]
+    # the same provider object, its own lineage and history kept; only the address and name change
+    assert (moved.name, moved.remote_id, moved.spec, moved.spec_hash) == (
+        "rain-v2",
+        job.remote_id,
+        job.spec,
+        job.spec_hash,
+    )
+    assert moved.built_from == job.built_from and moved.created_at == "2026-01-01T00:00:00.000Z"
+    assert [(d["address"], d["name"], d["remote_id"]) for d in moved.deposed] == [
+        ("FineTune/rain-v2", "rain-v2", "ft-old")
+    ]
+    # a dependent still knows which object it was built from, under the new address
+    assert records["CheckpointExport/money-rain-c600"].built_from == {"FineTune/rain-v2": "ft-money-rain"}
+    assert records["CheckpointExport/money-rain-c600"].dependencies == ["FineTune/rain-v2"]
+    assert records["CheckpointExport/money-rain-c600"].spec == export.spec  # as applied
+    assert records["Dataset/money-rain-train"] == any_store.get("Dataset/money-rain-train")
+    assert records["Deployment/unrelated"].dependencies == ["FineTune/x"]
+    assert [(e.address, e.event, e.detail) for e in any_store.events()][-1] == (
+        "FineTune/rain-v2",
+        "moved",
+        {"from": "FineTune/money-rain", "to": "FineTune/rain-v2"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("FineTune/absent", "FineTune/b", "FineTune/absent is not in state"),
+        ("FineTune/money-rain", "Deployment/money-rain", "the kinds differ"),
+        ("FineTune/money-rain", "FineTune/money-rain", "the same address"),
+        ("FineTune/money-rain", "CheckpointExport/money-rain-c600", "the kinds differ"),
+        ("Dataset/money-rain-train", "Dataset/money-rain-train", "the same address"),
+        ("FineTune/money-rain", "nonsense", "not an address"),
+    ],
+)
+def test_a_refused_move_writes_nothing(any_store: StateStore, old: str, new: str, message: str) -> None:
+    any_store.put_many(_chain(), event="create")
+    before, meta, events = any_store.all(), any_store.meta(), any_store.events()
+    with pytest.raises(StateError, match=message):
+        any_store.move(old, new)
+    assert (any_store.all(), any_store.meta(), any_store.events()) == (before, meta, events)
+
+
+def test_a_move_onto_an_existing_address_or_with_an_open_call_is_refused(any_store: StateStore) -> None:
+    dataset, job, export, other = _chain()
+    second = make_record("second", remote_id="ft-second")
+    any_store.put_many([dataset, job, export, other, second], event="create")
+    before = any_store.all()
+    with pytest.raises(StateError, match="FineTune/second is already in state.*state rm FineTune/second"):
+        any_store.move("FineTune/money-rain", "FineTune/second")
+    entry = any_store.journal_open("FineTune/money-rain", "create", "dashscope-intl", {}, {})
+    with pytest.raises(StateError, match=f"journal entry {entry}.* still open"):
+        any_store.move("FineTune/money-rain", "FineTune/third")
+    assert any_store.all() == before

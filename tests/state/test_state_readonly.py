@@ -32,6 +32,7 @@ def write_attempts(store: SqliteStateStore) -> list[tuple[str, object]]:
         ("put", lambda: store.put(make_record(), event="create")),
         ("put_many", lambda: store.put_many([make_record()], event="refresh")),
         ("remove", lambda: store.remove("FineTune/money-rain", event="delete")),
+        ("move", lambda: store.move("FineTune/money-rain", "FineTune/elsewhere")),
         ("append_event", lambda: store.append_event("x")),
         ("journal_open", lambda: store.journal_open("FineTune/a", "create", "p", {}, {})),
         ("journal_close", lambda: store.journal_close(1, "done")),

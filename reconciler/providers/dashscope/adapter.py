@@ -43,6 +43,8 @@ from pydantic import BaseModel
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import ResourceRecord
+from reconciler.providers.dashscope import samples
+from reconciler.providers.dashscope.checkpoint_choice import REASONS, CheckpointChoice, choose, is_selector
 from reconciler.providers.dashscope.client import DashScopeClient
 from reconciler.providers.dashscope.facts import (
     DASHSCOPE_FACTS,
@@ -59,13 +61,25 @@ from reconciler.providers.dashscope.types import (
     FineTuneCreate,
     FineTuneJob,
 )
-from reconciler.providers.errors import ConflictError, InvalidRequestError, NotFoundError, ServerError
+from reconciler.providers.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermanentError,
+    ServerError,
+)
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
 
 # DashScope formats times without a zone ('YYYY-MM-DD HH:MM:SS'); they are China Standard Time
 # (providers.md §1.4 [inf]). Reading them as UTC would make a job look 8 hours younger.
 CHINA_UTC_OFFSET_S = 8 * 3600
+
+
+def _selector(record: ResourceRecord) -> str | None:
+    """The checkpoint value the record was applied with (a selector, or checkpoint-N)."""
+    value = (record.spec or {}).get("checkpoint")
+    return str(value) if value else None
 
 
 def _epoch(text: str | None) -> float | None:
@@ -154,6 +168,8 @@ class DashScopeAdapter:
         "FineTune": "`/api/v1/fine-tunes` job (Wan i2v/kf2v LoRA)",
         "CheckpointExport": "`export/{checkpoint}` + `/checkpoints`",
         "Deployment": "`/api/v1/deployments` (plan mu scales in place; plan lora: capacity 1, never scaled)",
+        "Sample": "a `video-synthesis` task of the Deployment's model (i2v or kf2v); a lost submit is not findable "
+        "(no task list): it stops with `import` / `state resolve`",
         "Refresh": "batched: files list, jobs list (100/page), deployments list (200/page); checkpoints per job",
         "Found again without state by": (
             "file name with content hash; model + file ids + echoed hyper-parameters; "
@@ -172,6 +188,7 @@ class DashScopeAdapter:
         self.client = client
         self.clock = clock
         self.parallelism = parallelism
+        self._choices: dict[tuple[str, str], CheckpointChoice] = {}  # (job_id, selector) → resolved
 
     # ------------------------------------------------------------------ observations
     def _file_obs(self, f: FileObject) -> Observation:
@@ -202,13 +219,18 @@ class DashScopeAdapter:
             progress=progress,
         )
 
-    def _export_obs(self, job_id: str, c: Checkpoint) -> Observation:
+    def _export_obs(self, job_id: str, c: Checkpoint, selector: str | None = None) -> Observation:
         status = c.status or "PENDING"
         expire = _epoch(c.expire_time)
         facts: dict[str, Any] = {}
         if expire is not None:
             facts = {"expire_time": c.expire_time, "expired": self.clock.now() >= expire}
         outputs: dict[str, Any] = {"job_id": job_id, "checkpoint": c.checkpoint}
+        if selector is not None and is_selector(selector):
+            # recorded, so `reconciler output` says which checkpoint the selector chose, and why
+            outputs["checkpoint_choice"] = CheckpointChoice(
+                selector, c.checkpoint, REASONS[selector]
+            ).describe()
         if c.model_name:
             outputs["model_name"] = c.model_name
         message = "this checkpoint cannot be exported (UNSUPPORTED)" if status == "UNSUPPORTED" else None
@@ -270,7 +292,14 @@ class DashScopeAdapter:
             for r in by_kind["Deployment"]:
                 d = deployments.get(r.remote_id or "")
                 out[r.address] = self._deployment_obs(d) if d else self._gone(r.remote_id)
+        for r in by_kind.get("Sample", []):  # no task list exists: one GET per render
+            out[r.address] = self._read_task(r)
         return out
+
+    def _read_task(self, record: ResourceRecord) -> Observation:
+        if not record.remote_id:
+            return self._gone(None)
+        return samples.task_obs(self.client.get_task(record.remote_id))
 
     def _jobs_by_id(self, records: list[ResourceRecord]) -> dict[str, FineTuneJob]:
         # One GET each is cheaper than paging the whole account when we track only a few jobs.
@@ -301,7 +330,9 @@ class DashScopeAdapter:
             for r in settled:
                 job_id = (r.remote_id or "").partition(":")[0]
                 if job_id in jobs:
-                    out[r.address] = self._export_obs(job_id, Checkpoint.model_validate(r.observed))
+                    out[r.address] = self._export_obs(
+                        job_id, Checkpoint.model_validate(r.observed), _selector(r)
+                    )
         by_job: dict[str, list[ResourceRecord]] = defaultdict(list)
         for r in records:
             if r.address not in out:
@@ -312,7 +343,7 @@ class DashScopeAdapter:
             for r in recs:
                 name = (r.remote_id or "").partition(":")[2]
                 c = next((c for c in cps or [] if c.checkpoint == name), None)
-                out[r.address] = self._export_obs(job_id, c) if c else self._gone(r.remote_id)
+                out[r.address] = self._export_obs(job_id, c, _selector(r)) if c else self._gone(r.remote_id)
         return out
 
     def _checkpoints_of(self, job_ids: Iterable[str]) -> dict[str, list[Checkpoint] | None]:
@@ -325,6 +356,24 @@ class DashScopeAdapter:
         ids = [j for j in job_ids if j]
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(ids) or 1))) as pool:
             return dict(pool.map(one, ids))
+
+    def _choose(self, job_id: str, selector: str) -> CheckpointChoice:
+        """Resolve a checkpoint selector on `job_id` (no request for checkpoint-N).
+
+        A resolved choice is kept for the adapter's life: a finished job's checkpoints and
+        validation results do not change, so create, find and the journal agree.
+        """
+        if not is_selector(selector):
+            return choose(selector, [], [])
+        key = (job_id, selector)
+        if key in self._choices:
+            return self._choices[key]
+        saved = [c.checkpoint for c in self.client.list_checkpoints(job_id)]
+        previewed = self.client.validation_results(job_id) if selector == "latest-validated" else []
+        choice = choose(selector, saved, previewed)
+        if choice.checkpoint is not None:
+            self._choices[key] = choice
+        return choice
 
     def _queue_position(self, obs: Observation) -> str:
         """'queued: 2 jobs ahead' — one training job runs at a time per account (one list request)."""
@@ -351,9 +400,11 @@ class DashScopeAdapter:
             if record.kind == "CheckpointExport":
                 job_id, _, name = rid.partition(":")
                 c = next((c for c in self.client.list_checkpoints(job_id) if c.checkpoint == name), None)
-                return self._export_obs(job_id, c) if c else self._gone(rid)
+                return self._export_obs(job_id, c, _selector(record)) if c else self._gone(rid)
             if record.kind == "Deployment":
                 return self._deployment_obs(self.client.get_deployment(rid))
+            if record.kind == "Sample":
+                return self._read_task(record)
         except NotFoundError:
             return self._gone(rid)
         raise ValueError(f"dashscope cannot serve {record.kind}")
@@ -392,15 +443,45 @@ class DashScopeAdapter:
             }
         if desired.kind == "CheckpointExport":
             job_id = desired.inputs[f"FineTune/{spec['fine_tune']}"]["job_id"]
-            return {"job_id": job_id, "checkpoint": spec["checkpoint"], "model_name": spec["model_name"]}
+            choice = self._choose(str(job_id), str(spec["checkpoint"]))
+            if choice.checkpoint is None:
+                raise PermanentError(
+                    f"{desired.address}: checkpoint {choice.selector} names nothing on job {job_id}: "
+                    f"{choice.reason}; export a checkpoint-N the job saved, or use latest",
+                    provider="dashscope",
+                    operation="export checkpoint",
+                )
+            fp = {"job_id": job_id, "checkpoint": choice.checkpoint, "model_name": spec["model_name"]}
+            if is_selector(choice.selector):
+                fp["selector"] = choice.selector
+            return fp
+        if desired.kind == "Sample":
+            path, body = self._synthesis(desired)
+            return {"path": path, "body": body}
         # never a computed deployed_model: with a suffix the server adds 8 hex characters
         return {"model_name": self._model_name(desired), "suffix": desired.spec.get("suffix")}
 
+    @staticmethod
+    def _synthesis(desired: Desired) -> tuple[str, dict[str, Any]]:
+        model = samples.deployed_model(desired.inputs, str(desired.spec["deployment"]))
+        if model is None:
+            raise ValueError(
+                f"{desired.address}: Deployment/{desired.spec['deployment']} is not deployed yet"
+            )
+        return samples.synthesis_request(desired.spec, model)
+
     # ------------------------------------------------------------------ discovery
     def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
-        return self._match(desired, claimed, since=None)
+        # a render cannot be recognised without its task id (no task list): rendered again
+        return self._match([d for d in desired if d.kind != "Sample"], claimed, since=None)
 
     def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
+        if desired.kind == "Sample":
+            raise PermanentError(
+                samples.NOT_FINDABLE.format(address=desired.address),
+                provider="dashscope",
+                operation="find render",
+            )
         return self._match([desired], claimed, since=since).get(desired.address)
 
     def _match(
@@ -463,9 +544,12 @@ class DashScopeAdapter:
                     out[d.address] = self._job_obs(job_hits[0])
                     claimed.add(job_hits[0].job_id)
         if by_kind.get("CheckpointExport"):
-            wanted = {d.address: self.fingerprint(d) for d in by_kind["CheckpointExport"]}
-            checkpoints = self._checkpoints_of({fp["job_id"] for fp in wanted.values()})
-            for address, fp in wanted.items():
+            exports: dict[str, dict[str, Any]] = {}
+            for d in by_kind["CheckpointExport"]:
+                if (export_fp := self._export_fp_or_none(d)) is not None:
+                    exports[d.address] = export_fp
+            checkpoints = self._checkpoints_of({fp["job_id"] for fp in exports.values()})
+            for address, fp in exports.items():
                 rid = f"{fp['job_id']}:{fp['checkpoint']}"
                 c = next(
                     (c for c in checkpoints.get(fp["job_id"]) or [] if c.checkpoint == fp["checkpoint"]), None
@@ -476,7 +560,7 @@ class DashScopeAdapter:
                 # After an ambiguous export (`find`), PROCESSING is ours too: the journal says we asked.
                 # PENDING is "not known yet" — never exported and queued look the same [seed].
                 if ours or (since is not None and c.status == "PROCESSING"):
-                    out[address] = self._export_obs(fp["job_id"], c)
+                    out[address] = self._export_obs(fp["job_id"], c, fp.get("selector"))
                     claimed.add(rid)
         if by_kind.get("Deployment"):
             deployments = list(self.client.iter_deployments())
@@ -565,6 +649,9 @@ class DashScopeAdapter:
             return self._export_checkpoint(desired)
         if desired.kind == "Deployment":
             return self._create_deployment(desired, claimed or set())
+        if desired.kind == "Sample":
+            endpoint, request = self._synthesis(desired)
+            return samples.task_obs(self.client.submit_video_synthesis(endpoint, request))
         raise ValueError(f"dashscope cannot serve {desired.kind}")
 
     def _create_deployment(self, desired: Desired, claimed: set[str]) -> Observation:
@@ -609,6 +696,14 @@ class DashScopeAdapter:
                 provider=conflict.provider,
                 operation=conflict.operation,
             ) from conflict
+
+    def _export_fp_or_none(self, desired: Desired) -> dict[str, Any] | None:
+        """The export's fingerprint, or None while its selector names no checkpoint yet (its job
+        is still training): then nothing on the provider can be this export."""
+        try:
+            return self.fingerprint(desired)
+        except PermanentError:
+            return None
 
     @staticmethod
     def _display_names(fp: Mapping[str, Any]) -> tuple[str, str]:
@@ -659,13 +754,13 @@ class DashScopeAdapter:
                     provider="dashscope",
                     operation="export checkpoint",
                 )
-            return self._export_obs(fp["job_id"], self._checkpoint_row(fp))
+            return self._export_obs(fp["job_id"], self._checkpoint_row(fp), fp.get("selector"))
         raise AssertionError("unreachable: the fallback name settles or returns")  # pragma: no cover
 
     def _settle_refused_export(
         self, desired: Desired, fp: Mapping[str, Any], row: Checkpoint, refusal: InvalidRequestError
     ) -> Observation:
-        obs = self._export_obs(fp["job_id"], row)
+        obs = self._export_obs(fp["job_id"], row, fp.get("selector"))
         names = self._display_names(fp)
         if row.status == "SUCCEEDED":
             if row.model_display_name in names:
@@ -692,6 +787,31 @@ class DashScopeAdapter:
             )
             return obs
         raise refusal  # FAILED / UNSUPPORTED: the row says why it will not be exported
+
+    def validation_previews(self, record: ResourceRecord) -> dict[str, list[dict[str, Any]]]:
+        """Checkpoint -> its validation previews ({video_path, prompt, first_frame_path}) for a
+        FineTune: `validation-results` lists the checkpoints whose preview succeeded, and
+        `validation-details` pages through each one's videos (signed URLs, valid 24 h) [seed]."""
+        if record.kind != "FineTune" or not record.remote_id:
+            return {}
+        out: dict[str, list[dict[str, Any]]] = {}
+        for checkpoint in self.client.validation_results(record.remote_id):
+            items: list[dict[str, Any]] = []
+            page_no = 1
+            while True:
+                page = self.client.validation_details(
+                    record.remote_id, checkpoint, page_no=page_no, page_size=10
+                )
+                items += [i.model_dump(exclude_none=True) for i in page.items]
+                if not page.items or len(items) >= page.total:
+                    break
+                page_no += 1
+            out[checkpoint] = items
+        return out
+
+    def download(self, url: str, destination: str) -> tuple[int, str]:
+        """Validation preview media expire after 24 h: the gallery keeps a copy."""
+        return self.client.download(url, destination)
 
     def update(self, desired: Desired, record: ResourceRecord) -> Observation:
         if record.kind != "Deployment":

@@ -54,7 +54,7 @@ from reconciler.providers.dashscope.types import (
     ValidationDetailsPage,
 )
 from reconciler.providers.errors import redact
-from reconciler.providers.http import Retry, RetryPolicy
+from reconciler.providers.http import Retry, RetryPolicy, stream_download
 
 log = logging.getLogger("reconciler.providers.dashscope")
 
@@ -121,6 +121,24 @@ class DashScopeClient(ProviderClient):
         ws = f", workspace={self.workspace!r}" if self.workspace else ""
         return f"DashScopeClient(base_url={self.base_url!r}, api_key=***{ws})"
 
+    def download(self, url: str, destination: str | Path) -> tuple[int, str]:
+        """Stream a signed media URL (a validation preview) to `destination`, without the API key;
+        returns (bytes, sha256 hex)."""
+        key = self.secrets[0]
+        return stream_download(
+            self._http,
+            url,
+            destination,
+            provider="dashscope",
+            secrets=(key,),
+            policy=self._retry,
+            clock=self._clock,
+            timeout=self._http.timeout,
+            on_error=lambda r: error_from_response(
+                r, operation="download", now=self._clock.now(), api_key=key
+            ),
+        )
+
     # --- plumbing --------------------------------------------------------------------------------
 
     def _send(
@@ -138,12 +156,15 @@ class DashScopeClient(ProviderClient):
         replayable: bool = True,
         native: bool = True,
         missing_file_is_404: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> T:
         url = (NATIVE_API_PATH if native else COMPATIBLE_API_PATH) + path
 
         def attempt() -> T:
             closer: Callable[[], None] = lambda: None  # noqa: E731
             kwargs: dict[str, Any] = {"params": params, "json": json}
+            if headers:
+                kwargs["headers"] = headers
             if build_upload is not None:
                 data, files, closer = build_upload()
                 kwargs.update(data=data, files=files)
@@ -437,6 +458,33 @@ class DashScopeClient(ProviderClient):
         )
 
     # --- deployments -----------------------------------------------------------------------------
+
+    # --- video synthesis with a deployed model (providers.md §1.7) ----------------------------------
+
+    def submit_video_synthesis(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /api/v1/services/aigc/…/video-synthesis`, async → `{task_id, task_status}`. A create:
+        never re-sent once it may have arrived (no idempotency key, no task list to look in)."""
+        return self._send(
+            "POST",
+            path,
+            operation="video_synthesis",
+            retry=Retry.CREATE,
+            json=body,
+            headers={"X-DashScope-Async": "enable"},
+            parse=lambda b: dict(b["output"]),
+            expected="output: {task_id, task_status}",
+        )
+
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        """`GET /api/v1/tasks/{task_id}` → `output` (task_status UNKNOWN for an id that does not exist)."""
+        return self._send(
+            "GET",
+            f"/tasks/{_segment(task_id, 'task_id')}",
+            operation="get_task",
+            retry=Retry.IDEMPOTENT,
+            parse=lambda b: dict(b["output"]),
+            expected="output: {task_id, task_status}",
+        )
 
     def create_deployment(self, body: DeploymentCreate) -> Deployment:
         return self._send(

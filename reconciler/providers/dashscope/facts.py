@@ -59,7 +59,10 @@ RUNNING_JOB_STATUSES = frozenset({"PENDING", "QUEUING", "RUNNING"})
 
 class DashScopeFacts:
     def no_delete_api(self, kind: str) -> str | None:
-        return "DashScope has no API to delete an exported model" if kind == "CheckpointExport" else None
+        return {
+            "CheckpointExport": "DashScope has no API to delete an exported model",
+            "Sample": "DashScope has no API to delete a video-synthesis task (its video URL expires after 24 h)",
+        }.get(kind)
 
     def running(self, kind: str, status: str) -> bool:
         return kind == "FineTune" and status in RUNNING_JOB_STATUSES

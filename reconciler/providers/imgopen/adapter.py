@@ -26,6 +26,9 @@ would share a task the same way.
 ImgOpen has no list endpoint, so `read_many` and `discover` make one query per training, at most
 `parallelism` at a time.
 
+Each kind has its own handler (`UrlListDatasets`, `Trainings` below); `ImgOpenAdapter` only routes
+the engine's calls to them (`reconciler.providers.handlers`).
+
 Deleting and canceling: ImgOpen documents neither. Deleting a FineTune (or a Dataset) therefore
 only *forgets* it — nothing is sent, the task and its LoRA file stay with ImgOpen. `cancel` cannot
 stop a running training: it reports the task as GONE (from reconciler's point of view) with a
@@ -46,6 +49,7 @@ from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.imgopen import ImgOpenFineTune
 from reconciler.models.state import ResourceRecord
 from reconciler.providers.errors import AuthError, ConflictError, NotFoundError, PermanentError
+from reconciler.providers.handlers import KindHandler, KindRoutedAdapter
 from reconciler.providers.imgopen import result_endpoint
 from reconciler.providers.imgopen.client import ImgOpenClient
 from reconciler.providers.imgopen.envelopes import PROVIDER
@@ -75,31 +79,11 @@ def dataset_remote_id(name: str, urls: Iterable[str]) -> str:
     return f"urls:{name}:{digest}"
 
 
-class ImgOpenAdapter:
-    type = "imgopen"
-    # For the README's provider table (generated from here and tested to be current).
-    CAPABILITIES: dict[str, str] = {
-        "Dataset": "list of 10–100 public image URLs (no upload)",
-        "FineTune": "`submitTraining/Job` with a deterministic `taskId` (address + spec hash)",
-        "Refresh": "one result query per training (no list endpoint exists)",
-        "Found again without state by": "the deterministic `taskId`",
-        "Ambiguous create": "re-submitted safely: a taken `taskId` is recognised by the result query",
-        "Cancel a running job": "no API: forgotten (keeps running on ImgOpen)",
-        "Delete": "no API: forgotten",
-        "Outputs": "`task_id`, `lora_url` — result query is **inferred** (undocumented; see below)",
-    }
+class UrlListDatasets:
+    """Dataset: the URL list itself. Nothing remote: every operation answers at once, READY."""
 
-    def __init__(
-        self, name: str, client: ImgOpenClient, *, clock: Clock = SYSTEM_CLOCK, parallelism: int = 10
-    ) -> None:
-        self.name = name
-        self.client = client
-        self.clock = clock
-        self.parallelism = max(1, parallelism)
-
-    # ------------------------------------------------------------------ observations
     @staticmethod
-    def _dataset_obs(name: str, urls: list[str]) -> Observation:
+    def observe(name: str, urls: list[str]) -> Observation:
         return Observation(
             remote_id=dataset_remote_id(name, urls),
             phase=Phase.READY,
@@ -108,8 +92,58 @@ class ImgOpenAdapter:
             outputs={"urls": list(urls), "count": len(urls)},
         )
 
+    def _of(self, desired: Desired) -> Observation:
+        return self.observe(desired.name, [str(u) for u in desired.spec.get("urls") or []])
+
+    def fingerprint(self, desired: Desired) -> dict[str, Any]:
+        return {"urls_id": dataset_remote_id(desired.name, desired.spec.get("urls") or [])}
+
+    def read(self, record: ResourceRecord) -> Observation:
+        urls = record.spec.get("urls") or record.outputs.get("urls") or []
+        return self.observe(record.name, [str(u) for u in urls])
+
+    def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
+        return {r.address: self.read(r) for r in records}
+
+    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+        return {d.address: self._of(d) for d in desired}
+
+    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+        return self._of(desired)
+
+    def update(self, desired: Desired, record: ResourceRecord) -> Observation:
+        raise ValueError(f"{record.kind} has no in-place update on imgopen: every change retrains")
+
+    def cancel(self, record: ResourceRecord) -> Observation:
+        return _forgotten_cancel(record)
+
+    def delete(self, record: ResourceRecord) -> Observation | None:
+        return None  # nothing remote: forgetting is all there is
+
+
+def _forgotten_cancel(record: ResourceRecord) -> Observation:
+    log.warning(
+        "%s: ImgOpen has no cancel API; task %s keeps running there and is forgotten",
+        record.address,
+        record.remote_id,
+    )
+    return Observation(
+        remote_id=record.remote_id or "",
+        phase=Phase.GONE,
+        status=record.status or NOT_FOUND,
+        message="ImgOpen documents no cancel endpoint: the task keeps running on ImgOpen; reconciler forgets it",
+    )
+
+
+class Trainings:
+    """FineTune: `submitTraining/Job` under a deterministic taskId, read by the result query."""
+
+    def __init__(self, client: ImgOpenClient, parallelism: int) -> None:
+        self.client = client
+        self.parallelism = parallelism
+
     @staticmethod
-    def _training_obs(result: TrainingResult) -> Observation:
+    def observe(result: TrainingResult) -> Observation:
         outputs: dict[str, Any] = {"task_id": result.task_id}
         if result.lora_url:
             outputs["lora_url"] = result.lora_url
@@ -145,7 +179,6 @@ class ImgOpenAdapter:
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(items))) as pool:
             return list(pool.map(fn, items))
 
-    # ------------------------------------------------------------------ inputs
     @staticmethod
     def _urls(desired: Desired) -> list[str]:
         dataset = desired.spec.get("dataset")
@@ -158,36 +191,18 @@ class ImgOpenAdapter:
     def _fields(desired: Desired) -> dict[str, Any]:
         return ImgOpenFineTune.model_validate(dict(desired.spec)).training_request()
 
-    @staticmethod
-    def _dataset_urls(record: ResourceRecord) -> list[str]:
-        urls = record.spec.get("urls") or record.outputs.get("urls") or []
-        return [str(u) for u in urls]
-
     def fingerprint(self, desired: Desired) -> dict[str, Any]:
-        if desired.kind == "Dataset":
-            return {"urls_id": dataset_remote_id(desired.name, desired.spec.get("urls") or [])}
-        self._require_fine_tune(desired.kind)
         return {"taskId": task_id(desired.address, desired.spec_hash)}
 
-    @staticmethod
-    def _require_fine_tune(kind: str) -> None:
-        if kind != "FineTune":
-            raise ValueError(f"imgopen cannot serve {kind} (it serves Dataset and FineTune)")
-
-    # ------------------------------------------------------------------ read
     def read(self, record: ResourceRecord) -> Observation:
-        if record.kind == "Dataset":
-            return self._dataset_obs(record.name, self._dataset_urls(record))
-        self._require_fine_tune(record.kind)
         if not record.remote_id:
             return self._gone(record.remote_id)
         result = self._query(record.remote_id)
-        return self._training_obs(result) if result else self._gone(record.remote_id)
+        return self.observe(result) if result else self._gone(record.remote_id)
 
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
         return dict(zip((r.address for r in records), self._parallel(self.read, records), strict=True))
 
-    # ------------------------------------------------------------------ discovery
     def _locate(self, desired: Desired, claimed: set[str]) -> Observation | None:
         """The newest task this address and spec made (attempts walked in order), unless FAILED or claimed."""
         newest: TrainingResult | None = None
@@ -198,36 +213,14 @@ class ImgOpenAdapter:
             newest = result
         if newest is None or newest.task_id in claimed or newest.state is ResultState.FAILED:
             return None
-        return self._training_obs(newest)
+        return self.observe(newest)
 
-    def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
-        out: dict[str, Observation] = {}
-        trainings: list[Desired] = []
-        for d in desired:
-            if d.kind == "Dataset":
-                out[d.address] = self._dataset_obs(d.name, [str(u) for u in d.spec.get("urls") or []])
-            else:
-                self._require_fine_tune(d.kind)
-                trainings.append(d)
-        for d, found in zip(
-            trainings, self._parallel(lambda d: self._locate(d, claimed), trainings), strict=True
-        ):
-            if found is not None:
-                out[d.address] = found
-        return out
+    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+        """`since` is not needed: the taskId names the task exactly."""
+        found = self._parallel(lambda d: self._locate(d, claimed), desired)
+        return {d.address: obs for d, obs in zip(desired, found, strict=True) if obs is not None}
 
-    def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
-        """The task an ambiguous create made. `since` is not needed: the taskId names it exactly."""
-        if desired.kind == "Dataset":
-            return self._dataset_obs(desired.name, [str(u) for u in desired.spec.get("urls") or []])
-        self._require_fine_tune(desired.kind)
-        return self._locate(desired, claimed)
-
-    # ------------------------------------------------------------------ mutate
-    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
-        if desired.kind == "Dataset":
-            return self._dataset_obs(desired.name, [str(u) for u in desired.spec.get("urls") or []])
-        self._require_fine_tune(desired.kind)
+    def create(self, desired: Desired, claimed: set[str]) -> Observation:
         urls, fields = self._urls(desired), self._fields(desired)
         for attempt in range(MAX_ATTEMPTS):
             tid = task_id(desired.address, desired.spec_hash, attempt)
@@ -255,7 +248,7 @@ class ImgOpenAdapter:
                     tid,
                     result_endpoint.describe(existing.status),
                 )
-                return self._training_obs(existing)
+                return self.observe(existing)
             # That id is spent on a failed training of this same spec: retrain under the next one.
         raise ConflictError(
             f"{desired.address}: all {MAX_ATTEMPTS} taskIds for this spec are spent on failed trainings; "
@@ -288,26 +281,43 @@ class ImgOpenAdapter:
         raise ValueError(f"{record.kind} has no in-place update on imgopen: every change retrains")
 
     def cancel(self, record: ResourceRecord) -> Observation:
-        log.warning(
-            "%s: ImgOpen has no cancel API; task %s keeps running there and is forgotten",
+        return _forgotten_cancel(record)
+
+    def delete(self, record: ResourceRecord) -> Observation | None:
+        # Nothing remote to delete (see the module note): forgetting is all there is.
+        log.info(
+            "%s: ImgOpen has no delete API; task %s stays on ImgOpen and is forgotten",
             record.address,
             record.remote_id,
         )
-        return Observation(
-            remote_id=record.remote_id or "",
-            phase=Phase.GONE,
-            status=record.status or NOT_FOUND,
-            message="ImgOpen documents no cancel endpoint: the task keeps running on ImgOpen; reconciler forgets it",
-        )
+        return None
 
-    def delete(self, record: ResourceRecord) -> None:
-        # Nothing remote to delete (see the module note): forgetting is all there is.
-        if record.kind == "FineTune":
-            log.info(
-                "%s: ImgOpen has no delete API; task %s stays on ImgOpen and is forgotten",
-                record.address,
-                record.remote_id,
-            )
+
+class ImgOpenAdapter(KindRoutedAdapter):
+    type = "imgopen"
+    # For the README's provider table (generated from here and tested to be current).
+    CAPABILITIES: dict[str, str] = {
+        "Dataset": "list of 10–100 public image URLs (no upload)",
+        "FineTune": "`submitTraining/Job` with a deterministic `taskId` (address + spec hash)",
+        "Refresh": "one result query per training (no list endpoint exists)",
+        "Found again without state by": "the deterministic `taskId`",
+        "Ambiguous create": "re-submitted safely: a taken `taskId` is recognised by the result query",
+        "Cancel a running job": "no API: forgotten (keeps running on ImgOpen)",
+        "Delete": "no API: forgotten",
+        "Outputs": "`task_id`, `lora_url` — result query is **inferred** (undocumented; see below)",
+    }
+
+    def __init__(
+        self, name: str, client: ImgOpenClient, *, clock: Clock = SYSTEM_CLOCK, parallelism: int = 10
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.clock = clock
+        self.parallelism = max(1, parallelism)
+        self.handlers: dict[str, KindHandler] = {
+            "Dataset": UrlListDatasets(),
+            "FineTune": Trainings(client, self.parallelism),
+        }
 
     def download(self, url: str, destination: str) -> tuple[int, str]:
         return self.client.download(url, destination)

@@ -46,6 +46,7 @@ from reconciler.providers.candidates import Candidate, Unrecognised
 from reconciler.providers.errors import NotFoundError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
 from reconciler.providers.packaging import upload_name, zipped
+from reconciler.providers.wavespeed import samples
 from reconciler.providers.wavespeed.client import WaveSpeedClient
 from reconciler.providers.wavespeed.facts import WAVESPEED_FACTS
 from reconciler.providers.wavespeed.outputs import missing_loras, parse_lora_outputs
@@ -113,7 +114,10 @@ class WaveSpeedAdapter:
         "never re-sent blindly",
         "Cancel a running job": "no cancel API: the prediction is deleted",
         "Delete": "`predictions/delete`; uploads cannot be deleted (expire after 7 days)",
-        "Outputs": "`high_noise_lora` + `low_noise_lora`, or `lora` (URLs expire after 7 days: `output --download`)",
+        "Sample": "one prediction of `wan-2.2/t2v-720p-lora-ultra-fast` or `qwen-image/edit-plus-lora` with the "
+        "FineTune's LoRA",
+        "Outputs": "`high_noise_lora` + `low_noise_lora`, or `lora`; a Sample's `media` (URLs expire after 7 days: "
+        "`output --download`)",
     }
     type = "wavespeed"
 
@@ -164,7 +168,18 @@ class WaveSpeedAdapter:
         outputs: dict[str, Any] = {"prediction_id": p.id}
         facts: dict[str, Any] = {}
         message: str | None = None
-        if status == PredictionStatus.COMPLETED:
+        if status == PredictionStatus.COMPLETED and p.model and not _trainer_of(p.model):
+            outputs.update(samples.media_outputs(p.outputs))
+            outputs["media_type"] = samples.media_type(p.model)
+            finished = self._finished_at(p, created)
+            if finished is not None:  # a render is not redone when its URL expires: it would bill again
+                outputs["outputs_expire_at"] = iso_utc(finished + OUTPUT_RETENTION_S)
+                if self.clock.now() >= finished + OUTPUT_RETENTION_S:
+                    facts["outputs_expired"] = (
+                        f"the media URL expired on {_day(finished + OUTPUT_RETENTION_S)}; copies made by "
+                        "`reconciler output --download` or `--gallery` remain"
+                    )
+        elif status == PredictionStatus.COMPLETED:
             loras = parse_lora_outputs(p.outputs)
             outputs.update(loras)
             trainer = _trainer_of(p.model)
@@ -216,21 +231,21 @@ class WaveSpeedAdapter:
     # ------------------------------------------------------------------ read
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
         out = {r.address: self._read_dataset(r) for r in records if r.kind == "Dataset"}
-        fine_tunes = [r for r in records if r.kind == "FineTune"]
+        fine_tunes = [r for r in records if r.kind in ("FineTune", "Sample")]
         if fine_tunes:
             workers = min(self.parallelism, len(fine_tunes))
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for record, obs in zip(fine_tunes, pool.map(self._read_prediction, fine_tunes), strict=True):
                     out[record.address] = obs
         for r in records:
-            if r.kind not in ("Dataset", "FineTune"):
+            if r.kind not in ("Dataset", "FineTune", "Sample"):
                 raise ValueError(f"wavespeed cannot serve {r.kind}")
         return out
 
     def read(self, record: ResourceRecord) -> Observation:
         if record.kind == "Dataset":
             return self._read_dataset(record)
-        if record.kind == "FineTune":
+        if record.kind in ("FineTune", "Sample"):
             return self._read_prediction(record)
         raise ValueError(f"wavespeed cannot serve {record.kind}")
 
@@ -288,7 +303,36 @@ class WaveSpeedAdapter:
                 "data": self._data_url(desired),
                 **{k: spec.get(k) for k in _FINGERPRINT_FIELDS},
             }
+        if desired.kind == "Sample":
+            # the history can filter on (and shows) the model; the body is kept to rule a candidate
+            # out where a prediction happens to show its input
+            return {"model": samples.model_id_of(spec), "input": self._render_body(desired)}
         raise ValueError(f"wavespeed cannot serve {desired.kind}")
+
+    @staticmethod
+    def _render_body(desired: Desired) -> dict[str, Any]:
+        loras = samples.fine_tune_loras(desired.inputs, str(desired.spec["fine_tune"]))
+        if not loras:
+            raise ValueError(
+                f"{desired.address}: FineTune/{desired.spec['fine_tune']} has no LoRA output yet (apply it first)"
+            )
+        return samples.render_body(desired.spec, loras)
+
+    def _find_render(self, desired: Desired, since: float | None, claimed: set[str]) -> list[Prediction]:
+        """Live, unclaimed predictions of this Sample's model (created since `since`) that do not
+        provably show another input."""
+        model_id = samples.model_id_of(desired.spec)
+        try:
+            wanted: dict[str, Any] | None = self._render_body(desired)
+        except ValueError:
+            wanted = None
+        out = []
+        for p in self._live(model_id, claimed, since):
+            shown = p.input
+            if isinstance(shown, dict) and wanted is not None and shown.get("prompt") != wanted.get("prompt"):
+                continue
+            out.append(p)
+        return out
 
     @staticmethod
     def _wanted_inputs(model_id: str, spec: Mapping[str, Any], data: str | None) -> dict[str, Any]:
@@ -363,6 +407,16 @@ class WaveSpeedAdapter:
             if desired.spec.get("url"):
                 return self._external_dataset_obs(str(desired.spec["url"]))
             return None  # an upload cannot be found again (opaque URL, no listing): upload again
+        if desired.kind == "Sample":
+            hits = self._find_render(desired, since, claimed)
+            if len(hits) > 1:
+                raise AmbiguousMatch(
+                    desired.address,
+                    [p.id for p in hits],
+                    f"{len(hits)} unclaimed renders of {samples.model_id_of(desired.spec)} were created since "
+                    f"{iso_utc(since)}, and WaveSpeed's history does not show a prediction's inputs",
+                )
+            return self._observe(hits[0].id) if hits else None
         if desired.kind != "FineTune":
             raise ValueError(f"wavespeed cannot serve {desired.kind}")
         model_id = trainer_model_id(desired.spec["trainer"])
@@ -394,7 +448,7 @@ class WaveSpeedAdapter:
                     out[d.address] = self._external_dataset_obs(str(d.spec["url"]))
             elif d.kind == "FineTune":
                 by_model[trainer_model_id(d.spec["trainer"])].append(d)
-            else:
+            elif d.kind != "Sample":  # a render is never provably ours without a journal row: rendered again
                 raise ValueError(f"wavespeed cannot serve {d.kind}")
         for model_id, group in by_model.items():
             wanted = {
@@ -461,6 +515,9 @@ class WaveSpeedAdapter:
                 lora_rank=spec.get("lora_rank"),
             )
             return self._prediction_obs(self.client.submit_trainer(spec["trainer"], inputs))
+        if desired.kind == "Sample":
+            body = self._render_body(desired)
+            return self._prediction_obs(self.client.submit(samples.model_id_of(spec), body))
         raise ValueError(f"wavespeed cannot serve {desired.kind}")
 
     def update(self, desired: Desired, record: ResourceRecord) -> Observation:
@@ -468,7 +525,7 @@ class WaveSpeedAdapter:
 
     def cancel(self, record: ResourceRecord) -> Observation:
         """WaveSpeed has no cancel endpoint: a running prediction is deleted instead."""
-        if record.kind == "FineTune" and record.remote_id:
+        if record.kind in ("FineTune", "Sample") and record.remote_id:
             self.client.delete_predictions([record.remote_id])
         return Observation(
             remote_id=record.remote_id or "",
@@ -480,7 +537,7 @@ class WaveSpeedAdapter:
     def delete(self, record: ResourceRecord) -> None:
         """FineTune: `predictions/delete` (unknown ids are ignored). Dataset: uploads cannot be
         deleted through the API — they expire after 7 days — so this only forgets it."""
-        if record.kind == "FineTune" and record.remote_id:
+        if record.kind in ("FineTune", "Sample") and record.remote_id:
             try:
                 self.client.delete_predictions([record.remote_id])
             except NotFoundError:

@@ -27,7 +27,7 @@ PRICES: dict[str, Price] = {
 TRAINER_NAMESPACE = "wavespeed-ai"
 
 QUOTA = Quota(
-    kinds=("FineTune",),
+    kinds=("FineTune", "Sample"),  # a render is a task too: the tier caps all tasks [doc]
     concurrent_jobs=3,
     max_jobs=None,
     concurrent_source=(
@@ -49,10 +49,17 @@ class WaveSpeedEconomics:
         if work.kind == "FineTune" and trainer:
             return [str(trainer), f"{TRAINER_NAMESPACE}/{trainer}", work.kind]
         model = work.spec.get("model")
+        if work.kind == "Sample" and model:  # a render: the seed's model id, then the short name
+            return [f"{TRAINER_NAMESPACE}/{model}", str(model), work.kind]
         return [str(model), work.kind] if model else [work.kind]
 
     def quantities(self, work: Work) -> dict[str, float]:
         out: dict[str, float] = {"run": 1.0}
+        if work.kind == "Sample":
+            # one render makes one output: an image (edit) or a video (t2v) [seed 001, 004]
+            media = "video" if str(work.spec.get("model", "")).startswith("wan-") else "image"
+            out[media] = 1.0
+            return out
         if work.kind != "FineTune":
             return out
         trainer = str(work.spec.get("trainer") or "")

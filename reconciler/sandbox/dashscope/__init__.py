@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.sandbox.dashscope import deployments, files, fine_tunes
+from reconciler.sandbox.dashscope import deployments, files, fine_tunes, video_synthesis
 from reconciler.sandbox.dashscope.common import COMPATIBLE, NATIVE
 from reconciler.sandbox.routing import ApiError, Context, Request, Response, Route
 
@@ -17,15 +17,17 @@ _OPENAI_ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error
 
 class DashScopeEmulator:
     name = "dashscope"
-    path_prefixes: tuple[str, ...] = (NATIVE, COMPATIBLE)
+    path_prefixes: tuple[str, ...] = (NATIVE, COMPATIBLE, fine_tunes.PREVIEWS, video_synthesis.VIDEOS)
 
     def schema(self) -> str:
-        return ";\n".join((files.SCHEMA, fine_tunes.SCHEMA, deployments.SCHEMA))
+        return ";\n".join((files.SCHEMA, fine_tunes.SCHEMA, deployments.SCHEMA, video_synthesis.SCHEMA))
 
     def routes(self) -> list[Route]:
-        return [*files.routes(), *fine_tunes.routes(), *deployments.routes()]
+        return [*files.routes(), *fine_tunes.routes(), *deployments.routes(), *video_synthesis.routes()]
 
     def authenticate(self, request: Request) -> ApiError | None:
+        if request.path.startswith((fine_tunes.PREVIEWS + "/", video_synthesis.VIDEOS + "/")):
+            return None  # a signed storage URL, fetched without the API key
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
         if not header:
@@ -52,5 +54,7 @@ class DashScopeEmulator:
         if kind == "files":
             rows = ctx.store.query("SELECT * FROM dashscope_files ORDER BY created, seq")
             return [{**files.compatible_view(ctx, r), "_deleted": r["deleted"] is not None} for r in rows]
+        if kind == "tasks":
+            return video_synthesis.list_objects(ctx)
         found = fine_tunes.list_objects(ctx, kind)
         return found if found is not None else deployments.list_objects(ctx, kind)

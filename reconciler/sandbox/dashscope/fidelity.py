@@ -20,6 +20,22 @@ from __future__ import annotations
 SAME = "same"
 
 BEHAVIOURS: list[tuple[str, str, str, str]] = [
+    (
+        "Video synthesis with a deployed model (`POST …/video-synthesis`, `GET /api/v1/tasks/{id}`)",
+        "async only (`X-DashScope-Async: enable`; without it 403 AccessDenied — wording a guess); the model must be "
+        "a RUNNING deployment and the path match its base model (i2v / kf2v); `task_status` PENDING → RUNNING → "
+        "SUCCEEDED with `video_url` (24 h), UNKNOWN for an id that does not exist; no task list",
+        "the same",
+        "[doc]",
+    ),
+    (
+        "Validation previews (`validation-results`, `validation-details`, the preview files)",
+        "only checkpoints whose preview succeeded are listed (all of them, unless the `fail_previews` fault fails "
+        "the newest N); `video_path` / `first_frame_path` are signed URLs with `Expires` (24 h) on the sandbox's "
+        "own host, serving a tiny real MP4 / PNG, 404 once expired",
+        "the same",
+        "[seed]",
+    ),
     # --- files ---------------------------------------------------------------------------------
     (
         "file status after an upload",

@@ -19,6 +19,7 @@ import json
 import math
 import re
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -684,9 +685,18 @@ def logs(ctx: Context) -> Response:
     return ok(ctx, {"total": len(lines), "logs": lines[offset : offset + line]})
 
 
+def _previewed(ctx: Context, job: Job) -> list[str]:
+    """Saved checkpoints whose validation preview succeeded: "only checkpoints whose preview
+    generation succeeded" are listed [seed]. Previews fail only where a fault says so
+    (`fail_previews`: the newest N), a test's way to make latest-validated differ from latest."""
+    saved = [name for name, _, _ in job.checkpoints(ctx.now)]
+    failed = ctx.faults.fail_previews
+    return saved[: len(saved) - failed] if failed else saved
+
+
 def validation_results(ctx: Context) -> Response:
     job, _ = live_job(ctx)
-    names = sorted(name for name, _, _ in job.checkpoints(ctx.now))  # the seed lists them in string order
+    names = sorted(_previewed(ctx, job))  # the seed lists them in string order
     return ok(ctx, [{"checkpoint": n} for n in names])
 
 
@@ -698,11 +708,15 @@ def validation_details(ctx: Context) -> Response:
     saved = {name: step for name, step, _ in job.checkpoints(ctx.now)}
     if job.status(ctx.now) == training.SUCCEEDED and checkpoint not in saved:
         raise ApiError(404, "NotFound", f"Checkpoint {checkpoint} not found.")
-    records = json.loads(job.row["val_records"]) if checkpoint in saved else []
+    # a checkpoint whose preview failed has no preview videos (an empty list is a guess: the
+    # documents do not say what validation-details answers for it)
+    records = json.loads(job.row["val_records"]) if checkpoint in _previewed(ctx, job) else []
     expires = int(ctx.now + 24 * 3600)
     items = []
+    host = ctx.request.headers.get("host") or "127.0.0.1"
     for i, rec in enumerate(records):
-        base = f"https://sandbox-finetune-swap.oss.invalid/{job.row['job_id']}/{checkpoint}"
+        # a signed storage URL valid 24 h [seed]; here on the sandbox's own host, so it can be fetched
+        base = f"http://{host}{PREVIEWS}/{job.row['job_id']}/{checkpoint}"
         sig = hashlib.sha256(f"{job.row['job_id']}:{checkpoint}:{i}:{expires}".encode()).hexdigest()[:28]
         query = f"?Expires={expires}&OSSAccessKeyId=sandbox&Signature={sig}"
         frame = rec["first_frame_path"].rsplit("/", 1)[-1]
@@ -722,6 +736,32 @@ def validation_details(ctx: Context) -> Response:
             "list": page(items, page_no, page_size),
         },
     )
+
+
+PREVIEWS = "/sandbox-files/dashscope/previews"  # stands for the signed storage host: no API key
+
+
+def preview_file(ctx: Context) -> Response:
+    """A validation preview's video or first frame: a tiny real MP4 / PNG (the bytes are a guess).
+
+    Served while the URL's `Expires` has not passed and the checkpoint's preview succeeded; else
+    404, as a storage host answers an expired or unknown signed URL (its wording is a guess)."""
+    from reconciler.sandbox.wavespeed.inference import media_bytes
+
+    job = load_jobs(ctx).get(ctx.params["job_id"])
+    name = ctx.params["filename"]
+    expires = ctx.request.arg("Expires")
+    fresh = expires is not None and expires.isdigit() and ctx.now < int(expires)
+    if job is None or not fresh or ctx.params["checkpoint"] not in _previewed(ctx, job):
+        raise ApiError(
+            404, "NoSuchKey", "The specified key does not exist (preview URLs are valid for 24 h)."
+        )
+    data, content_type = media_bytes("x.mp4" if name.endswith(".mp4") else "x.png")
+
+    def once() -> Iterator[bytes]:
+        yield data
+
+    return Response(200, once(), [("Content-Type", content_type)], length=len(data))
 
 
 def export(ctx: Context) -> Response:
@@ -862,6 +902,7 @@ def routes() -> list[Route]:
         Route("GET", f"{base}/{{job_id}}/logs", logs),
         Route("GET", f"{base}/{{job_id}}/validation-results", validation_results),
         Route("GET", f"{base}/{{job_id}}/validation-details/{{checkpoint}}", validation_details),
+        Route("GET", f"{PREVIEWS}/{{job_id}}/{{checkpoint}}/{{filename}}", preview_file),
         Route("GET", f"{base}/{{job_id}}/export/{{checkpoint}}", export),
         Route("GET", f"{base}/{{job_id}}/checkpoints", checkpoints),
     ]

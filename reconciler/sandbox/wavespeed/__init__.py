@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.sandbox.routing import ApiError, Context, Request, Response, Route
-from reconciler.sandbox.wavespeed import media, predictions, pricing
+from reconciler.sandbox.wavespeed import inference, media, predictions, pricing
 from reconciler.sandbox.wavespeed.common import API, FILES
 
 OBJECT_KINDS = ("wavespeed_predictions", "wavespeed_uploads")
@@ -30,7 +30,7 @@ class WaveSpeedEmulator:
         return ";\n".join((media.SCHEMA, predictions.SCHEMA))
 
     def routes(self) -> list[Route]:
-        return [*media.routes(), *predictions.routes(), *pricing.routes()]
+        return [*media.routes(), *inference.routes(), *predictions.routes(), *pricing.routes()]
 
     def authenticate(self, request: Request) -> ApiError | None:
         if request.path.startswith(FILES + "/"):

@@ -16,6 +16,23 @@ from __future__ import annotations
 PROVIDER = "WaveSpeed"
 
 BEHAVIOURS: list[tuple[str, str, str, str]] = [
+    # --- LoRA inference (Samples) ----------------------------------------------------------------
+    (
+        "LoRA renders (`POST …/wan-2.2/t2v-720p-lora-ultra-fast`, `…/qwen-image/edit-plus-lora`): inputs",
+        "validated as the seeds' parameter tables say (required fields, enums, ranges, ≤ 3 LoRAs per list, "
+        "scale 0–4, ≤ 3 images; seeds 001, 004); a violation is HTTP 400 (wording our own) and creates nothing; the answer is a prediction "
+        "like a trainer's (no `input`), queued with the trainers under the same tier cap",
+        "the same",
+        "[seed]",
+    ),
+    (
+        "LoRA renders: duration, media and failures",
+        "40 s (t2v) / 8 s (edit) emulated; one output URL serving a tiny real MP4 / JPEG / PNG / WebP; a LoRA "
+        "`path` on this sandbox that no longer exists fails the render; `enable_base64_output: true` is "
+        "refused (not emulated)",
+        "the same",
+        "guess",
+    ),
     # --- predictions ------------------------------------------------------------------------------
     (
         "Submit and result answers (`POST /api/v3/wavespeed-ai/<trainer>`, `GET …/predictions/{id}/result`)",

@@ -431,12 +431,18 @@ def output_file(ctx: Context) -> Response:
         raise ApiError(
             404, "NoSuchKey", "The specified key does not exist (output URLs are valid for 7 days)"
         )
-    data = lora_bytes(ctx, p, name)
+    from reconciler.sandbox.wavespeed import inference
+
+    content_type = "application/octet-stream"
+    if inference.is_render(p.row["model"]):
+        data, content_type = inference.media_bytes(name)
+    else:
+        data = lora_bytes(ctx, p, name)
 
     def once() -> Iterator[bytes]:
         yield data
 
-    return Response(200, once(), [("Content-Type", "application/octet-stream")], length=len(data))
+    return Response(200, once(), [("Content-Type", content_type)], length=len(data))
 
 
 def list_objects(ctx: Context) -> list[dict[str, Any]]:

@@ -24,7 +24,9 @@ WEEK = 7 * 24 * 3600.0
 
 @pytest.fixture
 def root(clean_sandbox_env: None, example_copy: Callable[..., Path]) -> Path:
-    return example_copy(EXAMPLE)
+    root = example_copy(EXAMPLE)
+    (root / "samples.yaml").unlink()  # the trainings alone: Samples are covered by test_wavespeed_samples.py
+    return root
 
 
 def workspace(root: Path, clock: FakeClock, sandbox: Sandbox) -> Workspace:
