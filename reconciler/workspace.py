@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,7 @@ from reconciler.engine.identity import spec_hashes
 from reconciler.engine.moves import plan_moves
 from reconciler.engine.outcomes import ApplyResult, ResourceOutcome
 from reconciler.engine.planning import PlanInputs, make_plan
-from reconciler.engine.progress import ProgressSink
+from reconciler.engine.progress import ProgressSink, SilentProgress
 from reconciler.engine.recovering import (
     LOOK_AGAIN_S,
     SETTLE_WINDOW_S,
@@ -42,12 +43,14 @@ from reconciler.engine.targeting import unknown_addresses
 from reconciler.loading import ManifestError, load
 from reconciler.loading.discovering import NearMiss
 from reconciler.loading.parse_cache import ParseCache
+from reconciler.loading.project_file import Selection
 from reconciler.models.diagnostics import Diagnostics, Severity
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
 from reconciler.models.plans import ActionType, Plan
 from reconciler.models.resources import ManifestSet
 from reconciler.models.state import Event, ResourceRecord, iso_utc, parse_iso_utc
+from reconciler.notifications import ApplyListener
 from reconciler.providers.economics import FailureExplainer, PriceQuoter
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.interface import DOWNLOADABLE_OUTPUT_KEYS, DownloadsOutputs, Phase, ProviderAdapter
@@ -56,8 +59,9 @@ if TYPE_CHECKING:
     from reconciler.gallery import GalleryReport
 from reconciler.prune_guard import guard_prunes, near_miss_warnings
 from reconciler.state.interface import StateError, StateStore
-from reconciler.state.locations import StateLocation, is_postgres_url, state_location
+from reconciler.state.locations import StateLocation, derive_workspace_name, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
+from reconciler.state.ownership import Owner, check_owner, claim
 from reconciler.state.sqlite import default_state_path
 from reconciler.version import __version__
 from reconciler.wiring import (
@@ -151,8 +155,23 @@ class Workspace:
         parallelism: int = 10,
         settle_window_s: float | None = None,
         allow_empty: bool = False,
+        patches: Iterable[str | Path] = (),
+        owner: Owner | None = None,
+        separate: Callable[[Owner], str] | None = None,
+        listeners: Iterable[ApplyListener] = (),
     ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.patches = [Path(p) for p in patches]  # an environment's merge patches (loading/patching.py)
+        # who the state belongs to: a second manifest set on the same state is refused (state/ownership.py)
+        self._owner = owner
+        self._separate = separate or self._separate_paths
+        self.listeners = list(listeners)  # told about each resource and the end of apply (notifications)
+        # the command-line flags that select these manifests again, for hints that must work as printed
+        self.selection_flags: list[str] = [a for p in self.paths for a in ("-f", str(p))]
+        self.environment: str | None = None  # the project environment (for_project), named in plans
+        # the project file's budget (for_project): apply refuses a plan above it unless given max_cost
+        self.budget: tuple[float, str] | None = None
+        self.budget_source = "--max-cost"
         self.settle_window_s = settle_window_s if settle_window_s is not None else settle_window_from_env()
         self.allow_empty = allow_empty  # plan removing everything because nothing is declared (prune_guard)
         if not self.paths:
@@ -182,13 +201,97 @@ class Workspace:
         self._hashes: dict[str, str] | None = None
         self._order: list[str] | None = None
 
+    @classmethod
+    def for_project(
+        cls,
+        selection: Selection,
+        *,
+        state_path: str | None = None,
+        workspace: str | None = None,
+        warn: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ) -> Workspace:
+        """One environment of a project file (`loading/project_file.py`): its manifests, patches,
+        state and webhook. `state_path` / `workspace` (the flags) override the project file."""
+        project, env = selection.project, selection.environment
+        state = state_path if state_path else selection.state
+        name = workspace or selection.workspace
+        if name is None and is_postgres_url(state):
+            base = derive_workspace_name(project.root)
+            name = f"{base}/{env}" if env is not None else base
+        owner = Owner.of_project(project.root, env)
+
+        def separate(recorded: Owner) -> str:
+            key = f"environments.{env}.state" if env is not None else "state"
+            if state_path:
+                return (
+                    f"Each environment has its own state by default (.reconciler/<env>/state.db): drop --state "
+                    f"(and RECONCILER_STATE), or name one of this environment's own; or set {key} in {project.shown}"
+                )
+            claim_cmd = shlex.join(["reconciler", "state", "claim", *selection.flags])
+            return (
+                f"Give it a state of its own: set {key} in {project.shown}; if it replaced the old manifests "
+                f"on purpose, '{claim_cmd}' hands the state over"
+            )
+
+        listeners: list[ApplyListener] = []
+        hook = selection.webhook
+        if hook is not None:
+            url = hook.url if hook.url is not None else os.environ.get(hook.url_env or "", "")
+            source = f"${hook.url_env}" if hook.url_env else project.shown
+            if url:
+                from reconciler.notifications.webhooks import WebhookNotifier
+
+                listeners.append(
+                    WebhookNotifier(
+                        url,
+                        source=source,
+                        project=derive_workspace_name(project.root),
+                        environment=env,
+                        timeout=hook.timeout,
+                        warn=warn,
+                    )
+                )
+            elif warn is not None:
+                from reconciler.notifications.webhooks import UnsetWebhook
+
+                listeners.append(
+                    UnsetWebhook(source, warn)
+                )  # says so when an apply starts, not on every plan
+        ws = cls(
+            selection.manifest_paths,
+            state_path=state,
+            workspace=name,
+            patches=selection.patches,
+            owner=owner,
+            separate=separate,
+            listeners=listeners,
+            **kwargs,
+        )
+        ws.selection_flags = selection.flags
+        ws.environment = env
+        if selection.budget is not None:
+            ws.budget, ws.budget_source = selection.budget, selection.budget_source
+        return ws
+
+    def budget_for(self, max_cost: tuple[float, str] | None) -> tuple[tuple[float, str] | None, str]:
+        """The limit a plan is held to, and what to call it: --max-cost wins over the project's budget."""
+        if max_cost is not None:
+            return max_cost, "--max-cost"
+        return self.budget, self.budget_source
+
     # ------------------------------------------------------------------ plumbing
     @property
     def manifests(self) -> ManifestSet:
         if self._manifests is None:
             # raises ManifestError with every diagnostic (and then writes nothing)
             parse_cache = ParseCache.in_directory(self.state_path.parent)
-            result = load(self.paths, content_cache=self.content_cache, parse_cache=parse_cache)
+            result = load(
+                self.paths,
+                content_cache=self.content_cache,
+                parse_cache=parse_cache,
+                patches=self.patches,
+            )
             if not result.ok:
                 result.diagnostics.extend(
                     near_miss_warnings(result.near_misses)
@@ -230,7 +333,54 @@ class Workspace:
         self.adapters()
 
     def open_state(self, *, readonly: bool) -> StateStore:
-        return open_store(self.state_location, readonly=readonly, clock=self.clock)
+        store = open_store(self.state_location, readonly=readonly, clock=self.clock)
+        try:
+            check_owner(store, self.owner, location=self.state_display, separate=self._separate)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @property
+    def owner(self) -> Owner:
+        """Who the state belongs to: the project environment, or these `-f` paths (state/ownership.py)."""
+        if self._owner is None:
+            self._owner = Owner.of_paths(self.paths, self.state_location.path)
+        return self._owner
+
+    def _separate_paths(self, recorded: Owner) -> str:
+        """How an `-f` set gets a state of its own: name one, or put the differing path first."""
+        if recorded.project is not None:
+            return "Run it as that environment (--env), or give these manifests their own state with --state PATH"
+        theirs = set(recorded.paths)
+        location = self.state_location.path
+        differing = next(
+            (p for p in self.paths if Owner.of_paths([p], location).paths[0] not in theirs), self.paths[0]
+        )
+        root = differing if differing.is_dir() else differing.parent
+        if self.state_location.is_postgresql:
+            own = f"--workspace {Owner.of_paths([root]).paths[0]}"
+        else:
+            own = f"--state {default_state_path(root)}"
+        return (
+            f"Give this manifest set its own state with {own}, or describe both as environments in a "
+            "reconciler.yaml (each environment has its own state); if these manifests replaced the old "
+            f"ones on purpose, '{shlex.join(['reconciler', 'state', 'claim', *self.selection_flags])}' hands "
+            "the state over"
+        )
+
+    def claim_state(self, *, lock_timeout: float = 0.0) -> Owner | None:
+        """Record this manifest set as the state's owner, whoever owned it before; returns the previous one."""
+        from reconciler.state.ownership import recorded_owner
+
+        store = open_store(self.state_location, readonly=False, clock=self.clock)
+        try:
+            with store.lock("state claim", timeout=lock_timeout):
+                previous = recorded_owner(store)
+                claim(store, self.owner)
+                return previous
+        finally:
+            store.close()
 
     @property
     def state_display(self) -> str:
@@ -346,6 +496,7 @@ class Workspace:
             moved=moves.moved if moves is not None else {},
         )
         plan = make_plan(inputs)
+        plan.environment = self.environment
         if refresh_first:
             self._quote_prices(plan, manifests)
         for d in moves.diagnostics if moves is not None else []:
@@ -427,13 +578,18 @@ class Workspace:
         destroy: bool = False,
         targets: Iterable[str] = (),
         replace: Iterable[str] = (),
+        refresh_only: bool = False,
     ) -> Plan:
         """Read-only: the state database is left byte-for-byte unchanged.
 
         `targets`: limit the plan to these addresses and their upstreams (`--target`);
-        `replace`: rebuild these although unchanged (`--replace`)."""
+        `replace`: rebuild these although unchanged (`--replace`); `refresh_only`: drift alone — the
+        state against what the providers say now, ignoring the manifests (`engine/drift_only.py`), as
+        Terraform's `plan -refresh-only`."""
         store = self.open_state(readonly=True)
         try:
+            if refresh_only:
+                return self._refresh_only_plan(store, self._recover(store, wait=False, write=False))
             plan, _ = self._plan_from(
                 store,
                 refresh_first=refresh,
@@ -459,13 +615,15 @@ class Workspace:
         targets: Iterable[str] = (),
         replace: Iterable[str] = (),
         on_event: EventCallback | None = None,
+        refresh_only: bool = False,
         max_cost: tuple[float, str] | None = None,
     ) -> tuple[Plan, ApplyResult | None]:
         """Plan (unless given a saved plan), confirm, and execute. Returns (plan, result or None if declined).
 
         `on_event` is called with each `ApplyEvent` as the apply runs (started, progress, retried,
         finished), from worker threads; `progress` is the lower-level `ProgressSink` (the CLI's view).
-        `targets`/`replace` as for `plan`; both are ignored for a saved plan (it was made with them)."""
+        `targets`/`replace` as for `plan`; both are ignored for a saved plan (it was made with them).
+        `refresh_only` (or a saved refresh-only plan): accept drift into the state, change nothing remote."""
         self._preflight()
         targets, replace = list(targets), list(replace)
         if (targets or replace) and plan is None:  # a bad address changes nothing: checked before any write
@@ -481,7 +639,9 @@ class Workspace:
                 refreshed: RefreshResult | None = None
                 # what an interrupted run left open is settled (and written) before anything is planned
                 recovered = self._recover(store, wait=True, write=True, stop=stop)
-                if plan is None:
+                if plan is None and refresh_only:
+                    plan = self._refresh_only_plan(store, recovered)
+                elif plan is None:
                     plan, refreshed = self._plan_from(
                         store,
                         refresh_first=refresh,
@@ -493,13 +653,17 @@ class Workspace:
                 else:
                     self._check_saved(plan, store)
                 if plan.errors:
+                    self._tell_refused(plan)
                     return plan, None
-                if max_cost is not None:
-                    problem = budget_problem(plan.cost_total, *max_cost)
+                limit, flag = self.budget_for(max_cost)
+                if limit is not None:
+                    problem = budget_problem(plan.cost_total, *limit, flag=flag)
                     if problem:
                         raise OverBudget(problem, plan)
                 if confirm is not None and plan.has_changes and not confirm(plan):
                     return plan, None
+                if plan.mode == "refresh-only":
+                    return plan, self._accept_drift(store, plan)
                 if refreshed is not None:
                     self._persist_refresh(store, refreshed)
                 if on_event is not None:
@@ -507,6 +671,9 @@ class Workspace:
                     progress = sink if progress is None else _Both(progress, sink)
                 from reconciler.engine.applying import ApplyOptions, Executor  # only apply executes
 
+                listened: ProgressSink | None = progress
+                for listener in self.listeners:
+                    listened = listener.progress(listened or SilentProgress())
                 executor = Executor(
                     store,
                     self.adapters(),
@@ -518,15 +685,73 @@ class Workspace:
                         settle_window_s=self.settle_window_s,
                         verify_content=self._verify_content,
                     ),
-                    progress=progress,
+                    progress=listened,
                     stop=stop,
                 )
-                with retry_events(on_event) if on_event is not None else contextlib.nullcontext():
-                    result = executor.apply(plan)
+                try:
+                    with retry_events(on_event) if on_event is not None else contextlib.nullcontext():
+                        result = executor.apply(plan)
+                except BaseException as e:
+                    for listener in self.listeners:
+                        listener.apply_finished(plan, None, e)
+                    raise
+                for listener in self.listeners:
+                    listener.apply_finished(plan, result, None)
                 self.content_cache.save()  # what the pre-upload re-checks hashed
                 return plan, result
         finally:
             store.close()
+
+    def _tell_refused(self, plan: Plan) -> None:
+        """An apply that stops on plan errors (a refresh that failed, say) is a failed apply to listeners."""
+        if not self.listeners:
+            return
+        from reconciler.render.describing import diagnostic_text
+
+        first = diagnostic_text(plan.errors[0])
+        more = f" (and {len(plan.errors) - 1} more)" if len(plan.errors) > 1 else ""
+        error = WorkspaceError(f"the plan has errors, nothing was applied: {first}{more}")
+        for listener in self.listeners:
+            listener.apply_finished(plan, None, error)
+
+    def _refresh_only_plan(
+        self, store: StateStore, recovered: tuple[dict[str, ResourceRecord], list[Resolution]]
+    ) -> Plan:
+        from reconciler.engine.drift_only import make_refresh_only_plan
+
+        records, resolutions = recovered
+        blocked = {r.address: blocked_message(r) for r in resolutions if r.blocks}
+        result = self._refresh(store, records, frozenset(blocked), discover=False)
+        plan = make_refresh_only_plan(
+            records,
+            result.observations,
+            store.meta(),
+            diagnostics=list(result.diagnostics),
+            blocked=blocked,
+            reconciler_version=__version__,
+            created_at=iso_utc(self.clock.now()),
+            manifest_paths=[str(p.resolve()) for p in self.paths],
+            state_path=self.state_display,
+        )
+        plan.environment = self.environment
+        return plan
+
+    def _accept_drift(self, store: StateStore, plan: Plan) -> ApplyResult:
+        """Apply a refresh-only plan: the state records what the providers have; no provider call."""
+        from reconciler.engine.drift_only import accept
+        from reconciler.engine.outcomes import Outcome, ResourceOutcome
+
+        writes, forgets = accept(store.all(), plan, self.clock.now())
+        if writes:
+            store.put_many(writes, event="drift-accepted")
+        for address in forgets:
+            store.remove(address, event="drift-accepted", detail={"deleted_outside": True})
+        result = ApplyResult()
+        for action in plan.actions:
+            result.outcomes[action.address] = ResourceOutcome(
+                action.address, action.action.value, Outcome.SUCCEEDED, action.reason
+            )
+        return result
 
     def estimates(self, plan: Plan) -> dict[str, float]:
         """Expected seconds of each training in `plan`, from its cost estimate (display only).

@@ -22,6 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 QUICKSTART = REPO / "manifests" / "quickstart" / "data" / "money-rain"
+PROJECT = REPO / "manifests" / "project" / "shared" / "data" / "money-rain"
 WAVESPEED = REPO / "manifests" / "examples" / "wavespeed" / "data" / "product-shots"
 
 QUICKSTART_SAMPLES = 12
@@ -99,7 +100,7 @@ def wavespeed_files() -> dict[str, bytes]:
     return files
 
 
-TARGETS = {QUICKSTART: quickstart_files, WAVESPEED: wavespeed_files}
+TARGETS = {QUICKSTART: quickstart_files, PROJECT: quickstart_files, WAVESPEED: wavespeed_files}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import sys
 
 from reconciler.cli import (  # noqa: F401,E402  (importing registers the commands)
     engine_cmds,
+    ownership_cmds,
     sandbox_cmd,
     schema_cmd,
     show_cmd,

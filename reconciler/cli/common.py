@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from reconciler.cli.project_options import chosen_selection, project_options, warn
+
 if TYPE_CHECKING:
     from reconciler.workspace import Workspace
 
@@ -34,6 +36,7 @@ class _Errors:
         "StateError": "reconciler.state.interface",
         "ConfigError": "reconciler.wiring",
         "WorkspaceError": "reconciler.workspace",
+        "ProjectError": "reconciler.loading.project_file",
     }
 
     def __getattr__(self, name: str) -> Any:
@@ -51,6 +54,7 @@ class _Errors:
             self.ConfigurationError,
             self.ProviderError,
             self.PlanFormatError,
+            self.ProjectError,
         )
 
 
@@ -92,6 +96,7 @@ def _remember_workspace(ctx: click.Context, param: click.Parameter, value: str |
 
 
 def manifest_options(f: F) -> F:
+    f = project_options(f)  # --env, --project: the manifests from reconciler.yaml (project_options.py)
     f = click.option(
         "--workspace",
         metavar="NAME",
@@ -116,9 +121,9 @@ def manifest_options(f: F) -> F:
         "--filename",
         "paths",
         multiple=True,
-        required=True,
         metavar="PATH",
-        help="A manifest file or a directory (searched recursively). Repeatable.",
+        help="A manifest file or a directory (searched recursively). Repeatable. "
+        "Default: the manifests reconciler.yaml lists.",
     )(f)
     return f
 
@@ -161,6 +166,19 @@ def workspace(
 
     ctx = click.get_current_context(silent=True)
     name, from_env = ctx.meta.get(_WORKSPACE_META, (None, False)) if ctx is not None else (None, False)
+    selection = chosen_selection(paths)
+    if selection is not None:  # no -f: the project file says which manifests, state and environment
+        state = state_path or selection.state
+        if from_env and not is_postgres_url(state):
+            name = None
+        return Workspace.for_project(
+            selection,
+            state_path=state_path,
+            workspace=name,
+            warn=warn,
+            parallelism=parallelism,
+            allow_empty=allow_empty,
+        )
     if from_env and not is_postgres_url(state_path):
         name = None  # RECONCILER_WORKSPACE only names PostgreSQL workspaces; a state file has none
     return Workspace(

@@ -108,6 +108,12 @@ def _emit_plan(plan: Plan, as_markdown: bool) -> None:
 )
 @click.option("--destroy", is_flag=True, help="Plan the deletion of everything the state manages.")
 @click.option(
+    "--refresh-only",
+    is_flag=True,
+    help="Drift alone: compare the state with the providers, ignoring the manifests (apply: record it in "
+    "the state; nothing on the providers changes).",
+)
+@click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False),
@@ -135,6 +141,7 @@ def plan_cmd(
     refresh: bool,
     detailed_exitcode: bool,
     destroy: bool,
+    refresh_only: bool,
     out_path: str | None,
     as_json: bool,
     as_markdown: bool,
@@ -155,17 +162,24 @@ def plan_cmd(
       reconciler plan -f manifests/ --out plan.json          # then: reconciler apply plan.json
       reconciler plan -f manifests/ --markdown > comment.md
       reconciler plan -f manifests/ --refresh=false          # offline, from the cache
+      reconciler plan --env prod --refresh-only --detailed-exitcode   # drift alone
       reconciler plan -f manifests/ --replace FineTune/x     # force a retrain
       reconciler plan -f manifests/ --target Deployment/x    # only it and what it depends on
       reconciler plan -f manifests/ --max-cost 50            # exit 3 when it would cost more than $50
     """
+    if refresh_only and (destroy or not refresh):
+        raise click.UsageError(
+            "--refresh-only reads the providers: it cannot be combined with --destroy or --refresh=false"
+        )
     if out_path:
         _check_out_path(out_path)
     stream = _stream() if as_json else None
     with logging_to(log_level, log_file), json_errors(stream):
         ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
         add_secrets(ws)
-        plan = ws.plan(refresh=refresh, destroy=destroy, targets=targets, replace=replaces)
+        plan = ws.plan(
+            refresh=refresh, destroy=destroy, targets=targets, replace=replaces, refresh_only=refresh_only
+        )
         complete_plan_hints(plan)
     if stream is not None:
         stream.plan(plan)
@@ -183,20 +197,21 @@ def plan_cmd(
             )
     if plan.errors:
         sys.exit(EXIT_ERROR)
-    _check_budget(plan, max_cost)
+    _check_budget(plan, *ws.budget_for(max_cost))
     if detailed_exitcode and plan.has_changes:
         sys.exit(EXIT_CHANGES)
     sys.exit(EXIT_OK)
 
 
-def _check_budget(plan: Plan, max_cost: tuple[float, str] | None) -> None:
-    """Exit 3 when the plan's known cost is above --max-cost; say what was not counted."""
+def _check_budget(plan: Plan, max_cost: tuple[float, str] | None, flag: str = "--max-cost") -> None:
+    """Exit 3 when the plan's known cost is above --max-cost (or the project file's budget); say what
+    was not counted."""
     if max_cost is None:
         return
     from reconciler.engine.costing import budget_note, budget_problem
 
-    problem = budget_problem(plan.cost_total, *max_cost)
-    note = budget_note(plan.cost_total)
+    problem = budget_problem(plan.cost_total, *max_cost, flag=flag)
+    note = budget_note(plan.cost_total, flag=flag)
     if note:
         click.echo(f"Note: {note}.", err=True)
     if problem:
@@ -216,6 +231,7 @@ def _run_apply(
     lock_timeout: float,
     refresh: bool,
     allow_empty: bool = False,
+    refresh_only: bool = False,
     targets: tuple[str, ...] = (),
     replaces: tuple[str, ...] = (),
     as_json: bool = False,
@@ -245,6 +261,7 @@ def _run_apply(
             replaces=replaces,
             stream=stream,
             max_cost=max_cost,
+            refresh_only=refresh_only,
         )
 
 
@@ -272,6 +289,7 @@ def _apply_with(
     replaces: tuple[str, ...],
     stream: JsonStream | None,
     max_cost: tuple[float, str] | None,
+    refresh_only: bool = False,
 ) -> None:
     from reconciler.workspace import OverBudget
 
@@ -283,6 +301,8 @@ def _apply_with(
         saved = read_saved_plan(plan_file)
         if saved.operation == "destroy":
             destroy = True
+        if refresh_only and saved.mode != "refresh-only":
+            raise click.UsageError(f"{plan_file} is not a refresh-only plan; drop --refresh-only to apply it")
         if targets or replaces:
             raise click.UsageError(
                 "--target and --replace shape a new plan; a saved plan was made with its own "
@@ -341,6 +361,7 @@ def _apply_with(
                 stop=interrupts.stop,
                 lock_timeout=lock_timeout,
                 refresh=refresh,
+                refresh_only=refresh_only,
                 targets=targets,
                 replace=replaces,
                 on_event=stream,
@@ -359,7 +380,7 @@ def _apply_with(
                 stream.plan(over.plan)
             else:
                 render.print_plan(console, over.plan)
-            _check_budget(over.plan, max_cost)
+            _check_budget(over.plan, *ws.budget_for(max_cost))
             raise
         finally:
             if progress is not None:
@@ -409,6 +430,12 @@ def _apply_with(
     help="Read the providers before planning.",
 )
 @click.option(
+    "--refresh-only",
+    is_flag=True,
+    help="Drift alone: compare the state with the providers, ignoring the manifests (apply: record it in "
+    "the state; nothing on the providers changes).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -429,6 +456,7 @@ def apply_cmd(
     auto_approve: bool,
     no_wait: bool,
     refresh: bool,
+    refresh_only: bool,
     as_json: bool,
     targets: tuple[str, ...],
     replaces: tuple[str, ...],
@@ -446,10 +474,15 @@ def apply_cmd(
       reconciler apply -f manifests/quickstart --auto-approve
       reconciler apply -f manifests/ plan.json                # exactly the saved plan; refused if state moved
       reconciler apply -f manifests/ --no-wait                # submit training and return
+      reconciler apply --env prod --refresh-only              # accept drift into the state
       reconciler apply -f manifests/ --replace Deployment/x --auto-approve
       reconciler apply -f manifests/ --json --auto-approve | jq -c .
       reconciler apply -f manifests/ --max-cost 50 --auto-approve   # exit 3, nothing applied, above $50
     """
+    if refresh_only and not refresh:
+        raise click.UsageError(
+            "--refresh-only reads the providers: it cannot be combined with --refresh=false"
+        )
     _run_apply(
         paths,
         state_path,
@@ -461,6 +494,7 @@ def apply_cmd(
         lock_timeout=lock_timeout,
         refresh=refresh,
         allow_empty=allow_empty,
+        refresh_only=refresh_only,
         targets=targets,
         replaces=replaces,
         as_json=as_json,

@@ -13,6 +13,8 @@ import shlex
 
 import click
 
+from reconciler.cli.project_options import project_flags
+
 # subcommands (and `state` subcommands) that take -f/--state/--workspace
 _TAKES_MANIFESTS = {
     "plan",
@@ -30,6 +32,7 @@ _TAKES_MANIFESTS = {
     "state mv",
     "state resolve",
     "state migrate",
+    "state claim",
 }
 _QUOTED = re.compile(r"'reconciler ((?:state )?[a-z-]+)([^']*)'")
 
@@ -43,6 +46,7 @@ def invocation_flags(ctx: click.Context | None = None) -> list[str]:
     words: list[str] = []
     for path in params.get("paths") or ():
         words += ["-f", str(path)]
+    words += project_flags(ctx)  # --project / --env, when they chose the manifests
     state = params.get("state_path")
     if state and ctx.get_parameter_source("state_path") is click.core.ParameterSource.COMMANDLINE:
         words += ["--state", str(state)]
@@ -61,7 +65,7 @@ def complete(text: str, flags: list[str] | None = None) -> str:
 
     def fill(match: re.Match[str]) -> str:
         sub, rest = match.group(1), match.group(2)
-        if sub not in _TAKES_MANIFESTS or re.search(r"(^|\s)(-f|--filename)(\s|=)", rest):
+        if sub not in _TAKES_MANIFESTS or re.search(r"(^|\s)(-f|--filename|--env|--project)(\s|=)", rest):
             return match.group(0)
         return f"'reconciler {sub} {joined}{rest}'"
 

@@ -10,6 +10,7 @@ import click
 from reconciler import render
 from reconciler.cli.app import main
 from reconciler.cli.common import EXIT_OK, handle_errors, lock_option, manifest_options, workspace
+from reconciler.cli.project_options import project_options
 from reconciler.models.kinds import Kind
 
 
@@ -244,10 +245,10 @@ def output_cmd(
     "--filename",
     "paths",
     multiple=True,
-    required=True,
     metavar="PATH",
-    help="A manifest file or a directory. Repeatable.",
+    help="A manifest file or a directory. Repeatable. Default: the manifests reconciler.yaml lists.",
 )
+@project_options
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
 @handle_errors
 def graph_cmd(paths: tuple[str, ...], fmt: str) -> None:

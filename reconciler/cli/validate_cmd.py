@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reconciler.cli.app import main
+from reconciler.cli.project_options import project_given, project_options
+from reconciler.cli.project_validate import validate_project
 from reconciler.models.kinds import API_VERSION, Kind
 
 if TYPE_CHECKING:
@@ -26,10 +28,11 @@ if TYPE_CHECKING:
     "--filename",
     "paths",
     multiple=True,
-    required=True,
     metavar="PATH",
-    help="A manifest file or a directory (searched recursively for *.yaml/*.yml). Repeatable.",
+    help="A manifest file or a directory (searched recursively for *.yaml/*.yml). Repeatable. "
+    "Default: the manifests reconciler.yaml lists (every environment, unless --env names one).",
 )
+@project_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option(
     "--show-effective",
@@ -49,6 +52,8 @@ def validate(paths: tuple[str, ...], as_json: bool, show_effective: bool, skip_d
     from reconciler.loading.loader import in_source_order, load
     from reconciler.prune_guard import near_miss_warnings
 
+    if not paths or project_given():
+        validate_project(paths, as_json, show_effective, skip_data)  # reconciler.yaml, each environment
     result = load(list(paths), check_data=not skip_data)
     result.diagnostics.extend(near_miss_warnings(result.near_misses))  # e.g. money-rain.YAML
     diagnostics = in_source_order(list(result.diagnostics))

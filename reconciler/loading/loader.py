@@ -28,6 +28,8 @@ from reconciler.loading.documents import (
 )
 from reconciler.loading.errors import ManifestError
 from reconciler.loading.parse_cache import ParseCache
+from reconciler.loading.patching import PatchSet, explain, patch_document, read_patches, unused
+from reconciler.loading.paths import display_path
 from reconciler.loading.references import check_cycles, check_references, drop_duplicates
 from reconciler.loading.sample_checks import check_samples
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
@@ -67,8 +69,12 @@ def load(
     cwd: str | Path | None = None,
     content_cache: ContentCache | None = None,
     parse_cache: ParseCache | None = None,
+    patches: Iterable[str | Path] = (),
 ) -> LoadResult:
     """Load and validate; never raises for anything a user can cause.
+
+    `patches`: an environment's merge-patch files (`patching.py`), merged into the documents
+    they name before anything is validated.
 
     `content_cache` lets unchanged datasets be only stat'ed, `parse_cache` unchanged files be
     not parsed again; what they learned is saved by the caller (their `save()`), so a load
@@ -93,6 +99,7 @@ def load(
         walk.declare(found, _dataset_sources(parsed_file, os.path.dirname(found.real)))
     files = walk.files()
     manifests = ManifestSet(root=_root(path_list, here), files=[f.shown for f in files])
+    patch_set = _read_patch_files([Path(p) for p in patches], walk, parsed, parse_cache, out)
 
     documents: list[Document] = []
     base_dirs: dict[str, str] = {}
@@ -106,6 +113,8 @@ def load(
         for doc in yaml_file.documents:
             if doc.data is None:
                 continue
+            if patch_set:
+                doc = patch_document(file.shown, os.path.dirname(file.real), doc, patch_set)
             document = read_envelope(file.shown, doc, out)
             if document is not None:
                 documents.append(document)
@@ -113,6 +122,10 @@ def load(
 
     documents = drop_duplicates(documents, out)
     declared = {(d.kind, d.name): d for d in documents}
+    if patch_set:
+        out.extend(
+            unused(patch_set, [display_path(p, here) for p in path_list], [(k.value, n) for k, n in declared])
+        )
     provider_types = _load_providers(documents, manifests, out)
     typed = _load_resources(documents, provider_types, manifests, out)
     check_references(typed, declared, out)
@@ -122,8 +135,41 @@ def load(
         check_datasets(manifests, base_dirs, out, here, content_cache)
         check_checkpoints(manifests, out)
     diagnostics = Diagnostics()
-    diagnostics.extend(out)
+    diagnostics.extend(explain(out, patch_set) if patch_set else out)
     return LoadResult(manifests, diagnostics, walk.near_misses())
+
+
+def _read_patch_files(
+    paths: list[Path],
+    walk: ManifestWalk,
+    manifests: dict[str, YamlFile | str],
+    parse_cache: ParseCache | None,
+    out: list[Diagnostic],
+) -> PatchSet:
+    """Parse an environment's patch files; one that is also read as a manifest is an error."""
+    files: list[tuple[str, str, YamlFile | str]] = []
+    for path in paths:
+        real = os.path.realpath(path)
+        shown = walk.shown(real)
+        if real in manifests:
+            out.append(
+                Diagnostic(
+                    "this patch file is also read as a manifest (it is inside a manifest path); move it "
+                    "out of the manifest directories (e.g. envs/<env>/patches.yaml), or list narrower "
+                    "manifest paths in reconciler.yaml",
+                    SourceLocation(shown, 1, 1),
+                )
+            )
+            continue
+        try:
+            with open(real, "rb") as fh:
+                text = fh.read()
+        except OSError as exc:
+            files.append((shown, real, f"cannot read file: {exc.strerror or exc}"))
+            continue
+        parsed = parse_cache.parse(text, shown) if parse_cache is not None else parse_yaml(text, shown)
+        files.append((shown, real, parsed))
+    return read_patches(files, out)
 
 
 def _dataset_sources(parsed: YamlFile, base_dir: str) -> list[str]:
@@ -146,9 +192,17 @@ def load_manifests(
     cwd: str | Path | None = None,
     content_cache: ContentCache | None = None,
     parse_cache: ParseCache | None = None,
+    patches: Iterable[str | Path] = (),
 ) -> ManifestSet:
     """Like `load`, but raises `ManifestError` when there is any error (warnings are kept on it)."""
-    result = load(paths, check_data=check_data, cwd=cwd, content_cache=content_cache, parse_cache=parse_cache)
+    result = load(
+        paths,
+        check_data=check_data,
+        cwd=cwd,
+        content_cache=content_cache,
+        parse_cache=parse_cache,
+        patches=patches,
+    )
     if not result.ok:
         raise ManifestError(result.diagnostics)
     return result.manifests

@@ -17,9 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from reconciler.models.changes import ChangeClass
 from reconciler.models.costs import CostTotal
 
-PLAN_FORMAT_VERSION = (
-    "1.2"  # 1.1: actions' cost gains money, currency, price, queue; cost_total. 1.2: gated_by
-)
+PLAN_FORMAT_VERSION = "1.3"  # 1.1: cost money, currency, price, queue; cost_total. 1.2: gated_by. 1.3: mode, environment, summary
 
 
 class ActionType(StrEnum):
@@ -151,6 +149,10 @@ class PlanSummary(_Data):
     no_op: int = 0
     retrains: int = 0
     drifted: int = 0
+    # changes (what --detailed-exitcode counts) by cause
+    drift_changes: int = 0  # the provider moved: deleted, FAILED, scaled outside
+    manifest_changes: int = 0  # the manifests differ from the state
+    unsettled: int = 0  # still training, exporting or deploying: apply waits for it
 
 
 class Plan(_Data):
@@ -158,6 +160,8 @@ class Plan(_Data):
     reconciler_version: str
     created_at: str
     operation: str = "apply"  # apply | destroy
+    mode: str = "normal"  # normal | refresh-only (drift alone: accepting it changes only the state)
+    environment: str | None = None  # the project environment it was planned for (--env)
     manifest_paths: list[str] = Field(default_factory=list)
     state_path: str | None = None
     lineage: str | None = None
@@ -190,4 +194,12 @@ class Plan(_Data):
                 s.retrains += 1
             if a.drift:
                 s.drifted += 1
+            if not a.is_change:
+                continue
+            if a.drift:
+                s.drift_changes += 1
+            elif a.action is ActionType.WAIT:
+                s.unsettled += 1
+            else:
+                s.manifest_changes += 1
         return s

@@ -18,10 +18,12 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from reconciler.models.envelope import Lifecycle, Metadata
 from reconciler.models.kinds import API_VERSION, Kind
+from reconciler.models.projects import ProjectSpec
 from reconciler.models.registry import PROVIDER_SPECS, SPEC_MODELS
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 COMBINED_FILE = "reconciler.json"
+PROJECT_FILE = "project.json"
 
 KIND_DESCRIPTIONS: dict[Kind, str] = {
     Kind.PROVIDER: "A provider account: type, endpoint and the names of the environment variables holding credentials",
@@ -50,7 +52,8 @@ def _variant_type(model: type[BaseModel]) -> str:
 
 
 def build_schemas() -> dict[str, dict[str, Any]]:
-    """File name -> JSON Schema: one per kind plus the combined `reconciler.json`."""
+    """File name -> JSON Schema: one per kind, the combined `reconciler.json`, and `project.json`
+    for the project file (`reconciler.yaml`)."""
     schemas: dict[str, dict[str, Any]] = {}
     documents: dict[str, dict[str, Any]] = {}
     all_defs: dict[str, Any] = {}
@@ -66,6 +69,12 @@ def build_schemas() -> dict[str, dict[str, Any]]:
         documents[f"{kind.value}Document"] = document
         all_defs.update(defs)
     schemas[COMBINED_FILE] = _combined_schema(documents, all_defs)
+    schemas[PROJECT_FILE] = {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": PROJECT_FILE,
+        **ProjectSpec.model_json_schema(ref_template="#/$defs/{model}"),
+        "title": "reconciler.yaml (project file)",
+    }
     return schemas
 
 

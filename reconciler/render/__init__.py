@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from reconciler.render.apply_text import print_apply_result
     from reconciler.render.describing import cost_output_text, summary_line
     from reconciler.render.json_format import PlanFormatError, plan_from_json, plan_to_json
-    from reconciler.render.markdown import plan_to_markdown
+    from reconciler.render.markdown import comment_marker, plan_to_markdown
     from reconciler.render.progress import RichProgress
     from reconciler.render.stream import JsonStream
     from reconciler.render.terminal import make_console
@@ -35,6 +35,7 @@ _LAZY = {
     "plan_from_json": "reconciler.render.json_format",
     "plan_to_json": "reconciler.render.json_format",
     "plan_to_markdown": "reconciler.render.markdown",
+    "comment_marker": "reconciler.render.markdown",
     "RichProgress": "reconciler.render.progress",
     "JsonStream": "reconciler.render.stream",
     "make_console": "reconciler.render.terminal",
@@ -46,6 +47,7 @@ __all__ = [
     "JsonStream",
     "PlanFormatError",
     "RichProgress",
+    "comment_marker",
     "cost_output_text",
     "make_console",
     "plan_from_json",

@@ -307,7 +307,24 @@ def sections(plan: Plan) -> list[tuple[str, list[Action]]]:
 
 
 def summary_line(plan: Plan) -> str:
+    counts = _counts_line(plan)
+    if plan.errors:  # e.g. a refresh that failed: what the providers hold is unknown, never "No changes"
+        failed = f"Plan incomplete: {plural(len(plan.errors), 'error')}, so it cannot be applied"
+        if not plan.has_changes:
+            return f"{failed}; no changes could be determined."
+        return f"{failed}. {counts}"
+    return counts
+
+
+def _counts_line(plan: Plan) -> str:
     s = plan.summary()
+    if plan.mode == "refresh-only":
+        if not plan.has_changes:
+            return "No drift. The providers match the state."
+        return (
+            f"Drift: {plural(s.drift_changes, 'resource')} changed outside reconciler; "
+            "apply --refresh-only records it in the state and changes nothing on the providers."
+        )
     if not plan.has_changes:
         return (
             "No changes. The providers match the manifests."
@@ -348,8 +365,11 @@ def notes(plan: Plan) -> list[str]:
             f"{plural(s.adopt, 'resource')} found on the provider will be adopted into state "
             "(no provider calls)."
         )
-    if s.drifted:
-        out.append(f"{plural(s.drifted, 'resource')} changed outside reconciler.")
+    if s.drifted and plan.mode != "refresh-only":
+        out.append(
+            f"{plural(s.drifted, 'resource')} changed outside reconciler; "
+            f"{plural(s.manifest_changes, 'change')} from the manifests."
+        )
     if not plan.refreshed:
         out.append("Refresh was skipped: this plan compares with the cached state; drift cannot be seen.")
     return out
@@ -367,8 +387,19 @@ def diagnostic_text(d: dict[str, Any]) -> str:
     return ": ".join(parts)
 
 
+def cause_line(plan: Plan) -> str:
+    """`1 drift (changed outside reconciler) · 2 from the manifests · 0 unsettled` — what exit 2 means."""
+    s = plan.summary()
+    return (
+        f"{s.drift_changes} drift (changed outside reconciler) · {s.manifest_changes} from the manifests · "
+        f"{s.unsettled} unsettled on the provider"
+    )
+
+
 def header_lines(plan: Plan) -> list[str]:
-    first = f"Reconciler plan ({plan.operation})" + (
+    mode = ", refresh-only" if plan.mode == "refresh-only" else ""
+    env = f", environment {plan.environment}" if plan.environment else ""
+    first = f"Reconciler plan ({plan.operation}{mode}{env})" + (
         f", created {plan.created_at}" if plan.created_at else ""
     )
     out = [first]

@@ -19,6 +19,7 @@ from reconciler.models.plans import PLAN_FORMAT_VERSION, Plan
 
 REMAKE = "make a new one with `reconciler plan --out plan.json`"
 OPERATIONS = ("apply", "destroy")
+MODES = ("normal", "refresh-only")
 
 
 class PlanFormatError(ValueError):
@@ -35,7 +36,8 @@ def plan_to_json(plan: Plan) -> str:
     for action in data.get("actions", []):
         if action.get("moved_from") is None:
             action.pop("moved_from", None)
-    ordered = {"format_version": data.pop("format_version"), **data}
+    # derived, for CI scripts: how many changes are drift and how many come from the manifests
+    ordered = {"format_version": data.pop("format_version"), **data, "summary": plan.summary().model_dump()}
     return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -66,6 +68,7 @@ def plan_from_json(text: str | bytes) -> Plan:
             f"{ours[0]}.x only. Make the plan again with this reconciler (`reconciler plan --out plan.json`)"
             + (", or upgrade reconciler" if theirs[0] > ours[0] else "")
         )
+    data.pop("summary", None)  # derived from the actions (1.3+); recomputed, never trusted
     try:
         plan = Plan.model_validate(data)
     except ValidationError as e:
@@ -83,6 +86,10 @@ def plan_from_json(text: str | bytes) -> Plan:
         raise PlanFormatError(
             f"not a valid reconciler plan (operation: {plan.operation!r} is not one of "
             f"{', '.join(OPERATIONS)}); {REMAKE}"
+        )
+    if plan.mode not in MODES:
+        raise PlanFormatError(
+            f"not a valid reconciler plan (mode: {plan.mode!r} is not one of {', '.join(MODES)}); {REMAKE}"
         )
     return plan
 

@@ -14,6 +14,7 @@ from reconciler.models.plans import Action, ActionType, Plan
 from reconciler.render.describing import (
     ACTION_ORDER,
     action_lines,
+    cause_line,
     diagnostic_text,
     heading,
     notes,
@@ -84,10 +85,32 @@ def plan_to_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\n"
 
 
+def comment_marker(plan: Plan) -> str:
+    """The first line of every comment for this environment: CI finds and updates it (sticky)."""
+    return f"<!-- reconciler:plan env={plan.environment or 'default'} -->"
+
+
 def _head(plan: Plan) -> str:
+    """Marker, title, then what must be read first: errors, warnings; then the summary."""
     s = plan.summary()
-    title = "### Reconciler plan" + (" (destroy)" if plan.operation == "destroy" else "")
-    lines = [title, "", f"**{_cell(summary_line(plan))}**", ""]
+    title = "### Reconciler plan" + (f" · `{_code(plan.environment)}`" if plan.environment else "")
+    if plan.operation == "destroy":
+        title += " (destroy)"
+    if plan.mode == "refresh-only":
+        title += " (refresh-only: drift)"
+    lines = [comment_marker(plan), title, ""]
+    if plan.errors:
+        lines += [
+            f"> [!CAUTION]\n> **{plural(len(plan.errors), 'error')}: this plan cannot be applied.**",
+        ]
+        lines += [f"> - `{_code(diagnostic_text(d))}`" for d in plan.errors]
+        lines.append("")
+    if plan.warnings:
+        lines += ["> [!WARNING]"] + [f"> - {_cell(diagnostic_text(d))}" for d in plan.warnings]
+        lines.append("")
+    lines += [f"**{_cell(summary_line(plan))}**", ""]
+    if not plan.errors:
+        lines += [f"Changes by cause: {_cell(cause_line(plan))}", ""]
     lines += ["| Action | Count |", "|---|---:|"]
     for t in ACTION_ORDER:
         lines.append(f"| `{t.symbol}` {t.value} | {getattr(s, t.value)} |")
@@ -97,14 +120,6 @@ def _head(plan: Plan) -> str:
     if total is not None and plan.has_changes and (total.money or total.unknown or total.gpu_hours):
         lines.append(f"| estimated cost | {_cell(total.money_text())} |")
         lines.append(f"| estimated GPU-hours | {total.gpu_hours:,.1f} |")
-    if plan.errors:
-        lines += [
-            "",
-            f"> [!CAUTION]\n> **{plural(len(plan.errors), 'error')}: this plan cannot be applied.**",
-        ]
-        lines += [f"> - `{_code(diagnostic_text(d))}`" for d in plan.errors]
-    if plan.warnings:
-        lines += ["", "> [!WARNING]"] + [f"> - {_cell(diagnostic_text(d))}" for d in plan.warnings]
     extra = notes(plan)
     if extra:
         lines += [""] + [_cell(n) for n in extra]

@@ -78,7 +78,7 @@ def check_workspace_name(name: str) -> str:
     return name
 
 
-def _repository_top(directory: Path) -> Path | None:
+def repository_top(directory: Path) -> Path | None:
     for candidate in (directory, *directory.parents):
         if (candidate / ".git").exists():  # a directory, or a file in worktrees and submodules
             return candidate
@@ -88,7 +88,7 @@ def _repository_top(directory: Path) -> Path | None:
 def derive_workspace_name(manifest_root: Path) -> str:
     """The default workspace of a manifest root (see the module docstring)."""
     root = manifest_root.resolve()
-    top = _repository_top(root)
+    top = repository_top(root)
     if top is None:
         return root.as_posix()
     relative = root.relative_to(top).as_posix()
@@ -147,6 +147,7 @@ __all__ = [
     "default_state_path",
     "derive_workspace_name",
     "is_postgres_url",
+    "repository_top",
     "scrub_url",
     "state_location",
     "url_password",

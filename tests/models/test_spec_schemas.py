@@ -155,6 +155,7 @@ def test_one_schema_per_kind_plus_combined():
             "deployment.json",
             "sample.json",
             "reconciler.json",
+            "project.json",
         ]
     )
 
@@ -225,7 +226,7 @@ def test_schema_command_writes_then_checks(tmp_path):
     out = tmp_path / "schemas"
     result = runner.invoke(main, ["schema", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "wrote 7 of 7 schema files" in result.output
+    assert "wrote 8 of 8 schema files" in result.output
     assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()} == render_schema_files()
     assert json.loads((out / "finetune.json").read_text())["title"] == "FineTune"
 
@@ -234,7 +235,7 @@ def test_schema_command_writes_then_checks(tmp_path):
     assert "up to date" in result.output
 
     result = runner.invoke(main, ["schema", "--out", str(out)])
-    assert "wrote 0 of 7 schema files" in result.output
+    assert "wrote 0 of 8 schema files" in result.output
 
 
 def test_schema_check_lists_stale_and_missing_files(tmp_path):
@@ -249,3 +250,12 @@ def test_schema_check_lists_stale_and_missing_files(tmp_path):
     assert f"{tmp_path / 'provider.json'}: missing" in result.output
     assert "2 schema file(s)" in result.output and "run `reconciler schema --out" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # --check writes nothing
+
+
+def test_the_example_project_file_validates_against_its_schema():
+    import yaml
+
+    example = Path(__file__).resolve().parents[2] / "manifests" / "project" / "reconciler.yaml"
+    doc = yaml.safe_load(example.read_text())
+    assert list(validator("project.json").iter_errors(doc)) == []
+    assert list(validator("project.json").iter_errors({**doc, "enviroments": {}}))  # a typo is caught

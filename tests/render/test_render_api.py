@@ -12,6 +12,7 @@ PUBLIC = {
     "plan_from_json",
     "plan_to_json",
     "plan_to_markdown",
+    "comment_marker",
     "plan_to_text",
     "print_apply_result",
     "print_plan",

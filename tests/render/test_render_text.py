@@ -89,8 +89,19 @@ def test_errors_are_printed_in_the_standard_format() -> None:
 
 def test_summary_line_counts_and_no_changes() -> None:
     assert summary_line(mixed_plan()) == (
+        "Plan incomplete: 1 error, so it cannot be applied. "
         "Plan: 0 to create, 1 to update, 3 to replace (1 retrain), 0 to delete, 1 to cancel, 1 to adopt."
     )
+    failed_refresh = Plan(
+        reconciler_version="0",
+        created_at="",
+        errors=[{"message": "refresh failed for provider 'dashscope': HTTP 500"}],
+    )
+    assert (
+        summary_line(failed_refresh)
+        == "Plan incomplete: 1 error, so it cannot be applied; no changes could be determined."
+    )
+    assert "No changes" not in plan_to_text(failed_refresh)
     empty = Plan(reconciler_version="0", created_at="")
     assert summary_line(empty) == "No changes. The providers match the manifests."
     adopt_only = Plan(
