@@ -27,6 +27,7 @@ START = time.perf_counter()
 # (module whose attribute is called, attribute, label); a target that does not exist is skipped.
 TARGETS = [
     ("reconciler.workspace", "load_manifests", "loading manifests"),
+    ("reconciler.workspace", "load", "loading manifests"),
     ("reconciler.loading.loader", "discover", "  file discovery"),
     ("reconciler.loading.discovering.ManifestWalk", "_scan", "  file discovery (scandir)"),
     ("reconciler.loading.loader", "parse_yaml", "  YAML"),
@@ -40,10 +41,14 @@ TARGETS = [
     ("reconciler.loading.dataset_checks", "_check_layout", "    layout checks"),
     ("reconciler.state.sqlite.SqliteStateStore", "all", "state rows"),
     ("reconciler.workspace", "refresh", "refresh"),
+    ("reconciler.engine.refreshing", "observe", "  folding observations into records"),
     ("reconciler.workspace", "spec_hashes", "spec hashes (workspace)"),
     ("reconciler.workspace", "make_plan", "planning"),
     ("reconciler.engine.planning", "spec_hashes", "  spec hashes (planner)"),
+    ("reconciler.workspace.Workspace", "_quote_prices", "pricing the plan"),
+    ("reconciler.workspace.Workspace", "_explain_failures", "failed jobs' logs"),
     ("reconciler.render.text", "print_plan", "rendering the plan"),
+    ("reconciler.render.text", "write_plan", "rendering the plan"),
     ("reconciler.workspace.Workspace", "adapters", "wiring providers (sandbox start)"),
     ("reconciler.engine.applying.Executor", "apply", "executing (apply)"),
     ("reconciler.render.apply_text", "print_apply_result", "rendering the result"),
@@ -119,7 +124,7 @@ def main() -> None:
     out = sys.stderr
     print(f"\n{'phase':<32} {'wall s':>8} {'CPU s':>8} {'calls':>7}", file=out)
     print(f"{'start-up (interpreter, CLI)':<32} {imported - START:8.3f} {IMPORT_CPU[0]:8.3f}", file=out)
-    for _, _, label in TARGETS:
+    for label in dict.fromkeys(label for _, _, label in TARGETS):
         if label in _totals:
             print(f"{label:<32} {_totals[label]:8.3f} {_cpu[label]:8.3f} {_calls[label]:7d}", file=out)
     print(f"{'cyclic GC (all of the above)':<32} {_gc_time[0]:8.3f}", file=out)

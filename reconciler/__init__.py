@@ -15,9 +15,17 @@ Every name is typed for a type checker (`mypy --strict` sees the real classes th
 
 from __future__ import annotations
 
+import sys as _sys
 from typing import TYPE_CHECKING, Any
 
 from reconciler.version import __version__
+
+# httpx's __init__ imports its command-line client (`httpx._main`: click, rich, pygments; a third
+# of a refresh's start-up) whenever those happen to be installed, inside `try/except ImportError`.
+# reconciler never runs that client, so the import is made to fail at once: a None entry in
+# sys.modules raises ImportError, and httpx then defines its stub `main` instead.
+if "httpx" not in _sys.modules:
+    _sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None marks "cannot import"
 
 if TYPE_CHECKING:
     from reconciler.engine.events import (

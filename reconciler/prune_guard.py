@@ -5,13 +5,14 @@ manifest set that silently lost its files looks like — a folder whose files we
 `.YAML`, a checkout that failed halfway — and then the plan would delete everything the state
 holds. Two guards, applied to the plan by the workspace (the planner stays pure and unaware):
 
-- `skipped_files`: files the loader does not read but that look meant to be manifests
-  (`money-rain.YAML`, `jobs.Yml`, `ft.yaml.txt`) become warnings that name them.
+- `near_miss_warnings`: files the loader's walk passed but did not read that look meant to be
+  manifests (`money-rain.YAML`, `jobs.Yml`, `ft.yaml.txt`) become warnings that name them.
 - `refuse_empty_prune`: a plan that would remove every resource in the state because the
   manifests declare none (only Providers, or nothing) is an error, unless `--allow-empty`.
   A plan with an error cannot be applied, so a plan saved that way is refused too.
 
-This module reads directory listings and never a file's contents; it writes nothing.
+This module reads directory listings (only in `skipped_files`; plans reuse the loader's walk)
+and never a file's contents; it writes nothing.
 """
 
 from __future__ import annotations
@@ -20,49 +21,42 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from reconciler.loading import display_path
-from reconciler.loading.loader import MANIFEST_SUFFIXES
+from reconciler.loading.discovering import ManifestWalk, NearMiss, near_miss_suffix
 from reconciler.models.diagnostics import Diagnostic, Severity, SourceLocation
 from reconciler.models.plans import ActionType, Plan
 from reconciler.models.resources import ManifestSet
 
-# Endings that are a manifest's in all but spelling: another case, or a ".txt" an editor added.
-_NEAR_MISSES = tuple(s + extra for s in MANIFEST_SUFFIXES for extra in ("", ".txt"))
 _REMOVALS = (ActionType.DELETE, ActionType.CANCEL, ActionType.FORGET)
 
 
-def near_miss_suffix(name: str) -> str | None:
-    """The ending that keeps `name` from being read as a manifest (".YAML", ".yml.txt"), if it looks like one."""
-    if name.endswith(MANIFEST_SUFFIXES):
-        return None
-    lower = name.lower()
-    return next((name[len(name) - len(s) :] for s in _NEAR_MISSES if lower.endswith(s)), None)
+def near_miss_warnings(near_misses: Iterable[NearMiss]) -> list[Diagnostic]:
+    """A warning per near-miss file the loader's walk passed (`LoadResult.near_misses`)."""
+    out: list[Diagnostic] = []
+    for miss in near_misses:
+        name = miss.shown.rsplit("/", 1)[-1]
+        proper = name[: -len(miss.suffix)] + miss.suffix.lower().removesuffix(".txt")
+        out.append(
+            Diagnostic(
+                f"not read: only files ending in .yaml or .yml (lower case) are manifests; "
+                f"if it is one, rename it to {proper}",
+                location=SourceLocation(miss.shown, 1, 1),
+                severity=Severity.WARNING,
+            )
+        )
+    return out
 
 
 def skipped_files(paths: Iterable[Path], cwd: Path | None = None) -> list[Diagnostic]:
     """A warning per near-miss file in the directories given with -f, walked as the loader walks them.
 
-    A file given by name is read whatever its ending, so only directories are searched.
+    A file given by name is read whatever its ending, so only directories are searched. Without
+    the manifests parsed no dataset folder is known, so this walks them too; the loader's own
+    walk (`LoadResult.near_misses`) does not, and is what plans use.
     """
-    out: list[Diagnostic] = []
-    for root in paths:
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*"), key=lambda p: p.relative_to(root).as_posix()):
-            suffix = near_miss_suffix(path.name)
-            if suffix is None or any(part.startswith(".") for part in path.relative_to(root).parts):
-                continue
-            if not path.is_file():
-                continue
-            proper = path.name[: -len(suffix)] + suffix.lower().removesuffix(".txt")
-            out.append(
-                Diagnostic(
-                    f"not read: only files ending in .yaml or .yml (lower case) are manifests; "
-                    f"if it is one, rename it to {proper}",
-                    location=SourceLocation(display_path(path, cwd), 1, 1),
-                    severity=Severity.WARNING,
-                )
-            )
-    return out
+    walk = ManifestWalk(paths, str(cwd if cwd is not None else Path.cwd()), [])
+    for _ in walk:
+        pass
+    return near_miss_warnings(walk.near_misses())
 
 
 def refuse_empty_prune(
@@ -94,10 +88,17 @@ def refuse_empty_prune(
     )
 
 
-def guard_prunes(plan: Plan, manifests: ManifestSet, paths: Iterable[Path], *, allow_empty: bool) -> Plan:
+def guard_prunes(
+    plan: Plan,
+    manifests: ManifestSet,
+    paths: Iterable[Path],
+    near_misses: Iterable[NearMiss],
+    *,
+    allow_empty: bool,
+) -> Plan:
     """Add both guards' diagnostics to `plan` (in place) and return it."""
     paths = list(paths)
-    skipped = skipped_files(paths)
+    skipped = near_miss_warnings(near_misses)
     plan.warnings.extend(d.to_dict() for d in skipped)
     where = ", ".join(display_path(p) for p in paths)
     refusal = refuse_empty_prune(plan, manifests, skipped, where, allow_empty=allow_empty)
@@ -106,4 +107,4 @@ def guard_prunes(plan: Plan, manifests: ManifestSet, paths: Iterable[Path], *, a
     return plan
 
 
-__all__ = ["guard_prunes", "near_miss_suffix", "refuse_empty_prune", "skipped_files"]
+__all__ = ["guard_prunes", "near_miss_suffix", "near_miss_warnings", "refuse_empty_prune", "skipped_files"]

@@ -40,7 +40,8 @@ from reconciler.engine.recovering import (
 )
 from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.engine.targeting import unknown_addresses
-from reconciler.loading import ManifestError, load_manifests
+from reconciler.loading import ManifestError, load
+from reconciler.loading.discovering import NearMiss
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.project_file import Selection
 from reconciler.models.diagnostics import Diagnostics, Severity
@@ -56,7 +57,7 @@ from reconciler.providers.interface import DOWNLOADABLE_OUTPUT_KEYS, DownloadsOu
 
 if TYPE_CHECKING:
     from reconciler.gallery import GalleryReport
-from reconciler.prune_guard import guard_prunes, skipped_files
+from reconciler.prune_guard import guard_prunes, near_miss_warnings
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, derive_workspace_name, is_postgres_url, state_location
 from reconciler.state.moving import copy_state
@@ -178,6 +179,7 @@ class Workspace:
         self.clock = clock
         self.parallelism = parallelism
         self._manifests: ManifestSet | None = None
+        self._near_misses: list[NearMiss] = []  # files the loader passed that look like manifests
         first = self.paths[0]
         root = first if first.is_dir() else first.parent
         # a file path, or a postgresql:// URL and a workspace in it (state/locations.py)
@@ -197,6 +199,7 @@ class Workspace:
         self._adapters: dict[str, ProviderAdapter] | None = None
         self._content_cache: ContentCache | None = None
         self._hashes: dict[str, str] | None = None
+        self._order: list[str] | None = None
 
     @classmethod
     def for_project(
@@ -283,16 +286,19 @@ class Workspace:
         if self._manifests is None:
             # raises ManifestError with every diagnostic (and then writes nothing)
             parse_cache = ParseCache.in_directory(self.state_path.parent)
-            try:
-                self._manifests = load_manifests(
-                    self.paths,
-                    content_cache=self.content_cache,
-                    parse_cache=parse_cache,
-                    patches=self.patches,
-                )
-            except ManifestError as e:
-                e.diagnostics.extend(skipped_files(self.paths))  # e.g. every file renamed to .YAML
-                raise
+            result = load(
+                self.paths,
+                content_cache=self.content_cache,
+                parse_cache=parse_cache,
+                patches=self.patches,
+            )
+            if not result.ok:
+                result.diagnostics.extend(
+                    near_miss_warnings(result.near_misses)
+                )  # every file renamed to .YAML
+                raise ManifestError(result.diagnostics)
+            self._near_misses = result.near_misses
+            self._manifests = result.manifests
             self.content_cache.save()
             parse_cache.save()
             self._content_cache = None  # saved; apply's re-check reads it again, a plan keeps the memory
@@ -308,8 +314,14 @@ class Workspace:
     def spec_hashes(self) -> dict[str, str]:
         """Every resource's identity hash, computed once per workspace (refresh and planner share it)."""
         if self._hashes is None:
-            self._hashes = spec_hashes(self.manifests)
+            self._hashes = spec_hashes(self.manifests, self.topological_order())
         return self._hashes
+
+    def topological_order(self) -> list[str]:
+        """The manifests' dependency order, computed once (hashes and the planner both walk it)."""
+        if self._order is None:
+            self._order = self.manifests.topological_order()
+        return list(self._order)
 
     def adapters(self) -> dict[str, ProviderAdapter]:
         if self._adapters is None:
@@ -444,6 +456,7 @@ class Workspace:
                 else (store.all(), unlooked(store.open_journal()))
             )
         records, resolutions = recovered
+        del recovered  # the refreshed records replace these: the old observed objects can go before planning
         targets, replace = list(targets), list(replace)
         self._check_addresses(records, targets, replace)
         # renames first (metadata.moved_from): refresh and the planner see the state as it will be
@@ -457,6 +470,7 @@ class Workspace:
             else None
         )
         if result is not None:
+            records = result.records
             self._explain_failures(result)
         inputs = PlanInputs(
             manifests=manifests,
@@ -475,6 +489,7 @@ class Workspace:
             state_path=self.state_display,
             undeletable=undeletable_kinds(manifests.providers),
             hashes=self.spec_hashes(),
+            order=self.topological_order(),
             economics=provider_economics(manifests.providers),
             targets=frozenset(targets) if targets else None,
             replace=frozenset(replace),
@@ -488,7 +503,7 @@ class Workspace:
             (plan.errors if d.severity.value == "error" else plan.warnings).append(d.to_dict())
         if result and result.diagnostics:
             plan.errors.extend(d.to_dict() for d in result.diagnostics)
-        guard_prunes(plan, manifests, self.paths, allow_empty=self.allow_empty)
+        guard_prunes(plan, manifests, self.paths, self._near_misses, allow_empty=self.allow_empty)
         return plan, result
 
     def _check_addresses(
@@ -511,8 +526,6 @@ class Workspace:
 
     def _explain_failures(self, result: RefreshResult) -> None:
         """A FAILED job's log tail (where the provider has a logs endpoint), for the plan to show."""
-        from reconciler.engine.applying import LOG_TAIL_LINES
-
         for address, obs in result.observations.items():
             record = result.records.get(address)
             if obs.phase is not Phase.FAILED or record is None:
@@ -520,6 +533,8 @@ class Workspace:
             adapter = self.adapters().get(record.provider)
             if not isinstance(adapter, FailureExplainer):
                 continue
+            from reconciler.engine.applying import LOG_TAIL_LINES  # the executor: only when one failed
+
             try:
                 obs.facts["log_tail"] = adapter.failure_logs(record, LOG_TAIL_LINES)
             except ProviderError as e:

@@ -86,7 +86,9 @@ def _emit_plan(plan: Plan, as_markdown: bool) -> None:
     if as_markdown:
         click.echo(render.plan_to_markdown(plan), nl=False)
     else:
-        render.print_plan(render.make_console(), plan)
+        from reconciler.render.text import write_plan
+
+        write_plan(sys.stdout, plan)
 
 
 @main.command("plan")
@@ -315,7 +317,9 @@ def _apply_with(
         if stream is not None:
             stream.plan(plan)
         else:
-            render.print_plan(console, plan)
+            from reconciler.render.text import write_plan
+
+            write_plan(console.file, plan)  # what print_plan(console) prints, without rich for a pipe
         if auto_approve or saved is not None:
             collector.resume()  # executing: per-request garbage from here on is collected
             return True

@@ -8,7 +8,6 @@ any error was found. Diagnostics go to stderr, one per line, in source order:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -51,12 +50,12 @@ def validate(paths: tuple[str, ...], as_json: bool, show_effective: bool, skip_d
       reconciler validate -f manifests/quickstart --show-effective
     """
     from reconciler.loading.loader import in_source_order, load
-    from reconciler.prune_guard import skipped_files
+    from reconciler.prune_guard import near_miss_warnings
 
     if not paths or project_given():
         validate_project(paths, as_json, show_effective, skip_data)  # reconciler.yaml, each environment
     result = load(list(paths), check_data=not skip_data)
-    result.diagnostics.extend(skipped_files([Path(p) for p in paths]))  # e.g. money-rain.YAML
+    result.diagnostics.extend(near_miss_warnings(result.near_misses))  # e.g. money-rain.YAML
     diagnostics = in_source_order(list(result.diagnostics))
     errors = [d for d in diagnostics if d.severity.value == "error"]
     warnings = [d for d in diagnostics if d.severity.value == "warning"]

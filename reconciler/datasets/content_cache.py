@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.datasets.cache_files import read_sealed, write_sealed
+from reconciler.datasets.scanning import STAT_KEY_FORMAT
 from reconciler.datasets.sources import FileFacts
 
 CACHE_FILE = "datasets.cache"
@@ -49,7 +50,7 @@ FORGET_AFTER_NS = (
 )  # an entry neither used by a save's run nor written for 30 days is dropped
 _MAGIC = b"reconciler dataset cache 1\n"
 _FORMAT = 1
-_KEY = "QqqQQ"  # StatKey: size, mtime_ns, ctime_ns, inode, device
+_KEY = STAT_KEY_FORMAT  # StatKey: size, mtime_ns, ctime_ns, inode, device
 
 
 @dataclass
@@ -124,15 +125,30 @@ _fingerprint: str | None = None
 
 
 def rules_fingerprint() -> str:
-    """Which code made a cache: this format, this Python, and the modules that hash and check."""
+    """Which code made a cache: this format, this Python, and the modules that scan, hash and check.
+
+    The scanning and deciding modules count too: a change to how a StatKey is taken or packed
+    must never meet a file written by the code before it.
+    """
     global _fingerprint
     if _fingerprint is None:
-        from reconciler.datasets import dashscope_layout, hashing, layouts, media, sources, wavespeed_layout
+        from reconciler.datasets import (
+            dashscope_layout,
+            hashing,
+            inspecting,
+            layouts,
+            media,
+            scanning,
+            sources,
+            wavespeed_layout,
+        )
         from reconciler.models import wavespeed
         from reconciler.version import __version__
 
         parts = [str(_FORMAT), __version__, sys.version.split()[0], str(marshal.version)]
-        for module in (dashscope_layout, hashing, layouts, media, sources, wavespeed_layout, wavespeed):
+        this = sys.modules[__name__]
+        modules = (dashscope_layout, hashing, inspecting, layouts, media, scanning, sources, wavespeed_layout)
+        for module in (*modules, wavespeed, this):
             try:
                 st = os.stat(module.__file__ or "")
                 parts.append(f"{module.__name__}:{st.st_size}:{st.st_mtime_ns}")

@@ -30,7 +30,7 @@ from reconciler.datasets.content_cache import (
 )
 from reconciler.datasets.hashing import count_samples, digest_of, file_hashes
 from reconciler.datasets.layouts import DatasetProblem, LayoutReport
-from reconciler.datasets.scanning import ScannedFile, scan_folder, stat_key
+from reconciler.datasets.scanning import ScannedFile, scan_folder_keys, stat_key
 from reconciler.datasets.sources import DatasetSource, DirectorySource, ZipSource, open_source
 from reconciler.models.diagnostics import Severity
 from reconciler.models.kinds import ProviderType
@@ -68,11 +68,7 @@ def inspect_dataset(
     key = str(path)
     cached = cache.get(key) if cache is not None else None
     if path.is_dir():
-        files = scan_folder(path)
-        keys = [f.key for f in files]
-        names = "\0".join(f.name for f in files)
-        packed = pack_keys(keys)
-        newest = max((max(k[1], k[2]) for k in keys), default=0)
+        files, names, packed, newest = scan_folder_keys(path)
         clean = cached is not None and not cached.is_zip and cached.names == names and cached.keys == packed
         if clean and cached is not None and newest < cached.scanned_ns - RACY_NS:
             return _from_cache(path, cached, provider, wanted, check_layout, cache, files, samples)

@@ -18,9 +18,12 @@ from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.resources import ManifestSet, Resource
 from reconciler.models.specs import ResourceSpec
 
+# built once: `json.dumps` with these options makes a new encoder on every call (one per resource)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(data)
 
 
 @functools.cache
@@ -32,7 +35,7 @@ def _local_fields(spec_type: type[ResourceSpec]) -> frozenset[str]:
 
 def identity_spec(resource: Resource) -> dict[str, Any]:
     """The effective spec minus fields of class LOCAL (e.g. a dataset's source path)."""
-    spec = resource.effective_spec()
+    spec = resource.shared_effective_spec()  # read only: the dict below is new
     local = _local_fields(type(resource.spec))
     return {k: v for k, v in spec.items() if k not in local} if local else spec
 

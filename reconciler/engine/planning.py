@@ -71,6 +71,7 @@ class PlanInputs:
     # provider name -> kind -> why its API cannot delete that kind: removing one only forgets it
     undeletable: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hashes: Mapping[str, str] | None = None  # spec_hashes(manifests), when the caller has them already
+    order: list[str] | None = None  # manifests.topological_order(), when the caller has it already
     # provider type -> its pure facts (status words, replace rules); by default the registered plugin's
     facts: Callable[[str], ProviderFacts] = facts_for
     # provider name -> its prices, billable quantities and quota (wiring.provider_economics)
@@ -114,7 +115,7 @@ class _Planner:
     def __init__(self, inputs: PlanInputs) -> None:
         self.i = inputs
         self.m = inputs.manifests
-        self.order = inputs.manifests.topological_order()
+        self.order = inputs.order if inputs.order is not None else inputs.manifests.topological_order()
         self.hashes = (
             inputs.hashes if inputs.hashes is not None else spec_hashes(inputs.manifests, self.order)
         )
@@ -239,7 +240,7 @@ class _Planner:
         changes = relabelled
         forced_by = self._forced_by(r)
         stale = [] if forced_by else self._stale_lineage(r, record, hash_moved=spec_changed)
-        local_changes = self._local_changes(r, record)
+        local_changes = self._local_changes(r, record, action.lifecycle)
         requested = address in self.i.replace  # --replace
 
         structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
@@ -385,7 +386,7 @@ class _Planner:
                 Diagnostic(note.message, location=r.location, address=r.address, field=note.field)
             )
         # in-place drift of live fields (e.g. capacity scaled in the console)
-        desired = _flatten(action.desired or {})
+        desired = _flatten(action.desired or {}) if obs.live_fields else {}
         outside = [
             FieldChange(
                 path=p, before=v, after=desired.get(p), change_class=self._class_of(r, p), outside=True
@@ -464,7 +465,7 @@ class _Planner:
 
     # ------------------------------------------------------------------ pieces
     def _base_action(self, r: Resource) -> Action:
-        return Action(
+        action = Action(
             address=r.address,
             kind=r.kind.value,
             name=r.name,
@@ -472,12 +473,15 @@ class _Planner:
             provider_type=r.provider_type,
             action=ActionType.NOOP,
             depends_on=r.dependencies(),
-            desired=r.effective_spec(),
             spec_hash=self.hashes[r.address],
             content=_content_dict(r),
             labels=dict(r.labels),
             lifecycle=r.lifecycle.model_dump(mode="json"),
         )
+        # Assigned, not validated: the action holds the dump the spec hash was computed from
+        # (validating would keep a second copy of every spec in memory). Nothing changes it.
+        action.desired = r.shared_effective_spec()
+        return action
 
     def _class_of(self, r: Resource, path: str) -> ChangeClass:
         top = path.split(".", 1)[0].split("[", 1)[0]
@@ -528,7 +532,10 @@ class _Planner:
             }
         return changes, facts
 
-    def _local_changes(self, r: Resource, record: ResourceRecord) -> list[FieldChange]:
+    def _local_changes(
+        self, r: Resource, record: ResourceRecord, lifecycle: dict[str, Any]
+    ) -> list[FieldChange]:
+        """`lifecycle` is `r.lifecycle` as JSON data (the action's copy: dumped once per resource)."""
         out = []
         if dict(record.labels or {}) != dict(r.labels):
             out.append(
@@ -539,7 +546,6 @@ class _Planner:
                     change_class=ChangeClass.LOCAL,
                 )
             )
-        lifecycle = r.lifecycle.model_dump(mode="json")
         if (record.lifecycle or {}) != lifecycle:
             for p, v in _flatten({"lifecycle": lifecycle}).items():
                 old = _flatten({"lifecycle": record.lifecycle or {}}).get(p)

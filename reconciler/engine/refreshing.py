@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine.recovering import claimed_ids
@@ -64,8 +64,7 @@ def observe(
         rec = out.get(address)
         if rec is None:
             continue
-        out[address] = replace(
-            rec,
+        out[address] = rec.with_changes(
             status=obs.status,
             observed=obs.object or rec.observed,
             outputs={**rec.outputs, **obs.outputs},

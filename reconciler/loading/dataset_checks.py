@@ -30,7 +30,7 @@ from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
 from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.kinds import Kind
-from reconciler.models.resources import ManifestSet, Resource
+from reconciler.models.resources import DatasetContent, ManifestSet, Resource
 
 MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
 
@@ -97,7 +97,10 @@ def check_datasets(
         for usage in plan.usages:
             for layout_problem in inspection.layouts.get(usage, ()):
                 report(layout_problem.message, layout_problem.severity)
-        located = dataclasses.replace(inspection.content, source=str(plan.path))
+        found = inspection.content
+        located = DatasetContent(
+            found.digest, found.files, found.sample_count, found.total_bytes, str(plan.path)
+        )
         manifests.resources[address] = dataclasses.replace(dataset, content=located)
     _warn_short_trainings(manifests, out)
 

@@ -12,6 +12,10 @@ but turn out not to be datasets after all are walked, and the files come back so
 path, then by path relative to it — and without duplicates (a file named twice, or reached
 through a link, is read once).
 
+Files the walk passes that look meant to be manifests but are not read (`ft.YAML`,
+`jobs.yaml.txt`) are kept in `near_misses`, so the prune guard can name them without a walk of
+its own (a second walk of the whole tree, datasets included, was half of a plan's time).
+
 What it must not do: follow a symbolic link to a folder (a link to a file is a file), parse
 anything itself, or resolve paths one file at a time (`realpath` is one syscall per component).
 """
@@ -26,6 +30,26 @@ from dataclasses import dataclass, field
 from reconciler.models.diagnostics import Diagnostic
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+# Endings that are a manifest's in all but spelling: another case, or a ".txt" an editor added.
+_NEAR_MISSES = tuple(s + extra for s in MANIFEST_SUFFIXES for extra in ("", ".txt"))
+
+
+def near_miss_suffix(name: str) -> str | None:
+    """The ending that keeps `name` from being read as a manifest (".YAML", ".yml.txt"), if it looks like one."""
+    if name.endswith(MANIFEST_SUFFIXES):
+        return None
+    lower = name.lower()
+    return next((name[len(name) - len(s) :] for s in _NEAR_MISSES if lower.endswith(s)), None)
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A file in a walked folder that is not read but looks meant to be a manifest."""
+
+    real: str  # resolved path
+    shown: str  # as diagnostics show a path (see ManifestWalk.shown)
+    suffix: str  # the ending that keeps it from being read, as spelled
+    order: tuple[int, str]  # (index of its -f path, path relative to it): the order they are reported in
 
 
 @dataclass
@@ -52,6 +76,8 @@ class ManifestWalk:
         self._named: list[ManifestFile] = []  # files named with -f, yielded first
         self._declared_cache: set[str] = set()
         self._declared_count = -1
+        self._near_misses: list[NearMiss] = []
+        self._settled: set[str] | None = None  # _declared(), until a file is added or declares
         for index, given in enumerate(paths):
             path = os.fspath(given)
             real = os.path.realpath(path)
@@ -76,18 +102,27 @@ class ManifestWalk:
             known = self.found[real]
             if (root, rel) < known.order:
                 known.order, known.root, known.walked = (root, rel), root, walked
+                self._settled = None
             return None
         mf = ManifestFile(real, self.shown(real), (root, rel), root, walked)
         self.found[real] = mf
+        self._settled = None
         return mf
 
     def declare(self, manifest: ManifestFile, sources: list[str]) -> None:
         """The dataset folders a manifest names (normalised real paths): the walk will not enter them."""
         manifest.sources = sources
         self._declared_count = -1
+        self._settled = None
 
     def _declared(self) -> set[str]:
         """Dataset folders named by manifests that are not themselves inside a dataset folder."""
+        if self._settled is not None:
+            return self._settled
+        self._settled = self._settle()
+        return self._settled
+
+    def _settle(self) -> set[str]:
         files = list(self.found.values())
         declared = {s for f in files for s in f.sources}
         while True:
@@ -133,7 +168,12 @@ class ManifestWalk:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 self._pending.append((root, entry.path, f"{prefix}{name}/"))
-            elif name.endswith(MANIFEST_SUFFIXES):
+            elif not name.endswith(MANIFEST_SUFFIXES):
+                suffix = near_miss_suffix(name)
+                if suffix is not None and entry.is_file():
+                    real = os.path.realpath(entry.path)
+                    self._near_misses.append(NearMiss(real, self.shown(real), suffix, (root, prefix + name)))
+            else:
                 real = entry.path
                 if entry.is_symlink():
                     if not entry.is_file():  # a link to a folder, or to nothing
@@ -145,6 +185,14 @@ class ManifestWalk:
                 if mf is not None:
                     new.append(mf)
         return new
+
+    def near_misses(self) -> list[NearMiss]:
+        """The near-miss files in the folders walked, in load order; none inside a declared dataset folder."""
+        declared = self._declared()
+        return sorted(
+            (m for m in self._near_misses if not _inside_any(m.real, declared, self._roots[m.order[0]])),
+            key=lambda m: m.order,
+        )
 
     def files(self) -> list[ManifestFile]:
         """The manifests, in load order; YAML inside a declared dataset folder is dataset content."""

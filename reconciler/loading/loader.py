@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.datasets import ContentCache
 from reconciler.loading.checkpoint_checks import check_checkpoints
 from reconciler.loading.dataset_checks import check_datasets
-from reconciler.loading.discovering import MANIFEST_SUFFIXES, ManifestWalk, normalized_source
+from reconciler.loading.discovering import MANIFEST_SUFFIXES, ManifestWalk, NearMiss, normalized_source
 from reconciler.loading.documents import (
     Document,
     did_you_mean,
@@ -56,6 +56,7 @@ __all__ = [
 class LoadResult:
     manifests: ManifestSet
     diagnostics: Diagnostics
+    near_misses: list[NearMiss] = field(default_factory=list)  # files not read that look like manifests
 
     @property
     def ok(self) -> bool:
@@ -140,7 +141,7 @@ def load(
         check_checkpoints(manifests, out)
     diagnostics = Diagnostics()
     diagnostics.extend(explain(out, patch_set) if patch_set else out)
-    return LoadResult(manifests, diagnostics)
+    return LoadResult(manifests, diagnostics, walk.near_misses())
 
 
 def _read_patch_files(

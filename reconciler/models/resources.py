@@ -71,16 +71,30 @@ class Resource:
     def provider_type(self) -> ProviderType:
         return self.spec.PROVIDER_TYPE
 
+    # A Resource is a value (frozen; its spec is never changed after loading), so what is derived
+    # from it is computed once: a plan asks for both of these three or four times per resource.
     def dependencies(self) -> list[str]:
         """Addresses this resource references (its Provider excluded)."""
-        seen: dict[str, None] = {}
-        for _, kind, name in self.spec.references():
-            seen[address(kind, name)] = None
-        return list(seen)
+        deps: tuple[str, ...] | None = self.__dict__.get("_dependencies")
+        if deps is None:
+            seen: dict[str, None] = {}
+            for _, kind, name in self.spec.references():
+                seen[address(kind, name)] = None
+            deps = tuple(seen)
+            object.__setattr__(self, "_dependencies", deps)
+        return list(deps)
 
     def effective_spec(self) -> dict[str, Any]:
-        """The spec with every default applied, as plain JSON data."""
+        """The spec with every default applied, as plain JSON data (a fresh copy: callers own it)."""
         return self.spec.model_dump(mode="json")
+
+    def shared_effective_spec(self) -> dict[str, Any]:
+        """`effective_spec()` computed once and shared: read it, never change it."""
+        spec: dict[str, Any] | None = self.__dict__.get("_effective_spec")
+        if spec is None:
+            spec = self.spec.model_dump(mode="json")
+            object.__setattr__(self, "_effective_spec", spec)
+        return spec
 
     def location_of(self, field_path: str) -> SourceLocation | None:
         return self.field_locations.get(field_path, self.location)

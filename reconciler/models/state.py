@@ -79,6 +79,21 @@ class ResourceRecord:
     # each upstream's current object, so a dependent left on a replaced upstream is never "no change".
     built_from: dict[str, str] = field(default_factory=dict)
 
+    def with_changes(self, **changes: Any) -> ResourceRecord:
+        """`dataclasses.replace` for a record, without its per-call field introspection.
+
+        A refresh folds an observation into every record (4,000 at 1,000 chains); `replace`
+        spent ~14 µs on each. A record has no `__post_init__` and no `InitVar`s, so copying its
+        `__dict__` is what `replace` would build. Unknown names are refused as `replace` would.
+        """
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"ResourceRecord has no field(s) {sorted(unknown)}")
+        new = object.__new__(ResourceRecord)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "address": self.address,

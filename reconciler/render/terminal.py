@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:  # rich is imported where a console is made (a pipe gets plain text without it)
+    from rich.console import Console
+    from rich.text import Text
 
 
 def wants_colour(stream: IO[str], no_color: bool | None = None) -> bool:
@@ -30,6 +31,8 @@ def make_console(stream: IO[str] | None = None, *, no_color: bool | None = None)
     in CI logs that render ANSI); `True` forces plain text. Plain text carries no ANSI escapes at
     all — not even bold — so it can be diffed, grepped and pasted.
     """
+    from rich.console import Console
+
     stream = stream if stream is not None else sys.stdout
     colour = wants_colour(stream, no_color)
     if colour:
@@ -52,6 +55,14 @@ def make_console(stream: IO[str] | None = None, *, no_color: bool | None = None)
     )
 
 
+def is_plain_stream(stream: IO[str]) -> bool:
+    """Whether `make_console(stream)` is a plain console that is not a terminal (a pipe, a file, CI).
+
+    Such a console writes plain text as it is (`print_lines`), so callers may write it themselves.
+    """
+    return not wants_colour(stream) and not _isatty(stream)
+
+
 def _isatty(stream: IO[str]) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
@@ -66,6 +77,8 @@ def print_lines(console: Console, lines: list[Text]) -> None:
     A plain console (no colour: a pipe, a file, CI) gets the text itself — what rich would write
     there anyway, minus its rendering pipeline; a terminal gets one rich `print` of them all.
     """
+    from rich.text import Text
+
     text = Text("\n").join(lines)
     plain = text.plain
     if console.color_system is None and console.no_color and not console.is_terminal and "\t" not in plain:

@@ -119,6 +119,23 @@ def test_the_report_uses_medians_and_says_which_targets_are_met() -> None:
     assert "| 1000 | `plan` | 0.55 |" in table and "**0.46×**" in table
 
 
+def test_the_document_says_how_far_the_4n_comparison_went() -> None:
+    run = _module("run")
+    result = {
+        "command": "python benchmarks/run.py --matched-max 8000",
+        "machine": {"nproc": "2", "cpu": "x", "platform": "y", "python": "3.11", "pydantic": "2"},
+        "load_before": "-",
+        "load_after": "-",
+        "total_s": 60.0,
+        "reps": 3,
+        "series": [],
+        "phases": {},
+        "matched_max": 8000,
+    }
+    assert "4N only up to 8000 Terraform resources in this run" in run.document(result)
+    assert "4N only up to" not in run.document({**result, "matched_max": None})
+
+
 def test_bench_cli_lifts_the_quota_only_when_the_sandbox_is_imported() -> None:
     probe = (
         "import runpy, sys\n"

@@ -312,6 +312,23 @@ def test_hidden_folders_are_not_searched_for_near_misses(tmp_path: Path):
     ]
 
 
+def test_near_misses_are_looked_for_where_the_loader_walks(root: Path):
+    """Sub-folders are searched; a dataset folder is dataset content (the loader never walks it)."""
+    (root / "jobs").mkdir()
+    (root / "jobs" / "ft.Yml").write_text("kind: FineTune\n")
+    (root / "data" / "money-rain" / "captions.YAML").write_text("a: b\n")
+    (root / "data" / "money-rain.yaml.txt").write_text("")
+    r = run("plan", "-f", str(root), "--refresh=false", "--json")
+    assert r.exit_code == 0, r.output
+    (plan_line,) = [json.loads(x) for x in r.stdout.splitlines() if json.loads(x)["type"] == "plan"]
+    warnings = plan_line["plan"]["warnings"]
+    assert [Path(w["file"]).relative_to(root).as_posix() for w in warnings] == [
+        "data/money-rain.yaml.txt",
+        "jobs/ft.Yml",
+    ]
+    assert [w["message"].rsplit(" ", 1)[-1] for w in warnings] == ["money-rain.yaml", "ft.yml"]
+
+
 def _plan_removing(*actions: str):
     from reconciler.models.plans import Action, ActionType, Plan
 

@@ -22,7 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 PROBE = """
 import atexit, json, sys
 before = set(sys.modules)
-atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(sorted(set(sys.modules) - before))))
+atexit.register(
+    lambda: open(sys.argv[1], "w").write(json.dumps(sorted(k for k, v in sys.modules.items() if v and k not in before)))
+)
 from reconciler.cli import main
 main(args=sys.argv[2:], prog_name="reconciler")
 """
@@ -102,6 +104,7 @@ def test_an_offline_plan_imports_no_provider_client_and_no_diff_library(tmp_path
     assert [
         m for m in loaded(modules, ("httpx", *EMULATOR, *PROVIDERS, "sqlite_utils")) if m not in pure
     ] == []
+    assert loaded(modules, ("rich",)) == []  # its text goes to a pipe: plain, without rich
 
 
 def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> None:
@@ -110,7 +113,10 @@ def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> 
     )
     modules = modules_after(tmp_path, "plan", "-f", "m")
     assert "reconciler.providers.dashscope.adapter" in modules
+    assert "reconciler.sandbox.app" in modules  # it did refresh, against the emulator
     # the embedded sandbox reads every plugin's registration (to know its emulator): pure data, no client
     others = ("reconciler.providers.wavespeed", "reconciler.providers.imgopen")
     registration = {p for name in others for p in (name, name + ".plugin", name + ".facts")}
     assert [m for m in loaded(modules, others) if m not in registration] == []
+    # nor httpx's own command-line client (rich, pygments), nor sqlite-utils for the emulator
+    assert loaded(modules, ("httpx._main", "pygments", "rich", "sqlite_utils")) == []

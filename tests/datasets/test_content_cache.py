@@ -224,6 +224,29 @@ def test_the_racy_window_is_measured_from_the_scan_not_the_save(
     assert inspect(data, cache).files_read == 0
 
 
+def test_an_old_mtime_does_not_make_a_just_changed_file_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The racy rule looks at the ctime too: `touch -d` can put an mtime far back, not the ctime.
+
+    Every file's mtime is set a day back; their ctimes are now. A scan now finds them all racily
+    clean (so a cache entry with a stale sha256 is not trusted), as git does.
+    """
+    data = write_dataset(tmp_path / "d")
+    day_ago = time.time_ns() - 86_400 * 10**9
+    for p in data.iterdir():
+        os.utime(p, ns=(day_ago, day_ago))
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    truth = inspect(data, cache).content.digest
+    entry = cache.get(str(data))
+    assert entry is not None
+    entry.shas = "0" * 64 + entry.shas[64:]  # what an edit in the scan's tick would leave behind
+    entry.digest = "stale"
+    cache.touch()
+    again = inspect(data, reload(cache))
+    assert again.content.digest == truth and again.files_read == 21
+
+
 def test_a_touched_file_is_read_again_but_layout_results_are_reused(tmp_path: Path, later: None) -> None:
     data = write_dataset(tmp_path / "d")
     cache = ContentCache(tmp_path / CACHE_FILE)
@@ -371,3 +394,22 @@ def test_a_read_only_cache_is_used_but_never_written(tmp_path: Path, later: None
     (data / "extra.txt").write_text("new")
     assert inspect(data, reader).files_read == 2  # extra.txt, and data.jsonl for the layout check
     assert reader.save() is False and path.read_bytes() == before
+
+
+@pytest.mark.parametrize("module_name", ["scanning", "inspecting", "content_cache", "hashing"])
+def test_a_cache_from_other_scanning_or_hashing_code_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module_name: str
+) -> None:
+    """How StatKeys are taken and packed, and how files are hashed, is part of what a cache is keyed by."""
+    import importlib
+
+    from reconciler.datasets import content_cache
+
+    module = importlib.import_module(f"reconciler.datasets.{module_name}")
+    monkeypatch.setattr(content_cache, "_fingerprint", None)
+    before = content_cache.rules_fingerprint()
+    other = tmp_path / "other.py"
+    other.write_text("# another version of the module\n")
+    monkeypatch.setattr(module, "__file__", str(other))
+    monkeypatch.setattr(content_cache, "_fingerprint", None)
+    assert content_cache.rules_fingerprint() != before

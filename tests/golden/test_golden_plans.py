@@ -108,3 +108,20 @@ def test_golden_facts(case: str) -> None:
         assert summary[key] == count, (key, summary)
     assert plan_from_json(plan_to_json(plan)) == plan
     assert "\x1b[" not in plan_to_text(plan)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_plain_text_without_rich_is_the_golden_text(case: str) -> None:
+    """What `reconciler plan` writes to a pipe (built without rich) is byte for byte `plan.txt`."""
+    import io
+
+    from reconciler.render.text import plan_lines, styled_lines, write_plan
+
+    case_dir = HERE / case
+    plan = build_plan(case_dir)
+    out = io.StringIO()
+    write_plan(out, plan)
+    assert out.getvalue().replace(str(case_dir), "$CASE_DIR") == (case_dir / "plan.txt").read_text()
+    # and a terminal gets the same styled text from rich as it did when rich built every line
+    rich_lines = plan_lines(plan)
+    assert [t.plain for t in rich_lines] == [line.plain for line in styled_lines(plan)]

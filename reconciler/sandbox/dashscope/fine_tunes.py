@@ -238,6 +238,16 @@ class _JobsCache:
     last: tuple[float, int]  # (created, seq) of the newest job
     slot_free: float  # when the training slot frees after every cached job
     newest_first: list[Job] | None = None  # live jobs in list order, made on the first list request
+    # finetuned_output -> (position in `jobs`, job), made on the first deployment create
+    by_output: dict[str, tuple[int, Job]] | None = None
+    position: dict[str, int] | None = None  # job_id -> its position in `jobs`
+
+    def output_index(self) -> tuple[dict[str, tuple[int, Job]], dict[str, int]]:
+        """Every job by its `finetuned_output` and by id, with its place in `jobs` (read only)."""
+        if self.by_output is None or self.position is None:
+            self.position = {job_id: i for i, job_id in enumerate(self.jobs)}
+            self.by_output = {job.finetuned_output: (i, job) for i, job in enumerate(self.jobs.values())}
+        return self.by_output, self.position
 
     def listed(self) -> list[Job]:
         if self.newest_first is None:
@@ -834,7 +844,15 @@ def deployable_base_model(ctx: Context, model_name: str) -> str:
         r["job_id"]
         for r in ctx.store.query("SELECT job_id FROM dashscope_exports WHERE model_name = ?", (model_name,))
     }
-    for job in _current(ctx).jobs.values():  # read only: no copy of the table per request
+    # Only jobs that can answer are looked at, in the table's order (what a walk over every job,
+    # 1,000 of them per deployment create at 1,000 chains, would meet first).
+    cache = _current(ctx)
+    by_output, position = cache.output_index()
+    candidates = {position[job_id]: cache.jobs[job_id] for job_id in named if job_id in position}
+    own = by_output.get(model_name)
+    if own is not None:
+        candidates[own[0]] = own[1]
+    for _, job in sorted(candidates.items()):
         if job.row["deleted"] is not None:
             continue
         if model_name == job.finetuned_output:
