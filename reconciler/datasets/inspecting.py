@@ -252,7 +252,7 @@ def _rows(problems: list[DatasetProblem]) -> list[tuple[str, str]]:
 
 
 def _provider_key(provider: ProviderType | None) -> str:
-    return provider if provider is not None else ""
+    return str(provider) if provider is not None else ""  # a plain str: the cache is marshalled
 
 
 __all__ = ["DatasetInspection", "LayoutCheck", "Usage", "content_digest", "inspect_dataset"]

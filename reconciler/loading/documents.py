@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from reconciler.loading.yaml_source import YamlDocument
 from reconciler.models.diagnostics import Diagnostic, SourceLocation
 from reconciler.models.envelope import Lifecycle, Metadata
-from reconciler.models.kinds import API_VERSION, Kind, ProviderType
+from reconciler.models.kinds import API_VERSION, Kind
 from reconciler.models.messages import humanize
 
 M = TypeVar("M", bound=BaseModel)
@@ -126,9 +126,7 @@ def validate_spec(document: Document, model: type[M], out: list[Diagnostic]) -> 
     return spec if isinstance(spec, model) else None
 
 
-def provider_type_of(
-    document: Document, provider_types: list[ProviderType], out: list[Diagnostic]
-) -> ProviderType | None:
+def provider_type_of(document: Document, provider_types: list[str], out: list[Diagnostic]) -> str | None:
     """spec.type of a Provider document, reported when missing or not one of the installed `provider_types`."""
     spec = document.spec or {}
     value = spec.get("type")
@@ -151,7 +149,7 @@ def provider_type_of(
     return None
 
 
-def serving_error(kind: Kind, provider: str, ptype: ProviderType, able: list[ProviderType]) -> str:
+def serving_error(kind: Kind, provider: str, ptype: str, able: list[str]) -> str:
     """`able`: the installed provider types that serve `kind`."""
     options = " or ".join(f"type: {t}" for t in able) or "a type that serves it (none is installed)"
     return f"provider '{provider}' ({ptype}) cannot serve {kind.value}; use a provider of {options}"

@@ -35,7 +35,7 @@ from reconciler.loading.sample_checks import check_samples
 from reconciler.loading.spec_registry import installed_specs
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
 from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
-from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.kinds import Kind
 from reconciler.models.registry import SpecRegistry
 from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
 from reconciler.models.specs import ResourceSpec
@@ -242,8 +242,8 @@ def _root(paths: list[Path], cwd: Path) -> str:
 
 def _load_providers(
     documents: list[Document], registry: SpecRegistry, manifests: ManifestSet, out: list[Diagnostic]
-) -> dict[str, ProviderType]:
-    types: dict[str, ProviderType] = {}
+) -> dict[str, str]:
+    types: dict[str, str] = {}
     for doc in documents:
         if doc.kind is not Kind.PROVIDER or doc.spec is None:
             continue
@@ -261,7 +261,7 @@ def _load_providers(
 def _load_resources(
     documents: list[Document],
     registry: SpecRegistry,
-    provider_types: dict[str, ProviderType],
+    provider_types: dict[str, str],
     manifests: ManifestSet,
     out: list[Diagnostic],
 ) -> list[tuple[Document, type[ResourceSpec]]]:

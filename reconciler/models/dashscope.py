@@ -20,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from reconciler.models.changes import ChangeClass, change_class
 from reconciler.models.connections import ENV_NAME_PATTERN, SANDBOX, ProviderConfig, endpoint_error
 from reconciler.models.envelope import Name, StrictModel
-from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.kinds import Kind
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
 
@@ -59,7 +59,7 @@ def dashscope_base_url(endpoint: str) -> str:
 class DashScopeProvider(ProviderConfig):
     """A DashScope account in one region (API keys are region-bound)."""
 
-    TYPE: ClassVar[ProviderType] = "dashscope"
+    TYPE: ClassVar[str] = "dashscope"
     CREDENTIAL_FIELDS: ClassVar[dict[str, str]] = {"api_key": "api_key_env", "workspace": "workspace_env"}
     ENV_FIELDS: ClassVar[tuple[str, ...]] = ("api_key_env", "workspace_env")
 
@@ -152,7 +152,7 @@ class DashScopeDataset(ResourceSpec):
     """A Wan training or validation set: a .zip or a directory (zipped deterministically on upload)."""
 
     KIND: ClassVar[Kind] = Kind.DATASET
-    PROVIDER_TYPE: ClassVar[ProviderType] = "dashscope"
+    PROVIDER_TYPE: ClassVar[str] = "dashscope"
 
     provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type dashscope")
     source: str = change_class(
@@ -260,7 +260,7 @@ class DashScopeFineTune(ResourceSpec):
     """A Wan LoRA fine-tune job (`POST /api/v1/fine-tunes`)."""
 
     KIND: ClassVar[Kind] = Kind.FINE_TUNE
-    PROVIDER_TYPE: ClassVar[ProviderType] = "dashscope"
+    PROVIDER_TYPE: ClassVar[str] = "dashscope"
     REFERENCES: ClassVar[dict[str, Kind]] = {
         "training_datasets": Kind.DATASET,
         "validation_datasets": Kind.DATASET,
@@ -405,7 +405,7 @@ class DashScopeCheckpointExport(ResourceSpec):
     """Publish an intermediate checkpoint as a deployable model (`GET .../export/{checkpoint}`)."""
 
     KIND: ClassVar[Kind] = Kind.CHECKPOINT_EXPORT
-    PROVIDER_TYPE: ClassVar[ProviderType] = "dashscope"
+    PROVIDER_TYPE: ClassVar[str] = "dashscope"
     REFERENCES: ClassVar[dict[str, Kind]] = {"fine_tune": Kind.FINE_TUNE}
 
     provider: Name = change_class(REEXPORT, description="metadata.name of a Provider of type dashscope")
@@ -477,7 +477,7 @@ class DashScopeDeployment(ResourceSpec):
     """An online deployment of a fine-tuned model or exported checkpoint (`POST /api/v1/deployments`)."""
 
     KIND: ClassVar[Kind] = Kind.DEPLOYMENT
-    PROVIDER_TYPE: ClassVar[ProviderType] = "dashscope"
+    PROVIDER_TYPE: ClassVar[str] = "dashscope"
     REFERENCES: ClassVar[dict[str, Kind]] = {
         "fine_tune": Kind.FINE_TUNE,
         "checkpoint_export": Kind.CHECKPOINT_EXPORT,

@@ -20,7 +20,7 @@ from pydantic import field_validator, model_validator
 
 from reconciler.models.changes import ChangeClass, change_class
 from reconciler.models.envelope import Name
-from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.kinds import Kind
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
 
@@ -50,7 +50,7 @@ class DashScopeSample(ResourceSpec):
     """One video from a Deployment's model (`POST …/video-synthesis`, then `GET /api/v1/tasks/{id}`)."""
 
     KIND: ClassVar[Kind] = Kind.SAMPLE
-    PROVIDER_TYPE: ClassVar[ProviderType] = "dashscope"
+    PROVIDER_TYPE: ClassVar[str] = "dashscope"
     REFERENCES: ClassVar[dict[str, Kind]] = {"deployment": Kind.DEPLOYMENT}
 
     provider: Name = change_class(RERENDER, description="metadata.name of a Provider of type dashscope")

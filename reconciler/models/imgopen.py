@@ -18,7 +18,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, mo
 from reconciler.models.changes import ChangeClass, change_class
 from reconciler.models.connections import ENV_NAME_PATTERN, ProviderConfig, endpoint_error
 from reconciler.models.envelope import Name
-from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.kinds import Kind
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
 
@@ -32,7 +32,7 @@ LEARNING_RATE_MIN, LEARNING_RATE_MAX = Decimal("0.0000001"), Decimal("0.0001")
 class ImgOpenProvider(ProviderConfig):
     """An ImgOpen account (access key id + secret, sent as X-Request-req-* headers)."""
 
-    TYPE: ClassVar[ProviderType] = "imgopen"
+    TYPE: ClassVar[str] = "imgopen"
     CREDENTIAL_FIELDS: ClassVar[dict[str, str]] = {
         "access_key_id": "access_key_id_env",
         "access_key_secret": "access_key_secret_env",
@@ -77,7 +77,7 @@ class ImgOpenDataset(ResourceSpec):
     """Training images as public URLs (sent as fileUrlList)."""
 
     KIND: ClassVar[Kind] = Kind.DATASET
-    PROVIDER_TYPE: ClassVar[ProviderType] = "imgopen"
+    PROVIDER_TYPE: ClassVar[str] = "imgopen"
 
     provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type imgopen")
     urls: Annotated[list[str], Field(min_length=MIN_IMAGES, max_length=MAX_IMAGES)] = change_class(
@@ -159,7 +159,7 @@ class ImgOpenFineTune(ResourceSpec):
     """
 
     KIND: ClassVar[Kind] = Kind.FINE_TUNE
-    PROVIDER_TYPE: ClassVar[ProviderType] = "imgopen"
+    PROVIDER_TYPE: ClassVar[str] = "imgopen"
     REFERENCES: ClassVar[dict[str, Kind]] = {"dataset": Kind.DATASET}
 
     provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type imgopen")

@@ -19,9 +19,19 @@ class Kind(StrEnum):
     SAMPLE = "Sample"  # a render with a FineTune's LoRA
 
 
-# A Provider manifest's spec.type, e.g. "dashscope": the name its plugin registers under (the
-# `reconciler.providers` entry-point group). Core lists none: `SpecRegistry` knows the installed ones.
-ProviderType = str
+class ProviderType(str):
+    """A Provider manifest's spec.type, e.g. "dashscope": the name its plugin registers under (the
+    `reconciler.providers` entry-point group). Core lists none: `SpecRegistry` knows the installed
+    ones. `.value` is the name itself, as it was of the enum this replaced (callers keep working)."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        return str.__str__(self)
 
 
 def address(kind: Kind | str, name: str) -> str:

@@ -43,7 +43,7 @@ class ProviderConfig:
 
     @property
     def type(self) -> ProviderType:
-        return self.spec.TYPE
+        return ProviderType(self.spec.TYPE)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Resource:
 
     @property
     def provider_type(self) -> ProviderType:
-        return self.spec.PROVIDER_TYPE
+        return ProviderType(self.spec.PROVIDER_TYPE)
 
     # A Resource is a value (frozen; its spec is never changed after loading), so what is derived
     # from it is computed once: a plan asks for both of these three or four times per resource.

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.models.envelope import StrictModel
-from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.kinds import Kind
 
 if TYPE_CHECKING:
     from reconciler.models.resources import ManifestSet
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class ProviderSpec(StrictModel):
     """spec of a `kind: Provider` document. Subclasses fix `type` with a Literal."""
 
-    TYPE: ClassVar[ProviderType]
+    TYPE: ClassVar[str]
 
     def credential_envs(self) -> dict[str, str]:
         """Credential role -> environment variable name, e.g. {'api_key': 'DASHSCOPE_API_KEY'}."""
@@ -36,7 +36,7 @@ class ResourceSpec(StrictModel):
     """spec of a Dataset, FineTune, CheckpointExport or Deployment for one provider type."""
 
     KIND: ClassVar[Kind]
-    PROVIDER_TYPE: ClassVar[ProviderType]
+    PROVIDER_TYPE: ClassVar[str]
     # field name -> kind it references; the field holds a name, a list of names, or None.
     REFERENCES: ClassVar[dict[str, Kind]] = {}
 

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from reconciler.models.changes import ChangeClass, change_class
 from reconciler.models.connections import ENV_NAME_PATTERN, ProviderConfig, endpoint_error
 from reconciler.models.envelope import Name
-from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.kinds import Kind
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
 
@@ -30,7 +30,7 @@ TRAINER_NAMESPACE = "wavespeed-ai"  # model id = f"{TRAINER_NAMESPACE}/{trainer}
 class WaveSpeedProvider(ProviderConfig):
     """A WaveSpeed account (one API key)."""
 
-    TYPE: ClassVar[ProviderType] = "wavespeed"
+    TYPE: ClassVar[str] = "wavespeed"
     CREDENTIAL_FIELDS: ClassVar[dict[str, str]] = {"api_key": "api_key_env"}
     ENV_FIELDS: ClassVar[tuple[str, ...]] = ("api_key_env",)
 
@@ -125,7 +125,7 @@ class WaveSpeedDataset(ResourceSpec):
     """A trainer's `data` zip: a local folder/.zip (uploaded through media upload) or a public URL."""
 
     KIND: ClassVar[Kind] = Kind.DATASET
-    PROVIDER_TYPE: ClassVar[ProviderType] = "wavespeed"
+    PROVIDER_TYPE: ClassVar[str] = "wavespeed"
 
     provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type wavespeed")
     source: str | None = change_class(
@@ -173,7 +173,7 @@ class WaveSpeedFineTune(ResourceSpec):
     """One LoRA trainer prediction (`POST /api/v3/wavespeed-ai/{trainer}`)."""
 
     KIND: ClassVar[Kind] = Kind.FINE_TUNE
-    PROVIDER_TYPE: ClassVar[ProviderType] = "wavespeed"
+    PROVIDER_TYPE: ClassVar[str] = "wavespeed"
     REFERENCES: ClassVar[dict[str, Kind]] = {"dataset": Kind.DATASET}
 
     provider: Name = change_class(RETRAIN, description="metadata.name of a Provider of type wavespeed")

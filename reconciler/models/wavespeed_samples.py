@@ -28,7 +28,7 @@ from pydantic import field_validator, model_validator
 
 from reconciler.models.changes import ChangeClass, change_class
 from reconciler.models.envelope import Name, StrictModel
-from reconciler.models.kinds import Kind, ProviderType
+from reconciler.models.kinds import Kind
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
 from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS
@@ -91,7 +91,7 @@ class WaveSpeedSample(ResourceSpec):
     """One render of a prompt with a FineTune's LoRA (`POST /api/v3/wavespeed-ai/<model>`)."""
 
     KIND: ClassVar[Kind] = Kind.SAMPLE
-    PROVIDER_TYPE: ClassVar[ProviderType] = "wavespeed"
+    PROVIDER_TYPE: ClassVar[str] = "wavespeed"
     REFERENCES: ClassVar[dict[str, Kind]] = {"fine_tune": Kind.FINE_TUNE}
 
     provider: Name = change_class(RERENDER, description="metadata.name of a Provider of type wavespeed")

@@ -483,7 +483,7 @@ def applied_state(manifests: ManifestSet, status: dict[str, str]) -> list[dict[s
             kind=r.kind.value,
             name=r.name,
             provider=r.provider_name,
-            provider_type=r.provider_type,
+            provider_type=r.provider_type.value,
             remote_id=remote["remote_id"],
             spec=r.effective_spec(),
             spec_hash=hashes[address],
