@@ -59,11 +59,11 @@ def write_fine_tunes(root: Path, count: int, quota: str = "") -> None:
 
 @pytest.fixture
 def make_ws(tmp_path: Path) -> Callable[..., tuple[Workspace, Sandbox]]:
-    def make(count: int, quota: str = "") -> tuple[Workspace, Sandbox]:
+    def make(count: int, quota: str = "", time_scale: float | None = None) -> tuple[Workspace, Sandbox]:
         root = tmp_path / "m"
         write_fine_tunes(root, count, quota)
         clock = FakeClock()
-        sandbox = Sandbox(clock=clock, seed=3, fidelity="documented")
+        sandbox = Sandbox(clock=clock, seed=3, fidelity="documented", time_scale=time_scale)
         ws = Workspace([root], clock=clock, wiring=WiringContext(env={}, clock=clock, sandbox=sandbox))
         return ws, sandbox
 
@@ -147,7 +147,9 @@ def test_a_raised_quota_in_the_provider_manifest_is_honoured(make_ws):
 
 
 def test_raised_concurrency_submits_that_many_at_once(make_ws):
-    ws, sandbox = make_ws(4, quota="  quota: {concurrent_jobs: 2}\n")
+    # real-length jobs (time scale 1): a job runs for hours of the fake clock, which only the waits'
+    # polls move on, so the second submit cannot lose a race with the first job's end
+    ws, sandbox = make_ws(4, quota="  quota: {concurrent_jobs: 2}\n", time_scale=1)
     _, result = ws.apply()
     assert result is not None and result.ok
     jobs = _jobs(sandbox)
