@@ -4,7 +4,7 @@ One call per dataset: scan the folder once (one `lstat` per file), then
 - every file's StatKey matches the content cache and none is racily clean → the cached digest
   and layout results; no file is opened;
 - otherwise → files whose StatKey still matches keep their cached sha256 and facts, the others
-  are read exactly once (hash, facts, and a DashScope `data.jsonl` kept in memory), and the
+  are read exactly once (hash, facts, and an annotations file kept in memory), and the
   layout checks run on that same pass; a layout result is reused when the digest is unchanged
   (a `touch`, a copy back of the same bytes).
 A `.zip` is one file to the cache: unchanged, it is not opened; changed, it is read again whole.
