@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.datasets import rules as dataset_rules
+from reconciler import plugin_discovery
 from reconciler.datasets.rules import DatasetRules, rules_for
 from reconciler.providers.plugins import installed
 
@@ -28,7 +28,7 @@ def provider_names() -> set[str]:
 
 def provider_owned() -> set[Path]:
     """The files the plugins name as their dataset rules."""
-    owned = set()
+    owned: set[Path] = set()
     for plugin in installed().values():
         if plugin.dataset_rules:
             module = plugin.dataset_rules.partition(":")[0]
@@ -85,7 +85,7 @@ def test_a_malformed_rules_string_is_refused(monkeypatch: pytest.MonkeyPatch) ->
     class Plugin:
         dataset_rules = "reconciler.datasets.layouts"  # no ":attribute"
 
-    monkeypatch.setattr(dataset_rules.plugin_discovery, "loaded", lambda name: Plugin())
+    monkeypatch.setattr(plugin_discovery, "loaded", lambda name: Plugin())
     with pytest.raises(ValueError, match="module:attribute"):
         rules_for("x")
     Plugin.dataset_rules = "reconciler.datasets.layouts:LayoutReport"  # not a DatasetRules
