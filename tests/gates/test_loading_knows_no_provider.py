@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from reconciler import plugin_discovery
+from reconciler.datasets import LayoutReport, content_of, inspect_dataset
 from reconciler.datasets.rules import DatasetRules, rules_for
+from reconciler.datasets.sources import DatasetSource
+from reconciler.models.kinds import ProviderType
 from reconciler.providers.plugins import installed
 
 PACKAGE = Path(__file__).resolve().parents[2] / "reconciler"
@@ -91,3 +94,54 @@ def test_a_malformed_rules_string_is_refused(monkeypatch: pytest.MonkeyPatch) ->
     Plugin.dataset_rules = "reconciler.datasets.layouts:LayoutReport"  # not a DatasetRules
     with pytest.raises(TypeError, match="not a DatasetRules"):
         rules_for("x")
+
+
+class _CountsTextFiles:
+    """A provider's rules that only this test knows: a sample is a `.txt` file."""
+
+    def usage(
+        self, fine_tune: object, field_path: str, dataset_name: str, dataset_spec: object
+    ) -> tuple[tuple[str, ...] | None, list[str]]:
+        return ("fake",), []
+
+    def default_usage(self, dataset_spec: object) -> tuple[str, ...] | None:
+        return ("fake",)
+
+    def check_layout(self, source: DatasetSource, usage: tuple[str, ...]) -> LayoutReport:
+        report = LayoutReport()
+        report.error(f"{len(source.names())} files, usage {usage}")
+        return report
+
+    def count_samples(self, source: DatasetSource) -> int | None:
+        return sum(n.endswith(".txt") for n in source.names())
+
+
+RULES = _CountsTextFiles()
+FAKE = ProviderType("fake")
+
+
+def test_a_plugin_the_core_has_never_heard_of_decides_the_sample_count_and_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hashing pass and the layout run ask the plugin of the dataset's provider type, by name only."""
+
+    class Plugin:
+        dataset_rules = f"{__name__}:RULES"
+
+    real = plugin_discovery.loaded
+    monkeypatch.setattr(plugin_discovery, "loaded", lambda name: Plugin() if name == "fake" else real(name))
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.png"):
+        (folder / name).write_bytes(name.encode())
+    assert content_of(folder, FAKE).sample_count == 2
+    assert content_of(folder).sample_count == 1  # no provider: one sample per media file
+    assert content_of(folder).digest == content_of(folder, FAKE).digest  # the digest knows no provider
+    inspection = inspect_dataset(folder, provider=FAKE, usages=[("fake",)], check_layout=_by_plugin)
+    assert [p.message for p in inspection.layouts[("fake",)]] == ["3 files, usage ('fake',)"]
+
+
+def _by_plugin(source: DatasetSource, usage: tuple[str, ...]) -> LayoutReport:
+    rules = rules_for(usage[0])
+    assert rules is not None
+    return rules.check_layout(source, usage)
