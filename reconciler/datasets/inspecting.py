@@ -30,13 +30,13 @@ from reconciler.datasets.content_cache import (
 )
 from reconciler.datasets.hashing import count_samples, digest_of, file_hashes
 from reconciler.datasets.layouts import DatasetProblem, LayoutReport
+from reconciler.datasets.rules import Usage
 from reconciler.datasets.scanning import ScannedFile, scan_folder_keys, stat_key
 from reconciler.datasets.sources import DatasetSource, DirectorySource, ZipSource, open_source
 from reconciler.models.diagnostics import Severity
 from reconciler.models.kinds import ProviderType
 from reconciler.models.resources import DatasetContent
 
-Usage = tuple[str, ...]
 LayoutCheck = Callable[[DatasetSource, Usage], LayoutReport]
 
 # The wall clock a scan is stamped with (the racy rule compares file times with it); tests move it.

@@ -24,6 +24,7 @@ from reconciler.datasets import (
     inspect_dataset,
     rules_for,
 )
+from reconciler.datasets.rules import Usage  # ("<provider type>", ...what its rules need)
 from reconciler.loading.discovering import normalized_source
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
@@ -32,9 +33,6 @@ from reconciler.models.kinds import Kind
 from reconciler.models.resources import DatasetContent, ManifestSet, Resource
 
 MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
-
-# usage: ("<provider type>", ...what else the provider's rules need), e.g. a base model's format
-Usage = tuple[str, ...]
 
 
 @dataclass
