@@ -41,8 +41,8 @@ MUTATIONS = (
     Mutation(
         "no journal row before a create",
         "reconciler/engine/applying.py",
-        '        entry = self.store.journal_open(\n            a.address, "create", a.provider,',
-        '        entry = 0 and self.store.journal_open(\n            a.address, "create", a.provider,',
+        '        entry = self.store.journal_open(\n            a.address,\n            "create",',
+        '        entry = 0 and self.store.journal_open(\n            a.address,\n            "create",',
         (CRASH, RECOVERY),
     ),
     Mutation(
@@ -55,8 +55,8 @@ MUTATIONS = (
     Mutation(
         "open rows of addresses in state not resolved",
         "reconciler/engine/recovering.py",
-        "        got = look_up(entry,",
-        "        if entry.address in records:\n            continue\n        got = look_up(entry,",
+        "        got = look_up(\n            entry,",
+        "        if entry.address in records:\n            continue\n        got = look_up(\n            entry,",
         (CRASH, RECOVERY),
     ),
     Mutation(
@@ -97,8 +97,8 @@ MUTATIONS = (
     Mutation(
         "deposed objects deleted before the replacement is ready",
         "reconciler/engine/planning.py",
-        "deposed=remote, prior=old, depends_on=[address],",
-        "deposed=remote, prior=old, depends_on=[],",
+        "                        depends_on=[address, *gates],",
+        "                        depends_on=[*gates],",
         (CRASH, RECOVERY),
     ),
     Mutation(
@@ -124,28 +124,28 @@ MUTATIONS = (
     ),
     Mutation(
         "DashScope job fingerprint ignores hyper-parameters",
-        "reconciler/providers/dashscope/adapter.py",
-        "        return all(same_hyper_parameter(v, wanted[k])",
-        "        return True or all(same_hyper_parameter(v, wanted[k])",
+        "reconciler/providers/dashscope/matching.py",
+        "    return all(\n        same_hyper_parameter(v, wanted[k])",
+        "    return True or all(\n        same_hyper_parameter(v, wanted[k])",
         (DASHSCOPE,),
     ),
     Mutation(
         "DashScope job fingerprint ignores training file ids",
-        "reconciler/providers/dashscope/adapter.py",
-        '        if sorted(job.training_file_ids) != sorted(fp["training_file_ids"]):',
-        "        if False:",
+        "reconciler/providers/dashscope/matching.py",
+        '    if sorted(job.training_file_ids) != sorted(fp["training_file_ids"]):',
+        "    if False:",
         (DASHSCOPE,),
     ),
     Mutation(
         "DashScope job fingerprint ignores claimed jobs",
-        "reconciler/providers/dashscope/adapter.py",
-        "                hits = [j for j in jobs if j.job_id not in claimed and self._job_matches(j, fp)",
-        "                hits = [j for j in self.client.iter_fine_tunes() if self._job_matches(j, fp)",
+        "reconciler/providers/dashscope/handlers.py",
+        "                if j.job_id not in claimed\n                and job_matches(j, fp)",
+        "                if True\n                and job_matches(j, fp)",
         (DASHSCOPE,),
     ),
     Mutation(
         "WaveSpeed fingerprint ignores the dataset URL",
-        "reconciler/providers/wavespeed/adapter.py",
+        "reconciler/providers/wavespeed/handlers.py",
         '        if wanted.get("data") is not None and given.get("data") != wanted["data"]:',
         "        if False:",
         (WAVESPEED,),
@@ -166,7 +166,7 @@ MUTATIONS = (
     ),
     Mutation(
         "a suffix kept across a redeploy is created beside the old one",
-        "reconciler/engine/planning.py",
+        "reconciler/providers/dashscope/facts.py",
         "            if (new_suffix and new_suffix == old_suffix) or",
         "            if False or",
         (LIFECYCLE,),

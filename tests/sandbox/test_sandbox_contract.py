@@ -24,8 +24,9 @@ from reconciler.clock import FakeClock
 from reconciler.sandbox import Sandbox
 
 EXAMPLES = Path(__file__).parent / "seed_examples"
-# The seed documents live in shared/ beside the repository (the checkout, a worktree, or CI's clone).
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+# The seed documents, vendored in the repository (tests/seeds/, kept equal to shared/seeds by
+# tests/test_vendored_seeds.py), so a clean clone checks them too.
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
 def seed(name: str) -> Any:
@@ -246,7 +247,7 @@ def seed_document(seeds: Path = SEEDS) -> Path:
     if not found:
         pytest.fail(
             f"seed document 002_* not found in {seeds}: the fixtures' source must be checked, not skipped "
-            "(shared/ belongs beside the repository)"
+            "(tests/seeds/ is the vendored copy of shared/seeds)"
         )
     return found[0]
 
