@@ -29,14 +29,17 @@ hash to"; `inspecting.py` decides when to ask it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import marshal
 import os
+import pkgutil
 import struct
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from reconciler.datasets.cache_files import read_sealed, write_sealed
@@ -132,23 +135,10 @@ def rules_fingerprint() -> str:
     """
     global _fingerprint
     if _fingerprint is None:
-        from reconciler.datasets import (
-            dashscope_layout,
-            hashing,
-            inspecting,
-            layouts,
-            media,
-            scanning,
-            sources,
-            wavespeed_layout,
-        )
-        from reconciler.models import wavespeed
         from reconciler.version import __version__
 
         parts = [str(_FORMAT), __version__, sys.version.split()[0], str(marshal.version)]
-        this = sys.modules[__name__]
-        modules = (dashscope_layout, hashing, inspecting, layouts, media, scanning, sources, wavespeed_layout)
-        for module in (*modules, wavespeed, this):
+        for module in _rule_modules():
             try:
                 st = os.stat(module.__file__ or "")
                 parts.append(f"{module.__name__}:{st.st_size}:{st.st_mtime_ns}")
@@ -156,6 +146,17 @@ def rules_fingerprint() -> str:
                 parts.append(f"{module.__name__}:?")
         _fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return _fingerprint
+
+
+def _rule_modules() -> list[ModuleType]:
+    """Every module of this package (the providers' layout checks among them, found by listing the
+    package, not by name), and the modules a layout module says it also depends on
+    (`FINGERPRINT_ALSO`, e.g. a table of trainers in the models)."""
+    package = __name__.rpartition(".")[0]
+    names = sorted(m.name for m in pkgutil.iter_modules(importlib.import_module(package).__path__))
+    modules = [importlib.import_module(f"{package}.{name}") for name in names]
+    also = [importlib.import_module(name) for m in modules for name in getattr(m, "FINGERPRINT_ALSO", ())]
+    return [*modules, *also]
 
 
 class ContentCache:

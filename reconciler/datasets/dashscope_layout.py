@@ -208,3 +208,64 @@ def _media_problem(source: DatasetSource, name: str, kind: str) -> str | None:
     if size > MAX_VIDEO_BYTES:
         return f"is {human_size(size)}; videos may be at most 30 MB"
     return None
+
+
+class DashScopeDatasetRules:
+    """DashScope's dataset rules for the loader (its plugin names `RULES`; `datasets.rules`).
+
+    A dataset's layout depends on the base model of the FineTune that trains on it (i2v or kf2v)
+    and on whether it is a training or validation set. Usage: ("dashscope", format, role).
+    """
+
+    def usage(
+        self, fine_tune: object, field_path: str, dataset_name: str, dataset_spec: object
+    ) -> tuple[tuple[str, ...] | None, list[str]]:
+        problems: list[str] = []
+        wanted_role = "validation" if field_path.startswith("validation_datasets") else "training"
+        model_format = str(getattr(fine_tune, "format"))  # noqa: B009 - a DashScope FineTune spec
+        declared_format = getattr(dataset_spec, "format", None)
+        role = getattr(dataset_spec, "role", "training")
+        ok = True
+        if declared_format is not None and declared_format != model_format:
+            ok = False
+            problems.append(
+                f"Dataset '{dataset_name}' has format: {declared_format}, but "
+                f"{getattr(fine_tune, 'model')} trains on {model_format} data"  # noqa: B009
+                f"{' (first + last frame)' if model_format == 'kf2v' else ' (first frame)'}"
+            )
+        if role != wanted_role:
+            ok = False
+            problems.append(
+                f"Dataset '{dataset_name}' has role: {role}; "
+                + (
+                    "set role: validation on it to use it as a validation set (no videos)"
+                    if wanted_role == "validation"
+                    else "a validation set cannot be trained on; list it under validation_datasets"
+                )
+            )
+        usage = ("dashscope", declared_format or model_format, role) if ok or declared_format else None
+        return usage, problems
+
+    def default_usage(self, dataset_spec: object) -> tuple[str, ...] | None:
+        return (
+            "dashscope",
+            getattr(dataset_spec, "format", None) or "i2v",
+            getattr(dataset_spec, "role", "training"),
+        )
+
+    def check_layout(self, source: DatasetSource, usage: tuple[str, ...]) -> LayoutReport:
+        return check_dashscope_layout(source, kf2v=usage[1] == "kf2v", validation=usage[2] == "validation")
+
+    def count_samples(self, source: DatasetSource) -> int | None:
+        """The non-empty lines of `data.jsonl` (0 without one)."""
+        if ANNOTATIONS not in source.names():
+            return 0
+        count = 0
+        with source.open(ANNOTATIONS) as fh:
+            for line in fh:
+                if line.strip():
+                    count += 1
+        return count
+
+
+RULES = DashScopeDatasetRules()

@@ -2,8 +2,8 @@
 
 digest = sha256 over the sorted lines `"<relative posix name>\\0<sha256 hex of bytes>\\n"`. It is the
 same for a folder and for a zip holding the same files, and does not change with file order,
-modification times or where the folder lives. Files are streamed, never loaded whole (except a
-DashScope `data.jsonl`, kept for the layout check so that it is not read twice).
+modification times or where the folder lives. Files are streamed, never loaded whole (except an
+annotations file `sources.KEEP` names, kept for the layout check so that it is not read twice).
 
 The same read also yields each file's `FileFacts` (format, image size, UTF-8 or not), so the
 layout checks that follow ask nothing of the disk; `content_cache.py` remembers both.
@@ -16,6 +16,7 @@ import hashlib
 from pathlib import Path
 
 from reconciler.datasets.media import image_size, sniff
+from reconciler.datasets.rules import rules_for
 from reconciler.datasets.sources import (
     HEAD_BYTES,
     KEEP,
@@ -27,7 +28,6 @@ from reconciler.datasets.sources import (
 from reconciler.models.kinds import ProviderType
 from reconciler.models.resources import DatasetContent
 
-DASHSCOPE_ANNOTATIONS = "data.jsonl"
 MEDIA_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".mp4", ".mov"})
 
 
@@ -82,16 +82,11 @@ def file_hashes(source: DatasetSource) -> dict[str, str]:
 
 
 def count_samples(source: DatasetSource, provider: ProviderType | None) -> int:
-    """Training samples: data.jsonl lines for DashScope, media files otherwise."""
-    if provider == "dashscope":
-        if DASHSCOPE_ANNOTATIONS not in source.names():
-            return 0
-        count = 0
-        with source.open(DASHSCOPE_ANNOTATIONS) as fh:
-            for line in fh:
-                if line.strip():
-                    count += 1
-        return count
+    """Training samples, as the provider's dataset rules count them; media files by default."""
+    rules = rules_for(provider)
+    counted = rules.count_samples(source) if rules is not None else None
+    if counted is not None:
+        return counted
     return sum(1 for n in source.names() if Path(n).suffix.lower() in MEDIA_EXTENSIONS)
 
 

@@ -4,7 +4,7 @@ One call per dataset: scan the folder once (one `lstat` per file), then
 - every file's StatKey matches the content cache and none is racily clean → the cached digest
   and layout results; no file is opened;
 - otherwise → files whose StatKey still matches keep their cached sha256 and facts, the others
-  are read exactly once (hash, facts, and a DashScope `data.jsonl` kept in memory), and the
+  are read exactly once (hash, facts, and an annotations file kept in memory), and the
   layout checks run on that same pass; a layout result is reused when the digest is unchanged
   (a `touch`, a copy back of the same bytes).
 A `.zip` is one file to the cache: unchanged, it is not opened; changed, it is read again whole.
@@ -30,13 +30,13 @@ from reconciler.datasets.content_cache import (
 )
 from reconciler.datasets.hashing import count_samples, digest_of, file_hashes
 from reconciler.datasets.layouts import DatasetProblem, LayoutReport
+from reconciler.datasets.rules import Usage
 from reconciler.datasets.scanning import ScannedFile, scan_folder_keys, stat_key
 from reconciler.datasets.sources import DatasetSource, DirectorySource, ZipSource, open_source
 from reconciler.models.diagnostics import Severity
 from reconciler.models.kinds import ProviderType
 from reconciler.models.resources import DatasetContent
 
-Usage = tuple[str, ...]
 LayoutCheck = Callable[[DatasetSource, Usage], LayoutReport]
 
 # The wall clock a scan is stamped with (the racy rule compares file times with it); tests move it.

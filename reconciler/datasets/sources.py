@@ -26,8 +26,8 @@ from reconciler.datasets.scanning import ScannedFile, scan_folder
 
 CHUNK = 1 << 20
 HEAD_BYTES = 65536  # enough for every format's magic bytes and a JPEG's frame header
-# Read whole once and kept for the rest of the pass: DashScope's annotations (at most 20 MB, or
-# its layout check refuses it), which hashing, sample counting and the layout check all read.
+# Read whole once and kept for the rest of the pass: a provider's annotations file (at most 20 MB,
+# or its layout check refuses it), which hashing, sample counting and the layout check all read.
 KEEP = frozenset({"data.jsonl"})
 MAX_KEPT_BYTES = 20 << 20
 

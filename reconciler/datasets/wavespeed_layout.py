@@ -69,3 +69,31 @@ def check_wavespeed_layout(source: DatasetSource, *, trainer: str) -> LayoutRepo
             f"{trainer} needs at least {min_items}"
         )
     return report.finish()
+
+
+# What else decides this module's results: the trainer table (`rules_fingerprint` stats it).
+FINGERPRINT_ALSO = ("reconciler.models.wavespeed",)
+
+
+class WaveSpeedDatasetRules:
+    """WaveSpeed's dataset rules for the loader (its plugin names `RULES`; `datasets.rules`).
+
+    A dataset's layout depends on the trainer of the FineTune that uses it. Usage: ("wavespeed", trainer).
+    """
+
+    def usage(
+        self, fine_tune: object, field_path: str, dataset_name: str, dataset_spec: object
+    ) -> tuple[tuple[str, ...] | None, list[str]]:
+        return ("wavespeed", str(getattr(fine_tune, "trainer"))), []  # noqa: B009 - a WaveSpeed FineTune spec
+
+    def default_usage(self, dataset_spec: object) -> tuple[str, ...] | None:
+        return None
+
+    def check_layout(self, source: DatasetSource, usage: tuple[str, ...]) -> LayoutReport:
+        return check_wavespeed_layout(source, trainer=usage[1])
+
+    def count_samples(self, source: DatasetSource) -> int | None:
+        return None  # the default: one sample per media file
+
+
+RULES = WaveSpeedDatasetRules()

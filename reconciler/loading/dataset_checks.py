@@ -1,9 +1,9 @@
 """Local dataset checks run by the loader: content hash, provider layout, training-step warning.
 
-Why here and not in `datasets/`: only the loader knows how a Dataset is *used* — a DashScope
-dataset's layout depends on the base model of the FineTune that trains on it (i2v or kf2v) and
-on whether it is a training or validation set; a WaveSpeed dataset's on the trainer. The file
-work itself is `reconciler.datasets`: each source is scanned once per load, however many
+Why here and not in `datasets/`: only the loader knows how a Dataset is *used* — which FineTunes
+name it, and at which field. What a use means (a dataset's layout may depend on the base model or
+trainer of the FineTune, or on its role) is the provider's: its plugin names its dataset rules
+(`reconciler.datasets.rules`), and this module names no provider. The file work itself is `reconciler.datasets`: each source is scanned once per load, however many
 fine-tunes use it, and read only when the content cache cannot vouch for it. Problems are
 reported at the Dataset's `spec.source`.
 """
@@ -21,10 +21,10 @@ from reconciler.datasets import (
     DatasetError,
     DatasetSource,
     LayoutReport,
-    check_dashscope_layout,
-    check_wavespeed_layout,
     inspect_dataset,
+    rules_for,
 )
+from reconciler.datasets.rules import Usage  # ("<provider type>", ...what its rules need)
 from reconciler.loading.discovering import normalized_source
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
@@ -33,9 +33,6 @@ from reconciler.models.kinds import Kind
 from reconciler.models.resources import DatasetContent, ManifestSet, Resource
 
 MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
-
-# usage: ("dashscope", "i2v"|"kf2v", "training"|"validation") or ("wavespeed", trainer)
-Usage = tuple[str, ...]
 
 
 @dataclass
@@ -68,7 +65,7 @@ def check_datasets(
     cwd: Path | None = None,
     cache: ContentCache | None = None,
 ) -> None:
-    """Hash and check every local Dataset; set `Resource.content`; warn about short DashScope trainings.
+    """Hash and check every local Dataset; set `Resource.content`; warn about short trainings.
 
     With a `cache`, an unchanged dataset is only stat'ed (`datasets.inspecting`). Saving it is
     the caller's decision: bad manifests change nothing on disk.
@@ -127,59 +124,27 @@ def _plan(
             if usage is not None:
                 plan.usages[usage] = None
     for plan in plans.values():
-        if not plan.usages and plan.resource.provider_type == "dashscope":
-            spec = plan.resource.spec
-            plan.usages[
-                ("dashscope", getattr(spec, "format", None) or "i2v", getattr(spec, "role", "training"))
-            ] = None
+        rules = rules_for(plan.resource.provider_type) if not plan.usages else None
+        default = rules.default_usage(plan.resource.spec) if rules is not None else None
+        if default is not None:
+            plan.usages[default] = None
     return plans
 
 
 def _usage(ft: Resource, field_path: str, dataset: Resource, out: list[Diagnostic]) -> Usage | None:
+    rules = rules_for(ft.provider_type)
+    if rules is None:
+        return None
+    usage, problems = rules.usage(ft.spec, field_path, dataset.name, dataset.spec)
     path = f"spec.{field_path}"
-    if ft.provider_type == "dashscope":
-        wanted_role = "validation" if field_path.startswith("validation_datasets") else "training"
-        model_format = ft.spec.format  # type: ignore[attr-defined]  # the provider type fixes the spec model
-        declared_format = getattr(dataset.spec, "format", None)
-        role = getattr(dataset.spec, "role", "training")
-        ok = True
-        if declared_format is not None and declared_format != model_format:
-            ok = False
-            out.append(
-                Diagnostic(
-                    f"Dataset '{dataset.name}' has format: {declared_format}, but "
-                    f"{ft.spec.model} trains on {model_format} data"  # type: ignore[attr-defined]  # the provider type fixes the spec model
-                    f"{' (first + last frame)' if model_format == 'kf2v' else ' (first frame)'}",
-                    locate(ft, path),
-                    ft.address,
-                    path,
-                )
-            )
-        if role != wanted_role:
-            ok = False
-            out.append(
-                Diagnostic(
-                    f"Dataset '{dataset.name}' has role: {role}; "
-                    + (
-                        "set role: validation on it to use it as a validation set (no videos)"
-                        if wanted_role == "validation"
-                        else "a validation set cannot be trained on; list it under validation_datasets"
-                    ),
-                    locate(ft, path),
-                    ft.address,
-                    path,
-                )
-            )
-        return ("dashscope", declared_format or model_format, role) if ok or declared_format else None
-    if ft.provider_type == "wavespeed":
-        return ("wavespeed", str(ft.spec.trainer))  # type: ignore[attr-defined]  # the provider type fixes the spec model
-    return None
+    for problem in problems:
+        out.append(Diagnostic(problem, locate(ft, path), ft.address, path))
+    return usage
 
 
 def _check_layout(source: DatasetSource, usage: Usage) -> LayoutReport:
-    if usage[0] == "dashscope":
-        return check_dashscope_layout(source, kf2v=usage[1] == "kf2v", validation=usage[2] == "validation")
-    return check_wavespeed_layout(source, trainer=usage[1])
+    rules = rules_for(usage[0])
+    return rules.check_layout(source, usage) if rules is not None else LayoutReport()
 
 
 def _warn_short_trainings(manifests: ManifestSet, out: list[Diagnostic]) -> None:

@@ -86,6 +86,9 @@ class ProviderPlugin:
     # "module:Class" of its ProviderEconomics (prices with their sources, quantities, quotas),
     # constructed with the Provider's endpoint; none: every price unknown, no quota
     economics: str | None = None
+    # "module:attribute" of its local-dataset rules (a datasets.rules.DatasetRules: usages, layout
+    # check, sample count), read by the loader and the hashing pass; none: no layout check
+    dataset_rules: str | None = None
 
     def load_provider_spec(self) -> builtins.type[ProviderSpecModel]:
         model: builtins.type[ProviderSpecModel] = _attribute(self.provider_spec)

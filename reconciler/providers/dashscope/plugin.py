@@ -44,4 +44,5 @@ PLUGIN = ProviderPlugin(
     adapter_class="reconciler.providers.dashscope.adapter:DashScopeAdapter",
     emulator="reconciler.sandbox.dashscope:DashScopeEmulator",
     economics="reconciler.providers.dashscope.economics:DashScopeEconomics",
+    dataset_rules="reconciler.datasets.dashscope_layout:RULES",
 )

@@ -39,4 +39,5 @@ PLUGIN = ProviderPlugin(
     adapter_class="reconciler.providers.wavespeed.adapter:WaveSpeedAdapter",
     emulator="reconciler.sandbox.wavespeed:WaveSpeedEmulator",
     economics="reconciler.providers.wavespeed.economics:WaveSpeedEconomics",
+    dataset_rules="reconciler.datasets.wavespeed_layout:RULES",
 )
