@@ -74,5 +74,4 @@ def show_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | No
         for key, value in sorted(r.outputs.items()):
             if value is None or key.startswith("_") or key == "downloads":
                 continue
-            shown = value if isinstance(value, str) else json.dumps(value)
-            click.echo(f"  {key} = {shown}")
+            click.echo(f"  {key} = {render.output_value_text(key, value)}")

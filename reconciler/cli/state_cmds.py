@@ -234,9 +234,7 @@ def output_cmd(
         for k, v in values.items():
             if v is None or k.startswith("_"):
                 continue
-            if k in ("cost_estimated", "cost_used") and isinstance(v, dict):
-                v = render.cost_output_text(v)
-            click.echo(f"  {k} = {json.dumps(v) if not isinstance(v, str) else v}")
+            click.echo(f"  {k} = {render.output_value_text(k, v)}")
 
 
 @main.command("graph")

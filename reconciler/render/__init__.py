@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reconciler.render.apply_text import print_apply_result
-    from reconciler.render.describing import cost_output_text, summary_line
+    from reconciler.render.describing import cost_output_text, output_value_text, summary_line
     from reconciler.render.json_format import PlanFormatError, plan_from_json, plan_to_json
     from reconciler.render.markdown import comment_marker, plan_to_markdown
     from reconciler.render.progress import RichProgress
@@ -31,6 +31,7 @@ _LAZY = {
     "print_apply_result": "reconciler.render.apply_text",
     "summary_line": "reconciler.render.describing",
     "cost_output_text": "reconciler.render.describing",
+    "output_value_text": "reconciler.render.describing",
     "PlanFormatError": "reconciler.render.json_format",
     "plan_from_json": "reconciler.render.json_format",
     "plan_to_json": "reconciler.render.json_format",
@@ -49,6 +50,7 @@ __all__ = [
     "RichProgress",
     "comment_marker",
     "cost_output_text",
+    "output_value_text",
     "make_console",
     "plan_from_json",
     "plan_to_json",

@@ -417,6 +417,13 @@ def header_lines(plan: Plan) -> list[str]:
     return out
 
 
+def output_value_text(key: str, value: Any) -> str:
+    """One output as `output` and `show` print it: text as is, costs in words, anything else as JSON."""
+    if key in ("cost_estimated", "cost_used") and isinstance(value, dict):
+        return cost_output_text(value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def cost_output_text(value: dict[str, Any]) -> str:
     """`$24.30 (about 6.0 GPU-hours; $0.05 per 1k training tokens)` for `output`'s cost_estimated/cost_used."""
     money = value.get("money")

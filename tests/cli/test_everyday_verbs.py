@@ -177,6 +177,17 @@ def test_show_renders_a_saved_plan_as_plan_did_and_the_state(root: Path, tmp_pat
     assert by_address["Deployment/money-rain"]["outputs"]["deployed_model"]
 
 
+def test_show_prints_each_output_as_output_does(root: Path) -> None:
+    """Costs in words, never a raw JSON dict, and the same line in both commands."""
+    applied(root)
+    shown = run("show", "-f", str(root)).output.splitlines()
+    printed = run("output", "-f", str(root)).output.splitlines()
+    costs = [ln for ln in shown if ln.lstrip().startswith("cost_estimated = ")]
+    assert costs and all("{" not in ln for ln in costs), costs
+    assert any("$" in ln for ln in costs) and any("unknown (" in ln for ln in costs)
+    assert set(costs) <= set(printed)
+
+
 # -- state mv and metadata.moved_from --------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ PUBLIC = {
     "print_plan",
     "summary_line",
     "cost_output_text",
+    "output_value_text",
 }
 
 
