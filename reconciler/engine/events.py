@@ -9,12 +9,16 @@ logger (`retry_events`), so no client needs to know about callbacks.
 from __future__ import annotations
 
 import contextlib
-import logging
+import functools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.engine.outcomes import ResourceOutcome
+
+if TYPE_CHECKING:
+    import logging
 
 
 @dataclass(frozen=True)
@@ -108,27 +112,34 @@ class EventSink:
             )
 
 
-class _RetryHandler(logging.Handler):
-    def __init__(self, callback: EventCallback) -> None:
-        super().__init__(logging.INFO)
-        self.callback = callback
+@functools.cache
+def _retry_handler_class() -> Callable[[EventCallback], logging.Handler]:
+    """The handler class, made on first use: `logging` is imported only by an apply that reports events."""
+    import logging
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if getattr(record, "event", None) != "retry":
-            return
-        data = record.__dict__
-        self.callback(
-            ResourceRetried(
-                provider=str(data.get("provider", "")),
-                operation=str(data.get("operation", "")),
-                error=str(data.get("error_class", "")),
-                attempt=int(data.get("attempt", 0)),
-                max_retries=int(data.get("max_retries", 0)),
-                wait=float(data.get("wait_s", 0.0)),
-                status=data.get("status"),
-                retry_after=data.get("retry_after"),
+    class RetryHandler(logging.Handler):
+        def __init__(self, callback: EventCallback) -> None:
+            super().__init__(logging.INFO)
+            self.callback = callback
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if getattr(record, "event", None) != "retry":
+                return
+            data = record.__dict__
+            self.callback(
+                ResourceRetried(
+                    provider=str(data.get("provider", "")),
+                    operation=str(data.get("operation", "")),
+                    error=str(data.get("error_class", "")),
+                    attempt=int(data.get("attempt", 0)),
+                    max_retries=int(data.get("max_retries", 0)),
+                    wait=float(data.get("wait_s", 0.0)),
+                    status=data.get("status"),
+                    retry_after=data.get("retry_after"),
+                )
             )
-        )
+
+    return RetryHandler
 
 
 RETRY_LOGGER = "reconciler.providers.http"
@@ -137,8 +148,10 @@ RETRY_LOGGER = "reconciler.providers.http"
 @contextlib.contextmanager
 def retry_events(callback: EventCallback) -> Iterator[None]:
     """While the block runs, each provider retry is also a `ResourceRetried` event for `callback`."""
+    import logging
+
     logger = logging.getLogger(RETRY_LOGGER)
-    handler = _RetryHandler(callback)
+    handler = _retry_handler_class()(callback)
     previous = logger.level
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)  # retries are logged at INFO; let them reach the handler

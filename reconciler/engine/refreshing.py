@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +100,8 @@ def refresh(
             return provider, adapter.read_many(recs)
         except ProviderError as e:
             return provider, Diagnostic(f"refresh failed for provider '{provider}': {e}")
+
+    from concurrent.futures import ThreadPoolExecutor  # here: a plan without refresh needs no threads
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(by_provider) or 1))) as pool:
         for _provider, got in pool.map(lambda kv: read(*kv), by_provider.items()):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -25,13 +26,10 @@ from reconciler.loading.yaml_source import YamlDocument, parse_yaml
 from reconciler.models.costs import parse_budget
 from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocation
 from reconciler.models.messages import humanize
-from reconciler.models.projects import (
-    DEFAULT_ENV_STATE,
-    DEFAULT_STATE,
-    ENV_PLACEHOLDER,
-    ProjectSpec,
-    Webhook,
-)
+
+if TYPE_CHECKING:
+    # the project file's pydantic models are built (2-3 ms) only when there is a project file
+    from reconciler.models.projects import ProjectSpec, Webhook
 
 PROJECT_FILE = "reconciler.yaml"
 CEILING_ENV = "RECONCILER_CEILING_DIRECTORIES"
@@ -106,6 +104,8 @@ class Project:
 
     def _state_of(self, env: str | None) -> tuple[str, str]:
         """(state, the project-file field it came from) for `env`; paths made absolute."""
+        from reconciler.models.projects import DEFAULT_ENV_STATE, DEFAULT_STATE, ENV_PLACEHOLDER
+
         spec = self.spec
         e = spec.environments.get(env) if env is not None else None
         if e is not None and e.state is not None:
@@ -178,6 +178,8 @@ class Project:
             if not same:
                 continue
             where = f" ({self.where(origin)}: {origin})" if origin else ""
+            from reconciler.models.projects import ENV_PLACEHOLDER
+
             if "://" in mine:
                 fix = f"give each its own workspace (environments.{env}.workspace), or leave workspace unset"
             else:
@@ -210,6 +212,8 @@ def read_project(path: Path, *, explicit: bool = False) -> Project:
                 SourceLocation(shown, 1, 1),
             )
         )
+    from reconciler.models.projects import ProjectSpec
+
     spec: ProjectSpec | None = None
     if not out:
         doc = docs[0]

@@ -28,10 +28,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import getpass
 import json
 import os
-import socket
 import threading
 import time
 import uuid
@@ -51,10 +49,18 @@ UNKNOWN_HOLDER = LockInfo(
 
 
 def current_user() -> str:
+    import getpass  # here, like socket below: a plan that takes no lock needs neither module
+
     try:
         return getpass.getuser()
     except Exception:  # no USER/LOGNAME and no passwd entry (some containers)
         return str(os.getuid())
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
 
 
 def pid_alive(pid: int) -> bool:
@@ -111,7 +117,7 @@ class FileApplyLock:
             info = LockInfo(
                 owner=current_user(),
                 pid=os.getpid(),
-                host=socket.gethostname(),
+                host=_hostname(),
                 operation=operation,
                 started_at=iso_utc(self._clock.now()),
                 lock_id=str(uuid.uuid4()),
@@ -244,7 +250,7 @@ class FileApplyLock:
                 self._unlock(fd)  # truncates the info while we hold it
                 return recorded
             info = recorded or UNKNOWN_HOLDER
-            if info.host == socket.gethostname() and pid_alive(info.pid):
+            if info.host == _hostname() and pid_alive(info.pid):
                 raise StateError(
                     f"the lock is held by a running process: {info.owner} (pid {info.pid} on {info.host}), "
                     f"'{info.operation}' since {info.started_at}. Stop that process first; a lock held by a "
@@ -277,7 +283,7 @@ class InProcessApplyLock:
         self._info = LockInfo(
             owner=current_user(),
             pid=os.getpid(),
-            host=socket.gethostname(),
+            host=_hostname(),
             operation=operation,
             started_at=iso_utc(self._clock.now()),
             lock_id=str(uuid.uuid4()),
