@@ -20,6 +20,8 @@ change what `parse_yaml` returns.
 from __future__ import annotations
 
 import hashlib
+import importlib.machinery
+import importlib.util
 import marshal
 import os
 import sys
@@ -41,19 +43,52 @@ _fingerprint: str | None = None
 
 
 def fingerprint() -> str:
-    """This parser: its source, PyYAML (its resolvers decide scalar types) and libyaml, this Python."""
+    """This parser: its source, PyYAML (its resolvers decide scalar types) and libyaml, this Python.
+
+    PyYAML is known by its files (its package and its libyaml extension), found but not imported:
+    a plan whose manifests all come from this cache never parses, and importing PyYAML would be
+    8-9 ms of its start-up. Installing another PyYAML rewrites those files; only where they
+    cannot be statted (a zip) is PyYAML imported for its version, as before.
+    """
     global _fingerprint
     if _fingerprint is None:
-        import yaml
-
-        parts = [sys.version.split()[0], str(marshal.version), yaml.__version__, str(yaml.__with_libyaml__)]
-        try:
-            st = os.stat(yaml_source.__file__ or "")
-            parts.append(f"{st.st_size}:{st.st_mtime_ns}")
-        except OSError:
-            parts.append("?")
+        parts = [sys.version.split()[0], str(marshal.version), *_pyyaml()]
+        for source in (yaml_source.__file__, _origin("reconciler.loading.yaml_parser")):
+            parts.append(_file_identity(source))
         _fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return _fingerprint
+
+
+def _pyyaml() -> list[str]:
+    """PyYAML's package file and its libyaml extension (or that it has none), by path, size and mtime."""
+    package = importlib.util.find_spec("yaml")
+    if package is None or not package.submodule_search_locations:  # pragma: no cover - a dependency
+        return ["no PyYAML"]
+    extension = importlib.machinery.PathFinder.find_spec(
+        "yaml._yaml", list(package.submodule_search_locations)
+    )
+    found = [_file_identity(package.origin), _file_identity(extension.origin if extension else None)]
+    if "?" in found:  # pragma: no cover - PyYAML in a zip or otherwise not a plain file: ask it
+        import yaml
+
+        found += [yaml.__version__, str(yaml.__with_libyaml__)]
+    return found
+
+
+def _origin(module: str) -> str | None:
+    spec = importlib.util.find_spec(module)
+    return spec.origin if spec is not None else None
+
+
+def _file_identity(path: str | None) -> str:
+    """`path:size:mtime` of a file; "none" for no file, "?" for one that cannot be statted."""
+    if path is None:
+        return "none"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "?"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
 class ParseCache:

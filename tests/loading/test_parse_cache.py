@@ -117,3 +117,47 @@ def test_a_second_plan_parses_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
     (root / "provider.yaml").write_text((root / "provider.yaml").read_text() + "\n# edited\n")
     Workspace([root]).plan(refresh=False)
     assert [Path(c).name for c in calls] == ["provider.yaml"]
+
+
+def test_the_fingerprint_stats_the_parser_and_the_pyyaml_it_would_import() -> None:
+    """PyYAML is not imported for the fingerprint (a cached plan never parses), so it must name the
+    very files an import would run: PyYAML's package and its libyaml extension, and the parser."""
+    import yaml
+
+    from reconciler.loading import yaml_parser, yaml_source
+
+    identities = pc._pyyaml()
+    assert identities[0].startswith(f"{yaml.__file__}:")
+    if yaml.__with_libyaml__:
+        assert identities[1].startswith(f"{yaml._yaml.__file__}:")  # type: ignore[attr-defined]  # the C extension
+    else:
+        assert identities[1] == "none"
+    assert pc._origin("reconciler.loading.yaml_parser") == yaml_parser.__file__
+    assert yaml_source.__file__ != yaml_parser.__file__
+
+
+def test_the_fingerprint_changes_with_the_parser_or_pyyaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new parser or another PyYAML must never meet a cache the old one wrote."""
+    import os
+
+    fake = {name: tmp_path / f"{name}.py" for name in ("parser", "yaml", "ext")}
+    for f in fake.values():
+        f.write_text("x = 1\n")
+    monkeypatch.setattr(pc, "_origin", lambda module: str(fake["parser"]))
+    monkeypatch.setattr(
+        pc, "_pyyaml", lambda: [pc._file_identity(str(fake["yaml"])), pc._file_identity(str(fake["ext"]))]
+    )
+
+    def current() -> str:
+        monkeypatch.setattr(pc, "_fingerprint", None)
+        return pc.fingerprint()
+
+    seen = {current()}
+    for f in fake.values():
+        st = f.stat()
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        seen.add(current())
+    assert len(seen) == 4
+    assert current() in seen  # and it is stable while nothing changes

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from reconciler.loading.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH, YamlLoader, parent_path, parse_yaml
+from reconciler.loading.yaml_parser import YamlLoader
+from reconciler.loading.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH, parent_path, parse_yaml
 from reconciler.models.diagnostics import SourceLocation
 
 
