@@ -107,6 +107,35 @@ def test_an_offline_plan_imports_no_provider_client_and_no_diff_library(tmp_path
     assert loaded(modules, ("rich",)) == []  # its text goes to a pipe: plain, without rich
 
 
+# What a no-change `plan --refresh=false` never uses (each was imported by one once): PyYAML (every
+# manifest comes from the parse cache), logging (no --log-level), a thread pool (no refresh), the
+# project file's models (there is none), the models of a provider no manifest names, an HTTP server
+UNUSED_BY_A_CACHED_OFFLINE_PLAN = (
+    "yaml",
+    "reconciler.loading.yaml_parser",
+    "logging",
+    "concurrent.futures",
+    "getpass",
+    "reconciler.models.projects",
+    "reconciler.models.wavespeed",
+    "reconciler.models.wavespeed_samples",
+    "reconciler.models.imgopen",
+    "reconciler.sandbox",
+    "http.server",
+)
+
+
+def test_a_cached_offline_plan_imports_no_yaml_logging_threads_or_unused_models(tmp_path: Path) -> None:
+    shutil.copytree(
+        REPO / "manifests" / "quickstart", tmp_path / "m", ignore=shutil.ignore_patterns(".reconciler")
+    )
+    first = modules_after(tmp_path, "plan", "-f", "m", "--refresh=false")
+    assert "reconciler.loading.yaml_parser" in first  # the first plan parsed (and filled the caches)
+    modules = modules_after(tmp_path, "plan", "-f", "m", "--refresh=false")
+    assert "reconciler.engine.planning" in modules and "reconciler.models.dashscope" in modules
+    assert loaded(modules, UNUSED_BY_A_CACHED_OFFLINE_PLAN) == []
+
+
 def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> None:
     shutil.copytree(
         REPO / "manifests" / "quickstart", tmp_path / "m", ignore=shutil.ignore_patterns(".reconciler")
@@ -118,5 +147,8 @@ def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> 
     others = ("reconciler.providers.wavespeed", "reconciler.providers.imgopen")
     registration = {p for name in others for p in (name, name + ".plugin", name + ".facts")}
     assert [m for m in loaded(modules, others) if m not in registration] == []
-    # nor httpx's own command-line client (rich, pygments), nor sqlite-utils for the emulator
+    # nor httpx's own command-line client (rich, pygments), nor sqlite-utils for the emulator, nor
+    # an HTTP server for it (only `sandbox serve` has one), nor the project file's models
     assert loaded(modules, ("httpx._main", "pygments", "rich", "sqlite_utils")) == []
+    server = ("reconciler.sandbox.server", "http.server", "socketserver", "wsgiref")
+    assert loaded(modules, (*server, "reconciler.models.projects")) == []
