@@ -1,6 +1,6 @@
 """WaveSpeed LoRA trainer dataset layout (providers.md §2.5), checked offline before upload.
 
-Images (jpg/jpeg/png/webp) or videos (mp4/mov), depending on the trainer (`models.wavespeed.TRAINERS`), each optionally with a
+Images (jpg/jpeg/png/webp) or videos (mp4/mov), depending on the trainer (`models.wavespeed_tables.TRAINERS`), each optionally with a
 same-name `.txt` caption beside it. A caption without its media file is an error (it would
 silently train nothing); media without a caption is fine (the trigger word is used).
 """
@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from reconciler.datasets.layouts import LayoutReport, name_list
 from reconciler.datasets.media import describe
 from reconciler.datasets.sources import DatasetSource
+from reconciler.models.wavespeed_tables import TRAINERS
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
 VIDEO_EXTS = (".mp4", ".mov")
@@ -24,8 +25,6 @@ DEFAULT_MEDIA, DEFAULT_MIN_ITEMS = "image", 1
 
 
 def check_wavespeed_layout(source: DatasetSource, *, trainer: str) -> LayoutReport:
-    from reconciler.models.wavespeed import TRAINERS  # not at import: rules_fingerprint lists this module
-
     report = LayoutReport()
     facts = TRAINERS.get(trainer)
     media = facts.media if facts else DEFAULT_MEDIA
@@ -73,7 +72,7 @@ def check_wavespeed_layout(source: DatasetSource, *, trainer: str) -> LayoutRepo
 
 
 # What else decides this module's results: the trainer table (`rules_fingerprint` stats it).
-FINGERPRINT_ALSO = ("reconciler.models.wavespeed",)
+FINGERPRINT_ALSO = ("reconciler.models.wavespeed", "reconciler.models.wavespeed_tables")
 
 
 class WaveSpeedDatasetRules:

@@ -8,7 +8,6 @@ other code (dataset checks, the provider, the sandbox) reads for per-trainer fac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -20,11 +19,16 @@ from reconciler.models.envelope import Name
 from reconciler.models.kinds import Kind
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
+from reconciler.models.wavespeed_tables import TRAINER_NAMESPACE as TRAINER_NAMESPACE
+from reconciler.models.wavespeed_tables import TRAINER_SECONDS_PER_STEP as TRAINER_SECONDS_PER_STEP
+from reconciler.models.wavespeed_tables import TRAINERS as TRAINERS
+from reconciler.models.wavespeed_tables import Trainer as Trainer
+from reconciler.models.wavespeed_tables import TrainerFacts as TrainerFacts
+from reconciler.models.wavespeed_tables import trainer_model_id as trainer_model_id
 
 RETRAIN, LOCAL = ChangeClass.RETRAIN, ChangeClass.LOCAL
 
 WAVESPEED_DEFAULT_ENDPOINT = "https://api.wavespeed.ai"
-TRAINER_NAMESPACE = "wavespeed-ai"  # model id = f"{TRAINER_NAMESPACE}/{trainer}"
 
 
 class WaveSpeedProvider(ProviderConfig):
@@ -58,63 +62,7 @@ class WaveSpeedProvider(ProviderConfig):
 
 
 # ---------------------------------------------------------------------------------------------
-# Trainers (providers.md §2.5)
-
-
-@dataclass(frozen=True)
-class TrainerFacts:
-    """What one LoRA trainer accepts and produces."""
-
-    media: Literal["image", "video"]  # what the dataset zip must contain (plus same-name .txt captions)
-    min_items: int  # minimum number of images/videos in the zip
-    two_loras: bool  # Wan 2.2 MoE: outputs high_noise_lora and low_noise_lora
-    steps_default: int
-    steps_min: int
-    steps_max: int
-    learning_rate_default: float
-    lora_rank_default: int
-    lora_rank_max: int
-    lora_rank_min: int = 1
-
-    @property
-    def lora_outputs(self) -> tuple[str, ...]:
-        return ("high_noise_lora", "low_noise_lora") if self.two_loras else ("lora",)
-
-
-TRAINERS: dict[str, TrainerFacts] = {
-    "wan-2.2-image-lora-trainer": TrainerFacts("image", 10, True, 1000, 1000, 10000, 0.0002, 32, 128),
-    # minimum video count is undocumented; at least one video
-    "wan-2.2-i2v-lora-trainer": TrainerFacts("video", 1, True, 100, 50, 1500, 0.0002, 32, 128),
-    "qwen-image-lora-trainer": TrainerFacts("image", 4, False, 1000, 500, 10000, 0.0004, 16, 64),
-    "flux-dev-lora-trainer": TrainerFacts("image", 4, False, 1000, 500, 10000, 0.0004, 16, 64),
-    "flux-dev-lora-trainer-turbo": TrainerFacts("image", 4, False, 1000, 1000, 10000, 0.0004, 16, 64),
-    "wan-2.1-14b-lora-trainer": TrainerFacts("image", 10, False, 2000, 1000, 10000, 0.0001, 32, 64),
-}
-Trainer = Literal[
-    "wan-2.2-image-lora-trainer",
-    "wan-2.2-i2v-lora-trainer",
-    "qwen-image-lora-trainer",
-    "flux-dev-lora-trainer",
-    "flux-dev-lora-trainer-turbo",
-    "wan-2.1-14b-lora-trainer",
-]
-
-
-# Rough trainer speeds, for the plan's GPU-hours and queue estimates only (no trainer documents its
-# speed; "from concept to model in minutes", seed 000): estimates, shown as such.
-TRAINER_SECONDS_PER_STEP: dict[str, float] = {
-    "wan-2.2-image-lora-trainer": 1.2,
-    "wan-2.2-i2v-lora-trainer": 9.0,
-    "qwen-image-lora-trainer": 1.5,
-    "flux-dev-lora-trainer": 1.2,
-    "flux-dev-lora-trainer-turbo": 0.6,
-    "wan-2.1-14b-lora-trainer": 1.5,
-}
-
-
-def trainer_model_id(trainer: str) -> str:
-    """The model id in the submit path: POST /api/v3/{model_id}."""
-    return f"{TRAINER_NAMESPACE}/{trainer}"
+# Trainers (providers.md §2.5): the table is `models.wavespeed_tables` (re-exported above)
 
 
 # ---------------------------------------------------------------------------------------------

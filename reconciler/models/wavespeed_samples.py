@@ -32,25 +32,26 @@ from reconciler.models.kinds import Kind
 from reconciler.models.rule_errors import RuleError, raise_rule_errors, rule_error
 from reconciler.models.specs import ResourceSpec
 from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS
+from reconciler.models.wavespeed_tables import LORA_SCALE_MAX as LORA_SCALE_MAX
+from reconciler.models.wavespeed_tables import MAX_LORAS as MAX_LORAS
+from reconciler.models.wavespeed_tables import OUTPUT_FORMATS as OUTPUT_FORMATS
+from reconciler.models.wavespeed_tables import QWEN_EDIT as QWEN_EDIT
+from reconciler.models.wavespeed_tables import QWEN_MAX_IMAGES as QWEN_MAX_IMAGES
+from reconciler.models.wavespeed_tables import QWEN_SIDE_MAX as QWEN_SIDE_MAX
+from reconciler.models.wavespeed_tables import QWEN_SIDE_MIN as QWEN_SIDE_MIN
+from reconciler.models.wavespeed_tables import SAMPLE_MODELS as SAMPLE_MODELS
+from reconciler.models.wavespeed_tables import SEED_MAX as SEED_MAX
+from reconciler.models.wavespeed_tables import WAN_DURATIONS as WAN_DURATIONS
+from reconciler.models.wavespeed_tables import WAN_SIZES as WAN_SIZES
+from reconciler.models.wavespeed_tables import WAN_T2V as WAN_T2V
 
 if TYPE_CHECKING:
     from reconciler.models.resources import ManifestSet
 
 RERENDER = ChangeClass.RERENDER
 
-WAN_T2V = "wan-2.2/t2v-720p-lora-ultra-fast"
-QWEN_EDIT = "qwen-image/edit-plus-lora"
 SampleModel = Literal["wan-2.2/t2v-720p-lora-ultra-fast", "qwen-image/edit-plus-lora"]
-SAMPLE_MODELS: tuple[str, ...] = (WAN_T2V, QWEN_EDIT)
 
-MAX_LORAS = 3  # "max 3 items" per list (seeds 001, 004)
-LORA_SCALE_MAX = 4.0  # 0.0 ~ 4.0
-SEED_MAX = 2147483647
-WAN_SIZES = ("1280*720", "720*1280")
-WAN_DURATIONS = (5, 8)
-QWEN_SIDE_MIN, QWEN_SIDE_MAX = 256, 1536
-QWEN_MAX_IMAGES = 3
-OUTPUT_FORMATS = ("jpeg", "png", "webp")
 _SIZE = re.compile(r"^([0-9]+)\*([0-9]+)$")
 
 # Which fields each model documents; a field of the other model is an error that says so.

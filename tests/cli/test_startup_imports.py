@@ -152,3 +152,11 @@ def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> 
     assert loaded(modules, ("httpx._main", "pygments", "rich", "sqlite_utils")) == []
     server = ("reconciler.sandbox.server", "http.server", "socketserver", "wsgiref")
     assert loaded(modules, (*server, "reconciler.models.projects")) == []
+    # the other providers' emulators read their plain tables, not their spec models
+    unused_models = (
+        "reconciler.models.wavespeed",
+        "reconciler.models.wavespeed_samples",
+        "reconciler.models.imgopen",
+    )
+    assert "reconciler.sandbox.wavespeed" in modules
+    assert [m for m in modules if m in unused_models] == []

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from reconciler.models.wavespeed import TRAINER_NAMESPACE
-from reconciler.models.wavespeed_samples import (
+from reconciler.models.wavespeed_tables import (
     LORA_SCALE_MAX,
     MAX_LORAS,
     OUTPUT_FORMATS,
@@ -32,6 +31,7 @@ from reconciler.models.wavespeed_samples import (
     QWEN_SIDE_MAX,
     QWEN_SIDE_MIN,
     SEED_MAX,
+    TRAINER_NAMESPACE,
     WAN_DURATIONS,
     WAN_SIZES,
     WAN_T2V,

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from reconciler.models.state import parse_iso_utc
-from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS, TrainerFacts
+from reconciler.models.wavespeed_tables import TRAINER_NAMESPACE, TRAINERS, TrainerFacts
 from reconciler.sandbox.faults import effective_seed, job_failure
 from reconciler.sandbox.routing import ApiError, Context, Response, Route
 from reconciler.sandbox.wavespeed.common import (

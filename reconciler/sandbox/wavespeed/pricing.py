@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.models.wavespeed import TRAINER_NAMESPACE, TRAINERS
+from reconciler.models.wavespeed_tables import TRAINER_NAMESPACE, TRAINERS
 from reconciler.sandbox.routing import ApiError, Context, Response, Route
 from reconciler.sandbox.wavespeed.common import API, ok
 
