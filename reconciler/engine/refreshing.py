@@ -24,7 +24,6 @@ from reconciler.models.diagnostics import Diagnostic
 from reconciler.models.kinds import Kind
 from reconciler.models.resources import ManifestSet, Resource
 from reconciler.models.state import ResourceRecord, iso_utc
-from reconciler.providers.candidates import ReportsUnrecognised
 from reconciler.providers.errors import ProviderError
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, ProviderAdapter
 
@@ -174,6 +173,9 @@ def _discover(
                         claimed.add(obs.remote_id)
                     break
                 missing = [d for d in rest + partial.get(provider, []) if d.address not in result.discovered]
+                # here, not at import: a plan without refresh never asks (the module is 1-2 ms)
+                from reconciler.providers.candidates import ReportsUnrecognised
+
                 if missing and isinstance(adapter, ReportsUnrecognised):
                     for address, report in adapter.unrecognised(missing, claimed).items():
                         result.unrecognised[address] = report.warning()

@@ -115,6 +115,7 @@ UNUSED_BY_A_CACHED_OFFLINE_PLAN = (
     "reconciler.loading.yaml_parser",
     "logging",
     "concurrent.futures",
+    "reconciler.providers.candidates",
     "getpass",
     "reconciler.models.projects",
     "reconciler.models.wavespeed",
