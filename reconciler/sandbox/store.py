@@ -75,6 +75,21 @@ class Store:
             self._depth = 0
             self.conn.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: undo what the block wrote if it raises, keep the rest."""
+        with self.lock:
+            if not self._depth:
+                raise RuntimeError("Store.savepoint() needs an open transaction")
+            self.conn.execute("SAVEPOINT handler")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK TO handler")
+                self.conn.execute("RELEASE handler")
+                raise
+            self.conn.execute("RELEASE handler")
+
     def executescript(self, sql: str) -> None:
         with self.lock:
             for statement in (s.strip() for s in sql.split(";")):
