@@ -20,6 +20,7 @@ for readiness run on a separate pool, so a six-hour training job never holds a w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -80,6 +81,13 @@ class ApplyOptions:
     settle_window_s: float = (
         SETTLE_WINDOW_S  # how long an ambiguous create is looked for before the step stops
     )
+    # Providers served in this process with nothing that makes a call wait (the embedded sandbox
+    # without injected faults): their steps run one at a time, on a worker of their own. Such a
+    # call is pure CPU on this process's one interpreter lock, so parallel workers bought nothing
+    # but hand-offs of that lock at every SQLite statement (a 100-chain apply ran faster with
+    # --parallelism 1). Waits for readiness still run in parallel, and other providers' steps on
+    # the `parallelism` workers.
+    serial_providers: frozenset[str] = frozenset()
 
 
 class _Busy(Exception):
@@ -342,15 +350,21 @@ class Executor:
                 else:
                     finish(key, got[0], got[1], self.clock.monotonic() - start)
 
-            work_pool.submit(act)
+            serial = serial_pool is not None and n.action.provider in self.options.serial_providers
+            (serial_pool if serial and serial_pool is not None else work_pool).submit(act)
 
         waits = max(128, self.options.parallelism * 8)  # waiting threads mostly sleep
         work_pool = ThreadPoolExecutor(
             max_workers=max(1, self.options.parallelism), thread_name_prefix="apply"
         )
         wait_pool = ThreadPoolExecutor(max_workers=waits, thread_name_prefix="wait")
+        serial_pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply-serial")
+            if self.options.serial_providers
+            else None
+        )
         # exit order: the lock is released first, then the pools drain (their threads need the lock)
-        with work_pool, wait_pool, lock:
+        with work_pool, wait_pool, serial_pool or contextlib.nullcontext(), lock:
             while unfinished:
                 while ready:
                     key = ready.popleft()

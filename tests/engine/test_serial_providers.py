@@ -1,0 +1,82 @@
+"""`ApplyOptions.serial_providers`: the steps of an in-process provider (the embedded sandbox) run
+one at a time; other providers' steps still use all the workers, and waits still overlap."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from reconciler.clock import FakeClock
+from reconciler.engine.applying import ApplyOptions, Executor
+from reconciler.engine.outcomes import Outcome
+from reconciler.models.plans import Action, ActionType, Plan
+from reconciler.models.state import ResourceRecord
+from reconciler.providers.interface import Desired, Observation, Phase
+from reconciler.state.sqlite import SqliteStateStore
+
+
+class Counting:
+    """Records the most creates that were ever in flight at once."""
+
+    def __init__(self, name: str) -> None:
+        self.name = self.type = name
+        self._lock = threading.Lock()
+        self.inside = 0
+        self.most = 0
+
+    def fingerprint(self, desired: Desired) -> dict[str, Any]:
+        return {"name": desired.name}
+
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        time.sleep(0.02)  # real time: long enough for parallel workers to overlap
+        with self._lock:
+            self.inside -= 1
+        return Observation(remote_id=f"id-{desired.name}", phase=Phase.READY, status="READY")
+
+    def read(self, record: ResourceRecord) -> Observation:
+        return Observation(remote_id=record.remote_id or "", phase=Phase.READY, status="READY")
+
+
+def _action(provider: str, name: str) -> Action:
+    return Action(
+        address=f"Dataset/{provider}-{name}",
+        kind="Dataset",
+        name=f"{provider}-{name}",
+        provider=provider,
+        provider_type=provider,
+        action=ActionType.CREATE,
+        desired={"n": name},
+        spec_hash=name,
+    )
+
+
+def test_a_serial_provider_runs_one_step_at_a_time_and_the_others_in_parallel() -> None:
+    local, remote = Counting("local"), Counting("remote")
+    actions = [_action(p, str(i)) for i in range(6) for p in ("local", "remote")]
+    result = Executor(
+        SqliteStateStore.in_memory(),
+        {"local": local, "remote": remote},
+        FakeClock(),
+        options=ApplyOptions(parallelism=6, serial_providers=frozenset({"local"})),
+    ).apply(Plan(reconciler_version="t", created_at="t", actions=actions))
+    assert {o.outcome for o in result.outcomes.values()} == {Outcome.SUCCEEDED}
+    assert len(result.outcomes) == 12
+    assert local.most == 1
+    assert remote.most > 1
+
+
+def test_without_the_option_every_provider_uses_the_workers() -> None:
+    local = Counting("local")
+    Executor(
+        SqliteStateStore.in_memory(),
+        {"local": local},
+        FakeClock(),
+        options=ApplyOptions(parallelism=6),
+    ).apply(
+        Plan(reconciler_version="t", created_at="t", actions=[_action("local", str(i)) for i in range(6)])
+    )
+    assert local.most > 1
