@@ -85,8 +85,8 @@ class ApplyOptions:
     # without injected faults): their steps run one at a time, on a worker of their own. Such a
     # call is pure CPU on this process's one interpreter lock, so parallel workers bought nothing
     # but hand-offs of that lock at every SQLite statement (a 100-chain apply ran faster with
-    # --parallelism 1). Waits for readiness still run in parallel, and other providers' steps on
-    # the `parallelism` workers.
+    # --parallelism 1). Their waits for readiness still sleep in parallel and take turns with the
+    # steps between sleeps (the waiter's baton); other providers' steps use the `parallelism` workers.
     serial_providers: frozenset[str] = frozenset()
 
 
@@ -332,25 +332,27 @@ class Executor:
 
         def launch(key: str) -> None:
             n = nodes[key]
+            serial = serial_pool is not None and n.action.provider in self.options.serial_providers
 
             def act() -> None:
                 start = self.clock.monotonic()
                 self.progress.started(
                     n.action.address, "delete old" if key.endswith("#old") else n.action.action.value
                 )
-                got = guarded(n.run)
+                with baton.held() if serial else contextlib.nullcontext():
+                    got = guarded(n.run)
                 if isinstance(got, _Wait):
                     waiting = got
 
                     def wait_then_finish() -> None:
-                        outcome, message = guarded(waiting.run)
+                        with baton.held() if serial else contextlib.nullcontext():  # let go while asleep
+                            outcome, message = guarded(waiting.run)
                         finish(key, outcome, message, self.clock.monotonic() - start)
 
                     wait_pool.submit(wait_then_finish)
                 else:
                     finish(key, got[0], got[1], self.clock.monotonic() - start)
 
-            serial = serial_pool is not None and n.action.provider in self.options.serial_providers
             (serial_pool if serial and serial_pool is not None else work_pool).submit(act)
 
         waits = max(128, self.options.parallelism * 8)  # waiting threads mostly sleep
@@ -358,11 +360,14 @@ class Executor:
             max_workers=max(1, self.options.parallelism), thread_name_prefix="apply"
         )
         wait_pool = ThreadPoolExecutor(max_workers=waits, thread_name_prefix="wait")
+        # the serial providers' steps: one worker of their own, and the baton (which their waits
+        # take between sleeps), so their polls do not run beside it either
         serial_pool = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply-serial")
             if self.options.serial_providers
             else None
         )
+        baton = self.waiter.baton
         # exit order: the lock is released first, then the pools drain (their threads need the lock)
         with work_pool, wait_pool, serial_pool or contextlib.nullcontext(), lock:
             while unfinished:

@@ -80,3 +80,59 @@ def test_without_the_option_every_provider_uses_the_workers() -> None:
         Plan(reconciler_version="t", created_at="t", actions=[_action("local", str(i)) for i in range(6)])
     )
     assert local.most > 1
+
+
+class Pending(Counting):
+    """Creates answer PENDING, so every step is followed by a wait that polls `read`."""
+
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
+        super().create(desired, claimed)
+        return Observation(remote_id=f"id-{desired.name}", phase=Phase.PENDING, status="PENDING")
+
+    def read(self, record: ResourceRecord) -> Observation:
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        time.sleep(0.01)
+        with self._lock:
+            self.inside -= 1
+        return Observation(remote_id=record.remote_id or "", phase=Phase.READY, status="READY")
+
+
+def test_the_waits_of_a_serial_provider_poll_between_its_steps_not_beside_them() -> None:
+    local = Pending("local")
+    result = Executor(
+        SqliteStateStore.in_memory(),
+        {"local": local},
+        FakeClock(),
+        options=ApplyOptions(parallelism=6, serial_providers=frozenset({"local"})),
+    ).apply(
+        Plan(reconciler_version="t", created_at="t", actions=[_action("local", str(i)) for i in range(8)])
+    )
+    assert {o.outcome for o in result.outcomes.values()} == {Outcome.SUCCEEDED}
+    assert local.most == 1
+
+
+def test_a_sleeping_holder_lets_go_of_the_baton() -> None:
+    from reconciler.engine.waiting import Baton
+
+    baton, entered = Baton(), threading.Event()
+
+    def other() -> None:
+        with baton.held():
+            entered.set()
+
+    with baton.held(), baton.held():  # held twice (re-entrant), let go of entirely while asleep
+        with baton.let_go():
+            t = threading.Thread(target=other)
+            t.start()
+            assert entered.wait(5)
+            t.join(5)
+        blocked = threading.Thread(target=other)
+        entered.clear()
+        blocked.start()
+        assert not entered.wait(0.05)  # held again after the sleep
+    blocked.join(5)
+    assert entered.is_set()
+    with baton.let_go():  # a thread that does not hold it: nothing to let go of
+        pass
