@@ -112,6 +112,12 @@ class Store:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (another process, another Sandbox on this file)
+        commits; this connection's own writes leave it as it is (SQLite's `PRAGMA data_version`)."""
+        with self.lock:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     # --- counters and ids ---------------------------------------------------------------
     def next_counter(self, name: str) -> int:
         with self.transaction():
