@@ -167,6 +167,7 @@ class Executor:
         self.waiter = Waiter(clock, self.stop)
         self._claimed_lock = threading.Lock()
         self._claimed: set[str] = set()
+        self._ids: dict[str, str | None] = {}  # address -> remote id, as this run last wrote it
         self._state_error: StateError | None = None  # the first failed state write stops the apply
 
     # ------------------------------------------------------------------ public
@@ -410,10 +411,34 @@ class Executor:
         return a.action in (ActionType.CREATE, ActionType.REPLACE, ActionType.WAIT)
 
     # ------------------------------------------------------------------ steps
+    def _put(
+        self,
+        record: ResourceRecord,
+        *,
+        event: str,
+        detail: dict[str, Any] | None = None,
+        close_journal: tuple[int, str, dict[str, Any] | None] | None = None,
+    ) -> int:
+        """`store.put`, remembering the record's remote id for `_remote_id`."""
+        serial = self.store.put(record, event=event, detail=detail, close_journal=close_journal)
+        with self._claimed_lock:
+            self._ids[record.address] = record.remote_id
+        return serial
+
+    def _remove(self, address: str, *, event: str, detail: dict[str, Any] | None = None) -> int:
+        serial = self.store.remove(address, event=event, detail=detail)
+        with self._claimed_lock:
+            self._ids[address] = None
+        return serial
+
     def _remote_id(self, address: str) -> str | None:
-        """The id a finished step left in state, for a sink that shows it (`wants_ids`)."""
+        """The id a finished step left in state, for a sink that shows it (`wants_ids`): what this
+        run last wrote for it, else read back (a whole record, JSON columns and all, per step)."""
         if not getattr(self.progress, "wants_ids", False):
             return None
+        with self._claimed_lock:
+            if address in self._ids:
+                return self._ids[address]
         try:
             record = self.store.get(address)
         except StateError:
@@ -583,7 +608,7 @@ class Executor:
             raise
         self._claim(obs.remote_id)
         record = self._new_record(a, obs, built_from=built_from, deposed=deposed)
-        self.store.put(
+        self._put(
             record,
             event="created",
             detail={"remote_id": obs.remote_id},
@@ -742,7 +767,7 @@ class Executor:
             )
             if changed:
                 last_status[0] = o.status
-                self.store.put(
+                self._put(
                     replace(
                         record,
                         status=o.status,
@@ -773,7 +798,7 @@ class Executor:
                 Outcome.SUBMITTED,
                 f"{w.last.status}; interrupted while waiting — the next apply picks it up",
             )
-        self.store.put(
+        self._put(
             replace(
                 record,
                 status=final.status,
@@ -823,7 +848,7 @@ class Executor:
                 f"{timeout}; canceling {record.remote_id} failed ({e}): it may still be running and billing"
             )
         self.store.journal_close(entry, "done", result={"status": obs.status})
-        self.store.put(
+        self._put(
             replace(
                 record,
                 status=obs.status,
@@ -852,7 +877,7 @@ class Executor:
         )
         _, built_from = self._desired(a)
         record = self._new_record(a, obs, built_from=built_from)
-        self.store.put(record, event="adopted", detail={"remote_id": obs.remote_id})
+        self._put(record, event="adopted", detail={"remote_id": obs.remote_id})
         self._claim(obs.remote_id)
         if obs.phase in (Phase.FAILED, Phase.CANCELED):
             raise StepFailed(
@@ -866,7 +891,7 @@ class Executor:
         current = self.store.get(a.address) or prior
         if a.change_class is ChangeClass.LOCAL:
             content = a.content or {}
-            self.store.put(
+            self._put(
                 replace(
                     current,
                     spec=dict(a.desired or current.spec),
@@ -900,7 +925,7 @@ class Executor:
             lifecycle=dict(a.lifecycle),
             updated_at=_iso(self.clock.now()),
         )
-        self.store.put(
+        self._put(
             record,
             event="updated",
             detail={"status": obs.status},
@@ -912,7 +937,7 @@ class Executor:
         prior = ResourceRecord.from_dict(a.prior or {})
         if a.replace_mode is ReplaceMode.DESTROY_BEFORE_CREATE:
             self._destroy_object(a, prior, reason="replace")
-            self.store.remove(a.address, event="replaced-old-deleted", detail={"remote_id": prior.remote_id})
+            self._remove(a.address, event="replaced-old-deleted", detail={"remote_id": prior.remote_id})
             return self._create(a)
         # create-before-destroy: the old object stays in state as deposed until #old deletes it
         old = prior.to_dict()
@@ -926,7 +951,7 @@ class Executor:
         for old in list(current.deposed):
             self._destroy_object(a, ResourceRecord.from_dict(old), reason="replace")
             current = self.store.get(a.address) or current
-            self.store.put(
+            self._put(
                 replace(
                     current,
                     deposed=[d for d in current.deposed if d.get("remote_id") != old.get("remote_id")],
@@ -1018,7 +1043,7 @@ class Executor:
                 self._destroy_object(a, ResourceRecord.from_dict(old), reason="deposed")
                 current = self.store.get(a.address)
                 if current is not None:
-                    self.store.put(
+                    self._put(
                         replace(
                             current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]
                         ),
@@ -1030,7 +1055,7 @@ class Executor:
         for old in record.deposed:
             self._destroy_object(a, ResourceRecord.from_dict(old), reason="deposed")
         self._destroy_object(a, record, reason="delete")
-        self.store.remove(a.address, event="deleted", detail={"remote_id": record.remote_id})
+        self._remove(a.address, event="deleted", detail={"remote_id": record.remote_id})
         return Outcome.SUCCEEDED, f"deleted {record.remote_id or ''}".strip()
 
     def _cancel_and_delete(self, a: Action) -> tuple[Outcome, str]:
@@ -1040,13 +1065,13 @@ class Executor:
         if a.deposed:  # an old object the provider cannot delete: drop it from the record, keep the record
             current = self.store.get(a.address)
             if current is not None:
-                self.store.put(
+                self._put(
                     replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
                     event="deposed-forgotten",
                     detail={"remote_id": a.deposed},
                 )
             return Outcome.SUCCEEDED, f"forgot deposed {a.deposed}; left on the provider"
-        self.store.remove(a.address, event="forgotten", detail={"reason": a.reason})
+        self._remove(a.address, event="forgotten", detail={"reason": a.reason})
         return Outcome.SUCCEEDED, "removed from state; left on the provider"
 
     def _await_existing(self, a: Action) -> StepResult:

@@ -136,3 +136,48 @@ def test_a_sleeping_holder_lets_go_of_the_baton() -> None:
     assert entered.is_set()
     with baton.let_go():  # a thread that does not hold it: nothing to let go of
         pass
+
+
+class _Ids:
+    """A progress sink that shows remote ids: records the id each finished step reported."""
+
+    wants_ids = True
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str | None] = {}
+
+    def started(self, address: str, action: str) -> None:
+        pass
+
+    def waiting(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def finished(self, outcome: Any) -> None:
+        self.ids[outcome.address] = outcome.remote_id
+
+
+def test_finished_steps_report_the_remote_id_now_in_state() -> None:
+    """The id is remembered from this run's own writes, not read back: created ids, and no id for
+    a resource this run removed (whatever an earlier write had said)."""
+    store = SqliteStateStore.in_memory()
+    old = ResourceRecord(
+        address="Dataset/local-old", kind="Dataset", name="local-old", provider="local",
+        provider_type="local", remote_id="id-old", spec={}, spec_hash="x",
+    )  # fmt: skip
+    store.put(old, event="created")
+    forget = Action(
+        address="Dataset/local-old",
+        kind="Dataset",
+        name="local-old",
+        provider="local",
+        provider_type="local",
+        action=ActionType.FORGET,
+        prior=old.to_dict(),
+    )
+    sink = _Ids()
+    Executor(store, {"local": Counting("local")}, FakeClock(), progress=sink).apply(
+        Plan(reconciler_version="t", created_at="t", actions=[_action("local", "1"), forget])
+    )
+    assert sink.ids == {"Dataset/local-1": "id-local-1", "Dataset/local-old": None}
+    created = store.get("Dataset/local-1")
+    assert created is not None and created.remote_id == "id-local-1"
