@@ -220,6 +220,24 @@ def build_adapters(providers: Mapping[str, ProviderConfig], ctx: WiringContext) 
     return adapters
 
 
+def serial_providers(providers: Mapping[str, ProviderConfig], ctx: WiringContext) -> frozenset[str]:
+    """The providers whose calls never wait on anything but this process: the embedded sandbox
+    (no transport given for it) while it injects no faults (no latency, timeouts, late commits).
+    The executor runs their steps one at a time (`ApplyOptions.serial_providers`)."""
+
+    def quiet(config: ProviderConfig) -> bool:
+        options = config.spec.sandbox
+        if options is not None and options.faults.rules:
+            return False
+        return ctx.sandbox is None or not ctx.sandbox.faults.rules
+
+    return frozenset(
+        name
+        for name, config in providers.items()
+        if config.spec.is_sandbox and name not in ctx.transports and quiet(config)
+    )
+
+
 POSTGRES_EXTRA_HINT = "pip install 'reconciler[postgres]'"
 
 

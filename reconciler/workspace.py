@@ -70,6 +70,7 @@ from reconciler.wiring import (
     holding_lock,
     open_store,
     provider_economics,
+    serial_providers,
     undeletable_kinds,
 )
 
@@ -684,6 +685,7 @@ class Workspace:
                         wait=wait,
                         settle_window_s=self.settle_window_s,
                         verify_content=self._verify_content,
+                        serial_providers=serial_providers(self.manifests.providers, self.wiring),
                     ),
                     progress=listened,
                     stop=stop,

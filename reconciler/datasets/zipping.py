@@ -25,9 +25,13 @@ STORED_SUFFIXES = frozenset(
 )
 
 
-def write_deterministic_zip(directory: str | Path, fileobj: BinaryIO) -> list[str]:
-    """Write `directory`'s dataset files to `fileobj` as a zip; returns the entry names."""
-    source = DirectorySource(Path(directory))
+def write_deterministic_zip(
+    directory: str | Path, fileobj: BinaryIO, source: DirectorySource | None = None
+) -> list[str]:
+    """Write `directory`'s dataset files to `fileobj` as a zip; returns the entry names.
+
+    `source`: the folder already listed (`DirectorySource(directory)`), not listed again."""
+    source = source if source is not None else DirectorySource(Path(directory))
     names = source.names()
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
         for name in names:

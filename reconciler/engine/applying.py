@@ -20,6 +20,7 @@ for readiness run on a separate pool, so a six-hour training job never holds a w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -80,6 +81,13 @@ class ApplyOptions:
     settle_window_s: float = (
         SETTLE_WINDOW_S  # how long an ambiguous create is looked for before the step stops
     )
+    # Providers served in this process with nothing that makes a call wait (the embedded sandbox
+    # without injected faults): their steps run one at a time, on a worker of their own. Such a
+    # call is pure CPU on this process's one interpreter lock, so parallel workers bought nothing
+    # but hand-offs of that lock at every SQLite statement (a 100-chain apply ran faster with
+    # --parallelism 1). Their waits for readiness still sleep in parallel and take turns with the
+    # steps between sleeps (the waiter's baton); other providers' steps use the `parallelism` workers.
+    serial_providers: frozenset[str] = frozenset()
 
 
 class _Busy(Exception):
@@ -159,6 +167,7 @@ class Executor:
         self.waiter = Waiter(clock, self.stop)
         self._claimed_lock = threading.Lock()
         self._claimed: set[str] = set()
+        self._ids: dict[str, str | None] = {}  # address -> remote id, as this run last wrote it
         self._state_error: StateError | None = None  # the first failed state write stops the apply
 
     # ------------------------------------------------------------------ public
@@ -324,33 +333,44 @@ class Executor:
 
         def launch(key: str) -> None:
             n = nodes[key]
+            serial = serial_pool is not None and n.action.provider in self.options.serial_providers
 
             def act() -> None:
                 start = self.clock.monotonic()
                 self.progress.started(
                     n.action.address, "delete old" if key.endswith("#old") else n.action.action.value
                 )
-                got = guarded(n.run)
+                with baton.held() if serial else contextlib.nullcontext():
+                    got = guarded(n.run)
                 if isinstance(got, _Wait):
                     waiting = got
 
                     def wait_then_finish() -> None:
-                        outcome, message = guarded(waiting.run)
+                        with baton.held() if serial else contextlib.nullcontext():  # let go while asleep
+                            outcome, message = guarded(waiting.run)
                         finish(key, outcome, message, self.clock.monotonic() - start)
 
                     wait_pool.submit(wait_then_finish)
                 else:
                     finish(key, got[0], got[1], self.clock.monotonic() - start)
 
-            work_pool.submit(act)
+            (serial_pool if serial and serial_pool is not None else work_pool).submit(act)
 
         waits = max(128, self.options.parallelism * 8)  # waiting threads mostly sleep
         work_pool = ThreadPoolExecutor(
             max_workers=max(1, self.options.parallelism), thread_name_prefix="apply"
         )
         wait_pool = ThreadPoolExecutor(max_workers=waits, thread_name_prefix="wait")
+        # the serial providers' steps: one worker of their own, and the baton (which their waits
+        # take between sleeps), so their polls do not run beside it either
+        serial_pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply-serial")
+            if self.options.serial_providers
+            else None
+        )
+        baton = self.waiter.baton
         # exit order: the lock is released first, then the pools drain (their threads need the lock)
-        with work_pool, wait_pool, lock:
+        with work_pool, wait_pool, serial_pool or contextlib.nullcontext(), lock:
             while unfinished:
                 while ready:
                     key = ready.popleft()
@@ -391,10 +411,34 @@ class Executor:
         return a.action in (ActionType.CREATE, ActionType.REPLACE, ActionType.WAIT)
 
     # ------------------------------------------------------------------ steps
+    def _put(
+        self,
+        record: ResourceRecord,
+        *,
+        event: str,
+        detail: dict[str, Any] | None = None,
+        close_journal: tuple[int, str, dict[str, Any] | None] | None = None,
+    ) -> int:
+        """`store.put`, remembering the record's remote id for `_remote_id`."""
+        serial = self.store.put(record, event=event, detail=detail, close_journal=close_journal)
+        with self._claimed_lock:
+            self._ids[record.address] = record.remote_id
+        return serial
+
+    def _remove(self, address: str, *, event: str, detail: dict[str, Any] | None = None) -> int:
+        serial = self.store.remove(address, event=event, detail=detail)
+        with self._claimed_lock:
+            self._ids[address] = None
+        return serial
+
     def _remote_id(self, address: str) -> str | None:
-        """The id a finished step left in state, for a sink that shows it (`wants_ids`)."""
+        """The id a finished step left in state, for a sink that shows it (`wants_ids`): what this
+        run last wrote for it, else read back (a whole record, JSON columns and all, per step)."""
         if not getattr(self.progress, "wants_ids", False):
             return None
+        with self._claimed_lock:
+            if address in self._ids:
+                return self._ids[address]
         try:
             record = self.store.get(address)
         except StateError:
@@ -564,7 +608,7 @@ class Executor:
             raise
         self._claim(obs.remote_id)
         record = self._new_record(a, obs, built_from=built_from, deposed=deposed)
-        self.store.put(
+        self._put(
             record,
             event="created",
             detail={"remote_id": obs.remote_id},
@@ -723,7 +767,7 @@ class Executor:
             )
             if changed:
                 last_status[0] = o.status
-                self.store.put(
+                self._put(
                     replace(
                         record,
                         status=o.status,
@@ -754,7 +798,7 @@ class Executor:
                 Outcome.SUBMITTED,
                 f"{w.last.status}; interrupted while waiting — the next apply picks it up",
             )
-        self.store.put(
+        self._put(
             replace(
                 record,
                 status=final.status,
@@ -804,7 +848,7 @@ class Executor:
                 f"{timeout}; canceling {record.remote_id} failed ({e}): it may still be running and billing"
             )
         self.store.journal_close(entry, "done", result={"status": obs.status})
-        self.store.put(
+        self._put(
             replace(
                 record,
                 status=obs.status,
@@ -833,7 +877,7 @@ class Executor:
         )
         _, built_from = self._desired(a)
         record = self._new_record(a, obs, built_from=built_from)
-        self.store.put(record, event="adopted", detail={"remote_id": obs.remote_id})
+        self._put(record, event="adopted", detail={"remote_id": obs.remote_id})
         self._claim(obs.remote_id)
         if obs.phase in (Phase.FAILED, Phase.CANCELED):
             raise StepFailed(
@@ -847,7 +891,7 @@ class Executor:
         current = self.store.get(a.address) or prior
         if a.change_class is ChangeClass.LOCAL:
             content = a.content or {}
-            self.store.put(
+            self._put(
                 replace(
                     current,
                     spec=dict(a.desired or current.spec),
@@ -881,7 +925,7 @@ class Executor:
             lifecycle=dict(a.lifecycle),
             updated_at=_iso(self.clock.now()),
         )
-        self.store.put(
+        self._put(
             record,
             event="updated",
             detail={"status": obs.status},
@@ -893,7 +937,7 @@ class Executor:
         prior = ResourceRecord.from_dict(a.prior or {})
         if a.replace_mode is ReplaceMode.DESTROY_BEFORE_CREATE:
             self._destroy_object(a, prior, reason="replace")
-            self.store.remove(a.address, event="replaced-old-deleted", detail={"remote_id": prior.remote_id})
+            self._remove(a.address, event="replaced-old-deleted", detail={"remote_id": prior.remote_id})
             return self._create(a)
         # create-before-destroy: the old object stays in state as deposed until #old deletes it
         old = prior.to_dict()
@@ -907,7 +951,7 @@ class Executor:
         for old in list(current.deposed):
             self._destroy_object(a, ResourceRecord.from_dict(old), reason="replace")
             current = self.store.get(a.address) or current
-            self.store.put(
+            self._put(
                 replace(
                     current,
                     deposed=[d for d in current.deposed if d.get("remote_id") != old.get("remote_id")],
@@ -999,7 +1043,7 @@ class Executor:
                 self._destroy_object(a, ResourceRecord.from_dict(old), reason="deposed")
                 current = self.store.get(a.address)
                 if current is not None:
-                    self.store.put(
+                    self._put(
                         replace(
                             current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]
                         ),
@@ -1011,7 +1055,7 @@ class Executor:
         for old in record.deposed:
             self._destroy_object(a, ResourceRecord.from_dict(old), reason="deposed")
         self._destroy_object(a, record, reason="delete")
-        self.store.remove(a.address, event="deleted", detail={"remote_id": record.remote_id})
+        self._remove(a.address, event="deleted", detail={"remote_id": record.remote_id})
         return Outcome.SUCCEEDED, f"deleted {record.remote_id or ''}".strip()
 
     def _cancel_and_delete(self, a: Action) -> tuple[Outcome, str]:
@@ -1021,13 +1065,13 @@ class Executor:
         if a.deposed:  # an old object the provider cannot delete: drop it from the record, keep the record
             current = self.store.get(a.address)
             if current is not None:
-                self.store.put(
+                self._put(
                     replace(current, deposed=[d for d in current.deposed if d.get("remote_id") != a.deposed]),
                     event="deposed-forgotten",
                     detail={"remote_id": a.deposed},
                 )
             return Outcome.SUCCEEDED, f"forgot deposed {a.deposed}; left on the provider"
-        self.store.remove(a.address, event="forgotten", detail={"reason": a.reason})
+        self._remove(a.address, event="forgotten", detail={"reason": a.reason})
         return Outcome.SUCCEEDED, "removed from state; left on the provider"
 
     def _await_existing(self, a: Action) -> StepResult:

@@ -9,9 +9,10 @@ client itself.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.clock import Clock
@@ -56,10 +57,46 @@ class WaitInterrupted(Exception):
         self.last = last
 
 
+class Baton:
+    """One thread at a time works for the serial providers (`ApplyOptions.serial_providers`); a
+    holder lets go of it while it sleeps, so a wait never stops the others' work."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            self._local.depth = getattr(self._local, "depth", 0) + 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+
+    @contextlib.contextmanager
+    def let_go(self) -> Iterator[None]:
+        """Release the baton for the block if this thread holds it (a no-op otherwise)."""
+        depth = getattr(self._local, "depth", 0)
+        if not depth:
+            yield
+            return
+        self._local.depth = 0
+        for _ in range(depth):
+            self._lock.release()
+        try:
+            yield
+        finally:
+            for _ in range(depth):
+                self._lock.acquire()
+            self._local.depth = depth
+
+
 @dataclass
 class Waiter:
     clock: Clock
     stop: threading.Event
+    baton: Baton = field(default_factory=Baton)
 
     def until_settled(
         self,
@@ -96,4 +133,5 @@ class Waiter:
             left = end - self.clock.monotonic()
             if left <= 0:
                 return
-            self.clock.sleep(min(left, 0.25))
+            with self.baton.let_go():
+                self.clock.sleep(min(left, 0.25))

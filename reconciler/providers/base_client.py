@@ -51,6 +51,20 @@ class HeaderAuth(httpx.Auth):
         return f"{type(self).__name__}({self._shown})"
 
 
+class _SetCookieCookies(httpx.Cookies):
+    """The client's cookie jar, asked to read a response only when the response sets a cookie.
+
+    httpx wraps every response and its request in urllib's cookie-jar adapters to look for
+    `Set-Cookie` (a third of a request's client-side cost); the jar reads nothing else, so a
+    response without those headers leaves it exactly as it was.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
 def bearer_auth(api_key: str) -> HeaderAuth:
     return HeaderAuth({"Authorization": f"Bearer {api_key}"}, secrets=(api_key,), shown="api_key=***")
 
@@ -92,6 +106,10 @@ class ProviderClient:
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
         )
+        # httpx 0.2x keeps the jar in `_cookies` (the public setter would copy it into a plain
+        # Cookies); a newer httpx without that attribute just keeps its own jar
+        if type(getattr(self._http, "_cookies", None)) is httpx.Cookies:
+            self._http._cookies = _SetCookieCookies(self._http.cookies)
 
     @staticmethod
     def require(value: str, what: str) -> str:
@@ -115,8 +133,12 @@ class ProviderClient:
 
     def _request(self, method: str, url: str, *, operation: str, **kwargs: Any) -> httpx.Response:
         """One HTTP exchange; httpx's errors become `TransportError`s with the secrets scrubbed."""
+        # A path is joined to the base URL here, as httpx would join it (`base_url` has no trailing
+        # slash, every path starts with one): httpx then parses one absolute URL instead of
+        # parsing the path and re-parsing the merged URL.
+        target = self.base_url + url if url.startswith("/") else url
         with map_transport_errors(provider=self.PROVIDER, operation=operation, secrets=self.secrets):
-            response = self._http.request(method, url, **kwargs)
+            response = self._http.request(method, target, **kwargs)
         self.log.debug("%s %s -> %d", method, url, response.status_code)
         return response
 

@@ -7,12 +7,18 @@ file first (same content → byte-identical zip), so the upload streams from dis
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+from reconciler.datasets.sources import DirectorySource
 from reconciler.datasets.zipping import write_deterministic_zip
+
+# A folder whose files add up to no more than this is zipped in memory for its upload.
+IN_MEMORY_ZIP_BYTES = 8 * 1024 * 1024
 
 
 def upload_name(resource_name: str, content_digest: str) -> str:
@@ -35,3 +41,27 @@ def zipped(source_path: str) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def upload_source(source_path: str) -> Iterator[Path | BinaryIO]:
+    """What to upload for a dataset: a `.zip` as it is; a small folder (≤ `IN_MEMORY_ZIP_BYTES` of
+    files) zipped into memory; a larger one into a temporary file, as `zipped` does.
+
+    Why: a temporary file to create, write, reopen, stream from and delete cost more than the zip
+    itself for a folder of small files. The bytes are the same either way (one deterministic zip),
+    and the stream is seekable, so a retried upload sends them again.
+    """
+    path = Path(source_path)
+    if path.is_file():
+        yield path
+        return
+    source = DirectorySource(path)
+    if sum(source.size(name) for name in source.names()) > IN_MEMORY_ZIP_BYTES:
+        with zipped(source_path) as on_disk:
+            yield on_disk
+        return
+    buffer = io.BytesIO()
+    write_deterministic_zip(path, buffer, source)
+    buffer.seek(0)
+    yield buffer

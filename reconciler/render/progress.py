@@ -82,6 +82,14 @@ class RichProgress:
         self._refresh = refresh_per_second
         self._closed = False
         self._stop_ticker = threading.Event()
+        # A plain console off a terminal gets each line written as it is, without building a rich
+        # Text for it (what `print_lines` writes there anyway): an apply prints three lines a resource.
+        self._plain = (
+            not self.use_live
+            and console.color_system is None
+            and console.no_color
+            and not console.is_terminal
+        )
         if ticker and not self.use_live:
             threading.Thread(target=self._tick_forever, name="progress-heartbeat", daemon=True).start()
 
@@ -93,7 +101,7 @@ class RichProgress:
         with self._lock:
             self._running[address] = _Running(action=action, reported_at=now, printed_at=now)
         if not self._ensure_live():
-            self._print(Text(f"{address}: {action} started"))
+            self._print(f"{address}: {action} started")
 
     def waiting(
         self, address: str, status: str, elapsed: float, hint: str | None, remote_id: str | None = None
@@ -108,15 +116,19 @@ class RichProgress:
                 entry.printed_at = now
             line = self._line(address, entry, now) if changed else None
         if not self._ensure_live() and line is not None:
-            self._print(Text(line))
+            self._print(line)
 
     def finished(self, outcome: OutcomeLike) -> None:
         with self._lock:
             self._running.pop(outcome.address, None)
+        detail = self.hint(outcome_detail(outcome))
+        self._ensure_live()
+        if self._plain:
+            self._print(f"{outcome.address}: {str(outcome.outcome)}{detail}")
+            return
         text = Text(f"{outcome.address}: ")
         text.append(str(outcome.outcome), style=_OUTCOME_STYLES.get(str(outcome.outcome), ""))
-        text.append(self.hint(outcome_detail(outcome)))
-        self._ensure_live()
+        text.append(detail)
         self._print(text)  # on a terminal, Live prints it above the table
 
     def tick(self) -> None:
@@ -131,7 +143,7 @@ class RichProgress:
                     entry.printed_at = now
                     due.append(self._line(address, entry, now) + " (still waiting)")
         for line in due:
-            self._print(Text(line))
+            self._print(line)
 
     def _tick_forever(self) -> None:
         while not self._stop_ticker.wait(1.0):
@@ -215,8 +227,11 @@ class RichProgress:
                 self._live.start()
         return True
 
-    def _print(self, text: Text) -> None:
-        print_lines(self.console, [text])  # one write on a plain console: no rich pipeline per event
+    def _print(self, text: Text | str) -> None:
+        if self._plain and isinstance(text, str) and "\t" not in text:
+            self.console.file.write(text + "\n")
+            return
+        print_lines(self.console, [Text(text) if isinstance(text, str) else text])
 
 
 def status_line(

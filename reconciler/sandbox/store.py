@@ -75,6 +75,21 @@ class Store:
             self._depth = 0
             self.conn.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: undo what the block wrote if it raises, keep the rest."""
+        with self.lock:
+            if not self._depth:
+                raise RuntimeError("Store.savepoint() needs an open transaction")
+            self.conn.execute("SAVEPOINT handler")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK TO handler")
+                self.conn.execute("RELEASE handler")
+                raise
+            self.conn.execute("RELEASE handler")
+
     def executescript(self, sql: str) -> None:
         with self.lock:
             for statement in (s.strip() for s in sql.split(";")):
@@ -96,6 +111,12 @@ class Store:
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (another process, another Sandbox on this file)
+        commits; this connection's own writes leave it as it is (SQLite's `PRAGMA data_version`)."""
+        with self.lock:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     # --- counters and ids ---------------------------------------------------------------
     def next_counter(self, name: str) -> int:

@@ -22,6 +22,22 @@ REDACTED = "[redacted]"
 _HINT = re.compile(
     r"api_?key|secret|passw|authorization|security_?token|bearer\s|whsec_|sk-[0-9a-z]{16}", re.I
 )
+# What every match of _HINT contains, lower-cased: for ASCII text (nearly all of it) plain substring
+# tests rule a hit out ~5x faster than the case-insensitive regex, which cannot skip ahead on a
+# literal prefix (it was ~40 us per column, a tenth of an apply's CPU). Only a possible hit runs
+# the regex, so what counts as a hit is exactly what it was.
+_HINT_LITERALS = (
+    "apikey",
+    "api_key",
+    "secret",
+    "passw",
+    "authorization",
+    "securitytoken",
+    "security_token",
+    "bearer",
+    "whsec_",
+    "sk-",
+)
 _SECRET_TEXT = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+|\bsk-[0-9a-zA-Z]{16,}|\bwhsec_[0-9a-zA-Z+/=]+")
 _EXACT_KEYS = frozenset({"authorization", "securitytoken", "passwd", "secretkey", "proxyauthorization"})
 
@@ -36,8 +52,18 @@ def is_secret_key(key: str) -> bool:
     )
 
 
+def _hinted(text: str) -> bool:
+    """`_HINT.search(text)`, with a literal pre-check for ASCII text (non-ASCII case folding, e.g.
+    the Kelvin sign matching `k` under re.I, is left to the regex)."""
+    if text.isascii():
+        low = text.lower()
+        if not any(literal in low for literal in _HINT_LITERALS):
+            return False
+    return _HINT.search(text) is not None
+
+
 def redact_text(text: str) -> str:
-    return _SECRET_TEXT.sub(REDACTED, text) if _HINT.search(text) else text
+    return _SECRET_TEXT.sub(REDACTED, text) if _hinted(text) else text
 
 
 def redact(value: Any) -> Any:
@@ -68,7 +94,7 @@ def encode(value: Any) -> str:
     Raises TypeError/ValueError for values that are not JSON data.
     """
     text = _ENCODER.encode(value)
-    if _HINT.search(text):
+    if _hinted(text):
         text = json.dumps(redact(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return text
 

@@ -135,3 +135,31 @@ def test_the_live_table_shows_phase_status_id_progress_elapsed_and_what_remains(
     assert header.split() == ["resource", "phase", "status", "id", "progress", "elapsed", "left", "(est.)"]
     assert row.split()[:4] == ["FineTune/x", "replace", "QUEUING", "ft-9"]
     assert "queued: one training job runs at a time" in row and "2m00s" in row and "~8m00s" in row
+
+
+def test_the_plain_fast_path_writes_what_rich_would() -> None:
+    """Off a terminal lines are written without rich; they must be the bytes rich printed."""
+
+    def drive(progress: RichProgress, clock: FakeClock) -> None:
+        progress.started("FineTune/x", "create")
+        progress.waiting("FineTune/x", "RUNNING", 5, "epoch 1/3", remote_id="ft-1")
+        clock.t += 40
+        progress.tick()
+        progress.waiting("FineTune/x", "with\ttab", 50, None)
+        progress.finished(
+            ResourceOutcome("FineTune/x", "create", Outcome.FAILED, "boom: it\tfailed", "ft-1", 60)
+        )
+        progress.finished(ResourceOutcome("Dataset/d", "create", Outcome.SUCCEEDED, "ok", "file-1", 1))
+
+    outputs = []
+    for fast in (True, False):
+        buffer, clock = io.StringIO(), FakeClock()
+        progress = RichProgress(
+            make_console(buffer, no_color=True), clock=clock, estimates={"FineTune/x": 600}
+        )
+        assert progress._plain
+        progress._plain = fast
+        drive(progress, clock)
+        outputs.append(buffer.getvalue())
+    assert outputs[0] == outputs[1]
+    assert "FineTune/x: failed  ft-1  (1m00s): boom: it" in outputs[0]

@@ -39,7 +39,7 @@ from reconciler.providers.errors import (
     ServerError,
 )
 from reconciler.providers.interface import AmbiguousMatch, Desired, Observation, Phase
-from reconciler.providers.packaging import upload_name, zipped
+from reconciler.providers.packaging import upload_name, upload_source
 
 
 class JobsSeen:
@@ -111,9 +111,9 @@ class Files:
     def create(self, desired: Desired, claimed: set[str]) -> Observation:
         if not desired.source_path:
             raise ValueError(f"{desired.address}: no local source to upload")
-        with zipped(desired.source_path) as path:
+        with upload_source(desired.source_path) as source:
             f = self.client.upload_file(
-                path, filename=upload_name(desired.name, desired.content_digest or ""), purpose="fine-tune"
+                source, filename=upload_name(desired.name, desired.content_digest or ""), purpose="fine-tune"
             )
         return file_obs(f)
 

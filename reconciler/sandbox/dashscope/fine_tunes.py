@@ -241,6 +241,7 @@ class _JobsCache:
     # finetuned_output -> (position in `jobs`, job), made on the first deployment create
     by_output: dict[str, tuple[int, Job]] | None = None
     position: dict[str, int] | None = None  # job_id -> its position in `jobs`
+    seen: tuple[int, int] = (-1, -1)  # (data_version, own writes) when the fingerprint was last checked
 
     def output_index(self) -> tuple[dict[str, tuple[int, Job]], dict[str, int]]:
         """Every job by its `finetuned_output` and by id, with its place in `jobs` (read only)."""
@@ -258,6 +259,7 @@ class _JobsCache:
 
 
 _jobs_cache: weakref.WeakKeyDictionary[Any, _JobsCache] = weakref.WeakKeyDictionary()
+_writes: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()  # per store, by `_wrote`
 
 
 def load_jobs(ctx: Context) -> dict[str, Job]:
@@ -265,17 +267,31 @@ def load_jobs(ctx: Context) -> dict[str, Job]:
 
 
 def _current(ctx: Context) -> _JobsCache:
+    # The aggregate is a scan of the whole table, per request: skipped while nothing can have
+    # changed it — no other connection committed (data_version) and this one did not write the
+    # table (`_wrote`). Both are read before the fingerprint, so a write in between only makes the
+    # cache look older than it is: the next call looks again.
+    seen = (ctx.store.data_version(), _writes.get(ctx.store, 0))
+    cached = _jobs_cache.get(ctx.store)
+    if cached is not None and cached.seen == seen:
+        return cached
     # The rows are read after the fingerprint, so a write in between can only make the cached
     # fingerprint older than its rows: the next call then reloads. Never a stale answer.
     fingerprint = tuple((ctx.store.one(_JOBS_FINGERPRINT) or {}).values())
-    cached = _jobs_cache.get(ctx.store)
     if cached is not None and cached.fingerprint == fingerprint:
+        cached.seen = seen
         return cached
     fresh = _appended(ctx, cached, fingerprint) if cached is not None else None
     if fresh is None:
         fresh = _load_all(ctx, fingerprint)
+    fresh.seen = seen
     _jobs_cache[ctx.store] = fresh
     return fresh
+
+
+def _wrote(ctx: Context) -> None:
+    """Every write to dashscope_fine_tunes calls this: the cached jobs must be checked again."""
+    _writes[ctx.store] = _writes.get(ctx.store, 0) + 1
 
 
 def _facts(r: dict[str, Any]) -> training.JobFacts:
@@ -561,6 +577,7 @@ def create(ctx: Context) -> Response:
             ctx.faults.fail_message if fail_fraction is not None else None,
         ),
     )
+    _wrote(ctx)
     job, _ = live_job(ctx, job_id)
     return ok(ctx, job_view(job, ctx.now, ctx.documented))
 
@@ -664,6 +681,7 @@ def cancel(ctx: Context) -> Response:
     ctx.store.execute(
         "UPDATE dashscope_fine_tunes SET cancel_at = ? WHERE job_id = ?", (ctx.now, job.row["job_id"])
     )
+    _wrote(ctx)
     return ok(ctx, {"status": "success"})
 
 
@@ -674,6 +692,7 @@ def delete(ctx: Context) -> Response:
     ctx.store.execute(
         "UPDATE dashscope_fine_tunes SET deleted = ? WHERE job_id = ?", (ctx.now, job.row["job_id"])
     )
+    _wrote(ctx)
     return ok(ctx, {"status": "success"})
 
 

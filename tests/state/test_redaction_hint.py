@@ -1,0 +1,61 @@
+"""The redaction pre-check must flag every text the `_HINT` regex flags (it only skips the regex
+where the regex could not match), so a fast path can never let a secret through unredacted."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.state import redaction
+from reconciler.state.redaction import _HINT, _hinted, encode, redact_text
+
+HITS = [
+    '{"api_key":"x"}',
+    '{"APIKEY":"x"}',
+    '{"Api_Key":"x"}',
+    '{"client_secret":"x"}',
+    '{"PassWord":"x"}',
+    '{"Authorization":"x"}',
+    '{"security_token":"x"}',
+    '{"SecurityToken":"x"}',
+    '"called with Bearer abc"',
+    '"BEARER\tabc"',
+    '"whsec_abc"',
+    '"WHSEC_abc"',
+    '"sk-0123456789abcdef"',
+    '"SK-0123456789ABCDEF"',
+    '"\u00e9 sk-0123456789abcdef"',  # non-ASCII text goes to the regex
+    '"\u212a api_\u212aey"',  # the Kelvin sign matches k under re.I: the regex decides
+]
+MISSES = [
+    '{"status":"SUCCEEDED","job_id":"ft-1"}',
+    '{"model":"wan2.5-i2v-preview"}',
+    '"task-0123"',
+    '"sk-short"',
+    '"bearer"',
+    '"\u00e9t\u00e9"',
+]
+
+
+@pytest.mark.parametrize("text", HITS + MISSES)
+def test_pre_check_agrees_with_the_regex(text: str) -> None:
+    assert _hinted(text) is (_HINT.search(text) is not None)
+
+
+@pytest.mark.parametrize("text", HITS)
+def test_every_kind_of_hint_is_caught(text: str) -> None:
+    assert _hinted(text)
+
+
+def test_each_literal_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dropping any literal from the pre-check lets some regex hit through (the list is minimal)."""
+    literals = redaction._HINT_LITERALS
+    for dropped in literals:
+        monkeypatch.setattr(redaction, "_HINT_LITERALS", tuple(x for x in literals if x != dropped))
+        assert any(not _hinted(t) for t in HITS if _HINT.search(t)), dropped
+
+
+def test_secrets_are_still_scrubbed() -> None:
+    assert "abc123" not in encode({"note": "sent Bearer abc123", "x": 1})
+    assert encode({"api_key": "k"}) == '{"api_key":"[redacted]"}'
+    assert redact_text("Bearer abc") == "[redacted]"
+    assert encode({"status": "ok"}) == '{"status":"ok"}'
