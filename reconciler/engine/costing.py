@@ -26,10 +26,32 @@ def price_actions(actions: list[Action], economics: Mapping[str, Economics]) -> 
     """Fill each action's `cost` with money and GPU-hours; return the plan's total."""
     for action in actions:
         if action.action not in BILLABLE:
-            action.cost = Cost(billable=False, money=0.0, note="no new provider work")
+            action.cost = _no_new_work()
             continue
         action.cost = _priced(action, economics.get(action.provider))
     return total_of(actions)
+
+
+def _no_new_work() -> Cost:
+    """`Cost(billable=False, money=0.0, note="no new provider work")`, one per action (they are
+    changed in place later, e.g. a failed quote's reason), built without validation: a no-change
+    plan makes one per resource."""
+    return Cost.trusted(
+        training_steps=None,
+        estimated_gpu_hours=None,
+        note="no new provider work",
+        billable=False,
+        money=0.0,
+        currency=None,
+        price=None,
+        unit_price=None,
+        per=None,
+        price_source=None,
+        quantities={},
+        unknown=None,
+        queued_behind=None,
+        queue_wait_hours=None,
+    )
 
 
 def total_of(actions: list[Action]) -> CostTotal:

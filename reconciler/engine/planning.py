@@ -9,7 +9,7 @@ Each action names its change class and a one-line reason. Apply never reads the 
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan,
 from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
 from reconciler.models.state import ResourceRecord, StateMeta
 from reconciler.providers.economics import Economics
-from reconciler.providers.facts import ProviderFacts
+from reconciler.providers.facts import ObservationNotes, ProviderFacts
 from reconciler.providers.interface import Observation, Phase
 from reconciler.providers.plugins import facts_for
 
@@ -122,6 +122,7 @@ class _Planner:
         self.diagnostics: list[Diagnostic] = []
         self.actions: dict[str, Action] = {}
         self.facts: dict[str, ProviderFacts] = {}  # provider type -> its facts, asked once per plan
+        self.notes: dict[str, ObservationNotes] = {}  # address -> its observation's notes
 
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
@@ -304,16 +305,25 @@ class _Planner:
             )
             return action
 
-        action.action = ActionType.NOOP
+        # still the base action's NOOP: every branch above that changes it has returned
         if record.status and obs is None and not self.i.refreshed:
             action.facts["status"] = record.status
         if obs is not None:
             action.facts["status"] = obs.status
             if obs.progress:
                 action.facts["progress"] = obs.progress
-            notes = self._facts(r.provider_type).observation_notes(r.kind.value, r.spec.model_dump(), obs)
-            action.warnings.extend(note.message for note in notes.warnings)
+            action.warnings.extend(note.message for note in self._observation_notes(r, obs).warnings)
         return action
+
+    def _observation_notes(self, r: Resource, obs: Observation) -> ObservationNotes:
+        """The provider's notes on one observation, asked once per resource (drift asks for the
+        errors, a no-op for the warnings). The spec is dumped only if the provider reads it."""
+        notes = self.notes.get(r.address)
+        if notes is None:
+            notes = self.notes[r.address] = self._facts(r.provider_type).observation_notes(
+                r.kind.value, _SpecDump(r), obs
+            )
+        return notes
 
     def _held_back(
         self, r: Resource, record: ResourceRecord | None, action: Action, verdict: str, message: str
@@ -379,9 +389,7 @@ class _Planner:
             self._add_cost(action, r)
             self._guard_destroy(r, action)
             return action
-        for note in (
-            self._facts(r.provider_type).observation_notes(r.kind.value, r.spec.model_dump(), obs).errors
-        ):
+        for note in self._observation_notes(r, obs).errors:
             self.diagnostics.append(
                 Diagnostic(note.message, location=r.location, address=r.address, field=note.field)
             )
@@ -465,23 +473,46 @@ class _Planner:
 
     # ------------------------------------------------------------------ pieces
     def _base_action(self, r: Resource) -> Action:
-        action = Action(
+        # Built without validation (`trusted`): every value below is made here, of its field's
+        # type. The action holds the dump the spec hash was computed from, the resource's labels
+        # and its content's file table as they are (validating would copy each of them once
+        # more, for every resource); nothing changes them: apply copies what it records.
+        content = r.content
+        return Action.trusted(
             address=r.address,
             kind=r.kind.value,
             name=r.name,
             provider=r.provider_name,
-            provider_type=r.provider_type,
+            provider_type=r.provider_type.value,
             action=ActionType.NOOP,
+            change_class=None,
+            replace_mode=None,
             depends_on=r.dependencies(),
+            desired=r.shared_effective_spec(),
             spec_hash=self.hashes[r.address],
-            content=_content_dict(r),
-            labels=dict(r.labels),
+            content=None
+            if content is None
+            else {
+                "digest": content.digest,
+                "files": content.files,
+                "sample_count": content.sample_count,
+                "total_bytes": content.total_bytes,
+                "source": content.source,
+            },
+            prior=None,
+            adopted=None,
+            deposed=None,
+            gated_by=[],
+            labels=r.labels,
             lifecycle=r.lifecycle.model_dump(mode="json"),
+            drift=False,
+            moved_from=None,
+            reason="",
+            changes=[],
+            warnings=[],
+            facts={},
+            cost=None,
         )
-        # Assigned, not validated: the action holds the dump the spec hash was computed from
-        # (validating would keep a second copy of every spec in memory). Nothing changes it.
-        action.desired = r.shared_effective_spec()
-        return action
 
     def _class_of(self, r: Resource, path: str) -> ChangeClass:
         top = path.split(".", 1)[0].split("[", 1)[0]
@@ -711,6 +742,28 @@ class _Planner:
 
 
 # ---------------------------------------------------------------------- helpers
+class _SpecDump(Mapping[str, Any]):
+    """`r.spec.model_dump()`, made on the first read: most observations' notes never read the spec."""
+
+    def __init__(self, resource: Resource) -> None:
+        self._resource = resource
+        self._dump: dict[str, Any] | None = None
+
+    def _data(self) -> dict[str, Any]:
+        if self._dump is None:
+            self._dump = self._resource.spec.model_dump()
+        return self._dump
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
 def _deposed_reason(remote: str, old: Mapping[str, Any], current: ResourceRecord) -> str:
     if (
         old.get("spec_hash") == current.spec_hash
@@ -722,18 +775,6 @@ def _deposed_reason(remote: str, old: Mapping[str, Any], current: ResourceRecord
             "this one is deleted"
         )
     return f"{remote} was replaced by {current.remote_id} in an earlier apply that stopped before deleting it"
-
-
-def _content_dict(r: Resource) -> dict[str, Any] | None:
-    if r.content is None:
-        return None
-    return {
-        "digest": r.content.digest,
-        "files": dict(r.content.files),
-        "sample_count": r.content.sample_count,
-        "total_bytes": r.content.total_bytes,
-        "source": r.content.source,
-    }
 
 
 def _observation_dict(o: Observation) -> dict[str, Any]:
