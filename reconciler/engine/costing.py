@@ -32,26 +32,13 @@ def price_actions(actions: list[Action], economics: Mapping[str, Economics]) -> 
     return total_of(actions)
 
 
+_NO_NEW_WORK = Cost(billable=False, money=0.0, note="no new provider work")  # a template: never handed out
+
+
 def _no_new_work() -> Cost:
-    """`Cost(billable=False, money=0.0, note="no new provider work")`, one per action (they are
-    changed in place later, e.g. a failed quote's reason), built without validation: a no-change
-    plan makes one per resource."""
-    return Cost.trusted(
-        training_steps=None,
-        estimated_gpu_hours=None,
-        note="no new provider work",
-        billable=False,
-        money=0.0,
-        currency=None,
-        price=None,
-        unit_price=None,
-        per=None,
-        price_source=None,
-        quantities={},
-        unknown=None,
-        queued_behind=None,
-        queue_wait_hours=None,
-    )
+    """A copy of `_NO_NEW_WORK`, one per action (they are changed in place later, e.g. a failed
+    quote's reason), built without validation: a no-change plan makes one per resource."""
+    return Cost.trusted(**{**_NO_NEW_WORK.__dict__, "quantities": {}})
 
 
 def total_of(actions: list[Action]) -> CostTotal:

@@ -236,9 +236,11 @@ class _Planner:
             changes = [c for c in changes if not _ignored(c.path, ignore)]
             action.facts.update(content_facts)
         # a reference renamed along with its upstream (metadata.moved_from) is the same object
-        relabelled = moves.renamed_references(r, record, self.i.records, changes)
-        renamed = [c for c, before in zip(relabelled, changes, strict=True) if c != before]
-        changes = relabelled
+        renamed: list[FieldChange] = []
+        if changes:  # (nothing to relabel in an unchanged resource: the common case)
+            relabelled = moves.renamed_references(r, record, self.i.records, changes)
+            renamed = [c for c, before in zip(relabelled, changes, strict=True) if c != before]
+            changes = relabelled
         forced_by = self._forced_by(r)
         stale = [] if forced_by else self._stale_lineage(r, record, hash_moved=spec_changed)
         local_changes = self._local_changes(r, record, action.lifecycle)
