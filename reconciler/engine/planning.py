@@ -219,7 +219,7 @@ class _Planner:
             self._add_cost(action, r)
             return action
 
-        action.prior = record.to_dict()
+        action.defer_prior(record.to_dict)  # made if read or saved: a printed no-op never reads it
         ignore = list(r.lifecycle.ignore_changes)
 
         # --- drift: the provider moved

@@ -9,10 +9,11 @@ The JSON form is versioned (`format_version`); see README "Plan JSON format".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from reconciler.models.changes import ChangeClass
 from reconciler.models.costs import CostTotal
@@ -175,6 +176,82 @@ class Action(_Data):
     @property
     def is_change(self) -> bool:
         return self.action.is_change
+
+    # ---- a `prior` made when first needed
+    # A no-change plan holds one action per resource, and each one's `prior` is its state record as
+    # a dict. Most plans are printed and dropped: nobody reads a no-op's prior. So the planner may
+    # hand over the record's `to_dict` instead (`defer_prior`), and the dict is made when the
+    # field is first read, compared, copied or written out (the serializer below). Until then
+    # "prior" is not in `__dict__` and the maker is the only private value.
+    def defer_prior(self, make: Callable[[], dict[str, Any]]) -> None:
+        """`self.prior = make()`, made on first use; `make` must give the same dict whenever it is called."""
+        self.__dict__.pop("prior", None)
+        object.__setattr__(self, "__pydantic_private__", {_PRIOR: make})
+
+    def _materialise_prior(self) -> None:
+        private = self.__pydantic_private__
+        if not private or _PRIOR not in private:
+            return
+        object.__setattr__(self, "__pydantic_private__", None)
+        fields = self.__dict__
+        if "prior" not in fields:  # (assigned meanwhile: the assignment wins)
+            value = private[_PRIOR]()
+            # in declaration order, as validation builds it: the serializer writes `__dict__`'s order
+            ordered = {
+                name: value if name == "prior" else fields[name] for name in type(self).__pydantic_fields__
+            }
+            object.__setattr__(self, "__dict__", ordered)
+
+    if not TYPE_CHECKING:  # (so that mypy still refuses a misspelt attribute)
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "prior" and self.__pydantic_private__:
+                self._materialise_prior()
+                return self.__dict__["prior"]
+            return super().__getattr__(name)
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
+        self._materialise_prior()
+        return handler(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._materialise_prior()
+        if isinstance(other, Action):
+            other._materialise_prior()
+        return super().__eq__(other)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "prior" and self.__pydantic_private__:  # a deferred one: replaced, in its place
+            object.__setattr__(self, "__pydantic_private__", None)
+            fields = self.__dict__
+            ordered = {n: value if n == "prior" else fields[n] for n in type(self).__pydantic_fields__}
+            object.__setattr__(self, "__dict__", ordered)
+            return
+        super().__setattr__(name, value)
+
+    def __iter__(self) -> Any:
+        self._materialise_prior()
+        return super().__iter__()
+
+    def __copy__(self) -> Self:
+        self._materialise_prior()
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        self._materialise_prior()
+        return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        self._materialise_prior()
+        return super().__getstate__()
+
+    def __repr_args__(self) -> Any:
+        self._materialise_prior()
+        return super().__repr_args__()
+
+
+_PRIOR = "_prior_from"  # Action's private key: the deferred maker of its `prior`
 
 
 class PlanSummary(_Data):

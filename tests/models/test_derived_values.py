@@ -7,8 +7,10 @@ asks for them several times per resource), and `ResourceRecord.with_changes` sta
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
+import pickle
 
 import pytest
 
@@ -137,3 +139,35 @@ def test_summary_counts_what_it_did_attribute_by_attribute() -> None:
             else:
                 expected.manifest_changes += 1
     assert plan.summary() == expected
+
+
+def test_a_deferred_prior_is_the_record_dict_wherever_it_is_used() -> None:
+    """`Action.defer_prior`: made when read, compared, copied or written out; field order kept."""
+    record = _record(outputs={"k": "v"}, labels={"team": "x"})
+    eager = _validated_action()
+    eager.prior = record.to_dict()
+
+    def deferred() -> Action:
+        a = _validated_action()
+        a.defer_prior(record.to_dict)
+        assert "prior" not in a.__dict__
+        return a
+
+    assert deferred().prior == record.to_dict()
+    assert deferred() == eager and eager == deferred()
+    assert deferred().model_dump_json() == eager.model_dump_json()
+    assert deferred().model_dump() == eager.model_dump()
+    plan = Plan(reconciler_version="0", created_at="", actions=[deferred()])
+    assert (
+        plan.model_dump_json()
+        == Plan(reconciler_version="0", created_at="", actions=[eager]).model_dump_json()
+    )
+    for copied in (deferred().model_copy(), copy.copy(deferred()), copy.deepcopy(deferred())):
+        assert copied.prior == record.to_dict() and copied == eager
+    assert pickle.loads(pickle.dumps(deferred())) == eager
+    assert dict(deferred())["prior"] == record.to_dict()
+    assert "prior=" in repr(deferred())
+    replaced = deferred()
+    replaced.prior = {"other": 1}  # an assignment wins, in the field's place
+    assert replaced.prior == {"other": 1}
+    assert list(replaced.model_dump()) == list(Action.model_fields)
