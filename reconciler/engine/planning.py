@@ -19,7 +19,7 @@ from reconciler.engine.identity import spec_hashes
 from reconciler.engine.scheduling import schedule_actions
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
-from reconciler.models.envelope import format_duration
+from reconciler.models.envelope import Lifecycle, format_duration
 from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
 from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
@@ -479,9 +479,9 @@ class _Planner:
         # type. The action holds the dump the spec hash was computed from, the resource's labels
         # and its content's file table as they are (validating would copy each of them once
         # more, for every resource); nothing changes them: apply copies what it records.
-        content = r.content
+        content, address = r.content, r.address
         return Action.trusted(
-            address=r.address,
+            address=address,
             kind=r.kind.value,
             name=r.name,
             provider=r.provider_name,
@@ -491,7 +491,7 @@ class _Planner:
             replace_mode=None,
             depends_on=r.dependencies(),
             desired=r.shared_effective_spec(),
-            spec_hash=self.hashes[r.address],
+            spec_hash=self.hashes[address],
             content=None
             if content is None
             else {
@@ -506,7 +506,7 @@ class _Planner:
             deposed=None,
             gated_by=[],
             labels=r.labels,
-            lifecycle=r.lifecycle.model_dump(mode="json"),
+            lifecycle=_lifecycle_data(r.lifecycle),
             drift=False,
             moved_from=None,
             reason="",
@@ -608,15 +608,11 @@ class _Planner:
         forced = []
         for dep in r.dependencies():
             a = self.actions.get(dep)
-            if a is None:
+            if a is None or a.action is ActionType.NOOP:  # (the common case, asked first)
                 continue
-            if a.kind == Kind.DATASET.value and a.facts.get("replacement") == "requested" and not a.changes:
+            if a.kind == _DATASET and a.facts.get("replacement") == "requested" and not a.changes:
                 continue  # the same content uploaded again: what was trained on it is unchanged
-            if (
-                a.action is ActionType.REPLACE
-                or a.action is ActionType.CREATE
-                and a.kind != Kind.DATASET.value
-            ):
+            if a.action is ActionType.REPLACE or a.action is ActionType.CREATE and a.kind != _DATASET:
                 forced.append(a)
         return forced
 
@@ -744,6 +740,19 @@ class _Planner:
 
 
 # ---------------------------------------------------------------------- helpers
+_DATASET = Kind.DATASET.value
+_DEFAULT_LIFECYCLE = Lifecycle()
+_DEFAULT_LIFECYCLE_DATA = _DEFAULT_LIFECYCLE.model_dump(mode="json")
+
+
+def _lifecycle_data(lifecycle: Lifecycle) -> dict[str, Any]:
+    """`lifecycle.model_dump(mode="json")`. Most resources declare none: theirs is one dict, shared
+    by their actions (read only: nothing changes an action's lifecycle; apply and the state copy it)."""
+    if type(lifecycle) is Lifecycle and lifecycle == _DEFAULT_LIFECYCLE:
+        return _DEFAULT_LIFECYCLE_DATA
+    return lifecycle.model_dump(mode="json")
+
+
 class _SpecDump(Mapping[str, Any]):
     """`r.spec.model_dump()`, made on the first read: most observations' notes never read the spec."""
 

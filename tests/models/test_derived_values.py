@@ -14,8 +14,10 @@ import pickle
 
 import pytest
 
+from reconciler.engine.planning import _lifecycle_data
 from reconciler.loading import load
 from reconciler.models.changes import ChangeClass
+from reconciler.models.envelope import Lifecycle
 from reconciler.models.plans import Action, ActionType, Cost, Plan, PlanSummary
 from reconciler.models.state import ResourceRecord
 
@@ -171,3 +173,19 @@ def test_a_deferred_prior_is_the_record_dict_wherever_it_is_used() -> None:
     replaced.prior = {"other": 1}  # an assignment wins, in the field's place
     assert replaced.prior == {"other": 1}
     assert list(replaced.model_dump()) == list(Action.model_fields)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"prevent_destroy": True}, {"ignore_changes": ["spec.x"]}, {"timeouts": {"create": "2h"}},
+     {"deletion": "retain"}, {"on_timeout": "keep"}, {"deletion": "delete"}],
+)  # fmt: skip
+def test_an_actions_lifecycle_is_its_resources(values: dict[str, object]) -> None:
+    """The planner shares one dict among default lifecycles; any other one is its own dump."""
+    lifecycle = Lifecycle.model_validate(values)
+    assert _lifecycle_data(lifecycle) == lifecycle.model_dump(mode="json")
+    changed = Lifecycle()
+    changed.timeouts.create = "1h"  # changed in place after it was made: not the default any more
+    assert _lifecycle_data(changed) == changed.model_dump(mode="json")
+    changed.ignore_changes.append("spec.y")
+    assert _lifecycle_data(changed)["ignore_changes"] == ["spec.y"]
