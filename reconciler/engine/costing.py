@@ -26,10 +26,19 @@ def price_actions(actions: list[Action], economics: Mapping[str, Economics]) -> 
     """Fill each action's `cost` with money and GPU-hours; return the plan's total."""
     for action in actions:
         if action.action not in BILLABLE:
-            action.cost = Cost(billable=False, money=0.0, note="no new provider work")
+            action.cost = _no_new_work()
             continue
         action.cost = _priced(action, economics.get(action.provider))
     return total_of(actions)
+
+
+_NO_NEW_WORK = Cost(billable=False, money=0.0, note="no new provider work")  # a template: never handed out
+
+
+def _no_new_work() -> Cost:
+    """A copy of `_NO_NEW_WORK`, one per action (they are changed in place later, e.g. a failed
+    quote's reason), built without validation: a no-change plan makes one per resource."""
+    return Cost.trusted(**{**_NO_NEW_WORK.__dict__, "quantities": {}})
 
 
 def total_of(actions: list[Action]) -> CostTotal:

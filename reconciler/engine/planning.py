@@ -9,7 +9,7 @@ Each action names its change class and a one-line reason. Apply never reads the 
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +19,13 @@ from reconciler.engine.identity import spec_hashes
 from reconciler.engine.scheduling import schedule_actions
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
-from reconciler.models.envelope import format_duration
+from reconciler.models.envelope import Lifecycle, format_duration
 from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
 from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
 from reconciler.models.state import ResourceRecord, StateMeta
 from reconciler.providers.economics import Economics
-from reconciler.providers.facts import ProviderFacts
+from reconciler.providers.facts import ObservationNotes, ProviderFacts
 from reconciler.providers.interface import Observation, Phase
 from reconciler.providers.plugins import facts_for
 
@@ -122,6 +122,7 @@ class _Planner:
         self.diagnostics: list[Diagnostic] = []
         self.actions: dict[str, Action] = {}
         self.facts: dict[str, ProviderFacts] = {}  # provider type -> its facts, asked once per plan
+        self.notes: dict[str, ObservationNotes] = {}  # address -> its observation's notes
 
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
@@ -218,7 +219,7 @@ class _Planner:
             self._add_cost(action, r)
             return action
 
-        action.prior = record.to_dict()
+        action.defer_prior(record.to_dict)  # made if read or saved: a printed no-op never reads it
         ignore = list(r.lifecycle.ignore_changes)
 
         # --- drift: the provider moved
@@ -235,9 +236,11 @@ class _Planner:
             changes = [c for c in changes if not _ignored(c.path, ignore)]
             action.facts.update(content_facts)
         # a reference renamed along with its upstream (metadata.moved_from) is the same object
-        relabelled = moves.renamed_references(r, record, self.i.records, changes)
-        renamed = [c for c, before in zip(relabelled, changes, strict=True) if c != before]
-        changes = relabelled
+        renamed: list[FieldChange] = []
+        if changes:  # (nothing to relabel in an unchanged resource: the common case)
+            relabelled = moves.renamed_references(r, record, self.i.records, changes)
+            renamed = [c for c, before in zip(relabelled, changes, strict=True) if c != before]
+            changes = relabelled
         forced_by = self._forced_by(r)
         stale = [] if forced_by else self._stale_lineage(r, record, hash_moved=spec_changed)
         local_changes = self._local_changes(r, record, action.lifecycle)
@@ -304,16 +307,25 @@ class _Planner:
             )
             return action
 
-        action.action = ActionType.NOOP
+        # still the base action's NOOP: every branch above that changes it has returned
         if record.status and obs is None and not self.i.refreshed:
             action.facts["status"] = record.status
         if obs is not None:
             action.facts["status"] = obs.status
             if obs.progress:
                 action.facts["progress"] = obs.progress
-            notes = self._facts(r.provider_type).observation_notes(r.kind.value, r.spec.model_dump(), obs)
-            action.warnings.extend(note.message for note in notes.warnings)
+            action.warnings.extend(note.message for note in self._observation_notes(r, obs).warnings)
         return action
+
+    def _observation_notes(self, r: Resource, obs: Observation) -> ObservationNotes:
+        """The provider's notes on one observation, asked once per resource (drift asks for the
+        errors, a no-op for the warnings). The spec is dumped only if the provider reads it."""
+        notes = self.notes.get(r.address)
+        if notes is None:
+            notes = self.notes[r.address] = self._facts(r.provider_type).observation_notes(
+                r.kind.value, _SpecDump(r), obs
+            )
+        return notes
 
     def _held_back(
         self, r: Resource, record: ResourceRecord | None, action: Action, verdict: str, message: str
@@ -379,9 +391,7 @@ class _Planner:
             self._add_cost(action, r)
             self._guard_destroy(r, action)
             return action
-        for note in (
-            self._facts(r.provider_type).observation_notes(r.kind.value, r.spec.model_dump(), obs).errors
-        ):
+        for note in self._observation_notes(r, obs).errors:
             self.diagnostics.append(
                 Diagnostic(note.message, location=r.location, address=r.address, field=note.field)
             )
@@ -465,23 +475,46 @@ class _Planner:
 
     # ------------------------------------------------------------------ pieces
     def _base_action(self, r: Resource) -> Action:
-        action = Action(
-            address=r.address,
+        # Built without validation (`trusted`): every value below is made here, of its field's
+        # type. The action holds the dump the spec hash was computed from, the resource's labels
+        # and its content's file table as they are (validating would copy each of them once
+        # more, for every resource); nothing changes them: apply copies what it records.
+        content, address = r.content, r.address
+        return Action.trusted(
+            address=address,
             kind=r.kind.value,
             name=r.name,
             provider=r.provider_name,
-            provider_type=r.provider_type,
+            provider_type=r.provider_type.value,
             action=ActionType.NOOP,
+            change_class=None,
+            replace_mode=None,
             depends_on=r.dependencies(),
-            spec_hash=self.hashes[r.address],
-            content=_content_dict(r),
-            labels=dict(r.labels),
-            lifecycle=r.lifecycle.model_dump(mode="json"),
+            desired=r.shared_effective_spec(),
+            spec_hash=self.hashes[address],
+            content=None
+            if content is None
+            else {
+                "digest": content.digest,
+                "files": content.files,
+                "sample_count": content.sample_count,
+                "total_bytes": content.total_bytes,
+                "source": content.source,
+            },
+            prior=None,
+            adopted=None,
+            deposed=None,
+            gated_by=[],
+            labels=r.labels,
+            lifecycle=_lifecycle_data(r.lifecycle),
+            drift=False,
+            moved_from=None,
+            reason="",
+            changes=[],
+            warnings=[],
+            facts={},
+            cost=None,
         )
-        # Assigned, not validated: the action holds the dump the spec hash was computed from
-        # (validating would keep a second copy of every spec in memory). Nothing changes it.
-        action.desired = r.shared_effective_spec()
-        return action
 
     def _class_of(self, r: Resource, path: str) -> ChangeClass:
         top = path.split(".", 1)[0].split("[", 1)[0]
@@ -575,15 +608,11 @@ class _Planner:
         forced = []
         for dep in r.dependencies():
             a = self.actions.get(dep)
-            if a is None:
+            if a is None or a.action is ActionType.NOOP:  # (the common case, asked first)
                 continue
-            if a.kind == Kind.DATASET.value and a.facts.get("replacement") == "requested" and not a.changes:
+            if a.kind == _DATASET and a.facts.get("replacement") == "requested" and not a.changes:
                 continue  # the same content uploaded again: what was trained on it is unchanged
-            if (
-                a.action is ActionType.REPLACE
-                or a.action is ActionType.CREATE
-                and a.kind != Kind.DATASET.value
-            ):
+            if a.action is ActionType.REPLACE or a.action is ActionType.CREATE and a.kind != _DATASET:
                 forced.append(a)
         return forced
 
@@ -711,6 +740,41 @@ class _Planner:
 
 
 # ---------------------------------------------------------------------- helpers
+_DATASET = Kind.DATASET.value
+_DEFAULT_LIFECYCLE = Lifecycle()
+_DEFAULT_LIFECYCLE_DATA = _DEFAULT_LIFECYCLE.model_dump(mode="json")
+
+
+def _lifecycle_data(lifecycle: Lifecycle) -> dict[str, Any]:
+    """`lifecycle.model_dump(mode="json")`. Most resources declare none: theirs is one dict, shared
+    by their actions (read only: nothing changes an action's lifecycle; apply and the state copy it)."""
+    if type(lifecycle) is Lifecycle and lifecycle == _DEFAULT_LIFECYCLE:
+        return _DEFAULT_LIFECYCLE_DATA
+    return lifecycle.model_dump(mode="json")
+
+
+class _SpecDump(Mapping[str, Any]):
+    """`r.spec.model_dump()`, made on the first read: most observations' notes never read the spec."""
+
+    def __init__(self, resource: Resource) -> None:
+        self._resource = resource
+        self._dump: dict[str, Any] | None = None
+
+    def _data(self) -> dict[str, Any]:
+        if self._dump is None:
+            self._dump = self._resource.spec.model_dump()
+        return self._dump
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
 def _deposed_reason(remote: str, old: Mapping[str, Any], current: ResourceRecord) -> str:
     if (
         old.get("spec_hash") == current.spec_hash
@@ -722,18 +786,6 @@ def _deposed_reason(remote: str, old: Mapping[str, Any], current: ResourceRecord
             "this one is deleted"
         )
     return f"{remote} was replaced by {current.remote_id} in an earlier apply that stopped before deleting it"
-
-
-def _content_dict(r: Resource) -> dict[str, Any] | None:
-    if r.content is None:
-        return None
-    return {
-        "digest": r.content.digest,
-        "files": dict(r.content.files),
-        "sample_count": r.content.sample_count,
-        "total_bytes": r.content.total_bytes,
-        "source": r.content.source,
-    }
 
 
 def _observation_dict(o: Observation) -> dict[str, Any]:

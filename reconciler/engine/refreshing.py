@@ -122,6 +122,11 @@ def _discover(
     hashes: Mapping[str, str],
     held: frozenset[str],
 ) -> None:
+    # what has no state (and is not held back) does not change while discovering: found objects go
+    # to `result.discovered`, never into the records; a no-change plan has none, and asks nobody
+    unknown = [r for r in manifests if r.address not in result.records and r.address not in held]
+    if not unknown:
+        return
     claimed = claimed_ids(result.records)
 
     def outputs_of(address: str) -> Mapping[str, Any] | None:
@@ -134,8 +139,8 @@ def _discover(
     for kind in (Kind.DATASET, Kind.FINE_TUNE, Kind.CHECKPOINT_EXPORT, Kind.DEPLOYMENT, Kind.SAMPLE):
         wanted: dict[str, list[Desired]] = defaultdict(list)
         partial: dict[str, list[Desired]] = defaultdict(list)  # an upstream was not found either
-        for resource in manifests:
-            if resource.kind is not kind or resource.address in result.records or resource.address in held:
+        for resource in unknown:
+            if resource.kind is not kind:
                 continue
             inputs: dict[str, Mapping[str, Any]] = {}
             complete = True

@@ -9,10 +9,11 @@ The JSON form is versioned (`format_version`); see README "Plan JSON format".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from reconciler.models.changes import ChangeClass
 from reconciler.models.costs import CostTotal
@@ -63,8 +64,48 @@ class ReplaceMode(StrEnum):
     DESTROY_BEFORE_CREATE = "destroy_before_create"
 
 
+# `_Data.trusted`: class -> every field name (a set, shared), and the same in declaration order
+_ALL_FIELDS_SET: dict[type[BaseModel], set[str]] = {}
+_FIELD_ORDER: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
 class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def trusted(cls, **values: Any) -> Self:
+        """An instance from values its caller built and owns, every field given: no validation.
+
+        Why: a no-change plan makes one `Action` and one `Cost` per resource (8,000 at 1,000
+        chains); validating copies every dict and list they hold once more, and `model_construct`
+        looks at every field's default (in pydantic 2.14 it inspects each default factory's
+        signature, ~280 µs an action) although every field is given. The values must be what
+        validation would have kept (the right types, enums as enums): nothing checks them here.
+        `__dict__` is built in declaration order, as validation builds it, because the serializer
+        writes the fields in `__dict__`'s order (the saved plan's bytes).
+
+        Every field is set, so `model_fields_set` is all of them: one set per class, shared (a set
+        per instance is ~1 KB; pydantic only ever `add`s a field's name to it on assignment, and
+        every name is in it already, so it never changes).
+        """
+        shared = _ALL_FIELDS_SET.get(cls)
+        if shared is None:
+            shared = _ALL_FIELDS_SET[cls] = set(cls.__pydantic_fields__)
+            _FIELD_ORDER[cls] = tuple(cls.__pydantic_fields__)
+        if tuple(values) != _FIELD_ORDER[cls]:  # given in another order, or not every field
+            names = cls.__pydantic_fields__
+            if values.keys() != names.keys():
+                missing, extra = sorted(names.keys() - values.keys()), sorted(values.keys() - names.keys())
+                raise TypeError(
+                    f"{cls.__name__}.trusted needs every field: missing {missing}, unknown {extra}"
+                )
+            values = {name: values[name] for name in names}
+        instance = cls.__new__(cls)
+        object.__setattr__(instance, "__dict__", values)  # the call's own dict: nobody else holds it
+        object.__setattr__(instance, "__pydantic_fields_set__", shared)
+        object.__setattr__(instance, "__pydantic_extra__", None)
+        object.__setattr__(instance, "__pydantic_private__", None)
+        return instance
 
 
 class FieldChange(_Data):
@@ -136,6 +177,82 @@ class Action(_Data):
     def is_change(self) -> bool:
         return self.action.is_change
 
+    # ---- a `prior` made when first needed
+    # A no-change plan holds one action per resource, and each one's `prior` is its state record as
+    # a dict. Most plans are printed and dropped: nobody reads a no-op's prior. So the planner may
+    # hand over the record's `to_dict` instead (`defer_prior`), and the dict is made when the
+    # field is first read, compared, copied or written out (the serializer below). Until then
+    # "prior" is not in `__dict__` and the maker is the only private value.
+    def defer_prior(self, make: Callable[[], dict[str, Any]]) -> None:
+        """`self.prior = make()`, made on first use; `make` must give the same dict whenever it is called."""
+        self.__dict__.pop("prior", None)
+        object.__setattr__(self, "__pydantic_private__", {_PRIOR: make})
+
+    def _materialise_prior(self) -> None:
+        private = self.__pydantic_private__
+        if not private or _PRIOR not in private:
+            return
+        object.__setattr__(self, "__pydantic_private__", None)
+        fields = self.__dict__
+        if "prior" not in fields:  # (assigned meanwhile: the assignment wins)
+            value = private[_PRIOR]()
+            # in declaration order, as validation builds it: the serializer writes `__dict__`'s order
+            ordered = {
+                name: value if name == "prior" else fields[name] for name in type(self).__pydantic_fields__
+            }
+            object.__setattr__(self, "__dict__", ordered)
+
+    if not TYPE_CHECKING:  # (so that mypy still refuses a misspelt attribute)
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "prior" and self.__pydantic_private__:
+                self._materialise_prior()
+                return self.__dict__["prior"]
+            return super().__getattr__(name)
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
+        self._materialise_prior()
+        return handler(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._materialise_prior()
+        if isinstance(other, Action):
+            other._materialise_prior()
+        return super().__eq__(other)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "prior" and self.__pydantic_private__:  # a deferred one: replaced, in its place
+            object.__setattr__(self, "__pydantic_private__", None)
+            fields = self.__dict__
+            ordered = {n: value if n == "prior" else fields[n] for n in type(self).__pydantic_fields__}
+            object.__setattr__(self, "__dict__", ordered)
+            return
+        super().__setattr__(name, value)
+
+    def __iter__(self) -> Any:
+        self._materialise_prior()
+        return super().__iter__()
+
+    def __copy__(self) -> Self:
+        self._materialise_prior()
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        self._materialise_prior()
+        return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        self._materialise_prior()
+        return super().__getstate__()
+
+    def __repr_args__(self) -> Any:
+        self._materialise_prior()
+        return super().__repr_args__()
+
+
+_PRIOR = "_prior_from"  # Action's private key: the deferred maker of its `prior`
+
 
 class PlanSummary(_Data):
     create: int = 0
@@ -186,20 +303,24 @@ class Plan(_Data):
         return any(a.is_change for a in self.actions)
 
     def summary(self) -> PlanSummary:
-        s = PlanSummary()
+        # counted in plain ints, one model at the end: a pydantic attribute write per action per
+        # count was most of a no-change plan's summary (it is asked for twice per printed plan)
+        counts = dict.fromkeys(PlanSummary.model_fields, 0)
+        noop, wait = ActionType.NOOP, ActionType.WAIT
         for a in self.actions:
-            key = "no_op" if a.action is ActionType.NOOP else a.action.value
-            setattr(s, key, getattr(s, key) + 1)
-            if a.is_change and a.change_class is ChangeClass.RETRAIN and a.kind == "FineTune":
-                s.retrains += 1
+            kind = a.action
+            counts["no_op" if kind is noop else kind.value] += 1
+            change = kind.is_change
+            if change and a.change_class is ChangeClass.RETRAIN and a.kind == "FineTune":
+                counts["retrains"] += 1
             if a.drift:
-                s.drifted += 1
-            if not a.is_change:
+                counts["drifted"] += 1
+            if not change:
                 continue
             if a.drift:
-                s.drift_changes += 1
-            elif a.action is ActionType.WAIT:
-                s.unsettled += 1
+                counts["drift_changes"] += 1
+            elif kind is wait:
+                counts["unsettled"] += 1
             else:
-                s.manifest_changes += 1
-        return s
+                counts["manifest_changes"] += 1
+        return PlanSummary(**counts)

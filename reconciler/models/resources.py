@@ -61,7 +61,12 @@ class Resource:
 
     @property
     def address(self) -> str:
-        return address(self.kind, self.name)
+        # computed once (a plan asks each resource for it a dozen times); frozen: it cannot go stale
+        text: str | None = self.__dict__.get("_address")
+        if text is None:
+            text = address(self.kind, self.name)
+            object.__setattr__(self, "_address", text)
+        return text
 
     @property
     def provider_name(self) -> str:

@@ -86,10 +86,10 @@ class ResourceRecord:
         spent ~14 µs on each. A record has no `__post_init__` and no `InitVar`s, so copying its
         `__dict__` is what `replace` would build. Unknown names are refused as `replace` would.
         """
-        unknown = changes.keys() - self.__dict__.keys()
+        unknown = changes.keys() - _RECORD_FIELDS
         if unknown:
             raise TypeError(f"ResourceRecord has no field(s) {sorted(unknown)}")
-        new = object.__new__(ResourceRecord)
+        new = object.__new__(type(self))  # a store's subclass (fields read on demand) stays one
         new.__dict__.update(self.__dict__)
         new.__dict__.update(changes)
         return new
@@ -122,6 +122,9 @@ class ResourceRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResourceRecord:
         return _from_dict(cls, data)
+
+
+_RECORD_FIELDS = frozenset(f.name for f in fields(ResourceRecord))
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,18 @@ asks for them several times per resource), and `ResourceRecord.with_changes` sta
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
+import pickle
 
 import pytest
 
+from reconciler.engine.planning import _lifecycle_data
 from reconciler.loading import load
+from reconciler.models.changes import ChangeClass
+from reconciler.models.envelope import Lifecycle
+from reconciler.models.plans import Action, ActionType, Cost, Plan, PlanSummary
 from reconciler.models.state import ResourceRecord
 
 FIELDS = [f.name for f in dataclasses.fields(ResourceRecord)]
@@ -68,3 +74,118 @@ def test_cached_dependencies_and_spec_match_a_fresh_computation(where: str) -> N
         mine = resource.effective_spec()  # callers own what effective_spec() returns
         mine["provider"] = "changed"
         assert resource.shared_effective_spec()["provider"] != "changed"
+        assert resource.address == f"{resource.kind.value}/{resource.name}"
+        assert resource.address is resource.address  # second read: from the cache
+        renamed = dataclasses.replace(resource, name=resource.name + "-2")
+        assert renamed.address == f"{resource.kind.value}/{resource.name}-2"  # a copy computes its own
+
+
+def _validated_action() -> Action:
+    return Action(
+        address="Dataset/d", kind="Dataset", name="d", provider="p", provider_type="dashscope",
+        action=ActionType.NOOP, depends_on=["Provider/p"], desired={"b": 1, "a": [1]}, spec_hash="sha256:0",
+        content={"digest": "x", "files": {"a.txt": "0" * 64}}, labels={"team": "x"},
+        lifecycle={"deletion": "delete"}, reason="why", facts={"status": "READY"},
+        cost=Cost(billable=False, money=0.0, note="no new provider work"),
+    )  # fmt: skip
+
+
+def test_trusted_models_dump_as_validated_ones_do() -> None:
+    """`_Data.trusted` skips validation: the saved plan's bytes (field order included) must not move,
+    whatever order the caller names the fields in."""
+    slow = _validated_action()
+    values = dict(slow.__dict__)
+    fast = Action.trusted(**values)
+    backwards = Action.trusted(**dict(reversed(list(values.items()))))
+    for made in (fast, backwards):
+        assert made == slow
+        assert made.model_dump_json() == slow.model_dump_json()
+        assert list(made.__dict__) == list(Action.model_fields)
+    assert fast.model_fields_set == set(Action.model_fields)
+    fast.reason = "changed"  # assignment still works, and leaves the shared fields set as it was
+    assert fast.reason == "changed" and backwards.reason == "why"
+    assert backwards.model_fields_set == set(Action.model_fields)
+    cost = Cost.trusted(**dict(slow.cost.__dict__)) if slow.cost is not None else None
+    assert cost == slow.cost
+
+
+def test_trusted_refuses_a_missing_or_unknown_field() -> None:
+    values = dict(_validated_action().__dict__)
+    values.pop("reason")
+    with pytest.raises(TypeError, match="missing \\['reason'\\]"):
+        Action.trusted(**values)
+    with pytest.raises(TypeError, match="unknown \\['reasn'\\]"):
+        Action.trusted(**values, reasn="x")
+
+
+def test_summary_counts_what_it_did_attribute_by_attribute() -> None:
+    kinds = list(ActionType)
+    actions = []
+    for i, (kind, drift) in enumerate(itertools.product(kinds, (False, True))):
+        a = _validated_action().model_copy(update={"action": kind, "drift": drift})
+        a.kind, a.change_class = ("FineTune", ChangeClass.RETRAIN) if i % 3 else ("Dataset", None)
+        actions.append(a)
+    plan = Plan(reconciler_version="0", created_at="", actions=actions)
+    expected = PlanSummary()
+    for a in actions:  # the original one-attribute-at-a-time count
+        key = "no_op" if a.action is ActionType.NOOP else a.action.value
+        setattr(expected, key, getattr(expected, key) + 1)
+        if a.is_change and a.change_class is ChangeClass.RETRAIN and a.kind == "FineTune":
+            expected.retrains += 1
+        expected.drifted += a.drift
+        if a.is_change:
+            if a.drift:
+                expected.drift_changes += 1
+            elif a.action is ActionType.WAIT:
+                expected.unsettled += 1
+            else:
+                expected.manifest_changes += 1
+    assert plan.summary() == expected
+
+
+def test_a_deferred_prior_is_the_record_dict_wherever_it_is_used() -> None:
+    """`Action.defer_prior`: made when read, compared, copied or written out; field order kept."""
+    record = _record(outputs={"k": "v"}, labels={"team": "x"})
+    eager = _validated_action()
+    eager.prior = record.to_dict()
+
+    def deferred() -> Action:
+        a = _validated_action()
+        a.defer_prior(record.to_dict)
+        assert "prior" not in a.__dict__
+        return a
+
+    assert deferred().prior == record.to_dict()
+    assert deferred() == eager and eager == deferred()
+    assert deferred().model_dump_json() == eager.model_dump_json()
+    assert deferred().model_dump() == eager.model_dump()
+    plan = Plan(reconciler_version="0", created_at="", actions=[deferred()])
+    assert (
+        plan.model_dump_json()
+        == Plan(reconciler_version="0", created_at="", actions=[eager]).model_dump_json()
+    )
+    for copied in (deferred().model_copy(), copy.copy(deferred()), copy.deepcopy(deferred())):
+        assert copied.prior == record.to_dict() and copied == eager
+    assert pickle.loads(pickle.dumps(deferred())) == eager
+    assert dict(deferred())["prior"] == record.to_dict()
+    assert "prior=" in repr(deferred())
+    replaced = deferred()
+    replaced.prior = {"other": 1}  # an assignment wins, in the field's place
+    assert replaced.prior == {"other": 1}
+    assert list(replaced.model_dump()) == list(Action.model_fields)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"prevent_destroy": True}, {"ignore_changes": ["spec.x"]}, {"timeouts": {"create": "2h"}},
+     {"deletion": "retain"}, {"on_timeout": "keep"}, {"deletion": "delete"}],
+)  # fmt: skip
+def test_an_actions_lifecycle_is_its_resources(values: dict[str, object]) -> None:
+    """The planner shares one dict among default lifecycles; any other one is its own dump."""
+    lifecycle = Lifecycle.model_validate(values)
+    assert _lifecycle_data(lifecycle) == lifecycle.model_dump(mode="json")
+    changed = Lifecycle()
+    changed.timeouts.create = "1h"  # changed in place after it was made: not the default any more
+    assert _lifecycle_data(changed) == changed.model_dump(mode="json")
+    changed.ignore_changes.append("spec.y")
+    assert _lifecycle_data(changed)["ignore_changes"] == ["spec.y"]

@@ -1,0 +1,87 @@
+"""Records read by `SqliteStateStore.all()` decode their large JSON columns on first read.
+
+Why: a no-change plan never looks at a record's applied spec, file table or observed object
+(`state/sqlite.py`, `_StoredRecord`). What is read later must be what was stored, what is changed
+must win over what was stored, and the record must be a ResourceRecord to every reader.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+from pathlib import Path
+
+from state_fixtures import FULL_RECORD, make_record
+
+from reconciler.clock import FakeClock
+from reconciler.models.state import ResourceRecord
+from reconciler.state.sqlite import SqliteStateStore
+
+DEFERRED = ("spec", "content_files", "observed")
+
+
+def _stored(where: Path, *records: ResourceRecord) -> dict[str, ResourceRecord]:
+    where.mkdir(parents=True, exist_ok=True)
+    store = SqliteStateStore.open(where / "state.db", readonly=False, clock=FakeClock(), create=True)
+    try:
+        for record in records:
+            store.put(record, event="create")
+        return store.all()
+    finally:
+        store.close()
+
+
+def test_deferred_fields_read_what_was_stored(tmp_path: Path) -> None:
+    plain = make_record("plain", observed=None)
+    read = _stored(tmp_path, FULL_RECORD, plain)
+    full = read[FULL_RECORD.address]
+    assert "observed" not in full.__dict__  # not decoded yet
+    assert full.observed == FULL_RECORD.observed and full.spec == FULL_RECORD.spec
+    assert full.content_files == FULL_RECORD.content_files
+    assert full.observed is full.observed  # decoded once, then an ordinary field
+    assert read[plain.address].observed is None  # a NULL column (and the class default) is None
+    for record in read.values():
+        assert type(record).__name__ == "_StoredRecord"
+        assert repr(record).startswith("ResourceRecord(")
+
+
+def test_a_stored_record_equals_the_same_record_read_whole(tmp_path: Path) -> None:
+    read = _stored(tmp_path, FULL_RECORD)[FULL_RECORD.address]
+    whole = dataclasses.replace(FULL_RECORD, updated_at=read.updated_at, created_at=read.created_at)
+    assert read == whole and whole == read  # both ways round, before anything is decoded
+    assert read != dataclasses.replace(whole, observed={"other": 1})
+    assert (
+        dataclasses.replace(whole, spec={"x": 1})
+        != _stored(tmp_path / "second", FULL_RECORD)[FULL_RECORD.address]
+    )
+
+
+def test_a_change_wins_over_the_stored_text(tmp_path: Path) -> None:
+    """The refresh folds observations in with `with_changes`: the new object, never the stored one."""
+    read = _stored(tmp_path, FULL_RECORD)[FULL_RECORD.address]
+    changed = read.with_changes(observed={"new": True}, status="deleted")
+    assert changed.observed == {"new": True} and changed.status == "deleted"
+    assert "observed" not in changed.__dict__["_raw"]  # the old text is not kept
+    assert changed.spec == FULL_RECORD.spec  # still decodes what was not changed
+    assert read.observed == FULL_RECORD.observed  # the original is untouched
+    assert changed.to_dict() == {**read.to_dict(), "observed": {"new": True}, "status": "deleted"}
+    assigned = _stored(tmp_path / "second", FULL_RECORD)[FULL_RECORD.address]
+    assigned.observed = {"set": 1}
+    assert assigned.observed == {"set": 1}
+
+
+def test_copies_replace_and_pickles_carry_every_field(tmp_path: Path) -> None:
+    for made in (
+        lambda r: copy.copy(r),
+        lambda r: copy.deepcopy(r),
+        lambda r: pickle.loads(pickle.dumps(r)),
+        lambda r: dataclasses.replace(r, status="x"),
+        lambda r: ResourceRecord(**dataclasses.asdict(r)),
+    ):
+        read = _stored(tmp_path, FULL_RECORD)[FULL_RECORD.address]
+        other = made(read)
+        for name in DEFERRED:
+            assert getattr(other, name) == getattr(FULL_RECORD, name), name
+        assert other.to_dict() | {"status": None} == read.to_dict() | {"status": None}
+        (tmp_path / "state.db").unlink()
