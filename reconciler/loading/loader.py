@@ -317,7 +317,9 @@ def _load_resources(
             labels=dict(doc.metadata.labels),
             moved_from=doc.metadata.moved_from,
             location=doc.loc(""),
-            field_locations=dict(doc.doc.locations),
+            # the document's compact Positions itself: a copy would build every SourceLocation
+            # (~12 per document) that only a diagnostic ever asks for
+            field_locations=doc.doc.locations,
         )
         manifests.resources[resource.address] = resource
     return typed
