@@ -128,7 +128,7 @@ def _from_cache(
             cache.touch()
     content = DatasetContent(
         digest=cached.digest,
-        files=dict(zip(names, cached.sha_list(), strict=True)),
+        files=dict(zip(names, cache.shared(cached.sha_list()) if cache else cached.sha_list(), strict=True)),
         sample_count=samples,
         total_bytes=cached.total_bytes,
     )

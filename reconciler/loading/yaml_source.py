@@ -14,6 +14,10 @@ Hostile input is bounded: aliases may expand to at most `MAX_ALIAS_NODES` nodes 
 `MAX_DEPTH` levels, and an alias or merge key that refers to its own enclosing node is an error,
 not an endless loop. The checks are counters on the one loop, so they cost nothing measurable.
 
+Strings are interned (`sys.intern`): a manifest set repeats the same provider names, labels,
+referenced names and field-path lists thousands of times, and a loaded set keeps them (in specs
+and `Positions`). The parse cache's `marshal` keeps a string interned, so a cache hit shares them too.
+
 What it must not do: know anything about kinds, specs or providers. It returns documents and
 diagnostics; the loader decides what they mean.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 import yaml
@@ -80,7 +85,7 @@ class Positions(Mapping[str, SourceLocation]):
             self._paths, self._packed = compact
         else:
             packed = packed or {}
-            self._paths = "\0".join(packed)
+            self._paths = intern("\0".join(packed))
             self._packed = array("Q", packed.values()).tobytes()
 
     def compact(self) -> tuple[str, bytes]:
@@ -353,11 +358,12 @@ class _Builder:
                     state = top.state
                     if state == _WANT_VALUE and top.key is not _MERGE_KEY:
                         self.nodes += 1
-                        top.value[top.key] = value
+                        top.value[top.key] = intern(value)
                         top.state = _WANT_KEY
                         continue
                     if state == _WANT_KEY and value not in top.seen:
                         self.nodes += 1
+                        value = intern(value)
                         mark = ev.start_mark
                         pos = ((mark.line + 1) << _SHIFT) | (mark.column + 1)
                         top.seen[value] = pos
@@ -494,20 +500,20 @@ class _Builder:
         tag = ev.tag
         if tag is None or tag == "!":
             if not ev.implicit[0]:
-                return value  # quoted: a string
+                return intern(value)  # quoted: a string
             tag = _STR
             for candidate, regexp in _RESOLVERS.get(value[0] if value else "", []) + _WILDCARD:
                 if regexp.match(value):
                     tag = candidate
                     break
             if tag == _STR:
-                return value
+                return intern(value)
             if tag == _NULL:
                 return None
             if tag == _MERGE:
                 return _MERGE_KEY if key else value
         elif tag == _STR:
-            return value
+            return intern(value)
         constructor = _CONSTRUCTORS.get(tag)
         if constructor is None:
             self.error(pos, f"unsupported YAML tag {tag!r}; use plain values")
