@@ -9,7 +9,7 @@ datasets) live in `references.py` and `dataset_checks.py`.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -34,13 +34,14 @@ class Document:
     doc: YamlDocument
     kind: Kind
     name: str
-    spec: dict[str, Any] | None
+    spec: dict[str, Any] | None  # the raw spec; None once validated (the loader drops it)
     metadata: Metadata | None = None
     lifecycle: Lifecycle | None = None
+    provider: Any = None  # spec.provider as written (any type), kept when the raw spec is dropped
+    address: str = field(init=False)  # Kind/name, asked for many times
 
-    @property
-    def address(self) -> str:
-        return f"{self.kind.value}/{self.name}"
+    def __post_init__(self) -> None:
+        self.address = f"{self.kind.value}/{self.name}"
 
     def loc(self, path: str) -> SourceLocation:
         return self.doc.location_of(path)
@@ -118,7 +119,7 @@ def read_envelope(file: str, doc: YamlDocument, out: list[Diagnostic]) -> Docume
         spec = None
     if kind is None or name == "?":
         return None
-    return Document(file, doc, kind, name, spec, metadata, lifecycle)
+    return Document(file, doc, kind, name, spec, metadata, lifecycle, spec.get("provider") if spec else None)
 
 
 _DEFAULT_LIFECYCLE: list[Lifecycle] = []

@@ -30,7 +30,13 @@ from reconciler.loading.errors import ManifestError
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.patching import PatchSet, explain, patch_document, read_patches, unused
 from reconciler.loading.paths import display_path
-from reconciler.loading.references import check_cycles, check_references, drop_duplicates
+from reconciler.loading.references import (
+    Reference,
+    check_cycles,
+    check_references,
+    drop_duplicates,
+    raw_references,
+)
 from reconciler.loading.sample_checks import check_samples
 from reconciler.loading.spec_registry import installed_specs
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
@@ -38,7 +44,6 @@ from reconciler.models.diagnostics import Diagnostic, Diagnostics, SourceLocatio
 from reconciler.models.kinds import Kind
 from reconciler.models.registry import SpecRegistry
 from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
-from reconciler.models.specs import ResourceSpec
 
 STATE_DIR = ".reconciler"
 __all__ = [
@@ -114,15 +119,18 @@ def load(
             continue
         yaml_file = read
         out.extend(yaml_file.diagnostics)
-        for doc in yaml_file.documents:
-            if doc.data is None:
+        base_dir = os.path.dirname(file.real)
+        for written in yaml_file.documents:
+            if written.data is None:
                 continue
-            if patch_set:
-                doc = patch_document(file.shown, os.path.dirname(file.real), doc, patch_set)
+            doc = patch_document(file.shown, base_dir, written, patch_set) if patch_set else written
             document = read_envelope(file.shown, doc, out)
+            # the envelope is read: only the spec (on the Document, until it is validated) is needed
+            # of the raw data, so the rest can go before the specs are built (a lower peak)
+            written.data = doc.data = None
             if document is not None:
                 documents.append(document)
-                base_dirs.setdefault(document.address, os.path.dirname(file.real))
+                base_dirs.setdefault(document.address, base_dir)
 
     documents = drop_duplicates(documents, out)
     declared = {(d.kind, d.name): d for d in documents}
@@ -134,7 +142,7 @@ def load(
     provider_types = _load_providers(documents, registry, manifests, out)
     typed = _load_resources(documents, registry, provider_types, manifests, out)
     check_references(typed, declared, out)
-    check_cycles(typed, declared, out)
+    check_cycles(typed, out)
     check_samples(manifests, out)
     if check_data:
         check_datasets(manifests, base_dirs, out, here, content_cache)
@@ -264,9 +272,14 @@ def _load_resources(
     provider_types: dict[str, str],
     manifests: ManifestSet,
     out: list[Diagnostic],
-) -> list[tuple[Document, type[ResourceSpec]]]:
-    """Validate every non-Provider document; returns each with the spec model it was checked against."""
-    typed: list[tuple[Document, type[ResourceSpec]]] = []
+) -> list[tuple[Document, list[Reference]]]:
+    """Validate every non-Provider document whose spec model is known; returns each with the
+    references it writes (read from the raw spec, so an invalid spec still has them checked).
+
+    A document's raw spec is dropped once it is validated: what the later checks need of it
+    (`Document.provider`, the references) is kept, and the raw data would otherwise live as long
+    as the validated specs it was turned into."""
+    typed: list[tuple[Document, list[Reference]]] = []
     declared_providers = sorted(d.name for d in documents if d.kind is Kind.PROVIDER)
     for doc in documents:
         if doc.kind is Kind.PROVIDER or doc.spec is None:
@@ -305,8 +318,9 @@ def _load_resources(
             able = registry.providers_serving(doc.kind)
             out.append(doc.diagnostic("spec.provider", serving_error(doc.kind, provider, ptype, able)))
             continue
-        typed.append((doc, model))
+        typed.append((doc, list(raw_references(doc, model))))
         spec = validate_spec(doc, model, out)
+        doc.spec = None
         if spec is None or doc.metadata is None or doc.lifecycle is None:
             continue
         resource = Resource(
@@ -314,7 +328,7 @@ def _load_resources(
             name=doc.name,
             spec=spec,
             lifecycle=doc.lifecycle,
-            labels=dict(doc.metadata.labels),
+            labels=doc.metadata.labels,  # validated into a dict of its own; the Metadata is dropped
             moved_from=doc.metadata.moved_from,
             location=doc.loc(""),
             # the document's compact Positions itself: a copy would build every SourceLocation
