@@ -74,11 +74,6 @@ def check_datasets(
     for address, plan in plans.items():
         dataset = plan.resource
         report = _Reporter(out, dataset, address)
-        if not plan.path.exists():
-            report(
-                f"dataset not found: {display_path(plan.path, cwd)} (source paths are relative to the manifest file)"
-            )
-            continue
         try:
             inspection = inspect_dataset(
                 plan.path,
@@ -88,6 +83,11 @@ def check_datasets(
                 cache=cache,
             )
         except DatasetError as exc:
+            if not plan.path.exists():  # asked only now: a dataset that is there costs no stat for it
+                report(
+                    f"dataset not found: {display_path(plan.path, cwd)} (source paths are relative to the manifest file)"
+                )
+                continue
             for problem in exc.problems:
                 report(problem)
             continue

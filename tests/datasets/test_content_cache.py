@@ -185,6 +185,50 @@ def test_a_file_replaced_by_a_symlink_is_refused(tmp_path: Path, later: None) ->
         inspect(data, reload(cache))
 
 
+def test_an_edit_in_a_subfolder_with_the_mtime_put_back_is_seen(tmp_path: Path, later: None) -> None:
+    data = write_dataset(tmp_path / "d")
+    (data / "extra").mkdir()
+    note = data / "extra" / "notes.txt"
+    note.write_text("scene 3 notes")
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    before = inspect(data, cache)
+    assert "extra/notes.txt" in before.content.files
+    st = note.stat()
+    edit_same_size(note)
+    put_mtime_back(note, st)
+    after = inspect(data, reload(cache))
+    assert after.content.digest != before.content.digest and after.content.digest == fresh_digest(data)
+    assert after.files_read >= 1
+
+
+def test_a_folder_replaced_by_a_zip_at_the_same_path_is_read(tmp_path: Path, later: None) -> None:
+    # the folder's entry must not answer for a file now at its path, nor the file's for a folder again
+    data = write_dataset(tmp_path / "d")
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    folder_digest = inspect(data, cache).content.digest
+    archive = tmp_path / "d.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(data.iterdir()):
+            zf.writestr(p.name, p.read_bytes().replace(b"scene 1", b"scene 7"))
+    shutil.rmtree(data)
+    os.replace(archive, data)  # "d" is now a zip archive with other content
+    as_zip = inspect(data, reload(cache))
+    assert as_zip.content.digest != folder_digest and as_zip.content.digest == fresh_digest(data)
+    data.unlink()
+    write_dataset(data)
+    again = inspect(data, reload(cache))
+    assert again.content.digest == folder_digest == fresh_digest(data)
+
+
+def test_a_missing_dataset_is_an_error_not_a_cached_answer(tmp_path: Path, later: None) -> None:
+    data = write_dataset(tmp_path / "d")
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    inspect(data, cache)
+    shutil.rmtree(data)
+    with pytest.raises(DatasetError, match="does not exist"):
+        inspect(data, reload(cache))
+
+
 def test_a_racily_clean_file_is_hashed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An edit in the same timestamp tick as the scan leaves the StatKey unchanged; the racy rule catches it.
 
