@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import marshal
 import os
 import pkgutil
@@ -39,7 +40,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from reconciler.datasets.cache_files import read_sealed, write_sealed
@@ -139,25 +139,34 @@ def rules_fingerprint() -> str:
         from reconciler.version import __version__
 
         parts = [str(_FORMAT), __version__, sys.version.split()[0], str(marshal.version)]
-        for module in _rule_modules():
+        for name, file in _rule_modules():
             try:
-                st = os.stat(module.__file__ or "")
-                parts.append(f"{module.__name__}:{st.st_size}:{st.st_mtime_ns}")
+                st = os.stat(file or "")
+                parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
             except OSError:
-                parts.append(f"{module.__name__}:?")
+                parts.append(f"{name}:?")
         _fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return _fingerprint
 
 
-def _rule_modules() -> list[ModuleType]:
-    """Every module of this package (the providers' layout checks among them, found by listing the
-    package, not by name), and the modules a layout module says it also depends on
-    (`FINGERPRINT_ALSO`, e.g. a table of trainers in the models)."""
+def _rule_modules() -> list[tuple[str, str | None]]:
+    """(name, source file) of every module of this package (the providers' layout checks among
+    them, found by listing the package, not by name), and of the modules a layout module says it
+    also depends on (`FINGERPRINT_ALSO`, e.g. a table of trainers in the models). Those are found,
+    not imported: only their file is stat'ed, and importing one (pydantic models) costs ~10 ms."""
     package = __name__.rpartition(".")[0]
     names = sorted(m.name for m in pkgutil.iter_modules(importlib.import_module(package).__path__))
     modules = [importlib.import_module(f"{package}.{name}") for name in names]
-    also = [importlib.import_module(name) for m in modules for name in getattr(m, "FINGERPRINT_ALSO", ())]
-    return [*modules, *also]
+    also = [name for m in modules for name in getattr(m, "FINGERPRINT_ALSO", ())]
+    return [*((m.__name__, m.__file__) for m in modules), *((name, _source_of(name)) for name in also)]
+
+
+def _source_of(name: str) -> str | None:
+    module = sys.modules.get(name)
+    if module is not None:
+        return module.__file__
+    spec = importlib.util.find_spec(name)
+    return spec.origin if spec is not None else None
 
 
 class ContentCache:
