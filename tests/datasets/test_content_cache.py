@@ -457,3 +457,32 @@ def test_a_cache_from_other_scanning_or_hashing_code_is_not_used(
     monkeypatch.setattr(module, "__file__", str(other))
     monkeypatch.setattr(content_cache, "_fingerprint", None)
     assert content_cache.rules_fingerprint() != before
+
+
+def test_a_cache_from_another_trainer_table_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module a layout check names in FINGERPRINT_ALSO counts, imported or not (it is found, not imported)."""
+    import importlib
+    import sys
+
+    from reconciler.datasets import content_cache
+
+    names = [
+        n for m in content_cache._rule_modules() for n in [m[0]] if not n.startswith("reconciler.datasets.")
+    ]
+    assert names, "no layout module names a module it also depends on"
+    other = tmp_path / "other.py"
+    other.write_text("# another version of the table\n")
+    for name in names:
+        module = importlib.import_module(name)
+        monkeypatch.setattr(content_cache, "_fingerprint", None)
+        before = content_cache.rules_fingerprint()
+        with monkeypatch.context() as m:
+            m.delitem(sys.modules, name)  # not imported: found by its spec, the same file
+            m.setattr(content_cache, "_fingerprint", None)
+            assert content_cache.rules_fingerprint() == before
+            assert name not in sys.modules
+        monkeypatch.setattr(module, "__file__", str(other))
+        monkeypatch.setattr(content_cache, "_fingerprint", None)
+        assert content_cache.rules_fingerprint() != before
