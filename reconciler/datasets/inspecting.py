@@ -51,7 +51,7 @@ class DatasetInspection:
 
 
 def inspect_dataset(
-    path: Path,
+    path: str | Path,
     *,
     provider: ProviderType | None = None,
     usages: Iterable[Usage] = (),
@@ -65,12 +65,12 @@ def inspect_dataset(
     """
     started = now_ns()
     wanted = list(usages)
-    key = str(path)
+    key = str(path)  # a Path is made only when a file is read (a Path costs more than a stat here)
     cached = cache.get(key) if cache is not None else None
     try:  # a folder (the common case) is listed at once: no separate is_dir() stat
-        scan: FolderKeys | None = scan_folder_keys(path)
+        scan: FolderKeys | None = scan_folder_keys(key)
     except (FileNotFoundError, NotADirectoryError):
-        if path.is_dir():  # a folder inside vanished while it was listed
+        if os.path.isdir(key):  # a folder inside vanished while it was listed
             raise
         scan = None
     if scan is not None:
@@ -81,10 +81,11 @@ def inspect_dataset(
             and cached.keys == scan.packed
         )
         if clean and cached is not None and scan.newest < cached.scanned_ns - RACY_NS:
-            return _from_cache(path, cached, provider, wanted, check_layout, cache, scan, samples)
+            return _from_cache(key, cached, provider, wanted, check_layout, cache, scan, samples)
         return _inspect_folder(
-            path, scan.files, scan.packed, started, cached, provider, wanted, check_layout, cache
+            Path(key), scan.files, scan.packed, started, cached, provider, wanted, check_layout, cache
         )
+    path = Path(key)
     if not path.exists():
         with open_source(path):  # raises the usual "does not exist"
             pass
@@ -113,7 +114,7 @@ def content_digest(path: str | Path, cache: ContentCache | None = None) -> str:
 
 
 def _from_cache(
-    path: Path,
+    path: str | Path,
     cached: CachedDataset,
     provider: ProviderType | None,
     wanted: list[Usage],
@@ -129,7 +130,7 @@ def _from_cache(
     files_read = 0
     if samples is None or missing:
         # a new usage (or provider) of unchanged content: the cached facts answer all but data.jsonl
-        with _cached_source(path, cached, scan.files if scan is not None else None) as source:
+        with _cached_source(Path(path), cached, scan.files if scan is not None else None) as source:
             if samples is None:
                 samples = cached.samples[_provider_key(provider)] = count_samples(source, provider)
             for usage in missing:

@@ -54,7 +54,7 @@ class _Reporter:
 @dataclass
 class _DatasetPlan:
     resource: Resource
-    path: Path
+    path: str  # absolute and normalised (`normalized_source`); a Path is made only to show it
     usages: dict[Usage, None] = field(default_factory=dict)
 
 
@@ -83,9 +83,9 @@ def check_datasets(
                 cache=cache,
             )
         except DatasetError as exc:
-            if not plan.path.exists():  # asked only now: a dataset that is there costs no stat for it
+            if not os.path.exists(plan.path):  # asked only now: a dataset that is there costs no stat for it
                 report(
-                    f"dataset not found: {display_path(plan.path, cwd)} (source paths are relative to the manifest file)"
+                    f"dataset not found: {display_path(Path(plan.path), cwd)} (source paths are relative to the manifest file)"
                 )
                 continue
             for problem in exc.problems:
@@ -95,9 +95,7 @@ def check_datasets(
             for layout_problem in inspection.layouts.get(usage, ()):
                 report(layout_problem.message, layout_problem.severity)
         found = inspection.content
-        located = DatasetContent(
-            found.digest, found.files, found.sample_count, found.total_bytes, str(plan.path)
-        )
+        located = DatasetContent(found.digest, found.files, found.sample_count, found.total_bytes, plan.path)
         manifests.resources[address] = dataclasses.replace(dataset, content=located)
     _warn_short_trainings(manifests, out)
 
@@ -112,7 +110,7 @@ def _plan(
             source = getattr(resource.spec, "source", None)
             if source:
                 base = base_dirs.get(resource.address, cwd)
-                plans[resource.address] = _DatasetPlan(resource, Path(normalized_source(base, source)))
+                plans[resource.address] = _DatasetPlan(resource, normalized_source(base, source))
     for ft in manifests:
         if ft.kind is not Kind.FINE_TUNE:
             continue

@@ -24,6 +24,7 @@ M = TypeVar("M", bound=BaseModel)
 
 ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec", "lifecycle")
 KINDS = [k.value for k in Kind]
+_KIND_OF = {k.value: k for k in Kind}  # Kind(value) is a Python call; a dict lookup is not
 
 
 @dataclass
@@ -71,7 +72,7 @@ def read_envelope(file: str, doc: YamlDocument, out: list[Diagnostic]) -> Docume
     raw_meta = data.get("metadata")
     raw_name = raw_meta.get("name") if isinstance(raw_meta, dict) else None
     name = raw_name if isinstance(raw_name, str) and raw_name else "?"
-    kind = Kind(kind_value) if kind_value in KINDS else None
+    kind = _KIND_OF.get(kind_value) if isinstance(kind_value, str) else None
     address = f"{kind_value if isinstance(kind_value, str) and kind_value else '?'}/{name}"
 
     def err(path: str, message: str) -> None:

@@ -7,8 +7,6 @@ another account. Every problem is reported at the field that causes it, saying w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from reconciler.loading.documents import Document, did_you_mean
 from reconciler.models.diagnostics import Diagnostic
 from reconciler.models.kinds import Kind
@@ -44,17 +42,19 @@ def drop_duplicates(documents: list[Document], out: list[Diagnostic]) -> list[Do
 Reference = tuple[str, Kind, str]  # (field path, kind, name) as written
 
 
-def raw_references(doc: Document, model: type[ResourceSpec]) -> Iterator[Reference]:
+def raw_references(doc: Document, model: type[ResourceSpec]) -> list[Reference]:
     """(field path, kind, name) for each reference written in the document, valid spec or not."""
     spec = doc.spec or {}
+    found: list[Reference] = []
     for field_name, kind in model.REFERENCES.items():
         value = spec.get(field_name)
         if isinstance(value, str):
-            yield f"spec.{field_name}", kind, value
+            found.append((f"spec.{field_name}", kind, value))
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 if isinstance(item, str):
-                    yield f"spec.{field_name}[{i}]", kind, item
+                    found.append((f"spec.{field_name}[{i}]", kind, item))
+    return found
 
 
 def check_references(
