@@ -33,6 +33,7 @@ from reconciler.models.kinds import Kind
 from reconciler.models.resources import DatasetContent, ManifestSet, Resource
 
 MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
+_DATASET = Kind.DATASET.value  # `.value` of a Kind is a Python-level property: read once
 
 
 @dataclass
@@ -115,7 +116,7 @@ def _plan(
         if ft.kind is not Kind.FINE_TUNE:
             continue
         for field_path, kind, name in ft.spec.references():
-            plan = plans.get(f"{Kind.DATASET.value}/{name}")
+            plan = plans.get(f"{_DATASET}/{name}")
             if kind is not Kind.DATASET or plan is None:
                 continue
             usage = _usage(ft, field_path, plan.resource, out)
@@ -150,7 +151,7 @@ def _warn_short_trainings(manifests: ManifestSet, out: list[Diagnostic]) -> None
         if ft.kind is not Kind.FINE_TUNE or not hasattr(ft.spec, "training_steps"):
             continue
         names = getattr(ft.spec, "training_datasets", None) or []
-        contents = [manifests.resources.get(f"{Kind.DATASET.value}/{n}") for n in names]
+        contents = [manifests.resources.get(f"{_DATASET}/{n}") for n in names]
         if not contents or any(r is None or r.content is None for r in contents):
             continue
         samples = sum(r.content.sample_count for r in contents if r is not None and r.content is not None)

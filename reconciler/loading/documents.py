@@ -42,7 +42,7 @@ class Document:
     address: str = field(init=False)  # Kind/name, asked for many times
 
     def __post_init__(self) -> None:
-        self.address = f"{self.kind.value}/{self.name}"
+        self.address = f"{self.kind}/{self.name}"  # a StrEnum formats as its value
 
     def loc(self, path: str) -> SourceLocation:
         return self.doc.location_of(path)

@@ -47,6 +47,8 @@ from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
 from reconciler.models.specs import ResourceSpec
 
 STATE_DIR = ".reconciler"
+# Kind members' `.value` is a Python-level property: read once, not per document
+_DATASET = Kind.DATASET.value
 __all__ = [
     "MANIFEST_SUFFIXES",
     "STATE_DIR",
@@ -191,7 +193,7 @@ def _dataset_sources(parsed: YamlFile, base_dir: str) -> list[str]:
     sources = []
     for doc in parsed.documents:
         data = doc.data
-        if isinstance(data, dict) and data.get("kind") == Kind.DATASET.value:
+        if isinstance(data, dict) and data.get("kind") == _DATASET:
             spec = data.get("spec")
             source = spec.get("source") if isinstance(spec, dict) else None
             if isinstance(source, str) and source:

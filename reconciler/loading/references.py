@@ -106,7 +106,7 @@ def check_cycles(typed: list[tuple[Document, list[Reference]]], out: list[Diagno
     for doc, references in typed:
         edges = []
         for _, k, n in references:
-            target = f"{k.value}/{n}"
+            target = f"{k}/{n}"  # a StrEnum formats as its value (no `.value` property call)
             if target in docs:
                 edges.append(target)
         graph[doc.address] = edges
