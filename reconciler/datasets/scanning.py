@@ -51,9 +51,7 @@ class FolderKeys:
 
     __slots__ = ("names", "packed", "newest", "_found", "_files")
 
-    def __init__(
-        self, found: list[tuple[str, os.DirEntry[str], StatKey]], names: str, packed: bytes, newest: int
-    ) -> None:
+    def __init__(self, found: list[tuple[str, str, StatKey]], names: str, packed: bytes, newest: int) -> None:
         self.names = names  # "\0".join of the sorted names
         self.packed = packed  # every file's StatKey, packed (content_cache.pack_keys)
         self.newest = newest  # the latest mtime or ctime of any file (the racy-clean rule), 0 when empty
@@ -63,11 +61,17 @@ class FolderKeys:
     @property
     def files(self) -> list[ScannedFile]:
         if self._files is None:
-            self._files = [ScannedFile(name, entry.path, key) for name, entry, key in self._found]
+            join = os.path.join
+            self._files = [
+                ScannedFile(name, join(folder, name.rpartition("/")[2]), key)
+                for name, folder, key in self._found
+            ]
             self._found = []
         return self._files
 
 
+_BY_FD = os.scandir in os.supports_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _REGULAR = stat.S_IFREG
 _FILE_TYPE = 0o170000  # stat.S_IFMT's mask
 _first = itemgetter(0)
@@ -83,26 +87,33 @@ def scan_folder_keys(root: str | os.PathLike[str]) -> FolderKeys:
     dataset (50,000 at 2,000 chains), so it is most of what "only stat'ed" costs in Python. A
     regular file (by the directory entry's type, the common case) is asked about first.
     """
-    found: list[tuple[str, os.DirEntry[str], StatKey]] = []
+    found: list[tuple[str, str, StatKey]] = []  # (name, folder it is in, StatKey)
     problems: list[str] = []
     pending = [(os.fspath(root), "")]
     while pending:
         directory, prefix = pending.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                name = entry.name
-                if name[0] == "." or name == "__MACOSX":
-                    continue
-                if entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                    if st.st_mode & _FILE_TYPE == _REGULAR:  # not replaced since the listing
-                        key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-                        found.append((prefix + name, entry, key))
-                elif entry.is_symlink():
-                    problems.append(link_problem(entry.path, prefix + name))
-                elif entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, f"{prefix}{name}/"))
-                # anything else (sockets, FIFOs, devices) is not content
+        # listed through a descriptor where the OS allows it: each stat is then relative to the
+        # folder (fstatat), not a walk of the whole path from / (a tenth of a stat's cost here)
+        fd = os.open(directory, _DIR_FLAGS) if _BY_FD else -1
+        try:
+            with os.scandir(fd if _BY_FD else directory) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name[0] == "." or name == "__MACOSX":
+                        continue
+                    if entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        if st.st_mode & _FILE_TYPE == _REGULAR:  # not replaced since the listing
+                            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+                            found.append((prefix + name, directory, key))
+                    elif entry.is_symlink():
+                        problems.append(link_problem(os.path.join(directory, name), prefix + name))
+                    elif entry.is_dir(follow_symlinks=False):
+                        pending.append((os.path.join(directory, name), f"{prefix}{name}/"))
+                    # anything else (sockets, FIFOs, devices) is not content
+        finally:
+            if fd >= 0:
+                os.close(fd)
     if problems:
         raise DatasetError(sorted(problems))
     found.sort(key=_first)
