@@ -159,3 +159,16 @@ def test_cycles_are_reported_once_with_their_path() -> None:
         "remove one of these references",
         "m.yaml:17:1: FineTune/d: dependency cycle: FineTune/d → FineTune/d; remove one of these references",
     ]
+
+
+def test_manifest_files_are_read_whole(tmp_path: Path) -> None:
+    from reconciler.loading.loader import read_bytes
+
+    for size in (0, 1, 4095, 4096, 70_000, 300_000):
+        body = bytes(i % 251 for i in range(size))
+        (tmp_path / "f").write_bytes(body)
+        assert read_bytes(str(tmp_path / "f")) == body
+    with pytest.raises(IsADirectoryError):
+        read_bytes(str(tmp_path))
+    with pytest.raises(FileNotFoundError):
+        read_bytes(str(tmp_path / "missing"))
