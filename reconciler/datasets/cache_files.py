@@ -35,7 +35,8 @@ def read_sealed(path: Path, magic: bytes, fingerprint: str) -> tuple[Any, str | 
     head = len(magic)
     if not blob.startswith(magic) or len(blob) < head + _DIGEST:
         return None, "not a cache file of this format"
-    digest, payload = blob[head : head + _DIGEST], blob[head + _DIGEST :]
+    view = memoryview(blob)  # no copy of the payload (megabytes) to check and decode it
+    digest, payload = view[head : head + _DIGEST], view[head + _DIGEST :]
     if hashlib.sha256(payload).digest() != digest:
         return None, "checksum mismatch"
     try:

@@ -73,7 +73,8 @@ class CachedDataset:
     written_ns: int = 0
 
     def name_list(self) -> list[str]:
-        return self.names.split("\0") if self.names else []
+        # interned: datasets repeat file names (data.jsonl, image_1.png), and a plan keeps them all
+        return list(map(sys.intern, self.names.split("\0"))) if self.names else []
 
     def sha_list(self) -> list[str]:
         s = self.shas
@@ -183,6 +184,7 @@ class ContentCache:
         self.writable = writable and path is not None
         self._entries: dict[str, CachedDataset] = {}
         self._seen: set[str] = set()
+        self._shared: dict[str, str] = {}
         self._dirty = False
         self._lock = threading.Lock()
         self.load_problem: str | None = None  # why an existing file was not used (for tests and --debug)
@@ -205,6 +207,12 @@ class ContentCache:
             self.load_problem = f"undecodable: {type(error).__name__}"
             return
         self._entries = entries
+
+    def shared(self, shas: list[str]) -> list[str]:
+        """`shas` with each equal string one object across this cache's datasets (copies of the same
+        image in many datasets; a plan keeps every dataset's file list)."""
+        setdefault = self._shared.setdefault
+        return [setdefault(s, s) for s in shas]
 
     def get(self, source: str) -> CachedDataset | None:
         with self._lock:

@@ -31,7 +31,7 @@ from reconciler.datasets.content_cache import (
 from reconciler.datasets.hashing import count_samples, digest_of, file_hashes
 from reconciler.datasets.layouts import DatasetProblem, LayoutReport
 from reconciler.datasets.rules import Usage
-from reconciler.datasets.scanning import ScannedFile, scan_folder_keys, stat_key
+from reconciler.datasets.scanning import FolderKeys, ScannedFile, scan_folder_keys, stat_key
 from reconciler.datasets.sources import DatasetSource, DirectorySource, ZipSource, open_source
 from reconciler.models.diagnostics import Severity
 from reconciler.models.kinds import ProviderType
@@ -51,7 +51,7 @@ class DatasetInspection:
 
 
 def inspect_dataset(
-    path: Path,
+    path: str | Path,
     *,
     provider: ProviderType | None = None,
     usages: Iterable[Usage] = (),
@@ -65,14 +65,27 @@ def inspect_dataset(
     """
     started = now_ns()
     wanted = list(usages)
-    key = str(path)
+    key = str(path)  # a Path is made only when a file is read (a Path costs more than a stat here)
     cached = cache.get(key) if cache is not None else None
-    if path.is_dir():
-        files, names, packed, newest = scan_folder_keys(path)
-        clean = cached is not None and not cached.is_zip and cached.names == names and cached.keys == packed
-        if clean and cached is not None and newest < cached.scanned_ns - RACY_NS:
-            return _from_cache(path, cached, provider, wanted, check_layout, cache, files, samples)
-        return _inspect_folder(path, files, packed, started, cached, provider, wanted, check_layout, cache)
+    try:  # a folder (the common case) is listed at once: no separate is_dir() stat
+        scan: FolderKeys | None = scan_folder_keys(key)
+    except (FileNotFoundError, NotADirectoryError):
+        if os.path.isdir(key):  # a folder inside vanished while it was listed
+            raise
+        scan = None
+    if scan is not None:
+        clean = (
+            cached is not None
+            and not cached.is_zip
+            and cached.names == scan.names
+            and cached.keys == scan.packed
+        )
+        if clean and cached is not None and scan.newest < cached.scanned_ns - RACY_NS:
+            return _from_cache(key, cached, provider, wanted, check_layout, cache, scan, samples)
+        return _inspect_folder(
+            Path(key), scan.files, scan.packed, started, cached, provider, wanted, check_layout, cache
+        )
+    path = Path(key)
     if not path.exists():
         with open_source(path):  # raises the usual "does not exist"
             pass
@@ -101,13 +114,13 @@ def content_digest(path: str | Path, cache: ContentCache | None = None) -> str:
 
 
 def _from_cache(
-    path: Path,
+    path: str | Path,
     cached: CachedDataset,
     provider: ProviderType | None,
     wanted: list[Usage],
     check_layout: LayoutCheck | None,
     cache: ContentCache | None,
-    files: list[ScannedFile] | None,
+    scan: FolderKeys | None,
     need_samples: bool,
 ) -> DatasetInspection:
     names = cached.name_list()
@@ -117,7 +130,7 @@ def _from_cache(
     files_read = 0
     if samples is None or missing:
         # a new usage (or provider) of unchanged content: the cached facts answer all but data.jsonl
-        with _cached_source(path, cached, files) as source:
+        with _cached_source(Path(path), cached, scan.files if scan is not None else None) as source:
             if samples is None:
                 samples = cached.samples[_provider_key(provider)] = count_samples(source, provider)
             for usage in missing:
@@ -128,7 +141,7 @@ def _from_cache(
             cache.touch()
     content = DatasetContent(
         digest=cached.digest,
-        files=dict(zip(names, cached.sha_list(), strict=True)),
+        files=dict(zip(names, cache.shared(cached.sha_list()) if cache else cached.sha_list(), strict=True)),
         sample_count=samples,
         total_bytes=cached.total_bytes,
     )

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import stat
 import struct
+from itertools import chain
+from operator import itemgetter
 from typing import NamedTuple
 
 from reconciler.datasets.errors import DatasetError
@@ -37,67 +39,89 @@ def stat_key(st: os.stat_result) -> StatKey:
 
 def scan_folder(root: str | os.PathLike[str]) -> list[ScannedFile]:
     """The dataset files under `root`, sorted by name. Raises `DatasetError` for any link."""
-    return scan_folder_keys(root)[0]
+    return scan_folder_keys(root).files
 
 
-class FolderKeys(NamedTuple):
-    """A scan with what the content cache compares, computed in the same pass."""
+class FolderKeys:
+    """A scan with what the content cache compares, computed in the same pass.
 
-    files: list[ScannedFile]
-    names: str  # "\0".join of the sorted names
-    packed: bytes  # every file's StatKey, packed (content_cache.pack_keys)
-    newest_ns: int  # the latest mtime or ctime of any file (the racy-clean rule), 0 when empty
+    `files` (name, path, StatKey per file) is built on first use: an unchanged dataset needs only
+    `names`, `packed` and `newest` (one bytes comparison), not 25 tuples per dataset.
+    """
+
+    __slots__ = ("names", "packed", "newest", "_found", "_files")
+
+    def __init__(self, found: list[tuple[str, str, StatKey]], names: str, packed: bytes, newest: int) -> None:
+        self.names = names  # "\0".join of the sorted names
+        self.packed = packed  # every file's StatKey, packed (content_cache.pack_keys)
+        self.newest = newest  # the latest mtime or ctime of any file (the racy-clean rule), 0 when empty
+        self._found = found
+        self._files: list[ScannedFile] | None = None
+
+    @property
+    def files(self) -> list[ScannedFile]:
+        if self._files is None:
+            join = os.path.join
+            self._files = [
+                ScannedFile(name, join(folder, name.rpartition("/")[2]), key)
+                for name, folder, key in self._found
+            ]
+            self._found = []
+        return self._files
 
 
+_BY_FD = os.scandir in os.supports_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _REGULAR = stat.S_IFREG
 _FILE_TYPE = 0o170000  # stat.S_IFMT's mask
+_first = itemgetter(0)
+_key = itemgetter(2)
+_mtime = itemgetter(1)
+_ctime = itemgetter(2)
 
 
 def scan_folder_keys(root: str | os.PathLike[str]) -> FolderKeys:
     """`scan_folder` plus the names, packed StatKeys and newest file time the cache needs.
 
     One loop and no per-file helper calls: an unchanged plan does this for every file of every
-    dataset (50,000 at 2,000 chains), so it is most of what "only stat'ed" costs in Python.
+    dataset (50,000 at 2,000 chains), so it is most of what "only stat'ed" costs in Python. A
+    regular file (by the directory entry's type, the common case) is asked about first.
     """
-    found: list[tuple[str, str, os.stat_result]] = []
+    found: list[tuple[str, str, StatKey]] = []  # (name, folder it is in, StatKey)
     problems: list[str] = []
     pending = [(os.fspath(root), "")]
     while pending:
         directory, prefix = pending.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                name = entry.name
-                if name[0] == "." or name == "__MACOSX":
-                    continue
-                if entry.is_symlink():
-                    problems.append(link_problem(entry.path, prefix + name))
-                elif entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, f"{prefix}{name}/"))
-                else:
-                    st = entry.stat(follow_symlinks=False)
-                    if st.st_mode & _FILE_TYPE == _REGULAR:  # sockets, FIFOs and devices are not content
-                        found.append((prefix + name, entry.path, st))
+        # listed through a descriptor where the OS allows it: each stat is then relative to the
+        # folder (fstatat), not a walk of the whole path from / (a tenth of a stat's cost here)
+        fd = os.open(directory, _DIR_FLAGS) if _BY_FD else -1
+        try:
+            with os.scandir(fd if _BY_FD else directory) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name[0] == "." or name == "__MACOSX":
+                        continue
+                    if entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        if st.st_mode & _FILE_TYPE == _REGULAR:  # not replaced since the listing
+                            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+                            found.append((prefix + name, directory, key))
+                    elif entry.is_symlink():
+                        problems.append(link_problem(os.path.join(directory, name), prefix + name))
+                    elif entry.is_dir(follow_symlinks=False):
+                        pending.append((os.path.join(directory, name), f"{prefix}{name}/"))
+                    # anything else (sockets, FIFOs, devices) is not content
+        finally:
+            if fd >= 0:
+                os.close(fd)
     if problems:
         raise DatasetError(sorted(problems))
     found.sort(key=_first)
-    files: list[ScannedFile] = []
-    flat: list[int] = []
-    newest = 0
-    new = tuple.__new__
-    for name, path, st in found:
-        key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-        files.append(new(ScannedFile, (name, path, key)))
-        flat += key
-        if key[1] > newest:
-            newest = key[1]
-        if key[2] > newest:
-            newest = key[2]
-    names = "\0".join([f[0] for f in found])
-    return FolderKeys(files, names, struct.pack(f"<{STAT_KEY_FORMAT * len(found)}", *flat), newest)
-
-
-def _first(item: tuple[str, str, os.stat_result]) -> str:
-    return item[0]
+    keys = list(map(_key, found))
+    newest = max(max(map(_mtime, keys), default=0), max(map(_ctime, keys), default=0))
+    names = "\0".join(list(map(_first, found)))
+    packed = struct.pack(f"<{STAT_KEY_FORMAT * len(found)}", *chain.from_iterable(keys))
+    return FolderKeys(found, names, packed, newest)
 
 
 def link_problem(path: str, name: str) -> str:

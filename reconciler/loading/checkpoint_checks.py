@@ -22,7 +22,7 @@ def check_checkpoints(manifests: ManifestSet, out: list[Diagnostic]) -> None:
         wanted = str(getattr(export.spec, "checkpoint", "") or "")
         if not wanted.startswith("checkpoint-"):
             continue
-        fine_tune = manifests.resources.get(f"{Kind.FINE_TUNE.value}/{getattr(export.spec, 'fine_tune', '')}")
+        fine_tune = manifests.resources.get(f"{Kind.FINE_TUNE}/{getattr(export.spec, 'fine_tune', '')}")
         samples = _training_samples(manifests, fine_tune) if fine_tune is not None else None
         schedule = getattr(fine_tune.spec, "saved_checkpoints", None) if fine_tune is not None else None
         if fine_tune is None or samples is None or not callable(schedule):
@@ -50,7 +50,7 @@ def _training_samples(manifests: ManifestSet, fine_tune: Resource) -> int | None
     """Samples in the FineTune's training datasets; None while any of them is unhashed."""
     total = 0
     for name in getattr(fine_tune.spec, "training_datasets", None) or []:
-        dataset = manifests.resources.get(f"{Kind.DATASET.value}/{name}")
+        dataset = manifests.resources.get(f"{Kind.DATASET}/{name}")
         if dataset is None or dataset.content is None:
             return None
         total += dataset.content.sample_count

@@ -33,6 +33,7 @@ from reconciler.models.kinds import Kind
 from reconciler.models.resources import DatasetContent, ManifestSet, Resource
 
 MIN_RECOMMENDED_STEPS = 800  # seed 002: "at least 800 steps"
+_DATASET = Kind.DATASET.value  # `.value` of a Kind is a Python-level property: read once
 
 
 @dataclass
@@ -54,7 +55,7 @@ class _Reporter:
 @dataclass
 class _DatasetPlan:
     resource: Resource
-    path: Path
+    path: str  # absolute and normalised (`normalized_source`); a Path is made only to show it
     usages: dict[Usage, None] = field(default_factory=dict)
 
 
@@ -74,11 +75,6 @@ def check_datasets(
     for address, plan in plans.items():
         dataset = plan.resource
         report = _Reporter(out, dataset, address)
-        if not plan.path.exists():
-            report(
-                f"dataset not found: {display_path(plan.path, cwd)} (source paths are relative to the manifest file)"
-            )
-            continue
         try:
             inspection = inspect_dataset(
                 plan.path,
@@ -88,6 +84,11 @@ def check_datasets(
                 cache=cache,
             )
         except DatasetError as exc:
+            if not os.path.exists(plan.path):  # asked only now: a dataset that is there costs no stat for it
+                report(
+                    f"dataset not found: {display_path(Path(plan.path), cwd)} (source paths are relative to the manifest file)"
+                )
+                continue
             for problem in exc.problems:
                 report(problem)
             continue
@@ -95,9 +96,7 @@ def check_datasets(
             for layout_problem in inspection.layouts.get(usage, ()):
                 report(layout_problem.message, layout_problem.severity)
         found = inspection.content
-        located = DatasetContent(
-            found.digest, found.files, found.sample_count, found.total_bytes, str(plan.path)
-        )
+        located = DatasetContent(found.digest, found.files, found.sample_count, found.total_bytes, plan.path)
         manifests.resources[address] = dataclasses.replace(dataset, content=located)
     _warn_short_trainings(manifests, out)
 
@@ -112,12 +111,12 @@ def _plan(
             source = getattr(resource.spec, "source", None)
             if source:
                 base = base_dirs.get(resource.address, cwd)
-                plans[resource.address] = _DatasetPlan(resource, Path(normalized_source(base, source)))
+                plans[resource.address] = _DatasetPlan(resource, normalized_source(base, source))
     for ft in manifests:
         if ft.kind is not Kind.FINE_TUNE:
             continue
         for field_path, kind, name in ft.spec.references():
-            plan = plans.get(f"{Kind.DATASET.value}/{name}")
+            plan = plans.get(f"{_DATASET}/{name}")
             if kind is not Kind.DATASET or plan is None:
                 continue
             usage = _usage(ft, field_path, plan.resource, out)
@@ -152,7 +151,7 @@ def _warn_short_trainings(manifests: ManifestSet, out: list[Diagnostic]) -> None
         if ft.kind is not Kind.FINE_TUNE or not hasattr(ft.spec, "training_steps"):
             continue
         names = getattr(ft.spec, "training_datasets", None) or []
-        contents = [manifests.resources.get(f"{Kind.DATASET.value}/{n}") for n in names]
+        contents = [manifests.resources.get(f"{_DATASET}/{n}") for n in names]
         if not contents or any(r is None or r.content is None for r in contents):
             continue
         samples = sum(r.content.sample_count for r in contents if r is not None and r.content is not None)

@@ -30,7 +30,13 @@ from reconciler.loading.errors import ManifestError
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.patching import PatchSet, explain, patch_document, read_patches, unused
 from reconciler.loading.paths import display_path
-from reconciler.loading.references import check_cycles, check_references, drop_duplicates
+from reconciler.loading.references import (
+    Reference,
+    check_cycles,
+    check_references,
+    drop_duplicates,
+    raw_references,
+)
 from reconciler.loading.sample_checks import check_samples
 from reconciler.loading.spec_registry import installed_specs
 from reconciler.loading.yaml_source import YamlFile, parse_yaml
@@ -41,6 +47,8 @@ from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
 from reconciler.models.specs import ResourceSpec
 
 STATE_DIR = ".reconciler"
+# Kind members' `.value` is a Python-level property: read once, not per document
+_DATASET = Kind.DATASET.value
 __all__ = [
     "MANIFEST_SUFFIXES",
     "STATE_DIR",
@@ -91,8 +99,7 @@ def load(
     parsed: dict[str, YamlFile | str] = {}  # real path -> parsed file, or why it could not be read
     for found in walk:  # each file is parsed as it is found, so the walk can skip dataset folders
         try:
-            with open(found.real, "rb") as fh:
-                text = fh.read()
+            text = read_bytes(found.real)
         except OSError as exc:
             parsed[found.real] = f"cannot read file: {exc.strerror or exc}"
             continue
@@ -114,15 +121,18 @@ def load(
             continue
         yaml_file = read
         out.extend(yaml_file.diagnostics)
-        for doc in yaml_file.documents:
-            if doc.data is None:
+        base_dir = os.path.dirname(file.real)
+        for written in yaml_file.documents:
+            if written.data is None:
                 continue
-            if patch_set:
-                doc = patch_document(file.shown, os.path.dirname(file.real), doc, patch_set)
+            doc = patch_document(file.shown, base_dir, written, patch_set) if patch_set else written
             document = read_envelope(file.shown, doc, out)
+            # the envelope is read: only the spec (on the Document, until it is validated) is needed
+            # of the raw data, so the rest can go before the specs are built (a lower peak)
+            written.data = doc.data = None
             if document is not None:
                 documents.append(document)
-                base_dirs.setdefault(document.address, os.path.dirname(file.real))
+                base_dirs.setdefault(document.address, base_dir)
 
     documents = drop_duplicates(documents, out)
     declared = {(d.kind, d.name): d for d in documents}
@@ -134,7 +144,7 @@ def load(
     provider_types = _load_providers(documents, registry, manifests, out)
     typed = _load_resources(documents, registry, provider_types, manifests, out)
     check_references(typed, declared, out)
-    check_cycles(typed, declared, out)
+    check_cycles(typed, out)
     check_samples(manifests, out)
     if check_data:
         check_datasets(manifests, base_dirs, out, here, content_cache)
@@ -167,8 +177,7 @@ def _read_patch_files(
             )
             continue
         try:
-            with open(real, "rb") as fh:
-                text = fh.read()
+            text = read_bytes(real)
         except OSError as exc:
             files.append((shown, real, f"cannot read file: {exc.strerror or exc}"))
             continue
@@ -177,12 +186,29 @@ def _read_patch_files(
     return read_patches(files, out)
 
 
+def read_bytes(path: str) -> bytes:
+    """A whole file, in four system calls (open, fstat, read, close) instead of the nine of
+    `open(path, "rb").read()` (which also asks isatty and seeks): a load reads every manifest."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) == size:  # all of it (the one extra byte asked for was not there)
+            return data
+        chunks = [data]  # it changed size since fstat, or a short read: read on to its end
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _dataset_sources(parsed: YamlFile, base_dir: str) -> list[str]:
     """The folders a file's Dataset documents name as `source` (read from the raw data, pre-validation)."""
     sources = []
     for doc in parsed.documents:
         data = doc.data
-        if isinstance(data, dict) and data.get("kind") == Kind.DATASET.value:
+        if isinstance(data, dict) and data.get("kind") == _DATASET:
             spec = data.get("spec")
             source = spec.get("source") if isinstance(spec, dict) else None
             if isinstance(source, str) and source:
@@ -244,8 +270,9 @@ def _load_providers(
     documents: list[Document], registry: SpecRegistry, manifests: ManifestSet, out: list[Diagnostic]
 ) -> dict[str, str]:
     types: dict[str, str] = {}
+    provider_kind = Kind.PROVIDER  # an enum member lookup costs a Python call; 20,000 documents ask
     for doc in documents:
-        if doc.kind is not Kind.PROVIDER or doc.spec is None:
+        if doc.kind is not provider_kind or doc.spec is None:
             continue
         ptype = provider_type_of(doc, registry.provider_types(), out)
         model = registry.provider_spec(ptype) if ptype is not None else None
@@ -264,12 +291,19 @@ def _load_resources(
     provider_types: dict[str, str],
     manifests: ManifestSet,
     out: list[Diagnostic],
-) -> list[tuple[Document, type[ResourceSpec]]]:
-    """Validate every non-Provider document; returns each with the spec model it was checked against."""
-    typed: list[tuple[Document, type[ResourceSpec]]] = []
-    declared_providers = sorted(d.name for d in documents if d.kind is Kind.PROVIDER)
+) -> list[tuple[Document, list[Reference]]]:
+    """Validate every non-Provider document whose spec model is known; returns each with the
+    references it writes (read from the raw spec, so an invalid spec still has them checked).
+
+    A document's raw spec is dropped once it is validated: what the later checks need of it
+    (`Document.provider`, the references) is kept, and the raw data would otherwise live as long
+    as the validated specs it was turned into."""
+    typed: list[tuple[Document, list[Reference]]] = []
+    provider_kind = Kind.PROVIDER
+    declared_providers = sorted(d.name for d in documents if d.kind is provider_kind)
+    models: dict[tuple[Kind, str], type[ResourceSpec] | None] = {}  # (kind, provider type) -> spec model
     for doc in documents:
-        if doc.kind is Kind.PROVIDER or doc.spec is None:
+        if doc.kind is provider_kind or doc.spec is None:
             continue
         provider = doc.spec.get("provider")
         if provider is None:
@@ -300,13 +334,15 @@ def _load_resources(
         ptype = provider_types.get(provider)
         if ptype is None:
             continue  # the Provider itself is broken and already reported
-        model = registry.spec_model(doc.kind, ptype)
+        key = (doc.kind, ptype)
+        model = models[key] if key in models else models.setdefault(key, registry.spec_model(doc.kind, ptype))
         if model is None:
             able = registry.providers_serving(doc.kind)
             out.append(doc.diagnostic("spec.provider", serving_error(doc.kind, provider, ptype, able)))
             continue
-        typed.append((doc, model))
+        typed.append((doc, raw_references(doc, model)))
         spec = validate_spec(doc, model, out)
+        doc.spec = None
         if spec is None or doc.metadata is None or doc.lifecycle is None:
             continue
         resource = Resource(
@@ -314,10 +350,12 @@ def _load_resources(
             name=doc.name,
             spec=spec,
             lifecycle=doc.lifecycle,
-            labels=dict(doc.metadata.labels),
+            labels=doc.metadata.labels,  # validated into a dict of its own; the Metadata is dropped
             moved_from=doc.metadata.moved_from,
             location=doc.loc(""),
-            field_locations=dict(doc.doc.locations),
+            # the document's compact Positions itself: a copy would build every SourceLocation
+            # (~12 per document) that only a diagnostic ever asks for
+            field_locations=doc.doc.locations,
         )
-        manifests.resources[resource.address] = resource
+        manifests.resources[doc.address] = resource  # the same string as resource.address
     return typed

@@ -13,7 +13,8 @@ only after a successful load (bad manifests write nothing). Entries not used by 
 older than a day are dropped when it is written. A value `marshal` cannot hold (a YAML
 timestamp) makes that file uncacheable: it is simply parsed every time.
 
-What it must not do: share objects between two results (each hit decodes its own copy), or
+What it must not do: share a mutable object between two results (each hit decodes its own copy;
+equal strings and packed positions, immutable, are shared), or
 change what `parse_yaml` returns.
 """
 
@@ -99,6 +100,8 @@ class ParseCache:
         self.writable = writable and path is not None
         self._entries: dict[bytes, tuple[bytes, int]] = {}  # sha256 -> (marshalled result, written_ns)
         self._seen: set[bytes] = set()
+        # equal packed positions (documents of the same shape at the same lines), one bytes object
+        self._shared: dict[bytes, bytes] = {}
         self._dirty = False
         self._lock = threading.Lock()
         self.load_problem: str | None = None
@@ -119,7 +122,7 @@ class ParseCache:
             entry = self._entries.get(key)
         if entry is not None:
             try:
-                result = _restore(marshal.loads(entry[0]), display_path)
+                result = _restore(marshal.loads(entry[0]), display_path, self._shared)
                 self.hits += 1
                 return result
             except Exception:  # a damaged entry: parse again (and overwrite it)
@@ -166,13 +169,17 @@ def _entry(parsed: YamlFile) -> tuple[Any, ...]:
     return tuple(docs), tuple(diags)
 
 
-def _restore(entry: tuple[Any, ...], display_path: str) -> YamlFile:
+def _restore(entry: tuple[Any, ...], display_path: str, shared: dict[bytes, bytes]) -> YamlFile:
+    """The parsed file again. Its strings come back interned (parse_yaml interns them and marshal
+    keeps that), so equal names and field-path lists are one object; equal packed positions are
+    shared through `shared` (bytes cannot be interned): a loaded manifest set keeps both."""
     docs, diags = entry
     result = YamlFile(path=display_path)
-    for index, data, line, column, compact in docs:
+    for index, data, line, column, (paths, packed) in docs:
         where = SourceLocation(display_path, line, column)
+        packed = shared.setdefault(packed, packed)
         result.documents.append(
-            YamlDocument(index, data, where, Positions(display_path, compact=tuple(compact)))
+            YamlDocument(index, data, where, Positions(display_path, compact=(paths, packed)))
         )
     for message, line, column, severity in diags:
         at = SourceLocation(display_path, line, column) if line else None

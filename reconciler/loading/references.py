@@ -7,8 +7,6 @@ another account. Every problem is reported at the field that causes it, saying w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from reconciler.loading.documents import Document, did_you_mean
 from reconciler.models.diagnostics import Diagnostic
 from reconciler.models.kinds import Kind
@@ -41,39 +39,45 @@ def drop_duplicates(documents: list[Document], out: list[Diagnostic]) -> list[Do
     return kept
 
 
-def raw_references(doc: Document, model: type[ResourceSpec]) -> Iterator[tuple[str, Kind, str]]:
+Reference = tuple[str, Kind, str]  # (field path, kind, name) as written
+
+
+def raw_references(doc: Document, model: type[ResourceSpec]) -> list[Reference]:
     """(field path, kind, name) for each reference written in the document, valid spec or not."""
     spec = doc.spec or {}
+    found: list[Reference] = []
     for field_name, kind in model.REFERENCES.items():
         value = spec.get(field_name)
         if isinstance(value, str):
-            yield f"spec.{field_name}", kind, value
+            found.append((f"spec.{field_name}", kind, value))
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 if isinstance(item, str):
-                    yield f"spec.{field_name}[{i}]", kind, item
+                    found.append((f"spec.{field_name}[{i}]", kind, item))
+    return found
 
 
 def check_references(
-    typed: list[tuple[Document, type[ResourceSpec]]],
+    typed: list[tuple[Document, list[Reference]]],
     declared: dict[tuple[Kind, str], Document],
     out: list[Diagnostic],
 ) -> None:
     """Dangling references, references to the wrong kind, and references across providers.
 
-    Works on the written data, so a resource with an invalid field still has its references checked.
+    Works on the written data (`raw_references`), so a resource with an invalid field still has
+    its references checked.
     """
     names_by_kind: dict[Kind, list[str]] = {}
     for kind, name in declared:
         names_by_kind.setdefault(kind, []).append(name)
-    for doc, model in typed:
-        provider = (doc.spec or {}).get("provider")
-        for path, kind, name in raw_references(doc, model):
+    for doc, references in typed:
+        provider = doc.provider
+        for path, kind, name in references:
             target = declared.get((kind, name))
             if target is None:
                 out.append(doc.diagnostic(path, _missing(kind, name, names_by_kind)))
                 continue
-            target_provider = (target.spec or {}).get("provider")
+            target_provider = target.provider
             if isinstance(target_provider, str) and target_provider != provider:
                 out.append(
                     doc.diagnostic(
@@ -95,17 +99,17 @@ def _missing(kind: Kind, name: str, names_by_kind: dict[Kind, list[str]]) -> str
     return f"{kind.value} '{name}' not found{did_you_mean(name, existing)}; defined: {', '.join(existing)}"
 
 
-def check_cycles(
-    typed: list[tuple[Document, type[ResourceSpec]]],
-    declared: dict[tuple[Kind, str], Document],
-    out: list[Diagnostic],
-) -> None:
+def check_cycles(typed: list[tuple[Document, list[Reference]]], out: list[Diagnostic]) -> None:
     """Report each dependency cycle once, at its alphabetically first member."""
     docs = {doc.address: doc for doc, _ in typed}
-    graph: dict[str, list[str]] = {
-        doc.address: [f"{k.value}/{n}" for _, k, n in raw_references(doc, model) if f"{k.value}/{n}" in docs]
-        for doc, model in typed
-    }
+    graph: dict[str, list[str]] = {}
+    for doc, references in typed:
+        edges = []
+        for _, k, n in references:
+            target = f"{k}/{n}"  # a StrEnum formats as its value (no `.value` property call)
+            if target in docs:
+                edges.append(target)
+        graph[doc.address] = edges
     state: dict[str, int] = {}  # 1 = on the stack, 2 = done
     stack: list[str] = []
     for node in sorted(graph):

@@ -9,6 +9,7 @@ cache's fingerprint stats this file too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 import yaml
@@ -233,11 +234,12 @@ class _Builder:
                     state = top.state
                     if state == _WANT_VALUE and top.key is not _MERGE_KEY:
                         self.nodes += 1
-                        top.value[top.key] = value
+                        top.value[top.key] = intern(value)
                         top.state = _WANT_KEY
                         continue
                     if state == _WANT_KEY and value not in top.seen:
                         self.nodes += 1
+                        value = intern(value)
                         mark = ev.start_mark
                         pos = ((mark.line + 1) << _SHIFT) | (mark.column + 1)
                         top.seen[value] = pos
@@ -374,20 +376,20 @@ class _Builder:
         tag = ev.tag
         if tag is None or tag == "!":
             if not ev.implicit[0]:
-                return value  # quoted: a string
+                return intern(value)  # quoted: a string
             tag = _STR
             for candidate, regexp in _RESOLVERS.get(value[0] if value else "", []) + _WILDCARD:
                 if regexp.match(value):
                     tag = candidate
                     break
             if tag == _STR:
-                return value
+                return intern(value)
             if tag == _NULL:
                 return None
             if tag == _MERGE:
                 return _MERGE_KEY if key else value
         elif tag == _STR:
-            return value
+            return intern(value)
         constructor = _CONSTRUCTORS.get(tag)
         if constructor is None:
             self.error(pos, f"unsupported YAML tag {tag!r}; use plain values")

@@ -14,6 +14,10 @@ Hostile input is bounded: aliases may expand to at most `MAX_ALIAS_NODES` nodes 
 `MAX_DEPTH` levels, and an alias or merge key that refers to its own enclosing node is an error,
 not an endless loop. The checks are counters on the one loop, so they cost nothing measurable.
 
+Strings are interned (`sys.intern`): a manifest set repeats the same provider names, labels,
+referenced names and field-path lists thousands of times, and a loaded set keeps them (in specs
+and `Positions`). The parse cache's `marshal` keeps a string interned, so a cache hit shares them too.
+
 What it must not do: know anything about kinds, specs or providers. It returns documents and
 diagnostics; the loader decides what they mean.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from reconciler.models.diagnostics import Diagnostic, SourceLocation
@@ -53,7 +58,7 @@ class Positions(Mapping[str, SourceLocation]):
             self._paths, self._packed = compact
         else:
             packed = packed or {}
-            self._paths = "\0".join(packed)
+            self._paths = intern("\0".join(packed))
             self._packed = array("Q", packed.values()).tobytes()
 
     def compact(self) -> tuple[str, bytes]:

@@ -55,7 +55,7 @@ class Resource:
     labels: dict[str, str] = field(default_factory=dict)
     location: SourceLocation | None = None
     # dotted field path ("spec.hyper_parameters.n_epochs") -> where it was written
-    field_locations: dict[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
+    field_locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False, repr=False)
     content: DatasetContent | None = None  # local datasets only
     moved_from: str | None = None  # metadata.moved_from: the name it had before a rename (engine/moves.py)
 

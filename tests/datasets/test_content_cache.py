@@ -185,6 +185,50 @@ def test_a_file_replaced_by_a_symlink_is_refused(tmp_path: Path, later: None) ->
         inspect(data, reload(cache))
 
 
+def test_an_edit_in_a_subfolder_with_the_mtime_put_back_is_seen(tmp_path: Path, later: None) -> None:
+    data = write_dataset(tmp_path / "d")
+    (data / "extra").mkdir()
+    note = data / "extra" / "notes.txt"
+    note.write_text("scene 3 notes")
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    before = inspect(data, cache)
+    assert "extra/notes.txt" in before.content.files
+    st = note.stat()
+    edit_same_size(note)
+    put_mtime_back(note, st)
+    after = inspect(data, reload(cache))
+    assert after.content.digest != before.content.digest and after.content.digest == fresh_digest(data)
+    assert after.files_read >= 1
+
+
+def test_a_folder_replaced_by_a_zip_at_the_same_path_is_read(tmp_path: Path, later: None) -> None:
+    # the folder's entry must not answer for a file now at its path, nor the file's for a folder again
+    data = write_dataset(tmp_path / "d")
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    folder_digest = inspect(data, cache).content.digest
+    archive = tmp_path / "d.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(data.iterdir()):
+            zf.writestr(p.name, p.read_bytes().replace(b"scene 1", b"scene 7"))
+    shutil.rmtree(data)
+    os.replace(archive, data)  # "d" is now a zip archive with other content
+    as_zip = inspect(data, reload(cache))
+    assert as_zip.content.digest != folder_digest and as_zip.content.digest == fresh_digest(data)
+    data.unlink()
+    write_dataset(data)
+    again = inspect(data, reload(cache))
+    assert again.content.digest == folder_digest == fresh_digest(data)
+
+
+def test_a_missing_dataset_is_an_error_not_a_cached_answer(tmp_path: Path, later: None) -> None:
+    data = write_dataset(tmp_path / "d")
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    inspect(data, cache)
+    shutil.rmtree(data)
+    with pytest.raises(DatasetError, match="does not exist"):
+        inspect(data, reload(cache))
+
+
 def test_a_racily_clean_file_is_hashed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An edit in the same timestamp tick as the scan leaves the StatKey unchanged; the racy rule catches it.
 
@@ -413,3 +457,32 @@ def test_a_cache_from_other_scanning_or_hashing_code_is_not_used(
     monkeypatch.setattr(module, "__file__", str(other))
     monkeypatch.setattr(content_cache, "_fingerprint", None)
     assert content_cache.rules_fingerprint() != before
+
+
+def test_a_cache_from_another_trainer_table_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module a layout check names in FINGERPRINT_ALSO counts, imported or not (it is found, not imported)."""
+    import importlib
+    import sys
+
+    from reconciler.datasets import content_cache
+
+    names = [
+        n for m in content_cache._rule_modules() for n in [m[0]] if not n.startswith("reconciler.datasets.")
+    ]
+    assert names, "no layout module names a module it also depends on"
+    other = tmp_path / "other.py"
+    other.write_text("# another version of the table\n")
+    for name in names:
+        module = importlib.import_module(name)
+        monkeypatch.setattr(content_cache, "_fingerprint", None)
+        before = content_cache.rules_fingerprint()
+        with monkeypatch.context() as m:
+            m.delitem(sys.modules, name)  # not imported: found by its spec, the same file
+            m.setattr(content_cache, "_fingerprint", None)
+            assert content_cache.rules_fingerprint() == before
+            assert name not in sys.modules
+        monkeypatch.setattr(module, "__file__", str(other))
+        monkeypatch.setattr(content_cache, "_fingerprint", None)
+        assert content_cache.rules_fingerprint() != before

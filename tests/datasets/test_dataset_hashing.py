@@ -162,3 +162,35 @@ def test_a_symlinked_folder_is_refused(tmp_path: Path) -> None:
     (folder / "more").symlink_to(tmp_path)
     with pytest.raises(DatasetError, match="'more' is a symbolic link to a folder"):
         content_of(folder)
+
+
+@pytest.mark.parametrize("by_fd", [True, False])
+def test_a_scan_lists_the_same_files_with_or_without_folder_descriptors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_fd: bool
+) -> None:
+    """Where the OS lists folders through descriptors (fstatat per file) and where it does not."""
+    from reconciler.datasets import scanning
+
+    data = tmp_path / "d"
+    (data / "sub" / "deeper").mkdir(parents=True)
+    (data / "a.txt").write_text("a")
+    (data / "sub" / "b.txt").write_text("bb")
+    (data / "sub" / "deeper" / "c.txt").write_text("ccc")
+    (data / ".hidden").write_text("x")
+    monkeypatch.setattr(scanning, "_BY_FD", by_fd)
+    scan = scanning.scan_folder_keys(data)
+    assert [(f.name, f.path) for f in scan.files] == [
+        ("a.txt", str(data / "a.txt")),
+        ("sub/b.txt", str(data / "sub" / "b.txt")),
+        ("sub/deeper/c.txt", str(data / "sub" / "deeper" / "c.txt")),
+    ]
+    assert scan.names == "a.txt\0sub/b.txt\0sub/deeper/c.txt"
+    assert [f.key for f in scan.files] == [scanning.stat_key(os.lstat(f.path)) for f in scan.files]
+    assert scan.newest == max(max(k[1], k[2]) for k in (f.key for f in scan.files))
+    (data / "sub" / "link.txt").symlink_to(data / "a.txt")
+    with pytest.raises(DatasetError, match="'sub/link.txt' is a symbolic link"):
+        scanning.scan_folder_keys(data)
+    with pytest.raises(NotADirectoryError):
+        scanning.scan_folder_keys(data / "a.txt")
+    with pytest.raises(FileNotFoundError):
+        scanning.scan_folder_keys(tmp_path / "missing")

@@ -11,6 +11,7 @@ so a provider added later is covered without editing this test.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,27 @@ def test_a_malformed_rules_string_is_refused(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(ValueError, match="module:attribute"):
         rules_for("x")
     Plugin.dataset_rules = "reconciler.datasets.layouts:LayoutReport"  # not a DatasetRules
+    with pytest.raises(TypeError, match="not a DatasetRules"):
+        rules_for("x")
+
+
+def test_rules_are_checked_again_when_the_plugin_names_another_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the isinstance check is remembered per object: an object put in its place is checked anew
+    import types
+
+    module = types.ModuleType("fake_rules_module")
+    module.RULES = RULES  # type: ignore[attr-defined]  # a module made in the test
+    monkeypatch.setitem(sys.modules, "fake_rules_module", module)
+
+    class Plugin:
+        dataset_rules = "fake_rules_module:RULES"
+
+    monkeypatch.setattr(plugin_discovery, "loaded", lambda name: Plugin())
+    assert rules_for("x") is RULES
+    assert rules_for("x") is RULES
+    module.RULES = object()  # type: ignore[attr-defined]  # a module made in the test
     with pytest.raises(TypeError, match="not a DatasetRules"):
         rules_for("x")
 

@@ -12,7 +12,7 @@ import pytest
 from reconciler.datasets import hashing
 from reconciler.loading import ManifestError, in_source_order, load, load_manifests
 from reconciler.loading.documents import read_envelope
-from reconciler.loading.references import check_cycles
+from reconciler.loading.references import check_cycles, raw_references
 from reconciler.loading.yaml_source import parse_yaml
 from reconciler.models.kinds import Kind
 from reconciler.models.specs import ResourceSpec
@@ -153,10 +153,22 @@ def test_cycles_are_reported_once_with_their_path() -> None:
     )
     out: list = []
     docs = [read_envelope("m.yaml", d, out) for d in parse_yaml(text, "m.yaml").documents]
-    declared = {(d.kind, d.name): d for d in docs if d}
-    check_cycles([(d, _Node) for d in docs if d], declared, out)
+    check_cycles([(d, list(raw_references(d, _Node))) for d in docs if d], out)
     assert [str(d) for d in in_source_order(out)] == [
         "m.yaml:2:1: FineTune/a: dependency cycle: FineTune/a → FineTune/b → FineTune/c → FineTune/a; "
         "remove one of these references",
         "m.yaml:17:1: FineTune/d: dependency cycle: FineTune/d → FineTune/d; remove one of these references",
     ]
+
+
+def test_manifest_files_are_read_whole(tmp_path: Path) -> None:
+    from reconciler.loading.loader import read_bytes
+
+    for size in (0, 1, 4095, 4096, 70_000, 300_000):
+        body = bytes(i % 251 for i in range(size))
+        (tmp_path / "f").write_bytes(body)
+        assert read_bytes(str(tmp_path / "f")) == body
+    with pytest.raises(IsADirectoryError):
+        read_bytes(str(tmp_path))
+    with pytest.raises(FileNotFoundError):
+        read_bytes(str(tmp_path / "missing"))

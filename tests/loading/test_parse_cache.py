@@ -79,6 +79,28 @@ def test_two_hits_share_no_objects(tmp_path: Path) -> None:
     assert two.documents[0].data == {"a": {"b": [1]}}
 
 
+def test_hits_share_equal_positions_but_keep_their_own(tmp_path: Path) -> None:
+    # equal packed positions are one object across hits; a document of the same shape written at
+    # other lines must still report its own lines
+    texts = {
+        "a.yaml": b"a: 1\nb: {c: 2}\n",
+        "b.yaml": b"\n\na: 1\nb: {c: 2}\n",
+        "c.yaml": b"a: 3\nb: {c: 4}\n",
+    }
+    cache = ParseCache(tmp_path / pc.CACHE_FILE)
+    for name, text in texts.items():
+        cache.parse(text, name)
+    cache.save()
+    again = ParseCache(tmp_path / pc.CACHE_FILE)
+    hits = {name: again.parse(text, name) for name, text in texts.items()}
+    assert again.hits == 3
+    for name, hit in hits.items():
+        assert snapshot(hit) == snapshot(parse_yaml(texts[name], name))
+    assert hits["a.yaml"].documents[0].locations["b.c"].line == 2
+    assert hits["b.yaml"].documents[0].locations["b.c"].line == 4
+    assert hits["c.yaml"].documents[0].locations["b.c"].line == 2
+
+
 def test_values_marshal_cannot_hold_are_parsed_every_time(tmp_path: Path) -> None:
     cache = ParseCache(tmp_path / pc.CACHE_FILE)
     text = b"when: 2026-01-01\n"
