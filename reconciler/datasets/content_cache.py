@@ -117,6 +117,22 @@ class CachedDataset:
         return entry
 
 
+def known_folders(path: Path) -> list[str]:
+    """The folder datasets the cache file at `path` names, for a helper process to stat ahead.
+
+    Unchecked (no checksum, no fingerprint) and never trusted: the helper only lists folders, and
+    the parent compares its scans with the entries *it* read and validated. Anything odd: [].
+    """
+    try:
+        blob = path.read_bytes()
+        if not blob.startswith(_MAGIC):
+            return []
+        _, rows = marshal.loads(memoryview(blob)[len(_MAGIC) + 32 :])
+        return [k for k, row in rows.items() if isinstance(k, str) and not row[0]]
+    except Exception:  # noqa: BLE001 - a damaged file lists nothing
+        return []
+
+
 def pack_keys(keys: list[tuple[int, int, int, int, int]]) -> bytes:
     return struct.pack(f"<{_KEY * len(keys)}", *[v for k in keys for v in k])
 
