@@ -179,6 +179,7 @@ def _run_child(read_end: int, write_end: int, cache_file: Path, work: Callable[[
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # nothing to say, and no pipe of the parent's caller held open
             os.dup2(null, fd)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - whatever they were (a capture)
         data = memoryview(work(cache_file))
         while data:
             data = data[os.write(write_end, data) :]

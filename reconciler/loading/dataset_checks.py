@@ -24,8 +24,8 @@ from reconciler.datasets import (
     inspect_dataset,
     rules_for,
 )
-from reconciler.datasets.scanning import claim_prescan
 from reconciler.datasets.rules import Usage  # ("<provider type>", ...what its rules need)
+from reconciler.datasets.scanning import claim_prescan
 from reconciler.loading.discovering import normalized_source
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate

@@ -28,9 +28,9 @@ import pytest
 
 from reconciler.cli import prescan
 from reconciler.datasets import ContentCache, DatasetError, content_of, inspect_dataset, inspecting
-from reconciler.datasets.scanning import claim_prescan, prescan_folders
 from reconciler.datasets.content_cache import CACHE_FILE, RACY_NS
 from reconciler.datasets.dashscope_layout import check_dashscope_layout
+from reconciler.datasets.scanning import claim_prescan, prescan_folders
 
 LATER = 60 * 10**9  # a scan a minute after the files were written: nothing is racily clean
 

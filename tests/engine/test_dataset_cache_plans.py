@@ -18,8 +18,8 @@ import pytest
 
 from reconciler.cli import prescan
 from reconciler.datasets import inspecting, scanning, sources
-from reconciler.loading import dataset_checks
 from reconciler.engine.outcomes import Outcome
+from reconciler.loading import dataset_checks
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import ActionType
 
