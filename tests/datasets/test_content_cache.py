@@ -546,3 +546,25 @@ def test_a_renamed_subfolder_is_seen_though_no_file_in_it_changed(tmp_path: Path
     after = inspect(data, reload(cache)).content
     assert "flat/notes.txt" in after.files and "extra/notes.txt" not in after.files
     assert after.digest != before.digest and after.digest == fresh_digest(data)
+
+
+def test_fingerprint_also_read_from_the_source_is_what_the_module_says() -> None:
+    """The fingerprint stats the files a layout module names in `FINGERPRINT_ALSO` without importing
+    it (start-up time); what it reads from the source must be the module's own attribute."""
+    import importlib
+    import pkgutil
+
+    import reconciler.datasets as package
+    from reconciler.datasets import content_cache
+
+    names = [f"reconciler.datasets.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+    named = 0
+    for name in names:
+        file = content_cache._origin(name)
+        from_source = content_cache.fingerprint_also("not.imported." + name, file)  # forces the source
+        module = importlib.import_module(name)
+        assert from_source == tuple(getattr(module, "FINGERPRINT_ALSO", ())), name
+        named += bool(from_source)
+    assert named >= 1  # the WaveSpeed layout names its trainer table
+    fingerprinted = {name for name, _ in content_cache._rule_modules()}
+    assert {"reconciler.models.wavespeed_tables", "reconciler.datasets.wavespeed_layout"} <= fingerprinted
