@@ -206,3 +206,9 @@ def test_through_the_cli_an_edit_with_the_mtime_put_back_is_still_seen(tmp_path:
     os.utime(data, ns=(st.st_atime_ns, st.st_mtime_ns))  # touch -d: the old mtime back
     edited = digest_in(plan(tmp_path, "--json"))
     assert edited != first and edited == content_of(data.parent, "dashscope").digest
+
+
+def test_the_cache_file_name_is_the_content_caches() -> None:
+    from reconciler.datasets import content_cache
+
+    assert prescan.CACHE_FILE == content_cache.CACHE_FILE
