@@ -38,12 +38,10 @@ from reconciler.engine.recovering import (
     resolve,
     unlooked,
 )
-from reconciler.engine.refreshing import RefreshResult, refresh
 from reconciler.engine.targeting import unknown_addresses
 from reconciler.loading import ManifestError, load
 from reconciler.loading.discovering import NearMiss
 from reconciler.loading.parse_cache import ParseCache
-from reconciler.loading.project_file import Selection
 from reconciler.models.diagnostics import Diagnostics, Severity
 from reconciler.models.envelope import parse_duration
 from reconciler.models.kinds import parse_address
@@ -56,11 +54,12 @@ from reconciler.providers.errors import ProviderError
 from reconciler.providers.interface import DOWNLOADABLE_OUTPUT_KEYS, DownloadsOutputs, Phase, ProviderAdapter
 
 if TYPE_CHECKING:
+    from reconciler.engine.refreshing import RefreshResult
     from reconciler.gallery import GalleryReport
+    from reconciler.loading.project_file import Selection
 from reconciler.prune_guard import guard_prunes, near_miss_warnings
 from reconciler.state.interface import StateError, StateStore
 from reconciler.state.locations import StateLocation, derive_workspace_name, is_postgres_url, state_location
-from reconciler.state.moving import copy_state
 from reconciler.state.ownership import Owner, check_owner, claim
 from reconciler.state.sqlite import default_state_path
 from reconciler.version import __version__
@@ -426,6 +425,8 @@ class Workspace:
         *,
         discover: bool = True,
     ) -> RefreshResult:
+        from reconciler.engine.refreshing import refresh  # only a refreshing command reads the providers
+
         manifests = self.manifests
         return refresh(
             manifests,
@@ -1095,6 +1096,8 @@ class Workspace:
                 target = open_store(destination, readonly=False, clock=self.clock)
                 try:
                     with target.lock("state migrate", timeout=lock_timeout):
+                        from reconciler.state.moving import copy_state  # only `state migrate`
+
                         copied = copy_state(source, target)  # type: ignore[arg-type]  # both stores open_store makes can be copied
                 finally:
                     target.close()

@@ -194,6 +194,10 @@ def handle_errors(f: F) -> F:
         debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
         try:
             return f(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            # first: every command ends in sys.exit, and the clauses below import the modules of
+            # the classes they name (the project file's, the plan file's) as they are evaluated
+            raise
         except _errors.ManifestError as e:
             from reconciler.loading.loader import in_source_order
 
@@ -209,8 +213,6 @@ def handle_errors(f: F) -> F:
 
             click.echo(f"Error: {complete(str(e))}", err=True)
             raise SystemExit(EXIT_ERROR) from None
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
         except Exception as e:  # a bug: say so, and how to see more
             if debug:
                 traceback.print_exc()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler import render  # its names import on first use: rich only to print text
-from reconciler.cli import collector, hints
+from reconciler.cli import collector, hints, prescan
 from reconciler.cli.app import main
 from reconciler.cli.common import (
     EXIT_CHANGES,
@@ -173,6 +173,7 @@ def plan_cmd(
         )
     if out_path:
         _check_out_path(out_path)
+    prescan.start(paths, state_path)  # the dataset stat pass on the other core, before any thread
     stream = _stream() if as_json else None
     with logging_to(log_level, log_file), json_errors(stream):
         ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
@@ -239,6 +240,7 @@ def _run_apply(
     log_file: str | None = None,
     max_cost: tuple[float, str] | None = None,
 ) -> None:
+    prescan.start(paths, state_path)  # the dataset stat pass on the other core, before any thread
     stream = _stream() if as_json else None
     if stream is not None and not auto_approve and not plan_file:
         stream.error(

@@ -78,17 +78,19 @@ def project_given() -> bool:
 
 def chosen_project(paths: tuple[str, ...]) -> tuple[Project, str | None] | None:
     """The project file and environment this command runs on, or None when `-f` names the manifests."""
-    from reconciler.loading.project_file import PROJECT_FILE, load_project
-
     (env, env_from_var), (project_file, _) = _given()
-    if paths:
+    if paths:  # -f: the project file's module (and its models) is not needed
         if project_file is not None or (env is not None and not env_from_var):
+            from reconciler.loading.project_file import PROJECT_FILE
+
             flag = "--project" if project_file is not None else f"--env {env}"
             raise click.UsageError(
                 f"{flag} selects manifests from {PROJECT_FILE}, and -f names them too; use one: drop -f "
                 f"(the project file lists the manifests), or drop {flag.split()[0]}"
             )
         return None  # -f as always (RECONCILER_ENV only applies to project runs)
+    from reconciler.loading.project_file import PROJECT_FILE, load_project
+
     project = load_project(project_file)
     if project is None:
         where = Path.cwd()

@@ -28,12 +28,14 @@ hash to"; `inspecting.py` decides when to ask it.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
 import marshal
 import os
 import pkgutil
+import re
 import struct
 import sys
 import threading
@@ -117,6 +119,22 @@ class CachedDataset:
         return entry
 
 
+def known_folders(path: Path) -> list[str]:
+    """The folder datasets the cache file at `path` names, for a helper process to stat ahead.
+
+    Unchecked (no checksum, no fingerprint) and never trusted: the helper only lists folders, and
+    the parent compares its scans with the entries *it* read and validated. Anything odd: [].
+    """
+    try:
+        blob = path.read_bytes()
+        if not blob.startswith(_MAGIC):
+            return []
+        _, rows = marshal.loads(memoryview(blob)[len(_MAGIC) + 32 :])
+        return [k for k, row in rows.items() if isinstance(k, str) and not row[0]]
+    except Exception:  # noqa: BLE001 - a damaged file lists nothing
+        return []
+
+
 def pack_keys(keys: list[tuple[int, int, int, int, int]]) -> bytes:
     return struct.pack(f"<{_KEY * len(keys)}", *[v for k in keys for v in k])
 
@@ -154,14 +172,34 @@ def _rule_modules() -> list[tuple[str, str | None]]:
     by listing the package, not by name), and of the modules a layout module says it also depends
     on (`FINGERPRINT_ALSO`, e.g. a table of trainers in the models).
 
-    Those are found, not imported: only their files are statted, and importing a provider's models
-    (a few ms of pydantic classes) for a plan that never uses that provider is start-up time wasted.
+    Those are found, not imported: only their files are statted, and importing a provider's layout
+    checks or models (a few ms of tables and pydantic classes) for a plan that never uses that
+    provider is start-up time wasted. A module not imported yet has its `FINGERPRINT_ALSO` read
+    from its source (`fingerprint_also`).
     """
     package = __name__.rpartition(".")[0]
     names = sorted(m.name for m in pkgutil.iter_modules(importlib.import_module(package).__path__))
-    modules = [importlib.import_module(f"{package}.{name}") for name in names]
-    also = [name for m in modules for name in getattr(m, "FINGERPRINT_ALSO", ())]
-    return [(m.__name__, m.__file__) for m in modules] + [(name, _origin(name)) for name in also]
+    modules = [(f"{package}.{name}", _origin(f"{package}.{name}")) for name in names]
+    also = [other for name, file in modules for other in fingerprint_also(name, file)]
+    return modules + [(name, _origin(name)) for name in also]
+
+
+# `FINGERPRINT_ALSO = ("a.b", "c.d")` at the start of a line: a literal tuple of module names
+_ALSO = re.compile(r"^FINGERPRINT_ALSO\s*=\s*(\([^)]*\))", re.MULTILINE)
+
+
+def fingerprint_also(name: str, file: str | None) -> tuple[str, ...]:
+    """Module `name`'s `FINGERPRINT_ALSO`: its attribute once imported, else read from its source
+    (a test checks both readings agree for every module of this package)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return tuple(getattr(module, "FINGERPRINT_ALSO", ()))
+    try:
+        with open(file or "", encoding="utf-8") as fh:
+            found = _ALSO.search(fh.read())
+    except OSError:
+        return ()
+    return tuple(ast.literal_eval(found[1])) if found else ()
 
 
 def _origin(name: str) -> str | None:

@@ -31,7 +31,7 @@ from reconciler.datasets.content_cache import (
 from reconciler.datasets.hashing import count_samples, digest_of, file_hashes
 from reconciler.datasets.layouts import DatasetProblem, LayoutReport
 from reconciler.datasets.rules import Usage
-from reconciler.datasets.scanning import FolderKeys, ScannedFile, scan_folder_keys, stat_key
+from reconciler.datasets.scanning import FolderKeys, Prescanned, ScannedFile, scan_folder_keys, stat_key
 from reconciler.datasets.sources import DatasetSource, DirectorySource, ZipSource, open_source
 from reconciler.models.diagnostics import Severity
 from reconciler.models.kinds import ProviderType
@@ -58,15 +58,30 @@ def inspect_dataset(
     check_layout: LayoutCheck | None = None,
     cache: ContentCache | None = None,
     samples: bool = True,
+    prescanned: Prescanned | None = None,
 ) -> DatasetInspection:
     """Content and layout problems of the folder or zip at `path` (absolute). Raises `DatasetError`.
 
     `samples=False`: the caller needs only the digest (a cached count may then be -1).
+    `prescanned`: this folder's scan taken earlier in this run by a helper process
+    (`scanning.prescan_folders`). It is used only to vouch for a clean, cached folder whose
+    answer is complete; anything else (a change, a racily clean file, a new usage) scans again here.
     """
     started = now_ns()
     wanted = list(usages)
     key = str(path)  # a Path is made only when a file is read (a Path costs more than a stat here)
     cached = cache.get(key) if cache is not None else None
+    if (
+        prescanned is not None
+        and cached is not None
+        and not cached.is_zip
+        and cached.names == prescanned[0]
+        and cached.keys == prescanned[1]
+        and prescanned[2] < cached.scanned_ns - RACY_NS
+        and (not samples or _provider_key(provider) in cached.samples)
+        and all(u in cached.layouts for u in wanted)
+    ):
+        return _from_cache(key, cached, provider, wanted, check_layout, cache, None, samples)
     try:  # a folder (the common case) is listed at once: no separate is_dir() stat
         scan: FolderKeys | None = scan_folder_keys(key)
     except (FileNotFoundError, NotADirectoryError):

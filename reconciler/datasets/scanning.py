@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import stat
 import struct
+from collections.abc import Callable, Iterable
 from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
@@ -135,3 +136,38 @@ def link_problem(path: str, name: str) -> str:
     return (
         f"'{name}' is a symbolic link{target}; a dataset holds only regular files: copy the file in instead"
     )
+
+
+# -- scans taken ahead, by a helper process ---------------------------------------------------------
+
+# What `inspecting.inspect_dataset` compares with the content cache: (names, packed, newest).
+Prescanned = tuple[str, bytes, int]
+_prescans: dict[str, Callable[[], dict[str, Prescanned]]] = {}
+
+
+def prescan_folders(folders: Iterable[str]) -> dict[str, Prescanned]:
+    """`scan_folder_keys` of each folder, as plain data (what the CLI's helper process sends back).
+
+    A folder that cannot be scanned cleanly (gone, a link inside, not a folder) is left out: the
+    parent scans it itself and reports what it finds.
+    """
+    out: dict[str, Prescanned] = {}
+    for folder in folders:
+        try:
+            scan = scan_folder_keys(folder)
+        except Exception:  # noqa: BLE001 - anything odd is the parent's to see and report
+            continue
+        out[folder] = (scan.names, scan.packed, scan.newest)
+    return out
+
+
+def offer_prescan(cache_file: str, collect: Callable[[], dict[str, Prescanned]]) -> None:
+    """Scans of the folders the content cache at `cache_file` names, taken during this run; `collect`
+    is called at most once, by the first `claim_prescan` of that cache."""
+    _prescans[os.path.abspath(cache_file)] = collect
+
+
+def claim_prescan(cache_file: str) -> dict[str, Prescanned]:
+    """The scans offered for this cache file (each offer is used once), or {} when there are none."""
+    collect = _prescans.pop(os.path.abspath(cache_file), None)
+    return collect() if collect is not None else {}

@@ -25,6 +25,7 @@ from reconciler.datasets import (
     rules_for,
 )
 from reconciler.datasets.rules import Usage  # ("<provider type>", ...what its rules need)
+from reconciler.datasets.scanning import claim_prescan
 from reconciler.loading.discovering import normalized_source
 from reconciler.loading.paths import display_path
 from reconciler.loading.yaml_source import locate
@@ -72,6 +73,8 @@ def check_datasets(
     the caller's decision: bad manifests change nothing on disk.
     """
     plans = _plan(manifests, base_dirs, out)
+    # folders a helper process stat'ed during this run (cli/prescan.py); the others are scanned here
+    prescans = claim_prescan(str(cache.path)) if cache is not None and cache.path is not None else {}
     for address, plan in plans.items():
         dataset = plan.resource
         report = _Reporter(out, dataset, address)
@@ -82,6 +85,7 @@ def check_datasets(
                 usages=plan.usages,
                 check_layout=_check_layout,
                 cache=cache,
+                prescanned=prescans.get(plan.path),
             )
         except DatasetError as exc:
             if not os.path.exists(plan.path):  # asked only now: a dataset that is there costs no stat for it

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.datasets import ContentCache
 from reconciler.loading.checkpoint_checks import check_checkpoints
@@ -28,7 +29,6 @@ from reconciler.loading.documents import (
 )
 from reconciler.loading.errors import ManifestError
 from reconciler.loading.parse_cache import ParseCache
-from reconciler.loading.patching import PatchSet, explain, patch_document, read_patches, unused
 from reconciler.loading.paths import display_path
 from reconciler.loading.references import (
     Reference,
@@ -45,6 +45,9 @@ from reconciler.models.kinds import Kind
 from reconciler.models.registry import SpecRegistry
 from reconciler.models.resources import ManifestSet, ProviderConfig, Resource
 from reconciler.models.specs import ResourceSpec
+
+if TYPE_CHECKING:
+    from reconciler.loading.patching import PatchSet
 
 STATE_DIR = ".reconciler"
 # Kind members' `.value` is a Python-level property: read once, not per document
@@ -111,6 +114,8 @@ def load(
     files = walk.files()
     manifests = ManifestSet(root=_root(path_list, here), files=[f.shown for f in files])
     patch_set = _read_patch_files([Path(p) for p in patches], walk, parsed, parse_cache, out)
+    if patch_set:  # an environment's patches: only then is their module imported
+        from reconciler.loading.patching import explain, patch_document, unused
 
     documents: list[Document] = []
     base_dirs: dict[str, str] = {}
@@ -160,8 +165,15 @@ def _read_patch_files(
     manifests: dict[str, YamlFile | str],
     parse_cache: ParseCache | None,
     out: list[Diagnostic],
-) -> PatchSet:
-    """Parse an environment's patch files; one that is also read as a manifest is an error."""
+) -> PatchSet | None:
+    """Parse an environment's patch files; one that is also read as a manifest is an error.
+
+    None without patch files (no environment): the patching module is then not imported.
+    """
+    if not paths:
+        return None
+    from reconciler.loading.patching import read_patches
+
     files: list[tuple[str, str, YamlFile | str]] = []
     for path in paths:
         real = os.path.realpath(path)

@@ -123,6 +123,16 @@ UNUSED_BY_A_CACHED_OFFLINE_PLAN = (
     "reconciler.models.imgopen",
     "reconciler.sandbox",
     "http.server",
+    # a refresh's engine, the project file (-f names the manifests), an environment's patches, the
+    # state copier of `state migrate`, another provider's layout checks and tables (the content
+    # cache's fingerprint stats their files without importing them), the deterministic zipper
+    "reconciler.engine.refreshing",
+    "reconciler.loading.project_file",
+    "reconciler.loading.patching",
+    "reconciler.state.moving",
+    "reconciler.datasets.wavespeed_layout",
+    "reconciler.models.wavespeed_tables",
+    "reconciler.datasets.zipping",
 )
 
 

@@ -5,12 +5,16 @@ weaker cache key would miss — same size, an mtime put back with `touch -d`, a 
 removed file, a file replaced by a symbolic link, an edit inside the racy window — and asserts the
 digest is the one a fresh hash gives. The clock the racy rule compares with (`inspecting.now_ns`) is
 moved forward where a test needs files that are "old" without sleeping.
+
+Every test runs twice: with the folder scanned by `inspect_dataset` itself, and with its scan taken
+by a forked child (`reconciler.cli.prescan`, what `plan` does on the second core) and handed in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import shutil
 import struct
@@ -22,9 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli import prescan
 from reconciler.datasets import ContentCache, DatasetError, content_of, inspect_dataset, inspecting
 from reconciler.datasets.content_cache import CACHE_FILE, RACY_NS
 from reconciler.datasets.dashscope_layout import check_dashscope_layout
+from reconciler.datasets.scanning import claim_prescan, prescan_folders
 
 LATER = 60 * 10**9  # a scan a minute after the files were written: nothing is racily clean
 
@@ -62,8 +68,30 @@ def layout(source, usage):  # type: ignore[no-untyped-def]
     return check_dashscope_layout(source, kf2v=usage[1] == "kf2v", validation=usage[2] == "validation")
 
 
+SCAN_PATHS = ["serial", "forked"]
+_scan_path = "serial"
+
+
+@pytest.fixture(autouse=True, params=SCAN_PATHS)
+def scan_path(request: pytest.FixtureRequest) -> object:
+    global _scan_path
+    _scan_path = request.param
+    yield request.param
+    _scan_path = "serial"
+
+
+def scanned_in_a_child(folder: Path) -> dict[str, tuple[str, bytes, int]]:
+    """The folder's scan taken by a forked child and sent back through the pipe, as `plan` does."""
+    marker = str(folder) + ".prescan"  # any cache file name: the offer is claimed by it
+    prescan._Child(Path(marker), lambda _: marshal.dumps(prescan_folders([str(folder)])))
+    return claim_prescan(marker)
+
+
 def inspect(path: Path, cache: ContentCache) -> inspecting.DatasetInspection:
-    return inspect_dataset(path, provider="dashscope", usages=[USAGE], check_layout=layout, cache=cache)
+    pre = scanned_in_a_child(path).get(str(path)) if _scan_path == "forked" else None
+    return inspect_dataset(
+        path, provider="dashscope", usages=[USAGE], check_layout=layout, cache=cache, prescanned=pre
+    )
 
 
 def fresh_digest(path: Path) -> str:
@@ -486,3 +514,57 @@ def test_a_cache_from_another_trainer_table_is_not_used(
         monkeypatch.setattr(module, "__file__", str(other))
         monkeypatch.setattr(content_cache, "_fingerprint", None)
         assert content_cache.rules_fingerprint() != before
+
+
+def test_a_clean_folder_the_child_scanned_is_not_scanned_again(
+    tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch, scan_path: str
+) -> None:
+    data = write_dataset(tmp_path / "d")
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    first = inspect(data, cache)
+    scans: list[str] = []
+    real = inspecting.scan_folder_keys
+    monkeypatch.setattr(inspecting, "scan_folder_keys", lambda p: scans.append(p) or real(p))
+    again = inspect(data, reload(cache))
+    assert again.files_read == 0 and again.content == first.content and again.layouts == first.layouts
+    assert scans == ([] if scan_path == "forked" else [str(data)])
+    # a changed folder is the parent's to scan (and hash), whatever the child saw
+    (data / "image_5.png").write_bytes(png(99))
+    scans.clear()
+    changed = inspect(data, reload(cache))
+    assert scans == [str(data)] and changed.content.digest == fresh_digest(data)
+
+
+def test_a_renamed_subfolder_is_seen_though_no_file_in_it_changed(tmp_path: Path, later: None) -> None:
+    # renaming a folder leaves its files' StatKeys (ctime included) as they were: only the names tell
+    data = write_dataset(tmp_path / "d")
+    (data / "extra").mkdir()
+    (data / "extra" / "notes.txt").write_text("scene 3 notes")
+    cache = ContentCache(tmp_path / CACHE_FILE)
+    before = inspect(data, cache).content
+    os.rename(data / "extra", data / "flat")  # sorts where "extra" did: the same packed keys
+    after = inspect(data, reload(cache)).content
+    assert "flat/notes.txt" in after.files and "extra/notes.txt" not in after.files
+    assert after.digest != before.digest and after.digest == fresh_digest(data)
+
+
+def test_fingerprint_also_read_from_the_source_is_what_the_module_says() -> None:
+    """The fingerprint stats the files a layout module names in `FINGERPRINT_ALSO` without importing
+    it (start-up time); what it reads from the source must be the module's own attribute."""
+    import importlib
+    import pkgutil
+
+    import reconciler.datasets as package
+    from reconciler.datasets import content_cache
+
+    names = [f"reconciler.datasets.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+    named = 0
+    for name in names:
+        file = content_cache._origin(name)
+        from_source = content_cache.fingerprint_also("not.imported." + name, file)  # forces the source
+        module = importlib.import_module(name)
+        assert from_source == tuple(getattr(module, "FINGERPRINT_ALSO", ())), name
+        named += bool(from_source)
+    assert named >= 1  # the WaveSpeed layout names its trainer table
+    fingerprinted = {name for name, _ in content_cache._rule_modules()}
+    assert {"reconciler.models.wavespeed_tables", "reconciler.datasets.wavespeed_layout"} <= fingerprinted

@@ -3,6 +3,9 @@
 What `tests/datasets/test_content_cache.py` proves for one dataset, end to end: apply, then plans
 against the same files; the cache lives beside the state (`.reconciler/datasets.cache`), never
 inside `state.db`, and apply's pre-upload re-check of the content goes through it.
+
+Every test runs twice: the plan's dataset checks scan each folder themselves, or take the scans a
+forked child made of the folders the cache file names (`reconciler.cli.prescan`, as `plan` does).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.datasets import inspecting, sources
+from reconciler.cli import prescan
+from reconciler.datasets import inspecting, scanning, sources
 from reconciler.engine.outcomes import Outcome
+from reconciler.loading import dataset_checks
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import ActionType
 
@@ -32,20 +37,40 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.fixture(autouse=True, params=["serial", "forked"])
+def scan_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """In "forked", each load's dataset checks claim scans a real child took just before: of the
+    folders the cache file names, sent back through the pipe. Returns how many folders each had."""
+    handed: list[int] = []
+
+    def forked_claim(cache_file: str) -> dict[str, scanning.Prescanned]:
+        prescan._Child(Path(cache_file), prescan._scan_known_folders)
+        scans = scanning.claim_prescan(cache_file)
+        handed.append(len(scans))
+        return scans
+
+    if request.param == "forked":
+        monkeypatch.setattr(dataset_checks, "claim_prescan", forked_claim)
+    return handed
+
+
 @pytest.fixture(autouse=True)
 def files_are_old(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scans happen a minute after the files were written, so none is racily clean."""
     monkeypatch.setattr(inspecting, "now_ns", lambda: time.time_ns() + 60 * 10**9)
 
 
-def test_a_no_change_plan_opens_no_dataset_file(make_env, opened: list[str]):  # type: ignore[no-untyped-def]
+def test_a_no_change_plan_opens_no_dataset_file(make_env, opened: list[str], scan_path: list[int]):  # type: ignore[no-untyped-def]
     env = make_env()
     env.workspace().apply()
     assert (env.root / ".reconciler" / "datasets.cache").is_file()
     opened.clear()
+    scan_path.clear()
     assert not env.workspace().plan().has_changes
     assert not env.workspace().plan(refresh=False).has_changes
     assert opened == []
+    if scan_path:  # the forked path: the child scanned every dataset the cache knew
+        assert scan_path[0] > 0 and len(scan_path) == 2
 
 
 def test_a_same_size_caption_edit_with_the_mtime_put_back_still_retrains(make_env, opened: list[str]):  # type: ignore[no-untyped-def]
