@@ -81,3 +81,9 @@ def test_only_the_listed_characters_fold_to_an_ascii_letter_unlike_lower() -> No
         if one_of.fullmatch(ch) and ch.lower() not in letters
     }
     assert folding == set(redaction._FOLDS_TO_ASCII)
+
+
+@pytest.mark.parametrize("value", [{}, [], (), "", 0, None, False, {"a": []}, [{}]])
+def test_empty_columns_encode_as_the_encoder_would(value: object) -> None:
+    """`encode` answers {} and [] without the encoder: the same text as the encoder's, nothing else."""
+    assert encode(value) == redaction._ENCODER.encode(value)
