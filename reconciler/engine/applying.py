@@ -316,7 +316,11 @@ class Executor:
                 settle(key, outcome, message, elapsed)
                 if outcome is not Outcome.SUBMITTED:  # a job left running (--no-wait) keeps its slot
                     ready.extend(slots.give_back(n.action.provider, key))
-                wake.notify_all()
+                # what this made ready starts from here: waking the main thread to launch it cost a
+                # hand-off of the interpreter lock per step (the main thread only decides the end)
+                drain()
+                if running == 0 or not unfinished or self.stop.is_set():
+                    wake.notify_all()
 
         def guarded(step: Callable[[], _R]) -> _R | tuple[Outcome, str]:
             try:
@@ -330,6 +334,23 @@ class Executor:
                 return Outcome.FAILED, str(e)
             except Exception as e:  # a bug must not take the other branches down
                 return Outcome.FAILED, f"internal error: {type(e).__name__}: {e}"
+
+        def drain() -> None:
+            """Start (or settle, or park) every ready node, in order. Caller holds the lock."""
+            nonlocal running
+            while ready:
+                key = ready.popleft()
+                if key in blocked:
+                    settle(key, *blocked[key])
+                    ready.extend(slots.give_back(nodes[key].action.provider, key))  # a reserved slot
+                elif self.stop.is_set():
+                    settle(key, Outcome.SKIPPED, "interrupted before it started")
+                    ready.extend(slots.give_back(nodes[key].action.provider, key))
+                elif self._needs_slot(slots, nodes[key]) and not slots.take(nodes[key].action.provider, key):
+                    self.progress.waiting(nodes[key].action.address, "queued", 0.0, _slot_text(slots, key))
+                else:
+                    running += 1
+                    launch(key)
 
         def launch(key: str) -> None:
             n = nodes[key]
@@ -372,23 +393,7 @@ class Executor:
         # exit order: the lock is released first, then the pools drain (their threads need the lock)
         with work_pool, wait_pool, serial_pool or contextlib.nullcontext(), lock:
             while unfinished:
-                while ready:
-                    key = ready.popleft()
-                    if key in blocked:
-                        settle(key, *blocked[key])
-                        ready.extend(slots.give_back(nodes[key].action.provider, key))  # a reserved slot
-                    elif self.stop.is_set():
-                        settle(key, Outcome.SKIPPED, "interrupted before it started")
-                        ready.extend(slots.give_back(nodes[key].action.provider, key))
-                    elif self._needs_slot(slots, nodes[key]) and not slots.take(
-                        nodes[key].action.provider, key
-                    ):
-                        self.progress.waiting(
-                            nodes[key].action.address, "queued", 0.0, _slot_text(slots, key)
-                        )
-                    else:
-                        running += 1
-                        launch(key)
+                drain()
                 if self.stop.is_set():
                     result.interrupted = True
                 if not unfinished or (not ready and running == 0):
@@ -400,6 +405,8 @@ class Executor:
                         settle(key, Outcome.DEFERRED, _slot_text(slots, key, deferred=True))
                     continue
                 wake.wait(timeout=0.5)
+            if self.stop.is_set():  # set while the last steps finished (they drain without waking us)
+                result.interrupted = True
         return result
 
     @staticmethod

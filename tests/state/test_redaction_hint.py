@@ -25,6 +25,10 @@ HITS = [
     '"SK-0123456789ABCDEF"',
     '"\u00e9 sk-0123456789abcdef"',  # non-ASCII text goes to the regex
     '"\u212a api_\u212aey"',  # the Kelvin sign matches k under re.I: the regex decides
+    '"\u2248 \u017fecret"',  # ſ matches s under re.I, and lower() keeps it ſ
+    '"\u2248 ap\u0130_key"',  # İ matches i under re.I; lower() makes it i + a combining dot
+    '"\u2248 ap\u0131key"',  # ı matches i under re.I
+    '"\u2248 a PassW"',  # non-ASCII text without those three: the literal pre-check decides
 ]
 MISSES = [
     '{"status":"SUCCEEDED","job_id":"ft-1"}',
@@ -33,6 +37,7 @@ MISSES = [
     '"sk-short"',
     '"bearer"',
     '"\u00e9t\u00e9"',
+    '{"cost_estimated":"\u2248 $24.30","note":"\u0130stanbul"}',
 ]
 
 
@@ -59,3 +64,26 @@ def test_secrets_are_still_scrubbed() -> None:
     assert encode({"api_key": "k"}) == '{"api_key":"[redacted]"}'
     assert redact_text("Bearer abc") == "[redacted]"
     assert encode({"status": "ok"}) == '{"status":"ok"}'
+
+
+def test_only_the_listed_characters_fold_to_an_ascii_letter_unlike_lower() -> None:
+    """The pre-check lower-cases non-ASCII text and trusts the literals unless it holds one of
+    `_FOLDS_TO_ASCII`: that is exact only if no other character matches an ASCII letter of the
+    literals under re.I without lower() giving that letter. Swept over every code point."""
+    import re
+    import sys
+
+    letters = set("".join(redaction._HINT_LITERALS)) | set("abcdefghijklmnopqrstuvwxyz0123456789")
+    one_of = re.compile("[" + re.escape("".join(sorted(letters))) + "]", re.I)
+    folding = {
+        ch
+        for ch in map(chr, range(0x80, sys.maxunicode + 1))
+        if one_of.fullmatch(ch) and ch.lower() not in letters
+    }
+    assert folding == set(redaction._FOLDS_TO_ASCII)
+
+
+@pytest.mark.parametrize("value", [{}, [], (), "", 0, None, False, {"a": []}, [{}]])
+def test_empty_columns_encode_as_the_encoder_would(value: object) -> None:
+    """`encode` answers {} and [] without the encoder: the same text as the encoder's, nothing else."""
+    assert encode(value) == redaction._ENCODER.encode(value)

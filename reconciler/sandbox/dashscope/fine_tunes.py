@@ -19,7 +19,7 @@ import json
 import math
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -340,8 +340,10 @@ def _appended(ctx: Context, cached: _JobsCache, fingerprint: tuple[Any, ...]) ->
     return _JobsCache(fingerprint, jobs, (rows[-1]["created"], rows[-1]["seq"]), slot_free)
 
 
-def live_job(ctx: Context, job_id: str | None = None) -> tuple[Job, dict[str, Job]]:
-    jobs = load_jobs(ctx)
+def live_job(ctx: Context, job_id: str | None = None) -> tuple[Job, Mapping[str, Job]]:
+    # the cache's own mapping, read-only: `load_jobs` copies all jobs, and a GET needs only one of
+    # them (a copy per request made every poll O(jobs on the account))
+    jobs: Mapping[str, Job] = _current(ctx).jobs
     job_id = job_id or ctx.params["job_id"]
     job = jobs.get(job_id)
     if job is None or job.row["deleted"] is not None:
@@ -527,7 +529,7 @@ def create(ctx: Context) -> Response:
     if ctx.documented:
         job_name = None  # documented for LLM jobs only; whether a Wan job honours it is unknown [inf]
 
-    jobs = load_jobs(ctx)
+    jobs: Mapping[str, Job] = _current(ctx).jobs  # read only here (no copy of every job per create)
     # fewer jobs than the quota cannot have reached it: skip scheduling every one of them
     active = (
         0
@@ -636,7 +638,7 @@ def _dataset_shape(
     ]
 
 
-def _new_job_id(ctx: Context, jobs: dict[str, Job]) -> str:
+def _new_job_id(ctx: Context, jobs: Mapping[str, Job]) -> str:
     while True:
         job_id = f"ft-{fmt_compact_minute(ctx.now)}-{ctx.store.token(ctx.seed, 'dashscope_job_id', 4)}"
         if job_id not in jobs:
