@@ -139,6 +139,11 @@ class ProviderClient:
         target = self.base_url + url if url.startswith("/") else url
         with map_transport_errors(provider=self.PROVIDER, operation=operation, secrets=self.secrets):
             response = self._http.request(method, target, **kwargs)
+        # httpx leaves a read response and its stream referring to each other: a cycle that keeps
+        # every response (and its body) alive until the cyclic collector runs, and a plan pauses it
+        # (cli/collector.py). The body is read and the stream closed; what remains is the content.
+        if isinstance(response.stream, httpx.SyncByteStream) and hasattr(response, "_content"):
+            response.stream = httpx.ByteStream(response.content)
         self.log.debug("%s %s -> %d", method, url, response.status_code)
         return response
 

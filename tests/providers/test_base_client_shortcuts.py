@@ -49,3 +49,26 @@ def test_cookies_a_server_sets_are_kept_and_sent_back() -> None:
         client._request("GET", "/api/v1/fine-tunes", operation="t")
     assert sent == [None, "acw_tc=abc", "acw_tc=abc"]
     assert client._http.cookies.get("acw_tc") == "abc"
+
+
+def test_a_read_response_is_freed_without_the_cyclic_collector() -> None:
+    """A plan pauses the collector: a response kept alive by a cycle with its stream would stay
+    in memory, body and all, until the process ends."""
+    import gc
+    import weakref
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"output": {"n": 1}})
+
+    client = DashScopeClient("http://127.0.0.1:8000", "sk-test", transport=httpx.MockTransport(handler))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        response = client._request("GET", "/api/v1/fine-tunes", operation="t")
+        assert response.json() == {"output": {"n": 1}}  # still readable after the stream is swapped
+        ref = weakref.ref(response)
+        del response
+        assert ref() is None
+    finally:
+        if was_enabled:
+            gc.enable()

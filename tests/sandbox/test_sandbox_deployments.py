@@ -126,3 +126,19 @@ def test_list_pages_and_deployable_models(kit: Kit) -> None:
     assert kit.http.get("/api/v1/deployments", params={"page_size": 201}).status_code == 400
     models = kit.http.get("/api/v1/deployments/models", params={"model_source": "custom"}).json()["output"]
     assert [m["model_name"] for m in models["models"]] == [job["finetuned_output"]]
+
+
+def test_the_deployments_list_walks_an_index_not_a_sort() -> None:
+    """Each page of `GET /deployments` is read in list order from `dashscope_deployments_listed`:
+    sorting the whole table per page made a refresh's listing quadratic in the deployments."""
+    from reconciler.sandbox.dashscope.deployments import SCHEMA
+    from reconciler.sandbox.store import Store
+
+    store = Store(None)
+    store.executescript(SCHEMA)
+    live = "FROM dashscope_deployments WHERE deleted IS NULL OR gone > 0"
+    for order in ("created, id", "created DESC, id DESC"):
+        plan = store.query(f"EXPLAIN QUERY PLAN SELECT * {live} ORDER BY {order} LIMIT 200 OFFSET 200")
+        details = " ".join(str(r["detail"]) for r in plan)
+        assert "dashscope_deployments_listed" in details and "TEMP B-TREE" not in details
+    store.close()

@@ -79,6 +79,9 @@ CREATE TABLE IF NOT EXISTS dashscope_deployments (
     gone REAL
 );
 CREATE INDEX IF NOT EXISTS dashscope_deployments_name ON dashscope_deployments(deployed_model)
+;
+-- list order (newest or oldest first): a page walks this index instead of sorting the table
+CREATE INDEX IF NOT EXISTS dashscope_deployments_listed ON dashscope_deployments(created, id)
 """
 
 
