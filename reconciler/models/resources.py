@@ -74,12 +74,23 @@ class Resource:
 
     @property
     def provider_type(self) -> ProviderType:
-        return ProviderType(self.spec.PROVIDER_TYPE)
+        # once (an enum lookup per call, asked several times per resource a plan); the spec's
+        # class decides it, and a frozen resource keeps its spec
+        found: ProviderType | None = self.__dict__.get("_provider_type")
+        if found is None:
+            found = ProviderType(self.spec.PROVIDER_TYPE)
+            object.__setattr__(self, "_provider_type", found)
+        return found
 
     # A Resource is a value (frozen; its spec is never changed after loading), so what is derived
     # from it is computed once: a plan asks for both of these three or four times per resource.
     def dependencies(self) -> list[str]:
-        """Addresses this resource references (its Provider excluded)."""
+        """Addresses this resource references (its Provider excluded): a new list, the caller's."""
+        return list(self.dependency_addresses)
+
+    @property
+    def dependency_addresses(self) -> tuple[str, ...]:
+        """`dependencies()` without the copy, for callers that only read it."""
         deps: tuple[str, ...] | None = self.__dict__.get("_dependencies")
         if deps is None:
             seen: dict[str, None] = {}
@@ -87,7 +98,7 @@ class Resource:
                 seen[address(kind, name)] = None
             deps = tuple(seen)
             object.__setattr__(self, "_dependencies", deps)
-        return list(deps)
+        return deps
 
     def effective_spec(self) -> dict[str, Any]:
         """The spec with every default applied, as plain JSON data (a fresh copy: callers own it)."""
@@ -128,19 +139,39 @@ class ManifestSet:
         kind_rank = {k: i for i, k in enumerate(Kind)}
         resources = self.resources
         return sorted_rounds(
-            {a: {d for d in r.dependencies() if d in resources} for a, r in resources.items()},
+            {a: [d for d in r.dependency_addresses if d in resources] for a, r in resources.items()},
             key=lambda a: (kind_rank[resources[a].kind], a),
         )
 
 
 def sorted_rounds(predecessors: Mapping[str, Iterable[str]], key: Callable[[str], Any]) -> list[str]:
     """A topological order in rounds: everything whose predecessors are all placed, sorted by `key`,
-    then the next round. Raises `graphlib.CycleError` on a cycle."""
-    sorter = graphlib.TopologicalSorter(predecessors)
-    sorter.prepare()
+    then the next round. Raises `graphlib.CycleError` on a cycle.
+
+    The rounds of `graphlib.TopologicalSorter` (`get_ready` / `done` of a whole round), counted
+    here without its per-node bookkeeping, and its cycle search run only when there is a cycle
+    (a plan orders every resource; the loader has already rejected cycles)."""
+    waiting: dict[str, int] = {}  # node -> predecessors not yet placed
+    successors: dict[str, list[str]] = {}
+    for node, preds in predecessors.items():
+        unique = dict.fromkeys(preds)  # (a predecessor named twice counts once, as graphlib)
+        waiting[node] = waiting.get(node, 0) + len(unique)
+        for pred in unique:
+            successors.setdefault(pred, []).append(node)
+            waiting.setdefault(pred, 0)
+    ready = [node for node, count in waiting.items() if count == 0]
     order: list[str] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready(), key=key)
+    while ready:
+        ready.sort(key=key)
         order.extend(ready)
-        sorter.done(*ready)
+        following: list[str] = []
+        for node in ready:
+            for succ in successors.get(node, ()):
+                waiting[succ] -= 1
+                if waiting[succ] == 0:
+                    following.append(succ)
+        ready = following
+    if len(order) != len(waiting):
+        graphlib.TopologicalSorter(predecessors).prepare()  # raises CycleError, naming the cycle
+        raise graphlib.CycleError("cycle", [])  # (unreachable: what was left unplaced is a cycle)
     return order

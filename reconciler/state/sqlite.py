@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -238,17 +239,21 @@ def _deferred_records_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, Resour
         return {row[0]: _record_from_row(row) for row in rows}
     records: dict[str, ResourceRecord] = {}
     n = len(_EAGER_AT)
-    new = object.__new__
+    new, set_dict, intern = object.__new__, object.__setattr__, sys.intern
     for k, row in enumerate(rows):
         outputs, dependencies, labels, lifecycle, deposed, built_from = values[k * n : k * n + n]
         record = new(_StoredRecord)
-        record.__dict__.update(
-            address=row[0], kind=row[1], name=row[2], provider=row[3], provider_type=row[4], remote_id=row[5],
-            spec_hash=row[7], content_digest=row[8], status=row[10], outputs=outputs,
-            dependencies=dependencies, labels=labels, lifecycle=lifecycle, created_at=row[16],
-            updated_at=row[17], observed_at=row[18], deposed=deposed, built_from=built_from,
-            _raw={"spec": row[6], "content_files": row[9], "observed": row[11]},
-        )  # fmt: skip
+        # kind, provider, provider type and status take a handful of values: one string each, not
+        # one per row (SQLite gives every row its own); a dict literal, not `update(**…)`
+        set_dict(record, "__dict__", {
+            "address": row[0], "kind": intern(row[1]), "name": row[2], "provider": intern(row[3]),
+            "provider_type": intern(row[4]), "remote_id": row[5], "spec_hash": row[7],
+            "content_digest": row[8], "status": row[10] if row[10] is None else intern(row[10]),
+            "outputs": outputs, "dependencies": dependencies, "labels": labels, "lifecycle": lifecycle,
+            "created_at": row[16], "updated_at": row[17], "observed_at": row[18], "deposed": deposed,
+            "built_from": built_from,
+            "_raw": {"spec": row[6], "content_files": row[9], "observed": row[11]},
+        })  # fmt: skip
         records[row[0]] = record
     return records
 
