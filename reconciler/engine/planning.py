@@ -23,6 +23,7 @@ from reconciler.models.envelope import Lifecycle, format_duration
 from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
 from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
+from reconciler.models.specs import ResourceSpec
 from reconciler.models.state import ResourceRecord, StateMeta
 from reconciler.providers.economics import Economics
 from reconciler.providers.facts import ObservationNotes, ProviderFacts
@@ -145,6 +146,8 @@ class _Planner:
     def _add_spec_facts(self, r: Resource, action: Action) -> None:
         """Display-only lines the spec derives from what was recorded (e.g. a checkpoint
         selector's resolution). A create or replace makes a new object: nothing recorded applies."""
+        if type(r.spec).plan_facts is _NO_PLAN_FACTS:  # most specs have none: no outputs to look up
+            return
         outputs: Mapping[str, Any] = {}
         if action.action not in (ActionType.CREATE, ActionType.REPLACE):
             obs = self.i.observations.get(r.address)
@@ -757,6 +760,7 @@ class _Planner:
 
 # ---------------------------------------------------------------------- helpers
 _DATASET = Kind.DATASET.value
+_NO_PLAN_FACTS = ResourceSpec.plan_facts  # the base method: no facts, whatever was recorded
 _DEFAULT_LIFECYCLE = Lifecycle()
 _DEFAULT_LIFECYCLE_DATA = _DEFAULT_LIFECYCLE.model_dump(mode="json")
 

@@ -6,6 +6,7 @@ consume them. Nothing here knows where the data came from.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,46 +60,33 @@ class Resource:
     content: DatasetContent | None = None  # local datasets only
     moved_from: str | None = None  # metadata.moved_from: the name it had before a rename (engine/moves.py)
 
-    @property
+    # A Resource is a value (frozen; its spec is never changed after loading), so what is derived
+    # from it is computed once. `cached_property` keeps it in the instance's `__dict__`, where
+    # later reads find it as a plain attribute (a plan asks each resource for its address a dozen
+    # times, for its dependencies and provider type several).
+    @functools.cached_property
     def address(self) -> str:
-        # computed once (a plan asks each resource for it a dozen times); frozen: it cannot go stale
-        text: str | None = self.__dict__.get("_address")
-        if text is None:
-            text = address(self.kind, self.name)
-            object.__setattr__(self, "_address", text)
-        return text
+        return address(self.kind, self.name)
 
     @property
     def provider_name(self) -> str:
         return self.spec.provider
 
-    @property
+    @functools.cached_property
     def provider_type(self) -> ProviderType:
-        # once (an enum lookup per call, asked several times per resource a plan); the spec's
-        # class decides it, and a frozen resource keeps its spec
-        found: ProviderType | None = self.__dict__.get("_provider_type")
-        if found is None:
-            found = ProviderType(self.spec.PROVIDER_TYPE)
-            object.__setattr__(self, "_provider_type", found)
-        return found
+        return ProviderType(self.spec.PROVIDER_TYPE)
 
-    # A Resource is a value (frozen; its spec is never changed after loading), so what is derived
-    # from it is computed once: a plan asks for both of these three or four times per resource.
     def dependencies(self) -> list[str]:
         """Addresses this resource references (its Provider excluded): a new list, the caller's."""
         return list(self.dependency_addresses)
 
-    @property
+    @functools.cached_property
     def dependency_addresses(self) -> tuple[str, ...]:
         """`dependencies()` without the copy, for callers that only read it."""
-        deps: tuple[str, ...] | None = self.__dict__.get("_dependencies")
-        if deps is None:
-            seen: dict[str, None] = {}
-            for _, kind, name in self.spec.references():
-                seen[address(kind, name)] = None
-            deps = tuple(seen)
-            object.__setattr__(self, "_dependencies", deps)
-        return deps
+        seen: dict[str, None] = {}
+        for _, kind, name in self.spec.references():
+            seen[address(kind, name)] = None
+        return tuple(seen)
 
     def effective_spec(self) -> dict[str, Any]:
         """The spec with every default applied, as plain JSON data (a fresh copy: callers own it)."""
