@@ -253,7 +253,11 @@ class _Planner:
         local_changes = self._local_changes(r, record, action.lifecycle)
         requested = address in self.i.replace  # --replace
 
-        structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
+        structural = (
+            [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
+            if changes
+            else changes  # (empty: the common case)
+        )
         if forced_by or structural or stale or requested:
             forced = bool(forced_by or stale or requested)
             cls = max(
@@ -282,7 +286,7 @@ class _Planner:
             self._guard_destroy(r, action)
             return action
 
-        update_changes = [c for c in changes if c.change_class is ChangeClass.UPDATE]
+        update_changes = [c for c in changes if c.change_class is ChangeClass.UPDATE] if changes else changes
         if update_changes:
             action.action = ActionType.UPDATE
             action.change_class = ChangeClass.UPDATE
