@@ -49,7 +49,7 @@ def spec_hashes(manifests: ManifestSet, order: list[str] | None = None) -> dict[
             "kind": resource.kind.value,
             "spec": identity_spec(resource),
             "content": resource.content.digest if resource.content else None,
-            "inputs": {dep: hashes.get(dep) for dep in resource.dependencies()},
+            "inputs": {dep: hashes.get(dep) for dep in resource.dependency_addresses},
         }
         hashes[address] = "sha256:" + hashlib.sha256(canonical_json(payload).encode()).hexdigest()
     return hashes

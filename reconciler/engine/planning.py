@@ -23,6 +23,7 @@ from reconciler.models.envelope import Lifecycle, format_duration
 from reconciler.models.kinds import Kind
 from reconciler.models.plans import Action, ActionType, Cost, FieldChange, Plan, ReplaceMode
 from reconciler.models.resources import ManifestSet, Resource, sorted_rounds
+from reconciler.models.specs import ResourceSpec
 from reconciler.models.state import ResourceRecord, StateMeta
 from reconciler.providers.economics import Economics
 from reconciler.providers.facts import ObservationNotes, ProviderFacts
@@ -123,6 +124,10 @@ class _Planner:
         self.actions: dict[str, Action] = {}
         self.facts: dict[str, ProviderFacts] = {}  # provider type -> its facts, asked once per plan
         self.notes: dict[str, ObservationNotes] = {}  # address -> its observation's notes
+        # id(lifecycle) -> (it, its JSON data): the loader shares one Lifecycle among the resources
+        # that write none, so this is dumped (and compared) once a plan, not once a resource. The
+        # object is held beside its data so that its id cannot be reused by another one meanwhile.
+        self._lifecycles: dict[int, tuple[Lifecycle, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
@@ -141,6 +146,8 @@ class _Planner:
     def _add_spec_facts(self, r: Resource, action: Action) -> None:
         """Display-only lines the spec derives from what was recorded (e.g. a checkpoint
         selector's resolution). A create or replace makes a new object: nothing recorded applies."""
+        if type(r.spec).plan_facts is _NO_PLAN_FACTS:  # most specs have none: no outputs to look up
+            return
         outputs: Mapping[str, Any] = {}
         if action.action not in (ActionType.CREATE, ActionType.REPLACE):
             obs = self.i.observations.get(r.address)
@@ -246,7 +253,11 @@ class _Planner:
         local_changes = self._local_changes(r, record, action.lifecycle)
         requested = address in self.i.replace  # --replace
 
-        structural = [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
+        structural = (
+            [c for c in changes if c.change_class not in (ChangeClass.LOCAL, ChangeClass.UPDATE)]
+            if changes
+            else changes  # (empty: the common case)
+        )
         if forced_by or structural or stale or requested:
             forced = bool(forced_by or stale or requested)
             cls = max(
@@ -275,7 +286,7 @@ class _Planner:
             self._guard_destroy(r, action)
             return action
 
-        update_changes = [c for c in changes if c.change_class is ChangeClass.UPDATE]
+        update_changes = [c for c in changes if c.change_class is ChangeClass.UPDATE] if changes else changes
         if update_changes:
             action.action = ActionType.UPDATE
             action.change_class = ChangeClass.UPDATE
@@ -351,14 +362,16 @@ class _Planner:
         after uploading the new dataset, before retraining).
         """
         out = []
-        for dep, built in sorted((record.built_from or {}).items()):
-            upstream = self.i.records.get(dep)
+        records = self.i.records
+        for dep, built in (record.built_from or {}).items():
+            upstream = records.get(dep)
             if upstream is None or not upstream.remote_id:
                 continue
-            if upstream.kind == Kind.DATASET.value and not hash_moved:
+            if upstream.kind == _DATASET and not hash_moved:
                 continue
             if upstream.remote_id != built:
                 out.append((dep, built, upstream.remote_id))
+        out.sort()  # by upstream address (each is there once): sorted only when something is stale
         return out
 
     def _drift(
@@ -506,7 +519,7 @@ class _Planner:
             deposed=None,
             gated_by=[],
             labels=r.labels,
-            lifecycle=_lifecycle_data(r.lifecycle),
+            lifecycle=self._lifecycle_data(r.lifecycle),
             drift=False,
             moved_from=None,
             reason="",
@@ -515,6 +528,12 @@ class _Planner:
             facts={},
             cost=None,
         )
+
+    def _lifecycle_data(self, lifecycle: Lifecycle) -> dict[str, Any]:
+        known = self._lifecycles.get(id(lifecycle))
+        if known is None:
+            known = self._lifecycles[id(lifecycle)] = (lifecycle, _lifecycle_data(lifecycle))
+        return known[1]
 
     def _class_of(self, r: Resource, path: str) -> ChangeClass:
         top = path.split(".", 1)[0].split("[", 1)[0]
@@ -570,7 +589,11 @@ class _Planner:
     ) -> list[FieldChange]:
         """`lifecycle` is `r.lifecycle` as JSON data (the action's copy: dumped once per resource)."""
         out = []
-        if dict(record.labels or {}) != dict(r.labels):
+        before = record.labels or {}
+        # (plain dicts compare as they are; another mapping as a dict, as before)
+        if (before if type(before) is dict else dict(before)) != (
+            r.labels if type(r.labels) is dict else dict(r.labels)
+        ):
             out.append(
                 FieldChange(
                     path="metadata.labels",
@@ -596,7 +619,7 @@ class _Planner:
                 and self.actions[dep].kind == Kind.DATASET.value
                 and self.actions[dep].action is ActionType.REPLACE
             )
-            for dep in r.dependencies()
+            for dep in r.dependency_addresses
         )
 
     def _forced_by(self, r: Resource) -> list[Action]:
@@ -606,7 +629,7 @@ class _Planner:
         dependents; a dataset merely re-uploaded with the same content does not retrain anything.
         """
         forced = []
-        for dep in r.dependencies():
+        for dep in r.dependency_addresses:
             a = self.actions.get(dep)
             if a is None or a.action is ActionType.NOOP:  # (the common case, asked first)
                 continue
@@ -741,6 +764,7 @@ class _Planner:
 
 # ---------------------------------------------------------------------- helpers
 _DATASET = Kind.DATASET.value
+_NO_PLAN_FACTS = ResourceSpec.plan_facts  # the base method: no facts, whatever was recorded
 _DEFAULT_LIFECYCLE = Lifecycle()
 _DEFAULT_LIFECYCLE_DATA = _DEFAULT_LIFECYCLE.model_dump(mode="json")
 

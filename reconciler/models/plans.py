@@ -222,6 +222,12 @@ class Action(_Data):
         return super().__eq__(other)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name in _PLAIN_FIELDS:
+            # what pydantic does for a field of this model (no assignment validation, not frozen),
+            # without its handler lookup: a plan sets a few fields of every action after building it
+            self.__dict__[name] = value
+            self.__pydantic_fields_set__.add(name)
+            return
         if name == "prior" and self.__pydantic_private__:  # a deferred one: replaced, in its place
             object.__setattr__(self, "__pydantic_private__", None)
             fields = self.__dict__
@@ -252,6 +258,8 @@ class Action(_Data):
 
 
 _PRIOR = "_prior_from"  # Action's private key: the deferred maker of its `prior`
+# Action's fields that `__setattr__` sets directly (`prior` may be deferred: it has its own path)
+_PLAIN_FIELDS = frozenset(Action.model_fields) - {"prior"}
 
 
 class PlanSummary(_Data):

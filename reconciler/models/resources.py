@@ -6,6 +6,7 @@ consume them. Nothing here knows where the data came from.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,35 +60,33 @@ class Resource:
     content: DatasetContent | None = None  # local datasets only
     moved_from: str | None = None  # metadata.moved_from: the name it had before a rename (engine/moves.py)
 
-    @property
+    # A Resource is a value (frozen; its spec is never changed after loading), so what is derived
+    # from it is computed once. `cached_property` keeps it in the instance's `__dict__`, where
+    # later reads find it as a plain attribute (a plan asks each resource for its address a dozen
+    # times, for its dependencies and provider type several).
+    @functools.cached_property
     def address(self) -> str:
-        # computed once (a plan asks each resource for it a dozen times); frozen: it cannot go stale
-        text: str | None = self.__dict__.get("_address")
-        if text is None:
-            text = address(self.kind, self.name)
-            object.__setattr__(self, "_address", text)
-        return text
+        return address(self.kind, self.name)
 
     @property
     def provider_name(self) -> str:
         return self.spec.provider
 
-    @property
+    @functools.cached_property
     def provider_type(self) -> ProviderType:
         return ProviderType(self.spec.PROVIDER_TYPE)
 
-    # A Resource is a value (frozen; its spec is never changed after loading), so what is derived
-    # from it is computed once: a plan asks for both of these three or four times per resource.
     def dependencies(self) -> list[str]:
-        """Addresses this resource references (its Provider excluded)."""
-        deps: tuple[str, ...] | None = self.__dict__.get("_dependencies")
-        if deps is None:
-            seen: dict[str, None] = {}
-            for _, kind, name in self.spec.references():
-                seen[address(kind, name)] = None
-            deps = tuple(seen)
-            object.__setattr__(self, "_dependencies", deps)
-        return list(deps)
+        """Addresses this resource references (its Provider excluded): a new list, the caller's."""
+        return list(self.dependency_addresses)
+
+    @functools.cached_property
+    def dependency_addresses(self) -> tuple[str, ...]:
+        """`dependencies()` without the copy, for callers that only read it."""
+        seen: dict[str, None] = {}
+        for _, kind, name in self.spec.references():
+            seen[address(kind, name)] = None
+        return tuple(seen)
 
     def effective_spec(self) -> dict[str, Any]:
         """The spec with every default applied, as plain JSON data (a fresh copy: callers own it)."""
@@ -128,19 +127,39 @@ class ManifestSet:
         kind_rank = {k: i for i, k in enumerate(Kind)}
         resources = self.resources
         return sorted_rounds(
-            {a: {d for d in r.dependencies() if d in resources} for a, r in resources.items()},
+            {a: [d for d in r.dependency_addresses if d in resources] for a, r in resources.items()},
             key=lambda a: (kind_rank[resources[a].kind], a),
         )
 
 
 def sorted_rounds(predecessors: Mapping[str, Iterable[str]], key: Callable[[str], Any]) -> list[str]:
     """A topological order in rounds: everything whose predecessors are all placed, sorted by `key`,
-    then the next round. Raises `graphlib.CycleError` on a cycle."""
-    sorter = graphlib.TopologicalSorter(predecessors)
-    sorter.prepare()
+    then the next round. Raises `graphlib.CycleError` on a cycle.
+
+    The rounds of `graphlib.TopologicalSorter` (`get_ready` / `done` of a whole round), counted
+    here without its per-node bookkeeping, and its cycle search run only when there is a cycle
+    (a plan orders every resource; the loader has already rejected cycles)."""
+    waiting: dict[str, int] = {}  # node -> predecessors not yet placed
+    successors: dict[str, list[str]] = {}
+    for node, preds in predecessors.items():
+        unique = dict.fromkeys(preds)  # (a predecessor named twice counts once, as graphlib)
+        waiting[node] = waiting.get(node, 0) + len(unique)
+        for pred in unique:
+            successors.setdefault(pred, []).append(node)
+            waiting.setdefault(pred, 0)
+    ready = [node for node, count in waiting.items() if count == 0]
     order: list[str] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready(), key=key)
+    while ready:
+        ready.sort(key=key)
         order.extend(ready)
-        sorter.done(*ready)
+        following: list[str] = []
+        for node in ready:
+            for succ in successors.get(node, ()):
+                waiting[succ] -= 1
+                if waiting[succ] == 0:
+                    following.append(succ)
+        ready = following
+    if len(order) != len(waiting):
+        graphlib.TopologicalSorter(predecessors).prepare()  # raises CycleError, naming the cycle
+        raise graphlib.CycleError("cycle", [])  # (unreachable: what was left unplaced is a cycle)
     return order

@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -229,26 +230,41 @@ class _StoredRecord(ResourceRecord):
         return new
 
 
+# Of the columns decoded at once, these two hold one of a few texts in most states (every resource
+# written without lifecycle settings has the same lifecycle; labels are shared by whole projects):
+# each distinct text is decoded once per read, and the records that hold it share the value. Safe
+# because a record's labels and lifecycle are never changed in place (a change makes a new record,
+# `with_changes`), as the planner's actions already share their default lifecycle.
+_SHARED_AT = (14, 15)
+_BATCHED_AT = tuple(i for i in _EAGER_AT if i not in _SHARED_AT)
+
+
 def _deferred_records_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, ResourceRecord]:
     """`_records_from_rows`, the columns of `_DEFERRED_AT` left undecoded (`_StoredRecord`)."""
-    texts = [row[i] or "null" for row in rows for i in _EAGER_AT]
+    texts = [row[i] or "null" for row in rows for i in _BATCHED_AT]
     try:
         values = json.loads(f"[{','.join(texts)}]")
+        shared = {text: json.loads(text) for text in {row[i] or "null" for row in rows for i in _SHARED_AT}}
     except ValueError:
         return {row[0]: _record_from_row(row) for row in rows}
+    del texts
     records: dict[str, ResourceRecord] = {}
-    n = len(_EAGER_AT)
-    new = object.__new__
+    n = len(_BATCHED_AT)
+    new, set_dict, intern = object.__new__, object.__setattr__, sys.intern
     for k, row in enumerate(rows):
-        outputs, dependencies, labels, lifecycle, deposed, built_from = values[k * n : k * n + n]
+        outputs, dependencies, deposed, built_from = values[k * n : k * n + n]
         record = new(_StoredRecord)
-        record.__dict__.update(
-            address=row[0], kind=row[1], name=row[2], provider=row[3], provider_type=row[4], remote_id=row[5],
-            spec_hash=row[7], content_digest=row[8], status=row[10], outputs=outputs,
-            dependencies=dependencies, labels=labels, lifecycle=lifecycle, created_at=row[16],
-            updated_at=row[17], observed_at=row[18], deposed=deposed, built_from=built_from,
-            _raw={"spec": row[6], "content_files": row[9], "observed": row[11]},
-        )  # fmt: skip
+        # kind, provider, provider type and status take a handful of values: one string each, not
+        # one per row (SQLite gives every row its own); a dict literal, not `update(**…)`
+        set_dict(record, "__dict__", {
+            "address": row[0], "kind": intern(row[1]), "name": row[2], "provider": intern(row[3]),
+            "provider_type": intern(row[4]), "remote_id": row[5], "spec_hash": row[7],
+            "content_digest": row[8], "status": row[10] if row[10] is None else intern(row[10]),
+            "outputs": outputs, "dependencies": dependencies, "labels": shared[row[14] or "null"],
+            "lifecycle": shared[row[15] or "null"], "created_at": row[16], "updated_at": row[17],
+            "observed_at": row[18], "deposed": deposed, "built_from": built_from,
+            "_raw": {"spec": row[6], "content_files": row[9], "observed": row[11]},
+        })  # fmt: skip
         records[row[0]] = record
     return records
 
