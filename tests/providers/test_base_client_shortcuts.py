@@ -49,3 +49,27 @@ def test_cookies_a_server_sets_are_kept_and_sent_back() -> None:
         client._request("GET", "/api/v1/fine-tunes", operation="t")
     assert sent == [None, "acw_tc=abc", "acw_tc=abc"]
     assert client._http.cookies.get("acw_tc") == "abc"
+
+
+def test_a_response_is_freed_without_the_cyclic_collector() -> None:
+    """A plan pauses the cyclic collector (`cli/collector.py`): a response left in a reference
+    cycle with its stream would keep its body until the process ends."""
+    import gc
+    import weakref
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"output": {"x": 1}})
+
+    client = DashScopeClient("http://127.0.0.1:8000", "sk-test", transport=httpx.MockTransport(handler))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        response = client._request("GET", "/api/v1/fine-tunes", operation="t")
+        assert response.json() == {"output": {"x": 1}}  # the body is still there for its reader
+        assert response.content == b'{"output":{"x":1}}'
+        gone = weakref.ref(response)
+        del response
+        assert gone() is None  # freed by its reference count alone
+    finally:
+        if was_enabled:
+            gc.enable()
