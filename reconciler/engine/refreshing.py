@@ -62,10 +62,15 @@ def observe(
         rec = out.get(address)
         if rec is None:
             continue
+        outputs = rec.outputs
+        # usually the provider says what the record already holds: that dict is kept, not a copy
+        # of it per record (a refresh's records live through planning)
+        if not obs.outputs.items() <= outputs.items():
+            outputs = {**outputs, **obs.outputs}
         out[address] = rec.with_changes(
             status=obs.status,
             observed=obs.object or rec.observed,
-            outputs={**rec.outputs, **obs.outputs},
+            outputs=outputs,
             observed_at=stamp,
         )
     return out

@@ -32,7 +32,7 @@ class Phase(StrEnum):
     GONE = "gone"  # does not exist on the provider
 
 
-@dataclass
+@dataclass(slots=True)  # a refresh keeps one per managed object through planning: no `__dict__` each
 class Observation:
     """What the provider says about one object right now."""
 
