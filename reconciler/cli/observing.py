@@ -150,9 +150,14 @@ def json_errors(stream: JsonStream | None) -> Iterator[None]:
 
 def complete_plan_hints(plan: Plan) -> None:
     """The commands a plan's reasons, warnings and errors suggest, given this run's `-f` (hints.py)."""
-    for a in plan.actions:
-        a.reason = complete(a.reason)
-        a.warnings = [complete(w) for w in a.warnings]
+    for a in plan.actions:  # assigned only where a text changed (most name no command)
+        reason = complete(a.reason)
+        if reason is not a.reason:
+            a.reason = reason
+        if a.warnings:
+            warnings = [complete(w) for w in a.warnings]
+            if any(new is not old for new, old in zip(warnings, a.warnings, strict=True)):
+                a.warnings = warnings
     for d in [*plan.errors, *plan.warnings]:
         if isinstance(d.get("message"), str):
             d["message"] = complete(d["message"])

@@ -411,7 +411,8 @@ def header_lines(plan: Plan) -> list[str]:
     else:
         state += " none yet" if not plan.state_path else " (new)"
     out.append(state)
-    used = [t for t in ACTION_ORDER if any(a.action is t for a in plan.actions)]
+    present = {a.action for a in plan.actions}  # one pass over the actions, not one per type
+    used = [t for t in ACTION_ORDER if t in present]
     if used:
         out.append("symbols: " + "  ".join(f"{t.symbol} {t.value}" for t in used))
     return out
