@@ -41,6 +41,8 @@ TARGETS = [
     ("reconciler.loading.dataset_checks", "_check_layout", "    layout checks"),
     ("reconciler.state.sqlite.SqliteStateStore", "all", "state rows"),
     ("reconciler.workspace", "refresh", "refresh"),
+    # (the refresh engine is imported inside this method since the start-up work: wrap the method)
+    ("reconciler.workspace.Workspace", "_refresh", "refresh"),
     ("reconciler.engine.refreshing", "observe", "  folding observations into records"),
     ("reconciler.workspace", "spec_hashes", "spec hashes (workspace)"),
     ("reconciler.workspace", "make_plan", "planning"),
