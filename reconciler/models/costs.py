@@ -86,7 +86,7 @@ class QuotaOverride(StrictModel):
 class CostTotal(BaseModel):
     """Display only: the plan's sum. Unknown prices are counted, never added as 0."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     money: dict[str, float] = Field(default_factory=dict)  # currency -> known sum
     unknown: int = 0  # actions whose price is unknown
@@ -107,7 +107,8 @@ class CostTotal(BaseModel):
 
 def add_up(lines: Iterable[tuple[float | None, str | None, float | None, bool]]) -> CostTotal:
     """(money, currency, gpu_hours, trains) per action -> the total. money None = unknown."""
-    total = CostTotal()
+    # (every field its default: what `CostTotal()` makes, without building its validator at start-up)
+    total = CostTotal.model_construct()
     for money, currency, hours, trains in lines:
         if money is None or currency is None:
             total.unknown += 1

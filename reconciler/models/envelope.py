@@ -18,7 +18,7 @@ from reconciler.models.kinds import NAME_MAX_LENGTH, NAME_PATTERN
 class StrictModel(BaseModel):
     """Unknown keys are errors: typos must not pass silently."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=False, validate_default=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, validate_default=True, defer_build=True)
 
 
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")

@@ -70,7 +70,7 @@ _FIELD_ORDER: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
 class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     @classmethod
     def trusted(cls, **values: Any) -> Self:
@@ -331,4 +331,4 @@ class Plan(_Data):
                 counts["unsettled"] += 1
             else:
                 counts["manifest_changes"] += 1
-        return PlanSummary(**counts)
+        return PlanSummary.trusted(**counts)  # every field, an int, in declaration order

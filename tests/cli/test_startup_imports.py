@@ -8,6 +8,7 @@ interpreter and lists the modules it ended with.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -171,3 +172,46 @@ def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> 
     )
     assert "reconciler.sandbox.wavespeed" in modules
     assert [m for m in modules if m in unused_models] == []
+
+
+# The models a printed no-change plan makes without validating (`trusted`, `model_construct`):
+# their validators are built only when something validates or dumps one (`defer_build`).
+NOT_VALIDATED_BY_A_PRINTED_PLAN = ("Plan", "Action", "FieldChange", "Cost", "CostTotal", "PlanSummary")
+
+BUILT_PROBE = """
+import atexit, json, sys
+def _report():
+    from reconciler.models import costs, plans
+    names = {n: getattr(plans, n, None) or getattr(costs, n) for n in %r}
+    open(sys.argv[1], "w").write(json.dumps(sorted(n for n, c in names.items() if c.__pydantic_complete__)))
+atexit.register(_report)
+from reconciler.cli import main
+main(args=sys.argv[2:], prog_name="reconciler")
+""" % (NOT_VALIDATED_BY_A_PRINTED_PLAN,)
+
+
+def test_a_printed_plan_builds_no_validator_for_the_plan_models(tmp_path: Path) -> None:
+    """Building a pydantic model's validator is most of the cost of defining it (`Action` and
+    `Plan` ~25 ms of start-up): a plan printed as text never validates or dumps one of these."""
+    shutil.copytree(
+        REPO / "manifests" / "quickstart", tmp_path / "m", ignore=shutil.ignore_patterns(".reconciler")
+    )
+    applied = subprocess.run(
+        [sys.executable, "-m", "reconciler.cli", "apply", "-f", "m", "--auto-approve"],
+        cwd=tmp_path, capture_output=True, timeout=120, env={**os.environ, "RECONCILER_SANDBOX_TIME_SCALE": "1e9"},
+    )  # fmt: skip
+    assert applied.returncode == 0, applied.stderr
+    out = tmp_path / "built.json"
+    args = ["plan", "-f", "m", "--refresh=false"]
+    run = subprocess.run(
+        [sys.executable, "-c", BUILT_PROBE, str(out), *args], cwd=tmp_path, capture_output=True, timeout=120
+    )
+    assert b"No changes" in run.stdout, run.stderr
+    assert json.loads(out.read_text()) == []
+    # and `plan -out` (which saves the plan as JSON) still works: the validators are built on use
+    saved = subprocess.run(
+        [sys.executable, "-c", BUILT_PROBE, str(out), *args, "-out", "p.json"],
+        cwd=tmp_path, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert json.loads((tmp_path / "p.json").read_text())["actions"], saved.stderr
+    assert "Plan" in json.loads(out.read_text())

@@ -112,3 +112,38 @@ def test_rounds_place_predecessors_that_are_not_keys_and_refuse_self_loops() -> 
     assert sorted_rounds({"a": ["x", "x"]}, key=str) == ["x", "a"]  # named twice, counted once
     with pytest.raises(graphlib.CycleError):
         sorted_rounds({"a": {"a"}}, key=str)
+
+
+def test_a_planned_plan_is_what_validating_its_fields_makes() -> None:
+    """`make_plan` builds the `Plan` with `trusted` (every field given, nothing validated): it must
+    equal, and dump the same bytes as, the plan validation makes from the same arguments (the
+    defaults it fills in included), and its summary and cost total the validated ones."""
+    from reconciler.models.costs import CostTotal
+    from reconciler.models.plans import Plan, PlanSummary
+
+    result = load(["manifests/quickstart"], check_data=False)
+    assert result.ok, result.diagnostics
+    inputs = PlanInputs(
+        manifests=result.manifests, records={}, meta=StateMeta("lin", 7, 0), refreshed=False,
+        targets=frozenset(sorted(result.manifests.resources)[:2]), manifest_paths=["m"], state_path="s",
+        reconciler_version="9", created_at="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    plan = make_plan(inputs)
+    given = {k: v for k, v in plan.__dict__.items() if k not in ("format_version", "mode", "environment")}
+    validated = Plan(**given)
+    assert plan == validated and plan.model_dump_json() == validated.model_dump_json()
+    assert list(plan.__dict__) == list(Plan.model_fields)
+    assert plan.summary() == PlanSummary(**plan.summary().__dict__)
+    assert plan.summary().model_dump_json() == PlanSummary(**plan.summary().__dict__).model_dump_json()
+    assert plan.cost_total is not None
+    total = CostTotal(**plan.cost_total.__dict__)
+    assert plan.cost_total == total and plan.cost_total.model_dump_json() == total.model_dump_json()
+    assert CostTotal.model_construct() == CostTotal()  # add_up's start
+
+
+def test_the_no_new_work_template_is_the_validated_cost() -> None:
+    from reconciler.engine.costing import _NO_NEW_WORK, _no_new_work
+
+    validated = Cost(billable=False, money=0.0, note="no new provider work")
+    assert _NO_NEW_WORK == validated and _NO_NEW_WORK.model_fields_set == validated.model_fields_set
+    assert _no_new_work().model_dump_json() == validated.model_dump_json()
