@@ -178,16 +178,16 @@ def test_a_plan_imports_only_the_providers_its_manifests_use(tmp_path: Path) -> 
 # their validators are built only when something validates or dumps one (`defer_build`).
 NOT_VALIDATED_BY_A_PRINTED_PLAN = ("Plan", "Action", "FieldChange", "Cost", "CostTotal", "PlanSummary")
 
-BUILT_PROBE = """
+BUILT_PROBE = f"""
 import atexit, json, sys
 def _report():
     from reconciler.models import costs, plans
-    names = {n: getattr(plans, n, None) or getattr(costs, n) for n in %r}
+    names = {{n: getattr(plans, n, None) or getattr(costs, n) for n in {NOT_VALIDATED_BY_A_PRINTED_PLAN!r}}}
     open(sys.argv[1], "w").write(json.dumps(sorted(n for n, c in names.items() if c.__pydantic_complete__)))
 atexit.register(_report)
 from reconciler.cli import main
 main(args=sys.argv[2:], prog_name="reconciler")
-""" % (NOT_VALIDATED_BY_A_PRINTED_PLAN,)
+"""
 
 
 def test_a_printed_plan_builds_no_validator_for_the_plan_models(tmp_path: Path) -> None:

@@ -145,5 +145,5 @@ def test_the_no_new_work_template_is_the_validated_cost() -> None:
     from reconciler.engine.costing import _NO_NEW_WORK, _no_new_work
 
     validated = Cost(billable=False, money=0.0, note="no new provider work")
-    assert _NO_NEW_WORK == validated and _NO_NEW_WORK.model_fields_set == validated.model_fields_set
+    assert validated == _NO_NEW_WORK and _NO_NEW_WORK.model_fields_set == validated.model_fields_set
     assert _no_new_work().model_dump_json() == validated.model_dump_json()
