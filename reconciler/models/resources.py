@@ -6,17 +6,45 @@ consume them. Nothing here knows where the data came from.
 
 from __future__ import annotations
 
-import functools
 import graphlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from reconciler.models.connections import ProviderConfig as ConnectionSpec
 from reconciler.models.diagnostics import SourceLocation
 from reconciler.models.envelope import Lifecycle
 from reconciler.models.kinds import Kind, ProviderType, address
 from reconciler.models.specs import ResourceSpec
+
+T = TypeVar("T")
+
+
+class computed_once(Generic[T]):  # noqa: N801 - used as a decorator, as functools.cached_property
+    """`functools.cached_property` without its lock: the value is computed on the first read and
+    put in the instance's `__dict__`, where later reads find it as a plain attribute.
+
+    Why: Python 3.11's `cached_property` takes an `RLock` on every first read (a plan makes some
+    28,000 first reads at 2,000 chains); these values are pure functions of a frozen object, so
+    two threads computing one at once compute the same value, and either may be kept."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> computed_once[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | computed_once[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
 
 
 @dataclass(frozen=True)
@@ -61,10 +89,10 @@ class Resource:
     moved_from: str | None = None  # metadata.moved_from: the name it had before a rename (engine/moves.py)
 
     # A Resource is a value (frozen; its spec is never changed after loading), so what is derived
-    # from it is computed once. `cached_property` keeps it in the instance's `__dict__`, where
+    # from it is computed once. `computed_once` keeps it in the instance's `__dict__`, where
     # later reads find it as a plain attribute (a plan asks each resource for its address a dozen
     # times, for its dependencies and provider type several).
-    @functools.cached_property
+    @computed_once
     def address(self) -> str:
         return address(self.kind, self.name)
 
@@ -72,7 +100,7 @@ class Resource:
     def provider_name(self) -> str:
         return self.spec.provider
 
-    @functools.cached_property
+    @computed_once
     def provider_type(self) -> ProviderType:
         return ProviderType(self.spec.PROVIDER_TYPE)
 
@@ -80,7 +108,7 @@ class Resource:
         """Addresses this resource references (its Provider excluded): a new list, the caller's."""
         return list(self.dependency_addresses)
 
-    @functools.cached_property
+    @computed_once
     def dependency_addresses(self) -> tuple[str, ...]:
         """`dependencies()` without the copy, for callers that only read it."""
         seen: dict[str, None] = {}
