@@ -179,9 +179,10 @@ class _Planner:
         A replace in this plan deletes them itself (its "old" step), and so does a removal.
         """
         out = []
-        for address, rec in sorted(self.i.records.items()):
+        # (only the records that hold one are sorted: a plan has few, and every record is a sort of 8,000)
+        for address, rec in sorted(item for item in self.i.records.items() if item[1].deposed):
             current = self.actions.get(address)
-            if not rec.deposed or current is None or current.action is ActionType.REPLACE:
+            if current is None or current.action is ActionType.REPLACE:
                 continue
             why = self._no_delete_api(rec.provider, rec.kind)
             resource = self.m.resources.get(address)
