@@ -116,6 +116,12 @@ def main() -> None:
     import reconciler.sandbox.dashscope.fine_tunes as sandbox_fine_tunes  # counted in its phase's time
 
     sandbox_fine_tunes.QUOTA = 1_000_000
+    try:
+        from reconciler.cli import code_cache
+    except ImportError:  # a reconciler from before the cache of generated code
+        pass
+    else:
+        code_cache.install()  # what the `reconciler` executable does (reconciler.cli.run)
     collector.pause()  # what the `reconciler` executable does (reconciler.cli.run)
     code = 0
     try:

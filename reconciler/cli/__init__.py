@@ -33,8 +33,9 @@ def run() -> None:
     import os
     import threading
 
-    from reconciler.cli import collector
+    from reconciler.cli import code_cache, collector
 
+    code_cache.install()  # before the lazy imports of the models, the engine and pydantic
     collector.pause()
     try:
         main()
