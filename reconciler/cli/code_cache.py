@@ -45,7 +45,7 @@ _FILE = f"generated-code.{sys.implementation.cache_tag}.marshal"
 
 _codes: dict[tuple[str, str], types.CodeType] = {}
 _used: set[tuple[str, str]] = set()
-_state = {"dirty": False, "installed": False, "path": ""}
+_state: dict[str, Any] = {"dirty": False, "installed": False, "path": ""}
 _builtin_exec = builtins.exec
 _builtin_compile = builtins.compile
 
@@ -118,7 +118,7 @@ def _load(path: str) -> None:
 
 def save() -> bool:
     """Write the cache if this process compiled a text it did not hold; False when nothing was written."""
-    path = _state["path"]
+    path: str = _state["path"]
     if not _state["dirty"] or not path or sys.dont_write_bytecode:
         return False
     keep = _codes if len(_codes) <= MAX_ENTRIES else {k: v for k, v in _codes.items() if k in _used}
