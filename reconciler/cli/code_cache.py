@@ -15,8 +15,8 @@ Why a hit is the same result: a code object is a pure function of the source tex
 compiler flags and the Python that compiled it. The key is the text and the mode; the flags are
 the callers' (neither module has `__future__` imports, so they are 0, and this module compiles
 with `dont_inherit=True` so that its own `from __future__ import annotations` is not added);
-the file is tagged with the interpreter's bytecode magic number, and a file of another Python,
-or a damaged one, is ignored. Code objects round-trip through `marshal` exactly: it is how
+the file is named by the interpreter and its optimization level (`-O`) and tagged with its bytecode
+magic number, and a file of another Python, or a damaged one, is ignored. Code objects round-trip through `marshal` exactly: it is how
 `.pyc` files hold them.
 
 Storage: one marshal file in this package's `__pycache__`, where the interpreter writes the
@@ -40,8 +40,9 @@ import sys
 import types
 from typing import Any
 
-MAX_ENTRIES = 20_000
-_FILE = f"generated-code.{sys.implementation.cache_tag}.marshal"
+MAX_ENTRIES = 4_000  # (~3 MB; a plan uses ~700 texts, every command together ~1,500)
+# the interpreter and its optimization level (-O strips asserts: it is part of what compiling gives)
+_FILE = f"generated-code.{sys.implementation.cache_tag}.opt-{sys.flags.optimize}.marshal"
 
 _codes: dict[tuple[str, str], types.CodeType] = {}
 _used: set[tuple[str, str]] = set()

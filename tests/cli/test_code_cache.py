@@ -102,16 +102,21 @@ def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             code_cache.install(saved[2]["path"] or None)
 
 
+def _as_a_new_process(path: Path) -> None:
+    code_cache.uninstall()
+    code_cache._codes.clear()
+    code_cache._used.clear()
+    code_cache._state.update(dirty=False, installed=False)
+    code_cache.install(str(path))
+
+
 def test_generated_functions_are_the_ones_compiling_gives(cached: Path) -> None:
     plain = _define()
     code_cache.install(str(cached))
     missed = _define()  # compiled by the cache (a miss), then kept
     assert code_cache.save() and cached.exists()
     hits = len(code_cache._codes)
-    code_cache.uninstall()
-    code_cache._codes.clear()
-    code_cache._state["installed"] = False
-    code_cache.install(str(cached))  # as a new process: read back from the file
+    _as_a_new_process(cached)  # as a new process: read back from the file
     assert len(code_cache._codes) == hits
     compiled_before = dict(code_cache._codes)
     hit = _define()
@@ -131,10 +136,7 @@ def test_forward_references_compile_as_before(cached: Path) -> None:
     assert typing.compile is not compile  # type: ignore[attr-defined]
     missed = [typing.ForwardRef(t).__forward_code__ for t in texts]
     code_cache.save()
-    code_cache.uninstall()
-    code_cache._codes.clear()
-    code_cache._state["installed"] = False
-    code_cache.install(str(cached))
+    _as_a_new_process(cached)
     hit = [typing.ForwardRef(t).__forward_code__ for t in texts]
     assert plain == missed == hit
     assert typing.get_type_hints(_Annotated, {"Any": Any}) == {"x": dict[str, Any] | None, "y": list[int]}
@@ -161,10 +163,7 @@ def test_a_damaged_or_foreign_file_is_ignored(cached: Path, damage: Any) -> None
     _define()
     code_cache.save()
     damage(cached)
-    code_cache.uninstall()
-    code_cache._codes.clear()
-    code_cache._state["installed"] = False
-    code_cache.install(str(cached))
+    _as_a_new_process(cached)
     assert all(isinstance(c, type(compile("1", "<string>", "eval"))) for c in code_cache._codes.values())
     assert _codes(_define()) == _codes(_define())  # and classes still come out right
     assert _behave(_define())
@@ -230,3 +229,18 @@ def test_the_executable_installs_it_and_a_plan_leaves_no_text_uncompiled(tmp_pat
     assert "installed True" in runs[1].stderr, runs[1].stderr
     if os.access(path.parent, os.W_OK):
         assert "dirty False" in runs[1].stderr  # (the atexit handlers run last first: before save)
+
+
+def test_beyond_the_limit_only_what_this_process_used_is_kept(
+    cached: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code_cache.install(str(cached))
+    _define()
+    code_cache.save()
+    _as_a_new_process(cached)  # a new process: holds the texts above, has used none of them
+    typing.ForwardRef("frozenset[int]")  # uses (and compiles) one new text
+    monkeypatch.setattr(code_cache, "MAX_ENTRIES", 1)
+    assert code_cache.save()
+    code_cache._codes.clear()
+    code_cache._load(str(cached))
+    assert list(code_cache._codes) == [("frozenset[int]", "eval")]
