@@ -46,7 +46,7 @@ _FILE = f"generated-code.{sys.implementation.cache_tag}.opt-{sys.flags.optimize}
 
 _codes: dict[tuple[str, str], types.CodeType] = {}
 _used: set[tuple[str, str]] = set()
-_state: dict[str, Any] = {"dirty": False, "installed": False, "path": ""}
+_state: dict[str, Any] = {"dirty": False, "installed": False, "loaded": False, "path": ""}
 _builtin_exec = builtins.exec
 _builtin_compile = builtins.compile
 
@@ -58,6 +58,9 @@ def _magic() -> bytes:
 
 
 def _code(text: str, mode: str) -> types.CodeType:
+    if not _state["loaded"]:  # read on first use: a command that defines nothing never reads it
+        _state["loaded"] = True
+        _load(_state["path"])
     key = (text, mode)
     code = _codes.get(key)
     if code is None:
@@ -150,7 +153,7 @@ def install(path: str | None = None) -> None:
     if getattr(typing, "compile", _builtin_compile) is not _builtin_compile:
         return
     _state["path"] = path or os.path.join(os.path.dirname(__file__), "__pycache__", _FILE)
-    _load(_state["path"])
+    _state["loaded"] = False
     dataclasses.exec = _exec  # type: ignore[attr-defined]
     typing.compile = _compile  # type: ignore[attr-defined]
     _state["installed"] = True

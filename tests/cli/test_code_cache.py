@@ -85,7 +85,7 @@ def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     code_cache.uninstall()
     code_cache._codes.clear()
     code_cache._used.clear()
-    code_cache._state.update(dirty=False, installed=False, path="")
+    code_cache._state.update(dirty=False, installed=False, loaded=False, path="")
     path = tmp_path / "generated.marshal"
     try:
         yield path
@@ -108,6 +108,8 @@ def _as_a_new_process(path: Path) -> None:
     code_cache._used.clear()
     code_cache._state.update(dirty=False, installed=False)
     code_cache.install(str(path))
+    code_cache._state["loaded"] = True  # (read now, as the first generated text would)
+    code_cache._load(str(path))
 
 
 def test_generated_functions_are_the_ones_compiling_gives(cached: Path) -> None:
