@@ -154,8 +154,8 @@ def install(path: str | None = None) -> None:
         return
     _state["path"] = path or os.path.join(os.path.dirname(__file__), "__pycache__", _FILE)
     _state["loaded"] = False
-    dataclasses.exec = _exec  # type: ignore[attr-defined]
-    typing.compile = _compile  # type: ignore[attr-defined]
+    dataclasses.exec = _exec  # type: ignore[attr-defined]  # a module global shadowing the builtin
+    typing.compile = _compile  # type: ignore[attr-defined]  # a module global shadowing the builtin
     _state["installed"] = True
     atexit.register(save)
 
@@ -166,7 +166,7 @@ def uninstall() -> None:
     import typing
 
     if getattr(dataclasses, "exec", None) is _exec:
-        del dataclasses.exec  # type: ignore[attr-defined]
+        del dataclasses.exec  # type: ignore[attr-defined]  # the global install() added
     if getattr(typing, "compile", None) is _compile:
-        del typing.compile  # type: ignore[attr-defined]
+        del typing.compile  # type: ignore[attr-defined]  # the global install() added
     _state["installed"] = False
