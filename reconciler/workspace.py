@@ -464,7 +464,8 @@ class Workspace:
         # renames first (metadata.moved_from): refresh and the planner see the state as it will be
         moves = plan_moves(manifests, records) if operation == "apply" else None
         if moves is not None:
-            records = moves.records
+            # taken, not kept: `moves` lives through planning, and the refresh replaces every record
+            records, moves.records = moves.records, {}
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
         result = (
             self._refresh(store, records, frozenset(blocked), discover=operation == "apply")

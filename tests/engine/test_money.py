@@ -128,3 +128,20 @@ def test_wavespeed_usage_comes_from_the_prediction_timings(make_env):
     used = ws.outputs()["FineTune/product-shots"]["cost_used"]
     assert used["gpu_hours"] > 0 and used["reported"]["run"] == 1
     assert used["money"] == pytest.approx(ws.outputs()["FineTune/product-shots"]["cost_estimated"]["money"])
+
+
+def test_a_no_change_plan_shares_one_no_work_cost_and_each_new_job_has_its_own(make_env):
+    """The actions that start no work share one `Cost` (one per resource was 0.5 KB each); what is
+    changed in place later (a quote's failure, a queue place) is a billable action's own cost."""
+    env = make_env()
+    ws = env.workspace()
+    fresh = ws.plan()
+    billable = [a.cost for a in fresh.actions if a.cost is not None and a.cost.billable]
+    assert len(billable) >= 2 and len({id(c) for c in billable}) == len(billable)
+    _, result = ws.apply()
+    assert result is not None and result.ok
+    quiet = ws.plan()
+    costs = [a.cost for a in quiet.actions]
+    assert costs and all(c is costs[0] for c in costs)  # no new work anywhere: one object
+    assert costs[0] is not None and not costs[0].billable and costs[0].note == "no new provider work"
+    assert plan_from_json(plan_to_json(quiet)).actions[0].cost == costs[0]

@@ -12,10 +12,12 @@ import dataclasses
 import pickle
 from pathlib import Path
 
+import pytest
 from state_fixtures import FULL_RECORD, make_record
 
 from reconciler.clock import FakeClock
 from reconciler.models.state import ResourceRecord
+from reconciler.state import sqlite as sqlite_store
 from reconciler.state.sqlite import SqliteStateStore
 
 DEFERRED = ("spec", "content_files", "observed")
@@ -85,3 +87,31 @@ def test_copies_replace_and_pickles_carry_every_field(tmp_path: Path) -> None:
             assert getattr(other, name) == getattr(FULL_RECORD, name), name
         assert other.to_dict() | {"status": None} == read.to_dict() | {"status": None}
         (tmp_path / "state.db").unlink()
+
+
+def test_a_read_in_batches_gives_every_record_once_with_shared_notes_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`all()` decodes `_ROWS_PER_BATCH` rows at a time and shares the notes' strings across them:
+    every record comes back, once, as stored; equal notes are one object, their dicts are not."""
+    monkeypatch.setattr(sqlite_store, "_ROWS_PER_BATCH", 2)
+    note = "no known price for FineTune on dashscope; set spec.pricing.FineTune to price it"
+    stored = [
+        make_record(
+            f"job-{i}",
+            outputs={"job_id": f"ft-{i}", "cost_estimated": {"money": None, "unknown": note, "n": i}},
+            labels={"team": "effects" if i % 2 else "video"},
+        )
+        for i in range(5)
+    ]
+    stored.append(make_record("odd", outputs={"cost_estimated": {"unknown": "another note"}}))
+    read = _stored(tmp_path, *stored)
+    assert list(read) == sorted(r.address for r in stored)
+    for record in stored:
+        got = read[record.address]
+        assert got.outputs == record.outputs and got.labels == record.labels
+    costs = [read[f"FineTune/job-{i}"].outputs["cost_estimated"] for i in range(5)]
+    assert all(c["unknown"] is costs[0]["unknown"] for c in costs)  # one string, across batches
+    assert read["FineTune/odd"].outputs["cost_estimated"]["unknown"] == "another note"
+    costs[0]["money"] = 1.0  # each record's dicts are its own
+    assert [c["money"] for c in costs[1:]] == [None] * 4
