@@ -46,7 +46,7 @@ from reconciler.engine.recovering import (
     keep_oldest,
 )
 from reconciler.engine.scheduling import TrainingSlots
-from reconciler.engine.waiting import Waiter, WaitInterrupted, WaitTimeout, timeout_for
+from reconciler.engine.waiting import SETTLED_PHASES, Waiter, WaitInterrupted, WaitTimeout, timeout_for
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
 from reconciler.models.state import ResourceRecord
@@ -774,6 +774,10 @@ class Executor:
             )
             if changed:
                 last_status[0] = o.status
+            # the poll that settles it is written once, by the "settled" write that follows at once
+            # (same thread, nothing sent in between): a "status" write of it too was a second
+            # transaction and a second encoding of the whole record per waited resource
+            if changed and o.phase not in SETTLED_PHASES:
                 self._put(
                     replace(
                         record,

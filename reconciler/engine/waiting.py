@@ -44,6 +44,10 @@ def next_interval(polls: int) -> float:
     return min(MAX_INTERVAL_S, FIRST_POLL_S * GROWTH ** min(polls, 64))
 
 
+# The phases `Waiter.until_settled` stops at by default: a poll that reads one of them is the last.
+SETTLED_PHASES: frozenset[Phase] = frozenset({Phase.READY, Phase.FAILED, Phase.CANCELED, Phase.GONE})
+
+
 class WaitTimeout(Exception):
     def __init__(self, last: Observation, waited: float) -> None:
         super().__init__(f"timed out after {waited:.0f}s (status {last.status})")
@@ -104,7 +108,7 @@ class Waiter:
         read: Callable[[], Observation],
         timeout: float,
         on_poll: Callable[[Observation, float], None],
-        settled: frozenset[Phase] = frozenset({Phase.READY, Phase.FAILED, Phase.CANCELED, Phase.GONE}),
+        settled: frozenset[Phase] = SETTLED_PHASES,
     ) -> Observation:
         """Poll `read` until the phase is in `settled`; raise WaitTimeout / WaitInterrupted."""
         start = self.clock.monotonic()

@@ -29,6 +29,9 @@ def test_open_creates_the_directory_in_wal_mode_with_a_fresh_lineage(
         assert meta.serial == 0 and meta.schema_version == migrations.SCHEMA_VERSION
         assert store._connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store._connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        # an apply's ~10 pages a resource: SQLite's 1,000-page default checkpointed (two fsyncs,
+        # inside a step's commit) every ~100 resources
+        assert store._connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10_000
         assert store.path == str(state_path) and not store.readonly
     finally:
         store.close()
