@@ -193,6 +193,10 @@ class Job:
             spec = self._spec = json.loads(self.row["spec"])
         return spec
 
+    @spec.setter
+    def spec(self, value: dict[str, Any]) -> None:
+        self._spec = value
+
     @property
     def hp(self) -> dict[str, Any]:
         hp: dict[str, Any] = self.spec["hyper_parameters"]
