@@ -99,7 +99,8 @@ def _ymd_hms(dt: datetime, sep: str) -> str:
     write unpadded, still goes through it."""
     if dt.year < 1000:
         return dt.strftime(f"%Y-%m-%d{sep}%H:%M:%S")
-    return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}{sep}{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+    # %-formatting: a third of the instructions of the f-string with format specs
+    return "%04d-%02d-%02d%s%02d:%02d:%02d" % (dt.year, dt.month, dt.day, sep, dt.hour, dt.minute, dt.second)  # noqa: UP031
 
 
 def fmt_time(t: float) -> str:
