@@ -432,7 +432,7 @@ class Workspace:
             manifests,
             records,
             self.adapters(),
-            self.spec_hashes(),
+            self.spec_hashes,  # asked for only if something is to be discovered
             now=self.clock.now(),
             held=held,
             discover=discover,

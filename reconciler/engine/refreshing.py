@@ -15,7 +15,7 @@ Nothing here writes: the caller decides whether the refreshed view is persisted 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +80,7 @@ def refresh(
     manifests: ManifestSet,
     records: Mapping[str, ResourceRecord],
     adapters: Mapping[str, ProviderAdapter],
-    hashes: Mapping[str, str],
+    spec_hashes: Callable[[], Mapping[str, str]],
     *,
     now: float,
     held: frozenset[str] = frozenset(),
@@ -116,7 +116,7 @@ def refresh(
     result.records = observe(result.records, result.observations, now)
 
     if discover:
-        _discover(manifests, result, adapters, hashes, held)
+        _discover(manifests, result, adapters, spec_hashes, held)
     return result
 
 
@@ -124,14 +124,16 @@ def _discover(
     manifests: ManifestSet,
     result: RefreshResult,
     adapters: Mapping[str, ProviderAdapter],
-    hashes: Mapping[str, str],
+    spec_hashes: Callable[[], Mapping[str, str]],
     held: frozenset[str],
 ) -> None:
     # what has no state (and is not held back) does not change while discovering: found objects go
     # to `result.discovered`, never into the records; a no-change plan has none, and asks nobody
+    # (nor computes the identity hashes: the planner does, when it needs them)
     unknown = [r for r in manifests if r.address not in result.records and r.address not in held]
     if not unknown:
         return
+    hashes = spec_hashes()
     claimed = claimed_ids(result.records)
 
     def outputs_of(address: str) -> Mapping[str, Any] | None:

@@ -86,9 +86,8 @@ class ResourceRecord:
         spent ~14 µs on each. A record has no `__post_init__` and no `InitVar`s, so copying its
         `__dict__` is what `replace` would build. Unknown names are refused as `replace` would.
         """
-        unknown = changes.keys() - _RECORD_FIELDS
-        if unknown:
-            raise TypeError(f"ResourceRecord has no field(s) {sorted(unknown)}")
+        if not _RECORD_FIELDS.issuperset(changes):  # (a look-up per change, not a set of them each time)
+            raise TypeError(f"ResourceRecord has no field(s) {sorted(changes.keys() - _RECORD_FIELDS)}")
         new = object.__new__(type(self))  # a store's subclass (fields read on demand) stays one
         new.__dict__.update(self.__dict__)
         new.__dict__.update(changes)

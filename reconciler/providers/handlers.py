@@ -60,8 +60,11 @@ class KindRoutedAdapter:
     def _by_kind(self, kinds: list[str]) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {}
         for i, kind in enumerate(kinds):
-            self._handler(kind)  # refuse a kind this provider does not serve before any call
-            groups.setdefault(kind, []).append(i)
+            group = groups.get(kind)
+            if group is None:
+                self._handler(kind)  # refuse a kind this provider does not serve before any call
+                group = groups[kind] = []
+            group.append(i)
         return groups
 
     def read(self, record: ResourceRecord) -> Observation:

@@ -121,6 +121,18 @@ class Request:
         return self._json
 
 
+def dumps(payload: Any) -> str:
+    """`json.dumps(payload, ensure_ascii=False)`, a third faster for text that is all ASCII.
+
+    The ASCII encoder is the faster one, and it writes the same text as the other unless some
+    character is escaped as \\uXXXX (any non-ASCII one, DEL, a control character): then its text
+    has a "\\u" in it — so does an escaped backslash before a "u", which only costs the second
+    encoding — and the payload is encoded again as asked.
+    """
+    text = json.dumps(payload)
+    return json.dumps(payload, ensure_ascii=False) if "\\u" in text else text
+
+
 @dataclass
 class Response:
     status: int
@@ -130,7 +142,7 @@ class Response:
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        data = dumps(payload).encode("utf-8")
         hdrs = [("Content-Type", "application/json; charset=utf-8"), *(headers or {}).items()]
         return cls(status=status, body=data, headers=hdrs, length=len(data))
 

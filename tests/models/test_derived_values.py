@@ -52,8 +52,10 @@ def test_with_changes_is_dataclasses_replace(names: tuple[str, ...]) -> None:
 
 
 def test_with_changes_refuses_unknown_fields() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"no field\(s\) \['stauts'\]"):
         _record().with_changes(stauts="READY")
+    with pytest.raises(TypeError, match=r"no field\(s\) \['bogus'\]"):
+        _record().with_changes(status="READY", bogus=1)
 
 
 @pytest.mark.parametrize(

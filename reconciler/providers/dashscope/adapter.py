@@ -105,8 +105,14 @@ class DashScopeAdapter(KindRoutedAdapter):
         """Kind by kind in the handlers' order; FineTune and CheckpointExport share one `JobsSeen`."""
         seen = JobsSeen()
         out: dict[str, Observation] = {}
-        for kind in self._in_order([r.kind for r in records]):
-            mine = [r for r in records if r.kind == kind]
+        by_kind: dict[str, list[ResourceRecord]] = {}
+        for r in records:  # one pass over the records (a refresh hands over every one of them)
+            group = by_kind.get(r.kind)
+            if group is None:
+                group = by_kind[r.kind] = []
+            group.append(r)
+        for kind in self._in_order(list(by_kind)):
+            mine = by_kind[kind]
             if kind == "FineTune":
                 out.update(self.jobs.read_many(mine, seen))
             elif kind == "CheckpointExport":

@@ -19,6 +19,7 @@ The API key is held in a private auth object and never appears in a repr, a log 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.providers.base_client import ProviderClient, bearer_auth
@@ -150,6 +151,7 @@ class DashScopeClient(ProviderClient):
         retry: Retry,
         parse: Callable[[Any], T],
         expected: str,
+        parse_bytes: Callable[[bytes], T | None] | None = None,
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
         build_upload: Callable[[], tuple[dict[str, Any], dict[str, Any], Callable[[], None]]] | None = None,
@@ -178,6 +180,7 @@ class DashScopeClient(ProviderClient):
                 parse=parse,
                 expected=expected,
                 missing_file_is_404=missing_file_is_404,
+                parse_bytes=parse_bytes,
             )
 
         return self._with_retries(attempt, retry=retry, replayable=replayable)
@@ -190,7 +193,20 @@ class DashScopeClient(ProviderClient):
         parse: Callable[[Any], T],
         expected: str,
         missing_file_is_404: bool,
+        parse_bytes: Callable[[bytes], T | None] | None = None,
     ) -> T:
+        """`parse` of the JSON body, or the error the response says (or is, when malformed).
+
+        `parse_bytes` (list pages) reads a 2xx body straight from its bytes into the same models
+        `parse` makes from the decoded JSON, in one pass instead of two (most of a refresh's
+        client-side cost). It answers None for anything but a well-formed success — invalid
+        JSON, another shape, a business error — and then the ordinary checks below decide
+        what that is, as they always have.
+        """
+        if parse_bytes is not None and 200 <= response.status_code < 300:
+            parsed = parse_bytes(response.content)
+            if parsed is not None:
+                return parsed
         key = self.secrets[0]
         body = json_body(response)
         if response.status_code >= 300 or business_error(body):
@@ -281,6 +297,7 @@ class DashScopeClient(ProviderClient):
             native=False,
             params=params,
             parse=FileList.model_validate,
+            parse_bytes=_from_bytes(FileList),
             expected="a file list",
         )
 
@@ -354,6 +371,7 @@ class DashScopeClient(ProviderClient):
             retry=Retry.IDEMPOTENT,
             params=_query(page_no=page_no, page_size=page_size, model=model),
             parse=lambda b: FineTunePage.model_validate(b["output"]),
+            parse_bytes=_output_from_bytes(FineTunePage),
             expected="output: {jobs}",
         )
 
@@ -518,6 +536,7 @@ class DashScopeClient(ProviderClient):
             retry=Retry.IDEMPOTENT,
             params={"page_no": page_no, "page_size": page_size},
             parse=lambda b: DeploymentPage.model_validate(b["output"]),
+            parse_bytes=_output_from_bytes(DeploymentPage),
             expected="output: {deployments}",
         )
 
@@ -550,6 +569,49 @@ class DashScopeClient(ProviderClient):
             parse=lambda b: Deployment.model_validate(b["output"]),
             expected="output: deployment",
         )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _from_bytes(model: type[M]) -> Callable[[bytes], M | None]:
+    """A `parse_bytes` for a body that is `model` itself (the OpenAI-compatible API's lists)."""
+
+    def parse_bytes(content: bytes) -> M | None:
+        try:
+            value = model.model_validate_json(content)
+        except ValueError:  # a ValidationError: not JSON, or not this shape
+            return None
+        # a top-level `code` or `error` on a 2xx is an error (kept by `extra="allow"`)
+        return None if business_error(value.model_extra or {}) else value
+
+    return parse_bytes
+
+
+@functools.cache
+def _envelope(model: type[BaseModel]) -> type[BaseModel]:
+    """`{"output": model, ...}`, the native API's success envelope (made on first use: a plan
+    without refresh builds no schema for it)."""
+    envelope: type[BaseModel] = create_model(
+        f"{model.__name__}Envelope", __config__=ConfigDict(extra="allow"), output=(model, ...)
+    )
+    return envelope
+
+
+def _output_from_bytes(model: type[M]) -> Callable[[bytes], M | None]:
+    """A `parse_bytes` for `{"output": model}`: what `model.model_validate(body["output"])` gives."""
+
+    def parse_bytes(content: bytes) -> M | None:
+        try:
+            value = _envelope(model).model_validate_json(content)
+        except ValueError:  # a ValidationError: not JSON, or not this shape
+            return None
+        if business_error(value.model_extra or {}):
+            return None
+        output: M = value.output  # type: ignore[attr-defined]  # the envelope's one field
+        return output
+
+    return parse_bytes
 
 
 def _status_output(body: dict[str, Any]) -> None:

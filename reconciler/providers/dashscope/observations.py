@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from reconciler.providers.interface import Observation, Phase
 # DashScope formats times without a zone ('YYYY-MM-DD HH:MM:SS'); they are China Standard Time
 # (providers.md §1.4 [inf]). Reading them as UTC would make a job look 8 hours younger.
 CHINA_UTC_OFFSET_S = 8 * 3600
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def epoch(text: str | None) -> float | None:
@@ -31,9 +32,15 @@ def epoch(text: str | None) -> float | None:
     head = text[:19]
     if len(head) == 19 and head[10] in " T":  # the usual shape: fromisoformat is ~40x faster than strptime
         try:
-            return datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp() - CHINA_UTC_OFFSET_S
+            parsed = datetime.fromisoformat(head)
         except ValueError:
             pass
+        else:
+            if parsed.tzinfo is not None:  # an offset within the first 19 characters: ignored, as ever
+                parsed = parsed.replace(tzinfo=None)
+            # the wall time read as UTC: the timedelta `.replace(tzinfo=UTC).timestamp()` takes the
+            # total seconds of, without `replace`'s keyword parsing (a refresh reads every object's times)
+            return (parsed - _NAIVE_EPOCH).total_seconds() - CHINA_UTC_OFFSET_S
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
             return float(calendar.timegm(time.strptime(text[:19], fmt)) - CHINA_UTC_OFFSET_S)
@@ -43,7 +50,12 @@ def epoch(text: str | None) -> float | None:
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json", exclude_none=True, by_alias=True)
+    """`model.model_dump(mode="json", exclude_none=True, by_alias=True)`, straight from the model's
+    serializer (what `model_dump` calls, minus its own per-call cost: a refresh dumps every object)."""
+    dumped: dict[str, Any] = type(model).__pydantic_serializer__.to_python(
+        model, mode="json", exclude_none=True, by_alias=True
+    )
+    return dumped
 
 
 def gone(remote_id: str | None) -> Observation:

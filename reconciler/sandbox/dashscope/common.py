@@ -93,15 +93,25 @@ def java_text(value: Any) -> Any:
     return f"{sign}{mantissa}E{int(exponent)}"
 
 
+def _ymd_hms(dt: datetime, sep: str) -> str:
+    """`dt.strftime(f"%Y-%m-%d{sep}%H:%M:%S")`, without strftime's cost (a refresh lists every job
+    and deployment of the account, each with two times); a year before 1000, which strftime may
+    write unpadded, still goes through it."""
+    if dt.year < 1000:
+        return dt.strftime(f"%Y-%m-%d{sep}%H:%M:%S")
+    # %-formatting: a third of the instructions of the f-string with format specs
+    return "%04d-%02d-%02d%s%02d:%02d:%02d" % (dt.year, dt.month, dt.day, sep, dt.hour, dt.minute, dt.second)  # noqa: UP031
+
+
 def fmt_time(t: float) -> str:
     """'2025-11-11 11:22:22' (fine-tune create_time / end_time)."""
-    return datetime.fromtimestamp(t, CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return _ymd_hms(datetime.fromtimestamp(t, CHINA_TZ), " ")
 
 
 def fmt_iso(t: float, millis: bool = False) -> str:
     """'2025-11-11T17:46:53' or with milliseconds (deployments, checkpoints)."""
     dt = datetime.fromtimestamp(t, CHINA_TZ)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    text = _ymd_hms(dt, "T")
     return f"{text}.{dt.microsecond // 1000:03d}" if millis else text
 
 

@@ -100,6 +100,12 @@ def status_at(row: dict[str, Any], now: float) -> str | None:
     return "RUNNING"
 
 
+_VIEW_COLUMNS = (  # what `view` (and `status_at`) read of a row
+    "deployed_model, model_name, base_model, plan, capacity, previous_capacity,"
+    " created, ready_at, scale_at, scale_done, deleted, gone"
+)
+
+
 def view(row: dict[str, Any], now: float, millis: bool = False) -> dict[str, Any]:
     status = status_at(row, now) or "DELETING"
     events = [
@@ -264,8 +270,8 @@ def list_deployments(ctx: Context) -> Response:
     order = "created, id" if ctx.documented else "created DESC, id DESC"
     live = "FROM dashscope_deployments WHERE deleted IS NULL OR gone > :now"
     total = ctx.store.one(f"SELECT count(*) AS n {live}", {"now": ctx.now})
-    rows = ctx.store.query(
-        f"SELECT * {live} ORDER BY {order} LIMIT :size OFFSET :skip",
+    rows = ctx.store.query(  # the columns a view reads (not the stored request)
+        f"SELECT {_VIEW_COLUMNS} {live} ORDER BY {order} LIMIT :size OFFSET :skip",
         {"now": ctx.now, "size": page_size, "skip": (page_no - 1) * page_size},
     )
     return ok(

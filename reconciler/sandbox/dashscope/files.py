@@ -249,6 +249,9 @@ def file_status(ctx: Context, row: dict[str, Any]) -> str:
 
 
 # --- views -----------------------------------------------------------------------------------
+_LISTED_COLUMNS = "id, bytes, filename, purpose, created"  # what `compatible_view` reads
+
+
 def compatible_view(ctx: Context, row: dict[str, Any], detailed: bool = True) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": row["id"],
@@ -337,8 +340,11 @@ def list_compatible(ctx: Context) -> Response:
         if value:
             where.append(f"created {op} ?")
             params.append(parse_list_time(value))
+    # only the columns a listed file shows (`compatible_view`): not each file's validation records
     rows = ctx.store.query(
-        f"SELECT * FROM dashscope_files WHERE {' AND '.join(where)} ORDER BY created DESC, seq DESC", params
+        f"SELECT {_LISTED_COLUMNS} FROM dashscope_files WHERE {' AND '.join(where)}"
+        " ORDER BY created DESC, seq DESC",
+        params,
     )
     after = ctx.request.arg("after")
     if after:

@@ -13,14 +13,13 @@ processed, and a second export of a checkpoint refused without saying by whom.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
 import re
 import weakref
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.sandbox.dashscope import training
@@ -182,19 +181,28 @@ def effective_hyper_parameters(model: WanModel, given: Any) -> dict[str, Any]:
 class Job:
     row: dict[str, Any]
     timeline: training.Timeline
+    # (not `functools.cached_property`: Python 3.11's takes a lock on every first read, and a
+    # refresh lists every job of the account once)
+    _spec: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
-    @functools.cached_property
+    @property
     def spec(self) -> dict[str, Any]:
         """The stored request (decoded once: a Job lives in the per-store cache between requests)."""
-        spec: dict[str, Any] = json.loads(self.row["spec"])
+        spec = self._spec
+        if spec is None:
+            spec = self._spec = json.loads(self.row["spec"])
         return spec
+
+    @spec.setter
+    def spec(self, value: dict[str, Any]) -> None:
+        self._spec = value
 
     @property
     def hp(self) -> dict[str, Any]:
         hp: dict[str, Any] = self.spec["hyper_parameters"]
         return hp
 
-    @functools.cached_property
+    @property
     def finetuned_output(self) -> str:
         return f"{self.row['model']}-{self.row['job_id']}"
 
@@ -215,6 +223,15 @@ class Job:
             (f"checkpoint-{e * spe}", e * spe, start + self.row["train_s"] * e / n_epochs)
             for e in epochs[-limit:]
         ]
+
+    def saved_count(self) -> int:
+        """`len(self.saved_checkpoints())`, without making them (a job view shows only the count)."""
+        hp = self.hp
+        n_epochs, every, limit = hp["n_epochs"], hp["eval_epochs"], hp["save_total_limit"]
+        n = len(range(every, n_epochs + 1, every))
+        if not n or every * n != n_epochs:  # the last epoch is saved too (every * n: the range's last)
+            n += 1
+        return len(range(n)[-limit:])  # a range slices as the list of epochs does
 
     def checkpoints(self, now: float) -> list[tuple[str, int, float]]:
         return self.saved_checkpoints() if self.status(now) == training.SUCCEEDED else []
@@ -397,7 +414,7 @@ def job_view(job: Job, now: float, documented: bool = False) -> dict[str, Any]:
         out["usage"] = _tokens(job, now)
     out["max_output_cnt"] = hp["save_total_limit"]
     if status in training.TERMINAL:
-        out["output_cnt"] = len(job.checkpoints(now))
+        out["output_cnt"] = job.saved_count() if status == training.SUCCEEDED else 0
     if status == training.FAILED:
         out["code"] = "1"
         out["message"] = row["fail_message"]
