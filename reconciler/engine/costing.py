@@ -38,11 +38,16 @@ def price_actions(actions: list[Action], economics: Mapping[str, Economics]) -> 
     for action in actions:
         if action.action not in BILLABLE:
             if no_new_work is None:
-                no_new_work = Cost.trusted(**{**_NO_NEW_WORK.__dict__, "quantities": {}})
+                no_new_work = _no_new_work()
             action.cost = no_new_work
             continue
         action.cost = _priced(action, economics.get(action.provider))
     return total_of(actions)
+
+
+def _no_new_work() -> Cost:
+    """A copy of `_NO_NEW_WORK` (the template is never handed out), built without validation."""
+    return Cost.trusted(**{**_NO_NEW_WORK.__dict__, "quantities": {}})
 
 
 def total_of(actions: list[Action]) -> CostTotal:
