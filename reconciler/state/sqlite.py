@@ -273,16 +273,13 @@ def _share_strings(outputs: Any, strings: dict[str, str]) -> None:
 
 def _deferred_records_from_rows(
     rows: list[tuple[Any, ...]],
-    records: dict[str, ResourceRecord] | None = None,
-    shared: dict[str, Any] | None = None,
-    strings: dict[str, str] | None = None,
-) -> dict[str, ResourceRecord]:
+    records: dict[str, ResourceRecord],
+    shared: dict[str, Any],
+    strings: dict[str, str],
+) -> None:
     """`_records_from_rows`, the columns of `_DEFERRED_AT` left undecoded (`_StoredRecord`), added to
     `records`. `shared` (labels and lifecycle values by text) and `strings` carry over between
     batches of one read."""
-    records = {} if records is None else records
-    shared = {} if shared is None else shared
-    strings = {} if strings is None else strings
     texts = [row[i] or "null" for row in rows for i in _BATCHED_AT]
     try:
         values = json.loads(f"[{','.join(texts)}]")
@@ -291,7 +288,7 @@ def _deferred_records_from_rows(
                 shared[text] = json.loads(text)
     except ValueError:
         records.update((row[0], _record_from_row(row)) for row in rows)
-        return records
+        return
     del texts
     n = len(_BATCHED_AT)
     new, set_dict, intern = object.__new__, object.__setattr__, sys.intern
@@ -311,7 +308,6 @@ def _deferred_records_from_rows(
             "_raw": {"spec": row[6], "content_files": row[9], "observed": row[11]},
         })  # fmt: skip
         records[row[0]] = record
-    return records
 
 
 def _journal_from_row(row: tuple[Any, ...]) -> JournalEntry:
