@@ -41,6 +41,7 @@ from reconciler.engine.recovering import (
 from reconciler.engine.targeting import unknown_addresses
 from reconciler.loading import ManifestError, load
 from reconciler.loading.discovering import NearMiss
+from reconciler.loading.load_memo import LoadMemo, derive
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.models.diagnostics import Diagnostics, Severity
 from reconciler.models.envelope import parse_duration
@@ -285,12 +286,15 @@ class Workspace:
     def manifests(self) -> ManifestSet:
         if self._manifests is None:
             # raises ManifestError with every diagnostic (and then writes nothing)
-            parse_cache = ParseCache.in_directory(self.state_path.parent)
+            caches = self.state_path.parent
+            parse_cache = ParseCache.in_directory(caches)
+            memo = LoadMemo.in_directory(caches)
             result = load(
                 self.paths,
                 content_cache=self.content_cache,
                 parse_cache=parse_cache,
                 patches=self.patches,
+                memo=memo,
             )
             if not result.ok:
                 result.diagnostics.extend(
@@ -299,8 +303,16 @@ class Workspace:
                 raise ManifestError(result.diagnostics)
             self._near_misses = result.near_misses
             self._manifests = result.manifests
+            if result.derived is not None:  # from the memo, for these very datasets
+                self._order, self._hashes = result.derived.order, result.derived.hashes
             self.content_cache.save()
             parse_cache.save()
+            if result.draft is not None:  # a full load: the next one with the same inputs starts from it
+                memo.save(
+                    result.draft,
+                    result.manifests,
+                    derive(result.manifests, self.topological_order, self.spec_hashes),
+                )
             self._content_cache = None  # saved; apply's re-check reads it again, a plan keeps the memory
         return self._manifests
 

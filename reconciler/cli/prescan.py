@@ -23,11 +23,12 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from reconciler import forked
 
 CACHE_FILE = "datasets.cache"  # content_cache.CACHE_FILE (a test checks): that module is not needed yet
 # Below this size of the content cache file (~3.4 KB a dataset of 25 files: about 300 datasets) the
@@ -82,14 +83,7 @@ def start(
 
 
 def _fork_is_safe() -> bool:
-    # Linux only (macOS's system libraries are not fork-safe), one thread (a fork copies only the
-    # caller: another thread's locks would stay held in the child), one child per process
-    return (
-        sys.platform.startswith("linux")
-        and hasattr(os, "fork")
-        and threading.active_count() == 1
-        and _child is None
-    )
+    return forked.fork_is_safe() and _child is None  # and one stat child per process
 
 
 def _scan_known_folders(cache_file: Path) -> bytes:

@@ -9,6 +9,7 @@ A run reports all errors; nothing is written anywhere.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,13 @@ from typing import TYPE_CHECKING
 from reconciler.datasets import ContentCache
 from reconciler.loading.checkpoint_checks import check_checkpoints
 from reconciler.loading.dataset_checks import check_datasets
-from reconciler.loading.discovering import MANIFEST_SUFFIXES, ManifestWalk, NearMiss, normalized_source
+from reconciler.loading.discovering import (
+    MANIFEST_SUFFIXES,
+    ManifestFile,
+    ManifestWalk,
+    NearMiss,
+    normalized_source,
+)
 from reconciler.loading.documents import (
     Document,
     did_you_mean,
@@ -28,6 +35,7 @@ from reconciler.loading.documents import (
     validate_spec,
 )
 from reconciler.loading.errors import ManifestError
+from reconciler.loading.load_memo import Derived, Draft, FileKey, LoadMemo, dataset_digests, load_context
 from reconciler.loading.parse_cache import ParseCache
 from reconciler.loading.paths import display_path
 from reconciler.loading.references import (
@@ -68,6 +76,10 @@ class LoadResult:
     manifests: ManifestSet
     diagnostics: Diagnostics
     near_misses: list[NearMiss] = field(default_factory=list)  # files not read that look like manifests
+    # a full load with a memo: what `LoadMemo.save` keeps once the caller has the load it wanted
+    draft: Draft | None = None
+    # a load from a memo: its dependency order and spec hashes, still valid for these datasets
+    derived: Derived | None = None
 
     @property
     def ok(self) -> bool:
@@ -83,6 +95,7 @@ def load(
     parse_cache: ParseCache | None = None,
     specs: SpecRegistry | None = None,
     patches: Iterable[str | Path] = (),
+    memo: LoadMemo | None = None,
 ) -> LoadResult:
     """Load and validate; never raises for anything a user can cause.
 
@@ -93,34 +106,68 @@ def load(
 
     `content_cache` lets unchanged datasets be only stat'ed, `parse_cache` unchanged files be
     not parsed again; what they learned is saved by the caller (their `save()`), so a load
-    itself writes nothing anywhere.
+    itself writes nothing anywhere. With a `memo` (`load_memo.py`) whose inputs are this load's,
+    nothing is parsed or validated: its resources are used, and only the dataset checks run.
     """
     here = Path(cwd) if cwd is not None else Path.cwd()
     out: list[Diagnostic] = []
     path_list = [Path(p) for p in paths]
+    patch_list = [Path(p) for p in patches]
     walk = ManifestWalk(path_list, str(here), out)
-    parsed: dict[str, YamlFile | str] = {}  # real path -> parsed file, or why it could not be read
+    # real path -> parsed file, its bytes not yet parsed (the memo knows them), or why it could not be read
+    parsed: dict[str, YamlFile | _Unparsed | str] = {}
+    shas: dict[str, bytes] = {}
+    sources: dict[bytes, tuple[str, ...]] = {}  # file sha256 -> its Datasets' raw sources (for a memo)
     for found in walk:  # each file is parsed as it is found, so the walk can skip dataset folders
         try:
             text = read_bytes(found.real)
         except OSError as exc:
             parsed[found.real] = f"cannot read file: {exc.strerror or exc}"
             continue
-        parsed_file = (
-            parse_cache.parse(text, found.shown) if parse_cache is not None else parse_yaml(text, found.shown)
-        )
-        parsed[found.real] = parsed_file
-        walk.declare(found, _dataset_sources(parsed_file, os.path.dirname(found.real)))
+        sha = hashlib.sha256(text).digest()
+        shas[found.real] = sha
+        raw = memo.sources_of(sha) if memo is not None else None
+        if raw is None:
+            parsed_file = _parse(text, found.shown, sha, parse_cache)
+            parsed[found.real] = parsed_file
+            raw = _raw_sources(parsed_file)
+        else:  # the memo's file with these bytes: parsed only if the memo turns out not to match
+            parsed[found.real] = _Unparsed(text, sha, found.shown)
+        sources[sha] = raw
+        base_dir = os.path.dirname(found.real)
+        walk.declare(found, [normalized_source(base_dir, s) for s in raw])
     files = walk.files()
+    walked = len(out)  # the walk's own diagnostics are this run's, memo or not
+    context = load_context(path_list, patch_list, str(here), check_data) if memo is not None else ""
+    file_keys = _file_keys(files, shas, patch_list, walk) if memo is not None else None
+    restored = memo.restore(context, file_keys) if memo is not None and file_keys is not None else None
+    if restored is not None:
+        return _finish(
+            restored.manifests,
+            out + restored.later,
+            restored.base_dirs,
+            restored.patch_set,
+            walk,
+            here,
+            check_data,
+            content_cache,
+            None,
+            restored.derived,
+        )
+    ready: dict[str, YamlFile | str] = {
+        real: _parse(read.text, read.shown, read.sha, parse_cache) if isinstance(read, _Unparsed) else read
+        for real, read in parsed.items()
+    }
+    del parsed
     manifests = ManifestSet(root=_root(path_list, here), files=[f.shown for f in files])
-    patch_set = _read_patch_files([Path(p) for p in patches], walk, parsed, parse_cache, out)
+    patch_set = _read_patch_files(patch_list, walk, ready, parse_cache, out)
     if patch_set:  # an environment's patches: only then is their module imported
-        from reconciler.loading.patching import explain, patch_document, unused
+        from reconciler.loading.patching import patch_document, unused
 
     documents: list[Document] = []
     base_dirs: dict[str, str] = {}
     for file in files:
-        read = parsed[file.real]
+        read = ready[file.real]
         if isinstance(read, str):
             out.append(Diagnostic(read, SourceLocation(file.shown, 1, 1)))
             continue
@@ -151,12 +198,71 @@ def load(
     check_references(typed, declared, out)
     check_cycles(typed, out)
     check_samples(manifests, out)
+    draft = (
+        Draft(context, file_keys, sources, out[walked:], base_dirs, patch_set)
+        if memo is not None and file_keys is not None
+        else None
+    )
+    return _finish(manifests, out, base_dirs, patch_set, walk, here, check_data, content_cache, draft, None)
+
+
+def _finish(
+    manifests: ManifestSet,
+    out: list[Diagnostic],
+    base_dirs: dict[str, str],
+    patch_set: PatchSet | None,
+    walk: ManifestWalk,
+    here: Path,
+    check_data: bool,
+    content_cache: ContentCache | None,
+    draft: Draft | None,
+    derived: Derived | None,
+) -> LoadResult:
+    """What every load does last, from its memo or not: the dataset checks, then the patches' notes."""
     if check_data:
         check_datasets(manifests, base_dirs, out, here, content_cache)
         check_checkpoints(manifests, out)
+    if derived is not None and derived.digests != dataset_digests(manifests):
+        derived = None  # the spec hashes were of other dataset contents
     diagnostics = Diagnostics()
-    diagnostics.extend(explain(out, patch_set) if patch_set else out)
-    return LoadResult(manifests, diagnostics, walk.near_misses())
+    if patch_set:
+        from reconciler.loading.patching import explain
+
+        diagnostics.extend(explain(out, patch_set))
+    else:
+        diagnostics.extend(out)
+    return LoadResult(manifests, diagnostics, walk.near_misses(), draft=draft, derived=derived)
+
+
+@dataclass
+class _Unparsed:
+    text: bytes
+    sha: bytes
+    shown: str
+
+
+def _parse(text: bytes, shown: str, sha: bytes, parse_cache: ParseCache | None) -> YamlFile:
+    return parse_cache.parse(text, shown, key=sha) if parse_cache is not None else parse_yaml(text, shown)
+
+
+def _file_keys(
+    files: list[ManifestFile], shas: dict[str, bytes], patches: list[Path], walk: ManifestWalk
+) -> tuple[FileKey, ...] | None:
+    """Every file the load reads, by resolved path, displayed path and content; None if one cannot be read."""
+    keys: list[FileKey] = []
+    for file in files:
+        sha = shas.get(file.real)
+        if sha is None:
+            return None
+        keys.append((file.real, file.shown, sha))
+    for path in patches:
+        real = os.path.realpath(path)
+        try:
+            text = read_bytes(real)
+        except OSError:
+            return None
+        keys.append((real, walk.shown(real), hashlib.sha256(text).digest()))
+    return tuple(keys)
 
 
 def _read_patch_files(
@@ -215,8 +321,9 @@ def read_bytes(path: str) -> bytes:
         os.close(fd)
 
 
-def _dataset_sources(parsed: YamlFile, base_dir: str) -> list[str]:
-    """The folders a file's Dataset documents name as `source` (read from the raw data, pre-validation)."""
+def _raw_sources(parsed: YamlFile) -> tuple[str, ...]:
+    """The folders a file's Dataset documents name as `source`, as written (read from the raw data,
+    pre-validation); `normalized_source` makes each one a path against the file's folder."""
     sources = []
     for doc in parsed.documents:
         data = doc.data
@@ -224,8 +331,8 @@ def _dataset_sources(parsed: YamlFile, base_dir: str) -> list[str]:
             spec = data.get("spec")
             source = spec.get("source") if isinstance(spec, dict) else None
             if isinstance(source, str) and source:
-                sources.append(normalized_source(base_dir, source))
-    return sources
+                sources.append(source)
+    return tuple(sources)
 
 
 def load_manifests(

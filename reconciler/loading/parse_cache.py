@@ -104,10 +104,21 @@ class ParseCache:
         self._shared: dict[bytes, bytes] = {}
         self._dirty = False
         self._lock = threading.Lock()
-        self.load_problem: str | None = None
+        self._problem: str | None = None
+        self._read = path is None  # the file is read on the first parse: a load from its memo parses nothing
         self.hits = self.misses = 0
-        if path is not None:
-            content, self.load_problem = read_sealed(path, _MAGIC, fingerprint())
+
+    @property
+    def load_problem(self) -> str | None:
+        """Why the file on disk was not used (None: used, or there was none)."""
+        with self._lock:
+            self._read_file()
+        return self._problem
+
+    def _read_file(self) -> None:  # with the lock held
+        if not self._read:
+            self._read = True
+            content, self._problem = read_sealed(self.path, _MAGIC, fingerprint())  # type: ignore[arg-type]
             if isinstance(content, dict):
                 self._entries = content
 
@@ -115,9 +126,12 @@ class ParseCache:
     def in_directory(cls, directory: Path, *, writable: bool = True) -> ParseCache:
         return cls(directory / CACHE_FILE, writable=writable)
 
-    def parse(self, text: bytes, display_path: str) -> YamlFile:
-        key = hashlib.sha256(text).digest()
+    def parse(self, text: bytes, display_path: str, *, key: bytes | None = None) -> YamlFile:
+        """`key`: the sha256 of `text`, when the caller has it already."""
+        if key is None:
+            key = hashlib.sha256(text).digest()
         with self._lock:
+            self._read_file()
             self._seen.add(key)
             entry = self._entries.get(key)
         if entry is not None:
