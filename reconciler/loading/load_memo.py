@@ -107,15 +107,17 @@ class LoadMemo:
 
     @classmethod
     def in_directory(cls, directory: Path, *, writable: bool = True) -> LoadMemo:
-        memo = cls(directory / MEMO_FILE, writable=writable)
-        content, memo.load_problem = read_sealed(memo.path, _MAGIC, code_fingerprint())  # type: ignore[arg-type]
+        path = directory / MEMO_FILE
+        memo = cls(path, writable=writable)
+        content, memo.load_problem = read_sealed(path, _MAGIC, code_fingerprint())
         if isinstance(content, tuple) and len(content) == 5:
             memo._stored = content
         return memo
 
-    def sources_of(self, sha: bytes) -> tuple[str, ...] | None:
-        """The dataset sources the memo's file with these bytes declares; None when it has no such file."""
-        if self._stored is None:
+    def sources_of(self, context: str, sha: bytes) -> tuple[str, ...] | None:
+        """The dataset sources the memo's file with these bytes declares; None when it has no such
+        file, or was made by other code or arguments (which might read a file's sources otherwise)."""
+        if self._stored is None or self._stored[0] != context:
             return None
         found = self._stored[2].get(sha)
         return tuple(found) if found is not None else None

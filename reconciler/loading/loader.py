@@ -114,6 +114,7 @@ def load(
     path_list = [Path(p) for p in paths]
     patch_list = [Path(p) for p in patches]
     walk = ManifestWalk(path_list, str(here), out)
+    context = load_context(path_list, patch_list, str(here), check_data) if memo is not None else ""
     # real path -> parsed file, its bytes not yet parsed (the memo knows them), or why it could not be read
     parsed: dict[str, YamlFile | _Unparsed | str] = {}
     shas: dict[str, bytes] = {}
@@ -126,7 +127,7 @@ def load(
             continue
         sha = hashlib.sha256(text).digest()
         shas[found.real] = sha
-        raw = memo.sources_of(sha) if memo is not None else None
+        raw = memo.sources_of(context, sha) if memo is not None else None
         if raw is None:
             parsed_file = _parse(text, found.shown, sha, parse_cache)
             parsed[found.real] = parsed_file
@@ -138,7 +139,6 @@ def load(
         walk.declare(found, [normalized_source(base_dir, s) for s in raw])
     files = walk.files()
     walked = len(out)  # the walk's own diagnostics are this run's, memo or not
-    context = load_context(path_list, patch_list, str(here), check_data) if memo is not None else ""
     file_keys = _file_keys(files, shas, patch_list, walk) if memo is not None else None
     restored = memo.restore(context, file_keys) if memo is not None and file_keys is not None else None
     if restored is not None:

@@ -116,9 +116,9 @@ class ParseCache:
         return self._problem
 
     def _read_file(self) -> None:  # with the lock held
-        if not self._read:
+        if not self._read and self.path is not None:
             self._read = True
-            content, self._problem = read_sealed(self.path, _MAGIC, fingerprint())  # type: ignore[arg-type]
+            content, self._problem = read_sealed(self.path, _MAGIC, fingerprint())
             if isinstance(content, dict):
                 self._entries = content
 

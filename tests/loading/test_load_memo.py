@@ -338,3 +338,24 @@ def test_the_code_fingerprint_covers_this_packages_files_and_the_plugins(
     monkeypatch.setattr(lm, "_module_identity", lambda module: f"{module}: that plugin rebuilt")
     rebuilt = lm.code_fingerprint()
     assert len({before, edited, with_plugin, rebuilt}) == 4
+
+
+def test_a_memo_of_other_code_does_not_steer_the_walk(tree: Path, tmp_path: Path) -> None:
+    """The walk skips folders a file's Datasets name; it takes them from the memo only when the
+    memo was made by this code with these arguments (other code might read a file otherwise)."""
+    import hashlib
+
+    (tree / "sub").mkdir()
+    shutil.copy(tree / "provider.yaml", tree / "sub" / "other-provider.yaml")
+    (tree / "sub" / "other-provider.yaml").write_text(
+        (tree / "provider.yaml").read_text().replace("name: dashscope", "name: second")
+    )
+    state = tmp_path / "state"
+    assert_same_as_full(state, [tree], expect_hit=False, cwd=tmp_path)
+    sha = hashlib.sha256((tree / "money-rain.yaml").read_bytes()).digest()
+    lies = {sha: ("sub",)}  # "money-rain.yaml declares sub/ a dataset folder"
+    lm.write_sealed(
+        state / lm.MEMO_FILE, lm._MAGIC, lm.code_fingerprint(), ("other code", (), lies, None, b"")
+    )
+    got = assert_same_as_full(state, [tree], expect_hit=False, cwd=tmp_path)
+    assert "second" in got.manifests.providers
