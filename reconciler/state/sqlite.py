@@ -231,6 +231,15 @@ class _StoredRecord(ResourceRecord):
             new.__dict__["_raw"] = {k: v for k, v in raw.items() if k not in changes}
         return new
 
+    def with_observation(
+        self, status: str | None, observed: dict[str, Any] | None, outputs: dict[str, Any], observed_at: str
+    ) -> ResourceRecord:
+        new = super().with_observation(status, observed, outputs, observed_at)
+        raw = self.__dict__.get("_raw")
+        if raw and "observed" in raw:  # the one deferred field among the four: its old text goes
+            new.__dict__["_raw"] = {k: v for k, v in raw.items() if k != "observed"}
+        return new
+
 
 # Of the columns decoded at once, these two hold one of a few texts in most states (every resource
 # written without lifecycle settings has the same lifecycle; labels are shared by whole projects):
