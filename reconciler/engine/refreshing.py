@@ -67,12 +67,7 @@ def observe(
         # of it per record (a refresh's records live through planning)
         if not obs.outputs.items() <= outputs.items():
             outputs = {**outputs, **obs.outputs}
-        out[address] = rec.with_changes(
-            status=obs.status,
-            observed=obs.object or rec.observed,
-            outputs=outputs,
-            observed_at=stamp,
-        )
+        out[address] = rec.with_observation(obs.status, obs.object or rec.observed, outputs, stamp)
     return out
 
 

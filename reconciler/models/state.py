@@ -93,6 +93,20 @@ class ResourceRecord:
         new.__dict__.update(changes)
         return new
 
+    def with_observation(
+        self, status: str | None, observed: dict[str, Any] | None, outputs: dict[str, Any], observed_at: str
+    ) -> ResourceRecord:
+        """`with_changes(status=…, observed=…, outputs=…, observed_at=…)`, what a refresh folds into
+        every record, without the keyword dict and the check of its names (four known fields)."""
+        new = object.__new__(type(self))
+        fields_of = new.__dict__
+        fields_of.update(self.__dict__)
+        fields_of["status"] = status
+        fields_of["observed"] = observed
+        fields_of["outputs"] = outputs
+        fields_of["observed_at"] = observed_at
+        return new
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "address": self.address,

@@ -211,16 +211,28 @@ class ProviderEmulator(Protocol):
 
 
 class Router:
+    """Routes tried in order; the first whose method and pattern match the request serves it.
+
+    A route's pattern is compiled when a request first gets as far as it: a path that does not
+    start with the template's literal head (up to its first `{`) cannot match the pattern (which
+    is that head, escaped, anchored at the start), so it is passed over without one. The sandbox
+    of a plan answers a handful of routes; compiling all 48 patterns at start-up was ~4 ms."""
+
     def __init__(self, emulators: Iterable[ProviderEmulator]) -> None:
         self.emulators = list(emulators)
-        self._table: list[tuple[re.Pattern[str], Route, ProviderEmulator]] = [
-            (route.compile(), route, emu) for emu in self.emulators for route in emu.routes()
+        self._table: list[tuple[str, Route, ProviderEmulator]] = [
+            (route.template.partition("{")[0], route, emu) for emu in self.emulators for route in emu.routes()
         ]
+        self._patterns: dict[int, re.Pattern[str]] = {}  # index in `_table` -> its compiled pattern
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str], ProviderEmulator] | None:
-        for pattern, route, emu in self._table:
-            if route.method != method:
+        patterns = self._patterns
+        for i, (head, route, emu) in enumerate(self._table):
+            if route.method != method or not path.startswith(head):
                 continue
+            pattern = patterns.get(i)
+            if pattern is None:
+                pattern = patterns[i] = route.compile()
             m = pattern.match(path)
             if m:
                 return route, m.groupdict(), emu

@@ -196,7 +196,9 @@ class _Deferred:
             raise AttributeError(f"'ResourceRecord' object has no attribute {self.name!r}")
         value = decode(raw[self.name] or None)  # an empty column is NULL, as `_records_from_rows` reads it
         record.__dict__[self.name] = value
-        record.__dict__["_raw"] = {k: v for k, v in raw.items() if k != self.name}
+        rest = raw.copy()  # (a copy and a `del`: a quarter of a comprehension's cost, same order)
+        del rest[self.name]
+        record.__dict__["_raw"] = rest
         return value
 
 
@@ -229,6 +231,17 @@ class _StoredRecord(ResourceRecord):
         raw = self.__dict__.get("_raw")
         if raw and not raw.keys().isdisjoint(changes):  # a changed field's old text is not kept
             new.__dict__["_raw"] = {k: v for k, v in raw.items() if k not in changes}
+        return new
+
+    def with_observation(
+        self, status: str | None, observed: dict[str, Any] | None, outputs: dict[str, Any], observed_at: str
+    ) -> ResourceRecord:
+        new = super().with_observation(status, observed, outputs, observed_at)
+        raw = self.__dict__.get("_raw")
+        if raw and "observed" in raw:  # the one deferred field among the four: its old text goes
+            rest = raw.copy()
+            del rest["observed"]
+            new.__dict__["_raw"] = rest
         return new
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ from sandbox_testkit import Kit
 from reconciler.sandbox.dashscope import training
 from reconciler.sandbox.dashscope.common import CHINA_TZ, fmt_iso, fmt_time
 from reconciler.sandbox.dashscope.fine_tunes import Job
-from reconciler.sandbox.routing import dumps
+from reconciler.sandbox.routing import Router, dumps
+from reconciler.sandbox.sandbox import _emulators
 
 TRICKY_TEXTS = [
     "plain",
@@ -99,3 +101,31 @@ def test_list_pages_are_the_plain_encoding_of_what_they_hold(kit: Kit) -> None:
     assert "数据集-café" in kit.http.get("/compatible-mode/v1/files").text
     statuses = {j["status"] for j in kit.http.get("/api/v1/fine-tunes").json()["output"]["jobs"]}
     assert {"SUCCEEDED", "CANCELING"} <= statuses or {"SUCCEEDED", "CANCELED"} <= statuses
+
+
+def _eager_match(router: Router, method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    """What the router answered when it compiled every pattern up front and tried each in turn."""
+    for _, route, _emu in router._table:
+        if route.method == method and (m := route.compile().match(path)):
+            return route.key, m.groupdict()
+    return None
+
+
+def test_the_router_matches_what_trying_every_compiled_pattern_matches() -> None:
+    """Patterns are compiled on first use, and a path without a template's literal head skips it."""
+    router = Router(_emulators())
+    paths = {"/", "", "/api", "/api/v1", "/nothing", "/api/v1/fine-tunes/", "/api/v1/fine-tunes//logs"}
+    for _, route, _emu in router._table:
+        filled = re.sub(r"\{\w+\}", "x-1", route.template)
+        head = route.template.partition("{")[0]
+        paths |= {filled, filled + "/", filled + "/more", filled[:-1], head, head.rstrip("/"), "/v2" + filled}
+        paths.add(re.sub(r"\{\w+\}", "a:b@c", route.template))
+    methods = {route.method for _, route, _emu in router._table} | {"PATCH"}
+    for method in sorted(methods):
+        for path in sorted(paths):
+            got = router.match(method, path)
+            assert (None if got is None else (got[0].key, got[1])) == _eager_match(router, method, path), (
+                method,
+                path,
+            )
+    assert router._patterns  # compiled on the way

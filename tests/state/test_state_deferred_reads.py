@@ -115,3 +115,29 @@ def test_a_read_in_batches_gives_every_record_once_with_shared_notes_only(
     assert read["FineTune/odd"].outputs["cost_estimated"]["unknown"] == "another note"
     costs[0]["money"] = 1.0  # each record's dicts are its own
     assert [c["money"] for c in costs[1:]] == [None] * 4
+
+
+@pytest.mark.parametrize("decoded_first", [(), ("observed",), ("spec",), ("spec", "observed")])
+def test_with_observation_is_with_changes_of_the_four_fields(
+    tmp_path: Path, decoded_first: tuple[str, ...]
+) -> None:
+    """`observe` folds with `with_observation`: the same record `with_changes` makes of the four
+    fields, for a stored record whatever it has decoded already, and for a plain one."""
+    read = _stored(tmp_path, FULL_RECORD)[FULL_RECORD.address]
+    for name in decoded_first:
+        getattr(read, name)
+    fields = {
+        "status": "RUNNING",
+        "observed": {"new": True},
+        "outputs": {"o": 1},
+        "observed_at": "2026-01-02T00:00:00.000Z",
+    }
+    fast, slow = read.with_observation(**fields), read.with_changes(**fields)
+    assert type(fast) is type(slow)
+    assert fast.__dict__ == slow.__dict__  # the same fields decoded, the same undecoded texts kept
+    assert "observed" not in fast.__dict__.get("_raw", {})  # the stored object's text is not kept
+    assert fast.to_dict() == slow.to_dict() and fast.observed == {"new": True}
+    assert read.observed == FULL_RECORD.observed  # the original is untouched
+    plain = dataclasses.replace(FULL_RECORD)
+    assert plain.with_observation(**fields) == dataclasses.replace(plain, **fields)  # type: ignore[arg-type]
+    assert type(plain.with_observation(**fields)) is ResourceRecord

@@ -17,8 +17,16 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+class _RareResponse(_Response):
+    """A response a refresh never reads (logs, validation details, a delete's answer): its
+    validator and serializer are built on first use (pydantic's `defer_build`), not at import."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # built on first use (`defer_build`): a plan sends no request body
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     def to_body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True, by_alias=True)
@@ -51,7 +59,7 @@ class FileList(_Response):
     data: list[FileObject] = Field(default_factory=list)
 
 
-class FileDeleted(_Response):
+class FileDeleted(_RareResponse):
     id: str | None = None
     object: str = "file"
     deleted: bool = False
@@ -122,7 +130,7 @@ class FineTunePage(_Response):
     jobs: list[FineTuneJob] = Field(default_factory=list)
 
 
-class FineTuneLogs(_Response):
+class FineTuneLogs(_RareResponse):
     total: int = 0
     logs: list[str] = Field(default_factory=list)
 
@@ -132,14 +140,14 @@ class FineTuneLogs(_Response):
         return bool(self.logs) and self.logs[-1].rstrip().endswith("##FT_COMPLETE##")
 
 
-class ValidationDetail(_Response):
+class ValidationDetail(_RareResponse):
     video_path: str | None = None
     prompt: str | None = None
     first_frame_path: str | None = None
     last_frame_path: str | None = None
 
 
-class ValidationDetailsPage(_Response):
+class ValidationDetailsPage(_RareResponse):
     page_no: int = 1
     page_size: int = 10
     total: int = 0
