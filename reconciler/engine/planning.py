@@ -146,15 +146,20 @@ class _Planner:
 
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
+        resources, actions = self.m.resources, self.actions
         for address in self.order:
-            resource = self.m.resources[address]
-            self.actions[address] = self._plan_desired(resource)
-            self._add_spec_facts(resource, self.actions[address])
+            resource = resources[address]
+            action = actions[address] = self._plan_desired(resource)
+            self._add_spec_facts(resource, action)
         moves.mark_moved(self.actions, self.i.moved)
         prunes = self._plan_prunes()
         for action in self.actions.values():
+            if (
+                action.action is not ActionType.REPLACE
+            ):  # (asked first: a look-up is pure, and most are no-ops)
+                continue
             why = self._no_delete_api(action.provider, action.kind)
-            if why and action.action is ActionType.REPLACE:
+            if why:
                 action.facts["old_object"] = f"forgotten, not deleted: {why}"
         return list(self.actions.values()) + self._plan_deposed() + prunes
 
