@@ -20,7 +20,7 @@ from reconciler.engine.scheduling import schedule_actions
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
 from reconciler.models.envelope import Lifecycle, format_duration
-from reconciler.models.kinds import Kind
+from reconciler.models.kinds import Kind, ProviderType
 from reconciler.models.plans import (
     PLAN_FORMAT_VERSION,
     Action,
@@ -143,6 +143,7 @@ class _Planner:
         # that write none, so this is dumped (and compared) once a plan, not once a resource. The
         # object is held beside its data so that its id cannot be reused by another one meanwhile.
         self._lifecycles: dict[int, tuple[Lifecycle, dict[str, Any]]] = {}
+        self._type_names: dict[str, str] = {}  # provider type -> its name (`_type_name`)
 
     # ------------------------------------------------------------------ converge
     def converge(self) -> list[Action]:
@@ -248,7 +249,7 @@ class _Planner:
             return action
 
         action.defer_prior(record.to_dict)  # made if read or saved: a printed no-op never reads it
-        ignore = list(r.lifecycle.ignore_changes)
+        ignore = r.lifecycle.ignore_changes  # (only read: a frozen resource's list, not copied per resource)
 
         # --- drift: the provider moved
         if obs is not None:
@@ -514,41 +515,51 @@ class _Planner:
         # and its content's file table as they are (validating would copy each of them once
         # more, for every resource); nothing changes them: apply copies what it records.
         content, address = r.content, r.address
-        return Action.trusted(
-            address=address,
-            kind=r.kind.value,
-            name=r.name,
-            provider=r.provider_name,
-            provider_type=r.provider_type.value,
-            action=ActionType.NOOP,
-            change_class=None,
-            replace_mode=None,
-            depends_on=r.dependencies(),
-            desired=r.shared_effective_spec(),
-            spec_hash=self.hashes[address],
-            content=None
-            if content is None
-            else {
-                "digest": content.digest,
-                "files": content.files,
-                "sample_count": content.sample_count,
-                "total_bytes": content.total_bytes,
-                "source": content.source,
-            },
-            prior=None,
-            adopted=None,
-            deposed=None,
-            gated_by=[],
-            labels=r.labels,
-            lifecycle=self._lifecycle_data(r.lifecycle),
-            drift=False,
-            moved_from=None,
-            reason="",
-            changes=[],
-            warnings=[],
-            facts={},
-            cost=None,
+        # (a dict literal in declaration order, every field: `trusted` without its keywords and check)
+        return Action._trusted_in_order(
+            {
+                "address": address,
+                "kind": r.kind._value_,
+                "name": r.name,
+                "provider": r.provider_name,
+                "provider_type": self._type_name(r.provider_type),
+                "action": ActionType.NOOP,
+                "change_class": None,
+                "replace_mode": None,
+                "depends_on": r.dependencies(),
+                "desired": r.shared_effective_spec(),
+                "spec_hash": self.hashes[address],
+                "content": None
+                if content is None
+                else {
+                    "digest": content.digest,
+                    "files": content.files,
+                    "sample_count": content.sample_count,
+                    "total_bytes": content.total_bytes,
+                    "source": content.source,
+                },
+                "prior": None,
+                "adopted": None,
+                "deposed": None,
+                "gated_by": [],
+                "labels": r.labels,
+                "lifecycle": self._lifecycle_data(r.lifecycle),
+                "drift": False,
+                "moved_from": None,
+                "reason": "",
+                "changes": [],
+                "warnings": [],
+                "facts": {},
+                "cost": None,
+            }
         )
+
+    def _type_name(self, provider_type: ProviderType) -> str:
+        """`provider_type.value`, one string per type and plan (`.value` makes a new one per call)."""
+        name = self._type_names.get(provider_type)
+        if name is None:
+            name = self._type_names[provider_type] = provider_type.value
+        return name
 
     def _lifecycle_data(self, lifecycle: Lifecycle) -> dict[str, Any]:
         known = self._lifecycles.get(id(lifecycle))
