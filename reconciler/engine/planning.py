@@ -173,7 +173,9 @@ class _Planner:
         if action.action not in (ActionType.CREATE, ActionType.REPLACE):
             obs = self.i.observations.get(r.address)
             record = self.i.records.get(r.address)
-            outputs = obs.outputs if obs is not None else record.outputs if record is not None else {}
+            outputs = (
+                obs.outputs if obs is not None else _RecordedOutputs(record) if record is not None else {}
+            )
         action.facts.update(r.spec.plan_facts(outputs))
 
     def _no_delete_api(self, provider: str, kind: str) -> str | None:
@@ -847,6 +849,26 @@ class _SpecDump(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._data())
+
+
+class _RecordedOutputs(Mapping[str, Any]):
+    """`record.outputs`, read on the first look: most specs' facts look at them only for some
+    settings (a checkpoint selector), and a record read from the state decodes its outputs on the
+    first read (with the rest of its batch: `state/sqlite.py`), which a no-change plan never needs."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: ResourceRecord) -> None:
+        self._record = record
+
+    def __getitem__(self, key: str) -> Any:
+        return self._record.outputs[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._record.outputs)
+
+    def __len__(self) -> int:
+        return len(self._record.outputs)
 
 
 def _deposed_reason(remote: str, old: Mapping[str, Any], current: ResourceRecord) -> str:
