@@ -97,7 +97,11 @@ def _running(
 def _place_in_queue(new: list[Action], running: list[float | None], quota: Quota) -> None:
     """FIFO over `concurrent_jobs` slots: the running jobs first, then the new ones in plan order."""
     slots = quota.concurrent_jobs or 1
-    free_at: list[float] = [0.0] * slots
+    # One entry per slot a job can reach: with more slots than jobs, the slots no job takes stay
+    # 0.0 and are never popped before one of the (always at least one) 0.0 slots left in this
+    # heap, so every pop, and so every wait, is the one a heap of all `slots` gives. (A raised
+    # quota, e.g. 1,000,000 slots, was an 8 MB list per plan, at the peak of its memory.)
+    free_at: list[float] = [0.0] * min(slots, len(running) + len(new))
     unknown = False  # once a job ahead has no estimate, later waits are unknown too
     ahead = 0
     for hours in running:

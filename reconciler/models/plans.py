@@ -100,11 +100,24 @@ class _Data(BaseModel):
                     f"{cls.__name__}.trusted needs every field: missing {missing}, unknown {extra}"
                 )
             values = {name: values[name] for name in names}
+        return cls._trusted_in_order(values, shared)
+
+    @classmethod
+    def _trusted_in_order(cls, values: dict[str, Any], shared: set[str] | None = None) -> Self:
+        """`trusted(**values)` when `values` is already a dict of every field, in declaration order,
+        that the caller built and owns: not checked here (the planner's one hot caller, for every
+        resource, builds it as a literal; the golden plans' bytes are what check its order)."""
+        if shared is None:
+            shared = _ALL_FIELDS_SET.get(cls)
+            if shared is None:
+                shared = _ALL_FIELDS_SET[cls] = set(cls.__pydantic_fields__)
+                _FIELD_ORDER[cls] = tuple(cls.__pydantic_fields__)
         instance = cls.__new__(cls)
-        object.__setattr__(instance, "__dict__", values)  # the call's own dict: nobody else holds it
-        object.__setattr__(instance, "__pydantic_fields_set__", shared)
-        object.__setattr__(instance, "__pydantic_extra__", None)
-        object.__setattr__(instance, "__pydantic_private__", None)
+        setattr_ = object.__setattr__
+        setattr_(instance, "__dict__", values)  # the call's own dict: nobody else holds it
+        setattr_(instance, "__pydantic_fields_set__", shared)
+        setattr_(instance, "__pydantic_extra__", None)
+        setattr_(instance, "__pydantic_private__", None)
         return instance
 
 

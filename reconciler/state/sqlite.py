@@ -172,8 +172,10 @@ def _records_from_rows(rows: list[tuple[Any, ...]]) -> dict[str, ResourceRecord]
 # Read on demand (`_StoredRecord`): the large JSON columns a no-change plan never looks at. A
 # record's applied spec, its dataset's file table and its last observed object are two thirds of
 # a state's JSON (at 1,000 chains: 4.7 of 7 MB, decoded 11.5 MB); a plan compares spec hashes and
-# content digests, and a refresh replaces the observed object. The rest is decoded at once.
-_DEFERRED_AT = {6: "spec", 9: "content_files", 11: "observed"}
+# content digests, and a refresh replaces the observed object. The outputs are read only by a
+# refresh (every record's: decoded a batch at a time, `_BatchColumn`) and by a spec with plan facts
+# (a checkpoint selector's resolution). The rest is decoded at once.
+_DEFERRED_AT = {6: "spec", 9: "content_files", 11: "observed", 12: "outputs"}
 _EAGER_AT = tuple(i for i in _JSON_AT if i not in _DEFERRED_AT)
 
 
@@ -191,15 +193,58 @@ class _Deferred:
     def __get__(self, record: ResourceRecord | None, owner: type | None = None) -> Any:
         if record is None:
             return self
-        raw: dict[str, str | None] | None = record.__dict__.get("_raw")
+        raw: dict[str, Any] | None = record.__dict__.get("_raw")
         if raw is None or self.name not in raw:
             raise AttributeError(f"'ResourceRecord' object has no attribute {self.name!r}")
-        value = decode(raw[self.name] or None)  # an empty column is NULL, as `_records_from_rows` reads it
+        text = raw[self.name]
+        # `outputs` is decoded with the rest of its batch's column (`_BatchColumn`); an empty
+        # column is NULL, as `_records_from_rows` reads it
+        value = text.column.value(text.at) if type(text) is _InBatch else decode(text or None)
         record.__dict__[self.name] = value
         rest = raw.copy()  # (a copy and a `del`: a quarter of a comprehension's cost, same order)
         del rest[self.name]
         record.__dict__["_raw"] = rest
         return value
+
+
+class _BatchColumn:
+    """One deferred column (`outputs`) of a batch of rows, as JSON texts, decoded all at once when
+    any record of the batch first reads it: one `json.loads` of one array, as the eager read did
+    (one decode per record costs twice as much, and a refresh reads every record's outputs).
+
+    A batch whose texts do not decode together decodes each one alone on its read, so that only
+    the record whose column is not JSON raises, as `decode` raises for it. `strings` is the read's
+    shared note strings (`_share_strings`), applied as the eager read applied them."""
+
+    __slots__ = ("_texts", "_values", "_strings")
+
+    def __init__(self, texts: list[str | None], strings: dict[str, str]) -> None:
+        self._texts: list[str | None] | None = texts
+        self._values: list[Any] | None = None
+        self._strings: dict[str, str] | None = strings
+
+    def value(self, at: int) -> Any:
+        if self._values is None:
+            texts, strings = self._texts, self._strings
+            assert texts is not None and strings is not None  # (set until decoded, then dropped)
+            try:
+                values = json.loads(f"[{','.join(t or 'null' for t in texts)}]")
+            except ValueError:
+                return decode(texts[at] or None)  # this one's own text: it raises if it is the bad one
+            for value in values:
+                _share_strings(value, strings)
+            self._values, self._texts, self._strings = values, None, None
+        return self._values[at]
+
+
+class _InBatch:
+    """A `_StoredRecord`'s place in a `_BatchColumn` (what `_raw` holds instead of the text)."""
+
+    __slots__ = ("column", "at")
+
+    def __init__(self, column: _BatchColumn, at: int) -> None:
+        self.column = column
+        self.at = at
 
 
 class _StoredRecord(ResourceRecord):
@@ -215,6 +260,7 @@ class _StoredRecord(ResourceRecord):
     spec = _Deferred()
     content_files = _Deferred()
     observed = _Deferred()
+    outputs = _Deferred()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ResourceRecord):
@@ -238,9 +284,12 @@ class _StoredRecord(ResourceRecord):
     ) -> ResourceRecord:
         new = super().with_observation(status, observed, outputs, observed_at)
         raw = self.__dict__.get("_raw")
-        if raw and "observed" in raw:  # the one deferred field among the four: its old text goes
+        if raw and (
+            "observed" in raw or "outputs" in raw
+        ):  # the deferred ones among the four: their old texts go
             rest = raw.copy()
-            del rest["observed"]
+            rest.pop("observed", None)
+            rest.pop("outputs", None)
             new.__dict__["_raw"] = rest
         return new
 
@@ -305,9 +354,9 @@ def _deferred_records_from_rows(
     del texts
     n = len(_BATCHED_AT)
     new, set_dict, intern = object.__new__, object.__setattr__, sys.intern
+    outputs = _BatchColumn([row[12] for row in rows], strings)  # decoded on the first read of one
     for k, row in enumerate(rows):
-        outputs, dependencies, deposed, built_from = values[k * n : k * n + n]
-        _share_strings(outputs, strings)
+        dependencies, deposed, built_from = values[k * n : k * n + n]
         record = new(_StoredRecord)
         # kind, provider, provider type and status take a handful of values: one string each, not
         # one per row (SQLite gives every row its own); a dict literal, not `update(**…)`
@@ -315,10 +364,12 @@ def _deferred_records_from_rows(
             "address": row[0], "kind": intern(row[1]), "name": row[2], "provider": intern(row[3]),
             "provider_type": intern(row[4]), "remote_id": row[5], "spec_hash": row[7],
             "content_digest": row[8], "status": row[10] if row[10] is None else intern(row[10]),
-            "outputs": outputs, "dependencies": dependencies, "labels": shared[row[14] or "null"],
+            "dependencies": dependencies, "labels": shared[row[14] or "null"],
             "lifecycle": shared[row[15] or "null"], "created_at": row[16], "updated_at": row[17],
             "observed_at": row[18], "deposed": deposed, "built_from": built_from,
-            "_raw": {"spec": row[6], "content_files": row[9], "observed": row[11]},
+            "_raw": {
+                "spec": row[6], "content_files": row[9], "observed": row[11], "outputs": _InBatch(outputs, k)
+            },
         })  # fmt: skip
         records[row[0]] = record
 

@@ -76,6 +76,9 @@ def test_a_selector_exports_the_checkpoint_it_names_and_records_why(
     assert line.startswith(f"{selector} → {expected}: ")
     if selector == "latest-validated":
         assert line == f"latest-validated → {expected}: newest with a successful validation preview"
+    # from the state alone (the planner reads the recorded outputs only when the spec's facts do)
+    cached = _export(env.workspace().plan(refresh=False)).facts["checkpoint"]
+    assert cached == line
 
 
 def test_latest_validated_with_no_successful_preview_fails_the_export_only(make_env):

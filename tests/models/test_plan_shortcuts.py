@@ -147,3 +147,26 @@ def test_the_no_new_work_template_is_the_validated_cost() -> None:
     validated = Cost(billable=False, money=0.0, note="no new provider work")
     assert validated == _NO_NEW_WORK and _NO_NEW_WORK.model_fields_set == validated.model_fields_set
     assert _no_new_work().model_dump_json() == validated.model_dump_json()
+
+
+def test_a_base_action_is_the_validated_action_in_declaration_order() -> None:
+    """`_base_action` copies a template of every field (`_BASE_ACTION`) and hands the dict to
+    `Action._trusted_in_order`, which checks nothing: the template must be in declaration order
+    (the serializer writes `__dict__`'s order), each action must equal and dump the bytes of the
+    validated action, and its lists and dicts must be its own (the planner appends to them)."""
+    from reconciler.engine.planning import _BASE_ACTION
+
+    assert tuple(_BASE_ACTION) == tuple(Action.model_fields)
+    result = load(["manifests/quickstart"], check_data=False)
+    assert result.ok, result.diagnostics
+    plan = make_plan(
+        PlanInputs(manifests=result.manifests, records={}, meta=StateMeta("", 0, 0), refreshed=False)
+    )
+    for action in plan.actions:
+        assert list(action.__dict__) == list(Action.model_fields), action.address
+        validated = Action(**action.__dict__)
+        assert action == validated and action.model_dump_json() == validated.model_dump_json()
+    first, second = plan.actions[0], plan.actions[1]
+    for name in ("gated_by", "changes", "warnings", "facts"):
+        assert getattr(first, name) is not getattr(second, name), name
+    assert all(v is None or not isinstance(v, list | dict) for v in _BASE_ACTION.values())

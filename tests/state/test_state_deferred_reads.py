@@ -1,4 +1,4 @@
-"""Records read by `SqliteStateStore.all()` decode their large JSON columns on first read.
+"""Records read by `SqliteStateStore.all()` decode their large JSON columns (and outputs) on first read.
 
 Why: a no-change plan never looks at a record's applied spec, file table or observed object
 (`state/sqlite.py`, `_StoredRecord`). What is read later must be what was stored, what is changed
@@ -20,7 +20,7 @@ from reconciler.models.state import ResourceRecord
 from reconciler.state import sqlite as sqlite_store
 from reconciler.state.sqlite import SqliteStateStore
 
-DEFERRED = ("spec", "content_files", "observed")
+DEFERRED = ("spec", "content_files", "observed", "outputs")
 
 
 def _stored(where: Path, *records: ResourceRecord) -> dict[str, ResourceRecord]:
@@ -141,3 +141,39 @@ def test_with_observation_is_with_changes_of_the_four_fields(
     plain = dataclasses.replace(FULL_RECORD)
     assert plain.with_observation(**fields) == dataclasses.replace(plain, **fields)  # type: ignore[arg-type]
     assert type(plain.with_observation(**fields)) is ResourceRecord
+
+
+def test_outputs_decode_with_their_batch_and_a_bad_column_fails_only_its_own_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`outputs` is decoded for a whole batch on the first read of one record's (`_BatchColumn`):
+    every record still reads its own. A column that is not JSON does not fail `all()` (as the
+    other deferred columns do not) and fails only the read of that record's outputs."""
+    import sqlite3
+
+    monkeypatch.setattr(sqlite_store, "_ROWS_PER_BATCH", 3)
+    stored = [make_record(f"job-{i}", outputs={"job_id": f"ft-{i}", "n": [i]}) for i in range(7)]
+    stored.append(make_record("none", outputs={}))
+    read = _stored(tmp_path, *stored)
+    first = read["FineTune/job-0"]
+    assert "outputs" not in first.__dict__
+    assert first.outputs == {"job_id": "ft-0", "n": [0]}
+    for record in stored:  # the rest of the first batch (decoded with it) and the later batches
+        assert read[record.address].outputs == record.outputs, record.address
+    conn = sqlite3.connect(tmp_path / "state.db")
+    with conn:
+        conn.execute("UPDATE resources SET outputs = '{\"job_id\": ' WHERE address = 'FineTune/job-4'")
+        conn.execute("UPDATE resources SET outputs = '' WHERE address = 'FineTune/job-5'")
+    conn.close()
+    store = SqliteStateStore.open(tmp_path / "state.db", readonly=True)
+    try:
+        again = store.all()
+    finally:
+        store.close()
+    assert again["FineTune/job-3"].outputs == {"job_id": "ft-3", "n": [3]}  # same batch as the bad one
+    assert again["FineTune/job-5"].outputs is None  # an empty column, as an eager read gives it
+    with pytest.raises(ValueError):
+        again["FineTune/job-4"].outputs  # noqa: B018 - the read is what is tested
+    assert again["FineTune/job-6"].outputs == {"job_id": "ft-6", "n": [6]}
+    changed = again["FineTune/job-4"].with_changes(outputs={"fixed": 1})  # a change wins, nothing decodes
+    assert changed.outputs == {"fixed": 1}
