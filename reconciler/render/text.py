@@ -7,6 +7,7 @@ and a terminal wraps long lines itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import StringIO
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -101,11 +102,32 @@ def write_plan(stream: IO[str], plan: Plan) -> None:
     text with a tab goes through rich, which expands tabs.
     """
     if is_plain_stream(stream):
-        plain = "\n".join(line.plain for line in styled_lines(plan))
-        if "\t" not in plain:
-            stream.write(plain + "\n")
+        plain = _plain_lines(plan)
+        if plain is not None:
+            for start in range(0, len(plain), _WRITE_LINES):
+                stream.write("\n".join(plain[start : start + _WRITE_LINES]) + "\n")
             return
     print_plan(make_console(stream), plan)
+
+
+# lines per write of a plain plan: the same bytes as one write, without one string of it all
+_WRITE_LINES = 2000
+
+
+def _plain_lines(plan: Plan) -> list[str] | None:
+    """Each line's plain text, or None when one has a tab (rich expands tabs: the caller uses it).
+
+    Why: only the text is kept, line by line as it is made: a list of every `StyledLine` (each a
+    tuple of tuples), then one string of them all, then that string plus a newline, were together
+    about 20 MB at 1,000 chains, the peak of an apply's memory before anything was sent."""
+    out: list[str] = []
+    keep = out.append
+    for line in iter_styled_lines(plan):
+        text = line.plain
+        if "\t" in text:
+            return None
+        keep(text)
+    return out
 
 
 def plan_lines(plan: Plan) -> list[Text]:
@@ -113,36 +135,38 @@ def plan_lines(plan: Plan) -> list[Text]:
 
 
 def styled_lines(plan: Plan) -> list[StyledLine]:
-    lines: list[StyledLine] = []
-    out = lines.append
+    return list(iter_styled_lines(plan))
+
+
+def iter_styled_lines(plan: Plan) -> Iterator[StyledLine]:
+    """The plan's lines in order, made one at a time (`styled_lines` is them as a list)."""
     blank = StyledLine("")
     for i, line in enumerate(header_lines(plan)):
-        out(StyledLine(line, "bold" if i == 0 else "dim"))
+        yield StyledLine(line, "bold" if i == 0 else "dim")
     for title, actions in sections(plan):
-        out(blank)
-        out(StyledLine(title + ":", "bold underline"))
+        yield blank
+        yield StyledLine(title + ":", "bold underline")
         for action in actions:
-            out(blank)
-            _action_lines(lines, action)
+            yield blank
+            yield from _action_lines(action)
     if plan.warnings:
-        out(blank)
-        out(StyledLine("Warnings:", "bold yellow"))
+        yield blank
+        yield StyledLine("Warnings:", "bold yellow")
         for d in plan.warnings:
-            out(StyledLine("  " + diagnostic_text(d), "yellow"))
+            yield StyledLine("  " + diagnostic_text(d), "yellow")
     if plan.errors:
-        out(blank)
+        yield blank
         count = f"{len(plan.errors)} error" + ("s" if len(plan.errors) != 1 else "")
-        out(StyledLine(f"Error: {count}; this plan cannot be applied:", "bold red"))
+        yield StyledLine(f"Error: {count}; this plan cannot be applied:", "bold red")
         for d in plan.errors:
-            out(StyledLine("  " + diagnostic_text(d), "red"))
-    out(blank)
-    out(StyledLine(summary_line(plan), "bold"))
+            yield StyledLine("  " + diagnostic_text(d), "red")
+    yield blank
+    yield StyledLine(summary_line(plan), "bold")
     for note in notes(plan):
-        out(StyledLine(note))
-    return lines
+        yield StyledLine(note)
 
 
-def _action_lines(lines: list[StyledLine], action: Action) -> None:
+def _action_lines(action: Action) -> Iterator[StyledLine]:
     style = ACTION_STYLES[action.action]
     head: list[tuple[str, str]] = [(symbol(action).rjust(SYMBOL_WIDTH), style), (" ", "")]
     title = heading(action)
@@ -152,9 +176,9 @@ def _action_lines(lines: list[StyledLine], action: Action) -> None:
         head.append((tag, "bold magenta"))  # hours of GPU time: make it stand out
     else:
         head.append((title, "bold"))
-    lines.append(StyledLine("  ", "", tuple(head)))
+    yield StyledLine("  ", "", tuple(head))
     for line in action_lines(action):
-        lines.append(StyledLine(BODY_INDENT, "", ((line.text, STYLES.get(line.style, "")),)))
+        yield StyledLine(BODY_INDENT, "", ((line.text, STYLES.get(line.style, "")),))
 
 
 def plan_to_text(plan: Plan, *, color: bool = False, width: int = 120) -> str:

@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import itertools
 import pickle
+from collections.abc import Callable
 
 import pytest
 
@@ -191,3 +192,41 @@ def test_an_actions_lifecycle_is_its_resources(values: dict[str, object]) -> Non
     assert _lifecycle_data(changed) == changed.model_dump(mode="json")
     changed.ignore_changes.append("spec.y")
     assert _lifecycle_data(changed)["ignore_changes"] == ["spec.y"]
+
+
+def test_trusted_models_share_their_field_names_between_instances() -> None:
+    """`trusted` sets the fields one by one, so CPython keeps each `__dict__` key-sharing (one table
+    of names per class, a row of values per instance). A plan holds one `FieldChange` per field of
+    every create (33,000 at 1,000 chains); a dict of its own per instance, as handing `values` over
+    as `__dict__` made, is about 1.8 times the memory."""
+    import tracemalloc
+
+    from reconciler.models.changes import ChangeClass
+    from reconciler.models.plans import FieldChange
+
+    values = {
+        "path": "a.b",
+        "before": None,
+        "after": 1,
+        "change_class": ChangeClass.RETRAIN,
+        "outside": False,
+    }
+
+    def own_dict() -> FieldChange:
+        made = FieldChange.trusted(**values)
+        object.__setattr__(made, "__dict__", dict(values))
+        return made
+
+    def traced(make: Callable[[], object]) -> int:
+        make()
+        tracemalloc.start()
+        try:
+            kept = [make() for _ in range(2000)]
+            size = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        assert len(kept) == 2000
+        return size
+
+    assert FieldChange.trusted(**values) == FieldChange(path="a.b", after=1, change_class=ChangeClass.RETRAIN)
+    assert traced(lambda: FieldChange.trusted(**values)) < 0.75 * traced(own_dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from render_plans import action, mixed_plan, retrain
+from render_plans import action, big_plan, mixed_plan, retrain
 
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import ActionType, Plan
@@ -159,3 +159,41 @@ def test_long_lines_are_not_rewrapped() -> None:
     a.reason = "word " * 60
     text = plan_to_text(Plan(reconciler_version="0", created_at="", actions=[a]), width=40)
     assert ("# " + "word " * 60).rstrip() in text
+
+
+class _CountingWrites(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_a_plan_written_to_a_pipe_in_pieces_is_what_print_plan_writes() -> None:
+    """`write_plan` writes a plain plan a few thousand lines at a time (no one string of all of it):
+    the bytes must be exactly rich's plain text, joins between the pieces included."""
+    from reconciler.render.text import _WRITE_LINES, styled_lines, write_plan
+
+    plan = big_plan(1200)  # several pieces, the last one short
+    lines = len(styled_lines(plan))
+    assert lines > 2 * _WRITE_LINES and lines % _WRITE_LINES
+    out = _CountingWrites()
+    write_plan(out, plan)
+    assert out.getvalue() == render(plan, no_color=True)
+    assert out.writes == -(-lines // _WRITE_LINES)
+
+
+def test_a_plan_with_a_tab_written_to_a_pipe_goes_through_rich() -> None:
+    """Rich expands tabs; the plain shortcut does not, so a plan with a tab anywhere (here in the
+    last action) is printed by rich, as `print_plan` prints it."""
+    from reconciler.render.text import styled_lines, write_plan
+
+    plan = big_plan(3)
+    plan.actions[-1].reason = "a\treason"
+    out = io.StringIO()
+    write_plan(out, plan)
+    assert out.getvalue() == render(plan, no_color=True)
+    assert "\t" not in out.getvalue()
+    assert out.getvalue() != "\n".join(line.plain for line in styled_lines(plan)) + "\n"
