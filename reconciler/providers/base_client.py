@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Self, TypeVar
 import httpx
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
+from reconciler.providers.fast_urls import UrlJoiner
 from reconciler.providers.http import (
     Retry,
     RetryPolicy,
@@ -34,7 +35,8 @@ class HeaderAuth(httpx.Auth):
     """Adds the credential headers per request: the only holder of the secrets, repr'd as ***."""
 
     def __init__(self, headers: Mapping[str, str], *, secrets: tuple[str, ...], shown: str) -> None:
-        self._headers = dict(headers)
+        # encoded once: `Headers.update` copies a `Headers` as it is, a dict it encodes every time
+        self._headers = httpx.Headers(headers)
         self._secrets = secrets
         self._shown = shown  # e.g. "api_key=***"
 
@@ -63,6 +65,20 @@ class _SetCookieCookies(httpx.Cookies):
         headers = response.headers
         if "set-cookie" in headers or "set-cookie2" in headers:
             super().extract_cookies(response)
+
+
+class _Client(httpx.Client):
+    """httpx's client, not copying its default headers twice for a request that adds none.
+
+    `build_request` merges the client's headers with the request's into a new `Headers`, and the
+    `Request` it makes copies that again; with nothing to add, the client's own are what the
+    request copies (it never changes the object it was given).
+    """
+
+    def _merge_headers(self, headers: Any = None) -> Any:
+        if not headers:
+            return self.headers
+        return super()._merge_headers(headers)
 
 
 def bearer_auth(api_key: str) -> HeaderAuth:
@@ -98,7 +114,8 @@ class ProviderClient:
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._timeout = float(timeout)
-        self._http = httpx.Client(
+        self._urls = UrlJoiner(self.base_url)
+        self._http = _Client(
             base_url=self.base_url,
             auth=self._auth,
             headers={"Accept": "application/json", "User-Agent": self.USER_AGENT, **(headers or {})},
@@ -134,9 +151,9 @@ class ProviderClient:
     def _request(self, method: str, url: str, *, operation: str, **kwargs: Any) -> httpx.Response:
         """One HTTP exchange; httpx's errors become `TransportError`s with the secrets scrubbed."""
         # A path is joined to the base URL here, as httpx would join it (`base_url` has no trailing
-        # slash, every path starts with one): httpx then parses one absolute URL instead of
-        # parsing the path and re-parsing the merged URL.
-        target = self.base_url + url if url.startswith("/") else url
+        # slash, every path starts with one): a plain path into the base URL parsed once
+        # (fast_urls.py), anything else as one absolute URL for httpx to parse.
+        target = self._urls.join(url) if url.startswith("/") else url
         with map_transport_errors(provider=self.PROVIDER, operation=operation, secrets=self.secrets):
             response = self._http.request(method, target, **kwargs)
         # httpx leaves a read response and its stream referring to each other: a cycle that keeps
