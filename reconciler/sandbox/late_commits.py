@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import weakref
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -46,10 +47,23 @@ class Parked:
     request_id: str
 
 
+# Parks and takes through each store's connection, which its own `data_version` does not count.
+_writes: weakref.WeakKeyDictionary[Store, int] = weakref.WeakKeyDictionary()
+
+
+def _wrote(store: Store) -> None:
+    _writes[store] = _writes.get(store, 0) + 1
+
+
 class LateCommits:
     def __init__(self, store: Store) -> None:
         self.store = store
         store.executescript(SCHEMA)
+        # The earliest due time parked (None: none), as of `_seen` (data_version, own writes,
+        # rollbacks).
+        # Every request asks whether one is due; the table changes only on a rare fault.
+        self._first_due: float | None = None
+        self._seen: tuple[int, int, int] | None = None
 
     def park(self, request: Request, *, due: float, fidelity: str, request_id: str) -> None:
         body = request.body.read()  # the sandbox's test bodies are small; a real provider buffers too
@@ -69,12 +83,18 @@ class LateCommits:
                     request_id,
                 ),
             )
+            _wrote(self.store)
 
     def any_due(self, now: float) -> bool:
-        return (
-            self.store.one("SELECT 1 AS x FROM sandbox_late_commits WHERE due <= ? LIMIT 1", (now,))
-            is not None
-        )
+        # `seen` is read before the table: a commit in between (outside a transaction) only makes
+        # what is cached look older than it is, and the next call reads the table again.
+        # A rollback may undo a park or a take this cache already saw.
+        seen = (self.store.data_version(), _writes.get(self.store, 0), self.store.rollbacks)
+        if seen != self._seen:
+            row = self.store.one("SELECT min(due) AS due FROM sandbox_late_commits")
+            self._first_due = None if row is None or row["due"] is None else float(row["due"])
+            self._seen = seen
+        return self._first_due is not None and self._first_due <= now
 
     def take_due(self, now: float) -> Parked | None:
         """Remove and return the oldest request due by `now` (call inside a store transaction)."""
@@ -84,6 +104,7 @@ class LateCommits:
         if row is None:
             return None
         self.store.execute("DELETE FROM sandbox_late_commits WHERE id = ?", (row["id"],))
+        _wrote(self.store)
         body = bytes(row["body"])
         request = Request.build(
             row["method"], row["path"], row["query"], json.loads(row["headers"]), io.BytesIO(body), len(body)

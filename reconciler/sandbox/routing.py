@@ -87,7 +87,7 @@ class Request:
         return cls(
             method=method.upper(),
             path=path or "/",
-            query=parse_qs(query_string, keep_blank_values=True),
+            query=parse_qs(query_string, keep_blank_values=True) if query_string else {},
             headers={k.lower(): v for k, v in headers.items()},
             body=body,
             content_length=content_length,

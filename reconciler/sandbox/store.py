@@ -54,6 +54,11 @@ class Store:
         self.conn = conn
         self.lock = threading.RLock()
         self._depth = 0
+        # `PRAGMA data_version` as read in the open write transaction (None: not read yet). While
+        # this connection holds the write lock no other can commit, so it cannot change: the
+        # caches that ask for it (late commits, the jobs) share one statement per request.
+        self._version: int | None = None
+        self.rollbacks = 0  # how many times a transaction or savepoint of this store was undone
         self.executescript(_CORE_SCHEMA)
 
     # --- transactions -------------------------------------------------------------------
@@ -70,13 +75,17 @@ class Store:
                 return
             self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._version = None
             try:
                 yield
             except BaseException:
                 self._depth = 0
+                self._version = None
+                self.rollbacks += 1
                 self.conn.execute("ROLLBACK")
                 raise
             self._depth = 0
+            self._version = None
             self.conn.execute("COMMIT")
 
     @contextmanager
@@ -89,6 +98,7 @@ class Store:
             try:
                 yield
             except BaseException:
+                self.rollbacks += 1
                 self.conn.execute("ROLLBACK TO handler")
                 self.conn.execute("RELEASE handler")
                 raise
@@ -120,7 +130,12 @@ class Store:
         """Changes whenever another connection (another process, another Sandbox on this file)
         commits; this connection's own writes leave it as it is (SQLite's `PRAGMA data_version`)."""
         with self.lock:
-            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+            if self._depth and self._version is not None:
+                return self._version
+            version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+            if self._depth:
+                self._version = version
+            return version
 
     # --- counters and ids ---------------------------------------------------------------
     def next_counter(self, name: str) -> int:

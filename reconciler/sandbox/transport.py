@@ -50,7 +50,8 @@ class SandboxTransport(httpx.BaseTransport):
             request.method,
             request.url.path,
             request.url.query.decode("ascii", "replace"),
-            dict(request.headers),
+            # one pass over the headers (`dict(headers)` looks each name up again: a scan apiece)
+            dict(request.headers.items()),
             BodyReader(request.stream),  # type: ignore[arg-type]  # a sync client's stream iterates bytes
             int(length) if length and length.isdigit() else None,
         )
