@@ -129,3 +129,44 @@ def test_an_http_error_with_a_page_shaped_body_is_an_error(
     )
     with pytest.raises(InvalidRequestError):
         client.list_fine_tunes()
+
+
+# --- the single objects apply creates and reads (also read from their bytes) -----------------------
+
+
+def test_single_objects_are_what_validating_the_decoded_body_gives(
+    server: ScriptedServer, client: DashScopeClient
+) -> None:
+    from reconciler.providers.dashscope.types import Deployment, FileObject, FineTuneJob
+
+    job = {"request_id": "r", "output": JOB, "unknown_top": 1}
+    dep = {"request_id": "r", "output": DEPLOYMENT}
+    server.script(_raw(job), _raw(dep), _raw(FILE | {"unknown": [1]}))
+    got_job = client.get_fine_tune("ft-1")
+    assert type(got_job) is FineTuneJob and got_job == FineTuneJob.model_validate(JOB)
+    assert got_job.model_dump(mode="json") == FineTuneJob.model_validate(JOB).model_dump(mode="json")
+    assert got_job.usage == 12 and got_job.model_extra == {"brand_new_field": {"kept": [1, 2.5, "x", None]}}
+    assert client.get_deployment("m-1") == Deployment.model_validate(DEPLOYMENT)
+    got_file = client.get_file("file-1")
+    assert got_file == FileObject.model_validate(FILE | {"unknown": [1]})
+    assert got_file.model_extra == {"unknown": [1]}
+
+
+def test_a_business_error_on_a_single_object_200_is_still_an_error(
+    server: ScriptedServer, client: DashScopeClient
+) -> None:
+    client._retry = NO_RETRIES
+    server.script(
+        ok({"request_id": "r", "code": "InvalidApiKey", "message": "bad key", "output": JOB}),
+        ok({"request_id": "r", "code": "InvalidParameter", "message": "capacity", "output": DEPLOYMENT}),
+        ok(FILE | {"error": {"code": "x", "message": "no file for you"}}),
+        httpx.Response(200, content=b'{"request_id": "r", "output": {"status": "RUNNING"}}'),
+    )
+    with pytest.raises(AuthError, match="bad key"):
+        client.get_fine_tune("ft-1")
+    with pytest.raises(InvalidRequestError, match="capacity"):
+        client.get_deployment("m-1")
+    with pytest.raises(PermanentError, match="no file for you"):
+        client.get_file("file-1")
+    with pytest.raises(ServerError, match="unexpected response body"):
+        client.get_fine_tune("ft-1")  # a job without its id

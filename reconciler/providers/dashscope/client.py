@@ -197,7 +197,7 @@ class DashScopeClient(ProviderClient):
     ) -> T:
         """`parse` of the JSON body, or the error the response says (or is, when malformed).
 
-        `parse_bytes` (list pages) reads a 2xx body straight from its bytes into the same models
+        `parse_bytes` (list pages, and the objects apply creates and reads) reads a 2xx body straight from its bytes into the same models
         `parse` makes from the decoded JSON, in one pass instead of two (most of a refresh's
         client-side cost). It answers None for anything but a well-formed success — invalid
         JSON, another shape, a business error — and then the ordinary checks below decide
@@ -260,6 +260,7 @@ class DashScopeClient(ProviderClient):
             build_upload=build,
             replayable=replayable,
             parse=FileObject.model_validate,
+            parse_bytes=_from_bytes(FileObject),
             expected="a file object",
         )
 
@@ -272,6 +273,7 @@ class DashScopeClient(ProviderClient):
             native=False,
             missing_file_is_404=True,
             parse=FileObject.model_validate,
+            parse_bytes=_from_bytes(FileObject),
             expected="a file object",
         )
 
@@ -347,6 +349,7 @@ class DashScopeClient(ProviderClient):
             retry=Retry.CREATE,
             json=body.to_body(),
             parse=lambda b: FineTuneJob.model_validate(b["output"]),
+            parse_bytes=_output_from_bytes(FineTuneJob),
             expected="output: job",
         )
 
@@ -357,6 +360,7 @@ class DashScopeClient(ProviderClient):
             operation="get_fine_tune",
             retry=Retry.IDEMPOTENT,
             parse=lambda b: FineTuneJob.model_validate(b["output"]),
+            parse_bytes=_output_from_bytes(FineTuneJob),
             expected="output: job",
         )
 
@@ -512,6 +516,7 @@ class DashScopeClient(ProviderClient):
             retry=Retry.CREATE,
             json=body.to_body(),
             parse=lambda b: Deployment.model_validate(b["output"]),
+            parse_bytes=_output_from_bytes(Deployment),
             expected="output: deployment",
         )
 
@@ -522,6 +527,7 @@ class DashScopeClient(ProviderClient):
             operation="get_deployment",
             retry=Retry.IDEMPOTENT,
             parse=lambda b: Deployment.model_validate(b["output"]),
+            parse_bytes=_output_from_bytes(Deployment),
             expected="output: deployment",
         )
 
@@ -557,6 +563,7 @@ class DashScopeClient(ProviderClient):
             retry=Retry.IDEMPOTENT,
             json={"capacity": capacity},
             parse=lambda b: Deployment.model_validate(b["output"]),
+            parse_bytes=_output_from_bytes(Deployment),
             expected="output: deployment",
         )
 
@@ -567,6 +574,7 @@ class DashScopeClient(ProviderClient):
             operation="delete_deployment",
             retry=Retry.IDEMPOTENT,
             parse=lambda b: Deployment.model_validate(b["output"]),
+            parse_bytes=_output_from_bytes(Deployment),
             expected="output: deployment",
         )
 
