@@ -24,6 +24,15 @@ CREATE TABLE IF NOT EXISTS sandbox_counters (name TEXT PRIMARY KEY, value INTEGE
 CREATE TABLE IF NOT EXISTS sandbox_request_counts (route TEXT PRIMARY KEY, count INTEGER NOT NULL);
 """
 
+_NEXT_COUNTER = (
+    "INSERT INTO sandbox_counters(name, value) VALUES (?, 1) "
+    "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value"
+)
+_COUNT_REQUEST = (
+    "INSERT INTO sandbox_request_counts(route, count) VALUES (?, 1) "
+    "ON CONFLICT(route) DO UPDATE SET count = count + 1 RETURNING count"
+)
+
 
 class Store:
     def __init__(self, db_path: str | Path | None) -> None:
@@ -139,13 +148,14 @@ class Store:
 
     # --- counters and ids ---------------------------------------------------------------
     def next_counter(self, name: str) -> int:
-        with self.transaction():
-            row = self.conn.execute(
-                "INSERT INTO sandbox_counters(name, value) VALUES (?, 1) "
-                "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
-                (name,),
-            ).fetchone()
-            return int(row[0])
+        with self.lock:
+            if self._depth:  # inside a transaction already (every request's): no nested one to open
+                return self._bump(_NEXT_COUNTER, name)
+            with self.transaction():
+                return self._bump(_NEXT_COUNTER, name)
+
+    def _bump(self, sql: str, name: str) -> int:
+        return int(self.conn.execute(sql, (name,)).fetchone()[0])
 
     def token(self, seed: int, name: str, length: int) -> str:
         """A fresh deterministic hex token: same seed and history give the same sequence."""
@@ -157,13 +167,11 @@ class Store:
 
     # --- request counts -----------------------------------------------------------------
     def count_request(self, route: str) -> int:
-        with self.transaction():
-            row = self.conn.execute(
-                "INSERT INTO sandbox_request_counts(route, count) VALUES (?, 1) "
-                "ON CONFLICT(route) DO UPDATE SET count = count + 1 RETURNING count",
-                (route,),
-            ).fetchone()
-            return int(row[0])
+        with self.lock:
+            if self._depth:
+                return self._bump(_COUNT_REQUEST, route)
+            with self.transaction():
+                return self._bump(_COUNT_REQUEST, route)
 
     def request_counts(self) -> dict[str, int]:
         rows = self.query("SELECT route, count FROM sandbox_request_counts ORDER BY route")
