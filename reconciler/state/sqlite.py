@@ -267,7 +267,7 @@ class _Overlaid:
 
     def merged(self) -> Any:
         base = self.base
-        outputs = base.column.value(base.at) if type(base) is _InBatch else decode(base or None)
+        outputs = base.column.value(base.at) if isinstance(base, _InBatch) else decode(base or None)
         seen = self.seen
         return outputs if seen.items() <= outputs.items() else {**outputs, **seen}
 
