@@ -62,12 +62,9 @@ def observe(
         rec = out.get(address)
         if rec is None:
             continue
-        outputs = rec.outputs
-        # usually the provider says what the record already holds: that dict is kept, not a copy
-        # of it per record (a refresh's records live through planning)
-        if not obs.outputs.items() <= outputs.items():
-            outputs = {**outputs, **obs.outputs}
-        out[address] = rec.with_observation(obs.status, obs.object or rec.observed, outputs, stamp)
+        # the recorded outputs with the provider's over them (a stored record merges them when
+        # they are first read: a no-change plan reads none)
+        out[address] = rec.with_refreshed(obs.status, obs.object or rec.observed, obs.outputs, stamp)
     return out
 
 

@@ -9,6 +9,7 @@ Nothing here does I/O; timestamps are ISO-8601 UTC strings made by `iso_utc()` f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -106,6 +107,17 @@ class ResourceRecord:
         fields_of["outputs"] = outputs
         fields_of["observed_at"] = observed_at
         return new
+
+    def with_refreshed(
+        self, status: str | None, observed: dict[str, Any] | None, seen: Mapping[str, Any], observed_at: str
+    ) -> ResourceRecord:
+        """`with_observation` of a refresh: the outputs are the recorded ones with the provider's
+        (`seen`) laid over them, the recorded dict itself when it holds them already (the usual
+        case: a refresh's records live through planning, and a copy each is not needed)."""
+        outputs = self.outputs
+        if not seen.items() <= outputs.items():
+            outputs = {**outputs, **seen}
+        return self.with_observation(status, observed, outputs, observed_at)
 
     def to_dict(self) -> dict[str, Any]:
         return {

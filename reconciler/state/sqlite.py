@@ -35,7 +35,7 @@ import sqlite3
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -199,7 +199,13 @@ class _Deferred:
         text = raw[self.name]
         # `outputs` is decoded with the rest of its batch's column (`_BatchColumn`); an empty
         # column is NULL, as `_records_from_rows` reads it
-        value = text.column.value(text.at) if type(text) is _InBatch else decode(text or None)
+        kind = type(text)
+        if (
+            kind is _Overlaid
+        ):  # a refreshed record's outputs: the recorded ones, what the provider said over them
+            value = text.merged()
+        else:
+            value = text.column.value(text.at) if kind is _InBatch else decode(text or None)
         record.__dict__[self.name] = value
         rest = raw.copy()  # (a copy and a `del`: a quarter of a comprehension's cost, same order)
         del rest[self.name]
@@ -247,6 +253,25 @@ class _InBatch:
         self.at = at
 
 
+class _Overlaid:
+    """A refreshed `_StoredRecord`'s `outputs` until first read (what `_raw` holds instead): the
+    recorded ones (`base`, as `_raw` held them) with the provider's (`seen`) laid over them, as
+    `ResourceRecord.with_refreshed` makes them at once. A no-change plan reads no record's outputs:
+    a refresh then decodes none of them (and compares none), and keeps no merged dicts."""
+
+    __slots__ = ("base", "seen")
+
+    def __init__(self, base: str | _InBatch | None, seen: Mapping[str, Any]) -> None:
+        self.base = base
+        self.seen = seen
+
+    def merged(self) -> Any:
+        base = self.base
+        outputs = base.column.value(base.at) if isinstance(base, _InBatch) else decode(base or None)
+        seen = self.seen
+        return outputs if seen.items() <= outputs.items() else {**outputs, **seen}
+
+
 class _StoredRecord(ResourceRecord):
     """A `ResourceRecord` read by `SqliteStateStore.all()`: the columns of `_DEFERRED_AT` are kept as
     their JSON text (in `_raw`) and decoded when first read, then kept like any other field.
@@ -291,6 +316,24 @@ class _StoredRecord(ResourceRecord):
             rest.pop("observed", None)
             rest.pop("outputs", None)
             new.__dict__["_raw"] = rest
+        return new
+
+    def with_refreshed(
+        self, status: str | None, observed: dict[str, Any] | None, seen: Mapping[str, Any], observed_at: str
+    ) -> ResourceRecord:
+        raw = self.__dict__.get("_raw")
+        if not raw or "outputs" not in raw:  # decoded already: merged at once
+            return super().with_refreshed(status, observed, seen, observed_at)
+        new = object.__new__(type(self))
+        fields_of = new.__dict__
+        fields_of.update(self.__dict__)
+        fields_of["status"] = status
+        fields_of["observed"] = observed
+        fields_of["observed_at"] = observed_at
+        rest = raw.copy()  # the stored object's text goes; the outputs are merged when first read
+        rest.pop("observed", None)
+        rest["outputs"] = _Overlaid(raw["outputs"], seen)
+        fields_of["_raw"] = rest
         return new
 
 

@@ -177,3 +177,41 @@ def test_outputs_decode_with_their_batch_and_a_bad_column_fails_only_its_own_rea
     assert again["FineTune/job-6"].outputs == {"job_id": "ft-6", "n": [6]}
     changed = again["FineTune/job-4"].with_changes(outputs={"fixed": 1})  # a change wins, nothing decodes
     assert changed.outputs == {"fixed": 1}
+
+
+@pytest.mark.parametrize("outputs_read_first", [False, True])
+def test_a_refreshed_stored_record_merges_its_outputs_on_first_read(
+    tmp_path: Path, outputs_read_first: bool
+) -> None:
+    """`observe` folds with `with_refreshed`: a stored record keeps its outputs undecoded, and the
+    provider's (`seen`) are laid over them when they are first read — the same record a plain one
+    makes at once, whatever was reported: the same values, new ones, changed ones."""
+    recorded = {"job_id": "ft-1", "finetuned_output": "m-ft-1", "cost": {"n": 1}}
+    stamp = "2026-01-02T00:00:00.000Z"
+    for seen, expected in [
+        ({"job_id": "ft-1"}, recorded),
+        ({"job_id": "ft-1", "model_name": "m2"}, {**recorded, "model_name": "m2"}),
+        ({"finetuned_output": "m-ft-2"}, {**recorded, "finetuned_output": "m-ft-2"}),
+        ({}, recorded),
+    ]:
+        where = tmp_path / str(len(list(tmp_path.iterdir())))
+        read = _stored(where, make_record("ft", outputs=recorded))["FineTune/ft"]
+        if outputs_read_first:
+            assert read.outputs == recorded
+        new = read.with_refreshed("SUCCEEDED", {"new": True}, seen, stamp)
+        assert ("outputs" in new.__dict__) is outputs_read_first  # else merged when first read
+        assert "observed" not in new.__dict__.get("_raw", {})  # the stored object's text is not kept
+        plain = dataclasses.replace(make_record("ft", outputs=recorded)).with_refreshed(
+            "SUCCEEDED", {"new": True}, seen, stamp
+        )
+        assert pickle.loads(pickle.dumps(new)).outputs == expected  # (a pickle decodes it too)
+        assert new.outputs == expected == plain.outputs
+        assert new.status == "SUCCEEDED" and new.observed == {"new": True} and new.observed_at == stamp
+        assert new.to_dict() == {
+            **plain.to_dict(),
+            "created_at": read.created_at,
+            "updated_at": read.updated_at,
+        }
+        assert read.outputs == recorded  # the original is untouched
+        if seen.items() <= recorded.items():
+            assert new.outputs is read.outputs  # reported again unchanged: the recorded dict, no copy
