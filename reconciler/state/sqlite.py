@@ -200,9 +200,7 @@ class _Deferred:
         # `outputs` is decoded with the rest of its batch's column (`_BatchColumn`); an empty
         # column is NULL, as `_records_from_rows` reads it
         kind = type(text)
-        if (
-            kind is _Overlaid
-        ):  # a refreshed record's outputs: the recorded ones, what the provider said over them
+        if kind is _Overlaid:  # a refreshed record's outputs: the recorded ones, the provider's over them
             value = text.merged()
         else:
             value = text.column.value(text.at) if kind is _InBatch else decode(text or None)
