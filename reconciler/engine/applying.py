@@ -271,7 +271,8 @@ class Executor:
 
         A step's provider calls run on the work pool (`parallelism` threads). When a step has
         submitted and must wait for readiness, it returns a `_Wait`, which runs on the wait pool,
-        so long trainings never hold a worker that other resources need.
+        so long trainings never hold a worker that other resources need. The serial providers'
+        steps and waits both run on the serial loop's one thread instead.
         """
         result = ApplyResult()
         lock = threading.Lock()
