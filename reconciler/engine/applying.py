@@ -15,7 +15,8 @@ Guarantees (DESIGN.md §3–§4):
 
 Scheduling: each action becomes one node (plus a "delete the old one" node for a
 create-before-destroy replace). Provider calls run on a pool of `parallelism` workers; waits
-for readiness run on a separate pool, so a six-hour training job never holds a worker.
+for readiness run on a separate pool, so a six-hour training job never holds a worker. The
+serial providers' steps and waits run on one thread of their own (`serial_loop`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,15 @@ from reconciler.engine.recovering import (
     keep_oldest,
 )
 from reconciler.engine.scheduling import TrainingSlots
-from reconciler.engine.waiting import SETTLED_PHASES, Waiter, WaitInterrupted, WaitTimeout, timeout_for
+from reconciler.engine.serial_loop import SerialLoop
+from reconciler.engine.waiting import (
+    SETTLED_PHASES,
+    Pauses,
+    Waiter,
+    WaitInterrupted,
+    WaitTimeout,
+    timeout_for,
+)
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan, ReplaceMode
 from reconciler.models.state import ResourceRecord
@@ -85,8 +94,9 @@ class ApplyOptions:
     # without injected faults): their steps run one at a time, on a worker of their own. Such a
     # call is pure CPU on this process's one interpreter lock, so parallel workers bought nothing
     # but hand-offs of that lock at every SQLite statement (a 100-chain apply ran faster with
-    # --parallelism 1). Their waits for readiness still sleep in parallel and take turns with the
-    # steps between sleeps (the waiter's baton); other providers' steps use the `parallelism` workers.
+    # --parallelism 1). Their waits for readiness still overlap: the same thread polls each one
+    # when its pause is over, between steps (`serial_loop`); other providers' steps use the
+    # `parallelism` workers.
     serial_providers: frozenset[str] = frozenset()
 
 
@@ -100,24 +110,33 @@ class _Busy(Exception):
 
 @dataclass
 class _Wait:
-    """A step that has submitted and now waits for readiness (runs on the wait pool)."""
+    """A step that has submitted and now waits for readiness: driven on the wait pool (a thread
+    each), or resumed by the serial loop after each pause."""
 
-    run: Callable[[], tuple[Outcome, str]]
+    pauses: Callable[[], Pauses[tuple[Outcome, str]]]
 
 
 StepResult = tuple[Outcome, str] | _Wait
 _R = TypeVar("_R", bound=StepResult)
 
 
-@dataclass
 class _Node:
-    key: str
-    action: Action
-    run: Callable[[], StepResult]
-    deps: set[str] = field(default_factory=set)
-    dependents: set[str] = field(default_factory=set)
-    # when set, dependents need this node's object READY (not just "done")
-    gives_ready: bool = True
+    """One step of the graph. Slots and tuples: an apply holds one per resource for its whole run
+    (a dataclass with two sets and a closure each was ~1 KB, ~4 MB at N = 1000)."""
+
+    __slots__ = ("action", "dependents", "deps", "key", "old")
+
+    def __init__(self, key: str, action: Action, *, old: bool = False) -> None:
+        self.key = key
+        self.action = action
+        self.old = old  # the "delete the old object" step of a create-before-destroy replace
+        self.deps = 0  # how many nodes this one waits for
+        self.dependents: tuple[str, ...] = ()  # sorted: the order they are released in
+
+    @property
+    def gives_ready(self) -> bool:
+        """Whether dependents need this node's object READY (not just "done")."""
+        return not self.old
 
 
 def _slot_text(slots: TrainingSlots, key: str, *, deferred: bool = False) -> str:
@@ -202,21 +221,21 @@ class Executor:
         for key, a in actions.items():
             if a.action is ActionType.NOOP and a.address not in needed_noops:
                 continue
-            nodes[key] = _Node(key=key, action=a, run=self._runner(a))
+            nodes[key] = _Node(key, a)
             if a.action is ActionType.REPLACE and a.replace_mode is ReplaceMode.CREATE_BEFORE_DESTROY:
                 old = f"{a.address}#old"
-                nodes[old] = _Node(
-                    key=old, action=a, run=functools.partial(self._delete_deposed_of, a), gives_ready=False
-                )
+                nodes[old] = _Node(old, a, old=True)
 
         removal = (ActionType.DELETE, ActionType.CANCEL, ActionType.FORGET)
+        deps: dict[str, set[str]] = {key: set() for key in nodes}  # while the graph is built
         for key, n in nodes.items():
             a = n.action
+            mine = deps[key]
             if key.endswith("#old") or a.deposed:
                 # the replace protocol: the old object goes only after the new one is ready (its own
                 # node) and everything that depended on it has moved on to the new one
                 if a.address in nodes:
-                    n.deps.add(a.address)
+                    mine.add(a.address)
                 for other in nodes.values():
                     if (
                         a.address in other.action.depends_on
@@ -226,21 +245,25 @@ class Executor:
                     ):
                         # a Sample only looks at the new object: it holds the old one only when the
                         # resource requires it (a Deployment's `requires`)
-                        n.deps.add(other.key)
+                        mine.add(other.key)
                 continue
             if a.action in removal:
                 # reverse order: dependents are removed first
                 for other in nodes.values():
                     if other.action.action in removal and a.address in other.action.depends_on:
-                        n.deps.add(other.key)
+                        mine.add(other.key)
                 continue
             for dep in a.depends_on:
                 if dep in nodes:
-                    n.deps.add(dep)
-        for key, n in nodes.items():
-            n.deps.discard(key)
-            for d in n.deps:
-                nodes[d].dependents.add(key)
+                    mine.add(dep)
+        dependents: dict[str, list[str]] = {}
+        for key, mine in deps.items():
+            mine.discard(key)
+            nodes[key].deps = len(mine)
+            for d in mine:
+                dependents.setdefault(d, []).append(key)
+        for key, keys in dependents.items():
+            nodes[key].dependents = tuple(sorted(keys))
         return nodes
 
     def _run(self, nodes: dict[str, _Node]) -> ApplyResult:
@@ -248,12 +271,13 @@ class Executor:
 
         A step's provider calls run on the work pool (`parallelism` threads). When a step has
         submitted and must wait for readiness, it returns a `_Wait`, which runs on the wait pool,
-        so long trainings never hold a worker that other resources need.
+        so long trainings never hold a worker that other resources need. The serial providers'
+        steps and waits both run on the serial loop's one thread instead.
         """
         result = ApplyResult()
         lock = threading.Lock()
         wake = threading.Condition(lock)
-        pending = {k: len(n.deps) for k, n in nodes.items()}
+        pending = {k: n.deps for k, n in nodes.items()}
         ready: deque[str] = deque(sorted(k for k, c in pending.items() if c == 0))
         blocked: dict[str, tuple[Outcome, str]] = {}
         unfinished = set(nodes)
@@ -285,7 +309,7 @@ class Executor:
                 ResourceOutcome(n.action.address, n.action.action.value, outcome, message, elapsed=elapsed),
             )
             ok = outcome is Outcome.SUCCEEDED or (outcome is Outcome.SUBMITTED and not n.gives_ready)
-            for d in sorted(n.dependents):
+            for d in n.dependents:
                 if not ok and d not in blocked:
                     if outcome in (Outcome.SUBMITTED, Outcome.DEFERRED):
                         blocked[d] = (
@@ -322,18 +346,30 @@ class Executor:
                 if running == 0 or not unfinished or self.stop.is_set():
                     wake.notify_all()
 
-        def guarded(step: Callable[[], _R]) -> _R | tuple[Outcome, str]:
-            try:
-                return step()
-            except StateError as e:  # the state cannot be written: nothing more may be sent
+        def failure(e: Exception) -> tuple[Outcome, str]:
+            if isinstance(e, StateError):  # the state cannot be written: nothing more may be sent
                 if self._state_error is None:
                     self._state_error = e
                 self.stop.set()
                 return Outcome.FAILED, f"the state could not be written: {e}"
-            except (StepFailed, ProviderError) as e:
+            if isinstance(e, StepFailed | ProviderError):
                 return Outcome.FAILED, str(e)
-            except Exception as e:  # a bug must not take the other branches down
-                return Outcome.FAILED, f"internal error: {type(e).__name__}: {e}"
+            return (
+                Outcome.FAILED,
+                f"internal error: {type(e).__name__}: {e}",
+            )  # a bug must not take the others down
+
+        def guarded(step: Callable[[], _R]) -> _R | tuple[Outcome, str]:
+            try:
+                return step()
+            except Exception as e:
+                return failure(e)
+
+        def guarded_pauses(pauses: Pauses[tuple[Outcome, str]]) -> Pauses[tuple[Outcome, str]]:
+            try:
+                return (yield from pauses)
+            except Exception as e:
+                return failure(e)
 
         def drain() -> None:
             """Start (or settle, or park) every ready node, in order. Caller holds the lock."""
@@ -353,45 +389,50 @@ class Executor:
                     launch(key)
 
         def launch(key: str) -> None:
+            if serial is not None and nodes[key].action.provider in self.options.serial_providers:
+                serial.submit(key)
+            else:
+                work_pool.submit(act, key)
+
+        def begin(key: str) -> tuple[StepResult, float]:
             n = nodes[key]
-            serial = serial_pool is not None and n.action.provider in self.options.serial_providers
+            start = self.clock.monotonic()
+            self.progress.started(
+                n.action.address, "delete old" if key.endswith("#old") else n.action.action.value
+            )
+            return guarded(functools.partial(self._step, n)), start
 
-            def act() -> None:
-                start = self.clock.monotonic()
-                self.progress.started(
-                    n.action.address, "delete old" if key.endswith("#old") else n.action.action.value
-                )
-                with baton.held() if serial else contextlib.nullcontext():
-                    got = guarded(n.run)
-                if isinstance(got, _Wait):
-                    waiting = got
+        def act(key: str) -> None:
+            got, start = begin(key)
+            if isinstance(got, _Wait):
+                wait_pool.submit(wait_then_finish, key, got, start)
+            else:
+                finish(key, got[0], got[1], self.clock.monotonic() - start)
 
-                    def wait_then_finish() -> None:
-                        with baton.held() if serial else contextlib.nullcontext():  # let go while asleep
-                            outcome, message = guarded(waiting.run)
-                        finish(key, outcome, message, self.clock.monotonic() - start)
+        def wait_then_finish(key: str, waiting: _Wait, start: float) -> None:
+            outcome, message = self.waiter.run(guarded_pauses(waiting.pauses()))
+            finish(key, outcome, message, self.clock.monotonic() - start)
 
-                    wait_pool.submit(wait_then_finish)
-                else:
-                    finish(key, got[0], got[1], self.clock.monotonic() - start)
+        def act_serially(key: str) -> Pauses[None] | None:
+            """`act` on the serial loop: the wait, if any, is handed back to be resumed there."""
+            got, start = begin(key)
+            if isinstance(got, _Wait):
+                return finishing(key, got, start)
+            finish(key, got[0], got[1], self.clock.monotonic() - start)
+            return None
 
-            (serial_pool if serial and serial_pool is not None else work_pool).submit(act)
+        def finishing(key: str, waiting: _Wait, start: float) -> Pauses[None]:
+            outcome, message = yield from guarded_pauses(waiting.pauses())
+            finish(key, outcome, message, self.clock.monotonic() - start)
 
         waits = max(128, self.options.parallelism * 8)  # waiting threads mostly sleep
         work_pool = ThreadPoolExecutor(
             max_workers=max(1, self.options.parallelism), thread_name_prefix="apply"
         )
         wait_pool = ThreadPoolExecutor(max_workers=waits, thread_name_prefix="wait")
-        # the serial providers' steps: one worker of their own, and the baton (which their waits
-        # take between sleeps), so their polls do not run beside it either
-        serial_pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="apply-serial")
-            if self.options.serial_providers
-            else None
-        )
-        baton = self.waiter.baton
+        serial = SerialLoop(act_serially, self.waiter) if self.options.serial_providers else None
         # exit order: the lock is released first, then the pools drain (their threads need the lock)
-        with work_pool, wait_pool, serial_pool or contextlib.nullcontext(), lock:
+        with work_pool, wait_pool, serial or contextlib.nullcontext(), lock:
             while unfinished:
                 drain()
                 if self.stop.is_set():
@@ -452,18 +493,22 @@ class Executor:
             return None
         return record.remote_id if record is not None else None
 
-    def _runner(self, a: Action) -> Callable[[], StepResult]:
+    def _step(self, n: _Node) -> StepResult:
+        a = n.action
+        if n.old:
+            return self._delete_deposed_of(a)
+        if a.action is ActionType.CREATE:
+            return self._create(a)
         return {
-            ActionType.CREATE: lambda: self._create(a),
-            ActionType.ADOPT: lambda: self._adopt(a),
-            ActionType.UPDATE: lambda: self._update(a),
-            ActionType.REPLACE: lambda: self._replace(a),
-            ActionType.DELETE: lambda: self._delete(a),
-            ActionType.CANCEL: lambda: self._cancel_and_delete(a),
-            ActionType.FORGET: lambda: self._forget(a),
-            ActionType.WAIT: lambda: self._await_existing(a),
-            ActionType.NOOP: lambda: self._await_existing(a),
-        }[a.action]
+            ActionType.ADOPT: self._adopt,
+            ActionType.UPDATE: self._update,
+            ActionType.REPLACE: self._replace,
+            ActionType.DELETE: self._delete,
+            ActionType.CANCEL: self._cancel_and_delete,
+            ActionType.FORGET: self._forget,
+            ActionType.WAIT: self._await_existing,
+            ActionType.NOOP: self._await_existing,
+        }[a.action](a)
 
     def _adapter(self, a: Action) -> ProviderAdapter:
         adapter = self.adapters.get(a.provider)
@@ -609,7 +654,7 @@ class Executor:
             if retrying:
                 raise _Busy(e) from None
             refused = e
-            return _Wait(lambda: self._create_when_free(a, deposed, refused, first_try))
+            return _Wait(lambda: self._creating_when_free(a, deposed, refused, first_try))
         except ProviderError as e:
             self.store.journal_close(entry, "failed", error=str(e))
             raise
@@ -627,9 +672,9 @@ class Executor:
         eco = self.options.economics.get(provider)
         return eco.quota.kinds if eco is not None else ()
 
-    def _create_when_free(
+    def _creating_when_free(
         self, a: Action, deposed: list[dict[str, Any]] | None, refused: RateLimitedError, first_try: float
-    ) -> tuple[Outcome, str]:
+    ) -> Pauses[tuple[Outcome, str]]:
         """A training submit the provider refused as busy (429): wait, then submit it again (it was
         refused, so nothing exists to duplicate)."""
         while True:
@@ -638,7 +683,7 @@ class Executor:
                 a.address, "queued", self.clock.now() - first_try, f"provider busy: {refused}"
             )
             try:
-                self.waiter.pause(pause)
+                yield from self.waiter.pausing(pause)
             except WaitInterrupted:
                 return (
                     Outcome.DEFERRED,
@@ -649,7 +694,9 @@ class Executor:
             except _Busy as busy:
                 refused = busy.refused
                 continue
-            return got.run() if isinstance(got, _Wait) else got
+            if isinstance(got, _Wait):
+                return (yield from got.pauses())
+            return got
 
     def _keep_oldest(self, a: Action, twins: list[Observation]) -> Observation:
         """One create landed more than once: keep the oldest object and delete the others now.
@@ -752,9 +799,11 @@ class Executor:
             return Outcome.SUCCEEDED, obs.status
         if not self.options.wait:
             return Outcome.SUBMITTED, f"{obs.status}; not waiting (--no-wait)"
-        return _Wait(lambda: self._wait_ready(a, obs, record))
+        return _Wait(lambda: self._waiting_ready(a, obs, record))
 
-    def _wait_ready(self, a: Action, obs: Observation, record: ResourceRecord) -> tuple[Outcome, str]:
+    def _waiting_ready(
+        self, a: Action, obs: Observation, record: ResourceRecord
+    ) -> Pauses[tuple[Outcome, str]]:
         """Poll until ready, failed or gone, recording every status change."""
         adapter = self._adapter(a)
         last_status = [obs.status]
@@ -794,7 +843,7 @@ class Executor:
         current = record
         self.progress.waiting(a.address, obs.status, 0.0, obs.progress, remote_id=obs.remote_id)
         try:
-            final = self.waiter.until_settled(
+            final = yield from self.waiter.settling(
                 obs, lambda: adapter.read(current), timeout_for(a.kind, a.lifecycle), on_poll
             )
         except WaitTimeout as t:

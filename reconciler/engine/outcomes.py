@@ -16,7 +16,7 @@ class Outcome(StrEnum):
     SUBMITTED = "submitted"  # --no-wait: accepted by the provider, not ready yet
 
 
-@dataclass
+@dataclass(slots=True)  # an apply keeps one per resource: no `__dict__` each
 class ResourceOutcome:
     address: str
     action: str

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.clock import Clock
 from reconciler.models.envelope import parse_duration
 from reconciler.providers.interface import Observation, Phase
+
+_T = TypeVar("_T")
 
 # Training takes hours, and jobs queue one at a time per account: defaults must allow it.
 DEFAULT_TIMEOUTS: dict[str, float] = {
@@ -61,46 +63,21 @@ class WaitInterrupted(Exception):
         self.last = last
 
 
-class Baton:
-    """One thread at a time works for the serial providers (`ApplyOptions.serial_providers`); a
-    holder lets go of it while it sleeps, so a wait never stops the others' work."""
+Pauses = Generator[float, None, _T]
+"""A wait written as a generator: it yields each pause it needs (seconds) and returns its result.
+`Waiter.run` drives one on the calling thread; the executor's serial loop (`serial_loop`) drives
+many from one thread, resuming each when its pause is over."""
 
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._local = threading.local()
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        with self._lock:
-            self._local.depth = getattr(self._local, "depth", 0) + 1
-            try:
-                yield
-            finally:
-                self._local.depth -= 1
-
-    @contextlib.contextmanager
-    def let_go(self) -> Iterator[None]:
-        """Release the baton for the block if this thread holds it (a no-op otherwise)."""
-        depth = getattr(self._local, "depth", 0)
-        if not depth:
-            yield
-            return
-        self._local.depth = 0
-        for _ in range(depth):
-            self._lock.release()
-        try:
-            yield
-        finally:
-            for _ in range(depth):
-                self._lock.acquire()
-            self._local.depth = depth
+SLICE_S = 0.25  # a blocking pause sleeps at most this long at a time, so Ctrl-C is noticed promptly
 
 
 @dataclass
 class Waiter:
     clock: Clock
     stop: threading.Event
-    baton: Baton = field(default_factory=Baton)
+    # per thread: what a blocking pause does instead of sleeping (the serial loop runs the polls
+    # that fall due meanwhile); it is given the seconds to pass and may return early
+    _idle: threading.local = field(default_factory=threading.local)
 
     def until_settled(
         self,
@@ -111,6 +88,17 @@ class Waiter:
         settled: frozenset[Phase] = SETTLED_PHASES,
     ) -> Observation:
         """Poll `read` until the phase is in `settled`; raise WaitTimeout / WaitInterrupted."""
+        return self.run(self.settling(first, read, timeout, on_poll, settled))
+
+    def settling(
+        self,
+        first: Observation,
+        read: Callable[[], Observation],
+        timeout: float,
+        on_poll: Callable[[Observation, float], None],
+        settled: frozenset[Phase] = SETTLED_PHASES,
+    ) -> Pauses[Observation]:
+        """`until_settled` as `Pauses`."""
         start = self.clock.monotonic()
         obs = first
         polls = 0
@@ -118,7 +106,7 @@ class Waiter:
             waited = self.clock.monotonic() - start
             if waited >= timeout:
                 raise WaitTimeout(obs, waited)
-            self._sleep(min(next_interval(polls), max(timeout - waited, 0.0)), obs)
+            yield from self._pausing(min(next_interval(polls), max(timeout - waited, 0.0)), obs)
             polls += 1
             obs = read()
             on_poll(obs, self.clock.monotonic() - start)
@@ -126,10 +114,33 @@ class Waiter:
 
     def pause(self, seconds: float) -> None:
         """Sleep (interruptibly: raises WaitInterrupted on Ctrl-C)."""
-        self._sleep(seconds, Observation(remote_id="", phase=Phase.PENDING, status="waiting"))
+        self.run(self.pausing(seconds))
 
-    def _sleep(self, seconds: float, obs: Observation) -> None:
-        # sleep in short slices so Ctrl-C is noticed promptly
+    def pausing(self, seconds: float) -> Pauses[None]:
+        """`pause` as `Pauses`."""
+        yield from self._pausing(seconds, Observation(remote_id="", phase=Phase.PENDING, status="waiting"))
+
+    def run(self, pauses: Pauses[_T]) -> _T:
+        """Drive `pauses` on this thread: each pause is slept (or idled away, see `idling`)."""
+        idle: Callable[[float], None] = getattr(self._idle, "hook", None) or self.clock.sleep
+        try:
+            while True:
+                idle(min(next(pauses), SLICE_S))
+        except StopIteration as done:
+            result: _T = done.value
+            return result
+
+    @contextlib.contextmanager
+    def idling(self, hook: Callable[[float], None]) -> Iterator[None]:
+        """On this thread, blocking pauses call `hook(seconds)` instead of sleeping."""
+        self._idle.hook = hook
+        try:
+            yield
+        finally:
+            self._idle.hook = None
+
+    def _pausing(self, seconds: float, obs: Observation) -> Pauses[None]:
+        # asks again for what is left after each pause, checking for Ctrl-C before each
         end = self.clock.monotonic() + seconds
         while True:
             if self.stop.is_set():
@@ -137,5 +148,4 @@ class Waiter:
             left = end - self.clock.monotonic()
             if left <= 0:
                 return
-            with self.baton.let_go():
-                self.clock.sleep(min(left, 0.25))
+            yield left

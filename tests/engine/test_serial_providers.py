@@ -113,29 +113,71 @@ def test_the_waits_of_a_serial_provider_poll_between_its_steps_not_beside_them()
     assert local.most == 1
 
 
-def test_a_sleeping_holder_lets_go_of_the_baton() -> None:
-    from reconciler.engine.waiting import Baton
+class Threads(Pending):
+    """Records which thread made each call."""
 
-    baton, entered = Baton(), threading.Event()
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.threads: set[str] = set()
 
-    def other() -> None:
-        with baton.held():
-            entered.set()
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
+        self.threads.add(threading.current_thread().name)
+        return super().create(desired, claimed)
 
-    with baton.held(), baton.held():  # held twice (re-entrant), let go of entirely while asleep
-        with baton.let_go():
-            t = threading.Thread(target=other)
-            t.start()
-            assert entered.wait(5)
-            t.join(5)
-        blocked = threading.Thread(target=other)
-        entered.clear()
-        blocked.start()
-        assert not entered.wait(0.05)  # held again after the sleep
-    blocked.join(5)
-    assert entered.is_set()
-    with baton.let_go():  # a thread that does not hold it: nothing to let go of
-        pass
+    def read(self, record: ResourceRecord) -> Observation:
+        self.threads.add(threading.current_thread().name)
+        return super().read(record)
+
+
+def test_a_serial_providers_steps_and_polls_all_run_on_one_thread() -> None:
+    """No worker per step and no thread per wait: the serial loop's one thread does it all."""
+    local = Threads("local")
+    result = Executor(
+        SqliteStateStore.in_memory(),
+        {"local": local},
+        FakeClock(),
+        options=ApplyOptions(parallelism=6, serial_providers=frozenset({"local"})),
+    ).apply(
+        Plan(reconciler_version="t", created_at="t", actions=[_action("local", str(i)) for i in range(8)])
+    )
+    assert {o.outcome for o in result.outcomes.values()} == {Outcome.SUCCEEDED}
+    assert local.threads == {"apply-serial"}
+
+
+class Slow(Counting):
+    """A job that is ready only 10 (fake) seconds after its create; logs creates and settles."""
+
+    def __init__(self, name: str, clock: FakeClock, log: list[str]) -> None:
+        super().__init__(name)
+        self.clock, self.log, self.created = clock, log, {}
+
+    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
+        self.log.append(f"create {desired.name}")
+        self.created[f"id-{desired.name}"] = self.clock.now()
+        return Observation(remote_id=f"id-{desired.name}", phase=Phase.PENDING, status="PENDING")
+
+    def read(self, record: ResourceRecord) -> Observation:
+        if self.clock.now() - self.created[record.remote_id or ""] < 10:
+            return Observation(remote_id=record.remote_id or "", phase=Phase.PENDING, status="PENDING")
+        self.log.append(f"ready {record.name}")
+        return Observation(remote_id=record.remote_id or "", phase=Phase.READY, status="READY")
+
+
+def test_a_serial_providers_wait_does_not_hold_up_its_next_steps() -> None:
+    clock, log = FakeClock(), []
+    local = Slow("local", clock, log)
+    result = Executor(
+        SqliteStateStore.in_memory(),
+        {"local": local},
+        clock,
+        options=ApplyOptions(serial_providers=frozenset({"local"})),
+    ).apply(
+        Plan(reconciler_version="t", created_at="t", actions=[_action("local", str(i)) for i in range(3)])
+    )
+    assert {o.outcome for o in result.outcomes.values()} == {Outcome.SUCCEEDED}
+    assert log[:3] == ["create local-0", "create local-1", "create local-2"]  # all submitted first
+    assert sorted(log[3:]) == ["ready local-0", "ready local-1", "ready local-2"]
+    assert clock.now() - 1_767_225_600.0 < 20  # the three waits overlapped (one alone takes 10 s)
 
 
 class _Ids:
