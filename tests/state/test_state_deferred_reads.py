@@ -177,3 +177,20 @@ def test_outputs_decode_with_their_batch_and_a_bad_column_fails_only_its_own_rea
     assert again["FineTune/job-6"].outputs == {"job_id": "ft-6", "n": [6]}
     changed = again["FineTune/job-4"].with_changes(outputs={"fixed": 1})  # a change wins, nothing decodes
     assert changed.outputs == {"fixed": 1}
+
+
+def test_equal_creation_and_observation_times_are_one_string_across_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One apply or refresh stamps many rows with the same times: `all()` reads each distinct
+    time as one string object (SQLite gives every row its own), None stays None."""
+    monkeypatch.setattr(sqlite_store, "_ROWS_PER_BATCH", 2)
+    stamp, seen = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
+    stored = [
+        make_record(f"job-{i}", created_at=stamp, observed_at=None if i == 4 else seen) for i in range(5)
+    ]
+    read = [r for r in _stored(tmp_path, *stored).values()]
+    assert [r.created_at for r in read] == [stamp] * 5
+    assert [r.observed_at for r in read] == [seen] * 4 + [None]
+    assert all(r.created_at is read[0].created_at for r in read)
+    assert all(r.observed_at is read[0].observed_at for r in read[:4])
