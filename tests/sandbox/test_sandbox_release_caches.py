@@ -111,22 +111,3 @@ def test_a_plan_without_refresh_never_starts_the_emulator_to_release_it(tmp_path
     wiring = WiringContext(env={}, clock=clock)
     Workspace([root], clock=clock, wiring=wiring).plan(refresh=False)
     assert wiring.sandbox is None
-
-
-def test_the_cached_jobs_keep_their_requests_as_the_stored_text(tmp_path: Path) -> None:
-    """A cached Job decodes its request at each read (a view reads it once): 5,000 decoded requests
-    kept beside their rows were 8 MB of a plan's peak, and saved no decode (a refresh lists each
-    job once)."""
-    _, sandbox, _ = _applied(tmp_path)
-    http = httpx.Client(transport=sandbox.transport(), base_url="http://sandbox", headers=AUTH)
-    try:
-        listed = http.get("/api/v1/fine-tunes", params={"page_size": 100}).json()["output"]["jobs"]
-        jobs = fine_tunes._jobs_cache[sandbox.store].jobs
-    finally:
-        http.close()
-        sandbox.close()
-    assert {j["job_id"] for j in listed} == set(jobs)
-    for job in jobs.values():
-        assert set(vars(job)) == {"row", "timeline"}
-        assert job.spec == job.spec and job.spec is not job.spec  # decoded afresh at each read
-        assert isinstance(job.row["spec"], str)

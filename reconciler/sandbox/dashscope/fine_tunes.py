@@ -19,7 +19,7 @@ import math
 import re
 import weakref
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.sandbox.dashscope import training
@@ -181,14 +181,21 @@ def effective_hyper_parameters(model: WanModel, given: Any) -> dict[str, Any]:
 class Job:
     row: dict[str, Any]
     timeline: training.Timeline
+    # (not `functools.cached_property`: Python 3.11's takes a lock on every first read, and a
+    # refresh lists every job of the account once)
+    _spec: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def spec(self) -> dict[str, Any]:
-        """The stored request, decoded at each read (a view reads it once and hands its
-        `hyper_parameters` on). Not kept beside the row in the per-store cache: a refresh lists
-        each job once, so keeping them saved no decode there, and held 8 MB at 5,000 jobs."""
-        spec: dict[str, Any] = json.loads(self.row["spec"])
+        """The stored request (decoded once: a Job lives in the per-store cache between requests)."""
+        spec = self._spec
+        if spec is None:
+            spec = self._spec = json.loads(self.row["spec"])
         return spec
+
+    @spec.setter
+    def spec(self, value: dict[str, Any]) -> None:
+        self._spec = value
 
     @property
     def hp(self) -> dict[str, Any]:
@@ -202,10 +209,9 @@ class Job:
     def status(self, now: float) -> str:
         return self.timeline.status(now)
 
-    def saved_checkpoints(self, hp: dict[str, Any] | None = None) -> list[tuple[str, int, float]]:
-        """[(checkpoint name, step, saved at)] kept at the end of a successful run (last N).
-        `hp`: the job's hyper-parameters, if the caller has them decoded already."""
-        hp = self.hp if hp is None else hp
+    def saved_checkpoints(self) -> list[tuple[str, int, float]]:
+        """[(checkpoint name, step, saved at)] kept at the end of a successful run (last N)."""
+        hp = self.hp
         n_epochs, every, limit = hp["n_epochs"], hp["eval_epochs"], hp["save_total_limit"]
         epochs = list(range(every, n_epochs + 1, every))
         if not epochs or epochs[-1] != n_epochs:
@@ -218,9 +224,9 @@ class Job:
             for e in epochs[-limit:]
         ]
 
-    def saved_count(self, hp: dict[str, Any] | None = None) -> int:
+    def saved_count(self) -> int:
         """`len(self.saved_checkpoints())`, without making them (a job view shows only the count)."""
-        hp = self.hp if hp is None else hp
+        hp = self.hp
         n_epochs, every, limit = hp["n_epochs"], hp["eval_epochs"], hp["save_total_limit"]
         n = len(range(every, n_epochs + 1, every))
         if not n or every * n != n_epochs:  # the last epoch is saved too (every * n: the range's last)
@@ -414,10 +420,10 @@ def job_view(job: Job, now: float, documented: bool = False) -> dict[str, Any]:
         out["end_time"] = fmt_time(tl.end)
     out["group"] = "llm"
     if status in (training.SUCCEEDED, training.CANCELED):
-        out["usage"] = _tokens(job, now, hp)
+        out["usage"] = _tokens(job, now)
     out["max_output_cnt"] = hp["save_total_limit"]
     if status in training.TERMINAL:
-        out["output_cnt"] = job.saved_count(hp) if status == training.SUCCEEDED else 0
+        out["output_cnt"] = job.saved_count() if status == training.SUCCEEDED else 0
     if status == training.FAILED:
         out["code"] = "1"
         out["message"] = row["fail_message"]
@@ -427,9 +433,9 @@ def job_view(job: Job, now: float, documented: bool = False) -> dict[str, Any]:
     return out
 
 
-def _tokens(job: Job, now: float, hp: dict[str, Any]) -> int:
+def _tokens(job: Job, now: float) -> int:
     steps_done = round(job.row["steps"] * job.timeline.training_fraction(now))
-    return int(steps_done * hp["batch_size"] * TOKENS_PER_SAMPLE)
+    return int(steps_done * job.hp["batch_size"] * TOKENS_PER_SAMPLE)
 
 
 def log_lines(job: Job, now: float) -> list[str]:
@@ -446,12 +452,11 @@ def log_lines(job: Job, now: float) -> list[str]:
         else:
             events.append((tl.start, "INFO - data process succeeded, start to fine-tune"))
         train_stop = tl.train_end if tl.train_end is not None else tl.end
-        batch_size = job.hp["batch_size"]  # (one decode of the request, not one per line)
         for k in range(1, 21):
             t = tl.start + row["train_s"] * k / 20
             if t > train_stop + 1e-9:
                 break
-            tokens = round(row["steps"] * k / 20) * batch_size * TOKENS_PER_SAMPLE
+            tokens = round(row["steps"] * k / 20) * job.hp["batch_size"] * TOKENS_PER_SAMPLE
             events.append((t, f" Actual number of consumed tokens is {tokens} !"))
     if tl.final == training.SUCCEEDED:
         assert tl.train_end is not None
