@@ -63,6 +63,11 @@ class WiringContext:
                 raise ConfigError(_sandbox_unusable(self.sandbox_db, e)) from e
         return self.sandbox
 
+    def release_sandbox_caches(self) -> None:
+        """The embedded emulator's caches go, if it was started (`Sandbox.release_caches`)."""
+        if self.sandbox is not None:
+            self.sandbox.release_caches()
+
 
 def _sandbox_unusable(db: Path | None, error: Exception) -> str:
     """The emulated providers keep their objects in `db`: talking to them (even for a plan) writes it."""

@@ -59,6 +59,17 @@ class SandboxApp:
             store.executescript(emu.schema())
         self.late_commits = LateCommits(store)
 
+    def release_caches(self) -> None:
+        """Drop what the emulators cache between requests (each rebuilds it on its next use): a
+        caller with a long stretch of work ahead and no request to make (a plan after its
+        refresh) thus keeps its own objects and the emulator's apart in the process's peak. An
+        emulator with caches says so with a `release_caches(store)` method (optional: the
+        `ProviderEmulator` protocol does not require one). Responses are the same either way."""
+        for emu in self.router.emulators:
+            release = getattr(emu, "release_caches", None)
+            if release is not None:
+                release(self.store)
+
     # --- the shared entry point ---------------------------------------------------------
     def handle(
         self, request: Request, faults: FaultConfig | None = None, fidelity: str | None = None

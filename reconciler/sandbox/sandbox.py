@@ -154,6 +154,10 @@ class Sandbox:
         """Every object of `kind` ever created, as the API shows it now, plus `_deleted: bool`."""
         return self._app.list_objects(kind)
 
+    def release_caches(self) -> None:
+        """`SandboxApp.release_caches`: the emulators' caches go, to be rebuilt when next needed."""
+        self._app.release_caches()
+
     def close(self) -> None:
         self.store.close()
 

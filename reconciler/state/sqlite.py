@@ -356,8 +356,9 @@ def _read_deferred_records(cursor: sqlite3.Cursor) -> dict[str, ResourceRecord]:
     records: dict[str, ResourceRecord] = {}
     shared: dict[str, Any] = {}
     strings: dict[str, str] = {}
+    ids: dict[str, str] = {}  # (only while reading: the notes' `strings` live on in undecoded batches)
     while rows := cursor.fetchmany(_ROWS_PER_BATCH):
-        _deferred_records_from_rows(rows, records, shared, strings)
+        _deferred_records_from_rows(rows, records, shared, strings, ids)
     return records
 
 
@@ -379,10 +380,16 @@ def _deferred_records_from_rows(
     records: dict[str, ResourceRecord],
     shared: dict[str, Any],
     strings: dict[str, str],
+    ids: dict[str, str] | None = None,
 ) -> None:
     """`_records_from_rows`, the columns of `_DEFERRED_AT` left undecoded (`_StoredRecord`), added to
-    `records`. `shared` (labels and lifecycle values by text) and `strings` carry over between
-    batches of one read."""
+    `records`. `shared` (labels and lifecycle values by text), `strings` and `ids` carry over
+    between batches of one read.
+
+    `ids` makes an address or remote id one string wherever the read holds it: a record's own, and
+    in the records that depend on it (`dependencies`, the keys and values of `built_from`)."""
+    if ids is None:
+        ids = {}
     texts = [row[i] or "null" for row in rows for i in _BATCHED_AT]
     try:
         values = json.loads(f"[{','.join(texts)}]")
@@ -394,25 +401,36 @@ def _deferred_records_from_rows(
         return
     del texts
     n = len(_BATCHED_AT)
-    new, set_dict, intern = object.__new__, object.__setattr__, sys.intern
+    new, set_dict, intern, share = object.__new__, object.__setattr__, sys.intern, strings.setdefault
     outputs = _BatchColumn([row[12] for row in rows], strings)  # decoded on the first read of one
+    same = ids.setdefault
     for k, row in enumerate(rows):
         dependencies, deposed, built_from = values[k * n : k * n + n]
+        if dependencies:
+            dependencies = [same(d, d) if type(d) is str else d for d in dependencies]
+        if built_from and type(built_from) is dict:
+            built_from = {same(a, a): same(i, i) if type(i) is str else i for a, i in built_from.items()}
         record = new(_StoredRecord)
+        address = same(row[0], row[0])
         # kind, provider, provider type and status take a handful of values: one string each, not
-        # one per row (SQLite gives every row its own); a dict literal, not `update(**…)`
+        # one per row (SQLite gives every row its own); so do the creation and observation times,
+        # which one apply or refresh stamps on many rows at once (20,000 rows of a benchmark state
+        # hold ~400 of each), by the read's `strings`; a dict literal, not `update(**…)`
         set_dict(record, "__dict__", {
-            "address": row[0], "kind": intern(row[1]), "name": row[2], "provider": intern(row[3]),
-            "provider_type": intern(row[4]), "remote_id": row[5], "spec_hash": row[7],
+            "address": address, "kind": intern(row[1]), "name": row[2],
+            "provider": intern(row[3]), "provider_type": intern(row[4]),
+            "remote_id": row[5] if row[5] is None else same(row[5], row[5]), "spec_hash": row[7],
             "content_digest": row[8], "status": row[10] if row[10] is None else intern(row[10]),
             "dependencies": dependencies, "labels": shared[row[14] or "null"],
-            "lifecycle": shared[row[15] or "null"], "created_at": row[16], "updated_at": row[17],
-            "observed_at": row[18], "deposed": deposed, "built_from": built_from,
+            "lifecycle": shared[row[15] or "null"],
+            "created_at": row[16] if row[16] is None else share(row[16], row[16]), "updated_at": row[17],
+            "observed_at": row[18] if row[18] is None else share(row[18], row[18]),
+            "deposed": deposed, "built_from": built_from,
             "_raw": {
                 "spec": row[6], "content_files": row[9], "observed": row[11], "outputs": _InBatch(outputs, k)
             },
         })  # fmt: skip
-        records[row[0]] = record
+        records[address] = record
 
 
 def _journal_from_row(row: tuple[Any, ...]) -> JournalEntry:

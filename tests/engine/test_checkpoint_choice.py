@@ -3,6 +3,8 @@ resolved after training, recorded in state and shown in the plan with its reason
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reconciler.engine.outcomes import Outcome
@@ -151,8 +153,7 @@ def test_the_plan_time_schedule_is_what_the_sandbox_saves(samples, n_epochs, eva
     hp = spec.hyper_parameters.model_dump()
     spe = math.ceil(samples / 2)
     job = Job.__new__(Job)
-    job.spec = {"hyper_parameters": hp}  # type: ignore[attr-defined]
-    job.row = {"steps_per_epoch": spe, "train_s": 100.0}  # type: ignore[attr-defined]
+    job.row = {"spec": json.dumps({"hyper_parameters": hp}), "steps_per_epoch": spe, "train_s": 100.0}  # type: ignore[attr-defined]
     job.timeline = type("T", (), {"start": 0.0, "end": 0.0})()  # type: ignore[attr-defined]
     assert [n for n, _, _ in job.saved_checkpoints()] == spec.saved_checkpoints(samples)
 

@@ -215,3 +215,47 @@ def test_a_refreshed_stored_record_merges_its_outputs_on_first_read(
         assert read.outputs == recorded  # the original is untouched
         if seen.items() <= recorded.items():
             assert new.outputs is read.outputs  # reported again unchanged: the recorded dict, no copy
+
+
+def test_equal_creation_and_observation_times_are_one_string_across_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One apply or refresh stamps many rows with the same times: `all()` reads each distinct
+    time as one string object (SQLite gives every row its own), None stays None."""
+    monkeypatch.setattr(sqlite_store, "_ROWS_PER_BATCH", 2)
+    stamp, seen = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
+    stored = [
+        make_record(f"job-{i}", created_at=stamp, observed_at=None if i == 4 else seen) for i in range(5)
+    ]
+    read = [r for r in _stored(tmp_path, *stored).values()]
+    assert [r.created_at for r in read] == [stamp] * 5
+    assert [r.observed_at for r in read] == [seen] * 4 + [None]
+    assert all(r.created_at is read[0].created_at for r in read)
+    assert all(r.observed_at is read[0].observed_at for r in read[:4])
+
+
+def test_an_address_or_remote_id_is_one_string_wherever_the_read_holds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record's address and remote id, and the same texts in its dependents' `dependencies` and
+    `built_from`, come back equal to what was stored and as one string object each (across
+    batches, whichever row is read first)."""
+    monkeypatch.setattr(sqlite_store, "_ROWS_PER_BATCH", 1)
+    job = make_record("a-job", remote_id="ft-1")
+    export = make_record(
+        "b-export", kind="CheckpointExport", remote_id="ft-1:checkpoint-9",
+        dependencies=[job.address], built_from={job.address: "ft-1"},
+    )  # fmt: skip
+    early = make_record("0-early", kind="Deployment", dependencies=[export.address, 7], built_from={})
+    read = _stored(tmp_path, job, export, early)
+    for record in (job, export, early):
+        got = read[record.address]
+        assert (got.remote_id, got.dependencies, got.built_from) == (
+            record.remote_id, record.dependencies, record.built_from
+        )  # fmt: skip
+    got_job, got_export, got_early = (read[r.address] for r in (job, export, early))
+    assert got_export.dependencies[0] is got_job.address
+    assert next(iter(got_export.built_from)) is got_job.address
+    assert got_export.built_from[got_job.address] is got_job.remote_id
+    assert got_early.dependencies[0] is got_export.address  # (read before the record it names)
+    assert next(k for k in read if k == export.address) is got_export.address  # the dict's key too

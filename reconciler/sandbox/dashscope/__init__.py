@@ -6,11 +6,14 @@ Authentication is only checked for shape: any non-empty bearer key is the one em
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.sandbox.dashscope import deployments, files, fine_tunes, video_synthesis
 from reconciler.sandbox.dashscope.common import COMPATIBLE, NATIVE
 from reconciler.sandbox.routing import ApiError, Context, Request, Response, Route
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.store import Store
 
 _OPENAI_ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error", 429: "rate_limit_error"}
 
@@ -21,6 +24,10 @@ class DashScopeEmulator:
 
     def schema(self) -> str:
         return ";\n".join((files.SCHEMA, fine_tunes.SCHEMA, deployments.SCHEMA, video_synthesis.SCHEMA))
+
+    def release_caches(self, store: Store) -> None:
+        """What `SandboxApp.release_caches` asks of each emulator that has caches."""
+        fine_tunes.release_cache(store)
 
     def routes(self) -> list[Route]:
         return [*files.routes(), *fine_tunes.routes(), *deployments.routes(), *video_synthesis.routes()]

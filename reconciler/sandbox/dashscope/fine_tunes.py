@@ -306,6 +306,15 @@ def _current(ctx: Context) -> _JobsCache:
     return fresh
 
 
+def release_cache(store: Any) -> None:
+    """Forget `store`'s cached jobs (rebuilt from the table by the next request that needs them).
+
+    A plan lists every job once, then plans for a while without asking the emulator anything:
+    the cache (the rows, their decoded requests and schedules; ~17 MB at 5,000 jobs) need not
+    sit beside the planner's objects at the process's peak."""
+    _jobs_cache.pop(store, None)
+
+
 def _wrote(ctx: Context) -> None:
     """Every write to dashscope_fine_tunes calls this: the cached jobs must be checked again."""
     _writes[ctx.store] = _writes.get(ctx.store, 0) + 1
