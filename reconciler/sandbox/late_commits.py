@@ -60,8 +60,8 @@ class LateCommits:
         self.store = store
         store.executescript(SCHEMA)
         # The earliest due time parked (None: none), as of `_seen` (data_version, own writes,
-        # rollbacks).
-        # Every request asks whether one is due; the table changes only on a rare fault.
+        # rollbacks): every request asks whether one is due, and the table changes only on a
+        # rare fault.
         self._first_due: float | None = None
         self._seen: tuple[int, int, int] | None = None
 

@@ -197,11 +197,11 @@ class DashScopeClient(ProviderClient):
     ) -> T:
         """`parse` of the JSON body, or the error the response says (or is, when malformed).
 
-        `parse_bytes` (list pages, and the objects apply creates and reads) reads a 2xx body straight from its bytes into the same models
-        `parse` makes from the decoded JSON, in one pass instead of two (most of a refresh's
-        client-side cost). It answers None for anything but a well-formed success — invalid
-        JSON, another shape, a business error — and then the ordinary checks below decide
-        what that is, as they always have.
+        `parse_bytes` (list pages, and the objects apply creates and reads) reads a 2xx body
+        straight from its bytes into the same models `parse` makes from the decoded JSON, in one
+        pass instead of two (most of a refresh's client-side cost). It answers None for anything
+        but a well-formed success — invalid JSON, another shape, a business error — and then the
+        ordinary checks below decide what that is, as they always have.
         """
         if parse_bytes is not None and 200 <= response.status_code < 300:
             parsed = parse_bytes(response.content)
