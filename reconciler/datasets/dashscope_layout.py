@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -186,9 +187,16 @@ def _parse_line(problems: _LineProblems, raw: bytes, number: int) -> dict[str, A
     return record
 
 
+@lru_cache(maxsize=4096)
+def _extension(name: str) -> str:
+    """`PurePosixPath(name).suffix.lower()`, once per name: datasets repeat their file names, and a
+    path object per referenced file was a tenth of a layout check."""
+    return PurePosixPath(name).suffix.lower()
+
+
 def _media_problem(source: DatasetSource, name: str, kind: str) -> str | None:
     """Why `name` is not an acceptable image/video for DashScope, or None."""
-    ext = PurePosixPath(name).suffix.lower()
+    ext = _extension(name)
     fmt, dims = source.media_info(name)
     size = source.size(name)
     if kind == "image":

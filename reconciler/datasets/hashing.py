@@ -40,15 +40,40 @@ def digest_of(files: dict[str, str]) -> str:
 
 def hash_file(source: DatasetSource, name: str) -> FileFacts:
     """Read `name` once: its sha256 and facts (a `KEEP` file's bytes stay in `source.kept`)."""
+    kept = source.kept.get(name)
+    whole = kept if kept is not None else source.read_small(name)
+    if whole is not None:
+        facts = facts_of(whole)
+        source.facts[name] = facts
+        if kept is None and name in KEEP and source.size(name) <= MAX_KEPT_BYTES:
+            source.kept[name] = whole
+        return facts
+    return _hash_streamed(source, name)
+
+
+def facts_of(data: bytes) -> FileFacts:
+    """The `FileFacts` of one file's whole content (what `_hash_streamed` computes chunk by chunk)."""
+    if data.isascii():  # ASCII is UTF-8: no decoded copy of a text file is made to say so
+        utf8 = True
+    else:
+        try:
+            data.decode("utf-8")
+            utf8 = True
+        except UnicodeDecodeError:
+            utf8 = False
+    head = data[:HEAD_BYTES]
+    fmt = sniff(head)
+    return FileFacts(hashlib.sha256(data).hexdigest(), fmt, image_size(head, fmt) if fmt else None, utf8)
+
+
+def _hash_streamed(source: DatasetSource, name: str) -> FileFacts:
+    """A large file (or a zip's entry), in chunks: never whole in memory unless it is `KEEP`."""
     h = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     head = b""
-    kept = source.kept.get(name)
-    parts: list[bytes] | None = (
-        [] if kept is None and name in KEEP and source.size(name) <= MAX_KEPT_BYTES else None
-    )
-    for chunk in (kept,) if kept is not None else source.chunks(name):
+    parts: list[bytes] | None = [] if name in KEEP and source.size(name) <= MAX_KEPT_BYTES else None
+    for chunk in source.chunks(name):
         if len(head) < HEAD_BYTES:
             head += chunk[: HEAD_BYTES - len(head)]
         h.update(chunk)

@@ -12,6 +12,7 @@ was asked to keep), follow a zip entry outside the archive or a symbolic link ou
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -30,6 +31,10 @@ HEAD_BYTES = 65536  # enough for every format's magic bytes and a JPEG's frame h
 # or its layout check refuses it), which hashing, sample counting and the layout check all read.
 KEEP = frozenset({"data.jsonl"})
 MAX_KEPT_BYTES = 20 << 20
+# A folder's file of at most this many bytes is read whole by one os.read (no buffered file object,
+# no chunk generator): a dataset is mostly small images, and those objects were most of a cold hash.
+WHOLE_READ_BYTES = 1 << 20
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 __all__ = [
     "CHUNK",
@@ -127,6 +132,11 @@ class DatasetSource(ABC):
             while chunk := fh.read(CHUNK):
                 yield chunk
 
+    def read_small(self, name: str) -> bytes | None:
+        """`name`'s whole content in one read when it is a small file of a folder, else None (the
+        caller streams it with `chunks`). Counted in `opened` like `open`."""
+        return None
+
 
 class DirectorySource(DatasetSource):
     """A folder, listed by one `scan_folder` pass (or given that pass's result)."""
@@ -148,6 +158,28 @@ class DirectorySource(DatasetSource):
 
     def _open(self, name: str) -> BinaryIO:
         return open(self._files[name].path, "rb")  # noqa: SIM115 - the caller closes it
+
+    def read_small(self, name: str) -> bytes | None:
+        found = self._files[name]
+        size = found.key[0]
+        if size > WHOLE_READ_BYTES:
+            return None
+        fd = os.open(found.path, _READ_FLAGS)  # as open() does: a link put there since the scan is followed
+        try:
+            parts: list[bytes] = []
+            total, want = 0, size + 1
+            while chunk := os.read(fd, want):  # to the end, as `chunks` reads: a file may have grown
+                parts.append(chunk)
+                total += len(chunk)
+                if total > WHOLE_READ_BYTES:
+                    return None  # too big now: streamed by the caller
+                # the end is expected now: the next read asks one byte more than the size left
+                want = size + 1 - total if total <= size else CHUNK
+        finally:
+            os.close(fd)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        self.opened.append(name)
+        return data
 
 
 class ZipSource(DatasetSource):
