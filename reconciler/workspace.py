@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
+from reconciler.datasets.vouchers import Vouchers, vouchers_of
+from reconciler.datasets.vouchers import install as install_vouchers
 from reconciler.engine.costing import budget_problem, price_actions
 from reconciler.engine.events import ApplyEvent, EventCallback, EventSink, retry_events
 from reconciler.engine.identity import spec_hashes
@@ -199,6 +201,9 @@ class Workspace:
         self.wiring.parallelism = parallelism
         self._adapters: dict[str, ProviderAdapter] | None = None
         self._content_cache: ContentCache | None = None
+        # an apply's load: what its pre-upload re-checks need (datasets/vouchers.py), not the cache
+        self._uploads_follow = False
+        self._vouchers: Vouchers | None = None
         self._hashes: dict[str, str] | None = None
         self._order: list[str] | None = None
 
@@ -289,6 +294,7 @@ class Workspace:
             caches = self.state_path.parent
             parse_cache = ParseCache.in_directory(caches)
             memo = LoadMemo.in_directory(caches)
+            self.content_cache.keep_reads = self._uploads_follow  # the bytes its uploads will zip
             result = load(
                 self.paths,
                 content_cache=self.content_cache,
@@ -313,8 +319,16 @@ class Workspace:
                     result.manifests,
                     derive(result.manifests, self.topological_order, self.spec_hashes),
                 )
-            self._content_cache = None  # saved; apply's re-check reads it again, a plan keeps the memory
+            if self._uploads_follow:
+                self._vouchers = vouchers_of(self.content_cache)
+            self._content_cache = None  # saved; apply re-checks through its vouchers, a plan keeps the memory
         return self._manifests
+
+    def expect_uploads(self) -> None:
+        """An apply follows: the load keeps what its pre-upload re-checks and zips need (the
+        folders' vouchers, and the bytes a cold load reads). Called before the manifests load;
+        later, it changes nothing (the re-checks then go through the content cache)."""
+        self._uploads_follow = True
 
     @property
     def content_cache(self) -> ContentCache:
@@ -647,6 +661,8 @@ class Workspace:
         finished), from worker threads; `progress` is the lower-level `ProgressSink` (the CLI's view).
         `targets`/`replace` as for `plan`; both are ignored for a saved plan (it was made with them).
         `refresh_only` (or a saved refresh-only plan): accept drift into the state, change nothing remote."""
+        if not destroy:
+            self.expect_uploads()
         self._preflight()
         targets, replace = list(targets), list(replace)
         if (targets or replace) and plan is None:  # a bad address changes nothing: checked before any write
@@ -712,6 +728,9 @@ class Workspace:
                     progress=listened,
                     stop=stop,
                 )
+                if self._vouchers is not None:  # only the folders this plan uploads keep their bytes
+                    self._vouchers.keep_bytes_of(_uploaded_sources(plan))
+                install_vouchers(self._vouchers)
                 try:
                     with retry_events(on_event) if on_event is not None else contextlib.nullcontext():
                         result = executor.apply(plan)
@@ -719,9 +738,12 @@ class Workspace:
                     for listener in self.listeners:
                         listener.apply_finished(plan, None, e)
                     raise
+                finally:
+                    install_vouchers(None)
                 for listener in self.listeners:
                     listener.apply_finished(plan, result, None)
-                self.content_cache.save()  # what the pre-upload re-checks hashed
+                if self._content_cache is not None:  # what the pre-upload re-checks hashed, if any did
+                    self._content_cache.save()
                 return plan, result
         finally:
             store.close()
@@ -796,7 +818,12 @@ class Workspace:
         return out
 
     def _verify_content(self, source_path: str) -> str:
-        """Apply's re-check of a dataset before upload: stat'ed against the cache, changed files re-read."""
+        """Apply's re-check of a dataset before upload: stat'ed against what the load found (its
+        voucher), else against the cache, changed files re-read."""
+        if self._vouchers is not None:
+            digest = self._vouchers.verify(source_path)
+            if digest is not None:
+                return digest
         return content_digest(source_path, self.content_cache)
 
     def _check_saved(self, plan: Plan, store: StateStore) -> None:
@@ -1160,3 +1187,12 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
 ]
+
+
+def _uploaded_sources(plan: Plan) -> set[str]:
+    """The dataset folders this plan's creates and replaces upload (their `content.source`)."""
+    return {
+        str(a.content["source"])
+        for a in plan.actions
+        if a.content and a.content.get("source") and a.action in (ActionType.CREATE, ActionType.REPLACE)
+    }

@@ -296,6 +296,8 @@ def _apply_with(
     from reconciler.workspace import OverBudget
 
     ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)
+    if not destroy:
+        ws.expect_uploads()  # before add_secrets loads the manifests
     add_secrets(ws)
     console = render.make_console()
     saved: Plan | None = None

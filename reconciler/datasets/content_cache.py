@@ -226,6 +226,9 @@ class ContentCache:
         self._dirty = False
         self._lock = threading.Lock()
         self.load_problem: str | None = None  # why an existing file was not used (for tests and --debug)
+        # an apply's load: the bytes of the files read, by folder, for their upload (vouchers.py)
+        self.keep_reads = False
+        self.retained: dict[str, dict[str, bytes]] = {}
         if path is not None:
             self._read(path)
 
@@ -256,6 +259,11 @@ class ContentCache:
         with self._lock:
             self._seen.add(source)
             return self._entries.get(source)
+
+    def seen_entries(self) -> dict[str, CachedDataset]:
+        """The entries this run looked up or wrote (what `vouchers.vouchers_of` keeps of a load)."""
+        with self._lock:
+            return {key: entry for key in self._seen if (entry := self._entries.get(key)) is not None}
 
     # -- writing ---------------------------------------------------------------------------------
 

@@ -175,6 +175,8 @@ def _inspect_folder(
     cache: ContentCache | None,
 ) -> DatasetInspection:
     source = DirectorySource(path, files)
+    if cache is not None and cache.keep_reads:
+        source.retained = {}
     reused: CachedDataset | None = None
     if cached is not None and not cached.is_zip:
         # files whose StatKey is unchanged and not racily clean keep their sha256 and facts
@@ -190,6 +192,8 @@ def _inspect_folder(
     inspection = _inspect_source(source, provider, wanted, check_layout, reused)
     if cache is not None:
         cache.put(str(path), _entry(source, inspection, packed, started, False, provider))
+        if source.retained:
+            cache.retained[str(path)] = source.retained
     return inspection
 
 

@@ -93,11 +93,16 @@ def _write_direct(source: DirectorySource, names: list[str], fileobj: BinaryIO) 
         compressor = None if stored else zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
         crc = size = 0
         parts: list[bytes] = []
-        with source.open(name) as src:
-            while chunk := src.read(_CHUNK):
-                size += len(chunk)
-                crc = zlib.crc32(chunk, crc)
-                parts.append(chunk if compressor is None else compressor.compress(chunk))
+        whole = source.read_small(name)  # one read, or the bytes read already (vouched unchanged)
+        if whole is not None and len(whole) <= _CHUNK:  # what the loop below would do in one chunk
+            size, crc = len(whole), zlib.crc32(whole)
+            parts.append(whole if compressor is None else compressor.compress(whole))
+        else:
+            with source.open(name) as src:
+                while chunk := src.read(_CHUNK):
+                    size += len(chunk)
+                    crc = zlib.crc32(chunk, crc)
+                    parts.append(chunk if compressor is None else compressor.compress(chunk))
         if compressor is not None:
             parts.append(compressor.flush())
         data = b"".join(parts)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from reconciler.datasets.sources import DirectorySource
+from reconciler.datasets.vouchers import take_verified
 from reconciler.datasets.zipping import write_deterministic_zip
 
 # A folder whose files add up to no more than this is zipped in memory for its upload.
@@ -28,15 +29,15 @@ def upload_name(resource_name: str, content_digest: str) -> str:
 
 
 @contextlib.contextmanager
-def zipped(source_path: str) -> Iterator[Path]:
+def zipped(source_path: str, source: DirectorySource | None = None) -> Iterator[Path]:
     path = Path(source_path)
-    if path.is_file():
+    if source is None and path.is_file():
         yield path
         return
     fd, tmp = tempfile.mkstemp(prefix="reconciler-dataset-", suffix=".zip")
     try:
         with os.fdopen(fd, "wb") as out:
-            write_deterministic_zip(path, out)
+            write_deterministic_zip(path, out, source)
         yield Path(tmp)
     finally:
         with contextlib.suppress(OSError):
@@ -53,12 +54,19 @@ def upload_source(source_path: str) -> Iterator[Path | BinaryIO]:
     and the stream is seekable, so a retried upload sends them again.
     """
     path = Path(source_path)
-    if path.is_file():
+    verified = take_verified(source_path)
+    if verified is not None:
+        # the folder as apply's re-check just listed it, and what a cold load read of it (the same
+        # StatKeys, none racily clean: the same bytes); the zip is the one a fresh read would make
+        source = DirectorySource(path, verified.files)
+        source.preread = verified.retained
+    elif path.is_file():
         yield path
         return
-    source = DirectorySource(path)
+    else:
+        source = DirectorySource(path)
     if sum(source.size(name) for name in source.names()) > IN_MEMORY_ZIP_BYTES:
-        with zipped(source_path) as on_disk:
+        with zipped(source_path, source) as on_disk:
             yield on_disk
         return
     buffer = io.BytesIO()

@@ -126,3 +126,18 @@ def test_a_zip_is_streamed(tmp_path: Path) -> None:
     with sources.open_source(tmp_path / "d.zip") as source:
         assert source.read_small("a.txt") is None
         assert hashing.file_hashes(source) == {"a.txt": facts_of(b"abc").sha256}
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_load_keeps_the_bytes_it_read_only_when_uploads_follow(tmp_path: Path, keep: bool) -> None:
+    from reconciler.datasets.content_cache import ContentCache
+    from reconciler.datasets.inspecting import inspect_dataset
+
+    _source(tmp_path / "d", SAMPLES)
+    cache = ContentCache(tmp_path / "datasets.cache")
+    cache.keep_reads = keep
+    inspect_dataset(str(tmp_path / "d"), cache=cache)
+    if keep:
+        assert cache.retained == {str(tmp_path / "d"): SAMPLES}
+    else:
+        assert cache.retained == {}  # a plan holds no file's bytes

@@ -34,6 +34,13 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return open(path, *args, **kwargs)
 
     monkeypatch.setattr(sources, "open", counting_open, raising=False)
+    real_open_fd = sources.open_fd
+
+    def counting_open_fd(path: str) -> int:  # a small file's one whole read (DirectorySource.read_small)
+        calls.append(os.path.basename(path))
+        return real_open_fd(path)
+
+    monkeypatch.setattr(sources, "open_fd", counting_open_fd)
     return calls
 
 

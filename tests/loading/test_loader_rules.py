@@ -123,6 +123,13 @@ def test_a_dataset_used_by_several_fine_tunes_is_hashed_once(
         return open(path, *args, **kwargs)
 
     monkeypatch.setattr(sources, "open", counting_open, raising=False)  # what DirectorySource calls
+    real_open_fd = sources.open_fd
+
+    def counting_open_fd(path: str) -> int:  # a small file's one whole read (DirectorySource.read_small)
+        opened.append(str(path))
+        return real_open_fd(path)
+
+    monkeypatch.setattr(sources, "open_fd", counting_open_fd)
     result = load([target], cwd=tmp_path)
     assert result.ok, [str(d) for d in result.diagnostics]
     assert len([r for r in result.manifests if r.kind is Kind.FINE_TUNE]) == 4
