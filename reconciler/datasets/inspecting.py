@@ -16,6 +16,7 @@ on every run), or trust anything the StatKey and racy rule of `content_cache.py`
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ def inspect_dataset(
     with open_source(path) as source:
         if not isinstance(source, ZipSource):  # pragma: no cover - open_source raised already
             raise AssertionError(source)
-        inspection = _inspect_source(source, provider, wanted, check_layout, None)
+        inspection = _inspect_source(source, provider, wanted, check_layout, None, cache)
         if cache is not None:
             cache.put(key, _entry(source, inspection, packed, started, True, provider))
     return inspection
@@ -189,7 +190,7 @@ def _inspect_folder(
             if known is not None and known[0] == f.key and max(f.key[1], f.key[2]) < trusted:
                 source.facts[f.name] = known[1]
         reused = cached
-    inspection = _inspect_source(source, provider, wanted, check_layout, reused)
+    inspection = _inspect_source(source, provider, wanted, check_layout, reused, cache)
     if cache is not None:
         cache.put(str(path), _entry(source, inspection, packed, started, False, provider))
         if source.retained:
@@ -203,8 +204,11 @@ def _inspect_source(
     wanted: list[Usage],
     check_layout: LayoutCheck | None,
     previous: CachedDataset | None,
+    cache: ContentCache | None,
 ) -> DatasetInspection:
     files = file_hashes(source)
+    if cache is not None:  # as `_from_cache` gives them: the names interned, equal hashes one string
+        files = dict(zip(map(sys.intern, files), cache.shared(list(files.values())), strict=True))
     digest = digest_of(files)
     same = previous is not None and previous.digest == digest  # a touch, or the same bytes put back
     known = previous.samples.get(_provider_key(provider)) if same and previous is not None else None

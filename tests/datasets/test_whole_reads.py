@@ -141,3 +141,20 @@ def test_a_load_keeps_the_bytes_it_read_only_when_uploads_follow(tmp_path: Path,
         assert cache.retained == {str(tmp_path / "d"): SAMPLES}
     else:
         assert cache.retained == {}  # a plan holds no file's bytes
+
+
+def test_a_cold_inspection_shares_equal_hashes_and_interns_names(tmp_path: Path) -> None:
+    from reconciler.datasets.content_cache import ContentCache
+    from reconciler.datasets.inspecting import inspect_dataset
+
+    cache = ContentCache(tmp_path / "datasets.cache")
+    found = []
+    for folder in ("a", "b"):
+        _source(tmp_path / folder, {"image_1.png": PNG, "notes.txt": b"same"})
+        found.append(inspect_dataset(str(tmp_path / folder), cache=cache).content.files)
+    first, second = found
+    assert first == second
+    for name in first:  # one string for a name or a hash however many datasets hold it
+        (mine,) = (n for n in second if n == name)
+        assert mine is next(n for n in first if n == name)
+        assert first[name] is second[name]
