@@ -229,6 +229,7 @@ class ContentCache:
         # an apply's load: the bytes of the files read, by folder, for their upload (vouchers.py)
         self.keep_reads = False
         self.retained: dict[str, dict[str, bytes]] = {}
+        self.retained_pool: dict[str, bytes] = {}  # equal bytes kept once (inspecting._pooled)
         if path is not None:
             self._read(path)
 

@@ -194,7 +194,7 @@ def _inspect_folder(
     if cache is not None:
         cache.put(str(path), _entry(source, inspection, packed, started, False, provider))
         if source.retained:
-            cache.retained[str(path)] = source.retained
+            cache.retained[str(path)] = _pooled(source, cache.retained_pool)
     return inspection
 
 
@@ -226,6 +226,17 @@ def _inspect_source(
             inspection.layouts[usage] = _run(check_layout, source, usage)
     inspection.files_read = len(source.opened)
     return inspection
+
+
+def _pooled(source: DirectorySource, pool: dict[str, bytes]) -> dict[str, bytes]:
+    """The bytes `source` read, each one object across datasets when equal (datasets often hold
+    copies of the same images): what an apply keeps until its uploads is then unique. Found by
+    the sha256 this pass took of them, and compared: never another file's lookalike."""
+    out: dict[str, bytes] = {}
+    for name, data in (source.retained or {}).items():
+        known = pool.setdefault(source.facts[name].sha256, data)
+        out[name] = known if known is data or known == data else data
+    return out
 
 
 def _entry(

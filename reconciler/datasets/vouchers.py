@@ -113,6 +113,7 @@ def vouchers_of(cache: ContentCache) -> Vouchers:
         if not entry.is_zip
     }
     retained, cache.retained = cache.retained, {}
+    cache.retained_pool = {}
     return Vouchers(found, {k: v for k, v in retained.items() if k in found})
 
 

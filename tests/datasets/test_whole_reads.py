@@ -158,3 +158,17 @@ def test_a_cold_inspection_shares_equal_hashes_and_interns_names(tmp_path: Path)
         (mine,) = (n for n in second if n == name)
         assert mine is next(n for n in first if n == name)
         assert first[name] is second[name]
+
+
+def test_equal_bytes_kept_for_uploads_are_one_object(tmp_path: Path) -> None:
+    from reconciler.datasets.content_cache import ContentCache
+    from reconciler.datasets.inspecting import inspect_dataset
+
+    cache = ContentCache(tmp_path / "datasets.cache")
+    cache.keep_reads = True
+    for folder in ("a", "b"):
+        _source(tmp_path / folder, {"image_1.png": PNG, "data.jsonl": f"{folder}\n".encode()})
+        inspect_dataset(str(tmp_path / folder), cache=cache)
+    a, b = cache.retained[str(tmp_path / "a")], cache.retained[str(tmp_path / "b")]
+    assert a["image_1.png"] is b["image_1.png"] and a["image_1.png"] == PNG
+    assert (a["data.jsonl"], b["data.jsonl"]) == (b"a\n", b"b\n")
