@@ -73,6 +73,8 @@ class Vouchers:
 
         A vouched scan is kept (with the bytes kept for it) for the upload of that folder.
         """
+        with self._lock:
+            self._scans.pop(key, None)  # an earlier re-check's scan is never handed to this upload
         voucher = self._vouchers.get(key)
         if voucher is None:
             return None

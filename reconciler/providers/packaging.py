@@ -31,6 +31,8 @@ def upload_name(resource_name: str, content_digest: str) -> str:
 @contextlib.contextmanager
 def zipped(source_path: str, source: DirectorySource | None = None) -> Iterator[Path]:
     path = Path(source_path)
+    if source is None:
+        source = _verified_source(source_path)
     if source is None and path.is_file():
         yield path
         return
@@ -54,16 +56,11 @@ def upload_source(source_path: str) -> Iterator[Path | BinaryIO]:
     and the stream is seekable, so a retried upload sends them again.
     """
     path = Path(source_path)
-    verified = take_verified(source_path)
-    if verified is not None:
-        # the folder as apply's re-check just listed it, and what a cold load read of it (the same
-        # StatKeys, none racily clean: the same bytes); the zip is the one a fresh read would make
-        source = DirectorySource(path, verified.files)
-        source.preread = verified.retained
-    elif path.is_file():
-        yield path
-        return
-    else:
+    source = _verified_source(source_path)
+    if source is None:
+        if path.is_file():
+            yield path
+            return
         source = DirectorySource(path)
     if sum(source.size(name) for name in source.names()) > IN_MEMORY_ZIP_BYTES:
         with zipped(source_path, source) as on_disk:
@@ -73,3 +70,14 @@ def upload_source(source_path: str) -> Iterator[Path | BinaryIO]:
     write_deterministic_zip(path, buffer, source)
     buffer.seek(0)
     yield buffer
+
+
+def _verified_source(source_path: str) -> DirectorySource | None:
+    """The folder as apply's re-check just listed it, with what a cold load read of it (the same
+    StatKeys, none racily clean: the same bytes), or None. The zip is the one a fresh read makes."""
+    verified = take_verified(source_path)
+    if verified is None:
+        return None
+    source = DirectorySource(Path(source_path), verified.files)
+    source.preread = verified.retained
+    return source
