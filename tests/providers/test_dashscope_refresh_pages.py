@@ -120,7 +120,7 @@ def test_each_record_is_observed_as_before_and_no_earlier_page_outlives_its_fold
             assert got[r.address].phase is Phase.GONE and got[r.address].remote_id == "missing"
         else:
             assert got[r.address] == expected[r.remote_id]
-    assert got["%s/r1" % kind] is not got["%s/r4" % kind]  # one object, two records: two observations
+    assert got[f"{kind}/r1"] is not got[f"{kind}/r4"]  # one object, two records: two observations
     assert client.lists == 1
     # while a page is observed, no page before the previous one is still held
     assert all(max(alive, default=0) - min(alive, default=0) <= 1 for alive in alive_when_observing)
