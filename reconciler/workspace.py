@@ -486,7 +486,9 @@ class Workspace:
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
         result = (
             # handed over: the refreshed records replace these one by one (`observe_into`)
-            self._refresh(store, records, frozenset(blocked), discover=operation == "apply", take_records=True)
+            self._refresh(
+                store, records, frozenset(blocked), discover=operation == "apply", take_records=True
+            )
             if refresh_first
             else None
         )
