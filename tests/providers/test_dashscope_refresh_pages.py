@@ -196,3 +196,21 @@ def test_an_export_that_recorded_no_object_is_not_settled_by_its_text(tmp_path: 
     seen.job_ids = {"ft-1"}
     got = Exports(client, FakeClock(), 1).read_many([stored], seen)  # type: ignore[arg-type]
     assert client.lists == 1 and got["CheckpointExport/e"].phase is Phase.GONE  # asked its job's checkpoints
+
+
+def test_two_jobs_or_fewer_are_read_one_get_each_and_keyed_by_the_id_asked_for() -> None:
+    from reconciler.providers.errors import NotFoundError
+
+    class Client(PagedClient):
+        def get_fine_tune(self, job_id: str) -> FineTuneJob:
+            self.lists += 1
+            if job_id == "ft-gone":
+                raise NotFoundError("no such job", provider="dashscope", operation="get_fine_tune")
+            return JOBS[1].model_copy(update={"job_id": "ft-1"})
+
+    client = Client([], JOBS, [])
+    seen = JobsSeen()
+    records = [_record("FineTune", "a", "ft-1"), _record("FineTune", "b", "ft-gone")]
+    got = Jobs(client).read_many(records, seen)  # type: ignore[arg-type]
+    assert client.lists == 2 and seen.job_ids == {"ft-1"}
+    assert got["FineTune/a"] == job_obs(JOBS[1]) and got["FineTune/b"].phase is Phase.GONE

@@ -31,14 +31,7 @@ from reconciler.providers.dashscope.observations import (
     gone,
     job_obs,
 )
-from reconciler.providers.dashscope.types import (
-    Checkpoint,
-    Deployment,
-    DeploymentCreate,
-    FileObject,
-    FineTuneCreate,
-    FineTuneJob,
-)
+from reconciler.providers.dashscope.types import Checkpoint, DeploymentCreate, FineTuneCreate, FineTuneJob
 from reconciler.providers.errors import (
     ConflictError,
     InvalidRequestError,
@@ -62,8 +55,7 @@ class JobsSeen:
 
 def _observed_by_id(
     records: list[ResourceRecord],
-    items: Iterable[Any],
-    id_of: Callable[[Any], str],
+    items: Iterable[tuple[str, Any]],
     observe: Callable[[Any], Observation],
     ids: set[str] | None = None,
 ) -> dict[str, Observation]:
@@ -76,8 +68,7 @@ def _observed_by_id(
     listed. Two records of one remote id get two observations, as before (one is never shared)."""
     wanted = {r.remote_id or "" for r in records}
     seen: dict[str, Observation] = {}
-    for item in items:
-        key = id_of(item)
+    for key, item in items:  # (id, object) pairs, as the listing gives them
         if ids is not None:
             ids.add(key)
         if key in wanted:
@@ -127,7 +118,8 @@ class Files:
             return gone(record.remote_id)
 
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
-        return _observed_by_id(records, self.client.iter_files(purpose="fine-tune"), _file_id, file_obs)
+        listed = ((f.id, f) for f in self.client.iter_files(purpose="fine-tune"))
+        return _observed_by_id(records, listed, file_obs)
 
     def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
         claimed = set(claimed)  # this batch's own claims stay here
@@ -207,9 +199,9 @@ class Jobs:
         """The jobs fetched are left in `seen`, for the same refresh's exports."""
         seen = seen if seen is not None else JobsSeen()
         seen.job_ids = set()
-        return _observed_by_id(records, self._jobs_of(records), _job_id, job_obs, seen.job_ids)
+        return _observed_by_id(records, self._jobs_of(records), job_obs, seen.job_ids)
 
-    def _jobs_of(self, records: list[ResourceRecord]) -> Iterator[FineTuneJob]:
+    def _jobs_of(self, records: list[ResourceRecord]) -> Iterator[tuple[str, FineTuneJob]]:
         # One GET each is cheaper than paging the whole account when we track only a few jobs.
         if len(records) <= 2:
             for r in records:
@@ -218,9 +210,9 @@ class Jobs:
                         job = self.client.get_fine_tune(r.remote_id)
                     except NotFoundError:
                         continue
-                    yield job
+                    yield r.remote_id, job  # by the id asked for, as ever
             return
-        yield from self.client.iter_fine_tunes()
+        yield from ((j.job_id, j) for j in self.client.iter_fine_tunes())
 
     def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
         claimed = set(claimed)  # this batch's own claims stay here
@@ -313,18 +305,6 @@ def _recorded_checkpoint(record: ResourceRecord) -> Checkpoint:
     if text is not None and text.startswith('{"'):
         return Checkpoint.model_validate_json(text)
     return Checkpoint.model_validate(record.observed)
-
-
-def _file_id(f: FileObject) -> str:
-    return f.id
-
-
-def _job_id(j: FineTuneJob) -> str:
-    return j.job_id
-
-
-def _deployed_model(d: Deployment) -> str:
-    return d.deployed_model
 
 
 class Exports:
@@ -572,7 +552,8 @@ class Deployments:
             return gone(record.remote_id)
 
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
-        return _observed_by_id(records, self.client.iter_deployments(), _deployed_model, deployment_obs)
+        listed = ((d.deployed_model, d) for d in self.client.iter_deployments())
+        return _observed_by_id(records, listed, deployment_obs)
 
     def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
         claimed = set(claimed)  # this batch's own claims stay here
