@@ -44,6 +44,7 @@ TARGETS = [
     # (the refresh engine is imported inside this method since the start-up work: wrap the method)
     ("reconciler.workspace.Workspace", "_refresh", "refresh"),
     ("reconciler.engine.refreshing", "observe", "  folding observations into records"),
+    ("reconciler.engine.refreshing", "observe_into", "  folding observations into records"),
     ("reconciler.workspace", "spec_hashes", "spec hashes (workspace)"),
     ("reconciler.workspace", "make_plan", "planning"),
     ("reconciler.engine.planning", "spec_hashes", "  spec hashes (planner)"),

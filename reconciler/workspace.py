@@ -450,6 +450,7 @@ class Workspace:
         held: frozenset[str],
         *,
         discover: bool = True,
+        take_records: bool = False,
     ) -> RefreshResult:
         from reconciler.engine.refreshing import refresh  # only a refreshing command reads the providers
 
@@ -463,6 +464,7 @@ class Workspace:
             held=held,
             discover=discover,
             parallelism=self.parallelism,
+            take_records=take_records,
         )
 
     def _plan_from(
@@ -497,7 +499,10 @@ class Workspace:
             records, moves.records = moves.records, {}
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
         result = (
-            self._refresh(store, records, frozenset(blocked), discover=operation == "apply")
+            # handed over: the refreshed records replace these one by one (`observe_into`)
+            self._refresh(
+                store, records, frozenset(blocked), discover=operation == "apply", take_records=True
+            )
             if refresh_first
             else None
         )

@@ -56,16 +56,27 @@ def observe(
     records: Mapping[str, ResourceRecord], observations: Mapping[str, Observation], now: float
 ) -> dict[str, ResourceRecord]:
     """Fold observations into records (status, observed object, outputs, observed_at)."""
-    out = dict(records)
+    return observe_into(dict(records), observations, now)
+
+
+def observe_into(
+    records: dict[str, ResourceRecord], observations: Mapping[str, Observation], now: float
+) -> dict[str, ResourceRecord]:
+    """`observe`, each folded record replacing its old one in `records` itself (same order).
+
+    For a caller that hands its records over: an old record (its copy of every field, and a
+    stored one's observed text) is freed as its refreshed one is made, instead of both sets living
+    together at the end of the fold (~40 MB at 5,000 chains, at the plan's peak)."""
     stamp = iso_utc(now)
     for address, obs in observations.items():
-        rec = out.get(address)
+        rec = records.get(address)
         if rec is None:
             continue
         # the recorded outputs with the provider's over them (a stored record merges them when
         # they are first read: a no-change plan reads none)
-        out[address] = rec.with_refreshed(obs.status, obs.object or rec.observed, obs.outputs, stamp)
-    return out
+        records[address] = rec.with_refreshed(obs.status, obs.object or rec.observed, obs.outputs, stamp)
+        del rec
+    return records
 
 
 def refresh(
@@ -78,11 +89,18 @@ def refresh(
     held: frozenset[str] = frozenset(),
     discover: bool = True,
     parallelism: int = 10,
+    take_records: bool = False,
 ) -> RefreshResult:
-    result = RefreshResult(records=dict(records))
+    """`take_records`: the caller hands `records` over (a dict it reads no more; only the result's
+    records afterwards): it becomes `result.records`, folded in place (`observe_into`)."""
+    if take_records and not isinstance(records, dict):
+        raise TypeError("take_records needs the caller's own dict of records")
+    result = RefreshResult(records=records if take_records and isinstance(records, dict) else dict(records))
     by_provider: dict[str, list[ResourceRecord]] = defaultdict(list)
     for rec in records.values():
         by_provider[rec.provider].append(rec)
+    if records:
+        del rec  # (the loop's last record: held here, it would outlive its fold)
 
     def read(provider: str, recs: list[ResourceRecord]) -> tuple[str, dict[str, Observation] | Diagnostic]:
         adapter = adapters.get(provider)
@@ -105,7 +123,10 @@ def refresh(
                 result.diagnostics.append(got)
             else:
                 result.observations.update(got)
-    result.records = observe(result.records, result.observations, now)
+    # the lists of records handed to the adapters go first: nothing but `result.records` then
+    # holds a taken record, so each is freed as it is replaced
+    by_provider.clear()
+    result.records = observe_into(result.records, result.observations, now)
 
     if discover:
         _discover(manifests, result, adapters, spec_hashes, held)

@@ -119,6 +119,12 @@ class ResourceRecord:
             outputs = {**outputs, **seen}
         return self.with_observation(status, observed, outputs, observed_at)
 
+    def observed_text(self) -> str | None:
+        """The JSON text `observed` is still kept as, undecoded (a record read from a store that
+        decodes on first read), else None. A reader that parses JSON itself may take it instead
+        of the decoded value (one pass); `observed` is the same value either way."""
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "address": self.address,

@@ -295,6 +295,13 @@ class _StoredRecord(ResourceRecord):
     def __repr__(self) -> str:  # what it is to everyone: a ResourceRecord (the fields decode to be shown)
         return "ResourceRecord" + super().__repr__().removeprefix(type(self).__qualname__)
 
+    def observed_text(self) -> str | None:
+        if "observed" in self.__dict__:  # decoded (or assigned) already
+            return None
+        raw = self.__dict__.get("_raw")
+        text = raw.get("observed") if raw else None
+        return text if type(text) is str else None
+
     def with_changes(self, **changes: Any) -> ResourceRecord:
         new = super().with_changes(**changes)
         raw = self.__dict__.get("_raw")

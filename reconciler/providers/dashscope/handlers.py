@@ -11,8 +11,9 @@ jobs once. The API map and what "found again" may rely on are in `adapter.py`.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -43,11 +44,48 @@ from reconciler.providers.packaging import upload_name, upload_source
 
 
 class JobsSeen:
-    """The jobs one refresh has fetched so far (job id → job), shared by its FineTune and
-    CheckpointExport reads: an export whose job is already known costs no request."""
+    """The ids of the jobs one refresh has fetched so far, shared by its FineTune and
+    CheckpointExport reads: an export whose job is already known costs no request. Ids only:
+    an export asks whether its job still exists, and the jobs themselves (a model each, ~2 KB)
+    are dropped a page at a time, once observed (`_observed_by_id`)."""
 
     def __init__(self) -> None:
-        self.jobs: dict[str, FineTuneJob] = {}
+        self.job_ids: set[str] = set()
+
+
+def _observed_by_id(
+    records: list[ResourceRecord],
+    items: Iterable[tuple[str, Any]],
+    observe: Callable[[Any], Observation],
+    ids: set[str] | None = None,
+) -> dict[str, Observation]:
+    """Address -> observation of each record, from a listing walked once (page by page).
+
+    What `{id: item for item in items}` then one observation per record gave, without holding
+    every page's models at once: an item is observed as its page arrives, only if a record wants
+    it, and dropped with its page (at 5,000 chains the models of every page were ~27 MB at the
+    plan's peak). A later item with the same id wins, as in the dict. `ids` collects every id
+    listed. Two records of one remote id get two observations, as before (one is never shared)."""
+    wanted = {r.remote_id or "" for r in records}
+    seen: dict[str, Observation] = {}
+    for key, item in items:  # (id, object) pairs, as the listing gives them
+        if ids is not None:
+            ids.add(key)
+        if key in wanted:
+            seen[key] = observe(item)
+    out: dict[str, Observation] = {}
+    given: set[str] = set()
+    for r in records:
+        key = r.remote_id or ""
+        obs = seen.get(key)
+        if obs is None:
+            out[r.address] = gone(r.remote_id)
+        elif key in given:
+            out[r.address] = copy.deepcopy(obs)  # (a second record of one object: its own copy)
+        else:
+            given.add(key)
+            out[r.address] = obs
+    return out
 
 
 def _no_update(record: ResourceRecord) -> Observation:
@@ -80,12 +118,8 @@ class Files:
             return gone(record.remote_id)
 
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
-        files = {f.id: f for f in self.client.iter_files(purpose="fine-tune")}
-        out: dict[str, Observation] = {}
-        for r in records:
-            f = files.get(r.remote_id or "")
-            out[r.address] = file_obs(f) if f else gone(r.remote_id)
-        return out
+        listed = ((f.id, f) for f in self.client.iter_files(purpose="fine-tune"))
+        return _observed_by_id(records, listed, file_obs)
 
     def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
         claimed = set(claimed)  # this batch's own claims stay here
@@ -164,23 +198,21 @@ class Jobs:
     ) -> dict[str, Observation]:
         """The jobs fetched are left in `seen`, for the same refresh's exports."""
         seen = seen if seen is not None else JobsSeen()
-        seen.jobs = self._jobs_by_id(records)
-        out: dict[str, Observation] = {}
-        for r in records:
-            j = seen.jobs.get(r.remote_id or "")
-            out[r.address] = job_obs(j) if j else gone(r.remote_id)
-        return out
+        seen.job_ids = set()
+        return _observed_by_id(records, self._jobs_of(records), job_obs, seen.job_ids)
 
-    def _jobs_by_id(self, records: list[ResourceRecord]) -> dict[str, FineTuneJob]:
+    def _jobs_of(self, records: list[ResourceRecord]) -> Iterator[tuple[str, FineTuneJob]]:
         # One GET each is cheaper than paging the whole account when we track only a few jobs.
         if len(records) <= 2:
-            found: dict[str, FineTuneJob] = {}
             for r in records:
                 if r.remote_id:
-                    with contextlib.suppress(NotFoundError):
-                        found[r.remote_id] = self.client.get_fine_tune(r.remote_id)
-            return found
-        return {j.job_id: j for j in self.client.iter_fine_tunes()}
+                    try:
+                        job = self.client.get_fine_tune(r.remote_id)
+                    except NotFoundError:
+                        continue
+                    yield r.remote_id, job  # by the id asked for, as ever
+            return
+        yield from ((j.job_id, j) for j in self.client.iter_fine_tunes())
 
     def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
         claimed = set(claimed)  # this batch's own claims stay here
@@ -260,6 +292,21 @@ def _display_names(fp: Mapping[str, Any]) -> tuple[str, str]:
     return fp["model_name"], f"{fp['model_name']}-{str(fp['job_id'])[-4:]}"
 
 
+def _recorded_any(record: ResourceRecord) -> bool:
+    """`bool(record.observed)`, without decoding a stored record's text to say so."""
+    text = record.observed_text()
+    return True if text is not None and text.startswith('{"') else bool(record.observed)
+
+
+def _recorded_checkpoint(record: ResourceRecord) -> Checkpoint:
+    """`Checkpoint.model_validate(record.observed)`: from a stored record's text in one pass (its
+    JSON is what the model reads either way), instead of a decode and then a validation."""
+    text = record.observed_text()
+    if text is not None and text.startswith('{"'):
+        return Checkpoint.model_validate_json(text)
+    return Checkpoint.model_validate(record.observed)
+
+
 class Exports:
     """CheckpointExport → `export/{checkpoint}?model_name=` on its job; remote id `<job>:<checkpoint>`.
 
@@ -293,16 +340,16 @@ class Exports:
         expiry is known from the recorded `expire_time`. Its job's presence in the jobs list
         (paged, 100 per request; or the jobs `seen` by this refresh's FineTune reads) is enough.
         """
-        jobs = seen.jobs if seen is not None else {}
+        jobs: set[str] = seen.job_ids if seen is not None else set()
         out: dict[str, Observation] = {}
-        settled = [r for r in records if r.status == "SUCCEEDED" and r.observed]
+        settled = [r for r in records if r.status == "SUCCEEDED" and _recorded_any(r)]
         if settled:
             if any((r.remote_id or "").partition(":")[0] not in jobs for r in settled):
-                jobs = {j.job_id: j for j in self.client.iter_fine_tunes()}
+                jobs = {j.job_id for j in self.client.iter_fine_tunes()}
             for r in settled:
                 job_id = (r.remote_id or "").partition(":")[0]
                 if job_id in jobs:
-                    out[r.address] = self._obs(job_id, Checkpoint.model_validate(r.observed), _selector(r))
+                    out[r.address] = self._obs(job_id, _recorded_checkpoint(r), _selector(r))
         by_job: dict[str, list[ResourceRecord]] = defaultdict(list)
         for r in records:
             if r.address not in out:
@@ -505,12 +552,8 @@ class Deployments:
             return gone(record.remote_id)
 
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
-        deployments = {d.deployed_model: d for d in self.client.iter_deployments()}
-        out: dict[str, Observation] = {}
-        for r in records:
-            d = deployments.get(r.remote_id or "")
-            out[r.address] = deployment_obs(d) if d else gone(r.remote_id)
-        return out
+        listed = ((d.deployed_model, d) for d in self.client.iter_deployments())
+        return _observed_by_id(records, listed, deployment_obs)
 
     def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
         claimed = set(claimed)  # this batch's own claims stay here
