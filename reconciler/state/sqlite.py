@@ -865,6 +865,16 @@ class SqliteStateStore:
             ).fetchone()
         return None if row is None else _record_from_row(row)
 
+    def outputs_of(self, address: str) -> tuple[str | None, Any] | None:
+        """`(record.remote_id, record.outputs)` of `get(address)`, reading only those two columns:
+        what an apply step needs of each upstream record (a whole record, its spec, file table and
+        observed object decoded, cost three to four times as much, per step)."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT remote_id, outputs FROM resources WHERE address = ?", (address,)
+            ).fetchone()
+        return None if row is None else (row[0], decode(row[1]))
+
     def all(self) -> dict[str, ResourceRecord]:
         with self._reading() as conn:
             return _read_deferred_records(
