@@ -523,12 +523,12 @@ class Executor:
         inputs: dict[str, Mapping[str, Any]] = {}
         built_from: dict[str, str] = {}
         for dep in a.depends_on:
-            rec = self.store.get(dep)
-            if rec is None:
+            upstream = self._outputs_of(dep)
+            if upstream is None:
                 raise StepFailed(f"{dep} is not in state; it must be created first")
-            inputs[dep] = rec.outputs
-            if rec.remote_id:
-                built_from[dep] = rec.remote_id
+            remote_id, inputs[dep] = upstream
+            if remote_id:
+                built_from[dep] = remote_id
         content = a.content or {}
         desired = Desired(
             address=a.address,
@@ -541,6 +541,16 @@ class Executor:
             source_path=content.get("source"),
         )
         return desired, built_from
+
+    def _outputs_of(self, address: str) -> tuple[str | None, Mapping[str, Any]] | None:
+        """An upstream record's remote id and outputs: read alone where the store can
+        (`SqliteStateStore.outputs_of`), else from the whole record."""
+        read = getattr(self.store, "outputs_of", None)
+        if read is not None:
+            found: tuple[str | None, Mapping[str, Any]] | None = read(address)
+            return found
+        rec = self.store.get(address)
+        return None if rec is None else (rec.remote_id, rec.outputs)
 
     def _new_record(
         self,

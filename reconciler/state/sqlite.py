@@ -54,7 +54,7 @@ from reconciler.models.state import (
 from reconciler.state import migrations
 from reconciler.state.interface import StateError
 from reconciler.state.locking import FileApplyLock, InProcessApplyLock
-from reconciler.state.redaction import decode, encode, redact_text
+from reconciler.state.redaction import decode, encode, encode_all, redact_text
 from reconciler.state.renaming import check_move, moved_records
 
 if TYPE_CHECKING:
@@ -110,6 +110,17 @@ _SERIAL = "SELECT serial FROM meta WHERE id = 1"
 _EVENT = "INSERT INTO events (ts, address, event, detail) VALUES (?, ?, ?, ?)"
 _JOURNAL_COLUMNS = (
     "id, address, operation, provider, request, fingerprint, status, started_at, finished_at, result, error"
+)
+# The JSON columns `_params` encodes, in its order (observed, when not None, comes last).
+_PARAM_JSON = (
+    "spec",
+    "content_files",
+    "outputs",
+    "dependencies",
+    "labels",
+    "lifecycle",
+    "deposed",
+    "built_from",
 )
 _CLOSED_STATUSES = frozenset({JournalStatus.DONE, JournalStatus.FAILED, JournalStatus.RESOLVED})
 
@@ -762,8 +773,42 @@ class SqliteStateStore:
         return iso_utc(self._clock.now())
 
     @staticmethod
-    def _params(record: ResourceRecord, now: str) -> dict[str, Any]:
-        where = f"{record.address}: "
+    def _params(record: ResourceRecord, now: str, *extra: tuple[Any, str]) -> dict[str, Any]:
+        """The row's parameters, and `extra` (value, what) encoded with them as `_extra`.
+
+        Every JSON text of the write goes through one `encode_all`: one credential pre-check for
+        the whole write instead of one per column. A value that is not JSON data is encoded again
+        column by column, which raises the StateError that names it.
+        """
+        observed = record.observed
+        values: list[Any] = [
+            record.spec,
+            record.content_files,
+            record.outputs,
+            record.dependencies,
+            record.labels,
+            record.lifecycle,
+            record.deposed,
+            record.built_from,
+        ]
+        values.extend(value for value, _ in extra)
+        if observed is not None:
+            values.append(observed)
+        try:
+            texts = encode_all(values)
+        except (TypeError, ValueError):  # the StateError for the first bad one, in the old order
+            where = f"{record.address}: "
+            for value, column in (
+                (record.spec, "spec"),
+                (record.content_files, "content_files"),
+                (observed, "observed"),
+                *zip(values[2:8], _PARAM_JSON[2:], strict=True),
+            ):
+                if value is not None or column != "observed":
+                    _encode_field(value, where + column)
+            for value, what in extra:
+                _encode_field(value, what)
+            raise
         return {
             "address": record.address,
             "kind": record.kind,
@@ -771,23 +816,22 @@ class SqliteStateStore:
             "provider": record.provider,
             "provider_type": record.provider_type,
             "remote_id": record.remote_id,
-            "spec": _encode_field(record.spec, where + "spec"),
+            "spec": texts[0],
             "spec_hash": record.spec_hash,
             "content_digest": record.content_digest,
-            "content_files": _encode_field(record.content_files, where + "content_files"),
+            "content_files": texts[1],
             "status": record.status,
-            "observed": None
-            if record.observed is None
-            else _encode_field(record.observed, where + "observed"),
-            "outputs": _encode_field(record.outputs, where + "outputs"),
-            "dependencies": _encode_field(record.dependencies, where + "dependencies"),
-            "labels": _encode_field(record.labels, where + "labels"),
-            "lifecycle": _encode_field(record.lifecycle, where + "lifecycle"),
+            "observed": None if observed is None else texts[-1],
+            "outputs": texts[2],
+            "dependencies": texts[3],
+            "labels": texts[4],
+            "lifecycle": texts[5],
             "created_at": record.created_at,
             "observed_at": record.observed_at,
-            "deposed": _encode_field(record.deposed, where + "deposed"),
-            "built_from": _encode_field(record.built_from, where + "built_from"),
+            "deposed": texts[6],
+            "built_from": texts[7],
             "now": now,
+            **({"_extra": texts[8 : 8 + len(extra)]} if extra else {}),
         }
 
     @staticmethod
@@ -827,6 +871,16 @@ class SqliteStateStore:
                 f"SELECT {self._select_columns(conn)} FROM resources WHERE address = ?", (address,)
             ).fetchone()
         return None if row is None else _record_from_row(row)
+
+    def outputs_of(self, address: str) -> tuple[str | None, Any] | None:
+        """`(record.remote_id, record.outputs)` of `get(address)`, reading only those two columns:
+        what an apply step needs of each upstream record (a whole record, its spec, file table and
+        observed object decoded, cost three to four times as much, per step)."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT remote_id, outputs FROM resources WHERE address = ?", (address,)
+            ).fetchone()
+        return None if row is None else (row[0], decode(row[1]))
 
     def all(self) -> dict[str, ResourceRecord]:
         with self._reading() as conn:
@@ -874,12 +928,18 @@ class SqliteStateStore:
     ) -> int:
         _check_address(record)
         now = self._now()
-        params = self._params(record, now)
-        detail_json = _encode_field(detail or {}, f"{record.address}: event detail")
+        extra: list[tuple[Any, str]] = [(detail or {}, f"{record.address}: event detail")]
+        if close_journal is not None and close_journal[2] is not None:  # (None: no result)
+            extra.append((close_journal[2], f"journal entry {close_journal[0]}: result"))
+        params = self._params(record, now, *extra)  # the detail and the result encoded with the row
+        encoded = params.pop("_extra")
+        detail_json = encoded[0]
         closing = None
         if close_journal is not None:
             entry_id, status, result = close_journal
-            closing = self._closing(entry_id, status, result, None)
+            closing = self._closing(
+                entry_id, status, None, None, result_json=None if result is None else encoded[1]
+            )
         with self._writing(f"record {record.address}") as conn:
             if closing is not None:
                 self._close(conn, *closing)
@@ -951,8 +1011,12 @@ class SqliteStateStore:
         fingerprint: dict[str, Any],
     ) -> int:
         now = self._now()
-        request_json = _encode_field(request, f"{address}: journal request")
-        fingerprint_json = _encode_field(fingerprint, f"{address}: journal fingerprint")
+        try:  # one credential pre-check for both (redaction.encode_all)
+            request_json, fingerprint_json = encode_all((request, fingerprint))
+        except (TypeError, ValueError):
+            _encode_field(request, f"{address}: journal request")
+            _encode_field(fingerprint, f"{address}: journal fingerprint")
+            raise
         with self._writing(f"journal {operation} of {address}") as conn:
             cursor = conn.execute(
                 "INSERT INTO journal (address, operation, provider, request, fingerprint, status, started_at) "
@@ -969,15 +1033,23 @@ class SqliteStateStore:
             self._close(conn, *closing)
 
     def _closing(
-        self, entry_id: int, status: str, result: dict[str, Any] | None, error: str | None
+        self,
+        entry_id: int,
+        status: str,
+        result: dict[str, Any] | None,
+        error: str | None,
+        *,
+        result_json: str | None = None,
     ) -> tuple[int, str, str, str | None, str | None]:
-        """Validate and encode a journal close (before any lock is taken)."""
+        """Validate and encode a journal close (before any lock is taken); `result_json` is the
+        result encoded already (`put` encodes it with the record)."""
         if status not in _CLOSED_STATUSES:
             allowed = ", ".join(s.value for s in JournalStatus if s is not JournalStatus.OPEN)
             raise StateError(
                 f"journal entry {entry_id}: cannot close with status {status!r}; use one of: {allowed}"
             )
-        result_json = None if result is None else _encode_field(result, f"journal entry {entry_id}: result")
+        if result is not None:
+            result_json = _encode_field(result, f"journal entry {entry_id}: result")
         error_text = None if error is None else redact_text(error)
         return entry_id, str(status), self._now(), result_json, error_text
 
