@@ -36,6 +36,10 @@ def run() -> None:
     from reconciler.cli import code_cache, collector
 
     code_cache.install()  # before the lazy imports of the models, the engine and pydantic
+    # pydantic looks for its plugins (an entry-point scan of every installed distribution, ~12 ms)
+    # when a command builds its first validator; the command has no use for them. A library user's
+    # process keeps them; a user may still set the variable (documented by pydantic) to anything.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     collector.pause()
     try:
         main()

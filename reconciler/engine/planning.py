@@ -19,7 +19,7 @@ from reconciler.engine.identity import spec_hashes
 from reconciler.engine.scheduling import schedule_actions
 from reconciler.models.changes import ChangeClass, field_change_class
 from reconciler.models.diagnostics import Diagnostic, Severity
-from reconciler.models.envelope import Lifecycle, format_duration
+from reconciler.models.envelope import Lifecycle, Timeouts, format_duration
 from reconciler.models.kinds import Kind, ProviderType
 from reconciler.models.plans import (
     PLAN_FORMAT_VERSION,
@@ -821,8 +821,18 @@ _BASE_ACTION: dict[str, Any] = {
 }
 _DATASET = Kind.DATASET.value
 _NO_PLAN_FACTS = ResourceSpec.plan_facts  # the base method: no facts, whatever was recorded
-_DEFAULT_LIFECYCLE = Lifecycle()
-_DEFAULT_LIFECYCLE_DATA = _DEFAULT_LIFECYCLE.model_dump(mode="json")
+# The default lifecycle, made without validation: `Lifecycle()` here built its validator and
+# serializer (~20 ms, and pydantic's plugin scan with them) in every command that imports the
+# planner, though a plan loaded from the memo validates no Lifecycle at all. Its dump is written
+# out; tests/engine/test_default_lifecycle.py holds both to `Lifecycle()` and its `model_dump`.
+_DEFAULT_LIFECYCLE = Lifecycle.model_construct(timeouts=Timeouts.model_construct())
+_DEFAULT_LIFECYCLE_DATA: dict[str, Any] = {
+    "prevent_destroy": False,
+    "deletion": "delete",
+    "ignore_changes": [],
+    "timeouts": {"create": None, "update": None, "delete": None},
+    "on_timeout": None,
+}
 
 
 def _lifecycle_data(lifecycle: Lifecycle) -> dict[str, Any]:

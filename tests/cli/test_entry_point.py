@@ -49,3 +49,25 @@ def test_atexit_handlers_still_run(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "Usage:" in done.stdout
     assert (tmp_path / "ran").read_text() == "yes"
+
+
+def _plugin_setting_after_run(env_value: str | None, tmp_path: Path) -> str:
+    probe = (
+        "import atexit, os, sys\n"
+        f"atexit.register(lambda: open({str(tmp_path / 'seen')!r}, 'w')"
+        ".write(os.environ.get('PYDANTIC_DISABLE_PLUGINS', '<unset>')))\n"
+        "sys.argv = ['reconciler', '--help']\n"
+        "from reconciler.cli import run\n"
+        "run()\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if env_value is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = env_value
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    return (tmp_path / "seen").read_text()
+
+
+def test_the_command_skips_pydantics_plugin_scan_unless_the_user_says_otherwise(tmp_path: Path) -> None:
+    assert _plugin_setting_after_run(None, tmp_path) == "__all__"
+    assert _plugin_setting_after_run("logfire", tmp_path) == "logfire"
