@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.state import redaction
-from reconciler.state.redaction import _HINT, _hinted, encode, redact_text
+from reconciler.state.redaction import _HINT, _hinted, _pattern_hinted, encode, redact_text
 
 HITS = [
     '{"api_key":"x"}',
@@ -43,7 +43,7 @@ MISSES = [
 
 @pytest.mark.parametrize("text", HITS + MISSES)
 def test_pre_check_agrees_with_the_regex(text: str) -> None:
-    assert _hinted(text) is (_HINT.search(text) is not None)
+    assert _pattern_hinted(text) is (_HINT.search(text) is not None)
 
 
 @pytest.mark.parametrize("text", HITS)
@@ -56,7 +56,7 @@ def test_each_literal_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
     literals = redaction._HINT_LITERALS
     for dropped in literals:
         monkeypatch.setattr(redaction, "_HINT_LITERALS", tuple(x for x in literals if x != dropped))
-        assert any(not _hinted(t) for t in HITS if _HINT.search(t)), dropped
+        assert any(not _pattern_hinted(t) for t in HITS if _HINT.search(t)), dropped
 
 
 def test_secrets_are_still_scrubbed() -> None:
@@ -87,3 +87,76 @@ def test_only_the_listed_characters_fold_to_an_ascii_letter_unlike_lower() -> No
 def test_empty_columns_encode_as_the_encoder_would(value: object) -> None:
     """`encode` answers {} and [] without the encoder: the same text as the encoder's, nothing else."""
     assert encode(value) == redaction._ENCODER.encode(value)
+
+
+# Secret keys spelled with any separators and case: `is_secret_key` flags them all, so a stored
+# value under one must never keep its text (the pre-check used to miss "x-api-key").
+_WORDS = ["api key", "secret", "password", "passwd", "authorization", "security token", "secret key"]
+_SEPARATORS = ["", "-", "_", ".", " ", "--", "\u2010", ":"]
+
+
+# only the suffix rules take a prefix ("x-api-key"); an exact key with one is another key
+_SPELLED = [(w, "") for w in _WORDS] + [
+    (w, prefix) for w in ("api key", "secret", "password") for prefix in ("x-", "Client ")
+]
+
+
+@pytest.mark.parametrize(("word", "prefix"), _SPELLED)
+@pytest.mark.parametrize("sep", _SEPARATORS)
+def test_a_secret_key_with_any_separator_is_redacted(word: str, prefix: str, sep: str) -> None:
+    parts = word.split(" ")
+    spellings = [sep.join(parts), sep.join(parts).upper(), sep.join(p.title() for p in parts)]
+    for key in (prefix + k for k in spellings):
+        assert redaction.is_secret_key(key), key
+        text = encode({"labels": {key: "hunter2value"}, "note": "\u2248 3" if sep == ":" else "ok"})
+        assert "hunter2value" not in text, text
+
+
+def test_hinted_flags_every_value_redact_would_change() -> None:
+    """The property the pre-check exists for, over a seeded random mix of keys and values."""
+    import random
+
+    rng = random.Random(20261203)
+    fragments = [
+        "api",
+        "key",
+        "Key",
+        "secret",
+        "pass",
+        "word",
+        "token",
+        "security",
+        "auth",
+        "orization",
+        "x",
+        "job",
+        "id",
+        "Bearer ",
+        "sk-",
+        "0123456789abcdef",
+        "whsec_",
+        "\u2248",
+        "\u212a",
+    ]
+    seps = ["", "-", "_", ".", " ", "/", "\u2010", "\n", "\t", "\u0001", '"', "\\"]
+    for _ in range(4000):
+        key = rng.choice(seps).join(rng.choice(fragments) for _ in range(rng.randint(1, 4)))
+        value = rng.choice(["v", "x" + rng.choice(fragments) + rng.choice(fragments)])
+        data = {key: value, "status": "ok"}
+        text = redaction._ENCODER.encode(data)
+        if redaction.redact(data) != data:
+            assert _hinted(text), text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"note": "called with Bearer\tabc123hunter2xyz"},  # JSON writes the tab as \t
+        {"note": "Bearer\nabc123hunter2xyz"},
+        {"api\nkey": "abc123hunter2xyz"},  # a key with a newline normalises to "apikey"
+        {"x-api\u0001key": "abc123hunter2xyz"},  # a control character is written \u0001
+    ],
+)
+def test_a_secret_behind_a_json_escape_is_redacted(data: dict[str, str]) -> None:
+    assert redaction.redact(data) != data  # each is a secret to the precise walk...
+    assert "abc123hunter2xyz" not in encode(data)  # ...and the pre-check lets the walk see it
