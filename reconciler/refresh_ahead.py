@@ -20,7 +20,7 @@ What it must not do: write the state (the child opens it read-only), lose what t
 have logged (its warnings are sent back and logged by the parent; a command asked to log more
 than warnings does not use it), hang the parent (the child dies with it, `PR_SET_PDEATHSIG`, and
 a Ctrl-C in the parent kills it), or leave a zombie (every path reaps it). Where fork is not safe
-(not Linux, a thread already running) nothing is forked. `RECONCILER_REFRESH_AHEAD=0` turns it off.
+(not Linux, a thread already running, SQLite already loaded) nothing is forked. `RECONCILER_REFRESH_AHEAD=0` turns it off.
 """
 
 from __future__ import annotations
@@ -53,12 +53,19 @@ def start(work: Callable[[], Any]) -> bool:
     answer (anything picklable; None: nothing to offer). Never raises."""
     global _child
     try:
-        if _child is not None or not enabled() or not forked.fork_is_safe():
+        if _child is not None or not enabled() or not forked.fork_is_safe() or _sqlite_in_use():
             return False
         _child = _Child(work)
         return True
     except Exception:  # noqa: BLE001 - the parent refreshes itself
         return False
+
+
+def _sqlite_in_use() -> bool:
+    """SQLite was loaded, so a database may be open: a child that opens the same file again would find
+    the parent's lock bookkeeping, not its own (SQLite's own rule: no connection across a fork). The
+    CLI forks before it opens any; a program that ran other commands in-process first does not fork."""
+    return "_sqlite3" in sys.modules
 
 
 def claim() -> Any:
@@ -224,6 +231,9 @@ def _run_child(read_end: int, write_end: int, work: Callable[[], Any]) -> None:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # nothing to say, and no pipe of the parent's caller held open
             os.dup2(null, fd)
+        # nothing else of the parent's either (a lock file's flock, a caller's pipe): only the answer's pipe
+        os.closerange(3, write_end)
+        os.closerange(write_end + 1, forked.fd_limit())
         sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - whatever they were (a capture)
         answer = work()
         if answer is not None:

@@ -500,7 +500,6 @@ class Workspace:
             return None
         from reconciler.engine.refreshing import RefreshResult, observe_into
 
-        self._hint_confirmed = True
         refresh_ahead.relay(warnings)
         return RefreshResult(
             records=observe_into(records, observations, self.clock.now()),

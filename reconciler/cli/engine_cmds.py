@@ -213,6 +213,7 @@ def _observe_ahead(paths: tuple[str, ...], state_path: str | None, parallelism: 
     (the parent compares the state and providers it used with its own before trusting anything)."""
     from pathlib import Path
 
+    from reconciler.cli.project_options import chosen_selection
     from reconciler.state.locations import is_postgres_url, state_location
     from reconciler.wiring import WiringContext
 
