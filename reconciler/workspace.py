@@ -1244,4 +1244,3 @@ def _uploaded_sources(plan: Plan) -> set[str]:
         for a in plan.actions
         if a.content and a.content.get("source") and a.action in (ActionType.CREATE, ActionType.REPLACE)
     }
-

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reconciler import render  # its names import on first use: rich only to print text
-from reconciler import refresh_ahead
+from reconciler import (
+    refresh_ahead,
+    render,  # its names import on first use: rich only to print text
+)
 from reconciler.cli import collector, hints, prescan
 from reconciler.cli.app import main
 from reconciler.cli.common import (

@@ -39,7 +39,9 @@ from reconciler.sandbox import Sandbox
 from reconciler.state.sqlite import SqliteStateStore
 from reconciler.workspace import Workspace
 
-needs_fork = pytest.mark.skipif(not forked.fork_is_safe(), reason="fork is not safe here (another thread runs)")
+needs_fork = pytest.mark.skipif(
+    not forked.fork_is_safe(), reason="fork is not safe here (another thread runs)"
+)
 
 
 @pytest.fixture
@@ -233,10 +235,17 @@ class _Planted:
 def test_a_planted_or_foreign_hint_is_no_hint(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     directory = root / ".reconciler"
     monkeypatch.chdir(root)
-    write_sealed(directory / refresh_ahead.HINT_FILE, b"reconciler refresh hint 1\n", code_fingerprint(), pickle.dumps({"x": _Planted()}))
+    write_sealed(
+        directory / refresh_ahead.HINT_FILE,
+        b"reconciler refresh hint 1\n",
+        code_fingerprint(),
+        pickle.dumps({"x": _Planted()}),
+    )
     assert refresh_ahead.read_hint(directory) is None
     assert not (root / "planted").exists()
-    write_sealed(directory / refresh_ahead.HINT_FILE, b"reconciler refresh hint 1\n", "other code", pickle.dumps({}))
+    write_sealed(
+        directory / refresh_ahead.HINT_FILE, b"reconciler refresh hint 1\n", "other code", pickle.dumps({})
+    )
     assert refresh_ahead.read_hint(directory) is None  # written by other code
     assert Workspace([root]).observe_ahead() is None
 
@@ -256,7 +265,14 @@ def _variants(answer: tuple[Any, ...], root: Path) -> dict[str, Any]:
         for name, config in providers.items()
     }
     return {
-        "another state": ("/elsewhere/state.db", (lineage, serial), providers, observations, diagnostics, warnings),
+        "another state": (
+            "/elsewhere/state.db",
+            (lineage, serial),
+            providers,
+            observations,
+            diagnostics,
+            warnings,
+        ),
         "an older serial": (shown, (lineage, serial - 1), providers, observations, diagnostics, warnings),
         "another lineage": (shown, ("other", serial), providers, observations, diagnostics, warnings),
         "other providers": (shown, (lineage, serial), other, observations, diagnostics, warnings),
@@ -399,7 +415,9 @@ def test_a_discarded_child_is_killed_at_once_and_reaped(forkable: None) -> None:
     assert reaped(pid) and refresh_ahead._child is None
 
 
-def test_no_child_when_turned_off_when_a_thread_runs_or_sqlite_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_child_when_turned_off_when_a_thread_runs_or_sqlite_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert not refresh_ahead.start(lambda: 1)  # this process has SQLite loaded
     monkeypatch.setattr(refresh_ahead, "_sqlite_in_use", lambda: False)
     monkeypatch.setenv(refresh_ahead.OFF_ENV, "0")
@@ -422,7 +440,12 @@ def test_the_child_holds_none_of_the_parents_descriptors(tmp_path: Path, forkabl
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     started = tmp_path / "started"
-    pid = _started(lambda: (started.write_text("x"), time.sleep(60)))
+
+    def hold() -> None:
+        started.write_text("x")
+        time.sleep(60)
+
+    pid = _started(hold)
     os.close(fd)  # the parent lets go: no copy of the descriptor may keep the lock
     deadline = time.monotonic() + 10
     while not started.exists() and time.monotonic() < deadline:
