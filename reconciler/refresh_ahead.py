@@ -20,7 +20,7 @@ What it must not do: write the state (the child opens it read-only), lose what t
 have logged (its warnings are sent back and logged by the parent; a command asked to log more
 than warnings does not use it), hang the parent (the child dies with it, `PR_SET_PDEATHSIG`, and
 a Ctrl-C in the parent kills it), or leave a zombie (every path reaps it). Where fork is not safe
-(not Linux, a thread already running, SQLite already loaded) nothing is forked. `RECONCILER_REFRESH_AHEAD=0` turns it off.
+(not Linux, a thread already running, a database of ours possibly open) nothing is forked. `RECONCILER_REFRESH_AHEAD=0` turns it off.
 """
 
 from __future__ import annotations
@@ -61,11 +61,16 @@ def start(work: Callable[[], Any]) -> bool:
         return False
 
 
+# every SQLite database this package opens is opened by one of these (a tool that only loaded
+# SQLite, as coverage does for its data file, opened none of ours)
+_SQLITE_OPENERS = ("reconciler.state.sqlite", "reconciler.sandbox.store")
+
+
 def _sqlite_in_use() -> bool:
-    """SQLite was loaded, so a database may be open: a child that opens the same file again would find
-    the parent's lock bookkeeping, not its own (SQLite's own rule: no connection across a fork). The
-    CLI forks before it opens any; a program that ran other commands in-process first does not fork."""
-    return "_sqlite3" in sys.modules
+    """A state or sandbox database may be open: a child that opens the same file again would find the
+    parent's lock bookkeeping, not its own (SQLite's own rule: no connection across a fork). The CLI
+    forks before it opens any; a program that ran other commands in-process first does not fork."""
+    return any(name in sys.modules for name in _SQLITE_OPENERS)
 
 
 def claim() -> Any:

@@ -418,7 +418,7 @@ def test_a_discarded_child_is_killed_at_once_and_reaped(forkable: None) -> None:
 def test_no_child_when_turned_off_when_a_thread_runs_or_sqlite_is_loaded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert not refresh_ahead.start(lambda: 1)  # this process has SQLite loaded
+    assert not refresh_ahead.start(lambda: 1)  # this process has opened state and sandbox databases
     monkeypatch.setattr(refresh_ahead, "_sqlite_in_use", lambda: False)
     monkeypatch.setenv(refresh_ahead.OFF_ENV, "0")
     assert not refresh_ahead.start(lambda: 1)
