@@ -57,7 +57,7 @@ def _run_child(work: Callable[[], object]) -> None:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        os.closerange(3, _fd_limit())  # `null` too: the standard streams are enough
+        os.closerange(3, fd_limit())  # `null` too: the standard streams are enough
         sys.dont_write_bytecode = True
         work()
         code = 0
@@ -67,7 +67,7 @@ def _run_child(work: Callable[[], object]) -> None:
         os._exit(code)
 
 
-def _fd_limit() -> int:
+def fd_limit() -> int:
     try:
         return int(os.sysconf("SC_OPEN_MAX"))
     except (ValueError, OSError):  # pragma: no cover - every Linux has it

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # a provider's package (and httpx) is imported only when a ma
     from reconciler.state.interface import StateStore
     from reconciler.state.locations import StateLocation
 
+FAULTS_ENV = "RECONCILER_SANDBOX_FAULTS"  # sandbox.sandbox.FAULTS_ENV (a test checks): not imported here
 SANDBOX_PLACEHOLDER_KEY = "sandbox-key"  # the sandbox accepts any non-empty key
 SANDBOX_BASE_URL = "http://127.0.0.1"  # never dialled: the in-process transport answers
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler import refresh_ahead
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.datasets import ContentCache, content_digest
 from reconciler.datasets.vouchers import Vouchers, vouchers_of
@@ -205,6 +206,7 @@ class Workspace:
         self._uploads_follow = False
         self._vouchers: Vouchers | None = None
         self._hashes: dict[str, str] | None = None
+        self._hint_confirmed = False  # the refresh hint (refresh_ahead.py) holds these providers already
         self._order: list[str] | None = None
 
     @classmethod
@@ -455,7 +457,7 @@ class Workspace:
         from reconciler.engine.refreshing import refresh  # only a refreshing command reads the providers
 
         manifests = self.manifests
-        return refresh(
+        result = refresh(
             manifests,
             records,
             self.adapters(),
@@ -465,6 +467,44 @@ class Workspace:
             discover=discover,
             parallelism=self.parallelism,
             take_records=take_records,
+        )
+        self._keep_refresh_hint()
+        return result
+
+    def _keep_refresh_hint(self) -> None:
+        """The providers this refresh used, for the next plan's child (`refresh_ahead.py`)."""
+        caches = self.state_path.parent
+        if not self._hint_confirmed and self.manifests.providers and caches.is_dir():
+            refresh_ahead.write_hint(caches, dict(self.manifests.providers))
+            self._hint_confirmed = True
+
+    def observe_ahead(self) -> tuple[Any, ...] | None:
+        """What a forked child does for a plan of this workspace (`refresh_ahead.observe`)."""
+        return refresh_ahead.observe(self.state_location, self.state_display, self.wiring, self.clock)
+
+    def _refreshed_ahead(
+        self, store: StateStore, records: dict[str, ResourceRecord], meta: Any
+    ) -> RefreshResult | None:
+        """The child's refresh (`refresh_ahead.py`), when it was of this state and these providers."""
+        answer = refresh_ahead.claim()
+        if not isinstance(answer, tuple) or len(answer) != 6:
+            return None
+        shown, seen, providers, observations, diagnostics, warnings = answer
+        now_meta = store.meta()
+        if (
+            shown != self.state_display
+            or seen != (meta.lineage, meta.serial)
+            or seen != (now_meta.lineage, now_meta.serial)
+            or providers != self.manifests.providers
+        ):
+            return None
+        from reconciler.engine.refreshing import RefreshResult, observe_into
+
+        refresh_ahead.relay(warnings)
+        return RefreshResult(
+            records=observe_into(records, observations, self.clock.now()),
+            observations=observations,
+            diagnostics=list(diagnostics),
         )
 
     def _plan_from(
@@ -498,14 +538,17 @@ class Workspace:
             # taken, not kept: `moves` lives through planning, and the refresh replaces every record
             records, moves.records = moves.records, {}
         blocked = {r.address: (r.verdict, blocked_message(r)) for r in resolutions if r.blocks}
-        result = (
+        result = None
+        if refresh_first and idle_after_refresh and not resolutions and not (moves and moves.moved):
+            # a plan: the refresh a forked child did while this process loaded, if it checks out
+            result = self._refreshed_ahead(store, records, meta)
+        else:
+            refresh_ahead.discard()  # not a plan's plain refresh: nothing is claimed
+        if refresh_first and result is None:
             # handed over: the refreshed records replace these one by one (`observe_into`)
-            self._refresh(
+            result = self._refresh(
                 store, records, frozenset(blocked), discover=operation == "apply", take_records=True
             )
-            if refresh_first
-            else None
-        )
         if result is not None:
             records = result.records
             self._explain_failures(result)

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reconciler import render  # its names import on first use: rich only to print text
+from reconciler import (
+    refresh_ahead,
+    render,  # its names import on first use: rich only to print text
+)
 from reconciler.cli import collector, hints, prescan
 from reconciler.cli.app import main
 from reconciler.cli.common import (
@@ -173,6 +176,9 @@ def plan_cmd(
         )
     if out_path:
         _check_out_path(out_path)
+    if refresh and not (destroy or refresh_only or log_level or log_file):
+        # the refresh on the other core, first: its child must not inherit the stat child's pipe
+        refresh_ahead.start(lambda: _observe_ahead(paths, state_path, parallelism))
     prescan.start(paths, state_path)  # the dataset stat pass on the other core, before any thread
     stream = _stream() if as_json else None
     with logging_to(log_level, log_file), json_errors(stream):
@@ -202,6 +208,27 @@ def plan_cmd(
     if detailed_exitcode and plan.has_changes:
         sys.exit(EXIT_CHANGES)
     sys.exit(EXIT_OK)
+
+
+def _observe_ahead(paths: tuple[str, ...], state_path: str | None, parallelism: int) -> object:
+    """The forked child's work (`refresh_ahead.py`): a SQLite state found as `workspace` finds it
+    (the parent compares the state and providers it used with its own before trusting anything)."""
+    from pathlib import Path
+
+    from reconciler.cli.project_options import chosen_selection
+    from reconciler.state.locations import is_postgres_url, state_location
+    from reconciler.wiring import WiringContext
+
+    selection = chosen_selection(paths)
+    manifest_paths = list(selection.manifest_paths) if selection is not None else list(paths)
+    state = state_path or (selection.state if selection is not None else None)
+    if not manifest_paths or (state is not None and is_postgres_url(str(state))):
+        return None
+    first = Path(manifest_paths[0])
+    location = state_location(state, manifest_root=first if first.is_dir() else first.parent)
+    assert location.path is not None
+    wiring = WiringContext(sandbox_db=location.sandbox_db, parallelism=parallelism)
+    return refresh_ahead.observe(location, str(location.path.resolve()), wiring, wiring.clock)
 
 
 def _check_budget(plan: Plan, max_cost: tuple[float, str] | None, flag: str = "--max-cost") -> None:

@@ -266,6 +266,12 @@ def _allowed_modules() -> tuple[str, ...]:
     return tuple(prefixes)
 
 
+def models_only_loads(payload: bytes) -> Any:
+    """Unpickle what only this package's (and the plugins') models, dataclasses and enums make up
+    (also the refresh hint's reader, `refresh_ahead.py`): anything else raises UnpicklingError."""
+    return _ModelsOnly(io.BytesIO(payload)).load()
+
+
 class _ModelsOnly(pickle.Unpickler):
     """Builds model classes, dataclasses and enums of this package and its plugins; nothing else."""
 
