@@ -515,7 +515,8 @@ def _how_to_write(file: str | Path | None) -> str:
 
 def _connect(database: str, **options: Any) -> sqlite3.Connection:
     forked.note_database_opened()  # no fork of a child that opens a database from here on
-    return sqlite3.connect(database, **options)
+    conn: sqlite3.Connection = sqlite3.connect(database, **options)
+    return conn
 
 
 class SqliteStateStore:

@@ -105,8 +105,25 @@ def test_the_key_pre_check_agrees_with_the_normalisation() -> None:
 
     rng = random.Random(20261204)
     fragments = ["api", "key", "KEY", "sec", "ret", "pass", "w", "author", "ization", "security", "token"]
-    between = ["", "", "-", "_", " ", "\u2013", "\u2010", "\u2248", "\u00e9", "\u00b2", "\u0130",
-               "\u0307", "\u4e2d", "\u212a", "x", "0", "\U0001d400"]
+    between = [
+        "",
+        "",
+        "-",
+        "_",
+        " ",
+        "\u2013",
+        "\u2010",
+        "\u2248",
+        "\u00e9",
+        "\u00b2",
+        "\u0130",
+        "\u0307",
+        "\u4e2d",
+        "\u212a",
+        "x",
+        "0",
+        "\U0001d400",
+    ]
     hits = 0
     for _ in range(20000):
         text = "".join(rng.choice(fragments) + rng.choice(between) for _ in range(rng.randint(1, 5)))
