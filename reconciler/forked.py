@@ -27,6 +27,21 @@ WAIT_AT_EXIT_S = 10.0
 
 _children: list[int] = []
 _reaper_registered = False
+_database_opened = False
+
+
+def note_database_opened() -> None:
+    """Called as this package opens a database connection (SQLite or PostgreSQL): from then on a
+    child that opens a database itself is not forked. SQLite's rule is no connection across a fork:
+    a child opening the same file again would find the parent's per-file lock bookkeeping, not its
+    own; libpq's is the same for its sockets."""
+    global _database_opened
+    _database_opened = True
+
+
+def database_opened() -> bool:
+    """Has this process opened a database connection of ours (`note_database_opened`)?"""
+    return _database_opened
 
 
 def fork_is_safe() -> bool:

@@ -90,11 +90,18 @@ def refresh(
     discover: bool = True,
     parallelism: int = 10,
     take_records: bool = False,
+    fold: bool = True,
 ) -> RefreshResult:
     """`take_records`: the caller hands `records` over (a dict it reads no more; only the result's
-    records afterwards): it becomes `result.records`, folded in place (`observe_into`)."""
+    records afterwards): it becomes `result.records`, folded in place (`observe_into`).
+
+    `fold=False`: only the observations are wanted (`result.records` stays unfolded), for a caller
+    that folds them elsewhere (a plan's forked child sends them to the parent, which folds them
+    into its own records)."""
     if take_records and not isinstance(records, dict):
         raise TypeError("take_records needs the caller's own dict of records")
+    if discover and not fold:
+        raise ValueError("discovery works on the folded records: fold=False needs discover=False")
     result = RefreshResult(records=records if take_records and isinstance(records, dict) else dict(records))
     by_provider: dict[str, list[ResourceRecord]] = defaultdict(list)
     for rec in records.values():
@@ -126,7 +133,8 @@ def refresh(
     # the lists of records handed to the adapters go first: nothing but `result.records` then
     # holds a taken record, so each is freed as it is replaced
     by_provider.clear()
-    result.records = observe_into(result.records, result.observations, now)
+    if fold:
+        result.records = observe_into(result.records, result.observations, now)
 
     if discover:
         _discover(manifests, result, adapters, spec_hashes, held)

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from reconciler import forked
+
 _CORE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sandbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sandbox_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -37,6 +39,7 @@ _COUNT_REQUEST = (
 class Store:
     def __init__(self, db_path: str | Path | None) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        forked.note_database_opened()  # no fork of a child that opens a database from here on
         if db_path is None:
             conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
             self._tmp = tempfile.TemporaryDirectory(prefix="reconciler-sandbox-")

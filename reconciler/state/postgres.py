@@ -50,6 +50,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
+from reconciler import forked
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import (
     Event,
@@ -304,6 +305,7 @@ class PostgresStateStore:
         }
         if self._password is not None:
             kwargs["password"] = self._password
+        forked.note_database_opened()  # no fork of a child that opens a database from here on
         try:
             return psycopg.connect(self._conninfo, **kwargs)
         except psycopg.Error as error:

@@ -78,15 +78,26 @@ def _pattern_hinted(text: str, low: str | None = None) -> bool:
 _KEY_LITERALS = ("apikey", "secret", "passw", "authorization", "securitytoken")
 _ASCII_KEY_LITERALS = tuple(literal.encode() for literal in _KEY_LITERALS)
 _ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+# Non-ASCII text (half of an apply's columns hold an en dash, in a cost note) goes the same
+# bytes way once each non-ASCII character is replaced: by nothing when `is_secret_key`'s
+# normalisation drops it (not `isalnum`), by "0" when it keeps it. A kept character only ever
+# breaks a literal apart, and a digit does exactly that (no literal holds one); so the stripped
+# text holds a literal exactly when the normalised one does. The old per-character join took
+# ~100 us on a 2 KB column.
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _ascii_stand_in(match: re.Match[str]) -> str:
+    return "0" if match.group().isalnum() else ""
 
 
 def _key_hinted(text: str, low: str | None = None) -> bool:
     low = text.lower() if low is None else low
-    if low.isascii():  # bytes: ~3x faster to strip and search than str.translate with a table
-        kept = low.encode("ascii").translate(None, _ASCII_NOT_ALNUM)
-        return any(literal in kept for literal in _ASCII_KEY_LITERALS)
-    joined = "".join(ch for ch in low if ch.isalnum())  # exactly `is_secret_key`'s normalisation
-    return any(literal in joined for literal in _KEY_LITERALS)
+    if not low.isascii():
+        low = _NON_ASCII.sub(_ascii_stand_in, low)
+    # bytes: ~3x faster to strip and search than str.translate with a table
+    kept = low.encode("ascii").translate(None, _ASCII_NOT_ALNUM)
+    return any(literal in kept for literal in _ASCII_KEY_LITERALS)
 
 
 def _hinted(text: str) -> bool:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from reconciler import forked
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.models.state import (
     Event,
@@ -512,6 +513,12 @@ def _how_to_write(file: str | Path | None) -> str:
     return "check the permissions of the file and its directory"
 
 
+def _connect(database: str, **options: Any) -> sqlite3.Connection:
+    forked.note_database_opened()  # no fork of a child that opens a database from here on
+    conn: sqlite3.Connection = sqlite3.connect(database, **options)
+    return conn
+
+
 class SqliteStateStore:
     """A `StateStore` in SQLite. Open it with `open()` (a file) or `in_memory()` (tests, scripts)."""
 
@@ -570,7 +577,7 @@ class SqliteStateStore:
         cls._check_header(file)
         where = f"state {file}"
         try:
-            conn = sqlite3.connect(
+            conn = _connect(
                 str(file),
                 isolation_level=None,
                 check_same_thread=False,
@@ -610,7 +617,7 @@ class SqliteStateStore:
     @classmethod
     def in_memory(cls, *, clock: Clock = SYSTEM_CLOCK) -> SqliteStateStore:
         """A private, empty state that lives as long as the object (its lock is a process-local mutex)."""
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn = _connect(":memory:", isolation_level=None, check_same_thread=False)
         store = cls(
             conn,
             path=None,
@@ -634,7 +641,7 @@ class SqliteStateStore:
         if wal_mode and not wal_files:
             uri += "&immutable=1"
         try:
-            conn = sqlite3.connect(
+            conn = _connect(
                 uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
             )
         except sqlite3.Error as error:
@@ -672,7 +679,7 @@ class SqliteStateStore:
     @classmethod
     def _empty_readonly(cls, file: Path, clock: Clock) -> SqliteStateStore:
         """No state yet: reads see an empty state (lineage "", serial 0), and nothing is created on disk."""
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn = _connect(":memory:", isolation_level=None, check_same_thread=False)
         store = cls(
             conn,
             path=str(file),

@@ -415,10 +415,32 @@ def test_a_discarded_child_is_killed_at_once_and_reaped(forkable: None) -> None:
     assert reaped(pid) and refresh_ahead._child is None
 
 
-def test_no_child_when_turned_off_when_a_thread_runs_or_sqlite_is_loaded(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("opener", ["state file", "state read-only", "state in memory", "sandbox"])
+def test_no_child_once_this_process_opened_a_database(
+    opener: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert not refresh_ahead.start(lambda: 1)  # this process has opened state and sandbox databases
+    from reconciler import forked
+    from reconciler.sandbox.store import Store
+
+    monkeypatch.setattr(forked, "_database_opened", False)
+    assert not refresh_ahead._sqlite_in_use()  # SQLite and our stores imported, nothing opened: safe
+    path = tmp_path / "state.db"
+    if opener == "state read-only":
+        SqliteStateStore.open(path).close()
+        monkeypatch.setattr(forked, "_database_opened", False)
+        SqliteStateStore.open(path, readonly=True).close()
+    elif opener == "state file":
+        SqliteStateStore.open(path).close()
+    elif opener == "state in memory":
+        SqliteStateStore.in_memory().close()
+    else:
+        Store(tmp_path / "sandbox.db").close()
+    assert refresh_ahead._sqlite_in_use()
+    assert not refresh_ahead.start(lambda: 1)  # closed again does not matter: SQLite's bookkeeping stays
+    assert refresh_ahead._child is None
+
+
+def test_no_child_when_turned_off_or_when_a_thread_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(refresh_ahead, "_sqlite_in_use", lambda: False)
     monkeypatch.setenv(refresh_ahead.OFF_ENV, "0")
     assert not refresh_ahead.start(lambda: 1)

@@ -116,3 +116,17 @@ def test_observe_and_observe_into_fold_alike() -> None:
     same = observe_into(into, observations, 5.0)
     assert same is into
     assert [r.to_dict() for r in copied.values()] == [r.to_dict() for r in into.values()]
+
+
+def test_unfolded_the_observations_are_the_same_and_the_records_untouched() -> None:
+    """`fold=False` (a plan's forked child, whose parent folds): the same observations, no fold."""
+    import pytest
+
+    folded, _ = _refreshed(_records())
+    mine = _records()
+    before = {a: r.to_dict() for a, r in mine.items()}
+    unfolded, _ = _refreshed(mine, take_records=True, fold=False)
+    assert unfolded.observations == folded.observations
+    assert {a: r.to_dict() for a, r in unfolded.records.items()} == before  # still as stored
+    with pytest.raises(ValueError, match="discover"):
+        refresh(ManifestSet("."), _records(), {}, dict, now=0.0, fold=False)

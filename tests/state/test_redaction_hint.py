@@ -83,6 +83,56 @@ def test_only_the_listed_characters_fold_to_an_ascii_letter_unlike_lower() -> No
     assert folding == set(redaction._FOLDS_TO_ASCII)
 
 
+def _normalised_hit(text: str) -> bool:
+    """The reference: `is_secret_key`'s normalisation (lower-cased, `isalnum` kept) of the whole text."""
+    joined = "".join(ch for ch in text.lower() if ch.isalnum())
+    return any(literal in joined for literal in redaction._KEY_LITERALS)
+
+
+def test_every_non_ascii_character_stands_in_as_the_normalisation_treats_it() -> None:
+    """Each non-ASCII code point is dropped when `isalnum` drops it and kept (as "0") otherwise."""
+    import sys
+
+    every = "".join(map(chr, range(0x80, sys.maxunicode + 1)))
+    stripped = redaction._NON_ASCII.sub(redaction._ascii_stand_in, every)
+    assert stripped == "".join("0" if ch.isalnum() else "" for ch in every)
+
+
+def test_the_key_pre_check_agrees_with_the_normalisation() -> None:
+    """Over a seeded mix of literal fragments and ASCII and non-ASCII characters, alphanumeric or
+    not (a kept one must break a key apart, a dropped one must not)."""
+    import random
+
+    rng = random.Random(20261204)
+    fragments = ["api", "key", "KEY", "sec", "ret", "pass", "w", "author", "ization", "security", "token"]
+    between = [
+        "",
+        "",
+        "-",
+        "_",
+        " ",
+        "\u2013",
+        "\u2010",
+        "\u2248",
+        "\u00e9",
+        "\u00b2",
+        "\u0130",
+        "\u0307",
+        "\u4e2d",
+        "\u212a",
+        "x",
+        "0",
+        "\U0001d400",
+    ]
+    hits = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(fragments) + rng.choice(between) for _ in range(rng.randint(1, 5)))
+        expected = _normalised_hit(text)
+        hits += expected
+        assert redaction._key_hinted(text) is expected, repr(text)
+    assert 1000 < hits < 19000  # both answers were exercised
+
+
 @pytest.mark.parametrize("value", [{}, [], (), "", 0, None, False, {"a": []}, [{}]])
 def test_empty_columns_encode_as_the_encoder_would(value: object) -> None:
     """`encode` answers {} and [] without the encoder: the same text as the encoder's, nothing else."""
