@@ -68,6 +68,18 @@ def _sqlite_in_use() -> bool:
     return forked.database_opened()
 
 
+def import_shared() -> None:
+    """Import, before the fork, what both the child's refresh and the parent's plan import (the
+    models, the refresh, the wiring, the load memo), so that only one process pays for it; not
+    the HTTP clients, providers and sandbox, which only the child needs. Never raises."""
+    try:
+        import reconciler.engine.refreshing  # noqa: F401
+        import reconciler.loading.load_memo  # noqa: F401
+        import reconciler.wiring  # noqa: F401
+    except Exception:  # noqa: BLE001, S110 - the child imports them itself
+        pass
+
+
 def claim() -> Any:
     """The child's answer (None when there is none, it failed or sent something odd); reaped.
     Waits for the child: it is doing the refresh the caller would otherwise do itself."""

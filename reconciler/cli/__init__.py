@@ -28,6 +28,11 @@ def run() -> None:
     its files and databases closed by their own `with`/`finally`), the process runs the atexit
     handlers and ends at once — unless a non-daemon thread is still running, when Python's own
     shutdown (which waits for it) is kept.
+
+    The command's own objects are not freed on the way out either: a command ends by
+    `sys.exit`, and the exception's traceback holds its frames and so its locals (the workspace,
+    the plan). Dropped with the exception, they were freed one by one before the quick exit:
+    35 ms of a no-change plan at 2,000 chains. They are kept until `os._exit`.
     """
     import atexit
     import os
@@ -46,6 +51,7 @@ def run() -> None:
         code: object = 0
     except SystemExit as exc:
         code = exc.code
+        unwound = exc  # noqa: F841 - its traceback keeps the command's objects until os._exit
     others = [
         t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()
     ]

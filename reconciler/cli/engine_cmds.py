@@ -176,10 +176,13 @@ def plan_cmd(
         )
     if out_path:
         _check_out_path(out_path)
+    prescan.start(paths, state_path)  # the dataset stat pass on the other core, before any import
     if refresh and not (destroy or refresh_only or log_level or log_file):
-        # the refresh on the other core, first: its child must not inherit the stat child's pipe
+        # the refresh on the other core, once what both processes import is imported (it opens
+        # nothing and starts no thread): the child starts with it instead of importing it again
+        # beside the parent (no-change plan N = 1000, 12 interleaved pairs: 0.598 -> 0.563 s wall)
+        refresh_ahead.import_shared()
         refresh_ahead.start(lambda: _observe_ahead(paths, state_path, parallelism))
-    prescan.start(paths, state_path)  # the dataset stat pass on the other core, before any thread
     stream = _stream() if as_json else None
     with logging_to(log_level, log_file), json_errors(stream):
         ws = workspace(paths, state_path, parallelism, allow_empty=allow_empty)

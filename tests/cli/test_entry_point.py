@@ -71,3 +71,41 @@ def _plugin_setting_after_run(env_value: str | None, tmp_path: Path) -> str:
 def test_the_command_skips_pydantics_plugin_scan_unless_the_user_says_otherwise(tmp_path: Path) -> None:
     assert _plugin_setting_after_run(None, tmp_path) == "__all__"
     assert _plugin_setting_after_run("logfire", tmp_path) == "logfire"
+
+
+def test_the_commands_objects_are_not_freed_before_the_process_ends(tmp_path: Path) -> None:
+    """A command ends by sys.exit; its locals (a plan, a workspace: millions of objects at scale)
+    must not be freed one by one on the way out: the exit handlers run with them still alive, and
+    os._exit drops them at once."""
+    log = tmp_path / "order"
+    probe = (
+        "import atexit, sys, weakref\n"
+        "import reconciler.cli as cli\n"
+        f"log = open({str(log)!r}, 'w')\n"
+        "class Big: pass\n"
+        "def main():\n"
+        "    big = Big()\n"
+        "    weakref.finalize(big, lambda: (log.write('freed\\n'), log.flush())).atexit = False\n"
+        "    sys.exit(3)\n"
+        "cli.main = main\n"
+        "atexit.register(lambda: (log.write('exit handlers\\n'), log.flush()))\n"
+        "cli.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert log.read_text() == "exit handlers\n"  # never freed: not before the handlers, not after
+
+
+def test_a_plan_imports_what_both_processes_need_before_it_forks_and_nothing_only_the_child_needs() -> None:
+    probe = (
+        "import sys\n"
+        "from reconciler import refresh_ahead\n"
+        "refresh_ahead.import_shared()\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('reconciler.', 'httpx')))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    loaded = set(done.stdout.split())
+    assert {"reconciler.engine.refreshing", "reconciler.loading.load_memo", "reconciler.wiring"} <= loaded
+    child_only = ("httpx", "reconciler.sandbox", "reconciler.providers.dashscope")
+    # (httpx._main is reconciler's own placeholder that keeps httpx's command line unimported)
+    assert not {m for m in loaded - {"httpx._main"} if m.startswith(child_only)}
