@@ -16,7 +16,7 @@ from reconciler import (
     refresh_ahead,
     render,  # its names import on first use: rich only to print text
 )
-from reconciler.cli import collector, hints, prescan
+from reconciler.cli import collector, hints, malloc_arenas, prescan
 from reconciler.cli.app import main
 from reconciler.cli.common import (
     EXIT_CHANGES,
@@ -271,6 +271,7 @@ def _run_apply(
     max_cost: tuple[float, str] | None = None,
 ) -> None:
     prescan.start(paths, state_path)  # the dataset stat pass on the other core, before any thread
+    malloc_arenas.limit()  # an apply runs threads: two malloc arenas, not up to eight per core
     stream = _stream() if as_json else None
     if stream is not None and not auto_approve and not plan_file:
         stream.error(
