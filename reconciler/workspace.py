@@ -30,6 +30,7 @@ from reconciler.engine.identity import spec_hashes
 from reconciler.engine.moves import plan_moves
 from reconciler.engine.outcomes import ApplyResult, ResourceOutcome
 from reconciler.engine.planning import PlanInputs, make_plan
+from reconciler.engine.planning import prepare as prepare_plan
 from reconciler.engine.progress import ProgressSink, SilentProgress
 from reconciler.engine.recovering import (
     LOOK_AGAIN_S,
@@ -486,10 +487,11 @@ class Workspace:
         self, store: StateStore, records: dict[str, ResourceRecord], meta: Any
     ) -> RefreshResult | None:
         """The child's refresh (`refresh_ahead.py`), when it was of this state and these providers."""
+        refresh_ahead.meanwhile(prepare_plan(self.manifests))  # what planning needs of the manifests
         answer = refresh_ahead.claim()
         if not isinstance(answer, tuple) or len(answer) != 6:
             return None
-        shown, seen, providers, observations, diagnostics, warnings = answer
+        shown, seen, providers, packed, diagnostics, warnings = answer
         now_meta = store.meta()
         if (
             shown != self.state_display
@@ -500,6 +502,10 @@ class Workspace:
             return None
         from reconciler.engine.refreshing import RefreshResult, observe_into
 
+        try:
+            observations = refresh_ahead.unpack_observations(packed)
+        except Exception:  # noqa: BLE001 - an odd answer: this process refreshes itself
+            return None
         refresh_ahead.relay(warnings)
         return RefreshResult(
             records=observe_into(records, observations, self.clock.now()),

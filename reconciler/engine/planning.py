@@ -87,6 +87,26 @@ class PlanInputs:
     economics: Mapping[str, Economics] = field(default_factory=dict)
 
 
+PREPARE_STEP = (
+    64  # resources per step of `prepare` (a step is ~0.5 ms: the caller's check between steps is ~2 µs)
+)
+
+
+def prepare(manifests: ManifestSet) -> Iterator[None]:
+    """What a plan reads of the manifests alone, computed ahead a step at a time: each resource's
+    spec dump (`shared_effective_spec`, which also builds a spec model's serializer on first use)
+    and its references. Why: a plan whose refresh is not back yet has nothing else to do
+    (`refresh_ahead.meanwhile`); at 1,000 chains this is a quarter of `make_plan`. Both are
+    computed once per resource and kept on it, so stopping anywhere changes no plan: `make_plan`
+    computes what was not prepared, as it always did."""
+    for done, resource in enumerate(manifests.resources.values(), start=1):
+        resource.shared_effective_spec()
+        resource.dependency_addresses  # noqa: B018 - computed once, kept on the resource
+        if done % PREPARE_STEP == 0:
+            yield
+    yield
+
+
 def make_plan(inputs: PlanInputs) -> Plan:
     planner = _Planner(inputs)
     actions = planner.destroy_all() if inputs.operation == "destroy" else planner.converge()

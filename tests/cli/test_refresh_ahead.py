@@ -35,6 +35,7 @@ from reconciler.cli import main
 from reconciler.datasets.cache_files import write_sealed
 from reconciler.loading.load_memo import code_fingerprint
 from reconciler.providers.dashscope.client import DashScopeClient
+from reconciler.providers.interface import Observation, Phase
 from reconciler.sandbox import Sandbox
 from reconciler.state.sqlite import SqliteStateStore
 from reconciler.workspace import Workspace
@@ -479,3 +480,114 @@ def test_the_child_holds_none_of_the_parents_descriptors(tmp_path: Path, forkabl
         os.close(other)
         refresh_ahead.discard()
     assert reaped(pid)
+
+
+# ---------------------------------------------------------------------- the parent's wait
+
+
+def _released_by(flag: Path) -> Callable[[], Any]:
+    def work() -> Any:
+        while not flag.exists():
+            time.sleep(0.005)
+        return {"answer": list(range(10_000))}
+
+    return work
+
+
+def test_nothing_is_done_meanwhile_without_a_child() -> None:
+    taken: list[int] = []
+    refresh_ahead.meanwhile(taken.append(i) or None for i in range(10))  # type: ignore[func-returns-value]
+    assert taken == []
+
+
+@needs_fork
+def test_the_parent_works_meanwhile_until_the_childs_answer_begins(tmp_path: Path, forkable: None) -> None:
+    flag = tmp_path / "release"
+    _started(_released_by(flag))
+    taken = []
+
+    def steps() -> Any:
+        for i in range(2_000):  # 10 s of steps, if nothing stopped them
+            taken.append(i)
+            if i == 3:
+                flag.touch()  # the child answers from now on
+            if i >= 3:
+                time.sleep(0.005)
+            yield
+
+    refresh_ahead.meanwhile(steps())
+    assert 4 <= len(taken) < 2_000  # all the steps before the release, and it stopped after it
+    assert refresh_ahead.claim() == {"answer": list(range(10_000))}
+
+
+@needs_fork
+def test_the_parent_stops_working_meanwhile_when_its_work_is_done(tmp_path: Path, forkable: None) -> None:
+    flag = tmp_path / "release"
+    pid = _started(_released_by(flag))
+    started = time.monotonic()
+    refresh_ahead.meanwhile(iter([None, None, None]))
+    assert time.monotonic() - started < 5  # it did not wait for the answer: `claim` does
+    assert refresh_ahead._child is not None and refresh_ahead._child.pid == pid
+    flag.touch()
+    assert refresh_ahead.claim() == {"answer": list(range(10_000))}
+    assert reaped(pid)
+
+
+# ---------------------------------------------------------------------- the observations sent
+
+
+def _observation(seed: int) -> Observation:
+    """Every field set, none to its default (a field `pack_observations` forgot would be lost)."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Observation):
+        if f.name == "phase":
+            values[f.name] = list(Phase)[seed % len(Phase)]
+        elif f.name == "created_at":
+            values[f.name] = 1_700_000_000.5 + seed
+        elif f.default_factory is not dataclasses.MISSING:  # a dict
+            values[f.name] = {f"{f.name}-{seed}": [seed, {"n": None, "ok": True, "x": 1.5}]}
+        else:
+            values[f.name] = f"{f.name}-{seed}"
+    return Observation(**values)
+
+
+def test_observations_are_sent_as_rows_and_come_back_equal() -> None:
+    observations = {f"FineTune/ft-{i}": _observation(i) for i in range(20)}
+    packed = refresh_ahead.pack_observations(observations)
+    assert isinstance(packed, bytes)
+    back = refresh_ahead.unpack_observations(packed)
+    assert back == observations and list(back) == list(observations)
+    assert all(type(o.phase) is Phase for o in back.values())
+
+
+class _Word(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        lambda o: setattr(o, "phase", "ready"),  # not a Phase
+        lambda o: o.object.update(word=_Word("x")),  # marshal would give back a plain str
+        lambda o: o.facts.update(when=Phase.READY),  # a str subclass again
+    ],
+    ids=["phase-not-a-Phase", "str-subclass", "enum-value"],
+)
+def test_observations_marshal_cannot_keep_exactly_are_sent_as_they_are(odd: Callable[[Any], None]) -> None:
+    observations = {"FineTune/ft-0": _observation(0), "FineTune/ft-1": _observation(1)}
+    odd(observations["FineTune/ft-1"])
+    packed = refresh_ahead.pack_observations(observations)
+    assert packed is observations  # pickled with the answer, as before
+    assert refresh_ahead.unpack_observations(packed) == observations
+
+
+def test_a_plan_prepares_its_planning_while_it_would_wait_for_the_child(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.engine import planning
+
+    given: list[Any] = []
+    monkeypatch.setattr(refresh_ahead, "meanwhile", given.append)
+    done = run("plan", "-f", str(root), "--detailed-exitcode")
+    assert done.exit_code == 0, done.output
+    assert [g.gi_code for g in given] == [planning.prepare.__code__]  # before the answer is claimed

@@ -9,6 +9,7 @@ the golden files), and the expected `plan.txt`, `plan.json`, `plan.md`. Inputs a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from reconciler.engine.planning import PlanInputs, make_plan
 from reconciler.engine.refreshing import observe
 from reconciler.loading import load
 from reconciler.models.plans import Plan
+from reconciler.models.resources import ManifestSet
 from reconciler.models.state import ResourceRecord, StateMeta, iso_utc
 from reconciler.providers.interface import Observation, Phase
 from reconciler.render import plan_from_json, plan_to_json, plan_to_markdown, plan_to_text
@@ -40,10 +42,13 @@ def _observations(data: dict[str, dict[str, Any]]) -> dict[str, Observation]:
     }
 
 
-def build_plan(case_dir: Path) -> Plan:
+def build_plan(case_dir: Path, before_planning: Callable[[ManifestSet], None] | None = None) -> Plan:
+    """`before_planning`: what is done to the loaded manifests before the plan is made."""
     case = _read(case_dir / "case.json", {})
     loaded = load([case_dir / "manifests"], cwd=case_dir)
     assert loaded.ok, [str(d) for d in loaded.diagnostics]
+    if before_planning is not None:
+        before_planning(loaded.manifests)
     state = _read(case_dir / "state.json")
     records = {r["address"]: ResourceRecord.from_dict(r) for r in state["records"]}
     observations = _observations(_read(case_dir / "observations.json", {}))
