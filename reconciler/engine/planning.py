@@ -87,9 +87,8 @@ class PlanInputs:
     economics: Mapping[str, Economics] = field(default_factory=dict)
 
 
-PREPARE_STEP = (
-    64  # resources per step of `prepare` (a step is ~0.5 ms: the caller's check between steps is ~2 µs)
-)
+# resources per step of `prepare` (a step is ~0.5 ms; the caller's check between steps ~2 µs)
+PREPARE_STEP = 64
 
 
 def prepare(manifests: ManifestSet) -> Iterator[None]:
