@@ -372,7 +372,9 @@ class _Planner:
             action.facts["status"] = obs.status
             if obs.progress:
                 action.facts["progress"] = obs.progress
-            action.warnings.extend(note.message for note in self._observation_notes(r, obs).warnings)
+            warnings = self._observation_notes(r, obs).warnings
+            if warnings:  # (most observations have none)
+                action.warnings.extend(note.message for note in warnings)
         return action
 
     def _observation_notes(self, r: Resource, obs: Observation) -> ObservationNotes:
@@ -456,7 +458,7 @@ class _Planner:
                 Diagnostic(note.message, location=r.location, address=r.address, field=note.field)
             )
         # in-place drift of live fields (e.g. capacity scaled in the console)
-        desired = _flatten(action.desired or {}) if obs.live_fields else {}
+        desired = _flattened_at(action.desired or {}, obs.live_fields) if obs.live_fields else {}
         outside = [
             FieldChange(
                 path=p, before=v, after=desired.get(p), change_class=self._class_of(r, p), outside=True
@@ -938,6 +940,19 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
     else:
         out[prefix] = data
+    return out
+
+
+def _flattened_at(data: dict[str, Any], paths: Mapping[str, Any]) -> dict[str, Any]:
+    """`_flatten(data)` as far as `paths` can read it: only the top-level keys a path can start
+    with are flattened (a drift check asks for a few live fields of a spec flattened to ~30 paths,
+    on every resource of a plan). Same values for every path in `paths`, and the same overrides,
+    since the keys are taken in `data`'s order as `_flatten` takes them."""
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        key = str(k)
+        if any(p == key or p.startswith(key + ".") for p in paths):
+            out.update(_flatten(v, key))
     return out
 
 
