@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from sandbox_testkit import Kit, dataset_zip
 
@@ -72,6 +74,60 @@ def test_file_count_limit(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
         "/compatible-mode/v1/files", files={"file": ("c.zip", b"x")}, data={"purpose": "fine-tune"}
     )
     assert r.status_code == 400 and "10000" not in r.json()["message"] and "limit of 2" in r.json()["message"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_account_limits_follow_the_live_files_through_uploads_and_deletes(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """The count and byte limits track the live files however uploads and deletes interleave,
+    through either API, with deletes of files already gone, and with the running totals row
+    missing (a database made before it existed) at any point."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(files_module, "MAX_LIVE_FILES", 4)
+    monkeypatch.setattr(files_module, "MAX_TOTAL_BYTES", 60)
+    live: dict[str, tuple[str, int]] = {}  # id -> (api, size): the model
+    gone: list[tuple[str, str]] = []
+    for _ in range(40):
+        action = rng.random()
+        if action < 0.1:
+            kit.sb.store.execute("DELETE FROM dashscope_file_totals")
+        if action < 0.55 or not (live or gone):
+            size, api = rng.randint(1, 25), rng.choice(("compatible", "native"))
+            fits = len(live) < 4 and sum(s for _, s in live.values()) + size <= 60
+            if api == "compatible":
+                r = kit.http.post(
+                    "/compatible-mode/v1/files",
+                    files={"file": ("d.zip", b"x" * size)},
+                    data={"purpose": "fine-tune"},
+                )
+                assert (r.status_code == 200) is fits, r.text
+                if fits:
+                    live[r.json()["id"]] = (api, size)
+                else:
+                    assert "limit" in r.json()["message"]
+            else:
+                data = kit.http.post("/api/v1/files", files=[("files", ("d.zip", b"x" * size))]).json()[
+                    "data"
+                ]
+                assert len(data["uploaded_files"]) == int(fits), data
+                if fits:
+                    live[data["uploaded_files"][0]["file_id"]] = (api, size)
+                else:
+                    assert "limit" in data["failed_uploads"][0]["message"]
+            continue
+        if gone and (not live or rng.random() < 0.25):
+            file_id, api = rng.choice(gone)  # deleting twice: refused, and no change to the totals
+        else:
+            file_id = rng.choice(sorted(live))
+            api = live.pop(file_id)[0]
+            gone.append((file_id, api))
+        if api == "compatible":
+            kit.http.delete(f"/compatible-mode/v1/files/{file_id}")
+        else:
+            kit.http.delete(f"/api/v1/files/{file_id}")
+    rows = kit.sb.list_objects("files")
+    assert sorted(r["id"] for r in rows if not r["_deleted"]) == sorted(live)
 
 
 def test_list_paginates_with_after_cursor_and_filters(kit: Kit) -> None:
