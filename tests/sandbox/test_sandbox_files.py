@@ -116,16 +116,19 @@ def test_account_limits_follow_the_live_files_through_uploads_and_deletes(
                 else:
                     assert "limit" in data["failed_uploads"][0]["message"]
             continue
-        if gone and (not live or rng.random() < 0.25):
+        again = bool(gone) and (not live or rng.random() < 0.25)
+        if again:
             file_id, api = rng.choice(gone)  # deleting twice: refused, and no change to the totals
         else:
             file_id = rng.choice(sorted(live))
             api = live.pop(file_id)[0]
             gone.append((file_id, api))
         if api == "compatible":
-            kit.http.delete(f"/compatible-mode/v1/files/{file_id}")
+            r = kit.http.delete(f"/compatible-mode/v1/files/{file_id}")
+            assert r.status_code == (404 if again else 200), r.text
         else:
-            kit.http.delete(f"/api/v1/files/{file_id}")
+            r = kit.http.delete(f"/api/v1/files/{file_id}")
+            assert r.status_code == (400 if again else 200), r.text
     rows = kit.sb.list_objects("files")
     assert sorted(r["id"] for r in rows if not r["_deleted"]) == sorted(live)
 
