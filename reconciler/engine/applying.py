@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from reconciler.clock import Clock
+from reconciler.engine.claims import Claims
 from reconciler.engine.costing import estimate_output, used_output
 from reconciler.engine.moves import perform_moves
 from reconciler.engine.outcomes import ApplyResult, Outcome, ResourceOutcome
@@ -184,8 +185,8 @@ class Executor:
         self.progress = progress or SilentProgress()
         self.stop = stop or threading.Event()
         self.waiter = Waiter(clock, self.stop)
-        self._claimed_lock = threading.Lock()
-        self._claimed: set[str] = set()
+        self._claimed_lock = threading.Lock()  # also guards `_ids`
+        self._claims = Claims()
         self._ids: dict[str, str | None] = {}  # address -> remote id, as this run last wrote it
         self._state_error: StateError | None = None  # the first failed state write stops the apply
 
@@ -196,7 +197,7 @@ class Executor:
         is raised. Every call already sent is in the journal, so the next run continues from there."""
         perform_moves(self.store, plan)  # renames (metadata.moved_from) before anything acts on them
         records = self.store.all()
-        self._claimed = claimed_ids(records)
+        self._claims = Claims(claimed_ids(records))
         nodes = self._build_nodes(plan, records)
         result = self._run(nodes)
         if self._state_error is not None:
@@ -604,12 +605,7 @@ class Executor:
         return {"cost_used": used} if used is not None else {}
 
     def _claim(self, remote_id: str) -> None:
-        with self._claimed_lock:
-            self._claimed.add(remote_id)
-
-    def _claimed_now(self) -> set[str]:
-        with self._claimed_lock:
-            return set(self._claimed)
+        self._claims.add(remote_id)
 
     def _verify_content(self, desired: Desired) -> None:
         if desired.source_path and self.options.verify_content and desired.content_digest:
@@ -650,7 +646,7 @@ class Executor:
             adapter.fingerprint(desired),
         )
         try:
-            obs = adapter.create(desired, claimed=self._claimed_now())
+            obs = adapter.create(desired, claimed=self._claims)
         except OutcomeUnknownError as e:
             obs = self._settle_unknown_create(a, adapter, desired, entry, sent_at, e)
         except RateLimitedError as e:
@@ -764,7 +760,7 @@ class Executor:
         earlier: Observation | None = None  # a match made before our request
         while True:
             try:
-                found = adapter.find(desired, sent_at - CLOCK_SKEW_S, self._claimed_now())
+                found = adapter.find(desired, sent_at - CLOCK_SKEW_S, self._claims)
             except AmbiguousMatch as m:
                 if m.twins:
                     return self._keep_oldest(a, m.twins)

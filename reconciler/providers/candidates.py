@@ -6,7 +6,7 @@ state cannot tell its own training from anyone else's. `discover` then adopts no
 could adopt someone else's LoRA — and the plan creates the resource again. It must not do that
 silently: an adapter that can list the objects that *might* be the resource offers
 
-    def unrecognised(self, desired: list[Desired], claimed: set[str]) -> dict[str, Unrecognised]
+    def unrecognised(self, desired: list[Desired], claimed: AbstractSet[str]) -> dict[str, Unrecognised]
 
 for the resources `discover` returned nothing for. The engine (refresh) calls it when present —
 `isinstance(adapter, ReportsUnrecognised)` — and adds `Unrecognised.warning()` to that resource's
@@ -15,6 +15,7 @@ plan action; the user settles it with `reconciler import`. Nothing is adopted th
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -51,7 +52,7 @@ class Unrecognised:
 
 @runtime_checkable
 class ReportsUnrecognised(Protocol):
-    def unrecognised(self, desired: list[Desired], claimed: set[str]) -> dict[str, Unrecognised]:
+    def unrecognised(self, desired: list[Desired], claimed: AbstractSet[str]) -> dict[str, Unrecognised]:
         """For resources with no state that `discover` did not find: what might be them (address →
         Unrecognised; addresses with no candidates are left out). Never adopts anything."""
         ...

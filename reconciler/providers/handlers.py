@@ -11,6 +11,7 @@ without `since`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from reconciler.models.state import ResourceRecord
@@ -26,14 +27,16 @@ class KindHandler(Protocol):
         """address -> observation, batched where the API lists."""
         ...
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+    def find(
+        self, desired: list[Desired], claimed: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
         """address -> the object each desired resource's create made, recognised by fingerprint only.
 
         `since` (epoch seconds) narrows it to an ambiguous create's window; None looks at all.
         Never an object in `claimed`; `AmbiguousMatch` where several fit."""
         ...
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation: ...
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation: ...
 
     def update(self, desired: Desired, record: ResourceRecord) -> Observation: ...
 
@@ -76,17 +79,21 @@ class KindRoutedAdapter:
             seen.update(self._handler(kind).read_many([records[i] for i in indexes]))
         return {r.address: seen[r.address] for r in records if r.address in seen}  # in the callers' order
 
-    def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
+    def discover(self, desired: list[Desired], owned: AbstractSet[str]) -> dict[str, Observation]:
+        """Kind by kind, each seeing the claims the ones before it made (a copy: `owned` is read-only)."""
+        claimed = set(owned)
         out: dict[str, Observation] = {}
         for kind, indexes in self._by_kind([d.kind for d in desired]).items():
-            out.update(self._handler(kind).find([desired[i] for i in indexes], claimed, None))
+            found = self._handler(kind).find([desired[i] for i in indexes], claimed, None)
+            out.update(found)
+            claimed.update(obs.remote_id for obs in found.values())
         return out
 
-    def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
+    def find(self, desired: Desired, since: float, claimed: AbstractSet[str]) -> Observation | None:
         return self._handler(desired.kind).find([desired], claimed, since).get(desired.address)
 
-    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
-        return self._handler(desired.kind).create(desired, set(claimed or ()))
+    def create(self, desired: Desired, claimed: AbstractSet[str] | None = None) -> Observation:
+        return self._handler(desired.kind).create(desired, claimed if claimed is not None else frozenset())
 
     def update(self, desired: Desired, record: ResourceRecord) -> Observation:
         return self._handler(record.kind).update(desired, record)

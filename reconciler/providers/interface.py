@@ -12,6 +12,7 @@ Errors: adapters raise the tree in `reconciler.providers.errors` (`NotFoundError
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -108,21 +109,21 @@ class ProviderAdapter(Protocol):
         """
         ...
 
-    def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
+    def discover(self, desired: list[Desired], claimed: AbstractSet[str]) -> dict[str, Observation]:
         """Find objects an earlier apply created, by fingerprint, for resources with no state.
 
         `claimed` holds remote ids already owned by other resources (never adopt those twice).
         """
         ...
 
-    def create(self, desired: Desired, claimed: set[str] | None = None) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str] | None = None) -> Observation:
         """Submit the create. May raise OutcomeUnknownError (resolved with `find`).
 
         `claimed`: remote ids other resources own, for a create that may answer "it exists" (a 409)
         and must not take another resource's object for its own."""
         ...
 
-    def find(self, desired: Desired, since: float, claimed: set[str]) -> Observation | None:
+    def find(self, desired: Desired, since: float, claimed: AbstractSet[str]) -> Observation | None:
         """After an ambiguous create: the object this create made, if it exists."""
         ...
 

@@ -33,6 +33,7 @@ walks the kinds in the order above and hands its FineTune and CheckpointExport r
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
@@ -121,9 +122,9 @@ class DashScopeAdapter(KindRoutedAdapter):
                 out.update(self.handlers[kind].read_many(mine))
         return out
 
-    def discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
+    def discover(self, desired: list[Desired], owned: AbstractSet[str]) -> dict[str, Observation]:
         """Kind by kind in the handlers' order, each seeing the claims the ones before it made."""
-        claimed = set(claimed)  # this batch's own claims stay here
+        claimed = set(owned)  # this batch's own claims stay here
         out: dict[str, Observation] = {}
         for kind in self._in_order([d.kind for d in desired]):
             found = self.handlers[kind].find([d for d in desired if d.kind == kind], claimed, None)

@@ -14,6 +14,7 @@ import contextlib
 import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -121,8 +122,10 @@ class Files:
         listed = ((f.id, f) for f in self.client.iter_files(purpose="fine-tune"))
         return _observed_by_id(records, listed, file_obs)
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
-        claimed = set(claimed)  # this batch's own claims stay here
+    def find(
+        self, desired: list[Desired], owned: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
+        claimed = set(owned)  # this batch's own claims stay here
         out: dict[str, Observation] = {}
         files = [f for f in self.client.iter_files(purpose="fine-tune") if f.id not in claimed]
         for d in desired:
@@ -142,7 +145,7 @@ class Files:
                 claimed.add(best.id)
         return out
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         if not desired.source_path:
             raise ValueError(f"{desired.address}: no local source to upload")
         with upload_source(desired.source_path) as source:
@@ -214,8 +217,10 @@ class Jobs:
             return
         yield from ((j.job_id, j) for j in self.client.iter_fine_tunes())
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
-        claimed = set(claimed)  # this batch's own claims stay here
+    def find(
+        self, desired: list[Desired], owned: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
+        claimed = set(owned)  # this batch's own claims stay here
         out: dict[str, Observation] = {}
         jobs = [j for j in self.client.iter_fine_tunes() if j.job_id not in claimed]
         for d in desired:
@@ -244,7 +249,7 @@ class Jobs:
                 claimed.add(hits[0].job_id)
         return out
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         spec = desired.spec
         body = FineTuneCreate(
             model=spec["model"],
@@ -400,8 +405,10 @@ class Exports:
         except PermanentError:
             return None
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
-        claimed = set(claimed)  # this batch's own claims stay here
+    def find(
+        self, desired: list[Desired], owned: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
+        claimed = set(owned)  # this batch's own claims stay here
         out: dict[str, Observation] = {}
         exports: dict[str, dict[str, Any]] = {}
         for d in desired:
@@ -435,7 +442,7 @@ class Exports:
             )
         return c
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         """Export, idempotently and resumably: a refused export is settled by the checkpoint row.
 
         The row has no names before its export SUCCEEDED, and PENDING means both "never exported"
@@ -555,8 +562,10 @@ class Deployments:
         listed = ((d.deployed_model, d) for d in self.client.iter_deployments())
         return _observed_by_id(records, listed, deployment_obs)
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
-        claimed = set(claimed)  # this batch's own claims stay here
+    def find(
+        self, desired: list[Desired], owned: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
+        claimed = set(owned)  # this batch's own claims stay here
         out: dict[str, Observation] = {}
         deployments = list(self.client.iter_deployments())
         for d in desired:
@@ -576,7 +585,7 @@ class Deployments:
                 claimed.add(hits[0].deployed_model)
         return out
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         spec = desired.spec
         model = model_name(desired)
         if model is None:
@@ -670,7 +679,9 @@ class Renders:
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
         return {r.address: self._read_task(r) for r in records}  # one GET per render
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+    def find(
+        self, desired: list[Desired], claimed: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
         if since is None:
             return {}  # a render cannot be recognised without its task id (no task list): rendered again
         raise PermanentError(
@@ -679,7 +690,7 @@ class Renders:
             operation="find render",
         )
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         endpoint, request = self._synthesis(desired)
         return samples.task_obs(self.client.submit_video_synthesis(endpoint, request))
 

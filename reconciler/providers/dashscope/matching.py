@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from reconciler.providers.dashscope.observations import epoch
@@ -91,7 +92,7 @@ def deployment_candidates(
     deployments: Iterable[Deployment],
     model_name: str,
     suffix: str | None,
-    claimed: set[str],
+    claimed: AbstractSet[str],
     since: float | None = None,
 ) -> list[Deployment]:
     """Live, unclaimed deployments of `model_name` named as DashScope names one with `suffix`."""

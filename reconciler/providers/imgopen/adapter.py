@@ -42,6 +42,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -105,10 +106,12 @@ class UrlListDatasets:
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
         return {r.address: self.read(r) for r in records}
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+    def find(
+        self, desired: list[Desired], claimed: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
         return {d.address: self._of(d) for d in desired}
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         return self._of(desired)
 
     def update(self, desired: Desired, record: ResourceRecord) -> Observation:
@@ -203,7 +206,7 @@ class Trainings:
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
         return dict(zip((r.address for r in records), self._parallel(self.read, records), strict=True))
 
-    def _locate(self, desired: Desired, claimed: set[str]) -> Observation | None:
+    def _locate(self, desired: Desired, claimed: AbstractSet[str]) -> Observation | None:
         """The newest task this address and spec made (attempts walked in order), unless FAILED or claimed."""
         newest: TrainingResult | None = None
         for attempt in range(MAX_ATTEMPTS):
@@ -215,12 +218,14 @@ class Trainings:
             return None
         return self.observe(newest)
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+    def find(
+        self, desired: list[Desired], claimed: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
         """`since` is not needed: the taskId names the task exactly."""
         found = self._parallel(lambda d: self._locate(d, claimed), desired)
         return {d.address: obs for d, obs in zip(desired, found, strict=True) if obs is not None}
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         urls, fields = self._urls(desired), self._fields(desired)
         for attempt in range(MAX_ATTEMPTS):
             tid = task_id(desired.address, desired.spec_hash, attempt)

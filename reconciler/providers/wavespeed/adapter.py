@@ -37,6 +37,7 @@ routes (`reconciler.providers.handlers.KindRoutedAdapter`), quotes and downloads
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
@@ -91,7 +92,7 @@ class WaveSpeedAdapter(KindRoutedAdapter):
             "Sample": Renders(client, predictions),
         }
 
-    def unrecognised(self, desired: list[Desired], claimed: set[str]) -> dict[str, Unrecognised]:
+    def unrecognised(self, desired: list[Desired], claimed: AbstractSet[str]) -> dict[str, Unrecognised]:
         """What might be ours but cannot be proven, from each handler that can tell (trainings)."""
         out: dict[str, Unrecognised] = {}
         for kind, handler in self.handlers.items():

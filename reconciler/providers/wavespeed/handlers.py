@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -198,7 +199,7 @@ class Predictions:
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(records))) as pool:
             return {r.address: obs for r, obs in zip(records, pool.map(self.read, records), strict=True)}
 
-    def live(self, model_id: str, claimed: set[str], since: float | None) -> list[Prediction]:
+    def live(self, model_id: str, claimed: AbstractSet[str], since: float | None) -> list[Prediction]:
         """Unclaimed predictions of `model_id` that are not failed/canceled/deleted (created at or
         after `since`), newest first — everything the documented history lets us compare."""
         out = []
@@ -285,12 +286,14 @@ class Datasets:
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
         return {r.address: self.read(r) for r in records}  # no request: see `read`
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+    def find(
+        self, desired: list[Desired], claimed: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
         """A given URL is its dataset; an upload cannot be found again (opaque URL, no listing): it
         is uploaded again, which is cheap and retrains nothing."""
         return {d.address: self._external(str(d.spec["url"])) for d in desired if d.spec.get("url")}
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         spec = desired.spec
         if spec.get("url"):
             return self._external(str(spec["url"]))
@@ -373,10 +376,14 @@ class Trainings:
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
         return self.predictions.read_many(records)
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+    def find(
+        self, desired: list[Desired], claimed: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
         return self._since(desired, claimed, since) if since is not None else self._discover(desired, claimed)
 
-    def _since(self, desired: list[Desired], claimed: set[str], since: float) -> dict[str, Observation]:
+    def _since(
+        self, desired: list[Desired], claimed: AbstractSet[str], since: float
+    ) -> dict[str, Observation]:
         """The prediction an ambiguous submit made, or nothing (the engine looks again later).
 
         Candidates: predictions of the same trainer model created at or after `since`, unclaimed,
@@ -405,10 +412,11 @@ class Trainings:
                 out[d.address] = obs
         return out
 
-    def _discover(self, desired: list[Desired], claimed: set[str]) -> dict[str, Observation]:
+    def _discover(self, desired: list[Desired], owned: AbstractSet[str]) -> dict[str, Observation]:
         """With no state and no journal row: adopted only when a prediction shows an `input`
         matching exactly (the documented history shows none, so normally nothing is); two such →
         `AmbiguousMatch`. What might be it is reported by `unrecognised`, for the plan to warn about."""
+        claimed = set(owned)  # this batch's own claims stay here
         out: dict[str, Observation] = {}
         for model_id, group in self._by_model(desired).items():
             wanted = {d.address: self.wanted_inputs(model_id, d.spec, _known_data_url(d)) for d in group}
@@ -428,7 +436,7 @@ class Trainings:
                     claimed.add(obs.remote_id)
         return out
 
-    def unrecognised(self, desired: list[Desired], claimed: set[str]) -> dict[str, Unrecognised]:
+    def unrecognised(self, desired: list[Desired], claimed: AbstractSet[str]) -> dict[str, Unrecognised]:
         """For FineTunes `find` did not adopt: the unclaimed trainings of their trainer model in the
         history (last 7 days) that do not provably belong to something else."""
         out: dict[str, Unrecognised] = {}
@@ -455,7 +463,7 @@ class Trainings:
             by_model[trainer_model_id(d.spec["trainer"])].append(d)
         return by_model
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         spec = desired.spec
         inputs = TrainerInputs(
             data=_data_url(desired),
@@ -504,7 +512,7 @@ class Renders:
             )
         return samples.render_body(desired.spec, loras)
 
-    def _candidates(self, desired: Desired, since: float, claimed: set[str]) -> list[Prediction]:
+    def _candidates(self, desired: Desired, since: float, claimed: AbstractSet[str]) -> list[Prediction]:
         """Live, unclaimed predictions of this Sample's model (created since `since`) that do not
         provably show another input."""
         model_id = samples.model_id_of(desired.spec)
@@ -526,7 +534,9 @@ class Renders:
     def read_many(self, records: list[ResourceRecord]) -> dict[str, Observation]:
         return self.predictions.read_many(records)
 
-    def find(self, desired: list[Desired], claimed: set[str], since: float | None) -> dict[str, Observation]:
+    def find(
+        self, desired: list[Desired], claimed: AbstractSet[str], since: float | None
+    ) -> dict[str, Observation]:
         """After an ambiguous submit, as a training is; with no journal row (`since` None) a render
         is never provably ours: it is rendered again."""
         out: dict[str, Observation] = {}
@@ -545,7 +555,7 @@ class Renders:
                 out[d.address] = obs
         return out
 
-    def create(self, desired: Desired, claimed: set[str]) -> Observation:
+    def create(self, desired: Desired, claimed: AbstractSet[str]) -> Observation:
         body = self._body(desired)
         return self.predictions.observation(self.client.submit(samples.model_id_of(desired.spec), body))
 

@@ -242,7 +242,8 @@ def test_discover_with_no_state_uploads_again_and_adopts_only_a_provable_trainin
     found_ft = adapter.discover([ft], claimed)
     assert found_ft["FineTune/money-rain-lora"].remote_id == first.remote_id
     assert found_ft["FineTune/money-rain-lora"].phase is Phase.READY
-    assert claimed == {first.remote_id}
+    assert claimed == set()  # read, not written: the refresh claims what discovery returns
+    assert adapter.discover([ft], {first.remote_id}) == {}  # once claimed, never adopted twice
     # a re-uploaded dataset has a new URL: the old training's input no longer proves anything
     again = fine_tune_desired(adapter.create(ds).outputs["url"])
     assert adapter.discover([again], set()) == {}

@@ -229,9 +229,11 @@ def test_discovery_adopts_only_an_exactly_matching_shown_input(
     clock.advance(3600)
     found = adapter.discover([fine_tune(url)], claimed := set())
     if fidelity == "permissive":  # the input shows and matches exactly: provably ours
-        assert found["FineTune/money-rain-lora"].remote_id == first.remote_id and first.remote_id in claimed
+        assert found["FineTune/money-rain-lora"].remote_id == first.remote_id
+        assert adapter.discover([fine_tune(url)], {first.remote_id}) == {}  # once claimed, never again
     else:  # the documented history shows no input: nothing can be recognised
-        assert found == {} and claimed == set()
+        assert found == {}
+    assert claimed == set()  # read, not written: the refresh claims what discovery returns
     assert adapter.discover([fine_tune(url, steps=2000)], set()) == {}
 
 
