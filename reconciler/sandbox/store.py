@@ -117,10 +117,18 @@ class Store:
             self.conn.execute("RELEASE handler")
 
     def executescript(self, sql: str) -> None:
+        """Each statement of `sql` in turn (not `sqlite3.executescript`, which commits first). A
+        piece that does not end a statement (a trigger's body holds semicolons) takes the next."""
         with self.lock:
-            for statement in (s.strip() for s in sql.split(";")):
-                if statement:
-                    self.conn.execute(statement)
+            pending = ""
+            for piece in sql.split(";"):
+                pending += piece + ";"
+                if sqlite3.complete_statement(pending):
+                    if pending.strip(" \t\n;"):
+                        self.conn.execute(pending)
+                    pending = ""
+            if pending.strip(" \t\n;"):
+                self.conn.execute(pending)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         with self.lock:
