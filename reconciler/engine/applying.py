@@ -185,7 +185,7 @@ class Executor:
         self.progress = progress or SilentProgress()
         self.stop = stop or threading.Event()
         self.waiter = Waiter(clock, self.stop)
-        self._claimed_lock = threading.Lock()  # also guards `_ids`
+        self._claimed_lock = threading.Lock()  # guards `_ids` (the claims lock themselves)
         self._claims = Claims()
         self._ids: dict[str, str | None] = {}  # address -> remote id, as this run last wrote it
         self._state_error: StateError | None = None  # the first failed state write stops the apply
