@@ -330,7 +330,7 @@ def _apply_with(
     if not destroy:
         ws.expect_uploads()  # before add_secrets loads the manifests
     add_secrets(ws)
-    console = render.make_console()
+    console = render.output_console()  # a pipe or CI log: plain lines, no rich imported for them
     saved: Plan | None = None
     if plan_file:
         saved = read_saved_plan(plan_file)

@@ -2,6 +2,7 @@
 
 Public interface:
 - `make_console(stream=None, *, no_color=None)` — colour only on a TTY without NO_COLOR
+- `output_console(stream=None)` — the same, importing rich only when a plain stream needs more than text
 - `print_plan(console, plan)`, `plan_to_text(plan, color=False)` — Terraform-like text
 - `plan_to_json(plan)`, `plan_from_json(text)` (raises `PlanFormatError`) — versioned JSON
 - `plan_to_markdown(plan, limit=60_000)` — a pull-request comment
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from reconciler.render.markdown import comment_marker, plan_to_markdown
     from reconciler.render.progress import RichProgress
     from reconciler.render.stream import JsonStream
-    from reconciler.render.terminal import make_console
+    from reconciler.render.terminal import make_console, output_console
     from reconciler.render.text import plan_to_text, print_plan
 
 # Imported on first use: a command that prints JSON never loads rich, and --help loads nothing.
@@ -40,6 +41,7 @@ _LAZY = {
     "RichProgress": "reconciler.render.progress",
     "JsonStream": "reconciler.render.stream",
     "make_console": "reconciler.render.terminal",
+    "output_console": "reconciler.render.terminal",
     "plan_to_text": "reconciler.render.text",
     "print_plan": "reconciler.render.text",
 }
@@ -52,6 +54,7 @@ __all__ = [
     "cost_output_text",
     "output_value_text",
     "make_console",
+    "output_console",
     "plan_from_json",
     "plan_to_json",
     "plan_to_markdown",

@@ -7,15 +7,15 @@ engine are sibling layers and do not import each other (`.importlinter`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Protocol
 
 from reconciler.models.envelope import format_duration
 from reconciler.models.plans import ActionType, Plan
 from reconciler.render.describing import plural
-from reconciler.render.terminal import print_lines
+from reconciler.render.terminal import StyledLine, print_lines
+
+if TYPE_CHECKING:  # the lines are `StyledLine`s: a plain console writes them without rich
+    from rich.console import Console
 
 
 class OutcomeLike(Protocol):
@@ -59,28 +59,28 @@ def print_apply_result(console: Console, result: ApplyResultLike, plan: Plan | N
     by_outcome: dict[str, list[OutcomeLike]] = {}
     for o in result.outcomes.values():
         by_outcome.setdefault(str(o.outcome), []).append(o)
-    lines: list[Text] = []
+    lines: list[StyledLine] = []
     for value, title, style in GROUPS:
         items = by_outcome.get(value, [])
         if not items:
             continue
-        lines.append(Text(""))
-        lines.append(Text(f"{title} ({len(items)}):", style=f"bold {style}".strip()))
+        lines.append(StyledLine(""))
+        lines.append(StyledLine(f"{title} ({len(items)}):", f"bold {style}".strip()))
         for o in items:
             line = outcome_line(o)
             if value == "succeeded" and o.action == ActionType.FORGET.value and why_forgotten.get(o.address):
                 line += f": {why_forgotten[o.address]}"
-            lines.append(Text("  " + line, style=style if value == "failed" else ""))
-    lines.append(Text(""))
+            lines.append(StyledLine("  " + line, style if value == "failed" else ""))
+    lines.append(StyledLine(""))
     if result.interrupted:
         lines.append(
-            Text(
+            StyledLine(
                 "Interrupted: resources not started were skipped; the state is consistent. "
                 "Run apply again to continue.",
-                style="bold yellow",
+                "bold yellow",
             )
         )
-    lines.append(Text(counts_line(result), style="bold green" if _ok(result) else "bold red"))
+    lines.append(StyledLine(counts_line(result), "bold green" if _ok(result) else "bold red"))
     print_lines(console, lines)
 
 

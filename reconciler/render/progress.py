@@ -14,15 +14,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-
-from rich.console import Console, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from reconciler.models.envelope import format_duration
 from reconciler.render.apply_text import OutcomeLike, outcome_detail
-from reconciler.render.terminal import print_lines
+from reconciler.render.terminal import StyledLine, as_rich_plain, print_lines
+
+if TYPE_CHECKING:  # rich is imported for a terminal's live table only: CI's plain lines need none
+    from rich.console import Console, RenderableType
+    from rich.live import Live
 
 _OUTCOME_STYLES = {
     "succeeded": "green",
@@ -126,10 +126,10 @@ class RichProgress:
         if self._plain:
             self._print(f"{outcome.address}: {str(outcome.outcome)}{detail}")
             return
-        text = Text(f"{outcome.address}: ")
-        text.append(str(outcome.outcome), style=_OUTCOME_STYLES.get(str(outcome.outcome), ""))
-        text.append(detail)
-        self._print(text)  # on a terminal, Live prints it above the table
+        outcome_word = str(outcome.outcome)
+        style = _OUTCOME_STYLES.get(outcome_word, "")
+        # on a terminal, Live prints it above the table
+        self._print(StyledLine(f"{outcome.address}: ", "", ((outcome_word, style), (detail, ""))))
 
     def tick(self) -> None:
         """Off a terminal: a line for each wait that printed nothing for `heartbeat_s`."""
@@ -181,6 +181,8 @@ class RichProgress:
     # ------------------------------------------------------------------ rendering
     def render(self) -> RenderableType:
         """The live table: one row per resource in flight (also used by tests)."""
+        from rich.table import Table
+
         now = self.clock()
         with self._lock:
             rows = []
@@ -216,6 +218,8 @@ class RichProgress:
             if self._closed:
                 return False
             if self._live is None:
+                from rich.live import Live
+
                 self._live = Live(
                     get_renderable=self.render,
                     console=self.console,
@@ -227,11 +231,11 @@ class RichProgress:
                 self._live.start()
         return True
 
-    def _print(self, text: Text | str) -> None:
+    def _print(self, text: StyledLine | str) -> None:
         if self._plain and isinstance(text, str) and "\t" not in text:
-            self.console.file.write(text + "\n")
+            self.console.file.write(as_rich_plain(text) + "\n")  # what rich writes: its control codes dropped
             return
-        print_lines(self.console, [Text(text) if isinstance(text, str) else text])
+        print_lines(self.console, [StyledLine(text) if isinstance(text, str) else text])
 
 
 def status_line(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from io import StringIO
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from reconciler.models.changes import ChangeClass
 from reconciler.models.plans import Action, ActionType, Plan
@@ -23,7 +23,7 @@ from reconciler.render.describing import (
     summary_line,
     symbol,
 )
-from reconciler.render.terminal import is_plain_stream, make_console, print_lines
+from reconciler.render.terminal import StyledLine, as_rich_plain, is_plain_stream, make_console, print_lines
 
 if TYPE_CHECKING:
     from typing import IO
@@ -61,38 +61,14 @@ SYMBOL_WIDTH = 3  # "-/+"
 BODY_INDENT = " " * (2 + SYMBOL_WIDTH + 1)
 
 
-class StyledLine(NamedTuple):
-    """One output line without rich: `Text(first, style=style)`, then each (text, style) appended.
-
-    Why: a plan printed to a pipe, a file or CI is plain text, and building it needs no rich
-    (importing rich was a tenth of a small plan's time); a terminal gets the same lines as rich
-    `Text`, built exactly as before.
-    """
-
-    first: str
-    style: str = ""
-    rest: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def plain(self) -> str:
-        return self.first + "".join(text for text, _ in self.rest) if self.rest else self.first
-
-    def to_text(self) -> Text:
-        from rich.text import Text
-
-        text = Text(self.first, style=self.style)
-        for part, style in self.rest:
-            text.append(part, style=style)
-        return text
-
-
 def print_plan(console: Console, plan: Plan) -> None:
     """Header, drift, manifest changes, adopts, errors, then the summary line.
 
     All lines go to the console in one `print`: rich's per-call cost (~0.1 ms) made a 400-action
-    plan take a third of a second to print, line by line.
+    plan take a third of a second to print, line by line. The lines go as `StyledLine`s: a plain
+    console (`terminal.PlainConsole`) writes their text without importing rich.
     """
-    print_lines(console, plan_lines(plan))
+    print_lines(console, styled_lines(plan))
 
 
 def write_plan(stream: IO[str], plan: Plan) -> None:
@@ -105,7 +81,7 @@ def write_plan(stream: IO[str], plan: Plan) -> None:
         plain = _plain_lines(plan)
         if plain is not None:
             for start in range(0, len(plain), _WRITE_LINES):
-                stream.write("\n".join(plain[start : start + _WRITE_LINES]) + "\n")
+                stream.write(as_rich_plain("\n".join(plain[start : start + _WRITE_LINES])) + "\n")
             return
     print_plan(make_console(stream), plan)
 

@@ -9,6 +9,7 @@ PUBLIC = {
     "PlanFormatError",
     "RichProgress",
     "make_console",
+    "output_console",  # make_console's console, plain without rich for a pipe (the CLI's apply)
     "plan_from_json",
     "plan_to_json",
     "plan_to_markdown",
