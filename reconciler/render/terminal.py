@@ -100,10 +100,11 @@ class PlainConsole:
     something asks more of it than plain text.
 
     Why: an apply in CI writes three plain lines a resource and a summary, and importing rich for
-    them cost ~25 ms (`-X importtime`) and ~2 MB of peak RSS of every such run. The renderers' plain paths (`print_lines`,
-    `RichProgress`) read only `file`, `is_terminal`, `color_system` and `no_color`; anything else
-    (a rich `print`, a width) goes to the very console `make_console` gives for this stream, made
-    on first use, so every byte written is what that console writes.
+    them cost ~25 ms (`-X importtime`) and ~2 MB of peak RSS of every such run. The renderers'
+    plain paths (`print_lines`, `RichProgress`) read only `file`, `is_terminal`, `color_system`
+    and `no_color`; anything else (a rich `print`, a width) goes to the very console
+    `make_console` gives for this stream, made on first use, so every byte written is what that
+    console writes.
     """
 
     is_terminal = False
