@@ -38,7 +38,7 @@ def show_cmd(paths: tuple[str, ...], state_path: str | None, plan_file: str | No
         if as_json:
             click.echo(render.plan_to_json(plan), nl=False)
         else:
-            render.print_plan(render.make_console(), plan)
+            render.print_plan(render.output_console(), plan)  # a pipe: plain text, no rich
         sys.exit(EXIT_OK)
     ws = workspace(paths, state_path)
     records = ws.records()

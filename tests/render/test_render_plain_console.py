@@ -199,29 +199,44 @@ def test_output_console_is_plain_only_for_a_plain_stream(monkeypatch: pytest.Mon
     assert not isinstance(on_a_terminal, PlainConsole) and on_a_terminal.is_terminal
 
 
-def test_an_apply_to_a_pipe_imports_no_rich(tmp_path: Path) -> None:
-    """The CLI's apply, its plan, progress and summary written to a pipe, never loads rich."""
+PROBE = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('RICH=%s\\n' % any(m.split('.')[0] == 'rich' for m in sys.modules)))\n"
+    "from reconciler.cli import main\n"
+    "main(args=sys.argv[1:], prog_name='reconciler')\n"
+)
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _quickstart(tmp_path: Path) -> Path:
     import shutil
 
     repo = Path(__file__).resolve().parents[2]
     shutil.copytree(
         repo / "manifests" / "quickstart", tmp_path / "m", ignore=shutil.ignore_patterns(".reconciler")
     )
-    probe = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: sys.stderr.write('RICH=%s\\n' % any(m.split('.')[0] == 'rich' for m in sys.modules)))\n"
-        "from reconciler.cli import main\n"
-        "main(args=sys.argv[1:], prog_name='reconciler')\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, "apply", "-f", "m", "--auto-approve"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    return tmp_path
+
+
+def test_an_apply_to_a_pipe_imports_no_rich(tmp_path: Path) -> None:
+    """The CLI's apply, its plan, progress and summary written to a pipe, never loads rich."""
+    done = _cli(_quickstart(tmp_path), "apply", "-f", "m", "--auto-approve")
     assert (
         "Apply complete:" in done.stdout and "started" in done.stdout
     )  # it printed progress and the summary
+    assert "RICH=False" in done.stderr
+
+
+def test_showing_a_saved_plan_to_a_pipe_imports_no_rich(tmp_path: Path) -> None:
+    cwd = _quickstart(tmp_path)
+    _cli(cwd, "plan", "-f", "m", "--out", "plan.json")
+    done = _cli(cwd, "show", "-f", "m", "plan.json")
+    assert "Plan:" in done.stdout or "to create" in done.stdout, done.stdout
     assert "RICH=False" in done.stderr
