@@ -185,7 +185,7 @@ class Executor:
         self.progress = progress or SilentProgress()
         self.stop = stop or threading.Event()
         self.waiter = Waiter(clock, self.stop)
-        self._claimed_lock = threading.Lock()  # guards `_ids` (the claims lock themselves)
+        self._ids_lock = threading.Lock()  # `_ids` only: `Claims` locks itself
         self._claims = Claims()
         self._ids: dict[str, str | None] = {}  # address -> remote id, as this run last wrote it
         self._state_error: StateError | None = None  # the first failed state write stops the apply
@@ -470,13 +470,13 @@ class Executor:
     ) -> int:
         """`store.put`, remembering the record's remote id for `_remote_id`."""
         serial = self.store.put(record, event=event, detail=detail, close_journal=close_journal)
-        with self._claimed_lock:
+        with self._ids_lock:
             self._ids[record.address] = record.remote_id
         return serial
 
     def _remove(self, address: str, *, event: str, detail: dict[str, Any] | None = None) -> int:
         serial = self.store.remove(address, event=event, detail=detail)
-        with self._claimed_lock:
+        with self._ids_lock:
             self._ids[address] = None
         return serial
 
@@ -485,7 +485,7 @@ class Executor:
         run last wrote for it, else read back (a whole record, JSON columns and all, per step)."""
         if not getattr(self.progress, "wants_ids", False):
             return None
-        with self._claimed_lock:
+        with self._ids_lock:
             if address in self._ids:
                 return self._ids[address]
         try:

@@ -316,9 +316,10 @@ def load_jobs(ctx: Context) -> dict[str, Job]:
 
 
 def _current(ctx: Context) -> _JobsCache:
-    # The fingerprint is a query per request: skipped while nothing can have changed it — no other connection committed (data_version) and this one did not write the
-    # table (`_wrote`). Both are read before the fingerprint, so a write in between only makes the
-    # cache look older than it is: the next call looks again.
+    # The fingerprint is a query per request: skipped while nothing can have changed it — no
+    # other connection committed (data_version) and this one did not write the table (`_wrote`).
+    # Both are read before the fingerprint, so a write in between only makes the cache look older
+    # than it is: the next call looks again.
     seen = (ctx.store.data_version(), _writes.get(ctx.store, 0))
     cached = _jobs_cache.get(ctx.store)
     if cached is not None and cached.seen == seen:
